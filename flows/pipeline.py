@@ -1,0 +1,274 @@
+"""The main flow: one batch run of `newsetl run SOURCE...`.
+
+It says what happens, in order; the work lives in newsetl.process (pure), the
+transforms, and newsetl.warehouse (landing). Tasks are batch-sized, never per article.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
+
+from newsetl import process, schema
+from newsetl.executors import shard_executor
+from newsetl.records import Reject
+from newsetl.settings import PIPELINE_VERSION, Settings
+from newsetl.sources.dispatch import batches, iter_sources
+from transforms.boilerplate import corpus_evidence, merge_evidence
+from newsetl.warehouse import (StagingWriter, clear_export_pending, export_pending,
+                               mark_export_pending, writer_lock)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str = "running"
+    articles_seen: int = 0
+    articles_new: int = 0
+    articles_changed: int = 0
+    articles_unchanged: int = 0
+    duplicates_in_batch: int = 0
+    rejects: int = 0
+    landed: dict = field(default_factory=lambda: {t: 0 for t in ("articles",) + schema.ARTICLE_CHILD_TABLES})
+    totals: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    reject_samples: list = field(default_factory=list)
+    seconds: float = 0.0
+    message: str = ""
+
+    def add_time(self, step: str, seconds: float) -> None:
+        self.timings[step] = self.timings.get(step, 0.0) + seconds
+
+    def markdown(self, settings: Settings) -> str:
+        lines = [f"# newsetl run `{self.run_id}`: {self.status}", "",
+                 f"{self.articles_seen} articles read: {self.articles_new} new, {self.articles_changed} changed, "
+                 f"{self.articles_unchanged} unchanged (skipped), {self.rejects} rejected; "
+                 f"{self.seconds:.1f} s.", "",
+                 "| table | landed this run | rows in warehouse |", "| --- | ---: | ---: |"]
+        for t in schema.TABLES:
+            lines.append(f"| {t} | {self.landed.get(t, '')} | {self.totals.get(t, '')} |")
+        lines += ["", "| step | seconds |", "| --- | ---: |"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in self.timings.items()]
+        if self.reject_samples:
+            lines += ["", "Rejects (first 10):", ""]
+            lines += [f"- `{r.input_ref}`: {r.reason}" for r in self.reject_samples[:10]]
+        lines += ["", f"Outputs: DuckDB `{settings.db_path}`, Parquet `{settings.parquet_dir}`"]
+        return "\n".join(lines)
+
+
+def _pack(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_ipc(buf)
+    return buf.getvalue()
+
+
+def _unpack(data: bytes) -> pl.DataFrame:
+    return pl.read_ipc(io.BytesIO(data))
+
+
+@task(name="prepare-batch", cache_policy=NO_CACHE)
+def prepare_batch(docs, known, evidence, force: bool) -> process.Prepared:
+    return process.prepare(docs, known, evidence, force=force)
+
+
+@task(name="enrich-batch", cache_policy=NO_CACHE)
+def enrich_batch(prep: process.Prepared, executor, n_shards: int, model: str) -> dict[str, pl.DataFrame]:
+    shards = process.shard(prep, n_shards)
+    futures = [executor.submit(process.enrich_packed, _pack(a), _pack(p), model) for a, p in shards]
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for fut in futures:  # a failed shard fails the batch: nothing of it lands
+        for name, data in fut.result().items():
+            parts.setdefault(name, []).append(_unpack(data))
+    out = {t: schema.empty(t) for t in ("articles",) + schema.ARTICLE_CHILD_TABLES}
+    out.update({name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()})
+    return out
+
+
+@task(name="land-batch", cache_policy=NO_CACHE)
+def land_batch(writer: StagingWriter, frames, rejects: list[Reject], run_id: str,
+               whole_file_refs: list[str]) -> dict[str, int]:
+    return writer.land(frames, rejects, run_id, whole_file_refs)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish(writer: StagingWriter, summary: RunSummary, started_at, sources: list[str]) -> None:
+    writer.rebuild_entities()
+    summary.totals = writer.table_counts()
+    writer.record_run({
+        "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
+        "status": summary.status, "sources": list(sources), "articles": summary.articles_seen,
+        "articles_new": summary.articles_new, "articles_changed": summary.articles_changed,
+        "articles_unchanged": summary.articles_unchanged,
+        **{t: summary.landed.get(t, 0) for t in schema.ARTICLE_CHILD_TABLES},
+        "entities": summary.totals.get("entities", 0), "rejects": summary.rejects,
+        "seconds": summary.seconds, "pipeline_version": PIPELINE_VERSION, "message": summary.message,
+    })
+    summary.totals["runs"] = summary.totals.get("runs", 0) + 1
+    writer.publish()
+
+
+@task(name="export-parquet", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def export_parquet(settings: Settings, dates: set) -> None:
+    """Rewrite the partitions this run touched (plus any a crashed export left pending)."""
+    from datetime import date
+
+    from newsetl.export import export_from_connection
+    from newsetl.query import connect_read_only
+
+    pending = export_pending(settings) or {"dates": []}
+    days = set(dates) | {date.fromisoformat(d) if d else None for d in pending["dates"]}
+    con = connect_read_only(settings)
+    try:
+        export_from_connection(con, settings.parquet_dir, days)
+    finally:
+        con.close()
+    clear_export_pending(settings)
+
+
+class _Progress:
+    """Articles done, rate and time left on a terminal; silent in logs and CI."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.done = 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        el = time.monotonic() - self.start
+        rate = self.done / el if el > 0 else 0.0
+        sys.stderr.write(f"\r{self.done} articles, {rate:.0f}/s, {el:.0f} s elapsed   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+@flow(name="newsetl-run", log_prints=False, validate_parameters=False)
+def run_flow(sources: list[str], warehouse: str | None = None, force: bool = False,
+             wait_seconds: float = 0.0, settings: Settings | None = None) -> RunSummary:
+    settings = settings or Settings.from_env(warehouse=warehouse)
+    try:
+        from prefect.runtime import flow_run
+
+        run_id = str(flow_run.id or uuid.uuid4())
+    except Exception:
+        run_id = str(uuid.uuid4())
+    summary = RunSummary(run_id=run_id)
+    started_at, t0 = process.now_utc(), time.monotonic()
+    progress = _Progress(settings.progress if settings.progress is not None else sys.stderr.isatty())
+    with writer_lock(settings, wait_seconds):
+        writer = StagingWriter(settings)
+        try:
+            known = writer.known_hashes()
+            evidence = _EvidenceCache(writer)
+            n_shards = max(1, settings.workers) * 2
+            in_flight: list = []
+            with shard_executor(settings) as executor:
+                stream = batches(iter_sources(sources, settings), settings.batch_size)
+                while True:
+                    t = time.monotonic()
+                    nxt = next(stream, None)
+                    summary.add_time("read", time.monotonic() - t)
+                    if nxt is not None:
+                        docs, rejects = nxt
+                        t = time.monotonic()
+                        prep = prepare_batch(quote(docs), quote(known), quote(evidence.for_docs(docs)), force)
+                        summary.add_time("prepare", time.monotonic() - t)
+                        _count_prepared(summary, prep, rejects)
+                        fut = enrich_batch.submit(quote(prep), quote(executor), n_shards, settings.spacy_model)
+                        in_flight.append((fut, prep, rejects + prep.rejects, len(docs)))
+                    # Keep one batch enriching while the next is read and prepared.
+                    while in_flight and (nxt is None or len(in_flight) > 1):
+                        fut, prep, rej, n_docs = in_flight.pop(0)
+                        t = time.monotonic()
+                        frames = fut.result()
+                        summary.add_time("enrich (wait)", time.monotonic() - t)
+                        t = time.monotonic()
+                        counts = land_batch(quote(writer), quote(frames), quote(rej), run_id, quote(prep.whole_file_refs))
+                        summary.add_time("land", time.monotonic() - t)
+                        for k, v in counts.items():
+                            if k in summary.landed:
+                                summary.landed[k] += v
+                        for aid, chash in frames["articles"].select("article_id", "content_hash").iter_rows():
+                            known[aid] = (chash, PIPELINE_VERSION)
+                        evidence.add(prep)
+                        progress.update(n_docs)
+                    if nxt is None:
+                        break
+            landed_any = summary.landed["articles"] > 0 or summary.articles_unchanged > 0
+            summary.status = "completed" if landed_any or summary.rejects == 0 else "failed"
+            if not landed_any and summary.rejects:
+                summary.message = "nothing could land: every input was rejected"
+            summary.seconds = time.monotonic() - t0
+            t = time.monotonic()
+            dates = set(writer.touched_dates)
+            mark_export_pending(settings, dates)
+            publish(quote(writer), quote(summary), started_at, sources)
+            summary.add_time("publish", time.monotonic() - t)
+        except BaseException:
+            writer.abort()
+            raise
+    t = time.monotonic()
+    export_parquet(quote(settings), quote(dates))
+    summary.add_time("export", time.monotonic() - t)
+    summary.seconds = time.monotonic() - t0
+    progress.close()
+    _publish_artifact(summary, settings)
+    return summary
+
+
+def _count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[Reject]) -> None:
+    summary.articles_seen += prep.articles.height + prep.unchanged + prep.duplicates_in_batch
+    summary.articles_new += len(prep.new_ids)
+    summary.articles_changed += len(prep.changed_ids)
+    summary.articles_unchanged += prep.unchanged
+    summary.duplicates_in_batch += prep.duplicates_in_batch
+    all_rejects = rejects + prep.rejects
+    summary.rejects += len(all_rejects)
+    summary.reject_samples.extend(all_rejects[: max(0, 10 - len(summary.reject_samples))])
+
+
+class _EvidenceCache:
+    """Corpus evidence for boilerplate: what the warehouse holds for a source, loaded once
+    per source per run, plus the batches landed in this run."""
+
+    def __init__(self, writer: StagingWriter):
+        self.writer = writer
+        self.loaded: set[str] = set()
+        self.frames: list[pl.DataFrame] = []
+
+    def for_docs(self, docs) -> pl.DataFrame | None:
+        new_sources = sorted({d.source for d in docs} - self.loaded)
+        if new_sources:
+            paras, arts = self.writer.paragraphs_for_sources(new_sources)
+            if paras.height:
+                self.frames.append(corpus_evidence(paras, arts))
+            self.loaded.update(new_sources)
+        return merge_evidence(*self.frames) if self.frames else None
+
+    def add(self, prep: process.Prepared) -> None:
+        if prep.paragraphs.height:
+            self.frames.append(corpus_evidence(prep.paragraphs, prep.articles.select("article_id", "source", "title")))
+            self.frames = [merge_evidence(*self.frames)]
+
+
+def _publish_artifact(summary: RunSummary, settings: Settings) -> None:
+    try:
+        from prefect.artifacts import create_markdown_artifact
+
+        create_markdown_artifact(markdown=summary.markdown(settings), key="newsetl-run-summary",
+                                 description="Counts per table, rejects and timings of this run")
+    except Exception as exc:  # the artifact is a courtesy; the data has landed
+        get_run_logger().warning("could not publish the run summary artifact: %s", exc)

@@ -1,0 +1,96 @@
+"""`newsetl` command line (see ../shared/CONTRACT.md for the contract)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from newsetl import env
+
+
+def _settings(args):
+    from newsetl.settings import Settings
+
+    overrides = {"warehouse": getattr(args, "warehouse", None)}
+    if getattr(args, "workers", None):
+        overrides["workers"] = args.workers
+    if getattr(args, "model", None):
+        overrides["spacy_model"] = args.model
+    return Settings.from_env(**overrides)
+
+
+def cmd_run(args) -> int:
+    from flows.pipeline import run_flow
+    from newsetl.warehouse import WarehouseBusy
+
+    settings = _settings(args)
+    try:
+        summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait, settings=settings)
+    except WarehouseBusy as exc:
+        print(f"newsetl run: {exc}", file=sys.stderr)
+        return 3
+    print(summary.markdown(settings))
+    return 0 if summary.status == "completed" else 1
+
+
+def cmd_sql(args) -> int:
+    from newsetl.query import sql_command
+
+    return sql_command(args.query, args.format, args.out, _settings(args))
+
+
+def cmd_export(args) -> int:
+    from newsetl.export import export_command
+
+    return export_command(args.out, _settings(args))
+
+
+def cmd_serve(args) -> int:
+    from newsetl.web import serve_command
+
+    return serve_command(args.host, args.port, _settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newsetl", description="News articles in, tables analysts can trust out.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--warehouse", help="warehouse folder (default data/warehouse or $NEWSETL_WAREHOUSE)")
+        return sp
+
+    r = common(sub.add_parser("run", help="pull every SOURCE, transform, land one batch"))
+    r.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="file, folder, glob, http(s) page or feed URL, WARC file, JSONL")
+    r.add_argument("--force", action="store_true", help="reprocess articles even if unchanged")
+    r.add_argument("--workers", type=int, help="worker processes for enrichment")
+    r.add_argument("--model", help="spaCy pipeline for NER (package name or path)")
+    r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run on the same warehouse to finish")
+    r.set_defaults(fn=cmd_run)
+
+    s = common(sub.add_parser("sql", help="read-only ad-hoc query on the warehouse"))
+    s.add_argument("query")
+    s.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
+    s.add_argument("--out", help="write the result to this file")
+    s.set_defaults(fn=cmd_sql)
+
+    e = common(sub.add_parser("export", help="(re)write the Parquet download tree"))
+    e.add_argument("--out", help="folder (default <warehouse>/parquet)")
+    e.set_defaults(fn=cmd_export)
+
+    v = common(sub.add_parser("serve", help="the analysts' web page"))
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8000)
+    v.set_defaults(fn=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    env.configure(quiet=True)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

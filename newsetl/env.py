@@ -1,0 +1,28 @@
+"""Process-wide environment for Prefect and friends, set before prefect is imported."""
+
+from __future__ import annotations
+
+import os
+
+from newsetl.settings import PROJECT_ROOT
+
+
+def configure(quiet: bool = True) -> None:
+    state = os.environ.get("NEWSETL_STATE_HOME") or str(PROJECT_ROOT / ".state")
+    defaults = {
+        # No phoning home: this machine has no internet and Prefect would log errors.
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_HOME": os.path.join(state, "prefect"),
+        "PREFECT_UI_ENABLED": "false",
+        # Flow/task state lines are noise in a batch job's output; warnings still show.
+        "PREFECT_LOGGING_LEVEL": "WARNING" if quiet else "INFO",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        "TOKENIZERS_PARALLELISM": "false",
+        # The embedded (temporary) server needs ~9 s on an idle 2-core machine; give a
+        # loaded machine room before calling it a failure.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }
+    for k, v in defaults.items():
+        os.environ.setdefault(k, v)
+    os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)

@@ -1,0 +1,371 @@
+"""Composes the pure transforms into the two steps the flow runs per batch:
+
+- `prepare`: RawDocs -> article and paragraph frames with stable ids, content hashes,
+  language and paragraph kinds (main process: cheap, and needs the batch as a whole);
+- `enrich`: one shard of articles -> every table's rows (worker processes: spaCy NER,
+  sentiment, entities, quotes).
+
+No I/O here: the flow's tasks read and land; this module only computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import polars as pl
+
+from newsetl import schema
+from newsetl.records import RawDoc, Reject
+from newsetl.settings import PIPELINE_VERSION
+
+# Fewer letters than this in a whole article and it is not an article.
+MIN_ARTICLE_CHARS = 20
+# Text sample that language identification looks at (enough for a stable guess).
+LANGID_SAMPLE_CHARS = 600
+
+
+@dataclass
+class Prepared:
+    articles: pl.DataFrame  # one row per article to (re)process
+    paragraphs: pl.DataFrame  # with kind / kind_reason
+    rejects: list[Reject] = field(default_factory=list)
+    unchanged: int = 0
+    changed_ids: list[str] = field(default_factory=list)
+    new_ids: list[str] = field(default_factory=list)
+    duplicates_in_batch: int = 0
+    # input_refs of whole-file articles without a URL: what they replace (see warehouse.land)
+    whole_file_refs: list[str] = field(default_factory=list)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def article_id_for(url: str | None, content_hash: str) -> str:
+    """Stable id: the canonical URL when known, else the content hash."""
+    if url:
+        from newsetl.urls import canonicalize_url
+
+        return "u" + _sha(canonicalize_url(url))[:20]
+    return "h" + content_hash[:20]
+
+
+def _detect_language(text: str) -> str | None:
+    import py3langid
+
+    sample = text[:LANGID_SAMPLE_CHARS]
+    if sum(ch.isalpha() for ch in sample) < 20:
+        return None
+    lang, _score = py3langid.classify(sample)
+    return lang
+
+
+def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
+    """Per-document work that is Python by nature: HTML extraction and metadata."""
+    rows, rejects = [], []
+    for i, d in enumerate(docs):
+        row = {
+            "doc_key": str(i),
+            "source": d.source,
+            "input_ref": d.input_ref,
+            "url": d.canonical_url or d.url,
+            "title": d.title,
+            "published_at": d.published_at,
+            "language": d.language,
+            "authors": list(d.authors or []),
+            "site_name": d.site_name,
+            "fetched_at": d.fetched_at,
+            "raw_meta": json.dumps(d.extra, default=str, ensure_ascii=False) if d.extra else None,
+            "text": d.text,
+            "blocks": None,
+            "whole_file": d.whole_file,
+        }
+        if d.html is not None and d.text is None:
+            try:
+                from transforms.html_extract import extract_html
+
+                ex = extract_html(d.html, d.url)
+            except Exception as exc:  # extraction must never sink a batch
+                rejects.append(Reject(d.source, d.input_ref, f"HTML could not be parsed ({exc.__class__.__name__})"))
+                continue
+            if not ex.blocks:
+                rejects.append(Reject(d.source, d.input_ref, "no article text found in the HTML"))
+                continue
+            row["blocks"] = [{"text": t, "tag": tag} for t, tag in ex.blocks]
+            row["title"] = row["title"] or ex.title
+            row["published_at"] = row["published_at"] or ex.published_at
+            row["language"] = row["language"] or ex.language
+            row["authors"] = row["authors"] or list(ex.authors or [])
+            row["site_name"] = row["site_name"] or ex.site_name
+            row["url"] = ex.canonical_url or row["url"]
+        rows.append(row)
+    return rows, rejects
+
+
+_DOC_SCHEMA = {
+    "doc_key": pl.String,
+    "source": pl.String,
+    "input_ref": pl.String,
+    "url": pl.String,
+    "title": pl.String,
+    "published_at": pl.Datetime("us", "UTC"),
+    "language": pl.String,
+    "authors": pl.List(pl.String),
+    "site_name": pl.String,
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "raw_meta": pl.String,
+    "text": pl.String,
+    "blocks": pl.List(pl.Struct({"text": pl.String, "tag": pl.String})),
+    "whole_file": pl.Boolean,
+}
+
+
+def prepare(
+    docs: list[RawDoc],
+    known: dict[str, tuple[str, str]],
+    evidence: pl.DataFrame | None = None,
+    force: bool = False,
+) -> Prepared:
+    """RawDocs -> frames ready to enrich. `known` maps article_id -> (content_hash,
+    pipeline_version) already landed; unchanged articles are dropped here."""
+    from transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
+    from transforms.text import normalize_text_expr, split_paragraphs
+
+    rows, rejects = _doc_rows(docs)
+    if not rows:
+        return Prepared(schema.empty("articles"), schema.empty("paragraphs"), rejects)
+    docs_df = pl.DataFrame(rows, schema=_DOC_SCHEMA, strict=False)
+    docs_df = docs_df.with_columns(normalize_text_expr("title").alias("title"))
+    paras = split_paragraphs(docs_df.select(pl.col("doc_key").alias("article_id"), "text", "blocks"))
+    paras = paras.rename({"article_id": "doc_key"})
+
+    # Content hash over title + paragraphs: any edit to the article changes it.
+    joined = (
+        paras.group_by("doc_key", maintain_order=True)
+        .agg(pl.col("text").str.join("\n"))
+        .rename({"text": "body"})
+    )
+    docs_df = docs_df.join(joined, on="doc_key", how="left")
+    out_rows = []
+    for r in docs_df.select("doc_key", "url", "title", "body", "source", "input_ref", "language").iter_rows(named=True):
+        body = r["body"] or ""
+        if sum(ch.isalnum() for ch in body) < MIN_ARTICLE_CHARS:
+            rejects.append(Reject(r["source"], r["input_ref"], "no article text (empty or too short after cleaning)"))
+            continue
+        chash = _sha((r["title"] or "") + "\n\n" + body)
+        lang = r["language"] or _detect_language(body)
+        out_rows.append({"doc_key": r["doc_key"], "content_hash": chash,
+                         "article_id": article_id_for(r["url"], chash), "language": (lang or "und")[:2].lower() if lang else None})
+    ids = pl.DataFrame(out_rows, schema={"doc_key": pl.String, "content_hash": pl.String,
+                                          "article_id": pl.String, "language": pl.String})
+    docs_df = docs_df.drop("language", "body").join(
+        ids, on="doc_key", how="inner"
+    )
+    # The same article twice in one batch: keep the last occurrence (the newest copy).
+    n_before = docs_df.height
+    docs_df = docs_df.unique(subset="article_id", keep="last", maintain_order=True)
+    dup_in_batch = n_before - docs_df.height
+
+    unchanged = 0
+    new_ids, changed_ids = [], []
+    keep = []
+    for aid, chash in docs_df.select("article_id", "content_hash").iter_rows():
+        prev = known.get(aid)
+        if prev is None:
+            new_ids.append(aid)
+            keep.append(aid)
+        elif prev[0] != chash or prev[1] != PIPELINE_VERSION or force:
+            changed_ids.append(aid)
+            keep.append(aid)
+        else:
+            unchanged += 1
+    docs_df = docs_df.filter(pl.col("article_id").is_in(keep))
+    paras = (
+        paras.join(docs_df.select("doc_key", "article_id"), on="doc_key", how="inner")
+        .drop("doc_key")
+        .select("article_id", "paragraph_index", "text", "tag")
+    )
+    arts = docs_df.select("article_id", "source", "title")
+    batch_evidence = corpus_evidence(paras, arts)
+    if evidence is not None:
+        batch_evidence = merge_evidence(evidence, batch_evidence)
+    paras = classify_paragraphs(paras, arts, batch_evidence)
+    whole_refs = docs_df.filter(pl.col("whole_file") & pl.col("url").is_null())["input_ref"].to_list()
+    articles = docs_df.drop("doc_key", "text", "blocks", "whole_file").with_columns(
+        pl.col("published_at").dt.date().alias("published_date"),
+        pl.lit(PIPELINE_VERSION).alias("pipeline_version"),
+    )
+    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, whole_refs)
+
+
+def shard(prep: Prepared, n: int) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Split a prepared batch into n shards of whole articles, balanced by text size."""
+    if prep.articles.height == 0:
+        return []
+    n = max(1, min(n, prep.articles.height))
+    sizes = prep.paragraphs.group_by("article_id").agg(pl.col("text").str.len_chars().sum().alias("chars"))
+    order = prep.articles.select("article_id").join(sizes, on="article_id", how="left").sort("chars", descending=True, nulls_last=True)
+    loads = [0] * n
+    assign: dict[str, int] = {}
+    for aid, chars in order.iter_rows():
+        k = loads.index(min(loads))
+        assign[aid] = k
+        loads[k] += chars or 0
+    key = pl.DataFrame({"article_id": list(assign), "shard": list(assign.values())}, schema={"article_id": pl.String, "shard": pl.Int64})
+    a = prep.articles.join(key, on="article_id")
+    p = prep.paragraphs.join(key, on="article_id")
+    return [
+        (a.filter(pl.col("shard") == k).drop("shard"), p.filter(pl.col("shard") == k).drop("shard"))
+        for k in range(n)
+        if loads[k] > 0 or a.filter(pl.col("shard") == k).height
+    ]
+
+
+ENRICH_KINDS = ("body", "heading")
+
+
+def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None = None) -> dict[str, pl.DataFrame]:
+    """One shard of whole articles -> rows for every article-owned table."""
+    from transforms import sentiment as S
+    from transforms.entities import resolve_mentions
+    from transforms.ner import recognize_articles
+    from transforms.quotes import extract_quotes
+    from transforms.sentences import split_sentences
+
+    english = set(
+        articles.filter(pl.col("language").is_null() | (pl.col("language") == "en"))["article_id"].to_list()
+    )
+    content = paragraphs.filter(pl.col("kind").is_in(ENRICH_KINDS))
+    sentences = split_sentences(paragraphs.select("article_id", "paragraph_index", "text"))
+    sentences = sentences.join(paragraphs.select("article_id", "paragraph_index", "kind"), on=["article_id", "paragraph_index"])
+    is_en = pl.col("article_id").is_in(list(english))
+
+    # Sentence sentiment (VADER compound), English content sentences only.
+    scored = sentences.filter(is_en & pl.col("kind").is_in(ENRICH_KINDS))
+    sent_scores = pl.Series("sentiment", S.sentence_scores(scored["text"].to_list()), dtype=pl.Float64)
+    sentences = sentences.join(
+        scored.select("article_id", "paragraph_index", "sentence_index").with_columns(sent_scores),
+        on=["article_id", "paragraph_index", "sentence_index"],
+        how="left",
+    )
+
+    # NER, one document per article so document-level consistency can work.
+    ner_in = (
+        content.filter(is_en)
+        .sort("article_id", "paragraph_index")
+        .group_by("article_id", maintain_order=True)
+        .agg("paragraph_index", "text")
+    )
+    found = recognize_articles(ner_in["text"].to_list(), model=model) if ner_in.height else []
+    m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": []}
+    for aid, pidx, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], found):
+        for pi, spans in zip(pidx, per_para):
+            for start, end, label in spans:
+                m_rows["article_id"].append(aid)
+                m_rows["paragraph_index"].append(pi)
+                m_rows["start_char"].append(start)
+                m_rows["end_char"].append(end)
+                m_rows["label"].append(label)
+    mentions = pl.DataFrame(
+        m_rows,
+        schema={"article_id": pl.String, "paragraph_index": pl.Int32, "start_char": pl.Int32,
+                "end_char": pl.Int32, "label": pl.String},
+    )
+    mentions = (
+        mentions.join(content.select("article_id", "paragraph_index", pl.col("text").alias("ptext")),
+                      on=["article_id", "paragraph_index"])
+        .with_columns(pl.col("ptext").str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char")).alias("text"))
+        .drop("ptext")
+        .sort("article_id", "paragraph_index", "start_char")
+    )
+    # Which sentence holds each mention: the last sentence starting at or before it.
+    sent_keys = sentences.select(
+        "article_id", "paragraph_index", "sentence_index",
+        pl.col("start_char").alias("s_start"), pl.col("text").alias("s_text"),
+    ).sort("article_id", "paragraph_index", "s_start")
+    mentions = mentions.join_asof(
+        sent_keys, left_on="start_char", right_on="s_start", by=["article_id", "paragraph_index"], strategy="backward",
+        check_sortedness=False,
+    )
+    mentions = resolve_mentions(mentions.drop("s_start", "s_text").join(
+        sent_keys.select("article_id", "paragraph_index", "sentence_index", "s_start", "s_text"),
+        on=["article_id", "paragraph_index", "sentence_index"], how="left"))
+    rel = mentions.select(
+        (pl.col("start_char") - pl.col("s_start")).alias("a"), (pl.col("end_char") - pl.col("s_start")).alias("b")
+    )
+    tscores = S.target_scores(mentions["s_text"].to_list(), list(zip(rel["a"].to_list(), rel["b"].to_list())))
+    mentions = mentions.with_columns(
+        pl.Series("sentiment", [s for s, _ in tscores], dtype=pl.Float64),
+        pl.Series("sentiment_label", [lab for _, lab in tscores], dtype=pl.String),
+    ).drop("s_start", "s_text")
+
+    quotes = extract_quotes(paragraphs, mentions)
+
+    para_sent = sentences.group_by("article_id", "paragraph_index").agg(pl.col("sentiment").mean())
+    paragraphs = paragraphs.join(para_sent, on=["article_id", "paragraph_index"], how="left").sort(
+        "article_id", "paragraph_index"
+    )
+    body = (
+        paragraphs.filter(pl.col("kind").is_in(ENRICH_KINDS))
+        .group_by("article_id", maintain_order=True)
+        .agg(pl.col("text").str.join("\n\n").alias("text"))
+    )
+    art_sent = (
+        sentences.filter(pl.col("kind") == "body").group_by("article_id").agg(pl.col("sentiment").mean())
+    )
+    tone = S.tone_counts(body["text"].to_list())
+    tone_df = pl.DataFrame(
+        {
+            "article_id": body["article_id"],
+            "text": body["text"],
+            "word_count": [t[0] for t in tone],
+            "_pos": [t[1] for t in tone],
+            "_neg": [t[2] for t in tone],
+        },
+        schema={"article_id": pl.String, "text": pl.String, "word_count": pl.Int64, "_pos": pl.Int64, "_neg": pl.Int64},
+    )
+    words = pl.col("word_count").cast(pl.Float64)
+    tone_df = tone_df.with_columns(
+        pl.when(words > 0).then(pl.col("_pos") / words * 100).otherwise(0.0).alias("positive"),
+        pl.when(words > 0).then(pl.col("_neg") / words * 100).otherwise(0.0).alias("negative"),
+    ).with_columns(
+        (pl.col("positive") - pl.col("negative")).alias("tone"),
+        (pl.col("positive") + pl.col("negative")).alias("polarity"),
+    ).drop("_pos", "_neg")
+    non_en = ~is_en
+    articles = (
+        articles.join(tone_df, on="article_id", how="left")
+        .join(art_sent, on="article_id", how="left")
+        .with_columns([pl.when(non_en).then(None).otherwise(pl.col(c)).alias(c)
+                       for c in ("tone", "positive", "negative", "polarity")])
+        .with_columns(pl.col("text").fill_null(""), pl.col("word_count").fill_null(0))
+    )
+    dates = articles.select("article_id", "published_date")
+    return {
+        "articles": schema.conform(articles, "articles"),
+        "paragraphs": schema.conform(paragraphs.join(dates, on="article_id", how="left"), "paragraphs"),
+        "sentences": schema.conform(sentences.join(dates, on="article_id", how="left"), "sentences"),
+        "entity_mentions": schema.conform(mentions.join(dates, on="article_id", how="left"), "entity_mentions"),
+        "quotes": schema.conform(quotes.join(dates, on="article_id", how="left"), "quotes"),
+    }
+
+
+def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, model: str | None) -> dict[str, bytes]:
+    """`enrich` for a worker process: Arrow IPC bytes in and out (cheap to pickle)."""
+    import io
+
+    a = pl.read_ipc(io.BytesIO(articles_ipc))
+    p = pl.read_ipc(io.BytesIO(paragraphs_ipc))
+    out = {}
+    for name, df in enrich(a, p, model).items():
+        buf = io.BytesIO()
+        df.write_ipc(buf)
+        out[name] = buf.getvalue()
+    return out
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

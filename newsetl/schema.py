@@ -1,0 +1,189 @@
+"""The single source of truth for table and column names and types.
+
+DuckDB DDL, pyarrow schemas and Polars dtypes are all derived from `TABLES`, so the
+contract in ../shared/CONTRACT.md is written down once. Columns are (name, duckdb type).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+Column = tuple[str, str]
+
+TABLES: dict[str, list[Column]] = {
+    "articles": [
+        ("article_id", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("url", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("published_at", "TIMESTAMPTZ"),
+        ("published_date", "DATE"),
+        ("language", "VARCHAR"),
+        ("authors", "VARCHAR[]"),
+        ("site_name", "VARCHAR"),
+        ("text", "VARCHAR"),
+        ("word_count", "INTEGER"),
+        ("content_hash", "VARCHAR"),
+        ("tone", "DOUBLE"),
+        ("positive", "DOUBLE"),
+        ("negative", "DOUBLE"),
+        ("polarity", "DOUBLE"),
+        ("sentiment", "DOUBLE"),
+        ("duplicate_of", "VARCHAR"),
+        ("cluster_id", "VARCHAR"),
+        ("input_ref", "VARCHAR"),
+        ("fetched_at", "TIMESTAMPTZ"),
+        ("raw_meta", "VARCHAR"),
+        ("pipeline_version", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+    ],
+    "paragraphs": [
+        ("article_id", "VARCHAR"),
+        ("paragraph_index", "INTEGER"),
+        ("text", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("kind_reason", "VARCHAR"),
+        ("sentiment", "DOUBLE"),
+        ("published_date", "DATE"),
+    ],
+    "sentences": [
+        ("article_id", "VARCHAR"),
+        ("paragraph_index", "INTEGER"),
+        ("sentence_index", "INTEGER"),
+        ("start_char", "INTEGER"),
+        ("end_char", "INTEGER"),
+        ("text", "VARCHAR"),
+        ("sentiment", "DOUBLE"),
+        ("published_date", "DATE"),
+    ],
+    "entity_mentions": [
+        ("article_id", "VARCHAR"),
+        ("paragraph_index", "INTEGER"),
+        ("sentence_index", "INTEGER"),
+        ("start_char", "INTEGER"),
+        ("end_char", "INTEGER"),
+        ("text", "VARCHAR"),
+        ("label", "VARCHAR"),
+        ("entity_id", "VARCHAR"),
+        ("entity_name", "VARCHAR"),
+        ("sentiment", "DOUBLE"),
+        ("sentiment_label", "VARCHAR"),
+        ("published_date", "DATE"),
+    ],
+    "entities": [
+        ("entity_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("label", "VARCHAR"),
+        ("aliases", "VARCHAR[]"),
+        ("article_count", "BIGINT"),
+        ("mention_count", "BIGINT"),
+    ],
+    "quotes": [
+        ("article_id", "VARCHAR"),
+        ("paragraph_index", "INTEGER"),
+        ("quote_index", "INTEGER"),
+        ("quote", "VARCHAR"),
+        ("speaker", "VARCHAR"),
+        ("speaker_entity_id", "VARCHAR"),
+        ("attribution", "VARCHAR"),
+        ("published_date", "DATE"),
+    ],
+    "rejects": [
+        ("source", "VARCHAR"),
+        ("input_ref", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("rejected_at", "TIMESTAMPTZ"),
+    ],
+    "runs": [
+        ("run_id", "VARCHAR"),
+        ("started_at", "TIMESTAMPTZ"),
+        ("finished_at", "TIMESTAMPTZ"),
+        ("status", "VARCHAR"),
+        ("sources", "VARCHAR[]"),
+        ("articles", "BIGINT"),
+        ("articles_new", "BIGINT"),
+        ("articles_changed", "BIGINT"),
+        ("articles_unchanged", "BIGINT"),
+        ("paragraphs", "BIGINT"),
+        ("sentences", "BIGINT"),
+        ("entity_mentions", "BIGINT"),
+        ("entities", "BIGINT"),
+        ("quotes", "BIGINT"),
+        ("rejects", "BIGINT"),
+        ("seconds", "DOUBLE"),
+        ("pipeline_version", "VARCHAR"),
+        ("message", "VARCHAR"),
+    ],
+}
+
+# Primary keys: what "the same row" means when a batch is re-landed.
+KEYS: dict[str, tuple[str, ...]] = {
+    "articles": ("article_id",),
+    "paragraphs": ("article_id", "paragraph_index"),
+    "sentences": ("article_id", "paragraph_index", "sentence_index"),
+    "entity_mentions": ("article_id", "paragraph_index", "start_char"),
+    "entities": ("entity_id",),
+    "quotes": ("article_id", "paragraph_index", "quote_index"),
+    "runs": ("run_id",),
+}
+
+# Tables owned by an article: replaced together when the article changes.
+ARTICLE_CHILD_TABLES = ("paragraphs", "sentences", "entity_mentions", "quotes")
+# Tables written to the partitioned Parquet tree by published_date.
+PARTITIONED_TABLES = ("articles", "paragraphs", "sentences", "entity_mentions", "quotes")
+
+_PA = {
+    "VARCHAR": pa.string(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "DATE": pa.date32(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+_PL = {
+    "VARCHAR": pl.String,
+    "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64,
+    "DOUBLE": pl.Float64,
+    "DATE": pl.Date,
+    "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
+    "VARCHAR[]": pl.List(pl.String),
+}
+
+
+def columns(table: str) -> list[str]:
+    return [name for name, _ in TABLES[table]]
+
+
+def ddl(table: str) -> str:
+    cols = ",\n  ".join(f"{name} {typ}" for name, typ in TABLES[table])
+    # No PRIMARY KEY constraints: landing deletes then inserts whole articles in one
+    # transaction, which is how uniqueness of KEYS is kept (and tested), and DuckDB's
+    # ART indexes would only slow bulk inserts and grow the file.
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n);"
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    return pa.schema([(name, _PA[typ]) for name, typ in TABLES[table]])
+
+
+def polars_schema(table: str) -> dict[str, pl.DataType]:
+    return {name: _PL[typ] for name, typ in TABLES[table]}
+
+
+def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Select the table's columns in order, cast to its dtypes, add missing ones as null."""
+    schema = polars_schema(table)
+    return df.select(
+        [
+            (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+def empty(table: str) -> pl.DataFrame:
+    return pl.DataFrame(schema=polars_schema(table))

@@ -1,0 +1,203 @@
+"""Local inputs: files, folders and globs of .txt, .html/.htm, .jsonl (each optionally
+.gz), feed files and WARC files. Everything streams: one file, one line at a time."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from newsetl.records import RawDoc, Reject
+
+TEXT_EXT = {".txt"}
+HTML_EXT = {".html", ".htm"}
+JSONL_EXT = {".jsonl", ".ndjson"}
+FEED_EXT = {".rss", ".atom", ".xml", ".json"}
+WARC_EXT = {".warc"}
+KNOWN_EXT = TEXT_EXT | HTML_EXT | JSONL_EXT | FEED_EXT | WARC_EXT
+
+# A file bigger than this is refused before it is read (a corpus goes in JSONL or WARC).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# Share of control bytes above which a file is called binary (text has almost none).
+BINARY_CONTROL_SHARE = 0.05
+
+
+def suffix_of(path: Path) -> tuple[str, bool]:
+    """('.html', True) for page.html.gz."""
+    name = path.name.lower()
+    gz = name.endswith(".gz")
+    if gz:
+        name = name[:-3]
+    return (os.path.splitext(name)[1], gz)
+
+
+def expand(source: str) -> tuple[str, list[Path]]:
+    """A SOURCE argument -> (source name, files). Folders recurse; globs expand."""
+    p = Path(source)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and suffix_of(f)[0] in KNOWN_EXT)
+        return (p.resolve().name or str(p), files)
+    if any(ch in source for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(source, recursive=True) if Path(f).is_file())
+        base = Path(source.split("*")[0]).parent if "*" in source else p.parent
+        return (base.resolve().name or "files", files)
+    return (p.resolve().parent.name or "files", [p])
+
+
+def read_bytes(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"file is {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit")
+    data = path.read_bytes()
+    if suffix_of(path)[1]:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"not a valid gzip file ({exc})") from None
+        if len(data) > MAX_FILE_BYTES * 4:
+            raise ValueError("decompressed size is over the limit")
+    return data
+
+
+def looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return bool(head) and controls / len(head) > BINARY_CONTROL_SHARE
+
+
+def decode_text(data: bytes, content_type: str | None = None) -> str:
+    """Bytes -> str, or ValueError with a reason a person can act on."""
+    if looks_binary(data):
+        raise ValueError("binary file (control bytes), not text")
+    from newsetl.sources.decode import decode_bytes
+
+    text, _encoding = decode_bytes(data, content_type)
+    if "\ufffd" in text and "\ufffd".encode() not in data:
+        raise ValueError("undecodable bytes: no encoding fits this file")
+    return text
+
+
+def parse_datetime(value) -> datetime | None:
+    """ISO 8601 (or epoch seconds) -> aware UTC datetime; future dates -> None."""
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        else:
+            s = str(value).strip().replace("Z", "+00:00")
+            dt = datetime.fromisoformat(s)
+    except (ValueError, OverflowError, OSError):
+        try:
+            from email.utils import parsedate_to_datetime
+
+            dt = parsedate_to_datetime(str(value))
+        except (TypeError, ValueError, IndexError):
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    dt = dt.astimezone(timezone.utc)
+    if dt > datetime.now(timezone.utc):
+        return None  # a date in the future is wrong metadata, not a fact
+    return dt
+
+
+def iter_file(path: Path, source: str) -> Iterator[RawDoc | Reject]:
+    ext, _gz = suffix_of(path)
+    ref = str(path)
+    if ext in WARC_EXT:
+        from newsetl.sources.warc import records_from_warc
+
+        yield from records_from_warc(path, source=source)
+        return
+    try:
+        if ext in JSONL_EXT:
+            yield from iter_jsonl(path, source)
+            return
+        data = read_bytes(path)
+        if not data.strip():
+            yield Reject(source, ref, "empty file")
+            return
+        if ext in FEED_EXT:
+            from newsetl.sources.feeds import is_feed, items_from_feed
+
+            if is_feed(data):
+                yield from items_from_feed(ref, data, None)
+            else:
+                yield Reject(source, ref, f"{ext} file is not an RSS, Atom or JSON feed")
+            return
+        text = decode_text(data)
+        if not text.strip():
+            yield Reject(source, ref, "file has no text")
+        elif ext in HTML_EXT:
+            yield RawDoc(source=source, input_ref=ref, html=text, whole_file=True)
+        elif ext in TEXT_EXT:
+            yield RawDoc(source=source, input_ref=ref, text=text, whole_file=True)
+        else:
+            yield Reject(source, ref, f"unsupported file type {ext or '(none)'}")
+    except (OSError, ValueError) as exc:
+        yield Reject(source, ref, str(exc))
+
+
+JSONL_FIELDS = {"url", "title", "published_at", "source", "text", "html", "language", "authors"}
+
+
+def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
+    opener = gzip.open if suffix_of(path)[1] else open
+    try:
+        fh = opener(path, "rb")
+        lines = enumerate(fh, start=1)
+        while True:
+            try:
+                lineno, raw = next(lines)
+            except StopIteration:
+                break
+            except (OSError, EOFError) as exc:
+                yield Reject(source, f"{path}", f"file ends early or is corrupt ({exc})")
+                break
+            ref = f"{path}:{lineno}"
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                yield Reject(source, ref, f"line is not JSON ({exc.__class__.__name__}: {str(exc)[:80]})")
+                continue
+            if not isinstance(obj, dict):
+                yield Reject(source, ref, "line is JSON but not an object")
+                continue
+            text, html = obj.get("text"), obj.get("html")
+            if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
+                yield Reject(source, ref, "line has neither 'text' nor 'html'")
+                continue
+            authors = obj.get("authors") or []
+            yield RawDoc(
+                source=str(obj.get("source") or source),
+                input_ref=ref,
+                text=text if isinstance(text, str) and text.strip() else None,
+                html=html if not (isinstance(text, str) and text.strip()) else None,
+                url=str(obj["url"]) if obj.get("url") else None,
+                title=str(obj["title"]) if obj.get("title") else None,
+                published_at=parse_datetime(obj.get("published_at")),
+                language=obj.get("language") if isinstance(obj.get("language"), str) else None,
+                authors=[str(a) for a in authors] if isinstance(authors, list) else [str(authors)],
+                extra={k: v for k, v in obj.items() if k not in JSONL_FIELDS},
+            )
+        fh.close()
+    except OSError as exc:
+        yield Reject(source, str(path), f"cannot read file ({exc})")
+
+
+def iter_local(source: str) -> Iterator[RawDoc | Reject]:
+    name, files = expand(source)
+    if not files:
+        yield Reject(name, source, "no such file, or no supported files in that folder/glob")
+        return
+    for f in files:
+        yield from iter_file(f, name)

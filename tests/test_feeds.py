@@ -1,0 +1,209 @@
+"""parse_feed / is_feed / items_from_feed on fixtures and (when present) the real feeds."""
+
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "web"))
+from webserver import fixture_bytes  # noqa: E402
+
+from newsetl.records import RawDoc, Reject
+from newsetl.sources.feeds import (
+    FeedItem,
+    is_feed,
+    items_from_feed,
+    items_from_feed_file,
+    parse_date,
+    parse_feed,
+)
+
+WEB = Path(__file__).parent / "fixtures" / "web"
+REAL_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
+BASE = "https://news.example"
+
+
+def test_rss20_items_dates_and_full_content():
+    items = parse_feed(fixture_bytes("rss20.xml", BASE))
+    assert isinstance(items, list) and len(items) == 4
+    first, teaser, future, slash = items
+    assert first.title == "Council expands tram network"
+    assert first.link == BASE + "/article/1?utm_source=rss"
+    assert first.authors == ["Jane Doe"]
+    assert first.published_at == datetime(2025, 6, 3, 7, 30, tzinfo=timezone.utc)
+    assert first.content.startswith("<p>The council") and first.feed_title == "Local Test News"
+    assert teaser.content is None and teaser.summary == "Read the whole story on the site."
+    assert future.published_at is None  # year 2100: never in the future
+    # feedparser alone reads this as 2020-11-01
+    assert slash.published_at == datetime(2020, 1, 10, 14, 33, tzinfo=timezone.utc)
+    assert first.language == "en"
+
+
+def test_atom_rdf_rss091_json():
+    atom = parse_feed(fixture_bytes("atom.xml"), base_url="https://example.org/feed")
+    assert len(atom) == 1
+    a = atom[0]
+    assert a.title == "Atom & entry" and a.authors == ["John Roe"]
+    assert a.link == "https://example.org/posts/1#comments"  # relative link resolved
+    assert a.published_at == datetime(2024, 3, 1, 13, 0, tzinfo=timezone.utc)
+    assert a.updated_at == datetime(2024, 3, 1, 14, 0, tzinfo=timezone.utc)
+
+    rdf = parse_feed(fixture_bytes("rss10.rdf"))
+    assert [i.title for i in rdf] == ["RDF item A", "RDF item B"]
+    assert rdf[0].published_at == datetime(2023, 5, 6, 5, 8, 9, tzinfo=timezone.utc)
+
+    old = parse_feed(fixture_bytes("rss091.xml"))
+    assert [(i.title, i.link) for i in old] == [("Old item", "http://example.com/old")]
+
+    js = parse_feed(fixture_bytes("feed.json"))
+    assert [i.title for i in js] == ["JSON one", "JSON two"]
+    assert js[0].content == "Plain text body." and js[0].content_is_html is False
+    assert js[0].authors == ["Feed Author"] and js[1].authors == ["Item Author"]
+    assert js[0].published_at == datetime(2022, 2, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def test_str_input_with_stale_encoding_declaration():
+    doc = '<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>t</title>' \
+          "<item><title>建国35周年纪念</title><link>http://x.cn/1</link></item></channel></rss>"
+    items = parse_feed(doc)
+    assert items[0].title == "建国35周年纪念"
+
+
+@pytest.mark.parametrize("name", ["billion_laughs.xml", "xxe.xml"])
+def test_entity_declarations_refused(name):
+    t0 = time.monotonic()
+    res = parse_feed(fixture_bytes(name))
+    assert isinstance(res, Reject)
+    assert "entity" in res.reason.lower()
+    assert time.monotonic() - t0 < 1
+
+
+@pytest.mark.parametrize(
+    "data,why",
+    [(b"", "empty"), (b"<html><body>hi</body></html>", "not an RSS"), (b"{\"a\": 1}", "not a JSON Feed"),
+     (b"{not json", "invalid JSON"), (b"\x00\x01\x02garbage", "not an RSS")],
+)
+def test_not_feeds_rejected(data, why):
+    res = parse_feed(data)
+    assert isinstance(res, Reject) and why in res.reason
+
+
+def test_is_feed():
+    for name in ("rss20.xml", "atom.xml", "rss10.rdf", "rss091.xml", "feed.json"):
+        assert is_feed(fixture_bytes(name)), name
+    assert is_feed(b"\xef\xbb\xbf\n\n  <rss version='2.0'></rss>")
+    assert is_feed("<?xml version='1.0'?><!-- c --><feed xmlns='http://www.w3.org/2005/Atom'/>".encode("utf-16"))
+    for not_feed in (b"", b"<!doctype html><html></html>", b'{"version": "1"}', b"hello", fixture_bytes("page_utf8.html")):
+        assert not is_feed(not_feed)
+
+
+def test_parse_date_rules():
+    now = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert parse_date("Wed, 5 Nov 2024 13:52:10  EST", now=now) == datetime(2024, 11, 5, 18, 52, 10, tzinfo=timezone.utc)
+    assert parse_date("2024-06-01T10:00:00Z", now=now) == datetime(2024, 6, 1, 10, 0, tzinfo=timezone.utc)
+    assert parse_date("2025-01-01T12:30:00Z", now=now) == now  # small skew clamped
+    assert parse_date("2025-01-05T00:00:00Z", now=now) is None  # far future dropped
+    assert parse_date("1970-01-01T00:00:00Z", now=now) is None
+    assert parse_date("yesterday-ish", now=now) is None
+    assert parse_date(None) is None
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400))
+def test_parse_feed_never_raises(data):
+    res = parse_feed(b"<rss version='2.0'><channel><item><title>" + data + b"</title></item></channel></rss>")
+    assert isinstance(res, (list, Reject))
+    assert isinstance(parse_feed(data), (list, Reject))
+
+
+def test_items_from_feed_without_fetcher():
+    docs = list(items_from_feed("local.rss", fixture_bytes("rss20.xml", BASE)))
+    assert all(isinstance(d, RawDoc) for d in docs) and len(docs) == 4
+    full = docs[0]
+    assert full.extra["content_from"] == "feed_content" and full.html.startswith("<p>The council")
+    assert full.source == "news.example" and full.input_ref == "local.rss#item0"
+    assert full.canonical_url == BASE + "/article/1"
+    assert full.site_name == "Local Test News" and full.extra["guid"] == "local-1"
+    assert docs[1].extra["content_from"] == "summary"
+    json_docs = list(items_from_feed("feed.json", fixture_bytes("feed.json")))
+    assert json_docs[0].text == "Plain text body." and json_docs[0].html is None
+
+
+def test_items_from_feed_file_missing(tmp_path):
+    out = list(items_from_feed_file(tmp_path / "nope.rss"))
+    assert len(out) == 1 and isinstance(out[0], Reject) and "cannot read" in out[0].reason
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<html>no</html>")
+    out = list(items_from_feed_file(bad))
+    assert isinstance(out[0], Reject) and out[0].input_ref == str(bad)
+
+
+class _FakeFetcher:
+    """Only the fetch_many contract items_from_feed relies on."""
+
+    def __init__(self):
+        self.asked = []
+
+    def fetch_many(self, urls):
+        from newsetl.sources.http import FetchResult
+
+        for url in urls:
+            self.asked.append(url)
+            if url.endswith("/missing"):
+                yield Reject("news.example", url, "HTTP 404 Not Found")
+            else:
+                yield FetchResult(url=url, final_url=url, status=200, headers={"content-type": "text/html"},
+                                  content=b"<html><body><p>page body</p></body></html>",
+                                  content_type="text/html", fetched_at=datetime.now(timezone.utc))
+
+
+def test_items_from_feed_fetches_teasers():
+    f = _FakeFetcher()
+    out = list(items_from_feed(BASE + "/feed", fixture_bytes("rss20.xml", BASE), fetcher=f))
+    assert f.asked == [BASE + "/article/2", BASE + "/article/3", BASE + "/missing"]
+    docs = [d for d in out if isinstance(d, RawDoc)]
+    assert [d.extra["content_from"] for d in docs] == ["feed_content", "page", "page"]
+    assert docs[1].html == "<html><body><p>page body</p></body></html>"
+    assert docs[1].title == "Only a teaser here"  # feed title as fallback
+    assert docs[1].published_at == datetime(2025, 6, 4, 10, 0, tzinfo=timezone.utc)
+    rejects = [d for d in out if isinstance(d, Reject)]
+    assert rejects[0].input_ref == BASE + "/feed#item3"
+    assert rejects[0].reason == BASE + "/missing: HTTP 404 Not Found"
+
+
+# --- the eight real feeds (README table in ../shared/data/feeds) --------------------
+
+EXPECTED = {
+    "livemint.xml": 25, "aktuality.rss": 30, "macworld.rss": 30, "medscape.rss": 20,
+    "DaringFireball.atom": 48, "489.rss": 10, "kc0011.rss": 20, "npr-technology.feed.json": 25,
+}
+
+
+@pytest.mark.skipif(not REAL_FEEDS.is_dir(), reason=f"real feed snapshots not present at {REAL_FEEDS}")
+@pytest.mark.parametrize("name,count", sorted(EXPECTED.items()))
+def test_real_feeds(name, count):
+    data = (REAL_FEEDS / name).read_bytes()
+    assert is_feed(data)
+    items = parse_feed(data)
+    assert isinstance(items, list), items
+    assert len(items) == count
+    now = datetime.now(timezone.utc)
+    for it in items:
+        assert isinstance(it, FeedItem) and it.title and it.link
+        assert it.published_at is not None and it.published_at.tzinfo is not None
+        assert it.published_at <= now
+        assert "\ufffd" not in (it.title + (it.summary or "") + (it.content or ""))
+    docs = list(items_from_feed(str(REAL_FEEDS / name), data))
+    assert len(docs) == count and all(isinstance(d, RawDoc) for d in docs)
+    if name == "kc0011.rss":
+        assert items[0].title == "建国35周年纪念，华表，和平鸽"
+        assert items[0].published_at == datetime(2020, 1, 10, 14, 33, tzinfo=timezone.utc)
+    if name == "medscape.rss":
+        assert all(i.published_at.year == 2025 and i.published_at.month == 11 for i in items)
+    if name == "489.rss":
+        assert sum(d.extra["content_from"] == "feed_content" for d in docs) >= 9
+    if name == "macworld.rss":  # long teasers ending in "read this article in full"
+        assert all(d.extra["content_from"] == "summary" for d in docs)

@@ -1,0 +1,218 @@
+"""transforms.html_extract: main text + metadata from hand-written HTML pages.
+
+Fixtures under tests/fixtures/html/ are written for these tests (no third-party
+pages). The benchmark score lives in scripts/eval_extraction.py, not here.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.html_extract import Extracted, extract_html
+from transforms.html_meta import clean_url, find_published, parse_datetime
+
+FIXTURES = Path(__file__).parent / "fixtures" / "html"
+ALLOWED_TAGS = {"p", "h", "li", "blockquote", "pre"}
+
+
+def load(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def full() -> Extracted:
+    return extract_html(load("article_full.html"), "https://news.example.org/local/flood-barrier?utm_source=x")
+
+
+@pytest.fixture(scope="module")
+def german() -> Extracted:
+    return extract_html(load("article_jsonld_de.html"))
+
+
+# --------------------------------------------------------------------------- body
+def test_body_keeps_article_paragraphs_in_order(full: Extracted) -> None:
+    texts = [t for t, _ in full.blocks]
+    expected_starts = [
+        "Councillors in Millbrook",
+        "The joint barrier will cost",
+        '"We spent years arguing',
+        "Who pays for the barrier",
+        "Under the agreement",
+        "Millbrook: 1,900 homes",
+        "Ashford Green: 1,100 homes",
+        "Lower Weir: 650 homes",
+        "The cheapest flood defence",
+        "Engineers expect construction",
+        "Residents who attended",
+        "The councils will publish",
+    ]
+    assert [next(i for i, t in enumerate(texts) if t.startswith(s)) for s in expected_starts] == list(
+        range(len(expected_starts))
+    )
+    assert len(texts) == len(expected_starts)
+
+
+def test_body_drops_page_chrome(full: Extracted) -> None:
+    for junk in (
+        "Sport",  # nav
+        "Share on Facebook",  # share buttons
+        "Getty Images",  # caption
+        "Related stories",  # related-links box
+        "Old mill streets flooded",  # related link
+        "cellar has flooded",  # comment
+        "All rights reserved",  # footer
+        "Follow us on Twitter",
+        "By Jane Holloway",  # byline is metadata
+    ):
+        assert junk not in full.text, junk
+    # The headline is the title, not the first paragraph.
+    assert not full.text.startswith("River towns vote")
+
+
+def test_block_tags(full: Extracted) -> None:
+    tags = dict((t, tag) for t, tag in full.blocks)
+    assert tags["Who pays for the barrier"] == "h"
+    assert tags["Lower Weir: 650 homes protected"] == "li"
+    assert tags["The cheapest flood defence is the one you only have to build once."] == "blockquote"
+    assert {tag for _, tag in full.blocks} <= ALLOWED_TAGS
+
+
+def test_text_is_blocks_joined(full: Extracted) -> None:
+    assert full.text == "\n\n".join(t for t, _ in full.blocks)
+
+
+def test_inline_teasers_credits_and_share_lines_are_dropped(german: Extracted) -> None:
+    assert "Lesen Sie auch" not in german.text
+    assert "zwanzig Kilometer neue Radwege" not in german.text  # teaser link
+    assert "Foto:" not in german.text  # photo credit
+    assert "Bildergalerie" not in german.text  # link-only paragraph
+    assert "Teilen auf Facebook" not in german.text
+    assert "Impressum" not in german.text
+    assert ("Beleuchtung mit Bewegungsmeldern", "h") in german.blocks
+    assert german.blocks[0][0].startswith("Nach zwei Jahren Bauzeit")
+    assert german.blocks[-1][0].startswith("Anwohner hatten sich lange")
+
+
+# --------------------------------------------------------------------------- metadata
+def test_metadata_from_meta_tags(full: Extracted) -> None:
+    assert full.title == "River towns vote to share one flood barrier"
+    assert full.authors == ["Jane Holloway"]
+    assert full.site_name == "The Valley Courier"
+    assert full.language == "en"
+    assert full.published_at == datetime(2024, 3, 5, 6, 30, tzinfo=timezone.utc)
+    assert full.published_at.utcoffset() == timedelta(hours=2)  # the page's own zone is kept
+    # rel=canonical wins over og:url; host lower-cased, tracking params and fragment gone
+    assert full.canonical_url == "https://news.example.org/local/flood-barrier?id=42"
+
+
+def test_metadata_from_json_ld(german: Extracted) -> None:
+    assert german.title == "Neue Fahrradbrücke über den Kanal eröffnet"
+    assert german.authors == ["Anna Berger", "Lukas Wendt"]
+    assert german.site_name == "Stadtanzeiger"
+    # naive timestamp -> UTC
+    assert german.published_at == datetime(2023, 9, 14, 17, 45, tzinfo=timezone.utc)
+    # no lang attribute anywhere: the detector decides
+    assert german.language == "de"
+    assert german.canonical_url == "https://www.stadtanzeiger.example/verkehr/fahrradbruecke"
+
+
+def test_future_date_is_rejected() -> None:
+    ex = extract_html(load("future_date.html"))
+    assert ex.published_at is None
+    assert ex.language == "fr"
+    assert ex.canonical_url == "https://journal.example.fr/ville/marche?page=2"
+    assert ex.blocks and ex.blocks[0][0].startswith("Après huit mois de travaux")
+
+
+def test_find_published_skips_future_candidates() -> None:
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fromstring(
+        "<html><head>"
+        '<meta property="article:published_time" content="2031-05-01T00:00:00Z">'
+        "</head><body><time datetime='2020-02-03T04:05:06-05:00'>x</time></body></html>"
+    )
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    meta = {"article:published_time": "2031-05-01T00:00:00Z"}
+    found = find_published(tree, meta, now=now)
+    assert found == datetime(2020, 2, 3, 9, 5, 6, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2019-11-19T10:00:00Z", datetime(2019, 11, 19, 10, tzinfo=timezone.utc)),
+        ("2019-11-19T10:00:00.000-0500", datetime(2019, 11, 19, 15, tzinfo=timezone.utc)),
+        ("2019-11-19 10:00:00 +0100", datetime(2019, 11, 19, 9, tzinfo=timezone.utc)),
+        ("Tue, 19 Nov 2019 10:00:00 GMT", datetime(2019, 11, 19, 10, tzinfo=timezone.utc)),
+        ("2019-11-19", datetime(2019, 11, 19, tzinfo=timezone.utc)),
+        ("not a date", None),
+        ("", None),
+    ],
+)
+def test_parse_datetime(raw: str, expected: datetime | None) -> None:
+    got = parse_datetime(raw)
+    assert got == expected
+    if got is not None:
+        assert got.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://ex.com/a?utm_source=x&utm_medium=y", "https://ex.com/a"),
+        ("https://ex.com/a?id=1&fbclid=F&gclid=G#frag", "https://ex.com/a?id=1"),
+        ("HTTPS://EX.com/A?mc_cid=1&q=two+words", "https://ex.com/A?q=two+words"),
+        ("/relative/path?utm_campaign=c", "https://base.example/relative/path"),
+        ("javascript:alert(1)", None),
+        ("", None),
+    ],
+)
+def test_clean_url(url: str, expected: str | None) -> None:
+    assert clean_url(url, "https://base.example/x/y") == expected
+
+
+# --------------------------------------------------------------------------- robustness
+def test_fragment_without_document_wrapper() -> None:
+    ex = extract_html("<p>First paragraph of a short note.</p><h2>Later</h2><p>Second one.</p>")
+    assert ex.blocks == [
+        ("First paragraph of a short note.", "p"),
+        ("Later", "h"),
+        ("Second one.", "p"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        None,
+        "   \n\t ",
+        "plain text, no markup at all",
+        "<<<>>><<</>",
+        "<html><body>" * 5000,
+        "<div>" * 20000 + "deep",
+        "\x00\x01\x02<p>\x00nul</p>\ufffe\uffff",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
+        "<html><head><meta charset='klingon'></head><body><p>x</p></body></html>",
+        "<?xml version='1.0' encoding='utf-8'?><html><body><p>decl</p></body></html>",
+    ],
+)
+def test_garbage_never_raises(garbage) -> None:
+    ex = extract_html(garbage, "not a url")
+    assert isinstance(ex, Extracted)
+    assert isinstance(ex.blocks, list)
+    assert ex.text == "\n\n".join(t for t, _ in ex.blocks)
+    assert ex.published_at is None or ex.published_at.tzinfo is not None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=400), st.binary(max_size=400), st.from_regex(r"(<[a-z/]{1,6}[^>]{0,8}>[^<]{0,20}){0,30}")))
+def test_property_never_raises(data) -> None:
+    ex = extract_html(data)
+    assert isinstance(ex, Extracted)
+    assert all(isinstance(t, str) and tag in ALLOWED_TAGS for t, tag in ex.blocks)

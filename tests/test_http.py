@@ -1,0 +1,315 @@
+"""Fetcher and pages_from_urls against a real HTTP server on 127.0.0.1."""
+
+import gzip
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "web"))
+from webserver import Reply, WebServer, fixture_bytes  # noqa: E402
+
+from newsetl.records import RawDoc, Reject
+from newsetl.settings import Settings
+from newsetl.sources.http import Fetcher, FetchResult, pages_from_urls
+
+PAGE = fixture_bytes("page_utf8.html")
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+CP1252_PAGE = "<html><body><p>Café – “quoted” naïve</p></body></html>".encode("cp1252")
+
+
+def _routes(base_holder):
+    def page(req):
+        return Reply(200, PAGE, HTML)
+
+    def flaky(req):
+        return Reply(500, b"oops", HTML) if req.hit == 1 else Reply(200, PAGE, HTML)
+
+    def etag(req):
+        if req.headers.get("if-none-match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return Reply(200, PAGE, {**HTML, "ETag": '"v1"'})
+
+    def lastmod(req):
+        lm = "Wed, 21 Oct 2015 07:28:00 GMT"
+        if req.headers.get("if-modified-since") == lm:
+            return Reply(304, b"")
+        return Reply(200, PAGE, {**HTML, "Last-Modified": lm})
+
+    def loop(req):
+        n = int(req.path.rsplit("/", 1)[1].split("?")[0] if "/loop/" in req.path else 0)
+        return Reply(302, b"", {"Location": f"/loop/{n + 1}"})
+
+    routes = {
+        "/robots.txt": lambda r: Reply(200, b"User-agent: *\nDisallow: /private/\n", {"Content-Type": "text/plain"}),
+        "/page": page,
+        "/page2": page,
+        "/private/page": page,
+        "/r1": lambda r: Reply(302, b"", {"Location": base_holder[0] + "/r2"}),
+        "/r2": lambda r: Reply(301, b"", {"Location": "/page?from=r2"}),
+        "/slow": lambda r: Reply(200, PAGE, HTML, delay=1.5),
+        "/flaky": flaky,
+        "/always500": lambda r: Reply(503, b"down", HTML),
+        "/missing": lambda r: Reply(404, b"no", HTML),
+        "/cp1252": lambda r: Reply(200, CP1252_PAGE, HTML),
+        "/big": lambda r: Reply(200, b"<p>" + b"x" * 50_000 + b"</p>", HTML),
+        "/big-stream": lambda r: Reply(200, b"<p>" + b"x" * 50_000 + b"</p>", HTML, content_length=False),
+        "/gzip-bomb": lambda r: Reply(200, gzip.compress(b"<p>" + b"x" * 1_000_000), {**HTML, "Content-Encoding": "gzip"}),
+        "/etag": etag,
+        "/lastmod": lastmod,
+        "/image": lambda r: Reply(200, b"\x89PNG\r\n\x1a\n", {"Content-Type": "image/png"}),
+        "/text": lambda r: Reply(200, "Plain text – article".encode(), {"Content-Type": "text/plain; charset=utf-8"}),
+        "/feed.xml": lambda r: Reply(200, fixture_bytes("rss20.xml", base_holder[0]),
+                                     {"Content-Type": "application/rss+xml"}),
+        "/article/2": page,
+        "/article/3": page,
+        "/redirect-private": lambda r: Reply(302, b"", {"Location": "http://10.0.0.1/secret"}),
+        "/redirect-file": lambda r: Reply(302, b"", {"Location": "file:///etc/passwd"}),
+        "/timed": page,
+        "/sleepy": lambda r: Reply(200, PAGE, HTML, delay=0.2),
+    }
+    for i in range(20):
+        routes[f"/loop/{i}"] = loop
+    return routes
+
+
+@pytest.fixture(scope="module")
+def server():
+    holder = [""]
+    srv = WebServer(_routes(holder))
+    holder[0] = srv.base
+    with srv:
+        yield srv
+
+
+def make_settings(tmp_path, **kw):
+    base = dict(warehouse=tmp_path / "wh", http_timeout=0.3, http_retries=3, http_per_host_delay=0.0,
+                http_per_host_concurrency=4, block_private_addresses=False, http_max_bytes=10_000,
+                http_max_redirects=3)
+    base.update(kw)
+    return Settings(**base)
+
+
+@pytest.fixture
+def fetcher(tmp_path):
+    with Fetcher(make_settings(tmp_path), backoff=0.01) as f:
+        yield f
+
+
+def test_fetch_page(server, fetcher):
+    res = fetcher.fetch(server.url("/page"))
+    assert isinstance(res, FetchResult)
+    assert res.status == 200 and res.content_type == "text/html"
+    assert "Zürich café" in res.text and res.encoding == "utf-8"
+    assert res.fetched_at.tzinfo is not None
+    ua = server.request_headers["/page"][-1]["user-agent"]
+    assert ua.startswith("newsetl/")
+
+
+def test_redirect_chain_followed(server, fetcher):
+    res = fetcher.fetch(server.url("/r1"))
+    assert isinstance(res, FetchResult), res
+    assert res.final_url == server.url("/page?from=r2")
+    assert res.redirects == [server.url("/r1"), server.url("/r2")]
+
+
+def test_too_many_redirects(server, fetcher):
+    res = fetcher.fetch(server.url("/loop/0"))
+    assert isinstance(res, Reject)
+    assert res.reason == "more than 3 redirects"
+    assert server.hits["/loop/4"] == 0
+
+
+def test_timeout_is_retried_then_rejected(server, fetcher):
+    t0 = time.monotonic()
+    res = fetcher.fetch(server.url("/slow"))
+    assert isinstance(res, Reject)
+    assert res.reason == "timeout after 3 tries"
+    assert server.hits["/slow"] == 3
+    assert time.monotonic() - t0 < 5
+
+
+def test_500_then_200_is_retried(server, fetcher):
+    res = fetcher.fetch(server.url("/flaky"))
+    assert isinstance(res, FetchResult) and res.status == 200
+    assert server.hits["/flaky"] == 2
+    assert fetcher.stats["retries"] == 1
+
+
+def test_persistent_5xx(server, fetcher):
+    res = fetcher.fetch(server.url("/always500"))
+    assert isinstance(res, Reject)
+    assert res.reason == "HTTP 503 Service Unavailable after 3 tries"
+
+
+def test_404_not_retried(server, fetcher):
+    before = server.hits["/missing"]
+    res = fetcher.fetch(server.url("/missing"))
+    assert isinstance(res, Reject)
+    assert res.reason == "HTTP 404 Not Found"
+    assert res.source == "127.0.0.1" and res.input_ref == server.url("/missing")
+    assert server.hits["/missing"] - before == 1
+
+
+def test_wrong_charset_header(server, fetcher):
+    res = fetcher.fetch(server.url("/cp1252"))
+    assert "Café – “quoted” naïve" in res.text
+    assert "\ufffd" not in res.text
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-stream", "/gzip-bomb"])
+def test_oversized_body(server, fetcher, path):
+    res = fetcher.fetch(server.url(path))
+    assert isinstance(res, Reject)
+    assert res.reason == "body larger than 10000 bytes"
+    assert server.hits[path] == 1  # not retried
+
+
+def test_content_type_refused(server, fetcher):
+    res = fetcher.fetch(server.url("/image"))
+    assert isinstance(res, Reject)
+    assert res.reason == "content-type image/png is not HTML or a feed"
+
+
+@pytest.mark.parametrize("path,header", [("/etag", "if-none-match"), ("/lastmod", "if-modified-since")])
+def test_conditional_get_across_runs(server, tmp_path, path, header):
+    settings = make_settings(tmp_path)
+    with Fetcher(settings, backoff=0.01) as f:
+        first = f.fetch(server.url(path))
+        assert isinstance(first, FetchResult) and not first.not_modified
+    assert (settings.state_dir / "http_cache.sqlite").exists()
+    with Fetcher(settings, backoff=0.01) as f:  # a later run
+        second = f.fetch(server.url(path))
+        assert isinstance(second, FetchResult) and second.not_modified and second.status == 304
+        assert header in server.request_headers[path][-1]
+        assert list(pages_from_urls([server.url(path)], settings, fetcher=f)) == []
+        assert f.stats["not_modified"] == 2
+
+
+def test_robots_disallow(server, fetcher):
+    res = fetcher.fetch(server.url("/private/page"))
+    assert isinstance(res, Reject)
+    assert res.reason.startswith("robots.txt disallows")
+    assert server.hits["/private/page"] == 0
+
+
+def test_robots_can_be_switched_off(server, tmp_path):
+    with Fetcher(make_settings(tmp_path, respect_robots=False), backoff=0.01) as f:
+        assert isinstance(f.fetch(server.url("/private/page")), FetchResult)
+
+
+def test_private_address_refused_when_guard_on(server, tmp_path):
+    before = sum(server.hits.values())
+    with Fetcher(make_settings(tmp_path, block_private_addresses=True), backoff=0.01) as f:
+        res = f.fetch(server.url("/page"))
+        assert isinstance(res, Reject)
+        assert res.reason == "loopback address 127.0.0.1 refused"
+        for url in ("http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd",
+                    "ftp://example.com/x", "not a url"):
+            assert isinstance(f.fetch(url), Reject)
+        assert f.fetch("http://10.0.0.1/").reason == "private address 10.0.0.1 refused"
+    assert sum(server.hits.values()) == before  # nothing reached the server
+
+
+class _LocalOnlyFetcher(Fetcher):
+    """The real SSRF rule for every address except our test server's."""
+
+    def _refuse_ip(self, ip):
+        return None if ip == "127.0.0.1" else super()._refuse_ip(ip)
+
+
+def test_redirect_hops_are_checked(server, tmp_path):
+    settings = make_settings(tmp_path, block_private_addresses=True)
+    with _LocalOnlyFetcher(settings, backoff=0.01) as f:
+        assert isinstance(f.fetch(server.url("/page")), FetchResult)
+        res = f.fetch(server.url("/redirect-private"))
+        assert isinstance(res, Reject)
+        assert res.reason == "redirect to http://10.0.0.1/secret: private address 10.0.0.1 refused"
+        res = f.fetch(server.url("/redirect-file"))
+        assert "only http and https" in res.reason
+
+
+def test_dns_rebinding_caught_at_connect(server, tmp_path, monkeypatch):
+    """The name resolves to a public address when checked, to a private one at connect."""
+    import newsetl.sources.http as http_mod
+
+    answers = iter([["93.184.216.34"], ["10.0.0.1"]])
+    monkeypatch.setattr(http_mod, "resolve_host", lambda host, port=None: next(answers))
+    settings = make_settings(tmp_path, block_private_addresses=True, respect_robots=False)
+    with Fetcher(settings, backoff=0.01) as f:
+        res = f.fetch("http://rebind.example/page")
+    assert isinstance(res, Reject)
+    assert res.reason == "private address 10.0.0.1 refused (rebind.example resolves to it)"
+
+
+def test_robots_fetched_once_per_host_and_5xx_means_disallow(tmp_path):
+    routes = {"/robots.txt": lambda r: Reply(503, b"down"), "/page": lambda r: Reply(200, PAGE, HTML)}
+    with WebServer(routes) as srv, Fetcher(make_settings(tmp_path, http_retries=1), backoff=0.01) as f:
+        assert f.fetch(srv.url("/page")).reason.startswith("robots.txt disallows")
+        assert f.fetch(srv.url("/page")).reason.startswith("robots.txt disallows")
+        assert srv.hits["/robots.txt"] == 1 and srv.hits["/page"] == 0
+    routes = {"/robots.txt": lambda r: Reply(404, b""), "/page": lambda r: Reply(200, PAGE, HTML)}
+    with WebServer(routes) as srv, Fetcher(make_settings(tmp_path), backoff=0.01) as f:
+        assert isinstance(f.fetch(srv.url("/page")), FetchResult)  # 4xx robots: no rules
+
+
+def test_429_retried_with_retry_after(tmp_path):
+    routes = {"/busy": lambda r: Reply(429, b"", {"Retry-After": "0"}) if r.hit == 1 else Reply(200, PAGE, HTML)}
+    with WebServer(routes) as srv, Fetcher(make_settings(tmp_path), backoff=0.01) as f:
+        assert isinstance(f.fetch(srv.url("/busy")), FetchResult)
+        assert srv.hits["/busy"] == 2
+
+
+def test_per_host_delay(server, tmp_path):
+    with Fetcher(make_settings(tmp_path, http_per_host_delay=0.15), backoff=0.01) as f:
+        f.fetch(server.url("/robots.txt"))  # warm robots so only page requests are timed
+        results = list(f.fetch_many([server.url("/timed")] * 3))
+    assert all(isinstance(r, FetchResult) for r in results)
+    times = server.times["/timed"][-3:]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.12, gaps
+
+
+def test_per_host_concurrency(server, tmp_path):
+    server.max_in_flight = 0
+    with Fetcher(make_settings(tmp_path, http_per_host_concurrency=2), backoff=0.01) as f:
+        results = list(f.fetch_many([server.url(f"/sleepy?{i}") for i in range(6)]))
+    assert all(isinstance(r, FetchResult) for r in results)
+    assert server.max_in_flight <= 2
+
+
+def test_fetch_many_keeps_order(server, fetcher):
+    urls = [server.url("/missing"), server.url("/page"), "ftp://x/", server.url("/page2")]
+    out = list(fetcher.fetch_many(urls))
+    assert [type(r).__name__ for r in out] == ["Reject", "FetchResult", "Reject", "FetchResult"]
+    assert out[2].input_ref == "ftp://x/"
+
+
+def test_pages_from_urls(server, tmp_path):
+    settings = make_settings(tmp_path)
+    urls = [server.url("/page"), server.url("/page?utm_source=x"), server.url("/missing"),
+            server.url("/text"), server.url("/r1")]
+    out = list(pages_from_urls(urls, settings))
+    docs = [d for d in out if isinstance(d, RawDoc)]
+    rejects = [d for d in out if isinstance(d, Reject)]
+    assert len(docs) == 3  # the utm_ duplicate is fetched once
+    page = docs[0]
+    assert page.source == "127.0.0.1" and page.input_ref == server.url("/page")
+    assert "Zürich café" in page.html and page.text is None
+    assert page.url == server.url("/page") and page.fetched_at is not None
+    assert docs[1].text == "Plain text – article" and docs[1].html is None
+    assert docs[2].url == server.url("/page?from=r2") and docs[2].input_ref == server.url("/r1")
+    assert [r.reason for r in rejects] == ["HTTP 404 Not Found"]
+
+
+def test_pages_from_urls_expands_a_feed(server, tmp_path):
+    settings = make_settings(tmp_path)
+    out = list(pages_from_urls([server.url("/feed.xml")], settings))
+    docs = [d for d in out if isinstance(d, RawDoc)]
+    rejects = [d for d in out if isinstance(d, Reject)]
+    # item 1 has full content; items 2 and 3 are fetched pages; item 4 links to a 404
+    assert [d.extra["content_from"] for d in docs] == ["feed_content", "page", "page"]
+    assert docs[1].url == server.url("/article/2") and "Zürich café" in docs[1].html
+    assert docs[1].title == "Only a teaser here"
+    assert len(rejects) == 1 and rejects[0].reason.endswith("HTTP 404 Not Found")

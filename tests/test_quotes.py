@@ -1,0 +1,279 @@
+"""Quote extraction and speaker attribution."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from transforms.entities import entity_id_for, resolve_mentions
+from transforms.quotes import QUOTE_SCHEMA, extract_quotes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "entities"
+
+PAR_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String, "kind": pl.String}
+MENTION_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "sentence_index": pl.Int32,
+                  "start_char": pl.Int32, "end_char": pl.Int32, "text": pl.String, "label": pl.String}
+
+
+def load_summit() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Same loader as in test_entities (kept local so each test file stands alone)."""
+    pars = []
+    for i, line in enumerate((FIXTURES / "summit_article.txt").read_text(encoding="utf-8").splitlines()):
+        kind, text = line.split("|", 1)
+        pars.append({"article_id": "summit", "paragraph_index": i, "text": text, "kind": kind})
+    paragraphs = pl.DataFrame(pars, schema=PAR_SCHEMA)
+    texts = dict(zip(paragraphs["paragraph_index"].to_list(), paragraphs["text"].to_list()))
+    rows = []
+    for line in (FIXTURES / "summit_mentions.tsv").read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        p, surface, occ, label = line.split("\t")
+        start = [m.start() for m in re.finditer(re.escape(surface), texts[int(p)])][int(occ)]
+        rows.append({"article_id": "summit", "paragraph_index": int(p), "sentence_index": 0,
+                     "start_char": start, "end_char": start + len(surface), "text": surface, "label": label})
+    return paragraphs, pl.DataFrame(rows, schema=MENTION_SCHEMA)
+
+
+def article(paragraphs: list[str | tuple[str, str]], names: dict[str, str], article_id: str = "a"):
+    """Paragraph texts (optionally (kind, text)) and {surface: label}; every occurrence of
+    each surface in a non-boilerplate paragraph becomes an NER mention (longest first)."""
+    par_rows, rows = [], []
+    for i, p in enumerate(paragraphs):
+        kind, text = p if isinstance(p, tuple) else ("body", p)
+        par_rows.append({"article_id": article_id, "paragraph_index": i, "text": text, "kind": kind})
+        if kind == "boilerplate":
+            continue
+        taken: list[tuple[int, int]] = []
+        for surface in sorted(names, key=len, reverse=True):
+            for m in re.finditer(r"\b" + re.escape(surface) + r"(?:['’]s)?", text):
+                if any(s < m.end() and m.start() < e for s, e in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                rows.append({"article_id": article_id, "paragraph_index": i, "sentence_index": 0,
+                             "start_char": m.start(), "end_char": m.end(), "text": m.group(0),
+                             "label": names[surface]})
+    pars = pl.DataFrame(par_rows, schema=PAR_SCHEMA)
+    mentions = pl.DataFrame(rows, schema=MENTION_SCHEMA)
+    return pars, resolve_mentions(mentions)
+
+
+def quotes_of(paragraphs, names, cols=("quote", "speaker", "speaker_name", "attribution")):
+    pars, ments = article(paragraphs, names)
+    return extract_quotes(pars, ments).select(cols).rows()
+
+
+# --- the seed-like article ---------------------------------------------------------------
+
+def test_seed_like_article_quotes():
+    paragraphs, mentions = load_summit()
+    q = extract_quotes(paragraphs, resolve_mentions(mentions))
+    trump, kim, putin = (entity_id_for("PERSON", n) for n in ("Donald Trump", "Kim Jong-un", "Vladimir Putin"))
+    expected = pl.DataFrame(
+        {
+            "paragraph_index": [3, 4, 5, 5, 8, 10],
+            "quote_index": [0, 0, 0, 1, 0, 0],
+            "quote": [
+                "preconditions",
+                "misses",
+                "We got along very well, I think he wants me back",
+                "He'd like to see me again, believe me.",
+                "Never has the situation on the peninsula been this dangerous",
+                "breakthrough document.",
+            ],
+            "speaker": [None, "Trump", "Trump", "Trump", "Kim Jong-un", "Putin"],
+            "speaker_entity_id": [None, trump, trump, trump, kim, putin],
+            "attribution": ["none", "said_before", "said_after", "continuation", "pronoun", "said_before"],
+            "scare_quote": [True, False, False, False, False, False],
+        },
+        schema={k: QUOTE_SCHEMA[k] for k in ["paragraph_index", "quote_index", "quote", "speaker",
+                                             "speaker_entity_id", "attribution", "scare_quote"]},
+    )
+    assert_frame_equal(q.drop("article_id", "speaker_name", "start_char", "end_char"), expected)
+    # The boilerplate paragraph's "MORNING BRIEF" is never a quote.
+    assert 2 not in q["paragraph_index"].to_list()
+    # Offsets point at the quote text inside the paragraph.
+    texts = dict(zip(paragraphs["paragraph_index"].to_list(), paragraphs["text"].to_list()))
+    for p, s, e, quote in q.select("paragraph_index", "start_char", "end_char", "quote").rows():
+        assert texts[p][s:e] == quote
+    assert q.schema == pl.Schema(QUOTE_SCHEMA)
+
+
+# --- attribution patterns ----------------------------------------------------------------
+
+def test_said_after_and_inverted_said_after():
+    assert quotes_of(
+        ['"We will not back down," said Jane Smith, the union leader.',
+         '“It is over,” Smith told reporters on Tuesday.'],
+        {"Jane Smith": "PERSON", "Smith": "PERSON"},
+    ) == [
+        ("We will not back down", "Jane Smith", "Jane Smith", "said_after"),
+        ("It is over", "Smith", "Jane Smith", "said_after"),
+    ]
+
+
+def test_said_before_with_colon_and_appositive():
+    assert quotes_of(
+        ['Angela Merkel, the former chancellor, said: "We can do this."'],
+        {"Angela Merkel": "PERSON"},
+    ) == [("We can do this.", "Angela Merkel", "Angela Merkel", "said_before")]
+
+
+@pytest.mark.parametrize("verb", ["warned", "added", "insisted", "noted", "argued", "explained",
+                                  "wrote", "claimed", "stated", "asked", "says"])
+def test_verbs_beyond_said(verb):
+    rows = quotes_of([f'“The deal is dead,” Olaf Scholz {verb}.'], {"Olaf Scholz": "PERSON"})
+    assert rows == [("The deal is dead", "Olaf Scholz", "Olaf Scholz", "said_after")]
+
+
+def test_according_to():
+    rows = quotes_of(['The talks were “a waste of time,” according to Maria Lopez.'], {"Maria Lopez": "PERSON"})
+    assert rows == [("a waste of time", "Maria Lopez", "Maria Lopez", "according_to")]
+
+
+def test_pronoun_resolves_to_last_person_outside_quotes():
+    rows = quotes_of(
+        ["Maria Lopez met Tom Brown on Monday.",
+         "Later Brown spoke to the press.",
+         '“I never trusted Maria Lopez,” she said.'],  # the name inside the quote is not the speaker
+        {"Maria Lopez": "PERSON", "Tom Brown": "PERSON", "Brown": "PERSON"},
+    )
+    assert rows == [("I never trusted Maria Lopez", "Tom Brown", "Tom Brown", "pronoun")]
+
+
+def test_pronoun_without_antecedent_is_unresolved():
+    rows = quotes_of(['“No comment,” he said.'], {})
+    assert rows == [("No comment", None, None, "pronoun")]
+
+
+def test_they_is_not_resolved():
+    rows = quotes_of(["Tom Brown left.", '“We are done,” they said.'], {"Tom Brown": "PERSON"})
+    assert rows == [("We are done", None, None, "pronoun")]
+
+
+def test_speaker_missed_by_ner_is_linked_by_name():
+    # NER tagged only the first mention; "Lopez" before "said" is found by the fallback.
+    pars = pl.DataFrame(
+        {"article_id": ["a", "a"], "paragraph_index": [0, 1],
+         "text": ["Maria Lopez runs the port.", '“Ships are waiting,” Lopez said.'], "kind": ["body", "body"]},
+        schema=PAR_SCHEMA,
+    )
+    ments = resolve_mentions(pl.DataFrame(
+        {"article_id": ["a"], "paragraph_index": [0], "sentence_index": [0], "start_char": [0],
+         "end_char": [11], "text": ["Maria Lopez"], "label": ["PERSON"]}, schema=MENTION_SCHEMA))
+    q = extract_quotes(pars, ments)
+    assert q.select("speaker", "speaker_entity_id", "speaker_name", "attribution").rows() == [
+        ("Lopez", entity_id_for("PERSON", "Maria Lopez"), "Maria Lopez", "said_after")
+    ]
+
+
+def test_second_quote_in_sentence_after_attribution():
+    rows = quotes_of(['“We will win,” Tom Brown said, “and they know it.”'], {"Tom Brown": "PERSON"})
+    assert rows == [("We will win", "Tom Brown", "Tom Brown", "said_after"),
+                    ("and they know it.", "Tom Brown", "Tom Brown", "said_before")]
+
+
+def test_multi_sentence_quote_and_unclosed_quote_carries_to_next_paragraph():
+    rows = quotes_of(
+        ['Tom Brown said: “The harbour is closed. Nobody gets in.',
+         '“Nobody gets out either.”'],
+        {"Tom Brown": "PERSON"},
+    )
+    assert rows == [("The harbour is closed. Nobody gets in.", "Tom Brown", "Tom Brown", "said_before"),
+                    ("Nobody gets out either.", "Tom Brown", "Tom Brown", "continuation")]
+
+
+def test_reopened_quote_inside_one_block():
+    # Two source paragraphs of one quote merged into one block, as in the BBC corpus.
+    rows = quotes_of(['"A clear division is emerging. "Labour is counting on fear," he said, after Tom Brown spoke.'],
+                     {"Tom Brown": "PERSON"})
+    assert rows == [("A clear division is emerging. Labour is counting on fear", None, None, "pronoun")]
+
+
+def test_missing_closing_mark_spoils_only_one_quote():
+    rows = quotes_of(['Tom Brown said lists were "only a part of it. Later he spoke of "tremendous change".'],
+                     {"Tom Brown": "PERSON"})
+    assert [r[0] for r in rows] == ["only a part of it. Later he spoke of", "tremendous change"]
+
+
+def test_embedded_phrase_does_not_continue_previous_speaker():
+    rows = quotes_of(['"We are ready," Tom Brown said. The paper called the plan "a gamble".'],
+                     {"Tom Brown": "PERSON"})
+    assert rows == [("We are ready", "Tom Brown", "Tom Brown", "said_after"),
+                    ("a gamble", None, None, "none")]
+
+
+def test_single_quotes_in_headline_style_paragraph():
+    rows = quotes_of([("heading", "Brown’s ‘no surrender’ speech rattles markets")], {"Brown": "PERSON"})
+    assert rows == [("no surrender", None, None, "none")]
+
+
+def test_boilerplate_is_skipped_and_headings_are_kept():
+    pars, ments = article(
+        [("boilerplate", '"Subscribe now," the editor said.'), ("heading", 'Brown: "We stay"')],
+        {"Brown": "PERSON"},
+    )
+    q = extract_quotes(pars, ments)
+    assert q.select("paragraph_index", "quote", "speaker", "attribution").rows() == [
+        (1, "We stay", "Brown", "said_before")
+    ]
+
+
+def test_empty_inputs_give_typed_empty_frame():
+    out = extract_quotes(pl.DataFrame(schema=PAR_SCHEMA), pl.DataFrame(schema=MENTION_SCHEMA))
+    assert out.height == 0 and out.schema == pl.Schema(QUOTE_SCHEMA)
+    # Raw NER mentions (no entity columns) are accepted too.
+    pars, _ = article(['“Fine,” Tom Brown said.'], {})
+    raw = pl.DataFrame({"article_id": ["a"], "paragraph_index": [0], "sentence_index": [0], "start_char": [8],
+                        "end_char": [17], "text": ["Tom Brown"], "label": ["PERSON"]}, schema=MENTION_SCHEMA)
+    assert extract_quotes(pars, raw).select("speaker", "speaker_entity_id").rows() == [("Tom Brown", None)]
+
+
+def test_pathological_paragraph_is_fast():
+    import time
+    text = ('Tom Brown, ' + "x" * 3000 + ' said, "' + "a, " * 2000 + '" he said ' + '"' * 500) * 3
+    pars, ments = article([text], {"Tom Brown": "PERSON"})
+    t0 = time.perf_counter()
+    extract_quotes(pars, ments)
+    assert time.perf_counter() - t0 < 5
+
+
+# --- never raises on arbitrary text ------------------------------------------------------
+
+_quote_heavy = st.lists(
+    st.sampled_from(list('ab "“”„«»‘’\',.:;!? \nHeSaid') + ["said", "he ", "Tom ", "according to "]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(st.one_of(st.text(max_size=120), _quote_heavy), min_size=1, max_size=4),
+    kinds=st.lists(st.sampled_from(["body", "heading", "boilerplate", None]), min_size=4, max_size=4),
+    spans=st.lists(st.tuples(st.integers(0, 3), st.integers(-5, 130), st.integers(0, 20),
+                             st.sampled_from(["PERSON", "ORG", "GPE", "NORP"])), max_size=8),
+)
+def test_extract_quotes_never_raises(texts, kinds, spans):
+    pars = pl.DataFrame(
+        {"article_id": ["x"] * len(texts), "paragraph_index": list(range(len(texts))), "text": texts,
+         "kind": kinds[: len(texts)]},
+        schema=PAR_SCHEMA,
+    )
+    rows = []
+    for p, s, length, label in spans:
+        if p < len(texts):
+            rows.append({"article_id": "x", "paragraph_index": p, "sentence_index": 0, "start_char": s,
+                         "end_char": s + length, "text": texts[p][max(s, 0): s + length], "label": label})
+    ments = resolve_mentions(pl.DataFrame(rows, schema=MENTION_SCHEMA))
+    out = extract_quotes(pars, ments)
+    assert out.schema == pl.Schema(QUOTE_SCHEMA)
+    marks = re.compile(r"[\"“”„«»‟\s]")
+    for p, qi, quote, s, e in out.select("paragraph_index", "quote_index", "quote", "start_char", "end_char").rows():
+        assert marks.sub("", texts[p][s:e]) == marks.sub("", quote) and quote.strip()
+    assert set(out["attribution"].to_list()) <= {"said_after", "said_before", "according_to", "pronoun",
+                                                 "continuation", "none"}

@@ -1,0 +1,73 @@
+"""canonicalize_url, is_http_url and the SSRF address checks."""
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from newsetl.urls import address_refusal, canonicalize_url, is_http_url, ssrf_refusal
+
+
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("HTTP://Example.COM:80/a?b=2&a=1#frag", "http://example.com/a?a=1&b=2"),
+        ("https://example.com:443", "https://example.com/"),
+        ("https://example.com:8443/x", "https://example.com:8443/x"),
+        ("https://ex.com/p?utm_source=rss&utm_medium=feed&id=7&fbclid=abc&gclid=z",
+         "https://ex.com/p?id=7"),
+        ("https://ex.com/p?mc_cid=1&mc_eid=2&ref=home&cmpid=x&UTM_Campaign=y", "https://ex.com/p"),
+        ("https://ex.com/p?q=a%20b&empty=", "https://ex.com/p?empty&q=a%20b"),
+        ("https://ex.com/p?b=2&a=2&a=1", "https://ex.com/p?a=1&a=2&b=2"),
+        ("https://[::1]:443/x", "https://[::1]/x"),
+        ("  https://ex.com/x  ", "https://ex.com/x"),
+    ],
+)
+def test_canonicalize(url, expected):
+    assert canonicalize_url(url) == expected
+
+
+def test_canonicalize_leaves_non_http_and_garbage_alone():
+    assert canonicalize_url("mailto:a@b.c") == "mailto:a@b.c"
+    assert canonicalize_url("http://ex.com:99999/") == "http://ex.com:99999/"
+    assert canonicalize_url("") == ""
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_canonicalize_never_raises_and_is_idempotent(s):
+    for url in (s, "https://ex.com/" + s, "http://ex.com/p?" + s):
+        once = canonicalize_url(url)
+        assert canonicalize_url(once) == once
+
+
+def test_is_http_url():
+    assert is_http_url("https://ex.com/a")
+    assert is_http_url("HTTP://ex.com")
+    for bad in ("ftp://ex.com/", "file:///etc/passwd", "javascript:alert(1)", "/relative", "", None,
+                "http://", "http://[::1"):
+        assert not is_http_url(bad)
+
+
+@pytest.mark.parametrize(
+    "ip,word",
+    [("10.0.0.1", "private"), ("192.168.1.5", "private"), ("172.16.0.1", "private"),
+     ("127.0.0.1", "loopback"), ("::1", "loopback"), ("169.254.169.254", "link-local"),
+     ("224.0.0.1", "multicast"), ("0.0.0.0", "unspecified"), ("240.0.0.1", "reserved"),
+     ("::ffff:10.0.0.1", "private"), ("100.64.0.1", "non-public")],
+)
+def test_address_refusal(ip, word):
+    reason = address_refusal(ip)
+    assert reason and word in reason
+
+
+def test_public_address_allowed():
+    assert address_refusal("93.184.216.34") is None
+    assert address_refusal("2606:2800:220:1:248:1893:25c8:1946") is None
+
+
+def test_ssrf_refusal():
+    assert ssrf_refusal("http://10.0.0.1/x") == "private address 10.0.0.1 refused"
+    assert "loopback" in ssrf_refusal("http://localhost:8080/")
+    assert "only http and https" in ssrf_refusal("file:///etc/passwd")
+    assert "only http and https" in ssrf_refusal("gopher://127.0.0.1/")
+    assert ssrf_refusal("http://127.0.0.1/", block_private=False) is None
+    assert "DNS lookup failed" in ssrf_refusal("http://no-such-host.invalid/")

