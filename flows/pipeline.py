@@ -22,7 +22,8 @@ from newsetl.executors import shard_executor
 from newsetl.records import Reject
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
-from transforms.boilerplate import corpus_evidence, merge_evidence
+from newsetl.sources.http import Fetcher
+from transforms.boilerplate import corpus_evidence
 from newsetl.warehouse import (StagingWriter, clear_export_pending, export_pending,
                                mark_export_pending, writer_lock)
 
@@ -168,7 +169,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     summary = RunSummary(run_id=run_id)
     started_at, t0 = process.now_utc(), time.monotonic()
     progress = _Progress(settings.progress if settings.progress is not None else sys.stderr.isatty())
-    with writer_lock(settings, wait_seconds):
+    with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher:
         writer = StagingWriter(settings)
         try:
             known = writer.known_hashes()
@@ -176,7 +177,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             n_shards = max(1, settings.workers) * 2
             in_flight: list = []
             with shard_executor(settings) as executor:
-                stream = batches(iter_sources(sources, settings), settings.batch_size)
+                stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
                     t = time.monotonic()
                     nxt = next(stream, None)
@@ -216,6 +217,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             dates = set(writer.touched_dates)
             mark_export_pending(settings, dates)
             publish(quote(writer), quote(summary), started_at, sources)
+            fetcher.commit_validators()  # only now may a later run get 304 for these pages
             summary.add_time("publish", time.monotonic() - t)
         except BaseException:
             writer.abort()
@@ -241,27 +243,37 @@ def _count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[R
 
 
 class _EvidenceCache:
-    """Corpus evidence for boilerplate: what the warehouse holds for a source, loaded once
-    per source per run, plus the batches landed in this run."""
+    """Corpus evidence for boilerplate: the warehouse's paragraphs of each source seen
+    (loaded once per run) plus the batches landed in this run. Articles being re-landed
+    are left out, so no article is counted twice."""
 
     def __init__(self, writer: StagingWriter):
         self.writer = writer
         self.loaded: set[str] = set()
-        self.frames: list[pl.DataFrame] = []
+        self.paras: list[pl.DataFrame] = []
+        self.arts: list[pl.DataFrame] = []
 
-    def for_docs(self, docs) -> pl.DataFrame | None:
+    def for_docs(self, docs):
         new_sources = sorted({d.source for d in docs} - self.loaded)
         if new_sources:
             paras, arts = self.writer.paragraphs_for_sources(new_sources)
-            if paras.height:
-                self.frames.append(corpus_evidence(paras, arts))
+            self._keep(paras, arts)
             self.loaded.update(new_sources)
-        return merge_evidence(*self.frames) if self.frames else None
+        return self.excluding
+
+    def excluding(self, article_ids: list[str]) -> pl.DataFrame | None:
+        if not self.paras:
+            return None
+        drop = pl.col("article_id").is_in(article_ids)
+        return corpus_evidence(pl.concat(self.paras).filter(~drop), pl.concat(self.arts).filter(~drop))
 
     def add(self, prep: process.Prepared) -> None:
-        if prep.paragraphs.height:
-            self.frames.append(corpus_evidence(prep.paragraphs, prep.articles.select("article_id", "source", "title")))
-            self.frames = [merge_evidence(*self.frames)]
+        self._keep(prep.paragraphs, prep.articles)
+
+    def _keep(self, paras: pl.DataFrame, arts: pl.DataFrame) -> None:
+        if paras.height:
+            self.paras.append(paras.select(pl.col("article_id").cast(pl.String), pl.col("text").cast(pl.String)))
+            self.arts.append(arts.select(*(pl.col(c).cast(pl.String) for c in ("article_id", "source", "title"))))
 
 
 def _publish_artifact(summary: RunSummary, settings: Settings) -> None:

@@ -51,6 +51,18 @@ def cmd_serve(args) -> int:
     return serve_command(args.host, args.port, _settings(args))
 
 
+def cmd_schedule(args) -> int:
+    from newsetl.schedule import schedule_command
+
+    return schedule_command(args, _settings(args))
+
+
+def cmd_backfill(args) -> int:
+    from newsetl.backfill import backfill_command
+
+    return backfill_command(args, _settings(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsetl", description="News articles in, tables analysts can trust out.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -83,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
     v.set_defaults(fn=cmd_serve)
+
+    c = common(sub.add_parser("schedule", help="start the local Prefect server if needed and serve the scheduled deployments"))
+    c.add_argument("--config", help="deployments config file (default deployments.toml)")
+    c.add_argument("--once", action="store_true", help="run every deployment once now and exit")
+    c.set_defaults(fn=cmd_schedule)
+
+    b = common(sub.add_parser("backfill", help="reprocess a date range or articles of an older pipeline version"))
+    b.add_argument("--since", help="first published date (YYYY-MM-DD)")
+    b.add_argument("--until", help="last published date (YYYY-MM-DD)")
+    b.add_argument("--outdated", action="store_true", help="every article whose pipeline_version is older than this one")
+    b.add_argument("--workers", type=int)
+    b.set_defaults(fn=cmd_backfill)
     return p
 
 

@@ -126,11 +126,13 @@ _DOC_SCHEMA = {
 def prepare(
     docs: list[RawDoc],
     known: dict[str, tuple[str, str]],
-    evidence: pl.DataFrame | None = None,
+    evidence=None,
     force: bool = False,
 ) -> Prepared:
     """RawDocs -> frames ready to enrich. `known` maps article_id -> (content_hash,
-    pipeline_version) already landed; unchanged articles are dropped here."""
+    pipeline_version) already landed; unchanged articles are dropped here. `evidence` is
+    the corpus evidence for boilerplate (a frame, or a function of the article ids being
+    landed that returns one)."""
     from transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
     from transforms.text import normalize_text_expr, split_paragraphs
 
@@ -190,8 +192,11 @@ def prepare(
     )
     arts = docs_df.select("article_id", "source", "title")
     batch_evidence = corpus_evidence(paras, arts)
-    if evidence is not None:
-        batch_evidence = merge_evidence(evidence, batch_evidence)
+    # Evidence from the rest of the corpus, without the articles landing now (no article
+    # may count twice: its old version in the warehouse and its new one here).
+    earlier = evidence(keep) if callable(evidence) else evidence
+    if earlier is not None:
+        batch_evidence = merge_evidence(earlier, batch_evidence)
     paras = classify_paragraphs(paras, arts, batch_evidence)
     whole_refs = docs_df.filter(pl.col("whole_file") & pl.col("url").is_null())["input_ref"].to_list()
     articles = docs_df.drop("doc_key", "text", "blocks", "whole_file").with_columns(

@@ -256,6 +256,18 @@ def main(argv=None) -> int:
     ours = score(gold, to_conll(pred))
     wps = n_words / dt
     t = table(f"(b) `transforms.ner.recognize_articles(model={args.model!r})`", ours, wps)
+    from transforms.ner import _is_all_caps
+
+    by_case = []
+    for caps in (True, False):
+        keep = [[_is_all_caps(p) == caps for p in art] for art in articles]
+        sub = score(
+            [[g for g, k in zip(ga, ka) if k] for ga, ka in zip(gold, keep)],
+            [[x for x, k in zip(pa, ka) if k] for pa, ka in zip(to_conll(pred), keep)],
+        )
+        n_par = sum(sum(k) for k in keep)
+        by_case.append(f"{'ALL-CAPS' if caps else 'mixed-case'} paragraphs ({n_par}): F1 {sub['ALL'][2]:.3f}")
+    t += "\n\n" + "; ".join(by_case) + "."
     print(t)
     sections.append(t)
 

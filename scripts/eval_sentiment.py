@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from transforms import sentiment as S  # noqa: E402
 from train_sentiment import load_jsonl, macro_f1  # noqa: E402
 
-# Quality gate on dev-rw macro F1. The shipped model scores ~0.69 (docs/benchmarks.md);
+# Quality gate on dev-rw macro F1. The shipped model scores 0.697 (docs/benchmarks.md);
 # the floor sits a little under it so honest retraining noise passes but a regression does
 # not. Do not lower it silently: say why in the commit message.
 FLOOR = 0.65
@@ -111,7 +111,13 @@ def main(argv=None) -> int:
                    f"train with `.venv/bin/python scripts/train_sentiment.py`).\n\n"
                    f"{table}\n\n{summary}\n"
                    f"Published SOTA for reference (paper, holdout test-rw): GRU-TSC (RoBERTa) "
-                   f"macro F1 0.831.\n{END}")
+                   f"macro F1 0.831.\n\n"
+                   f"Notes: trained on NewsMTSC train only; L2 strength and the per-class "
+                   f"offsets are picked by 5-fold CV on train. Feature templates were compared "
+                   f"on one train fold and on dev (model selection only), so dev is slightly "
+                   f"optimistic; the holdout test split was never used. Labels for every "
+                   f"target of a sentence come from one model call; the VADER baseline gives "
+                   f"all targets of a sentence the same label.\n{END}")
         text = BENCH.read_text(encoding="utf-8") if BENCH.exists() else "# Benchmarks\n"
         pat = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
         if pat.search(text):

@@ -15,7 +15,8 @@ What it does
 4. Fine-tunes the sm model's own `ner` component (CNN tok2vec inside the component, no
    vectors, ~6 MB) on these examples, one thread. The best epoch on a held-out slice of
    the *train* documents is kept (CoNLL dev is left for scripts/eval_ner.py).
-5. Saves a pipeline with just tokenizer + ner to `newsetl/models/ner/`.
+5. Saves a pipeline with just tokenizer + ner to `newsetl/models/ner/`, on the base
+   model's own vocab (no strings from the training text; see `export_clean`).
 
 Reproduce (about 20 minutes on one core):
     OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py
@@ -126,6 +127,22 @@ def evaluate(nlp, articles, gold):
     return score(gold_c, pred)
 
 
+def export_clean(trained_path: Path):
+    """The trained pipeline re-assembled on a fresh copy of the base model's vocab.
+
+    Training adds every token string it sees to the vocab's string store; saving that
+    would ship a word list of the (not openly licensed) training text. The NER model
+    works on hashed features, so it is moved over without its vocab: the shipped
+    strings are exactly the base model's.
+    """
+    import spacy
+
+    trained = spacy.load(trained_path)
+    fresh = spacy.load(BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
+    fresh.get_pipe("ner").from_bytes(trained.get_pipe("ner").to_bytes(exclude=["vocab"]), exclude=["vocab"])
+    return fresh
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", type=Path, default=DEFAULT_TRAIN)
@@ -201,7 +218,7 @@ def main(argv=None) -> int:
             print("time budget reached", flush=True)
             break
 
-    best = spacy.load(tmp_best)
+    best = export_clean(tmp_best)
     best.meta.update({
         "name": "newsetl_ner",
         "version": "1.0.0",

@@ -150,6 +150,8 @@ def test_find_published_skips_future_candidates() -> None:
         ("2019-11-19 10:00:00 +0100", datetime(2019, 11, 19, 9, tzinfo=timezone.utc)),
         ("Tue, 19 Nov 2019 10:00:00 GMT", datetime(2019, 11, 19, 10, tzinfo=timezone.utc)),
         ("2019-11-19", datetime(2019, 11, 19, tzinfo=timezone.utc)),
+        ("March 5, 2024, 3:04 PM EST", datetime(2024, 3, 5, 20, 4, tzinfo=timezone.utc)),
+        ("May 5", None),  # no year: refuse rather than guess this year
         ("not a date", None),
         ("", None),
     ],
@@ -216,3 +218,60 @@ def test_property_never_raises(data) -> None:
     ex = extract_html(data)
     assert isinstance(ex, Extracted)
     assert all(isinstance(t, str) and tag in ALLOWED_TAGS for t, tag in ex.blocks)
+
+
+# --------------------------------------------------------------------------- block filter
+def _filter(*blocks: tuple[str, str], title: str | None = None) -> list[tuple[str, str]]:
+    from transforms.html_blocks import RawBlock, filter_blocks
+
+    return [(b.text, b.tag) for b in filter_blocks([RawBlock(t, tag) for t, tag in blocks], title)]
+
+
+BODY = "The committee met for three hours and agreed on the budget for next year, the chair said."
+
+
+def test_filter_keeps_prose_that_merely_starts_like_a_label() -> None:
+    kept = _filter(
+        (BODY, "p"),
+        ("Popular demand forced the museum to extend the exhibition by a month.", "p"),
+        ("Related costs rose by four per cent, mostly because of energy prices.", "p"),
+        ("Subscribers to the scheme will get a refund in March.", "p"),
+        (BODY, "p"),
+    )
+    assert len(kept) == 5
+
+
+def test_filter_drops_labels_credits_and_calls_to_action() -> None:
+    kept = _filter(
+        (BODY, "p"),
+        ("Related: Ten things to know about the budget", "p"),
+        ("READ MORE: Council tax to rise again", "p"),
+        ("Photo: Jane Doe / Reuters", "p"),
+        ("Sign up for our morning newsletter", "p"),
+        ("Follow the Courier on Twitter and Facebook", "p"),
+        (BODY, "p"),
+    )
+    assert kept == [(BODY, "p"), (BODY, "p")]
+
+
+def test_filter_cuts_comment_section_and_leading_headline() -> None:
+    kept = _filter(
+        ("Council agrees budget", "h"),
+        (BODY, "p"),
+        ("What happens next", "h"),
+        (BODY, "p"),
+        ("12 comments", "p"),
+        ("Great article, thanks!", "p"),
+        title="Council agrees budget",
+    )
+    assert kept == [(BODY, "p"), ("What happens next", "h"), (BODY, "p")]
+
+
+def test_canonical_pointing_at_site_root_is_ignored() -> None:
+    page = (
+        "<html><head><link rel='canonical' href='https://site.example/'>"
+        "<meta property='og:url' content='https://site.example/news/story-1?utm_medium=rss'></head>"
+        f"<body><article><p>{BODY}</p><p>{BODY}</p></article></body></html>"
+    )
+    ex = extract_html(page, "https://site.example/news/story-1?ref_src=feed")
+    assert ex.canonical_url == "https://site.example/news/story-1"

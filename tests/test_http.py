@@ -178,6 +178,7 @@ def test_conditional_get_across_runs(server, tmp_path, path, header):
     with Fetcher(settings, backoff=0.01) as f:
         first = f.fetch(server.url(path))
         assert isinstance(first, FetchResult) and not first.not_modified
+        f.commit_validators()  # the run landed what it fetched
     assert (settings.state_dir / "http_cache.sqlite").exists()
     with Fetcher(settings, backoff=0.01) as f:  # a later run
         second = f.fetch(server.url(path))
@@ -185,6 +186,16 @@ def test_conditional_get_across_runs(server, tmp_path, path, header):
         assert header in server.request_headers[path][-1]
         assert list(pages_from_urls([server.url(path)], settings, fetcher=f)) == []
         assert f.stats["not_modified"] == 2
+
+
+def test_validators_of_a_run_that_did_not_land_are_forgotten(server, tmp_path):
+    settings = make_settings(tmp_path)
+    with Fetcher(settings, backoff=0.01) as f:
+        assert not f.fetch(server.url("/etag")).not_modified
+        # no commit_validators(): the run crashed before landing
+    with Fetcher(settings, backoff=0.01) as f:
+        again = f.fetch(server.url("/etag"))
+        assert isinstance(again, FetchResult) and not again.not_modified and again.status == 200
 
 
 def test_robots_disallow(server, fetcher):

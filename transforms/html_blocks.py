@@ -70,7 +70,7 @@ _SOCIAL = re.compile(
 )
 
 # Widget labels glued to the end of a paragraph ("... every day. Click To Tweet").
-_TRAILING_WIDGET = re.compile(r"\s*\b(click\s+to\s+tweet|tweet\s+this|share\s+this)\s*$", re.IGNORECASE)
+_TRAILING_WIDGET = re.compile(r"\s*\bclick\s+to\s+tweet\s*$", re.IGNORECASE)
 
 # The start of a comment section or of the "more stories" tail: the block itself and
 # everything after it goes. Only applied after the first third of the article so an

@@ -20,7 +20,6 @@ _BLOCK = {
     "li": "li", "blockquote": "blockquote", "pre": "pre", "dd": "p", "dt": "p",
     "td": "p", "th": "p", "caption": "p",
 }
-_CONTAINER = {"div", "section", "article", "main", "body", "span", "center", "font", "td"}
 
 
 def _hidden(el: etree._Element) -> bool:
@@ -28,8 +27,9 @@ def _hidden(el: etree._Element) -> bool:
     return el.get("hidden") is not None or "display:none" in style or el.get("aria-hidden") == "true"
 
 
+# An element holding any of these is walked into; one holding none is a block itself.
 _STRUCTURAL = set(_BLOCK) | {"div", "section", "article", "main", "ul", "ol", "dl", "table",
-                               "tbody", "thead", "tr", "body", "center", "hr", "br_block"}
+                             "tbody", "thead", "tr", "body", "center", "hr"}
 
 
 def _has_structure(el: etree._Element) -> bool:
@@ -47,20 +47,36 @@ def dom_blocks(tree: etree._Element) -> list[RawBlock]:
             out.append(RawBlock(text, tag, link_words))
 
     def visit(el: etree._Element) -> None:
-        if el.text:
-            add(el.text, "p")
+        # Text and inline elements between blocks form one paragraph ("run").
+        run: list[str] = [el.text or ""]
+        run_links = 0
+
+        def flush() -> None:
+            nonlocal run_links
+            add("".join(run), "p", run_links)
+            run.clear()
+            run_links = 0
+
         for child in el:
             tag = child.tag.lower() if isinstance(child.tag, str) else None
             if tag is not None and tag not in _DROP and not _hidden(child):
                 if _has_structure(child):
+                    flush()
                     visit(child)
-                else:
+                elif tag in _BLOCK or tag in _STRUCTURAL:
+                    flush()
                     link_words = sum(len("".join(_texts(a)).split()) for a in child.iter("a"))
-                    if tag == "a":
-                        link_words = len("".join(_texts(child)).split())
                     add("".join(_texts(child)), _BLOCK.get(tag, "p"), link_words)
+                elif tag == "br":
+                    run.append("\n")
+                else:  # inline: a, span, b, em, ...
+                    text = "".join(_texts(child))
+                    run.append(text)
+                    if tag == "a" or child.find(".//a") is not None:
+                        run_links += len(text.split())
             if child.tail:
-                add(child.tail, "p")
+                run.append(child.tail)
+        flush()
 
     visit(root)
     return out

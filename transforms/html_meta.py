@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -50,6 +51,17 @@ _DATE_META_KEYS = (
 # Anything before this is a parsing accident, not a news article.
 MIN_YEAR = 1900
 
+# "Tue, 19 Nov 2019 10:00:00 GMT" (feeds, HTTP headers, some meta tags).
+_RFC2822 = re.compile(r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+# Zone abbreviations common in English-language bylines; ambiguous ones (IST, CST in
+# China) are left out on purpose and then read as UTC.
+_H = 3600
+_TZ_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "Z": 0, "BST": _H, "CET": _H, "CEST": 2 * _H, "EET": 2 * _H, "EEST": 3 * _H,
+    "EST": -5 * _H, "EDT": -4 * _H, "CDT": -5 * _H, "MST": -7 * _H, "MDT": -6 * _H,
+    "PST": -8 * _H, "PDT": -7 * _H, "AEST": 10 * _H, "AEDT": 11 * _H, "JST": 9 * _H,
+}
+_YEAR = re.compile(r"(?<!\d)(1[89]|2\d)\d{2}(?!\d)")
 _LANG_RE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 
@@ -68,16 +80,22 @@ def parse_datetime(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(iso)
     except ValueError:
+        dt = None
+    if dt is None and _RFC2822.match(value):
         try:
             dt = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             dt = None
     if dt is None:
+        if not _YEAR.search(value):  # dateutil would complete "2" or "May 5" with today's year
+            return None
         try:
             from dateutil import parser as du  # installed with trafilatura/htmldate
 
-            dt = du.parse(value, fuzzy=False)
-        except (ValueError, OverflowError, TypeError, ImportError):
+            with warnings.catch_warnings():  # unknown zone names: read as UTC below
+                warnings.simplefilter("ignore")
+                dt = du.parse(value, fuzzy=False, tzinfos=_TZ_ABBREVIATIONS)
+        except Exception:  # noqa: BLE001 - dateutil raises a zoo of types on junk
             return None
     if dt.tzinfo is None or dt.tzinfo.utcoffset(dt) is None:
         dt = dt.replace(tzinfo=timezone.utc)
@@ -183,13 +201,28 @@ def clean_url(url: str | None, base: str | None = None) -> str | None:
     )
 
 
+def _is_root(url: str) -> bool:
+    return urlsplit(url).path in ("", "/")
+
+
 def find_canonical(tree: etree._Element, meta: dict[str, str], page_url: str | None) -> str | None:
-    for link in tree.iterfind(".//link[@rel]"):
-        if "canonical" in (link.get("rel") or "").lower().split():
-            found = clean_url(link.get("href"), page_url)
-            if found:
-                return found
-    return clean_url(meta.get("og:url"), page_url) or clean_url(page_url)
+    """rel=canonical, else og:url, else the page URL; all cleaned.
+
+    A canonical pointing at the site root while the page itself is deeper is a
+    template bug (it would merge every article of the site into one URL): skipped.
+    """
+    page = clean_url(page_url)
+    candidates = [
+        link.get("href")
+        for link in tree.iterfind(".//link[@rel]")
+        if "canonical" in (link.get("rel") or "").lower().split()
+    ]
+    candidates.append(meta.get("og:url"))
+    for raw in candidates:
+        found = clean_url(raw, page_url)
+        if found and not (_is_root(found) and page and not _is_root(page)):
+            return found
+    return page
 
 
 # --------------------------------------------------------------------------- language
@@ -242,7 +275,7 @@ def detect_language(text: str) -> tuple[str | None, float]:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
             _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        lang, prob = _identifier.classify(text[:5000])
+        lang, prob = _identifier.classify(text[:3000])
         return _iso639_1(lang), float(prob)
     except Exception:  # optional dependency; a broken model must not break extraction
         return None, 0.0

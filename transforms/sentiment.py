@@ -84,7 +84,7 @@ def _negations() -> frozenset[str]:
 # same worker: remembering recent compounds saves target_scores a second VADER pass (VADER
 # is most of its cost). Bounded so a long-lived worker does not grow without limit.
 _COMPOUND_CACHE: dict[str, float] = {}
-_CACHE_MAX = 200_000
+_CACHE_MAX = 100_000
 
 
 def _compounds(texts: Sequence[str | None], remember: bool) -> list[float]:

@@ -8,19 +8,28 @@ from newsetl.records import RawDoc, Reject
 from newsetl.settings import Settings
 
 
-def iter_sources(sources: Iterable[str], settings: Settings) -> Iterator[RawDoc | Reject]:
+def iter_sources(sources: Iterable[str], settings: Settings, fetcher=None) -> Iterator[RawDoc | Reject]:
+    """Every SOURCE in order. `fetcher` (newsetl.sources.http.Fetcher) serves URLs and
+    the pages that feed items point to; the caller commits its validators after landing."""
+    from newsetl.sources.files import iter_local
+    from newsetl.sources.http import docs_from_urls
+    from newsetl.urls import is_http_url
+
     urls: list[str] = []
     for src in sources:
-        if "://" in src:
+        if src.startswith("warehouse:"):  # newsetl backfill: articles read back from news.duckdb
+            from newsetl.sources.rebuild import iter_rebuild
+
+            yield from iter_rebuild(src, settings)
+        elif is_http_url(src):
             urls.append(src)
+        elif "://" in src or src.lower().startswith(("javascript:", "data:", "mailto:")):
+            scheme = src.split(":", 1)[0]
+            yield Reject(scheme, src, f"URL scheme '{scheme}' is not allowed: only http and https")
         else:
-            from newsetl.sources.files import iter_local
-
-            yield from iter_local(src)
+            yield from iter_local(src, settings, fetcher)
     if urls:
-        from newsetl.sources.http import docs_from_urls
-
-        yield from docs_from_urls(urls, settings)
+        yield from docs_from_urls(urls, settings, fetcher)
 
 
 def batches(items: Iterator[RawDoc | Reject], size: int) -> Iterator[tuple[list[RawDoc], list[Reject]]]:

@@ -400,6 +400,9 @@ def items_from_feed(source_ref: str, data: bytes | str, settings: Settings | Non
         yield Reject(source or _feed_source(source_ref, []), str(source_ref), items.reason)
         return
     src = source or _feed_source(source_ref, items)
+    if not items:  # a feed with no items (or cut before the first) must not vanish silently
+        yield Reject(src, str(source_ref), "feed has no items")
+        return
     to_fetch: list[tuple[int, FeedItem]] = []
     for i, item in enumerate(items):
         ref = f"{source_ref}#item{i}"

@@ -108,7 +108,7 @@ def parse_datetime(value) -> datetime | None:
     return dt
 
 
-def iter_file(path: Path, source: str) -> Iterator[RawDoc | Reject]:
+def iter_file(path: Path, source: str, settings=None, fetcher=None) -> Iterator[RawDoc | Reject]:
     ext, _gz = suffix_of(path)
     ref = str(path)
     if ext in WARC_EXT:
@@ -128,7 +128,7 @@ def iter_file(path: Path, source: str) -> Iterator[RawDoc | Reject]:
             from newsetl.sources.feeds import is_feed, items_from_feed
 
             if is_feed(data):
-                yield from items_from_feed(ref, data, None)
+                yield from items_from_feed(ref, data, settings, fetcher)
             else:
                 yield Reject(source, ref, f"{ext} file is not an RSS, Atom or JSON feed")
             return
@@ -153,6 +153,7 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
     try:
         fh = opener(path, "rb")
         lines = enumerate(fh, start=1)
+        any_line = False
         while True:
             try:
                 lineno, raw = next(lines)
@@ -164,6 +165,7 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
             ref = f"{path}:{lineno}"
             if not raw.strip():
                 continue
+            any_line = True
             try:
                 obj = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
@@ -190,14 +192,16 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
                 extra={k: v for k, v in obj.items() if k not in JSONL_FIELDS},
             )
         fh.close()
+        if not any_line:  # an empty or blank file must not vanish without a trace
+            yield Reject(source, str(path), "empty file")
     except OSError as exc:
         yield Reject(source, str(path), f"cannot read file ({exc})")
 
 
-def iter_local(source: str) -> Iterator[RawDoc | Reject]:
+def iter_local(source: str, settings=None, fetcher=None) -> Iterator[RawDoc | Reject]:
     name, files = expand(source)
     if not files:
         yield Reject(name, source, "no such file, or no supported files in that folder/glob")
         return
     for f in files:
-        yield from iter_file(f, name)
+        yield from iter_file(f, name, settings, fetcher)

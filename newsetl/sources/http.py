@@ -192,6 +192,7 @@ class _ValidatorStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._pending: dict[str, tuple[str | None, str | None]] = {}
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         with self._lock, self._db:
             self._db.execute(
@@ -207,14 +208,23 @@ class _ValidatorStore:
         return (row[0], row[1]) if row else None
 
     def put(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        """Remember validators for `commit`: they are written only once the run that
+        fetched the page has landed it, so a crashed run never turns into a 304 (and a
+        skipped page) next time."""
+        with self._lock:
+            self._pending[url] = (etag, last_modified)
+
+    def commit(self) -> int:
         with self._lock, self._db:
-            if etag or last_modified:
-                self._db.execute(
-                    "insert or replace into http_validators values (?, ?, ?, ?)",
-                    (url, etag, last_modified, datetime.now(timezone.utc).isoformat()),
-                )
-            else:
-                self._db.execute("delete from http_validators where url = ?", (url,))
+            pending, self._pending = self._pending, {}
+            now = datetime.now(timezone.utc).isoformat()
+            for url, (etag, last_modified) in pending.items():
+                if etag or last_modified:
+                    self._db.execute("insert or replace into http_validators values (?, ?, ?, ?)",
+                                     (url, etag, last_modified, now))
+                else:
+                    self._db.execute("delete from http_validators where url = ?", (url,))
+        return len(pending)
 
     def close(self) -> None:
         with self._lock:
@@ -313,6 +323,11 @@ class Fetcher:
             self._pool = None
         self._client.close()
         self._store.close()
+
+    def commit_validators(self) -> int:
+        """Make this run's ETag/Last-Modified answers count for the next run (call after
+        the fetched pages have landed)."""
+        return self._store.commit()
 
     def __enter__(self) -> "Fetcher":
         return self

