@@ -23,8 +23,6 @@ from newsetl.settings import PIPELINE_VERSION
 
 # Fewer letters than this in a whole article and it is not an article.
 MIN_ARTICLE_CHARS = 20
-# Text sample that language identification looks at (enough for a stable guess).
-LANGID_SAMPLE_CHARS = 600
 
 
 @dataclass
@@ -54,13 +52,11 @@ def article_id_for(url: str | None, content_hash: str) -> str:
 
 
 def _detect_language(text: str) -> str | None:
-    import py3langid
+    """py3langid on the body (one shared model per process, see html_meta); None for
+    texts too short to tell, which the enrichment then treats as English."""
+    from transforms.html_meta import detect_language
 
-    sample = text[:LANGID_SAMPLE_CHARS]
-    if sum(ch.isalpha() for ch in sample) < 20:
-        return None
-    lang, _score = py3langid.classify(sample)
-    return lang
+    return detect_language(text)[0]
 
 
 def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:

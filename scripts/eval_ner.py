@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 # Floor for our entry point on CoNLL dev (micro F1). Set from the first shipped model's
 # score (see docs/benchmarks.md) minus a small margin; never lower it silently.
-F1_FLOOR = 0.85
+F1_FLOOR = 0.89
 # Words/s per core the pipeline needs to keep up with a daily news crawl on a laptop.
 SPEED_FLOOR = 5000
 

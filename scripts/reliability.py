@@ -107,18 +107,33 @@ def newsetl_cmd(*args: str) -> list[str]:
 
 
 def start_run(sources: list[str], env: dict, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(newsetl_cmd("run", *sources, *extra), env=env, cwd=str(ROOT),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    """`newsetl run` in its own process group; output goes to temp files (a pipe nobody
+    reads while we poll could fill up and stall the run)."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    p = subprocess.Popen(newsetl_cmd("run", *sources, *extra), env=env, cwd=str(ROOT),
+                         stdout=out, stderr=err, start_new_session=True)
+    p._rel_files = (out, err)  # type: ignore[attr-defined]
+    return p
 
 
-def run_to_end(sources: list[str], env: dict, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def finish(p: subprocess.Popen, timeout: float | None = None) -> tuple[str, str]:
+    """Wait for a run started by start_run; its (stdout, stderr)."""
+    p.wait(timeout)
+    texts = []
+    for f in p._rel_files:  # type: ignore[attr-defined]
+        f.seek(0)
+        texts.append(f.read().decode("utf-8", "replace"))
+        f.close()
+    return texts[0], texts[1]
+
+
+def run_to_end(sources: list[str], env: dict, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
     p = start_run(sources, env, *extra)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = finish(p, timeout)
     except subprocess.TimeoutExpired:
         kill_group(p)
-        out, err = p.communicate()
+        finish(p)
         raise
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
@@ -285,13 +300,8 @@ def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: i
     stats = KillStats(expected_old=n_old, expected_new=n_old + n_new)
     env = cli_env(wh, api_url, work / "state-home", NEWSETL_BATCH_SIZE=str(batch_size))
     write_corpus(src / "old.jsonl", 0, n_old, seed)
-    r = run_to_end([str(src)], env)
-    if r.returncode != 0:
-        raise RuntimeError(f"setup run failed ({r.returncode}): {r.stderr[-2000:]}")
-    shutil.copytree(wh, snap)
-    write_corpus(src / "new.jsonl", n_old, n_new, seed)
-
-    # Calibrate: when does the writer open its staging copy, how long is a whole run?
+    # The setup run (n_old articles) also calibrates the kill window for runs that land
+    # n_new more: when does the writer open its staging copy, how long is a whole run?
     t0 = time.monotonic()
     p = start_run([str(src)], env)
     staging = wh / "state" / "news.staging.duckdb"
@@ -300,14 +310,15 @@ def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: i
         if t_stage is None and staging.exists():
             t_stage = time.monotonic() - t0
         time.sleep(0.05)
-    total = time.monotonic() - t0
-    p.communicate()
+    total = (time.monotonic() - t0) * max(1.0, n_new / max(1, n_old)) ** 0.5
+    _out, err = finish(p)
     if p.returncode != 0:
-        raise RuntimeError(f"calibration run failed ({p.returncode})")
+        raise RuntimeError(f"setup run failed ({p.returncode}): {err[-2000:]}")
+    shutil.copytree(wh, snap)
+    write_corpus(src / "new.jsonl", n_old, n_new, seed)
     stats.run_seconds = total
     t_stage = t_stage if t_stage is not None else total * 0.3
-    log(f"kill loop: whole run {total:.1f} s, staging copy opened at {t_stage:.1f} s")
-    _restore(snap, wh)
+    log(f"kill loop: whole run ~{total:.1f} s, staging copy opened at {t_stage:.1f} s")
 
     def recover(label: str) -> None:
         stats.recovery_attempts += 1
@@ -327,22 +338,37 @@ def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: i
         stats.articles_duplicated += max(0, st.articles - st.distinct_articles)
         _restore(snap, wh)
 
+    db = wh / "news.duckdb"
     for i in range(kills):
-        delay = rng.uniform(max(0.0, t_stage - 0.5), total * 1.02)
-        stats.delays.append(round(delay, 2))
+        # Every third kill aims at the end of the run: just after the staging copy was
+        # renamed over news.duckdb, while the Parquet export runs.
+        after_publish = i % 3 == 2
+        delay = rng.uniform(max(0.0, t_stage - 0.5), total * 1.1)
+        ino = db.stat().st_ino
         p = start_run([str(src)], env)
         t0 = time.monotonic()
-        while p.poll() is None and time.monotonic() - t0 < delay:
-            time.sleep(0.02)
+        if after_publish:
+            grace = rng.uniform(0.0, 0.6)
+            while p.poll() is None:
+                with contextlib.suppress(OSError):
+                    if db.stat().st_ino != ino:
+                        break
+                time.sleep(0.01)
+            time.sleep(grace)
+            delay = time.monotonic() - t0
+        else:
+            while p.poll() is None and time.monotonic() - t0 < delay:
+                time.sleep(0.02)
+        stats.delays.append(round(delay, 2))
         if p.poll() is not None:
-            _out, err = p.communicate()
+            _out, err = finish(p)
             stats.finished_before_kill += 1
             if p.returncode == 3:
                 stats.blocked_next_runs += 1
                 stats.problems.append(f"kill {i}: run refused as busy after a killed run: {err[-300:]}")
         else:
             kill_group(p)
-            p.communicate()
+            finish(p)
             stats.kills += 1
         lock = wh / "state" / "writer.lock"
         if lock.exists() and lock.read_text().strip():
@@ -449,8 +475,8 @@ def concurrent_runs(work: Path, api_url: str | None, n_articles: int = 20, log=p
         lock_taken = _wait_for(wh / "state" / "news.staging.duckdb", a)
         extra = ("--wait", "600") if mode == "wait" else ()
         b = start_run([str(src)], env, *extra)
-        out_b, err_b = b.communicate(timeout=900)
-        out_a, err_a = a.communicate(timeout=900)
+        out_b, err_b = finish(b, 900)
+        out_a, err_a = finish(a, 900)
         stop.set()
         t.join()
         stats.pairs += 1

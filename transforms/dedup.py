@@ -131,7 +131,7 @@ _POW_CACHE: list[np.ndarray] = []
 def _pow_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
     """P^k and P^-k mod 2^64 for k < n (cached; grown on demand)."""
     if not _POW_CACHE or _POW_CACHE[0].size < n:
-        size = max(n, 1 << 16)
+        size = max(n, 1 << 16, 2 * _POW_CACHE[0].size if _POW_CACHE else 0)
         with np.errstate(over="ignore"):
             pw = np.cumprod(np.concatenate([[_U64(1)], np.full(size - 1, _U64(_P), dtype=_U64)]))
             inv = np.cumprod(np.concatenate([[_U64(1)], np.full(size - 1, _U64(_P_INV), dtype=_U64)]))
@@ -301,12 +301,13 @@ def _lsh_candidates(sig: np.ndarray) -> np.ndarray:
         key = np.broadcast_to(_BAND_SALT, (n, BANDS)).copy()
         for r in range(ROWS):
             key = _splitmix(key ^ s64[:, :, r])
-    key = key.T.ravel()  # band-major: entries of one band are contiguous
-    band = np.repeat(np.arange(BANDS, dtype=np.int64), n)
-    row = np.tile(np.arange(n, dtype=np.int64), BANDS)
-    order = np.lexsort((row, key, band))
-    key, band, row = key[order], band[order], row[order]
-    same = (key[1:] == key[:-1]) & (band[1:] == band[:-1])
+    # The band's salt is hashed into its key, so one sort of all keys puts every bucket
+    # together (a cross-band 64-bit collision would only add a pair that gets verified).
+    key = key.T.ravel()  # band-major: entry e is row e % n
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    row = order % n
+    same = key[1:] == key[:-1]
     if not same.any():
         return np.zeros((0, 2), np.int64)
     # keep only entries in buckets of size >= 2
@@ -406,11 +407,8 @@ def _near_pairs(f: _Features, eligible: np.ndarray | None = None):
     if rows.size < 2:
         return empty, 0
     # shingles of the eligible rows only, regrouped
-    ends = np.cumsum(cnt)
-    starts = ends - cnt
     sel_cnt = cnt[rows]
-    take = np.repeat(starts[rows], sel_cnt) + (np.arange(sel_cnt.sum()) - np.repeat(np.cumsum(sel_cnt) - sel_cnt, sel_cnt))
-    sub_sh = sh[take]
+    sub_sh = sh if rows.size == cnt.size else sh[np.repeat(ok, cnt)]
     sig = _signatures_from_shingles(sub_sh, sel_cnt)
     cand = _lsh_candidates(sig)
     n_cand = len(cand)

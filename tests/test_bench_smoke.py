@@ -1,0 +1,114 @@
+"""Smoke test of scripts/bench.py: every measurement runs on 20 BBC-like articles into
+temporary warehouses and the report has its keys. No timing assertions (the machine is
+shared; `make bench` is where the numbers come from)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "wire.jsonl"
+SHARED_BBC = ROOT.parent / "shared" / "data" / "bbc-news" / "bbc-news.jsonl"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("newsetl_bench", ROOT / "scripts" / "bench.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _twenty_articles(tmp_path: Path) -> Path:
+    """20 articles as JSONL (id, title, text with blank-line paragraphs): from the shared
+    BBC file when present, else built from the bundled sample and fixtures."""
+    out = tmp_path / "twenty.jsonl"
+    if SHARED_BBC.exists():
+        lines = SHARED_BBC.read_text(encoding="utf-8").splitlines()[:20]
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return out
+    texts = []
+    for p in sorted((ROOT / "tests" / "fixtures").rglob("*.txt")) + sorted((ROOT / "data" / "sample").glob("*.txt")):
+        t = p.read_text(encoding="utf-8", errors="replace").strip()
+        if len(t.split()) > 30:
+            texts.append((p.stem, t))
+    rows = []
+    for i in range(20):
+        name, t = texts[i % len(texts)]
+        title, _, body = t.partition("\n")
+        rows.append({"id": f"fixture/{i:03d}", "title": f"{title.strip()} {i}",
+                     "text": f"Paragraph {i} of a fixture article.\n\n" + body.strip()})
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return out
+
+
+def test_corpus_helpers(tmp_path):
+    b = _bench()
+    src = _twenty_articles(tmp_path)
+    arts = b.load_articles(src)
+    assert len(arts) == 20
+    x4 = b.load_articles(b.write_corpus(arts, tmp_path / "x4.jsonl", copies=4))
+    assert len(x4) == 80
+    assert len({a["url"] for a in x4}) == 80 and len({a["title"] for a in x4}) == len({(a["title"], a["source"]) for a in x4})
+    assert len({a["source"] for a in x4}) == 4
+    paras = b.body_paragraphs(arts)
+    assert len(paras) >= 20 and all(p.strip() == p and p for p in paras)
+
+
+def test_parse_summary():
+    b = _bench()
+    md = """# newsetl run `x`: completed
+
+3 articles read: 2 new, 0 changed, 1 unchanged (skipped), 0 rejected; 4.5 s.
+
+| table | landed this run | rows in warehouse |
+| --- | ---: | ---: |
+| articles | 2 | 3 |
+
+| step | seconds |
+| --- | ---: |
+| read | 0.10 |
+| enrich (wait) | 2.00 |
+"""
+    s = b.parse_summary(md)
+    assert s["new"] == 2 and s["unchanged"] == 1 and s["seconds"] == 4.5
+    assert s["timings"] == {"read": 0.1, "enrich (wait)": 2.0}
+    assert s["landed"]["articles"] == {"run": "2", "total": "3"}
+
+
+def test_bench_end_to_end_report(tmp_path, prefect_server):
+    from prefect.settings import PREFECT_API_URL
+
+    b = _bench()
+    src = _twenty_articles(tmp_path)
+    report = b.run_bench(src, tmp_path / "work", limit=20, workers=2, copies=2, naive_limit=10,
+                         log=lambda *_: None, env_extra={"PREFECT_API_URL": PREFECT_API_URL.value()},
+                         warmup=False)
+    runs = report["runs"]
+    assert set(runs) == {"e2e_1x", "rerun", "floor", "e2e_1w", "e2e_2x", "naive"}
+    for name, r in runs.items():
+        assert r["rc"] == 0, (name, r.get("stderr"))
+        assert r["wall"] > 0 and r["peak_rss_tree"] > 0 and r["peak_rss_largest"] > 0
+    assert runs["e2e_1x"]["summary"]["new"] >= 1 and "enrich (wait)" in runs["e2e_1x"]["summary"]["timings"]
+    assert runs["rerun"]["summary"]["new"] == 0 and runs["rerun"]["summary"]["unchanged"] >= 1
+    assert runs["e2e_2x"]["summary"]["new"] > runs["e2e_1x"]["summary"]["new"]  # copies are new articles
+    assert runs["floor"]["child"]["paragraphs"] > 0 and runs["floor"]["child"]["pipes"] == ["ner"]
+    assert runs["naive"]["child"]["articles"] == 10 and "parser" in runs["naive"]["child"]["pipes"]
+    checks = {r["check"] for r in report["ratios"]}
+    assert any(c.startswith("end-to-end / floor") for c in checks)
+    assert any(c.startswith("naive / end-to-end") for c in checks)
+    assert any(c.startswith("re-run unchanged") for c in checks)
+    assert any(c.startswith("speed-up") for c in checks)
+    assert any(c.startswith("peak RSS 2x / 1x") for c in checks)
+    md = b.render_markdown(report)
+    assert md.startswith(b.START) and md.endswith(b.END) and "| step |" in md
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n<!-- eval:x:start -->\nkeep me\n<!-- eval:x:end -->\n", encoding="utf-8")
+    b.write_section(doc, md)
+    b.write_section(doc, md)  # replaced, not appended twice
+    text = doc.read_text(encoding="utf-8")
+    assert "keep me" in text and text.count(b.START) == 1 and text.count(b.END) == 1

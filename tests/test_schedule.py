@@ -1,0 +1,166 @@
+"""`newsetl schedule` end to end: it starts its own Prefect server, serves a deployment on a
+one-minute cron, a scheduled run lands rows, and SIGTERM leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT = 150  # a one-minute cron, plus a flow-run process on a loaded 2-core machine
+
+
+def _articles(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return 0
+    try:
+        return con.execute("select count(*) from articles").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _descendants(pid: int, seen: dict[int, psutil.Process]) -> None:
+    try:
+        for c in psutil.Process(pid).children(recursive=True):
+            seen.setdefault(c.pid, c)
+    except psutil.Error:
+        pass
+
+
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_load_config_resolves_paths_and_validates(tmp_path):
+    from newsetl.schedule import ConfigError, load_config
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[defaults]\ntimezone = "Europe/London"\n\n[[deployment]]\nname = "a"\n'
+                   'sources = ["in", "https://example.org/feed.xml"]\ncron = "*/5 * * * *"\nwarehouse = "wh"\n')
+    (spec,) = load_config(cfg)
+    assert spec.sources == [str(tmp_path / "in"), "https://example.org/feed.xml"]
+    assert spec.warehouse == str(tmp_path / "wh") and spec.timezone == "Europe/London"
+    cfg.write_text('[[deployment]]\nname = "a"\nsources = ["x"]\n')
+    with pytest.raises(ConfigError, match="cron"):
+        load_config(cfg)
+    # the shipped sample config loads
+    assert load_config(ROOT / "deployments.toml")
+
+
+def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
+                                                FlowRunFilterDeploymentId)
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Scheduled
+
+    from newsetl.schedule import FLOW_NAME, STATE_FILE, DeploymentSpec, skip_late_runs
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "data" / "sample", src)
+    wh = tmp_path / "wh"
+    cfg = tmp_path / "deployments.toml"
+    cfg.write_text(f'[[deployment]]\nname = "every-minute"\nsources = ["{src}"]\ncron = "* * * * *"\n'
+                   f'warehouse = "{wh}"\nlate_after_seconds = 300\n')
+    state_home = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(NEWSETL_STATE_HOME=str(state_home), PREFECT_HOME=str(state_home / "prefect"),
+               NEWSETL_WORKERS="1", NEWSETL_BATCH_SIZE="50")
+    log = open(tmp_path / "schedule.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "newsetl.cli", "schedule", "--config", str(cfg)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    seen: dict[int, psutil.Process] = {}
+    try:
+        state_file = state_home / "prefect" / STATE_FILE
+        deadline = time.monotonic() + 150
+        while not state_file.exists():
+            assert proc.poll() is None, (tmp_path / "schedule.log").read_text()
+            assert time.monotonic() < deadline, "the Prefect server did not come up"
+            time.sleep(0.5)
+        state = json.loads(state_file.read_text())
+        url = state["api_url"]
+        assert url.startswith("http://127.0.0.1:")
+        assert state["server_pid"] and psutil.pid_exists(state["server_pid"])
+
+        # A scheduled run (not one we trigger) completes and lands rows.
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while _articles(wh / "news.duckdb") == 0:
+            _descendants(proc.pid, seen)
+            assert proc.poll() is None, (tmp_path / "schedule.log").read_text()
+            assert time.monotonic() < deadline, "no scheduled run landed rows in time:\n" + \
+                (tmp_path / "schedule.log").read_text()[-3000:]
+            time.sleep(1)
+        _descendants(proc.pid, seen)
+        assert _articles(wh / "news.duckdb") >= 3
+
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            with get_client(sync_client=True) as client:
+                dep = client.read_deployment_by_name(f"{FLOW_NAME}/every-minute")
+                assert dep.global_concurrency_limit.limit == 1
+                assert dep.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+                assert dep.parameters["warehouse"] == str(wh)
+                deadline = time.monotonic() + 60
+                while True:  # the flow run reports Completed shortly after the data is published
+                    runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                        deployment_id=FlowRunFilterDeploymentId(any_=[dep.id])))
+                    done = [r for r in runs if r.state and r.state.is_completed()]
+                    if done or time.monotonic() > deadline:
+                        break
+                    time.sleep(1)
+                assert done, [(r.name, r.state and r.state.name) for r in runs]
+                assert done[0].auto_scheduled  # it came from the cron schedule
+
+                # Late runs are skipped, not piled up (on a registered but not served deployment,
+                # so the runner cannot race the check).
+                flow_id = client.create_flow_from_name(FLOW_NAME)
+                other = client.create_deployment(flow_id=flow_id, name="not-served",
+                                                 entrypoint="flows.pipeline.run_flow")
+                now = datetime.now(timezone.utc)
+                late = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now - timedelta(hours=1)))
+                due = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now + timedelta(hours=1)))
+                spec = DeploymentSpec(name="not-served", sources=[], cron="* * * * *", late_after_seconds=600)
+                assert skip_late_runs([spec]) == 1
+                assert client.read_flow_run(late.id).state.is_cancelled()
+                assert client.read_flow_run(late.id).state.name == "Skipped"
+                assert client.read_flow_run(due.id).state.is_scheduled()
+    finally:
+        _descendants(proc.pid, seen)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            for p in seen.values():
+                if _alive(p):
+                    p.kill()
+            raise
+        log.close()
+    assert rc == 0, (tmp_path / "schedule.log").read_text()[-3000:]
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in seen.values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = [(p.pid, p.name()) for p in seen.values() if _alive(p)]
+    for p in seen.values():
+        if _alive(p):
+            p.kill()
+    assert not left, f"processes left behind: {left}"
+    assert state["server_pid"] in seen  # the server was ours, and it is gone
