@@ -102,6 +102,7 @@ def land_batch(writer: StagingWriter, frames, rejects: list[Reject], run_id: str
 @task(name="publish", cache_policy=NO_CACHE)
 def publish(writer: StagingWriter, summary: RunSummary, started_at, sources: list[str]) -> None:
     writer.rebuild_entities()
+    writer.rebuild_duplicates()
     summary.totals = writer.table_counts()
     writer.record_run({
         "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
@@ -113,6 +114,9 @@ def publish(writer: StagingWriter, summary: RunSummary, started_at, sources: lis
         "seconds": summary.seconds, "pipeline_version": PIPELINE_VERSION, "message": summary.message,
     })
     summary.totals["runs"] = summary.totals.get("runs", 0) + 1
+    # The Parquet partitions to rewrite are on disk before the database is swapped in,
+    # so a crash between the two still ends in a complete export on the next run.
+    mark_export_pending(writer.settings, writer.touched_dates)
     writer.publish()
 
 
@@ -214,9 +218,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                 summary.message = "nothing could land: every input was rejected"
             summary.seconds = time.monotonic() - t0
             t = time.monotonic()
-            dates = set(writer.touched_dates)
-            mark_export_pending(settings, dates)
             publish(quote(writer), quote(summary), started_at, sources)
+            dates = set(writer.touched_dates)
             fetcher.commit_validators()  # only now may a later run get 304 for these pages
             summary.add_time("publish", time.monotonic() - t)
         except BaseException:

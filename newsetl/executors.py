@@ -48,7 +48,9 @@ class InlineExecutor:
 
 
 def _worker_init() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # One BLAS thread per worker: the workers already use every core.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 
 class _ShardFuture:

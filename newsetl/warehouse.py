@@ -205,6 +205,35 @@ class StagingWriter:
         self.con.commit()
         return ents.height
 
+    def rebuild_duplicates(self) -> int:
+        """Exact and near-duplicate clusters over every article (transforms/dedup.py);
+        partitions whose rows changed cluster are re-exported. Returns changed rows."""
+        from transforms.dedup import cluster_duplicates
+
+        arts = query_pl(self.con, "select article_id, text, published_at, source, duplicate_of, cluster_id, "
+                                  "published_date from articles")
+        if arts.height == 0:
+            return 0
+        new = cluster_duplicates(arts.select("article_id", "text", "published_at", "source"))
+        changed = arts.select("article_id", "duplicate_of", "cluster_id", "published_date").join(
+            new, on="article_id", suffix="_new"
+        ).filter(
+            pl.col("duplicate_of").ne_missing(pl.col("duplicate_of_new"))
+            | pl.col("cluster_id").ne_missing(pl.col("cluster_id_new"))
+        )
+        if changed.height == 0:
+            return 0
+        self.con.begin()
+        self.con.register("b_dup", changed.select("article_id", "duplicate_of_new", "cluster_id_new").to_arrow())
+        self.con.execute(
+            "update articles set duplicate_of = b.duplicate_of_new, cluster_id = b.cluster_id_new "
+            "from b_dup b where articles.article_id = b.article_id"
+        )
+        self.con.unregister("b_dup")
+        self.con.commit()
+        self.touched_dates.update(changed["published_date"].to_list())
+        return changed.height
+
     def record_run(self, row: dict) -> None:
         df = schema.conform(pl.DataFrame([row], infer_schema_length=None, strict=False), "runs")
         self.con.register("b_run", df.to_arrow())

@@ -706,6 +706,98 @@ def non_english_cli(work: Path, api_url: str | None) -> dict:
     return {"rc": r.returncode, "rows": rows, "stderr": r.stderr[-500:]}
 
 
+# --------------------------------------------------------------------------- transforms
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float):
+    def on_alarm(signum, frame):
+        raise _Timeout()
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _transform_calls(text: str, html: str | None = None):
+    import polars as pl
+
+    from transforms.boilerplate import classify_paragraphs
+    from transforms.entities import resolve_mentions
+    from transforms.html_extract import extract_html
+    from transforms.quotes import extract_quotes
+    from transforms.sentences import split_sentences
+    from transforms.text import split_paragraphs
+
+    para = pl.DataFrame({"article_id": ["a"], "paragraph_index": [0], "text": [text]},
+                        schema={"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String})
+    words = text.split()
+    name = next((w.strip(".,\"'") for w in words if w[:1].isupper()), "Smith") or "Smith"
+    pos = max(0, text.find(name))
+    ments = pl.DataFrame({"article_id": ["a"], "paragraph_index": [0], "start_char": [pos],
+                          "end_char": [pos + len(name)], "text": [name], "label": ["PERSON"]},
+                         schema={"article_id": pl.String, "paragraph_index": pl.Int32, "start_char": pl.Int32,
+                                 "end_char": pl.Int32, "text": pl.String, "label": pl.String})
+    arts = pl.DataFrame({"article_id": ["a"], "source": ["s"], "title": ["t"]})
+    return [
+        ("split_paragraphs", lambda: split_paragraphs(pl.DataFrame({"article_id": ["a"], "text": [text]}))),
+        ("split_sentences", lambda: split_sentences(para)),
+        ("classify_paragraphs", lambda: classify_paragraphs(para.with_columns(pl.lit(None, pl.String).alias("tag")), arts)),
+        ("extract_html", lambda: extract_html(html if html is not None else text, None)),
+        ("resolve_mentions", lambda: resolve_mentions(ments)),
+        ("extract_quotes", lambda: extract_quotes(para.with_columns(pl.lit("body").alias("kind")), resolve_mentions(ments))),
+    ]
+
+
+def transform_timings(limit: float = 30.0) -> list[tuple[str, str, str]]:
+    """The big inputs through every transform, each with a time limit: (input, transform,
+    seconds or 'TIMEOUT' or the exception)."""
+    one_mb = ("The harbour council said on Monday that \u201cthe budget will hold,\u201d and Mr. Smith agreed. " * 12_000)[:1_000_000]
+    nested = nested_divs(100_000)
+    out = []
+    for label, text, html in (("1 MB paragraph", one_mb, None), ("100k nested divs", "Deep text. " * 10, nested)):
+        for name, call in _transform_calls(text, html):
+            t = time.monotonic()
+            try:
+                with _alarm(limit):
+                    call()
+                res = f"{time.monotonic() - t:.1f} s"
+            except _Timeout:
+                res = f"TIMEOUT (> {limit:.0f} s)"
+            except Exception as exc:  # noqa: BLE001
+                res = f"{type(exc).__name__}: {str(exc)[:60]}"
+            out.append((label, name, res))
+    return out
+
+
+def fuzz_transforms(n: int, seed: int = 5, limit: float = 20.0) -> tuple[int, list[str]]:
+    """Random news-like text through every transform: (calls, failures)."""
+    rng = random.Random(seed)
+    alphabet = list("abc XYZ .!?;:,\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u2014-()[]\n\t\u00a0\u200b\u202e\x00e\u65e5") + \
+        ["Mr.", "U.S.", "...", "said", "<p>", "</p>", "<div>", "&amp;", "<script>", "Trump", "Kim Jong-un"]
+    calls, failures = 0, []
+    for i in range(n):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 300)))
+        for name, call in _transform_calls(text):
+            calls += 1
+            try:
+                with _alarm(limit):
+                    call()
+            except _Timeout:
+                failures.append(f"{name}: timeout on {text[:60]!r}")
+            except Exception as exc:  # noqa: BLE001
+                failures.append(f"{name}: {type(exc).__name__}: {exc} on {text[:60]!r}")
+    return calls, failures
+
+
 # --------------------------------------------------------------------------- hostile sources and SQL
 
 HOSTILE_SQL = [
@@ -831,8 +923,8 @@ def _md_table(header: list[str], rows: list[list]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kills", type=int, default=12)
-    ap.add_argument("--recover-every", type=int, default=4)
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--recover-every", type=int, default=5)
     ap.add_argument("--fuzz", type=int, default=300, help="random/mutated inputs through the readers")
     ap.add_argument("--big-mb", type=int, default=50)
     ap.add_argument("--write", default=str(ROOT / "docs" / "reliability.md"))
@@ -883,6 +975,11 @@ def main(argv: list[str] | None = None) -> int:
                 slowest = (o.seconds, f"{cat}/{name}")
             p.unlink()
         shutil.rmtree(work / "hostile", ignore_errors=True)
+        print("   transforms ...", flush=True)
+        t_calls, t_failures = fuzz_transforms(max(10, args.fuzz // 5), args.seed)
+        problems += t_failures[:10]
+        timings = transform_timings()
+        problems += [f"transform {n} on {lab}: {r}" for lab, n, r in timings if not r.endswith(" s")]
         refused, slipped = refused_queries()
         schemes = scheme_refusals()
         problems += crashes
@@ -922,6 +1019,9 @@ def main(argv: list[str] | None = None) -> int:
             ["articles landed from them", total["landed"]],
             ["rejects (each with a reason)", total["rejected"]],
             ["crashes, hangs or rejects without a reason", total["crashed"]],
+            ["random texts through the six transforms: calls / failures", f"{t_calls} / {len(t_failures)}"],
+            ["big inputs through transforms over the time limit or failing",
+             sum(1 for *_, r in timings if not r.endswith(" s"))],
             ["SIGKILLs injected during runs", ks.kills],
             ["runs that finished before their kill time", ks.finished_before_kill],
             ["states after a kill: whole previous / whole new / other", f"{ks.old_state} / {ks.new_state} / {ks.other_state}"],
@@ -949,6 +1049,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", "## Inputs by category", ""]
         lines += _md_table(["category", "tried", "articles landed", "rejected", "crashed"],
                            [[k, c["tried"], c["landed"], c["rejected"], c["crashed"]] for k, c in cats.items()])
+        lines += ["", "## Big inputs through each transform (30 s limit each)", ""]
+        lines += _md_table(["input", "transform", "result"], [list(t) for t in timings])
         lines += ["", f"Slowest single input: {slowest[1]} ({slowest[0]:.1f} s, reader + prepare).", "",
                   "Reject reasons seen (hostile categories):", ""]
         for k, c in cats.items():

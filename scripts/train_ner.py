@@ -128,6 +128,27 @@ def evaluate(nlp, articles, gold):
     return score(gold_c, pred)
 
 
+def shipped_meta(training: dict) -> dict:
+    return {
+        "name": "newsetl_ner",
+        "version": "1.0.0",
+        "description": (
+            "newsetl NER: en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 train with "
+            "OntoNotes labels (see scripts/train_ner.py). Only tokenizer + ner. "
+            "Scores: docs/benchmarks.md (eval:ner)."
+        ),
+        "author": "newsetl",
+        "email": "",
+        "url": "",
+        "license": "see sources: base model MIT; CoNLL-2003/Reuters RCV1 training data research use only",
+        "sources": [
+            {"name": "en_core_web_sm 3.8.0 (OntoNotes 5)", "license": "MIT"},
+            {"name": "CoNLL-2003 English train (Reuters RCV1)", "license": "research use only"},
+        ],
+        "newsetl_training": training,
+    }
+
+
 def export_clean(trained_path: Path):
     """The trained pipeline re-assembled on a fresh copy of the base model's vocab.
 
@@ -156,6 +177,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dropout", type=float, default=0.15)
     ap.add_argument("--learn-rate", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-docs", type=int, default=0, help="use only the first N train docs (smoke test)")
     args = ap.parse_args(argv)
 
     import spacy
@@ -167,6 +189,8 @@ def main(argv=None) -> int:
     t_start = time.time()
 
     articles, gold, n_words = load_articles(args.train)
+    if args.max_docs:
+        articles, gold = articles[: args.max_docs], gold[: args.max_docs]
     print(f"train: {len(articles)} docs, {n_words} words", flush=True)
     order = list(range(len(articles)))
     rng.shuffle(order)
@@ -223,24 +247,13 @@ def main(argv=None) -> int:
             break
 
     best = export_clean(tmp_best)
-    best.meta.update({
-        "name": "newsetl_ner",
-        "version": "1.0.0",
-        "description": (
-            "newsetl NER: en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 train with "
-            "OntoNotes labels (see scripts/train_ner.py). Only tokenizer + ner."
-        ),
-        "sources": [
-            {"name": "en_core_web_sm 3.8.0 (OntoNotes 5)", "license": "MIT"},
-            {"name": "CoNLL-2003 English train (Reuters RCV1)", "license": "research use only"},
-        ],
-        "newsetl_training": {
-            "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
-            "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
-            "dropout": args.dropout, "learn_rate": args.learn_rate,
-            "holdout_docs": args.holdout_docs,
-        },
-    })
+    best.meta.update(shipped_meta({
+        "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
+        "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
+        "dropout": args.dropout, "learn_rate": args.learn_rate,
+        "epochs_schedule": args.epochs, "holdout_docs": args.holdout_docs,
+    }))
+    best.meta.pop("performance", None)  # the base model's OntoNotes scores, not ours
     if args.out.exists():
         shutil.rmtree(args.out)
     best.to_disk(args.out)

@@ -120,6 +120,26 @@ def test_syndicated_copy_with_small_edits_is_one_cluster():
     assert m["other"][0] != m["orig"][0]
 
 
+def test_extended_version_joins_by_containment_but_a_roundup_does_not():
+    extended = ORIGINAL + "\n\n" + SAME_EVENT_A + "\n\n" + SAME_EVENT_B + "\n\n" + UNRELATED
+    f = D._features(pl.Series([ORIGINAL, extended]))
+    jac, cont, ratio = D._overlap_pairs(np.array([[0, 1]]), f.sh, f.cnt)
+    assert jac[0] < D.JACCARD_THRESHOLD and cont[0] >= D.CONTAINMENT_THRESHOLD and ratio[0] >= D.MIN_SIZE_RATIO
+    filler = "\n\n".join(
+        f"In other news item {i}, the {w} committee met again to discuss plans number {i * 7} for the {w} season."
+        for i, w in enumerate(["sailing", "chess", "garden", "library", "cycling", "choir", "museum", "harbour",
+                               "orchestra", "theatre", "rowing", "archery", "skating", "farmers", "bakery"])
+    )
+    roundup = "Your morning briefing.\n\n" + ORIGINAL + "\n\n" + UNRELATED + "\n\n" + SAME_EVENT_B + "\n\n" + filler
+    f = D._features(pl.Series([ORIGINAL, roundup]))
+    _, cont, ratio = D._overlap_pairs(np.array([[0, 1]]), f.sh, f.cnt)
+    assert cont[0] >= D.CONTAINMENT_THRESHOLD and ratio[0] < D.MIN_SIZE_RATIO
+    m = _by_id(cluster_duplicates(_frame([("orig", ORIGINAL, T0, "a"), ("ext", extended, T0 + timedelta(hours=3), "a")])))
+    assert m["ext"] == (m["orig"][0], "orig")
+    m = _by_id(cluster_duplicates(_frame([("orig", ORIGINAL, T0, "a"), ("roundup", roundup, T0 + timedelta(hours=4), "b")])))
+    assert m["roundup"][1] is None and m["roundup"][0] != m["orig"][0]
+
+
 def test_different_stories_about_the_same_event_stay_apart():
     for a, b in [(ORIGINAL, SAME_EVENT_A), (ORIGINAL, SAME_EVENT_B), (SAME_EVENT_A, SAME_EVENT_B)]:
         assert shingle_jaccard(a, b) < 0.1
@@ -291,3 +311,10 @@ def test_property_duplicate_of_points_to_the_clusters_representative(df, rnd):
     order = list(range(df.height))
     rnd.shuffle(order)
     assert _by_id(cluster_duplicates(df[order])) == m
+
+
+def test_minimal_columns_and_non_ascii_text():
+    greek = "Η κυβέρνηση ανακοίνωσε σήμερα νέα μέτρα για την οικονομία και τις συντάξεις των πολιτών " * 4
+    df = pl.DataFrame({"article_id": ["g1", "g2", "g3"], "text": [greek, greek.upper(), greek + " Πηγή: Reuters"]})
+    m = _by_id(cluster_duplicates(df))
+    assert m["g2"][1] == "g1" and m["g3"][1] == "g1"

@@ -39,9 +39,9 @@ def api_url(prefect_server):
 
 
 def test_sigkill_during_landing_keeps_whole_batches(tmp_path, api_url):
-    kills = int(os.environ.get("NEWSETL_TEST_KILLS", "5"))
+    kills = int(os.environ.get("NEWSETL_TEST_KILLS", "4"))
     seed = int(os.environ.get("NEWSETL_TEST_KILL_SEED", "7"))
-    ks = R.kill_loop(tmp_path, api_url, kills=kills, recover_every=max(2, kills // 2 + 1),
+    ks = R.kill_loop(tmp_path, api_url, kills=kills, recover_every=kills,
                      n_old=10, n_new=15, batch_size=5, seed=seed, log=lambda *_: None)
     report = f"{ks}"
     assert ks.kills + ks.finished_before_kill == kills, report

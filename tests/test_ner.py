@@ -153,3 +153,12 @@ def test_default_model_comes_from_settings(monkeypatch):
     assert ner.resolve_model(None) == str(BUNDLED_MODEL_DIR)
     monkeypatch.setenv("NEWSETL_SPACY_MODEL", SM)
     assert ner.resolve_model(None) == SM
+
+
+def test_very_long_paragraph_is_cut_in_pieces_with_right_offsets():
+    unit = "Angela Merkel met Emmanuel Macron in Berlin. "
+    text = unit * 5000  # 225,000 chars, more than two pieces
+    [mentions] = recognize([text], model=OURS)
+    assert len(mentions) >= 2 * 5000
+    for s, e, _ in mentions:
+        assert text[s:e] in {"Angela Merkel", "Emmanuel Macron", "Berlin"}

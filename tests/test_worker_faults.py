@@ -5,6 +5,7 @@ lost or duplicated. The test kills a real worker process by pid while the batch 
 from __future__ import annotations
 
 import os
+import sys
 import signal
 import threading
 import time
@@ -41,7 +42,7 @@ def _pool_workers(exclude: set[int]) -> list[psutil.Process]:
     return out
 
 
-def _run_and_kill(settings, sources, kill_after_cpu: float = 1.5):
+def _run_and_kill(settings, sources, kill_after_cpu: float = 1.5, find=None):
     """Run the flow in a thread; SIGKILL one pool worker once it is busy. -> (summary|exc, killed pid)"""
     from flows.pipeline import run_flow
 
@@ -59,7 +60,7 @@ def _run_and_kill(settings, sources, kill_after_cpu: float = 1.5):
     killed = None
     deadline = time.monotonic() + 120
     while th.is_alive() and killed is None and time.monotonic() < deadline:
-        for p in _pool_workers(before):
+        for p in (find or _pool_workers)(before):
             try:
                 t = p.cpu_times()
                 if t.user + t.system >= kill_after_cpu:  # loading the model or enriching: mid-batch
@@ -141,3 +142,27 @@ def test_killed_worker_past_retry_budget_lands_nothing_and_rerun_completes(setti
     st = _state(settings.db_path)
     assert st["articles"] == st["distinct"] == N_ARTICLES
     assert st["para_dups"] == st["sent_dups"] == st["orphans"] == 0
+
+
+def _dask_workers(exclude: set[int]) -> list[psutil.Process]:
+    """Dask worker processes: LocalCluster keeps its nannies in this process and spawns
+    each worker as a child process."""
+    return _pool_workers(exclude)
+
+
+def test_killed_dask_worker_shards_rerun_elsewhere(settings, corpus, prefect_server, monkeypatch):
+    from flows.pipeline import run_flow
+
+    settings = _fault_settings(settings).with_(dask_address="local:2")
+    import newsetl.executors as ex
+
+    # Kill a Dask worker (not its nanny) once it is busy; the scheduler reruns its shards.
+    result, killed = _run_and_kill(settings, [str(corpus)], kill_after_cpu=3.0, find=_dask_workers)
+    assert killed is not None, "no Dask worker was seen busy: the test did not exercise a kill"
+    assert "error" not in result, result.get("error")
+    assert result["summary"].status == "completed"
+    assert result["summary"].landed["articles"] == N_ARTICLES
+    st = _state(settings.db_path)
+    assert st == {"articles": N_ARTICLES, "distinct": N_ARTICLES, "para_dups": 0, "sent_dups": 0,
+                  "orphans": 0, "no_paras": 0}
+    assert ex.local_dask_workers(settings) == 2

@@ -3,53 +3,61 @@
     from transforms.dedup import cluster_duplicates, minhash_signatures
 
 `cluster_duplicates(articles)` takes article_id, text (clean body), published_at
-(nullable) and optionally source, and returns article_id, cluster_id, duplicate_of for
-every input row (same order). Pure and deterministic; no I/O.
+(nullable) and optionally source (unused), and returns article_id, cluster_id,
+duplicate_of for every input row, in input order. Pure and deterministic; no I/O.
+`minhash_signatures(texts)` gives the (n, 128) uint32 signatures, which depend only on
+each text (storable per article; see SIGNATURE_VERSION).
 
-How it works (all vectorised numpy over one byte buffer of the whole batch; no pairwise
-loops over the corpus):
+How it works (vectorised numpy over one UTF-8 byte buffer per 4 MB of text; no
+pairwise loops over the corpus):
 
 1. **Tokens.** The body is lowercased (Polars, Unicode-aware) and split into word
    tokens on the UTF-8 bytes: ASCII letters/digits and every non-ASCII character are
    word characters, except U+2000..U+206F (curly quotes, dashes, ellipsis, odd spaces)
-   and U+00A0..U+00BF (no-break space, currency, « », ©, °, ...), which separate words
-   like ASCII punctuation does. So "don't" and "don’t", "£5" and "$5 " differ only where
-   they must, and whitespace/punctuation edits do not matter.
-2. **Exact duplicates** are bodies with the same token sequence (two independent 64-bit
-   order-sensitive hashes plus the token count, i.e. a 128-bit key). Any length, but at
-   least one token: empty bodies never cluster.
-3. **Near duplicates** (only bodies of at least `MIN_NEAR_WORDS` tokens; shorter ones
-   match exactly or not at all): word `SHINGLE_WORDS`-shingles hashed to 64 bits,
-   MinHash with `NUM_PERM` affine permutations of the 32-bit shingle hash (uint32
-   signatures), LSH with `BANDS` bands of `ROWS` rows. Candidate pairs are first
-   filtered by the signature estimate (`>= JACCARD_THRESHOLD - ESTIMATE_MARGIN`), then
-   verified with the *exact* Jaccard of the two shingle sets `>= JACCARD_THRESHOLD`.
-   Only one member of each exact group takes part (they have identical shingle sets).
-4. **Clusters** are the connected components of exact groups + verified pairs (single
-   linkage). The representative is the earliest `published_at` (nulls last), ties ->
-   smallest article_id; every other member gets `duplicate_of = representative`.
-   `cluster_id = "C" + blake2b(representative article_id)[:16 hex]`; a singleton is its
-   own cluster. Signatures depend on nothing but the text (fixed hash constants, no
-   corpus statistics), so adding unrelated articles never changes an existing pair,
-   a cluster or its id; a cluster's id changes only when an earlier-published copy joins
-   it (then the earlier one becomes the representative).
+   and U+00A0..U+00BF (no-break space, currency signs, guillemets, ...), which separate
+   words like ASCII punctuation does. So "don't" equals "don’t", and case, whitespace
+   and punctuation edits do not matter. Every hash is a polynomial mod 2^64 computed
+   for all spans at once from one running sum (see `_features_chunk`).
+2. **Exact duplicates**: the same token sequence (token count + two 64-bit hashes,
+   one order-sensitive). Any length, but at least one token: empty bodies never cluster.
+3. **Near duplicates**, only between bodies of >= `MIN_NEAR_WORDS` tokens (shorter ones
+   match exactly or not at all), one member per exact group: word `SHINGLE_WORDS`-
+   shingles; MinHash with `NUM_PERM` affine permutations of the 32-bit shingle hash;
+   LSH with `BANDS` bands x `ROWS` rows; candidates whose signature estimate is below
+   `ESTIMATE_FLOOR` are dropped; the rest are verified on the *exact* shingle sets:
+   a pair is a near-duplicate if Jaccard >= `JACCARD_THRESHOLD`, or if containment
+   |A&B|/min(|A|,|B|) >= `CONTAINMENT_THRESHOLD` with size ratio >= `MIN_SIZE_RATIO`
+   (an updated, longer version of the same story).
+4. **Clusters** are connected components of exact groups + verified pairs (single
+   linkage, so a chain of updates v1~v2~v3 is one story). The representative is the
+   earliest `published_at` (nulls last), ties -> smallest article_id; every other
+   member gets `duplicate_of` = the representative. `cluster_id` = "C" + 16 hex of
+   blake2b(representative's article_id); a singleton is its own cluster. Nothing depends
+   on corpus statistics, so adding unrelated articles never changes a pair, a cluster
+   or its id; an id changes only when an *earlier-published* copy joins the cluster
+   (it becomes the representative) or when a new article links two clusters.
 
-Calibration of the thresholds (`scripts/eval_dedup.py` prints all of this):
+Calibration (`python scripts/eval_dedup.py`; numbers in docs/benchmarks.md):
 
-- BBC News (2,225 articles, 5 topics, 401-511 stories per topic, many on the same
-  events): the highest 5-shingle Jaccard between two *different* stories is 0.14
-  (see the eval's "hardest negatives"); exact-body copies are 1.0. Different reports
-  of the same event share facts and names, not 5-word runs.
-- Syndicated copies (simulated on every BBC article >= 80 words: new first sentence,
-  "(Reuters) -" credit, a trailing "Reporting by ...; Editing by ..." line and a
-  newsletter line, a few words changed): Jaccard 5th percentile ~0.6, minimum ~0.45
-  for the shortest (~80-word) articles, where a rewritten lead sentence is a large
-  share of the text.
-- So `JACCARD_THRESHOLD = 0.4` sits in a wide empty gap (0.14 .. 0.45). The LSH bands
-  (`BANDS=42 x ROWS=3`, S-curve midpoint (1/42)^(1/3) = 0.29) give a candidate
-  probability of 0.93 at J=0.4, 0.996 at J=0.5 and 0.9999 at J=0.6, while a random pair
-  of news articles (J ~ 0.001..0.02) becomes a candidate with probability < 4e-4 and is
-  dropped cheaply by the signature estimate before the exact check.
+- BBC News, 2,225 articles from the same newsroom, many stories on the same events.
+  Every pair was scored (all-pairs MinHash estimate, exact overlap for the top ones).
+  Same story (updated or re-filed versions, judged by reading): Jaccard 0.47..0.99,
+  plus one extended version at Jaccard 0.35 / containment 0.94 (politics/111 vs 293).
+  Different stories that share quotes or a background paragraph: Jaccard <= 0.37
+  (entertainment/143 vs 159), containment <= 0.60. A rewritten follow-up of the same
+  event (sport/226 "will be unveiled" vs sport/232 "has been unveiled": Jaccard 0.30,
+  containment 0.68) is a different report and stays separate.
+- Simulated syndication of every distinct BBC body >= 80 words (new first sentence,
+  "LONDON (Reuters) -" credit, 3 words changed, "Reporting by ...; Editing by ..." and a
+  newsletter line appended): Jaccard min 0.42, 5th percentile 0.59, median 0.77; the
+  lowest are the shortest articles, where the rewritten lead is a big share.
+- Hence JACCARD_THRESHOLD = 0.4 (between 0.37 and 0.42: the narrowest margin, on short
+  syndicated copies) and CONTAINMENT_THRESHOLD = 0.8 (different reports <= 0.68,
+  the extended version 0.94). A Jaccard threshold of 0.8 would miss most syndicated
+  copies (median 0.77).
+- LSH 42 bands x 3 rows (S-curve midpoint (1/42)^(1/3) = 0.29): candidate probability
+  0.93 at J=0.4, 0.996 at J=0.5, 0.9999 at J=0.6; a random pair of news articles
+  (J ~ 0.01) becomes a candidate with probability ~4e-5 and is dropped by the estimate.
 """
 
 from __future__ import annotations
@@ -65,7 +73,13 @@ NUM_PERM = 128
 ROWS = 3
 BANDS = NUM_PERM // ROWS  # 42 bands (the last 2 signature values are not banded)
 JACCARD_THRESHOLD = 0.4
-ESTIMATE_MARGIN = 0.15  # ~3.5 sigma of a 128-value MinHash estimate near J=0.4
+# ... or one text's shingles mostly inside the other's (an extended/updated version):
+CONTAINMENT_THRESHOLD = 0.8
+MIN_SIZE_RATIO = 0.3  # but a long round-up quoting a whole brief is not its duplicate
+# Candidates whose MinHash estimate is below this are dropped before the exact check:
+# the smallest Jaccard the rules above accept is ~0.23 (containment 0.8 at ratio 0.3),
+# and a 128-value estimate is within +-0.08 of that with > 99.9% probability.
+ESTIMATE_FLOOR = 0.15
 MIN_NEAR_WORDS = 30
 # LSH buckets larger than this are linked as a star (each member to the bucket's first
 # member) instead of all pairs, so a degenerate bucket cannot blow up to O(g^2) checks.
@@ -341,8 +355,9 @@ def _lsh_candidates(sig: np.ndarray) -> np.ndarray:
     return np.stack([code // n, code % n], axis=1)
 
 
-def _jaccard_pairs(pairs: np.ndarray, sh: np.ndarray, cnt: np.ndarray) -> np.ndarray:
-    """Exact Jaccard of shingle sets for each pair of row indices."""
+def _overlap_pairs(pairs: np.ndarray, sh: np.ndarray, cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pair of row indices, from the exact shingle sets: Jaccard |A&B|/|A|B|,
+    containment |A&B|/min(|A|,|B|) and size ratio min(|A|,|B|)/max(|A|,|B|)."""
     ends = np.cumsum(cnt)
     starts = ends - cnt
     cache: dict[int, np.ndarray] = {}
@@ -353,13 +368,27 @@ def _jaccard_pairs(pairs: np.ndarray, sh: np.ndarray, cnt: np.ndarray) -> np.nda
             s = cache[i] = np.unique(sh[starts[i] : ends[i]])
         return s
 
-    out = np.zeros(len(pairs), dtype=np.float64)
+    m = len(pairs)
+    jac, cont, ratio = np.zeros(m), np.zeros(m), np.zeros(m)
     for k, (i, j) in enumerate(pairs.tolist()):
         a, b = shset(i), shset(j)
         inter = np.intersect1d(a, b, assume_unique=True).size
-        union = a.size + b.size - inter
-        out[k] = inter / union if union else 0.0
-    return out
+        small, large = min(a.size, b.size), max(a.size, b.size)
+        if small:
+            jac[k] = inter / (a.size + b.size - inter)
+            cont[k] = inter / small
+            ratio[k] = small / large
+    return jac, cont, ratio
+
+
+def _jaccard_pairs(pairs: np.ndarray, sh: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """Exact Jaccard of shingle sets for each pair of row indices."""
+    return _overlap_pairs(pairs, sh, cnt)[0]
+
+
+def _accept(jac: np.ndarray, cont: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """The near-duplicate rule (see the module docstring)."""
+    return (jac >= JACCARD_THRESHOLD) | ((cont >= CONTAINMENT_THRESHOLD) & (ratio >= MIN_SIZE_RATIO))
 
 
 def _components(n: int, edges: np.ndarray) -> np.ndarray:
@@ -391,10 +420,14 @@ def shingle_jaccard(a: str, b: str) -> float:
 
 
 def near_duplicate_pairs(texts: list[str] | pl.Series) -> pl.DataFrame:
-    """Verified near-duplicate pairs among texts (row indices i < j, jaccard), between
+    """Verified near-duplicate pairs among texts (row indices i < j, jaccard,
+    containment), between
     texts of >= MIN_NEAR_WORDS tokens that are not exact copies. For evaluation."""
     s = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
     return _near_pairs(_features(s))[0]
+
+
+_PAIR_SCHEMA = {"i": pl.Int64, "j": pl.Int64, "jaccard": pl.Float64, "containment": pl.Float64}
 
 
 def _near_pairs(f: _Features, eligible: np.ndarray | None = None):
@@ -403,7 +436,7 @@ def _near_pairs(f: _Features, eligible: np.ndarray | None = None):
     if eligible is not None:
         ok &= eligible
     rows = np.flatnonzero(ok)
-    empty = pl.DataFrame({"i": [], "j": [], "jaccard": []}, schema={"i": pl.Int64, "j": pl.Int64, "jaccard": pl.Float64})
+    empty = pl.DataFrame(schema=_PAIR_SCHEMA)
     if rows.size < 2:
         return empty, 0
     # shingles of the eligible rows only, regrouped
@@ -418,12 +451,12 @@ def _near_pairs(f: _Features, eligible: np.ndarray | None = None):
     for c in range(0, n_cand, 1 << 14):
         p = cand[c : c + (1 << 14)]
         est[c : c + len(p)] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
-    cand = cand[est >= JACCARD_THRESHOLD - ESTIMATE_MARGIN]
-    jac = _jaccard_pairs(cand, sub_sh, sel_cnt)
-    keep = jac >= JACCARD_THRESHOLD
+    cand = cand[est >= ESTIMATE_FLOOR]
+    jac, cont, ratio = _overlap_pairs(cand, sub_sh, sel_cnt)
+    keep = _accept(jac, cont, ratio)
     out = pl.DataFrame(
-        {"i": rows[cand[keep, 0]], "j": rows[cand[keep, 1]], "jaccard": jac[keep]},
-        schema={"i": pl.Int64, "j": pl.Int64, "jaccard": pl.Float64},
+        {"i": rows[cand[keep, 0]], "j": rows[cand[keep, 1]], "jaccard": jac[keep], "containment": cont[keep]},
+        schema=_PAIR_SCHEMA,
     )
     return out, n_cand
 

@@ -51,6 +51,10 @@ PROPAGATE = False
 # in ALL-CAPS text.
 _PROPAGATE_MIN_CHARS = 3
 
+# Paragraphs longer than this go to the model in pieces (cut at line or sentence ends): keeps a
+# paragraph-less dump of a page from hitting spaCy's max_length (1,000,000) or memory.
+MAX_PIECE_CHARS = 100_000
+
 # Components that a `ner` may listen to; everything else is disabled.
 _SHARED_ENCODERS = ("tok2vec", "transformer")
 
@@ -138,20 +142,46 @@ recognize_docs = recognize_articles
 
 def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
     results: list[list[Mention]] = [[] for _ in texts]
-    todo = [(k, t) for k, t in enumerate(texts) if t and not t.isspace()]
+    # (text index, offset of the piece in the text, piece); long texts are cut in pieces.
+    pieces = [
+        (k, off, piece)
+        for k, t in enumerate(texts)
+        if t and not t.isspace()
+        for off, piece in _pieces(t)
+    ]
     # Text goes to the model as is: on CoNLL dev, feeding title-cased copies of ALL-CAPS
     # paragraphs scored lower (caps-only F1 0.71 vs 0.85) than the caps-trained model.
-    inputs = (t for _, t in todo)
-    for (k, text), doc in zip(todo, nlp.pipe(inputs, batch_size=batch_size)):
-        spans = []
+    docs = nlp.pipe((piece for _, _, piece in pieces), batch_size=batch_size)
+    for (k, off, _), doc in zip(pieces, docs):
+        text = texts[k]
         for ent in doc.ents:
             if ent.label_ not in KEPT_LABELS:
                 continue
-            cleaned = _clean(text, ent.start_char, ent.end_char)
+            cleaned = _clean(text, off + ent.start_char, off + ent.end_char)
             if cleaned is not None:
-                spans.append((cleaned[0], cleaned[1], ent.label_))
-        results[k] = spans
+                results[k].append((cleaned[0], cleaned[1], ent.label_))
     return results
+
+
+def _pieces(text: str, limit: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
+    """Cut a very long paragraph into pieces of at most `limit` chars (at line or sentence
+    ends where possible, else at a space)."""
+    if len(text) <= limit:
+        return [(0, text)]
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + limit)
+        if end < len(text):
+            # Prefer a line or sentence end so that no name is cut in two.
+            lo = start + limit // 2
+            for sep in ("\n", ". ", " "):
+                cut = text.rfind(sep, lo, end)
+                if cut > start:
+                    end = cut + len(sep)
+                    break
+        out.append((start, text[start:end]))
+        start = end
+    return out
 
 
 def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:

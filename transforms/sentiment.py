@@ -299,7 +299,9 @@ def target_features(sentence: str, start: int, end: int,
         fa("q:any")
         if nq_before % 2 == 1:
             fa("q:in")
-    if mention and all(w in _PRONOUNS for w in mention):
+    # pronoun mention ("she", "his"), but not the acronyms "US" / "IT"
+    if mention and all(w in _PRONOUNS for w in mention) and not (
+            len(sentence[start:end].strip()) > 1 and sentence[start:end].isupper()):
         fa("pron")
     if any(w in _SPEECH for w in seq[t + 1:t + 4]):
         fa("speaker")
