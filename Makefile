@@ -41,10 +41,14 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py --shared $(SHARED) --write docs/benchmarks.md
 
 eval: $(STAMP)
-	$(PY) scripts/eval_extraction.py --shared $(SHARED)/extraction --write docs/benchmarks.md
-	$(PY) scripts/eval_ner.py --shared $(SHARED)/ner-conll2003 --write docs/benchmarks.md
-	$(PY) scripts/eval_sentiment.py --shared $(SHARED)/sentiment-newsmtsc --write docs/benchmarks.md
-	$(PY) scripts/eval_boilerplate.py --shared $(SHARED) --write docs/benchmarks.md
+	$(PY) scripts/eval_extraction.py --data $(SHARED)/extraction --write docs/benchmarks.md
+	$(PY) scripts/eval_boilerplate.py --data $(SHARED) --write
+	OMP_NUM_THREADS=1 $(PY) scripts/eval_ner.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
+	$(PY) scripts/eval_sentiment.py --data $(SHARED)/sentiment-newsmtsc --write
+	$(PY) scripts/eval_dedup.py --data $(SHARED) --write
+
+reliability: $(STAMP)
+	$(PY) scripts/reliability.py --write docs/reliability.md
 
 clean-warehouse:
 	rm -rf data/warehouse

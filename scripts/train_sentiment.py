@@ -45,7 +45,7 @@ def load_jsonl(path: Path):
             if not line.strip():
                 continue
             r = json.loads(line)
-            s = r["sentence_normalized"]
+            s = r['sentence_normalized']
             for t in r["targets"]:
                 out.append((s, int(t["from"]), int(t["to"]), POLARITY[float(t["polarity"])], no))
     return out
