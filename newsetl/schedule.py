@@ -58,11 +58,14 @@ class DeploymentSpec:
     timezone: str = "UTC"
     warehouse: str | None = None
     late_after_seconds: int = DEFAULT_LATE_AFTER_SECONDS
+    # Two deployments on one warehouse: the second waits this long for the writer lock.
+    wait_seconds: float = 300.0
     description: str = ""
     tags: list[str] = field(default_factory=list)
 
     def parameters(self, settings: Settings) -> dict:
-        return {"sources": list(self.sources), "warehouse": str(self.warehouse or settings.warehouse)}
+        return {"sources": list(self.sources), "warehouse": str(self.warehouse or settings.warehouse),
+                "wait_seconds": self.wait_seconds}
 
 
 def load_config(path: str | Path | None) -> list[DeploymentSpec]:
@@ -97,6 +100,7 @@ def load_config(path: str | Path | None) -> list[DeploymentSpec]:
             name=str(d["name"]), sources=sources, cron=str(d["cron"]), timezone=str(d.get("timezone", "UTC")),
             warehouse=str((base / wh).resolve()) if wh else None,
             late_after_seconds=int(d.get("late_after_seconds", DEFAULT_LATE_AFTER_SECONDS)),
+            wait_seconds=float(d.get("wait_seconds", 300.0)),
             description=str(d.get("description", "")), tags=list(d.get("tags", [])),
         ))
     if not specs:
@@ -304,7 +308,7 @@ def run_once(specs: list[DeploymentSpec], settings: Settings) -> int:
     for s in specs:
         st = settings.with_(warehouse=Path(s.parameters(settings)["warehouse"]))
         try:
-            summary = run_flow(sources=s.sources, settings=st)
+            summary = run_flow(sources=s.sources, wait_seconds=s.wait_seconds, settings=st)
             rows.append((s.name, summary.status, summary.articles_new, summary.articles_changed,
                          summary.articles_unchanged, summary.rejects, f"{summary.seconds:.1f}"))
             failed += summary.status != "completed"

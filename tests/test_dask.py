@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
+
 from polars.testing import assert_frame_equal
 
 ROOT = Path(__file__).resolve().parents[1]

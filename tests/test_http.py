@@ -273,13 +273,15 @@ def test_429_retried_with_retry_after(tmp_path):
 
 
 def test_per_host_delay(server, tmp_path):
-    with Fetcher(make_settings(tmp_path, http_per_host_delay=0.15), backoff=0.01) as f:
+    with Fetcher(make_settings(tmp_path, http_per_host_delay=0.3), backoff=0.01) as f:
         f.fetch(server.url("/robots.txt"))  # warm robots so only page requests are timed
         results = list(f.fetch_many([server.url("/timed")] * 3))
     assert all(isinstance(r, FetchResult) for r in results)
     times = server.times["/timed"][-3:]
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) >= 0.12, gaps
+    # Starts are spaced 0.3 s apart by the client, so the third request cannot arrive
+    # sooner than 0.6 s after the first; arrival jitter on a loaded machine can move one
+    # gap by tens of ms, so the span is asserted rather than each gap.
+    assert times[-1] - times[0] >= 0.5, times
 
 
 def test_per_host_concurrency(server, tmp_path):

@@ -67,7 +67,7 @@ def test_load_config_resolves_paths_and_validates(tmp_path):
 
 def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
+    from prefect.client.schemas.filters import (FlowRunFilter,
                                                 FlowRunFilterDeploymentId)
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy
     from prefect.settings import PREFECT_API_URL, temporary_settings

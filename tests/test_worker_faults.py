@@ -5,7 +5,6 @@ lost or duplicated. The test kills a real worker process by pid while the batch 
 from __future__ import annotations
 
 import os
-import sys
 import signal
 import threading
 import time

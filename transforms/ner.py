@@ -293,6 +293,11 @@ def _propagate(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     return out
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def _is_all_caps(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
-    return len(letters) >= 4 and sum(ch.isupper() for ch in letters) >= 0.9 * len(letters)
+    """At least 4 letters, 90% of them upper case (runs once per paragraph: no per-char
+    Python generator)."""
+    letters = "".join(_LETTER.findall(text))
+    return len(letters) >= 4 and sum(map(str.isupper, letters)) >= 0.9 * len(letters)

@@ -1,0 +1,34 @@
+"""Shared by the eval and bench scripts: replace one marked section of a Markdown report.
+
+A section is everything between `<!-- NAME:start -->` and `<!-- NAME:end -->`; other
+sections (written by other scripts) are kept. The file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nScores written by `make eval` and `make bench`; do not edit between the markers.\n"
+
+
+def replace_section(name: str, body: str, path: Path = BENCHMARKS) -> None:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    body = body.strip("\n")
+    if body.startswith(start):  # callers may pass a block that already has its markers
+        body = body[len(start):]
+    if body.endswith(end):
+        body = body[: -len(end)]
+    block = f"{start}\n{body.strip(chr(10))}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
