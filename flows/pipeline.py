@@ -22,6 +22,7 @@ from newsetl.executors import shard_executor
 from newsetl.records import Reject
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
+from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
 from transforms.boilerplate import corpus_evidence
 from newsetl.warehouse import (StagingWriter, clear_export_pending, export_pending,
@@ -141,8 +142,9 @@ def export_parquet(settings: Settings, dates: set) -> None:
 class _Progress:
     """Articles done, rate and time left on a terminal; silent in logs and CI."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, total: int | None = None):
         self.enabled = enabled
+        self.total = total
         self.start = time.monotonic()
         self.done = 0
 
@@ -152,11 +154,15 @@ class _Progress:
             return
         el = time.monotonic() - self.start
         rate = self.done / el if el > 0 else 0.0
-        sys.stderr.write(f"\r{self.done} articles, {rate:.0f}/s, {el:.0f} s elapsed   ")
+        line = f"{self.done} articles, {rate:.0f}/s, {el:.0f} s elapsed"
+        if self.total and rate > 0 and self.total > self.done:
+            line = (f"{self.done}/{self.total} articles, {rate:.0f}/s, "
+                    f"about {(self.total - self.done) / rate:.0f} s left")
+        sys.stderr.write(f"\r{line}   ")
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.done:
             sys.stderr.write("\n")
 
 
@@ -172,7 +178,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
         run_id = str(uuid.uuid4())
     summary = RunSummary(run_id=run_id)
     started_at, t0 = process.now_utc(), time.monotonic()
-    progress = _Progress(settings.progress if settings.progress is not None else sys.stderr.isatty())
+    show = settings.progress if settings.progress is not None else sys.stderr.isatty()
+    progress = _Progress(show, estimate_articles(sources) if show else None)
     with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher:
         writer = StagingWriter(settings)
         try:

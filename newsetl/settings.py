@@ -25,8 +25,9 @@ class Settings:
     spacy_model: str = "newsetl-ner"
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
     workers: int = field(default_factory=_default_workers)
-    # Articles read per batch: bounds memory for corpora larger than RAM.
-    batch_size: int = 2000
+    # Articles read per batch: bounds memory for corpora larger than RAM. 500 keeps a
+    # batch's frames small while each Prefect task still carries ~1 s of work or more.
+    batch_size: int = 500
     # Dask scheduler address ("tcp://host:8786"); empty = local process pool.
     dask_address: str = ""
     # HTTP

@@ -32,3 +32,15 @@ def replace_section(name: str, body: str, path: Path = BENCHMARKS) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def md_table(header: Iterable[object], rows: Iterable[Iterable[object]], max_cell: int = 120) -> str:
+    """A Markdown table: `|` in cells escaped, newlines flattened, cells longer than
+    `max_cell` characters cut to `max_cell - 3` plus "..."."""
+    header = [str(h) for h in header]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for row in rows:
+        cells = [str(v).replace("|", "\\|").replace("\n", " ") for v in row]
+        cells = [c if len(c) <= max_cell else c[: max_cell - 3] + "..." for c in cells]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)

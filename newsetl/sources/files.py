@@ -205,3 +205,28 @@ def iter_local(source: str, settings=None, fetcher=None) -> Iterator[RawDoc | Re
         return
     for f in files:
         yield from iter_file(f, name, settings, fetcher)
+
+
+def estimate_articles(sources) -> int | None:
+    """How many articles the local SOURCEs hold (JSONL lines, one per other file), for a
+    progress bar's time-left estimate; None when a source cannot be counted cheaply
+    (URLs, feeds, WARC)."""
+    total = 0
+    for src in sources:
+        if "://" in src:
+            return None
+        _name, files = expand(src)
+        for f in files:
+            ext, gz = suffix_of(f)
+            if ext in FEED_EXT or ext in WARC_EXT:
+                return None
+            if ext in JSONL_EXT:
+                opener = gzip.open if gz else open
+                try:
+                    with opener(f, "rb") as fh:
+                        total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+                except OSError:
+                    return None
+            else:
+                total += 1
+    return total
