@@ -1,4 +1,5 @@
-"""Shared by the eval and bench scripts: replace one marked section of a Markdown report.
+"""Shared by the eval and bench scripts: replace one marked section of a Markdown report,
+and render a Markdown table (`md_table`).
 
 A section is everything between `<!-- NAME:start -->` and `<!-- NAME:end -->`; other
 sections (written by other scripts) are kept. The file is replaced atomically.
@@ -7,6 +8,7 @@ sections (written by other scripts) are kept. The file is replaced atomically.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,13 +32,16 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _report import BENCHMARKS, md_table, replace_section  # noqa: E402
 from transforms.boilerplate import classify_paragraphs, corpus_evidence  # noqa: E402
 from transforms.sentences import split_sentences  # noqa: E402
 from transforms.text import split_paragraphs  # noqa: E402
 
-START = "<!-- eval:boilerplate:start -->"
-END = "<!-- eval:boilerplate:end -->"
+SECTION = "eval:boilerplate"
+START = f"<!-- {SECTION}:start -->"
+END = f"<!-- {SECTION}:end -->"
 
 # Seed expectations (paragraph_index -> kind); everything else is body.
 SEED_EXPECTED = {2: "boilerplate", 3: "boilerplate", 10: "boilerplate", 13: "heading", 19: "boilerplate"}
@@ -70,13 +73,8 @@ def _flagged(classified: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _md_table(df: pl.DataFrame) -> str:
-    cols = df.columns
-    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
-    for row in df.iter_rows():
-        cells = [str(v).replace("|", "\\|").replace("\n", " ") for v in row]
-        cells = [c if len(c) <= 110 else c[:107] + "..." for c in cells]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """`md_table` of a DataFrame, cells cut at 110 characters."""
+    return md_table(df.columns, df.iter_rows(), max_cell=110)
 
 
 def eval_bbc(path: Path) -> dict:
@@ -311,15 +309,8 @@ def write_benchmarks(bbc: dict, ext: dict, seed: dict, html: dict | None, args: 
     body += ["", "Seed article, non-body paragraphs:", "", _md_table(seed["table"]), END]
     section = "\n".join(body)
 
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: section, old)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(new, "utf-8")
-    print(f"wrote {path}")
+    replace_section(SECTION, section)
+    print(f"wrote {BENCHMARKS}")
 
 
 if __name__ == "__main__":

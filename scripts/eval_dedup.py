@@ -38,12 +38,15 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _report import BENCHMARKS, md_table, replace_section  # noqa: E402
 from transforms import dedup as D  # noqa: E402
 from transforms.dedup import cluster_duplicates, shingle_jaccard  # noqa: E402
 
-START = "<!-- eval:dedup:start -->"
-END = "<!-- eval:dedup:end -->"
+SECTION = "eval:dedup"
+START = f"<!-- {SECTION}:start -->"
+END = f"<!-- {SECTION}:end -->"
 T0 = datetime(2005, 1, 1, tzinfo=timezone.utc)
 
 LEADS = [
@@ -56,15 +59,6 @@ TAILS = [
     "Sign up for our daily newsletter to get the top headlines in your inbox.",
 ]
 SWAPS = ["significant", "reported", "officials", "yesterday", "company", "several"]
-
-
-def _md_table(rows: list[list], header: list[str]) -> str:
-    out = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    for r in rows:
-        cells = [str(v).replace("|", "\\|").replace("\n", " ") for v in r]
-        cells = [c if len(c) <= 120 else c[:117] + "..." for c in cells]
-        out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out)
 
 
 def _timed(fn, *args, repeat: int = 3, **kw):
@@ -161,7 +155,8 @@ def bbc_section(bbc: pl.DataFrame, show: int) -> tuple[list[str], dict]:
         "",
         f"`cluster_duplicates` on all 2,225 articles: **{wall:.2f} s wall, {cpu:.2f} s CPU** (best of 3).",
         "",
-        _md_table(
+        md_table(
+            ["check", "count", "note"],
             [
                 ["articles whose body is a byte-identical copy of another (README: 133)", raw_body_dups, f"{exact_rows_in_groups} articles in {body_groups.height} groups; groups split across clusters: {body_split}"],
                 ["exact copies, same title and text (README: 98)", raw_exact_dups, f"groups split across clusters: {te_split}"],
@@ -171,23 +166,22 @@ def bbc_section(bbc: pl.DataFrame, show: int) -> tuple[list[str], dict]:
                 ["articles with duplicate_of set", dup_rows, f"= {norm_dups} exact (normalised) + {dup_rows - norm_dups} near"],
                 ["hardest negatives: highest Jaccard / containment between two different clusters", f"{max_neg_j:.3f} / {max_neg_c:.3f}", "thresholds %.2f / %.2f" % (D.JACCARD_THRESHOLD, D.CONTAINMENT_THRESHOLD)],
             ],
-            ["check", "count", "note"],
         ),
         "",
         "Bodies identical only after normalisation (the first difference, 25 characters either side):",
         "",
-        _md_table(extra, ["a", "b", "a text", "b text"]) if extra else "(none)",
+        md_table(["a", "b", "a text", "b text"], extra) if extra else "(none)",
         "",
         "Near-duplicate pairs found (all of them, most similar first; judge: same story?):",
         "",
-        _md_table(
-            [[f"{r['jaccard']:.3f}", f"{r['containment']:.3f}", ids[r["i"]], ids[r["j"]], titles[r["i"]], titles[r["j"]]] for r in pairs.iter_rows(named=True)],
+        md_table(
             ["jaccard", "containment", "a", "b", "title a", "title b"],
+            [[f"{r['jaccard']:.3f}", f"{r['containment']:.3f}", ids[r["i"]], ids[r["j"]], titles[r["i"]], titles[r["j"]]] for r in pairs.iter_rows(named=True)],
         ),
         "",
         f"Hardest negatives (pairs left in different clusters that come closest to either rule; top {show} of all pairs):",
         "",
-        _md_table([[f"{jv:.3f}", f"{cv:.3f}", ids[a], ids[b], titles[a], titles[b]] for jv, cv, a, b in negatives], ["jaccard", "containment", "a", "b", "title a", "title b"]),
+        md_table(["jaccard", "containment", "a", "b", "title a", "title b"], [[f"{jv:.3f}", f"{cv:.3f}", ids[a], ids[b], titles[a], titles[b]] for jv, cv, a, b in negatives]),
     ]
     summary = {
         "raw_body_dups": raw_body_dups, "raw_exact_dups": raw_exact_dups, "body_split": body_split,
@@ -240,7 +234,8 @@ def syndication_section(bbc: pl.DataFrame, seed: int = 7) -> tuple[list[str], di
         + " first sentence replaced by a generic lead, `LONDON (Reuters) - ` prefixed, 3 random words replaced,"
         " `Reporting by ...; Editing by ...` and a newsletter line appended. Originals get distinct dates an hour apart.",
         "",
-        _md_table(
+        md_table(
+            ["check", "result"],
             [
                 ["Jaccard copy vs original: min / 5th pct / median", f"{jac.min():.3f} / {np.percentile(jac, 5):.3f} / {np.median(jac):.3f}"],
                 ["same, originals under 150 words (%d): min / median" % int(short.sum()), f"{jac[short].min():.3f} / {np.median(jac[short]):.3f}" if short.any() else "n/a"],
@@ -251,7 +246,6 @@ def syndication_section(bbc: pl.DataFrame, seed: int = 7) -> tuple[list[str], di
                 ["BBC articles whose cluster_id changed when the copies were added", changed],
                 ["time for %d articles" % both.height, f"{wall:.2f} s wall, {cpu:.2f} s CPU"],
             ],
-            ["check", "result"],
         ),
     ]
     summary = {"jac_min": float(jac.min()), "jac_p5": float(np.percentile(jac, 5)), "recall": float(ok.mean()),
@@ -303,7 +297,7 @@ def scale_section(bbc: pl.DataFrame, sizes: list[int]) -> tuple[list[str], dict]
     lines = [
         "### Throughput (synthetic: random BBC sentences, 8-30 per article, 5% planted near-copies)",
         "",
-        _md_table(rows, ["articles", "words", "wall s", "CPU s", "articles/s", "LSH candidates", "verified near pairs", "duplicates found"]),
+        md_table(["articles", "words", "wall s", "CPU s", "articles/s", "LSH candidates", "verified near pairs", "duplicates found"], rows),
     ]
     return lines, summary
 
@@ -339,15 +333,8 @@ def main() -> int:
     ]
     section = "\n".join(head + b_lines + [""] + s_lines + [""] + t_lines + [END]) + "\n"
     if args.write:
-        path = ROOT / "docs" / "benchmarks.md"
-        text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-        if START in text and END in text:
-            a, b = text.index(START), text.index(END) + len(END)
-            text = text[:a] + section.rstrip("\n") + text[b:]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+        replace_section(SECTION, section)
+        print(f"wrote {BENCHMARKS}")
     else:
         print(section)
     return 0

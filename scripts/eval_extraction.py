@@ -34,6 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import replace_section  # noqa: E402
 
 # Calibrated on 2026-11-27 (trafilatura 2.3.1, lxml 6.1): our extractor scored F1 0.978
 # (P 0.983, R 0.973) on the 121-page dev split. The floor sits 0.005 below that, so a
@@ -42,8 +45,9 @@ if str(ROOT) not in sys.path:
 F1_FLOOR = 0.973
 
 DEFAULT_DATA = Path(os.environ.get("NEWSETL_EXTRACTION_BENCH", "/work/shared/data/extraction"))
-SECTION_START = "<!-- eval:extraction:start -->"
-SECTION_END = "<!-- eval:extraction:end -->"
+SECTION = "eval:extraction"
+SECTION_START = f"<!-- {SECTION}:start -->"
+SECTION_END = f"<!-- {SECTION}:end -->"
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -169,19 +173,6 @@ def render_markdown(results: list[tuple[str, Score, str]], command: str, n_pages
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark folder (default: %(default)s)")
@@ -220,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.write:
         command = "python scripts/eval_extraction.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-        write_section(args.write, render_markdown(results, command.strip(), len(html), load))
+        replace_section(SECTION, render_markdown(results, command.strip(), len(html), load), path=args.write)
         print(f"\nwrote section to {args.write}")
 
     if ours_score.f1 < F1_FLOOR:

