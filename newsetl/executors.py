@@ -35,6 +35,8 @@ pool_restarts = 0
 
 
 class InlineExecutor:
+    n_workers = 1
+
     def submit(self, fn, *args) -> Future:
         fut: Future = Future()
         try:
@@ -86,7 +88,7 @@ class RetryingProcessPool:
     """ProcessPoolExecutor (spawn) that survives a worker process being killed."""
 
     def __init__(self, workers: int):
-        self.workers = workers
+        self.workers = self.n_workers = workers
         self.lock = threading.Lock()
         self.generation = 0
         self.pool = self._new_pool()
@@ -98,18 +100,25 @@ class RetryingProcessPool:
 
     def _submit(self, fn, args):
         with self.lock:
-            return self.generation, self.pool.submit(fn, *args)
+            try:
+                return self.generation, self.pool.submit(fn, *args)
+            except BrokenProcessPool:  # broke before any shard's result() noticed
+                self._renew()
+                return self.generation, self.pool.submit(fn, *args)
 
     def _resubmit(self, seen_generation: int, fn, args):
-        global pool_restarts
         with self.lock:
             if seen_generation == self.generation:  # first shard to notice: replace the pool
-                log.warning("a shard worker process died; retrying the batch's shards on a fresh pool")
-                self.pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = self._new_pool()
-                self.generation += 1
-                pool_restarts += 1
+                self._renew()
             return self.generation, self.pool.submit(fn, *args)
+
+    def _renew(self) -> None:  # with self.lock held
+        global pool_restarts
+        log.warning("a shard worker process died; retrying the batch's shards on a fresh pool")
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+        self.generation += 1
+        pool_restarts += 1
 
     def submit(self, fn, *args) -> _ShardFuture:
         return _ShardFuture(self, fn, args)
@@ -124,6 +133,14 @@ class DaskExecutor:
 
     def __init__(self, client):
         self.client = client
+
+    @property
+    def n_workers(self) -> int:
+        """Worker threads in the cluster now (the flow can size its shards by it)."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:
+            return 1
 
     def submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)

@@ -83,6 +83,11 @@ def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
             "whole_file": d.whole_file,
         }
         if d.html is not None and d.text is None:
+            from transforms.html_extract import MAX_HTML_CHARS
+
+            if len(d.html) > MAX_HTML_CHARS:  # extraction reads the start only: say so
+                row["raw_meta"] = json.dumps({**(d.extra or {}), "html_truncated_at_chars": MAX_HTML_CHARS,
+                                              "html_chars": len(d.html)}, default=str, ensure_ascii=False)
             try:
                 from transforms.html_extract import extract_html
 

@@ -474,7 +474,7 @@ def ratios(report: dict) -> list[dict]:
     for row in out:
         if row["value"] is None or row["target"] == "n/a":
             row["pass"] = None
-    return out
+    return sorted(out, key=lambda row: row["check"].startswith("[CPU est.]"))
 
 
 # --------------------------------------------------------------------------- report

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
 from polars.testing import assert_frame_equal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,3 +86,11 @@ def test_dask_workers_env_selects_local_cluster(monkeypatch, settings):
     assert local_dask_workers(settings.with_(dask_address="tcp://127.0.0.1:8786")) == 0
     monkeypatch.delenv("NEWSETL_DASK_WORKERS")
     assert local_dask_workers(settings) == 0
+
+
+def test_local_dask_executor_reports_its_workers(settings):
+    from newsetl.executors import shard_executor
+
+    with shard_executor(settings.with_(dask_address="local:2")) as ex:
+        assert ex.n_workers == 2
+        assert ex.submit(pow, 3, 2).result() == 9

@@ -127,7 +127,9 @@ def iter_file(path: Path, source: str, settings=None, fetcher=None) -> Iterator[
         if ext in FEED_EXT:
             from newsetl.sources.feeds import is_feed, items_from_feed
 
-            if is_feed(data):
+            if b"<!ENTITY" in data[:65536]:
+                yield Reject(source, ref, "feed declares XML entities: refused (entity-expansion and XXE attacks)")
+            elif is_feed(data):
                 yield from items_from_feed(ref, data, settings, fetcher)
             else:
                 yield Reject(source, ref, f"{ext} file is not an RSS, Atom or JSON feed")
