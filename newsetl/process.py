@@ -237,6 +237,21 @@ def shard(prep: Prepared, n: int) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
 ENRICH_KINDS = ("body", "heading")
 
 
+def fill_languages(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.DataFrame:
+    """Articles whose source gave no language get the one detected on their content."""
+    missing = articles.filter(pl.col("language").is_null()).select("article_id").join(
+        paragraphs.filter(pl.col("kind") != "boilerplate")
+        .group_by("article_id", maintain_order=True).agg(pl.col("text").str.join("\n")),
+        on="article_id", how="left",
+    )
+    if missing.height == 0:
+        return articles
+    guessed = dict(zip(missing["article_id"].to_list(), detect_languages(missing["text"].fill_null("").to_list())))
+    return articles.with_columns(
+        pl.col("language").fill_null(pl.col("article_id").replace_strict(guessed, default=None, return_dtype=pl.String))
+    )
+
+
 def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None = None) -> dict[str, pl.DataFrame]:
     """One shard of whole articles -> rows for every article-owned table."""
     from transforms import sentiment as S
@@ -245,16 +260,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None =
     from transforms.quotes import extract_quotes
     from transforms.sentences import split_sentences
 
-    missing = articles.filter(pl.col("language").is_null()).select("article_id").join(
-        paragraphs.filter(pl.col("kind") != "boilerplate")
-        .group_by("article_id", maintain_order=True).agg(pl.col("text").str.join("\n")),
-        on="article_id", how="left",
-    )
-    if missing.height:
-        guessed = dict(zip(missing["article_id"].to_list(), detect_languages(missing["text"].fill_null("").to_list())))
-        articles = articles.with_columns(
-            pl.col("language").fill_null(pl.col("article_id").replace_strict(guessed, default=None, return_dtype=pl.String))
-        )
+    articles = fill_languages(articles, paragraphs)
     english = set(
         articles.filter(pl.col("language").is_null() | (pl.col("language") == "en"))["article_id"].to_list()
     )

@@ -634,7 +634,8 @@ def read_and_prepare(path: Path, category: str) -> InputOutcome:
             prep = process.prepare(docs, {})
             rejects += prep.rejects
             o.landed = prep.articles.height
-            o.languages = prep.articles["language"].to_list()
+            # language is detected in the enrichment step when the source gave none
+            o.languages = process.fill_languages(prep.articles, prep.paragraphs)["language"].to_list()
         o.rejected = len(rejects)
         o.reasons = [r.reason for r in rejects]
         if not items:
@@ -713,14 +714,20 @@ def non_english_cli(work: Path, api_url: str | None) -> dict:
 # --------------------------------------------------------------------------- transforms
 
 
-class _Timeout(Exception):
-    pass
+HARD_TIMEOUT_S = 30
+
+
+class Hang(Exception):
+    """Raised by hard_timeout when the guarded call has not returned in time."""
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float):
+def hard_timeout(seconds: float = HARD_TIMEOUT_S):
+    """A hard limit (SIGALRM, main thread only) on the block: raises Hang when exceeded.
+    Also used by tests/test_fuzz_*.py so a hang fails a test instead of stalling the suite."""
+
     def on_alarm(signum, frame):
-        raise _Timeout()
+        raise Hang(f"no answer within {seconds} s")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -771,10 +778,10 @@ def transform_timings(limit: float = 30.0) -> list[tuple[str, str, str]]:
         for name, call in _transform_calls(text, html):
             t = time.monotonic()
             try:
-                with _alarm(limit):
+                with hard_timeout(limit):
                     call()
                 res = f"{time.monotonic() - t:.1f} s"
-            except _Timeout:
+            except Hang:
                 res = f"TIMEOUT (> {limit:.0f} s)"
             except Exception as exc:  # noqa: BLE001
                 res = f"{type(exc).__name__}: {str(exc)[:60]}"
@@ -793,9 +800,9 @@ def fuzz_transforms(n: int, seed: int = 5, limit: float = 20.0) -> tuple[int, li
         for name, call in _transform_calls(text):
             calls += 1
             try:
-                with _alarm(limit):
+                with hard_timeout(limit):
                     call()
-            except _Timeout:
+            except Hang:
                 failures.append(f"{name}: timeout on {text[:60]!r}")
             except Exception as exc:  # noqa: BLE001
                 failures.append(f"{name}: {type(exc).__name__}: {exc} on {text[:60]!r}")

@@ -1,12 +1,18 @@
 """Shared test setup: Prefect offline and quiet, one Prefect test server per session,
-and a small warehouse built by the real flow from tests/fixtures."""
+and a small warehouse built by the real flow from tests/fixtures. Also the helpers more
+than one test file uses: load_script, query, load_summit."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
+import polars as pl
 import pytest
 
 os.environ.setdefault("NEWSETL_STATE_HOME", str(Path(__file__).resolve().parents[1] / ".state" / "test"))
@@ -14,8 +20,63 @@ from newsetl import env  # noqa: E402
 
 env.configure(quiet=True)
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def load_script(name: str) -> ModuleType:
+    """scripts/<name>.py as a module, loaded once (cached in sys.modules), so tests can
+    call the helpers a script shares with them (e.g. scripts/reliability.py)."""
+    mod_name = f"newsetl_{name}_script"
+    if mod_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(mod_name, ROOT / "scripts" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[mod_name]
+            raise
+    return sys.modules[mod_name]
+
+
+def query(warehouse_dir: Path, sql: str) -> list[tuple]:
+    """All rows of `sql` against <warehouse_dir>/news.duckdb, opened read-only and closed again."""
+    import duckdb
+
+    con = duckdb.connect(str(Path(warehouse_dir) / "news.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+PAR_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String, "kind": pl.String}
+MENTION_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "sentence_index": pl.Int32,
+                  "start_char": pl.Int32, "end_char": pl.Int32, "text": pl.String, "label": pl.String}
+
+
+def load_summit() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The hand-written seed-like article (paragraphs) and its NER-like mentions, from
+    tests/fixtures/entities (used by test_entities and test_quotes)."""
+    fixtures = FIXTURES / "entities"
+    pars = []
+    for i, line in enumerate((fixtures / "summit_article.txt").read_text(encoding="utf-8").splitlines()):
+        kind, text = line.split("|", 1)
+        pars.append({"article_id": "summit", "paragraph_index": i, "text": text, "kind": kind})
+    paragraphs = pl.DataFrame(pars, schema=PAR_SCHEMA)
+    texts = dict(zip(paragraphs["paragraph_index"].to_list(), paragraphs["text"].to_list()))
+    rows = []
+    for line in (fixtures / "summit_mentions.tsv").read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        p, surface, occ, label = line.split("\t")
+        p, occ = int(p), int(occ)
+        start = [m.start() for m in re.finditer(re.escape(surface), texts[p])][occ]
+        rows.append({"article_id": "summit", "paragraph_index": p, "sentence_index": 0,
+                     "start_char": start, "end_char": start + len(surface), "text": surface, "label": label})
+    return paragraphs, pl.DataFrame(rows, schema=MENTION_SCHEMA)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +86,14 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def api_url(prefect_server):
+    """The Prefect API URL of the session's `prefect_server` (for `newsetl` subprocesses)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
 
 
 @pytest.fixture

@@ -5,33 +5,14 @@ succeed and never see fewer articles than were landed before. No corruption afte
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+
+from tests.conftest import load_script
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
-def _load_reliability():
-    name = "newsetl_reliability_script"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / "reliability.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-R = _load_reliability()
-
-
-@pytest.fixture
-def api_url(prefect_server):
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
+R = load_script("reliability")
 
 
 def test_two_runs_one_warehouse_and_readers_during_load(tmp_path, api_url):

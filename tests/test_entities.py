@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from tests.conftest import MENTION_SCHEMA, load_summit
 from transforms.entities import (
     build_entities,
     clean_name,
@@ -19,33 +19,6 @@ from transforms.entities import (
     name_key,
     resolve_mentions,
 )
-
-FIXTURES = Path(__file__).parent / "fixtures" / "entities"
-
-
-def load_summit() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The hand-written seed-like article (paragraphs) and its NER-like mentions."""
-    pars = []
-    for i, line in enumerate((FIXTURES / "summit_article.txt").read_text(encoding="utf-8").splitlines()):
-        kind, text = line.split("|", 1)
-        pars.append({"article_id": "summit", "paragraph_index": i, "text": text, "kind": kind})
-    paragraphs = pl.DataFrame(pars, schema={"article_id": pl.String, "paragraph_index": pl.Int32,
-                                            "text": pl.String, "kind": pl.String})
-    texts = dict(zip(paragraphs["paragraph_index"].to_list(), paragraphs["text"].to_list()))
-    rows = []
-    for line in (FIXTURES / "summit_mentions.tsv").read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        p, surface, occ, label = line.split("\t")
-        p, occ = int(p), int(occ)
-        starts = [m.start() for m in re.finditer(re.escape(surface), texts[p])]
-        start = starts[occ]
-        rows.append({"article_id": "summit", "paragraph_index": p, "sentence_index": 0,
-                     "start_char": start, "end_char": start + len(surface), "text": surface, "label": label})
-    mentions = pl.DataFrame(rows, schema={"article_id": pl.String, "paragraph_index": pl.Int32,
-                                          "sentence_index": pl.Int32, "start_char": pl.Int32,
-                                          "end_char": pl.Int32, "text": pl.String, "label": pl.String})
-    return paragraphs, mentions
 
 
 def mentions_frame(rows: list[tuple[str, int, int, str, str]]) -> pl.DataFrame:
@@ -60,8 +33,7 @@ def mentions_frame(rows: list[tuple[str, int, int, str, str]]) -> pl.DataFrame:
             "text": [r[3] for r in rows],
             "label": [r[4] for r in rows],
         },
-        schema={"article_id": pl.String, "paragraph_index": pl.Int32, "sentence_index": pl.Int32,
-                "start_char": pl.Int32, "end_char": pl.Int32, "text": pl.String, "label": pl.String},
+        schema=MENTION_SCHEMA,
     )
 
 

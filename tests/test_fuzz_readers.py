@@ -5,9 +5,7 @@ RawDoc(s) or Reject(s) with a non-empty reason (RawDocs then through process.pre
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import signal
 import tempfile
 from pathlib import Path
 
@@ -19,27 +17,15 @@ from newsetl.records import RawDoc, Reject
 from newsetl.sources import feeds
 from newsetl.sources.files import iter_file
 from newsetl.sources.warc import records_from_warc
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, load_script
 
+# scripts/reliability.py holds the helpers the tests and `make reliability` share.
+R = load_script("reliability")
 
-def _load_reliability():
-    """scripts/reliability.py holds the helpers the tests and `make reliability` share."""
-    import importlib.util
-    import sys
+# Per-example hard limit of R.HARD_TIMEOUT_S = 30 s (a hang fails the test instead of
+# stalling the suite).
+hard_timeout = R.hard_timeout
 
-    name = "newsetl_reliability_script"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / "reliability.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-R = _load_reliability()
-
-# Per-example hard limit (a hang fails the test instead of stalling the suite).
-HARD_TIMEOUT_S = 30
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                 derandomize=True)
 
@@ -49,24 +35,6 @@ SEED_FILES = sorted(
 )
 WARC_SEED = R.make_warc([("https://example.com/one", R.ARTICLE_HTML), ("https://example.com/two", R.ARTICLE_HTML + b" ")])
 EXTS = [".txt", ".html", ".htm", ".jsonl", ".rss", ".xml", ".json", ".atom", ".warc", ".txt.gz", ".html.gz", ".jsonl.gz"]
-
-
-class Hang(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def hard_timeout(seconds: float = HARD_TIMEOUT_S):
-    def on_alarm(signum, frame):
-        raise Hang(f"no answer within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def check_outcome(items: list, require_some: bool = True) -> None:

@@ -5,8 +5,6 @@ row per input row, ...). Plus the big ones: a 1 MB paragraph and 100k nested div
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import time
 
 import polars as pl
@@ -14,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import load_script
 from transforms.boilerplate import classify_paragraphs
 from transforms.entities import resolve_mentions
 from transforms.html_extract import extract_html
@@ -21,27 +20,14 @@ from transforms.quotes import extract_quotes
 from transforms.sentences import split_sentences
 from transforms.text import split_paragraphs
 
-HARD_TIMEOUT_S = 30
+R = load_script("reliability")
+
+# Per-example hard limit of R.HARD_TIMEOUT_S = 30 s (a hang fails the test instead of
+# stalling the suite).
+hard_timeout = R.hard_timeout
+
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                 derandomize=True)
-
-
-class Hang(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def hard_timeout(seconds: float = HARD_TIMEOUT_S):
-    def on_alarm(signum, frame):
-        raise Hang(f"no answer within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 # Text with the characters that break splitters: quotes of every kind, dots, newlines,

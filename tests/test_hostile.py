@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -21,30 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, ROOT, load_script, query, run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_reliability():
-    name = "newsetl_reliability_script"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "reliability.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-R = _load_reliability()
-
-
-def _q(wh: Path, sql: str):
-    con = duckdb.connect(str(wh / "news.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+R = load_script("reliability")
 
 
 # ---- 50 MB page ------------------------------------------------------------------------
@@ -89,7 +67,7 @@ def test_non_english_articles_keep_their_language_and_skip_english_models(tmp_pa
     R.write_corpus(src / "en.jsonl", 0, 1)
     wh = tmp_path / "wh"
     assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
-    rows = _q(wh, """select regexp_extract(input_ref, '[^/]+$') as f, language, sentiment, tone,
+    rows = query(wh, """select regexp_extract(input_ref, '[^/]+$') as f, language, sentiment, tone,
                      (select count(*) from entity_mentions m where m.article_id = a.article_id),
                      (select count(*) from sentences s where s.article_id = a.article_id and s.sentiment is not null)
                      from articles a""")
@@ -121,10 +99,10 @@ def test_non_http_sources_become_rejects_through_the_flow(tmp_path, monkeypatch)
     wh = tmp_path / "wh"
     bad = ["file:///etc/passwd", "ftp://example.com/x.html", "javascript:alert(1)"]
     assert run_cli("run", str(src), *bad, "--warehouse", str(wh)) == 0
-    rej = dict(_q(wh, "select input_ref, reason from rejects"))
+    rej = dict(query(wh, "select input_ref, reason from rejects"))
     for u in bad:
         assert u in rej and rej[u].strip(), (u, rej)
-    assert "root:" not in json.dumps(_q(wh, "select text from articles"))
+    assert "root:" not in json.dumps(query(wh, "select text from articles"))
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -139,8 +117,8 @@ def test_loopback_url_refused_by_default_lands_when_off(tmp_path, monkeypatch, g
     wh = tmp_path / "wh"
     with R.local_page_server() as url:
         rc = run_cli("run", url, "--warehouse", str(wh))
-    arts = _q(wh, "select count(*) from articles")[0][0]
-    rej = _q(wh, "select input_ref, reason from rejects")
+    arts = query(wh, "select count(*) from articles")[0][0]
+    rej = query(wh, "select input_ref, reason from rejects")
     if guard == "default":
         assert rc != 0 and arts == 0  # nothing could land: every input was rejected
         assert any(ref == url and "loopback" in reason for ref, reason in rej), rej

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from newsetl import schema
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, query, run_cli
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -27,16 +27,8 @@ def _copy(tmp_path: Path, *names: str) -> Path:
     return src
 
 
-def _q(wh: Path, sql: str):
-    con = duckdb.connect(str(wh / "news.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _counts(wh: Path) -> dict[str, int]:
-    return {t: _q(wh, f"select count(*) from {t}")[0][0] for t in schema.TABLES if t not in ("runs", "rejects")}
+    return {t: query(wh, f"select count(*) from {t}")[0][0] for t in schema.TABLES if t not in ("runs", "rejects")}
 
 
 @pytest.fixture
@@ -59,16 +51,16 @@ def test_contract_tables_and_columns(landed):
         assert have[: len(cols)] == [c for c, _ in cols]
     con.close()
     # 1 txt article + 2 JSONL articles + the cp1252 text file
-    assert _q(wh, "select count(*) from articles")[0][0] == 4
+    assert query(wh, "select count(*) from articles")[0][0] == 4
     # keys are unique
     for table, key in schema.KEYS.items():
         k = ", ".join(key)
-        assert _q(wh, f"select count(*) - count(distinct ({k})) from {table}")[0][0] == 0, table
+        assert query(wh, f"select count(*) - count(distinct ({k})) from {table}")[0][0] == 0, table
 
 
 def test_seedlike_article_paragraphs_and_kinds(landed):
     _, wh = landed
-    rows = _q(wh, """select paragraph_index, kind, p.text from paragraphs p join articles a using (article_id)
+    rows = query(wh, """select paragraph_index, kind, p.text from paragraphs p join articles a using (article_id)
                      where a.input_ref like '%korea-talks.txt' order by paragraph_index""")
     assert [r[0] for r in rows] == list(range(20))
     kinds = {r[2]: r[1] for r in rows}
@@ -78,14 +70,14 @@ def test_seedlike_article_paragraphs_and_kinds(landed):
     assert kinds["Select any passage and press Ctrl + Enter to report a typo"] == "boilerplate"
     assert kinds["Pyongyang Moves Closer to Moscow"] == "heading"
     assert sum(1 for k in kinds.values() if k == "body") == 15
-    text = _q(wh, "select text from articles where input_ref like '%korea-talks.txt'")[0][0]
+    text = query(wh, "select text from articles where input_ref like '%korea-talks.txt'")[0][0]
     assert "WHATSAPP" not in text and "Ctrl + Enter" not in text
     assert "Pyongyang Moves Closer to Moscow" in text  # headings stay in the clean body
 
 
 def test_seedlike_article_entities(landed):
     _, wh = landed
-    rows = _q(wh, """select m.text, m.label, p.kind from entity_mentions m
+    rows = query(wh, """select m.text, m.label, p.kind from entity_mentions m
                      join articles a using (article_id)
                      join paragraphs p using (article_id, paragraph_index)
                      where a.input_ref like '%korea-talks.txt'""")
@@ -97,14 +89,14 @@ def test_seedlike_article_entities(landed):
     for name in ("North Korea", "Russia", "Ukraine"):
         assert name in gpes, (name, gpes)
     # offsets index into the paragraph text
-    bad = _q(wh, """select count(*) from entity_mentions m join paragraphs p using (article_id, paragraph_index)
+    bad = query(wh, """select count(*) from entity_mentions m join paragraphs p using (article_id, paragraph_index)
                     where substr(p.text, m.start_char + 1, m.end_char - m.start_char) <> m.text""")
     assert bad[0][0] == 0
 
 
 def test_rejects_have_reasons_and_rest_lands(landed):
     _, wh = landed
-    rej = dict(_q(wh, "select regexp_extract(input_ref, '[^/]+$'), reason from rejects"))
+    rej = dict(query(wh, "select regexp_extract(input_ref, '[^/]+$'), reason from rejects"))
     assert rej["empty.txt"] == "empty file"
     assert "no text" in rej["blank.txt"] or "empty" in rej["blank.txt"]
     assert "binary" in rej["picture.txt"]
@@ -114,21 +106,21 @@ def test_rejects_have_reasons_and_rest_lands(landed):
     assert "neither 'text' nor 'html'" in jsonl["feedlike.jsonl:4"]
     assert "not an object" in jsonl["feedlike.jsonl:5"]
     # cp1252 bytes decoded, not replaced
-    txt = _q(wh, "select text from articles where input_ref like '%cp1252.txt'")[0][0]
+    txt = query(wh, "select text from articles where input_ref like '%cp1252.txt'")[0][0]
     assert "Café" in txt and "\ufffd" not in txt
-    assert _q(wh, "select count(*) from rejects where reason is null or reason = ''")[0][0] == 0
+    assert query(wh, "select count(*) from rejects where reason is null or reason = ''")[0][0] == 0
 
 
 def test_rerun_is_idempotent_and_skips_unchanged(landed, monkeypatch):
     src, wh = landed
     before = _counts(wh)
-    ids = _q(wh, "select article_id from articles order by 1")
-    n_rej = _q(wh, "select count(*) from rejects")[0][0]
+    ids = query(wh, "select article_id from articles order by 1")
+    n_rej = query(wh, "select count(*) from rejects")[0][0]
     assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
     assert _counts(wh) == before
-    assert _q(wh, "select article_id from articles order by 1") == ids
-    assert _q(wh, "select count(*) from rejects")[0][0] == n_rej
-    last = _q(wh, "select articles_unchanged, articles_new, articles_changed from runs order by finished_at desc limit 1")[0]
+    assert query(wh, "select article_id from articles order by 1") == ids
+    assert query(wh, "select count(*) from rejects")[0][0] == n_rej
+    last = query(wh, "select articles_unchanged, articles_new, articles_changed from runs order by finished_at desc limit 1")[0]
     assert last == (4, 0, 0)
 
 
@@ -140,10 +132,10 @@ def test_changed_article_is_replaced(landed):
     assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
     # no URL: the id is the content hash, but the new version of the file replaces the
     # old one (with its paragraphs), it does not sit beside it
-    assert _q(wh, "select count(*) from articles where input_ref like '%korea-talks.txt'")[0][0] == 1
-    n = _q(wh, "select count(*) from paragraphs p join articles a using (article_id) where a.input_ref like '%korea-talks.txt'")
+    assert query(wh, "select count(*) from articles where input_ref like '%korea-talks.txt'")[0][0] == 1
+    n = query(wh, "select count(*) from paragraphs p join articles a using (article_id) where a.input_ref like '%korea-talks.txt'")
     assert n[0][0] == 10
-    assert _q(wh, "select count(*) from paragraphs where article_id not in (select article_id from articles)")[0][0] == 0
+    assert query(wh, "select count(*) from paragraphs where article_id not in (select article_id from articles)")[0][0] == 0
 
 
 def test_changed_jsonl_article_with_url_is_replaced(tmp_path, monkeypatch):
@@ -154,10 +146,10 @@ def test_changed_jsonl_article_with_url_is_replaced(tmp_path, monkeypatch):
     f = src / "feedlike.jsonl"
     f.write_text(f.read_text(encoding="utf-8").replace("fell on Wednesday", "fell sharply on Wednesday"), encoding="utf-8")
     assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
-    rows = _q(wh, "select text from articles where url like '%oil-prices'")
+    rows = query(wh, "select text from articles where url like '%oil-prices'")
     assert len(rows) == 1 and "fell sharply" in rows[0][0]
-    assert _q(wh, "select count(*) from sentences s join articles a using (article_id) where a.url like '%oil-prices' and s.text like 'Oil prices fell on%'")[0][0] == 0
-    last = _q(wh, "select articles_changed, articles_unchanged from runs order by finished_at desc limit 1")[0]
+    assert query(wh, "select count(*) from sentences s join articles a using (article_id) where a.url like '%oil-prices' and s.text like 'Oil prices fell on%'")[0][0] == 0
+    last = query(wh, "select articles_changed, articles_unchanged from runs order by finished_at desc limit 1")[0]
     assert last == (1, 1)
 
 
@@ -174,7 +166,7 @@ def test_parquet_tree_readable_three_ways(landed):
     assert "published_date=2024-11-20" in parts
     assert any(p.endswith("__HIVE_DEFAULT_PARTITION__") or p.endswith("unknown") for p in parts)
     assert not list((wh / "parquet").rglob("*.tmp"))
-    n_db = _q(wh, "select count(*) from articles")[0][0]
+    n_db = query(wh, "select count(*) from articles")[0][0]
     con = duckdb.connect()
     n_duck = con.execute(f"select count(*) from read_parquet('{root}/*/*.parquet', hive_partitioning=true)").fetchone()[0]
     n_pl = pl.scan_parquet(str(root), hive_partitioning=True).select(pl.len()).collect().item()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -11,33 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from tests.conftest import MENTION_SCHEMA, PAR_SCHEMA, load_summit
 from transforms.entities import entity_id_for, resolve_mentions
 from transforms.quotes import QUOTE_SCHEMA, extract_quotes
-
-FIXTURES = Path(__file__).parent / "fixtures" / "entities"
-
-PAR_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String, "kind": pl.String}
-MENTION_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "sentence_index": pl.Int32,
-                  "start_char": pl.Int32, "end_char": pl.Int32, "text": pl.String, "label": pl.String}
-
-
-def load_summit() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Same loader as in test_entities (kept local so each test file stands alone)."""
-    pars = []
-    for i, line in enumerate((FIXTURES / "summit_article.txt").read_text(encoding="utf-8").splitlines()):
-        kind, text = line.split("|", 1)
-        pars.append({"article_id": "summit", "paragraph_index": i, "text": text, "kind": kind})
-    paragraphs = pl.DataFrame(pars, schema=PAR_SCHEMA)
-    texts = dict(zip(paragraphs["paragraph_index"].to_list(), paragraphs["text"].to_list()))
-    rows = []
-    for line in (FIXTURES / "summit_mentions.tsv").read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        p, surface, occ, label = line.split("\t")
-        start = [m.start() for m in re.finditer(re.escape(surface), texts[int(p)])][int(occ)]
-        rows.append({"article_id": "summit", "paragraph_index": int(p), "sentence_index": 0,
-                     "start_char": start, "end_char": start + len(surface), "text": surface, "label": label})
-    return paragraphs, pl.DataFrame(rows, schema=MENTION_SCHEMA)
 
 
 def article(paragraphs: list[str | tuple[str, str]], names: dict[str, str], article_id: str = "a"):

@@ -4,12 +4,10 @@ real CLI and flow, into a temporary warehouse."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, query, run_cli
 from tests.fixtures.web.webserver import Reply, WebServer
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -26,14 +24,6 @@ ARTICLE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <p>Opposition councillor Rachida Dati said the plan was too slow and criticised the cost of maintaining the trees.</p>
 <aside><h3>More from Local Test News</h3><ul><li><a href="/x">Trams return to the south bank</a></li></ul></aside>
 </article><footer>Subscribe to our newsletter. © 2025 Local Test News</footer></body></html>"""
-
-
-def _db(wh: Path, sql: str):
-    con = duckdb.connect(str(wh / "news.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture
@@ -70,26 +60,26 @@ def test_feed_and_pages_land_and_rerun_uses_conditional_get(site, tmp_path, monk
     wh = tmp_path / "wh"
     assert run_cli("run", srv.url("/feed.xml"), srv.url("/gone"), "--warehouse", str(wh)) == 0
     rows = {url.rsplit("/", 2)[-2] + "/" + url.rsplit("/", 1)[-1]: title for title, url in
-            _db(wh, "select title, url from articles")}
+            query(wh, "select title, url from articles")}
     # item 1 carries full text in content:encoded (its URL lost the tracking parameter);
     # item 2 is a teaser, so its page was fetched; the feed's headline is kept as title
     assert rows["article/1"] == "Council expands tram network"
     assert rows["article/2"] == "Only a teaser here"
-    paris = _db(wh, "select text, published_at from articles where url like '%/article/2'")[0]
+    paris = query(wh, "select text, published_at from articles where url like '%/article/2'")[0]
     assert "Hidalgo" in paris[0] and "Subscribe" not in paris[0] and "Trams return" not in paris[0]
     assert paris[1] is not None
-    rej = dict(_db(wh, "select input_ref, reason from rejects"))
+    rej = dict(query(wh, "select input_ref, reason from rejects"))
     assert any(r.endswith("/gone") and "404" in reason for r, reason in rej.items())
     assert any("/missing" in reason and "404" in reason for r, reason in rej.items())
-    persons = {r[0] for r in _db(wh, "select name from entities where label = 'PERSON'")}
+    persons = {r[0] for r in query(wh, "select name from entities where label = 'PERSON'")}
     assert "Anne Hidalgo" in persons
     hits_before = dict(srv.hits)
-    n_articles = _db(wh, "select count(*) from articles")[0][0]
+    n_articles = query(wh, "select count(*) from articles")[0][0]
     # a scheduled re-run: the pages answer 304 and nothing changes
     assert run_cli("run", srv.url("/feed.xml"), "--warehouse", str(wh)) == 0
-    assert _db(wh, "select count(*) from articles")[0][0] == n_articles
+    assert query(wh, "select count(*) from articles")[0][0] == n_articles
     assert srv.hits["/article/2"] == hits_before["/article/2"] + 1  # asked again, conditionally
-    assert _db(wh, "select count(*) from articles where url like '%/article/2'")[0][0] == 1
+    assert query(wh, "select count(*) from articles where url like '%/article/2'")[0][0] == 1
 
 
 def test_warc_records_land_with_url_and_date(tmp_path, monkeypatch):
@@ -111,7 +101,7 @@ def test_warc_records_land_with_url_and_date(tmp_path, monkeypatch):
             writer.write_record(rec)
     wh = tmp_path / "wh"
     assert run_cli("run", str(path), "--warehouse", str(wh)) == 0
-    rows = _db(wh, "select url, title from articles order by url")
+    rows = query(wh, "select url, title from articles order by url")
     assert [r[0] for r in rows] == ["https://news.example.fr/article/7", "https://news.example.fr/article/8"]
 
 
@@ -122,5 +112,5 @@ def test_url_schemes_other_than_http_are_rejected(tmp_path, monkeypatch):
     (good / "a.txt").write_text("The mayor of Lyon, Grégory Doucet, opened a new bridge on Monday.", encoding="utf-8")
     wh = tmp_path / "wh"
     assert run_cli("run", str(good), "file:///etc/passwd", "ftp://example.org/x", "--warehouse", str(wh)) == 0
-    reasons = [r[0] for r in _db(wh, "select reason from rejects order by input_ref")]
+    reasons = [r[0] for r in query(wh, "select reason from rejects order by input_ref")]
     assert len(reasons) == 2 and all("only http and https" in r for r in reasons)
