@@ -185,9 +185,10 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
         try:
             known = writer.known_hashes()
             evidence = _EvidenceCache(writer)
-            n_shards = max(1, settings.workers) * 2
             in_flight: list = []
             with shard_executor(settings) as executor:
+                # Two shards per worker: a slow shard does not leave the other worker idle.
+                n_shards = max(1, getattr(executor, "n_workers", settings.workers)) * 2
                 stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
                     t = time.monotonic()

@@ -16,6 +16,10 @@ def _settings(args):
         overrides["workers"] = args.workers
     if getattr(args, "model", None):
         overrides["spacy_model"] = args.model
+    if getattr(args, "dask_address", None):
+        overrides["dask_address"] = args.dask_address
+    if getattr(args, "dask_workers", None):
+        overrides["dask_workers"] = args.dask_workers
     return Settings.from_env(**overrides)
 
 
@@ -67,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsetl", description="News articles in, tables analysts can trust out.")
     sub = p.add_subparsers(dest="command", required=True)
 
+    def dask_options(sp):
+        sp.add_argument("--dask-address", help="run enrichment shards on this Dask scheduler (tcp://host:8786)")
+        sp.add_argument("--dask-workers", type=int, help="start a local Dask cluster of N worker processes")
+
     def common(sp):
         sp.add_argument("--warehouse", help="warehouse folder (default data/warehouse or $NEWSETL_WAREHOUSE)")
         return sp
@@ -79,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", help="spaCy pipeline for NER (package name or path)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another run on the same warehouse to finish")
+    dask_options(r)
     r.set_defaults(fn=cmd_run)
 
     s = common(sub.add_parser("sql", help="read-only ad-hoc query on the warehouse"))
@@ -106,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--until", help="last published date (YYYY-MM-DD)")
     b.add_argument("--outdated", action="store_true", help="every article whose pipeline_version is older than this one")
     b.add_argument("--workers", type=int)
+    b.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run on the same warehouse to finish")
+    dask_options(b)
     b.set_defaults(fn=cmd_backfill)
     return p
 

@@ -49,10 +49,20 @@ class InlineExecutor:
         pass
 
 
-def _worker_init() -> None:
+def _worker_init(model: str | None = None) -> None:
     # One BLAS thread per worker: the workers already use every core.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    if model:  # load the models now, while the parent still reads its first batch
+        from transforms import sentiment
+        from transforms.ner import load_pipeline
+
+        load_pipeline(model)
+        sentiment.target_scores(["Warm up."], [(0, 4)])
+
+
+def _noop() -> None:
+    return None
 
 
 class _ShardFuture:
@@ -87,16 +97,19 @@ class _ShardFuture:
 class RetryingProcessPool:
     """ProcessPoolExecutor (spawn) that survives a worker process being killed."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, model: str | None = None):
         self.workers = self.n_workers = workers
+        self.model = model
         self.lock = threading.Lock()
         self.generation = 0
         self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent runs Prefect and DuckDB threads that must not be forked.
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                   initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                   initializer=_worker_init, initargs=(self.model,))
+        pool.submit(_noop)  # start the workers (and their model loading) right away
+        return pool
 
     def _submit(self, fn, args):
         with self.lock:
@@ -193,7 +206,7 @@ def shard_executor(settings: Settings):
     if settings.workers <= 1:
         yield InlineExecutor()
         return
-    ex = RetryingProcessPool(settings.workers)
+    ex = RetryingProcessPool(settings.workers, settings.spacy_model)
     try:
         yield ex
     finally:

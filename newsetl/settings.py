@@ -28,8 +28,11 @@ class Settings:
     # Articles read per batch: bounds memory for corpora larger than RAM. 500 keeps a
     # batch's frames small while each Prefect task still carries ~1 s of work or more.
     batch_size: int = 500
-    # Dask scheduler address ("tcp://host:8786"); empty = local process pool.
+    # Dask scheduler address ("tcp://host:8786", or "local:N" for a local cluster);
+    # empty = local process pool.
     dask_address: str = ""
+    # A local Dask cluster of N worker processes (0 = none); see newsetl/executors.py.
+    dask_workers: int = 0
     # HTTP
     http_timeout: float = 20.0
     http_max_bytes: int = 20_000_000

@@ -215,7 +215,7 @@ def estimate_articles(sources) -> int | None:
     (URLs, feeds, WARC)."""
     total = 0
     for src in sources:
-        if "://" in src:
+        if "://" in src or src.startswith("warehouse:"):
             return None
         _name, files = expand(src)
         for f in files:
