@@ -116,7 +116,7 @@ def sample_warehouse(tmp_path_factory, prefect_server):
     root = Path(__file__).resolve().parents[1]
     src = tmp_path_factory.mktemp("src")
     shutil.copytree(root / "data" / "sample", src / "sample")
-    shutil.copy(FIXTURES / "articles" / "seedlike.txt", src / "sample" / "seedlike.txt") if (FIXTURES / "articles" / "seedlike.txt").exists() else None
+    shutil.copy(FIXTURES / "articles" / "seedlike.txt", src / "sample" / "seedlike.txt")
     old = os.environ.get("NEWSETL_WORKERS")
     os.environ["NEWSETL_WORKERS"] = "1"
     try:
