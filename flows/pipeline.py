@@ -24,7 +24,7 @@ from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
-from transforms.boilerplate import corpus_evidence
+from transforms.boilerplate import REPEAT_MAX_WORDS, corpus_evidence
 from newsetl.warehouse import (StagingWriter, clear_export_pending, export_pending,
                                mark_export_pending, writer_lock)
 
@@ -273,7 +273,7 @@ class _EvidenceCache:
         return self.excluding
 
     def excluding(self, article_ids: list[str]) -> pl.DataFrame | None:
-        if not self.paras:
+        if not self.arts:
             return None
         drop = pl.col("article_id").is_in(article_ids)
         return corpus_evidence(pl.concat(self.paras).filter(~drop), pl.concat(self.arts).filter(~drop))
@@ -282,9 +282,12 @@ class _EvidenceCache:
         self._keep(prep.paragraphs, prep.articles)
 
     def _keep(self, paras: pl.DataFrame, arts: pl.DataFrame) -> None:
-        if paras.height:
-            self.paras.append(paras.select(pl.col("article_id").cast(pl.String), pl.col("text").cast(pl.String)))
-            self.arts.append(arts.select(*(pl.col(c).cast(pl.String) for c in ("article_id", "source", "title"))))
+        # Only paragraphs short enough to be template text count as evidence (see
+        # transforms.boilerplate.REPEAT_MAX_WORDS): keeping just those keeps memory small.
+        short = pl.col("text").str.count_matches(r"\S+") <= REPEAT_MAX_WORDS
+        paras = paras.filter(short)
+        self.paras.append(paras.select(pl.col("article_id").cast(pl.String), pl.col("text").cast(pl.String)))
+        self.arts.append(arts.select(*(pl.col(c).cast(pl.String) for c in ("article_id", "source", "title"))))
 
 
 def _publish_artifact(summary: RunSummary, settings: Settings) -> None:

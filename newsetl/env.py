@@ -19,6 +19,11 @@ def configure(quiet: bool = True) -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING" if quiet else "INFO",
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
         "TOKENIZERS_PARALLELISM": "false",
+        # One BLAS thread per process: parallelism comes from the shard workers, and a
+        # multi-threaded gemm beside them only oversubscribes the cores.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
         # The embedded (temporary) server needs ~9 s on an idle 2-core machine; give a
         # loaded machine room before calling it a failure.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
