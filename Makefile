@@ -46,6 +46,7 @@ eval: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) scripts/eval_ner.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
 	$(PY) scripts/eval_sentiment.py --data $(SHARED)/sentiment-newsmtsc --write
 	$(PY) scripts/eval_dedup.py --data $(SHARED) --write
+	$(PY) scripts/eval_throughput.py --data $(SHARED) --write
 
 reliability: $(STAMP)
 	$(PY) scripts/reliability.py --write docs/reliability.md
