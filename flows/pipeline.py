@@ -6,11 +6,9 @@ transforms, and newsetl.warehouse (landing). Tasks are batch-sized, never per ar
 
 from __future__ import annotations
 
-import io
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -20,60 +18,13 @@ from prefect.utilities.annotations import quote
 from newsetl import process, schema
 from newsetl.executors import shard_executor
 from newsetl.records import Reject
+from newsetl.runstate import EvidenceCache, Progress, RunSummary, count_prepared
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
-from transforms.boilerplate import REPEAT_MAX_WORDS, corpus_evidence
 from newsetl.warehouse import (StagingWriter, clear_export_pending, export_pending,
                                mark_export_pending, writer_lock)
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    status: str = "running"
-    articles_seen: int = 0
-    articles_new: int = 0
-    articles_changed: int = 0
-    articles_unchanged: int = 0
-    duplicates_in_batch: int = 0
-    rejects: int = 0
-    landed: dict = field(default_factory=lambda: {t: 0 for t in ("articles",) + schema.ARTICLE_CHILD_TABLES})
-    totals: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
-    reject_samples: list = field(default_factory=list)
-    seconds: float = 0.0
-    message: str = ""
-
-    def add_time(self, step: str, seconds: float) -> None:
-        self.timings[step] = self.timings.get(step, 0.0) + seconds
-
-    def markdown(self, settings: Settings) -> str:
-        lines = [f"# newsetl run `{self.run_id}`: {self.status}", "",
-                 f"{self.articles_seen} articles read: {self.articles_new} new, {self.articles_changed} changed, "
-                 f"{self.articles_unchanged} unchanged (skipped), {self.rejects} rejected; "
-                 f"{self.seconds:.1f} s.", "",
-                 "| table | landed this run | rows in warehouse |", "| --- | ---: | ---: |"]
-        for t in schema.TABLES:
-            lines.append(f"| {t} | {self.landed.get(t, '')} | {self.totals.get(t, '')} |")
-        lines += ["", "| step | seconds |", "| --- | ---: |"]
-        lines += [f"| {k} | {v:.2f} |" for k, v in self.timings.items()]
-        if self.reject_samples:
-            lines += ["", "Rejects (first 10):", ""]
-            lines += [f"- `{r.input_ref}`: {r.reason}" for r in self.reject_samples[:10]]
-        lines += ["", f"Outputs: DuckDB `{settings.db_path}`, Parquet `{settings.parquet_dir}`"]
-        return "\n".join(lines)
-
-
-def _pack(df: pl.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.write_ipc(buf)
-    return buf.getvalue()
-
-
-def _unpack(data: bytes) -> pl.DataFrame:
-    return pl.read_ipc(io.BytesIO(data))
 
 
 @task(name="prepare-batch", cache_policy=NO_CACHE)
@@ -84,11 +35,11 @@ def prepare_batch(docs, known, evidence, force: bool) -> process.Prepared:
 @task(name="enrich-batch", cache_policy=NO_CACHE)
 def enrich_batch(prep: process.Prepared, executor, n_shards: int, model: str) -> dict[str, pl.DataFrame]:
     shards = process.shard(prep, n_shards)
-    futures = [executor.submit(process.enrich_packed, _pack(a), _pack(p), model) for a, p in shards]
+    futures = [executor.submit(process.enrich_packed, process.pack(a), process.pack(p), model) for a, p in shards]
     parts: dict[str, list[pl.DataFrame]] = {}
     for fut in futures:  # a failed shard fails the batch: nothing of it lands
         for name, data in fut.result().items():
-            parts.setdefault(name, []).append(_unpack(data))
+            parts.setdefault(name, []).append(process.unpack(data))
     out = {t: schema.empty(t) for t in ("articles",) + schema.ARTICLE_CHILD_TABLES}
     out.update({name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()})
     return out
@@ -139,33 +90,6 @@ def export_parquet(settings: Settings, dates: set) -> None:
     clear_export_pending(settings)
 
 
-class _Progress:
-    """Articles done, rate and time left on a terminal; silent in logs and CI."""
-
-    def __init__(self, enabled: bool, total: int | None = None):
-        self.enabled = enabled
-        self.total = total
-        self.start = time.monotonic()
-        self.done = 0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        el = time.monotonic() - self.start
-        rate = self.done / el if el > 0 else 0.0
-        line = f"{self.done} articles, {rate:.0f}/s, {el:.0f} s elapsed"
-        if self.total and rate > 0 and self.total > self.done:
-            line = (f"{self.done}/{self.total} articles, {rate:.0f}/s, "
-                    f"about {(self.total - self.done) / rate:.0f} s left")
-        sys.stderr.write(f"\r{line}   ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.done:
-            sys.stderr.write("\n")
-
-
 @flow(name="newsetl-run", log_prints=False, validate_parameters=False)
 def run_flow(sources: list[str], warehouse: str | None = None, force: bool = False,
              wait_seconds: float = 0.0, settings: Settings | None = None) -> RunSummary:
@@ -179,12 +103,12 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     summary = RunSummary(run_id=run_id)
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
-    progress = _Progress(show, estimate_articles(sources) if show else None)
+    progress = Progress(show, estimate_articles(sources) if show else None)
     with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher:
         writer = StagingWriter(settings)
         try:
             known = writer.known_hashes()
-            evidence = _EvidenceCache(writer)
+            evidence = EvidenceCache(writer)
             in_flight: list = []
             with shard_executor(settings) as executor:
                 # Two shards per worker: a slow shard does not leave the other worker idle.
@@ -199,7 +123,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         t = time.monotonic()
                         prep = prepare_batch(quote(docs), quote(known), quote(evidence.for_docs(docs)), force)
                         summary.add_time("prepare", time.monotonic() - t)
-                        _count_prepared(summary, prep, rejects)
+                        count_prepared(summary, prep, rejects)
                         fut = enrich_batch.submit(quote(prep), quote(executor), n_shards, settings.spacy_model)
                         in_flight.append((fut, prep, rejects + prep.rejects, len(docs)))
                     # Keep one batch enriching while the next is read and prepared.
@@ -240,54 +164,6 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     progress.close()
     _publish_artifact(summary, settings)
     return summary
-
-
-def _count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[Reject]) -> None:
-    summary.articles_seen += prep.articles.height + prep.unchanged + prep.duplicates_in_batch
-    summary.articles_new += len(prep.new_ids)
-    summary.articles_changed += len(prep.changed_ids)
-    summary.articles_unchanged += prep.unchanged
-    summary.duplicates_in_batch += prep.duplicates_in_batch
-    all_rejects = rejects + prep.rejects
-    summary.rejects += len(all_rejects)
-    summary.reject_samples.extend(all_rejects[: max(0, 10 - len(summary.reject_samples))])
-
-
-class _EvidenceCache:
-    """Corpus evidence for boilerplate: the warehouse's paragraphs of each source seen
-    (loaded once per run) plus the batches landed in this run. Articles being re-landed
-    are left out, so no article is counted twice."""
-
-    def __init__(self, writer: StagingWriter):
-        self.writer = writer
-        self.loaded: set[str] = set()
-        self.paras: list[pl.DataFrame] = []
-        self.arts: list[pl.DataFrame] = []
-
-    def for_docs(self, docs):
-        new_sources = sorted({d.source for d in docs} - self.loaded)
-        if new_sources:
-            paras, arts = self.writer.paragraphs_for_sources(new_sources)
-            self._keep(paras, arts)
-            self.loaded.update(new_sources)
-        return self.excluding
-
-    def excluding(self, article_ids: list[str]) -> pl.DataFrame | None:
-        if not self.arts:
-            return None
-        drop = pl.col("article_id").is_in(article_ids)
-        return corpus_evidence(pl.concat(self.paras).filter(~drop), pl.concat(self.arts).filter(~drop))
-
-    def add(self, prep: process.Prepared) -> None:
-        self._keep(prep.paragraphs, prep.articles)
-
-    def _keep(self, paras: pl.DataFrame, arts: pl.DataFrame) -> None:
-        # Only paragraphs short enough to be template text count as evidence (see
-        # transforms.boilerplate.REPEAT_MAX_WORDS): keeping just those keeps memory small.
-        short = pl.col("text").str.count_matches(r"\S+") <= REPEAT_MAX_WORDS
-        paras = paras.filter(short)
-        self.paras.append(paras.select(pl.col("article_id").cast(pl.String), pl.col("text").cast(pl.String)))
-        self.arts.append(arts.select(*(pl.col(c).cast(pl.String) for c in ("article_id", "source", "title"))))
 
 
 def _publish_artifact(summary: RunSummary, settings: Settings) -> None:

@@ -11,6 +11,7 @@ No I/O here: the flow's tasks read and land; this module only computes.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -379,18 +380,20 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None =
     }
 
 
-def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, model: str | None) -> dict[str, bytes]:
-    """`enrich` for a worker process: Arrow IPC bytes in and out (cheap to pickle)."""
-    import io
+def pack(df: pl.DataFrame) -> bytes:
+    """A frame as Arrow IPC bytes: what shards exchange between processes and machines."""
+    buf = io.BytesIO()
+    df.write_ipc(buf)
+    return buf.getvalue()
 
-    a = pl.read_ipc(io.BytesIO(articles_ipc))
-    p = pl.read_ipc(io.BytesIO(paragraphs_ipc))
-    out = {}
-    for name, df in enrich(a, p, model).items():
-        buf = io.BytesIO()
-        df.write_ipc(buf)
-        out[name] = buf.getvalue()
-    return out
+
+def unpack(data: bytes) -> pl.DataFrame:
+    return pl.read_ipc(io.BytesIO(data))
+
+
+def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, model: str | None) -> dict[str, bytes]:
+    """`enrich` for a worker process or a Dask worker: IPC bytes in and out."""
+    return {name: pack(df) for name, df in enrich(unpack(articles_ipc), unpack(paragraphs_ipc), model).items()}
 
 
 def now_utc() -> datetime:

@@ -28,7 +28,7 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -229,7 +229,6 @@ def target_features(sentence: str, start: int, end: int,
     for m in _TOKEN_RE.finditer(sentence):
         toks.append(m.group().lower().replace("’", "'"))
         spans.append(m.span())
-    n = len(toks)
     # tokens overlapping the mention; an empty/odd span becomes an insertion point
     ts = te = None
     for i, (a, b) in enumerate(spans):
