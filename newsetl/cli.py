@@ -24,10 +24,14 @@ def _settings(args):
 
 
 def cmd_run(args) -> int:
+    from newsetl.executors import prestart
+
+    settings = _settings(args)
+    prestart(settings)  # workers load their models while Prefect loads and its API server starts
+
     from flows.pipeline import run_flow
     from newsetl.warehouse import WarehouseBusy
 
-    settings = _settings(args)
     try:
         summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait, settings=settings)
     except WarehouseBusy as exc:

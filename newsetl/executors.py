@@ -187,6 +187,20 @@ def local_dask_client(n_workers: int):
         cluster.close()
 
 
+# A local pool started before the flow (see `prestart`), handed to the flow's executor.
+_prestarted: dict[tuple, "RetryingProcessPool"] = {}
+
+
+def prestart(settings: Settings) -> None:
+    """Start the local worker pool now, so the workers load their models while Prefect's
+    temporary API server starts (both take seconds; doing them at once saves that time).
+    Only for the default local pool; Dask clusters start inside the flow."""
+    if settings.workers > 1 and not settings.dask_address and not local_dask_workers(settings):
+        key = (settings.workers, settings.spacy_model)
+        if key not in _prestarted:
+            _prestarted[key] = RetryingProcessPool(settings.workers, settings.spacy_model)
+
+
 @contextmanager
 def shard_executor(settings: Settings):
     n_local = local_dask_workers(settings)
@@ -206,7 +220,8 @@ def shard_executor(settings: Settings):
     if settings.workers <= 1:
         yield InlineExecutor()
         return
-    ex = RetryingProcessPool(settings.workers, settings.spacy_model)
+    ex = _prestarted.pop((settings.workers, settings.spacy_model), None) or RetryingProcessPool(
+        settings.workers, settings.spacy_model)
     try:
         yield ex
     finally:
