@@ -53,8 +53,9 @@ def land_batch(writer: StagingWriter, frames, rejects: list[Reject], run_id: str
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish(writer: StagingWriter, summary: RunSummary, started_at, sources: list[str]) -> None:
-    writer.rebuild_entities()
-    writer.rebuild_duplicates()
+    if writer.changed:  # both are derived from all articles: nothing landed, nothing to redo
+        writer.rebuild_entities()
+        writer.rebuild_duplicates()
     summary.totals = writer.table_counts()
     writer.record_run({
         "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),

@@ -109,9 +109,12 @@ class StagingWriter:
         self.con = duckdb.connect(str(self.staging), config=duckdb_config(settings))
         ensure_schema(self.con)
         self.touched_dates: set = set()
+        # Did any batch replace or add articles? If not, entities and duplicate clusters
+        # (both derived from all articles) cannot have changed and are not rebuilt.
+        self.changed = False
 
     # ---- reads the flow needs
-    def known_hashes(self, article_ids: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    def known_hashes(self) -> dict[str, tuple[str, str]]:
         rows = self.con.execute("select article_id, content_hash, pipeline_version from articles").fetchall()
         return {a: (h, v) for a, h, v in rows}
 
@@ -172,6 +175,7 @@ class StagingWriter:
             con.rollback()
             raise
         self.touched_dates.update(articles["published_date"].to_list())
+        self.changed = self.changed or ids.height > 0
         return counts
 
     def _land_rejects(self, rejects: list[Reject], run_id: str) -> int:
