@@ -33,9 +33,9 @@ def prepare_batch(docs, known, evidence, force: bool) -> process.Prepared:
 
 
 @task(name="enrich-batch", cache_policy=NO_CACHE)
-def enrich_batch(prep: process.Prepared, executor, n_shards: int, model: str) -> dict[str, pl.DataFrame]:
+def enrich_batch(prep: process.Prepared, executor, n_shards: int, models: tuple[str, str]) -> dict[str, pl.DataFrame]:
     shards = process.shard(prep, n_shards)
-    futures = [executor.submit(process.enrich_packed, process.pack(a), process.pack(p), model) for a, p in shards]
+    futures = [executor.submit(process.enrich_packed, process.pack(a), process.pack(p), models) for a, p in shards]
     parts: dict[str, list[pl.DataFrame]] = {}
     for fut in futures:  # a failed shard fails the batch: nothing of it lands
         for name, data in fut.result().items():
@@ -125,7 +125,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         prep = prepare_batch(quote(docs), quote(known), quote(evidence.for_docs(docs)), force)
                         summary.add_time("prepare", time.monotonic() - t)
                         count_prepared(summary, prep, rejects)
-                        fut = enrich_batch.submit(quote(prep), quote(executor), n_shards, settings.spacy_model)
+                        fut = enrich_batch.submit(quote(prep), quote(executor), n_shards, settings.model_paths)
                         in_flight.append((fut, prep, rejects + prep.rejects, len(docs)))
                     # Keep one batch enriching while the next is read and prepared.
                     while in_flight and (nxt is None or len(in_flight) > 1):

@@ -19,7 +19,7 @@ from newsetl.settings import Settings
 
 def backfill(settings: Settings, since: str | None = None, until: str | None = None,
              outdated: bool = False, wait_seconds: float = 0.0):
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
     from newsetl.sources.rebuild import source_string
 
     for d in (since, until):

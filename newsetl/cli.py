@@ -29,7 +29,7 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     prestart(settings)  # workers load their models while Prefect loads and its API server starts
 
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
     from newsetl.warehouse import WarehouseBusy
 
     try:

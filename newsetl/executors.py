@@ -49,16 +49,16 @@ class InlineExecutor:
         pass
 
 
-def _worker_init(model: str | None = None) -> None:
+def _worker_init(models: tuple[str, str] | None = None) -> None:
     # One BLAS thread per worker: the workers already use every core.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    if model:  # load the models now, while the parent still reads its first batch
-        from transforms import sentiment
-        from transforms.ner import load_pipeline
+    if models:  # load the models now, while the parent still reads its first batch
+        from newsetl.transforms import sentiment
+        from newsetl.transforms.ner import load_pipeline
 
-        load_pipeline(model)
-        sentiment.target_scores(["Warm up."], [(0, 4)])
+        load_pipeline(models[0])
+        sentiment.target_scores(["Warm up."], [(0, 4)], sentiment.load_target_model(models[1]))
 
 
 def _noop() -> None:
@@ -97,7 +97,7 @@ class _ShardFuture:
 class RetryingProcessPool:
     """ProcessPoolExecutor (spawn) that survives a worker process being killed."""
 
-    def __init__(self, workers: int, model: str | None = None):
+    def __init__(self, workers: int, model: tuple[str, str] | None = None):
         self.workers = self.n_workers = workers
         self.model = model
         self.lock = threading.Lock()
@@ -196,9 +196,9 @@ def prestart(settings: Settings) -> None:
     temporary API server starts (both take seconds; doing them at once saves that time).
     Only for the default local pool; Dask clusters start inside the flow."""
     if settings.workers > 1 and not settings.dask_address and not local_dask_workers(settings):
-        key = (settings.workers, settings.spacy_model)
+        key = (settings.workers, settings.model_paths)
         if key not in _prestarted:
-            _prestarted[key] = RetryingProcessPool(settings.workers, settings.spacy_model)
+            _prestarted[key] = RetryingProcessPool(settings.workers, settings.model_paths)
 
 
 @contextmanager
@@ -220,8 +220,8 @@ def shard_executor(settings: Settings):
     if settings.workers <= 1:
         yield InlineExecutor()
         return
-    ex = _prestarted.pop((settings.workers, settings.spacy_model), None) or RetryingProcessPool(
-        settings.workers, settings.spacy_model)
+    ex = _prestarted.pop((settings.workers, settings.model_paths), None) or RetryingProcessPool(
+        settings.workers, settings.model_paths)
     try:
         yield ex
     finally:

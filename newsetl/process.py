@@ -58,7 +58,7 @@ def article_id_for(url: str | None, content_hash: str) -> str:
 def detect_languages(texts: list[str]) -> list[str | None]:
     """py3langid on the start of each body (one model per process, shared with
     html_meta); None for texts too short to tell, which enrichment treats as English."""
-    from transforms.html_meta import detect_language
+    from newsetl.transforms.html_meta import detect_language
 
     return [detect_language(t[:LANGID_SAMPLE_CHARS])[0] for t in texts]
 
@@ -84,13 +84,13 @@ def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
             "whole_file": d.whole_file,
         }
         if d.html is not None and d.text is None:
-            from transforms.html_extract import MAX_HTML_CHARS
+            from newsetl.transforms.html_extract import MAX_HTML_CHARS
 
             if len(d.html) > MAX_HTML_CHARS:  # extraction reads the start only: say so
                 row["raw_meta"] = json.dumps({**(d.extra or {}), "html_truncated_at_chars": MAX_HTML_CHARS,
                                               "html_chars": len(d.html)}, default=str, ensure_ascii=False)
             try:
-                from transforms.html_extract import extract_html
+                from newsetl.transforms.html_extract import extract_html
 
                 ex = extract_html(d.html, d.url)
             except Exception as exc:  # extraction must never sink a batch
@@ -138,8 +138,8 @@ def prepare(
     pipeline_version) already landed; unchanged articles are dropped here. `evidence` is
     the corpus evidence for boilerplate (a frame, or a function of the article ids being
     landed that returns one)."""
-    from transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
-    from transforms.text import normalize_text_expr, split_paragraphs
+    from newsetl.transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
+    from newsetl.transforms.text import normalize_text_expr, split_paragraphs
 
     rows, rejects = _doc_rows(docs)
     if not rows:
@@ -253,13 +253,14 @@ def fill_languages(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.DataF
     )
 
 
-def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None = None) -> dict[str, pl.DataFrame]:
-    """One shard of whole articles -> rows for every article-owned table."""
-    from transforms import sentiment as S
-    from transforms.entities import resolve_mentions
-    from transforms.ner import recognize_articles
-    from transforms.quotes import extract_quotes
-    from transforms.sentences import split_sentences
+def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, str]) -> dict[str, pl.DataFrame]:
+    """One shard of whole articles -> rows for every article-owned table. `models`: the
+    NER pipeline and the target-sentiment model (`Settings.model_paths`)."""
+    from newsetl.transforms import sentiment as S
+    from newsetl.transforms.entities import resolve_mentions
+    from newsetl.transforms.ner import recognize_articles
+    from newsetl.transforms.quotes import extract_quotes
+    from newsetl.transforms.sentences import split_sentences
 
     articles = fill_languages(articles, paragraphs)
     english = set(
@@ -286,7 +287,8 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None =
         .group_by("article_id", maintain_order=True)
         .agg("paragraph_index", "text")
     )
-    found = recognize_articles(ner_in["text"].to_list(), model=model) if ner_in.height else []
+    ner_model, tsc_model = models
+    found = recognize_articles(ner_in["text"].to_list(), model=ner_model) if ner_in.height else []
     m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": []}
     for aid, pidx, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], found):
         for pi, spans in zip(pidx, per_para):
@@ -323,7 +325,8 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, model: str | None =
     rel = mentions.select(
         (pl.col("start_char") - pl.col("s_start")).alias("a"), (pl.col("end_char") - pl.col("s_start")).alias("b")
     )
-    tscores = S.target_scores(mentions["s_text"].to_list(), list(zip(rel["a"].to_list(), rel["b"].to_list())))
+    tscores = S.target_scores(mentions["s_text"].to_list(), list(zip(rel["a"].to_list(), rel["b"].to_list())),
+                              S.load_target_model(tsc_model))
     mentions = mentions.with_columns(
         pl.Series("sentiment", [s for s, _ in tscores], dtype=pl.Float64),
         pl.Series("sentiment_label", [lab for _, lab in tscores], dtype=pl.String),
@@ -391,9 +394,9 @@ def unpack(data: bytes) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(data))
 
 
-def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, model: str | None) -> dict[str, bytes]:
+def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str]) -> dict[str, bytes]:
     """`enrich` for a worker process or a Dask worker: IPC bytes in and out."""
-    return {name: pack(df) for name, df in enrich(unpack(articles_ipc), unpack(paragraphs_ipc), model).items()}
+    return {name: pack(df) for name, df in enrich(unpack(articles_ipc), unpack(paragraphs_ipc), models).items()}
 
 
 def now_utc() -> datetime:

@@ -13,7 +13,7 @@ from newsetl import process, schema
 from newsetl.records import Reject
 from newsetl.settings import Settings
 from newsetl.warehouse import StagingWriter
-from transforms.boilerplate import REPEAT_MAX_WORDS, corpus_evidence
+from newsetl.transforms.boilerplate import REPEAT_MAX_WORDS, corpus_evidence
 
 
 @dataclass

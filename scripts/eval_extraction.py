@@ -115,7 +115,7 @@ def load_pages(data: Path) -> tuple[dict[str, str], dict[str, str], dict[str, st
 
 
 def run_ours(html: dict[str, str], urls: dict[str, str]) -> tuple[dict[str, str], float]:
-    from transforms.html_extract import extract_html
+    from newsetl.transforms.html_extract import extract_html
 
     out = {}
     t0 = time.perf_counter()

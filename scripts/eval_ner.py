@@ -190,7 +190,10 @@ def run_raw(articles, model=RAW_MODEL, batch_size=64):
 
 
 def run_ours(articles, model=OURS_MODEL, batch_size=64, consistency=True):
-    from transforms.ner import recognize_articles, load_pipeline
+    from newsetl.settings import resolve_model
+    from newsetl.transforms.ner import recognize_articles, load_pipeline
+
+    model = resolve_model(model)
 
     load_pipeline(model)
     recognize_articles(articles[:10], model=model, batch_size=batch_size)  # warm-up
@@ -244,7 +247,7 @@ def main(argv=None) -> int:
     ours = score(gold, to_conll(pred))
     wps = n_words / dt
     t = table(f"(b) `transforms.ner.recognize_articles(model={args.model!r})`", ours, wps)
-    from transforms.ner import _is_all_caps
+    from newsetl.transforms.ner import _is_all_caps
 
     by_case = []
     for caps in (True, False):

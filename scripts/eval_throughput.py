@@ -45,16 +45,16 @@ def main(argv=None) -> int:
     from newsetl.records import RawDoc
     from newsetl.settings import Settings
     from newsetl.sources.files import iter_jsonl
-    from transforms.ner import load_pipeline
+    from newsetl.transforms.ner import load_pipeline
 
     src = args.data / "bbc-news" / "bbc-news.jsonl"
     if not src.exists():
         print(f"no data at {src}", file=sys.stderr)
         return 2
     docs = [d for d in itertools.islice(iter_jsonl(src, "bbc"), args.articles) if isinstance(d, RawDoc)]
-    model = Settings.from_env().spacy_model
-    nlp = load_pipeline(model)
-    process.enrich(*_warm(process, docs))  # loads VADER, the sentiment model, language id
+    models = Settings.from_env().model_paths
+    nlp = load_pipeline(models[0])
+    process.enrich(*_warm(process, docs), models)  # loads VADER, the sentiment model, language id
 
     t = cpu()
     prep = process.prepare(docs, {})
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     t_ner_only = cpu() - t
 
     t = cpu()
-    process.enrich(prep.articles, prep.paragraphs)
+    process.enrich(prep.articles, prep.paragraphs, models)
     t_enrich = cpu() - t
 
     rows = [

@@ -740,12 +740,12 @@ def hard_timeout(seconds: float = HARD_TIMEOUT_S):
 def _transform_calls(text: str, html: str | None = None):
     import polars as pl
 
-    from transforms.boilerplate import classify_paragraphs
-    from transforms.entities import resolve_mentions
-    from transforms.html_extract import extract_html
-    from transforms.quotes import extract_quotes
-    from transforms.sentences import split_sentences
-    from transforms.text import split_paragraphs
+    from newsetl.transforms.boilerplate import classify_paragraphs
+    from newsetl.transforms.entities import resolve_mentions
+    from newsetl.transforms.html_extract import extract_html
+    from newsetl.transforms.quotes import extract_quotes
+    from newsetl.transforms.sentences import split_sentences
+    from newsetl.transforms.text import split_paragraphs
 
     para = pl.DataFrame({"article_id": ["a"], "paragraph_index": [0], "text": [text]},
                         schema={"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String})

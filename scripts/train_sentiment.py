@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms import sentiment as S  # noqa: E402
+from newsetl.transforms import sentiment as S  # noqa: E402
 
 POLARITY = {2.0: 0, 4.0: 1, 6.0: 2}
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "sentiment-newsmtsc" / "train.jsonl"

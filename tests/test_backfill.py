@@ -56,7 +56,7 @@ READER = textwrap.dedent("""
 
 @pytest.fixture
 def landed(settings, prefect_server, tmp_path):
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
 
     src = tmp_path / "src"
     shutil.copytree(ROOT / "data" / "sample", src / "sample")
@@ -69,7 +69,7 @@ def landed(settings, prefect_server, tmp_path):
 
 
 def test_backfill_outdated_rebuilds_every_article_with_same_ids(landed, monkeypatch, tmp_path):
-    import flows.pipeline
+    import newsetl.flows.pipeline
     import newsetl.process
     import newsetl.settings
     from newsetl.backfill import backfill
@@ -83,7 +83,7 @@ def test_backfill_outdated_rebuilds_every_article_with_same_ids(landed, monkeypa
     assert summary.articles_seen == 0
 
     new_version = "99.0.0"
-    for mod in (newsetl.settings, newsetl.process, flows.pipeline):
+    for mod in (newsetl.settings, newsetl.process, newsetl.flows.pipeline):
         monkeypatch.setattr(mod, "PIPELINE_VERSION", new_version)
 
     stop = tmp_path / "stop-reader"

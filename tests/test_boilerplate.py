@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from transforms.boilerplate import (
+from newsetl.transforms.boilerplate import (
     REPEAT_MIN_ARTICLES,
     classify_paragraphs,
     corpus_evidence,
     merge_evidence,
 )
-from transforms.text import split_paragraphs
+from newsetl.transforms.text import split_paragraphs
 
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
 PARA_SCHEMA = {"article_id": pl.String, "paragraph_index": pl.Int32, "text": pl.String, "tag": pl.String}

@@ -50,7 +50,7 @@ def tables(db: Path) -> dict[str, pl.DataFrame]:
 def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server, tmp_path, monkeypatch):
     import distributed  # noqa: F401  (the dask extra is a test dependency: fail, never skip)
 
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
     from newsetl import executors
 
     on_dask = []

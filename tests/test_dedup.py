@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms import dedup as D
-from transforms.dedup import cluster_duplicates, minhash_signatures, shingle_jaccard
+from newsetl.transforms import dedup as D
+from newsetl.transforms.dedup import cluster_duplicates, minhash_signatures, shingle_jaccard
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 

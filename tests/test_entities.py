@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tests.conftest import MENTION_SCHEMA, load_summit
-from transforms.entities import (
+from newsetl.transforms.entities import (
     build_entities,
     clean_name,
     entity_id_for,

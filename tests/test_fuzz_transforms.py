@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_script
-from transforms.boilerplate import classify_paragraphs
-from transforms.entities import resolve_mentions
-from transforms.html_extract import extract_html
-from transforms.quotes import extract_quotes
-from transforms.sentences import split_sentences
-from transforms.text import split_paragraphs
+from newsetl.transforms.boilerplate import classify_paragraphs
+from newsetl.transforms.entities import resolve_mentions
+from newsetl.transforms.html_extract import extract_html
+from newsetl.transforms.quotes import extract_quotes
+from newsetl.transforms.sentences import split_sentences
+from newsetl.transforms.text import split_paragraphs
 
 R = load_script("reliability")
 

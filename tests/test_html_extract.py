@@ -1,4 +1,4 @@
-"""transforms.html_extract: main text + metadata from hand-written HTML pages.
+"""newsetl.transforms.html_extract: main text + metadata from hand-written HTML pages.
 
 Fixtures under tests/fixtures/html/ are written for these tests (no third-party
 pages). The benchmark score lives in scripts/eval_extraction.py, not here.
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.html_extract import Extracted, extract_html
-from transforms.html_meta import clean_url, find_published, parse_datetime
+from newsetl.transforms.html_extract import Extracted, extract_html
+from newsetl.transforms.html_meta import clean_url, find_published, parse_datetime
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 ALLOWED_TAGS = {"p", "h", "li", "blockquote", "pre"}
@@ -222,7 +222,7 @@ def test_property_never_raises(data) -> None:
 
 # --------------------------------------------------------------------------- block filter
 def _filter(*blocks: tuple[str, str], title: str | None = None) -> list[tuple[str, str]]:
-    from transforms.html_blocks import RawBlock, filter_blocks
+    from newsetl.transforms.html_blocks import RawBlock, filter_blocks
 
     return [(b.text, b.tag) for b in filter_blocks([RawBlock(t, tag) for t, tag in blocks], title)]
 

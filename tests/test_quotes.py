@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tests.conftest import MENTION_SCHEMA, PAR_SCHEMA, load_summit
-from transforms.entities import entity_id_for, resolve_mentions
-from transforms.quotes import QUOTE_SCHEMA, extract_quotes
+from newsetl.transforms.entities import entity_id_for, resolve_mentions
+from newsetl.transforms.quotes import QUOTE_SCHEMA, extract_quotes
 
 
 def article(paragraphs: list[str | tuple[str, str]], names: dict[str, str], article_id: str = "a"):

@@ -133,7 +133,7 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
                 # so the runner cannot race the check).
                 flow_id = client.create_flow_from_name(FLOW_NAME)
                 other = client.create_deployment(flow_id=flow_id, name="not-served",
-                                                 entrypoint="flows.pipeline.run_flow")
+                                                 entrypoint="newsetl.flows.pipeline.run_flow")
                 now = datetime.now(timezone.utc)
                 late = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now - timedelta(hours=1)))
                 due = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now + timedelta(hours=1)))

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from transforms.sentences import sentence_spans, split_sentences
-from transforms.text import split_paragraphs
+from newsetl.transforms.sentences import sentence_spans, split_sentences
+from newsetl.transforms.text import split_paragraphs
 
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
 SCHEMA = {

@@ -1,4 +1,4 @@
-"""transforms.sentiment: sentence scores, GDELT-style tone, target-dependent sentiment.
+"""newsetl.transforms.sentiment: sentence scores, GDELT-style tone, target-dependent sentiment.
 
 Hand-written sentences only, so these pass without ../shared (the NewsMTSC quality gate
 is scripts/eval_sentiment.py).
@@ -14,11 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from transforms import sentiment as S
+from newsetl.transforms import sentiment as S
 
 POS = "The volunteers did a wonderful job and everyone was grateful for their kindness."
 NEG = "The attack killed twelve people and left the city in terror and grief."
 NEU = "The committee meets on Tuesday at the town hall."
+
+
+def _scores(sentences, spans):
+    from newsetl.settings import Settings
+
+    return S.target_scores(sentences, spans, S.load_target_model(Settings().model_paths[1]))
 
 
 def span(sentence: str, mention: str) -> tuple[int, int]:
@@ -102,7 +108,7 @@ def test_target_scores_clear_cases():
     pos = "Critics and supporters alike praised Maria Lopez for her brave, generous and honest leadership."
     neg = "Prosecutors said John Doe brutally attacked and robbed an elderly neighbor."
     neu = "Angela Merkel will travel to Paris on Tuesday."
-    out = S.target_scores([pos, neg, neu],
+    out = _scores([pos, neg, neu],
                           [span(pos, "Maria Lopez"), span(neg, "John Doe"), span(neu, "Angela Merkel")])
     (sp, lp), (sn, ln), (s0, l0) = out
     assert lp == "positive" and sp > 0.2
@@ -113,36 +119,36 @@ def test_target_scores_clear_cases():
 
 def test_target_scores_depend_on_the_target():
     s = "Kim accused the US of escalating tensions"
-    (s_kim, _), (s_us, _) = S.target_scores([s, s], [span(s, "Kim"), span(s, "US")])
+    (s_kim, _), (s_us, _) = _scores([s, s], [span(s, "Kim"), span(s, "US")])
     assert s_kim != s_us
     assert abs(s_kim - s_us) > 0.05
 
 
 def test_target_scores_shapes_and_ranges():
-    assert S.target_scores([], []) == []
+    assert _scores([], []) == []
     s = "Smith criticized Jones."
-    out = S.target_scores([s, s, "", None], [(0, 5), (17, 22), (0, 0), (0, 3)])
+    out = _scores([s, s, "", None], [(0, 5), (17, 22), (0, 0), (0, 3)])
     assert len(out) == 4
     for score, label in out:
         assert -1.0 <= score <= 1.0 and not math.isnan(score)
         assert label in S.LABELS
     with pytest.raises(ValueError):
-        S.target_scores([s], [])
+        _scores([s], [])
 
 
 def test_target_scores_uses_cached_compound_consistently():
     s = "The senator praised Smith for the excellent plan."
     sp = span(s, "Smith")
     S._COMPOUND_CACHE.clear()
-    cold = S.target_scores([s], [sp])
+    cold = _scores([s], [sp])
     S.sentence_scores([s])  # fills the per-process cache, as the pipeline does
-    warm = S.target_scores([s], [sp])
+    warm = _scores([s], [sp])
     assert cold == warm
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=200), st.integers(-5, 250), st.integers(-5, 250))
 def test_target_scores_never_crash(text, a, b):
-    (score, label), = S.target_scores([text], [(a, b)])
+    (score, label), = _scores([text], [(a, b)])
     assert -1.0 <= score <= 1.0
     assert label in S.LABELS

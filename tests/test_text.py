@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from transforms.text import normalize_text_expr, split_paragraphs
+from newsetl.transforms.text import normalize_text_expr, split_paragraphs
 
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
 

@@ -43,7 +43,7 @@ def _pool_workers(exclude: set[int]) -> list[psutil.Process]:
 
 def _run_and_kill(settings, sources, kill_after_cpu: float = 1.5, find=None):
     """Run the flow in a thread; SIGKILL one pool worker once it is busy. -> (summary|exc, killed pid)"""
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
 
     before = {p.pid for p in psutil.Process().children()}
     result: dict = {}
@@ -96,7 +96,7 @@ def _fault_settings(settings):
 
 
 def test_killed_worker_batch_completes_on_fresh_pool(settings, corpus, prefect_server):
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
     from newsetl import executors
 
     settings = _fault_settings(settings)
@@ -123,7 +123,7 @@ def test_killed_worker_past_retry_budget_lands_nothing_and_rerun_completes(setti
                                                                         monkeypatch):
     from concurrent.futures.process import BrokenProcessPool
 
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
     from newsetl import executors
 
     settings = _fault_settings(settings)
@@ -150,7 +150,7 @@ def _dask_workers(exclude: set[int]) -> list[psutil.Process]:
 
 
 def test_killed_dask_worker_shards_rerun_elsewhere(settings, corpus, prefect_server, monkeypatch):
-    from flows.pipeline import run_flow
+    from newsetl.flows.pipeline import run_flow
 
     settings = _fault_settings(settings).with_(dask_address="local:2")
     import newsetl.executors as ex

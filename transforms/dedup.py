@@ -1,6 +1,6 @@
 """Exact and near-duplicate articles: one cluster per story, one representative.
 
-    from transforms.dedup import cluster_duplicates, minhash_signatures
+    from newsetl.transforms.dedup import cluster_duplicates, minhash_signatures
 
 `cluster_duplicates(articles)` takes article_id, text (clean body), published_at
 (nullable) and optionally source (unused), and returns article_id, cluster_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from transforms.html_blocks import RawBlock, clean_text
+from newsetl.transforms.html_blocks import RawBlock, clean_text
 
 _DROP = {
     "script", "style", "noscript", "template", "nav", "header", "footer", "aside",

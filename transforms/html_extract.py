@@ -1,6 +1,6 @@
 """HTML page -> main text blocks + metadata (GitHub issue #4, part 5).
 
-    from transforms.html_extract import extract_html, Extracted
+    from newsetl.transforms.html_extract import extract_html, Extracted
     ex = extract_html(html, url=None)
 
 Stages (one module each):
@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from transforms.html_blocks import (
+from newsetl.transforms.html_blocks import (
     RawBlock,
     anchor_texts,
     body_to_blocks,
@@ -32,7 +32,7 @@ from transforms.html_blocks import (
     count_link_words,
     filter_blocks,
 )
-from transforms.html_meta import (
+from newsetl.transforms.html_meta import (
     _meta_map,
     choose_language,
     declared_language,
@@ -92,7 +92,7 @@ def extract_html(html: str | bytes | None, url: str | None = None) -> Extracted:
 
 def _safe_clean_url(url: str | None) -> str | None:
     try:
-        from transforms.html_meta import clean_url
+        from newsetl.transforms.html_meta import clean_url
 
         return clean_url(url)
     except Exception:  # noqa: BLE001
@@ -162,7 +162,7 @@ def _extract(html: str | bytes | None, url: str | None) -> Extracted:
     if _words(blocks) < MIN_PRECISION_WORDS:
         # Tiny page or fragment: trafilatura's own fallback then returns the whole
         # body as one lump, menus included. A tag-based walk keeps structure.
-        from transforms.html_dombaseline import dom_blocks
+        from newsetl.transforms.html_dombaseline import dom_blocks
 
         dom = dom_blocks(tree)
         if _words(blocks) <= _words(dom) <= DOM_BASELINE_MAX_WORDS:

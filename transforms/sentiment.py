@@ -44,7 +44,6 @@ VADER_NEG = -0.05
 # in the range GDELT's own polarity usually takes.
 TONE_THRESHOLD = 1.0
 
-MODEL_DIR = Path(__file__).resolve().parents[1] / "newsetl" / "models" / "tsc"
 LABELS = ("negative", "neutral", "positive")
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -342,7 +341,8 @@ def target_features(sentence: str, start: int, end: int,
 
 
 class TargetModel:
-    """Multinomial logistic regression over `target_features`; weights from MODEL_DIR."""
+    """Multinomial logistic regression over `target_features`; weights from a model folder
+    (`model.json` + `weights.npz`, written by scripts/train_sentiment.py)."""
 
     def __init__(self, vocab: dict[str, int], weights: np.ndarray, mean: np.ndarray,
                  std: np.ndarray, offsets: np.ndarray, meta: dict | None = None):
@@ -354,7 +354,7 @@ class TargetModel:
         self.meta = meta or {}
 
     @classmethod
-    def load(cls, path: Path = MODEL_DIR) -> "TargetModel":
+    def load(cls, path: Path) -> "TargetModel":
         meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
         vocab = {w: i for i, w in enumerate(meta.pop("features"))}
         with np.load(path / "weights.npz") as z:
@@ -419,13 +419,15 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-@lru_cache(maxsize=1)
-def _model() -> TargetModel:
-    return TargetModel.load(MODEL_DIR)
+@lru_cache(maxsize=4)
+def load_target_model(path: str | Path) -> TargetModel:
+    """The model in folder `path`, loaded once per process."""
+    return TargetModel.load(Path(path))
 
 
 def target_scores(sentences: Sequence[str],
-                  spans: Sequence[tuple[int, int]]) -> list[tuple[float, str]]:
+                  spans: Sequence[tuple[int, int]],
+                  model: TargetModel) -> list[tuple[float, str]]:
     """Sentiment toward the mention sentence[start:end], one (score, label) per pair.
 
     score = P(positive) - P(negative) in -1..1; label in {"negative","neutral","positive"}
@@ -436,7 +438,6 @@ def target_scores(sentences: Sequence[str],
         raise ValueError("sentences and spans must have the same length")
     if not sentences:
         return []
-    model = _model()
     sents = [s or "" for s in sentences]
     comps = _compounds(sents, remember=False)
     rows = []
