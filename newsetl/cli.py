@@ -9,8 +9,12 @@ from newsetl import env
 
 
 def _settings(args):
+    """The run's settings: NEWSETL_* environment with the command-line options on top
+    (built once in `main`, where a bad value is reported)."""
     from newsetl.settings import Settings
 
+    if getattr(args, "settings", None) is not None:
+        return args.settings
     overrides = {"warehouse": getattr(args, "warehouse", None)}
     if getattr(args, "workers", None):
         overrides["workers"] = args.workers
@@ -127,8 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from newsetl.settings import SettingsError
+
     args = build_parser().parse_args(argv)
-    env.configure(quiet=True)
+    try:
+        env.configure(quiet=True)
+        args.settings = _settings(args)
+    except SettingsError as exc:  # e.g. NEWSETL_WORKERS=abc: say which variable, no traceback
+        print(f"newsetl: {exc}", file=sys.stderr)
+        return 2
     return int(args.fn(args) or 0)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
-from newsetl.settings import PROJECT_ROOT
+from newsetl.settings import Settings
 
 
 def configure(quiet: bool = True) -> None:
-    state = os.environ.get("NEWSETL_STATE_HOME") or str(PROJECT_ROOT / ".state")
+    """Raises settings.SettingsError when a NEWSETL_* variable has a bad value."""
+    state = str(Settings.from_env().state_home.resolve())
     defaults = {
         # No phoning home: this machine has no internet and Prefect would log errors.
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

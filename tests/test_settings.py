@@ -1,0 +1,126 @@
+"""Settings: defaults, NEWSETL_* environment, overrides, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from newsetl.cli import main
+from newsetl.settings import BUNDLED_MODELS, PROJECT_ROOT, Settings, SettingsError, env_var
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    """No NEWSETL_* variable of the developer's shell leaks into these tests (the test
+    session's own NEWSETL_STATE_HOME included)."""
+    import os
+
+    for name in list(os.environ):
+        if name.upper().startswith("NEWSETL_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults():
+    s = Settings()
+    assert s.warehouse == PROJECT_ROOT / "data" / "warehouse"
+    assert s.db_path == s.warehouse / "news.duckdb"
+    assert s.parquet_dir == s.warehouse / "parquet"
+    assert s.state_dir == s.warehouse / "state"
+    assert s.model_paths == (str(BUNDLED_MODELS["newsetl-ner"]), str(BUNDLED_MODELS["newsetl-tsc"]))
+    assert s.workers >= 1 and s.batch_size == 500 and s.progress is None
+    assert (s.snapshot_retention_seconds, s.compact_min_files, s.reader_memory_limit, s.enrich_cache) == (
+        3600.0, 8, "2GB", True)
+
+
+def test_environment_is_parsed_by_field_type(monkeypatch):
+    monkeypatch.setenv("NEWSETL_WORKERS", "3")
+    monkeypatch.setenv("NEWSETL_HTTP_PER_HOST_DELAY", "0.25")
+    monkeypatch.setenv("NEWSETL_BLOCK_PRIVATE_ADDRESSES", "false")
+    monkeypatch.setenv("NEWSETL_PROGRESS", "yes")
+    monkeypatch.setenv("NEWSETL_ENRICH_CACHE", "0")
+    monkeypatch.setenv("NEWSETL_STATE_HOME", "/tmp/elsewhere")
+    s = Settings.from_env()
+    assert s.workers == 3 and s.http_per_host_delay == 0.25
+    assert s.block_private_addresses is False and s.progress is True and s.enrich_cache is False
+    assert s.state_home == Path("/tmp/elsewhere")
+
+
+def test_empty_variable_means_unset(monkeypatch):
+    monkeypatch.setenv("NEWSETL_PROGRESS", "")
+    monkeypatch.setenv("NEWSETL_BATCH_SIZE", "")
+    s = Settings.from_env()
+    assert s.progress is None and s.batch_size == 500
+
+
+def test_overrides_beat_environment_and_none_is_ignored(monkeypatch):
+    monkeypatch.setenv("NEWSETL_WORKERS", "3")
+    monkeypatch.setenv("NEWSETL_SPACY_MODEL", "en_core_web_sm")
+    s = Settings.from_env(workers=5, spacy_model=None)
+    assert s.workers == 5 and s.spacy_model == "en_core_web_sm"
+    assert s.model_paths[0] == "en_core_web_sm"  # not bundled: the name as given
+
+
+def test_warehouse_is_made_absolute(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env(warehouse="wh").warehouse == tmp_path / "wh"
+    monkeypatch.setenv("NEWSETL_WAREHOUSE", "from-env")
+    assert Settings.from_env().warehouse == tmp_path / "from-env"
+    assert Settings.from_env(warehouse=None).warehouse == tmp_path / "from-env"
+
+
+def test_frozen_and_with(tmp_path):
+    s = Settings(warehouse=tmp_path, workers=1)
+    with pytest.raises(Exception):
+        s.workers = 2  # type: ignore[misc]
+    t = s.with_(workers=2, batch_size=7)
+    assert (t.workers, t.batch_size, t.warehouse) == (2, 7, tmp_path)
+    assert (s.workers, s.batch_size) == (1, 500)
+    assert s.with_() == s and hash(s.with_()) == hash(s)
+
+
+def test_with_ignores_the_environment(monkeypatch, tmp_path):
+    """A copy keeps this object's values even when the environment says otherwise."""
+    s = Settings(warehouse=tmp_path, workers=1)
+    monkeypatch.setenv("NEWSETL_WORKERS", "4")
+    monkeypatch.setenv("NEWSETL_BATCH_SIZE", "abc")
+    assert s.with_(progress=False).workers == 1
+
+
+def test_pickles_for_worker_processes(tmp_path):
+    s = Settings(warehouse=tmp_path, workers=2, dask_address="local:2")
+    assert pickle.loads(pickle.dumps(s)) == s
+
+
+@pytest.mark.parametrize(
+    "var,value",
+    [("NEWSETL_WORKERS", "abc"), ("NEWSETL_WORKERS", "0"), ("NEWSETL_PROGRESS", "maybe"),
+     ("NEWSETL_HTTP_TIMEOUT", "soon"), ("NEWSETL_BATCH_SIZE", "-1")],
+)
+def test_bad_environment_value_names_the_variable(monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env()
+    assert f"{var}={value!r}" in str(err.value)
+
+
+def test_bad_keyword_names_the_keyword():
+    with pytest.raises(SettingsError, match=r"workers='x'"):
+        Settings(workers="x")
+    with pytest.raises(SettingsError, match=r"unknown setting 'worker'"):
+        Settings(worker=2)
+    with pytest.raises(SettingsError, match=r"unknown setting 'nope'"):
+        Settings().with_(nope=1)
+
+
+def test_every_field_has_a_variable():
+    assert env_var("workers") == "NEWSETL_WORKERS"
+    assert env_var("reader_memory_limit") == "NEWSETL_READER_MEMORY_LIMIT"
+
+
+def test_cli_reports_a_bad_variable_without_a_traceback(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("NEWSETL_WORKERS", "abc")
+    assert main(["sql", "select 1", "--warehouse", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "NEWSETL_WORKERS='abc'" in err and "Traceback" not in err
