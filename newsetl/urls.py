@@ -1,81 +1,17 @@
-"""URL helpers: canonical form (for dedupe and stable ids) and the SSRF address guard."""
+"""URL helpers for the sources: host of a URL and the SSRF address guard. The canonical
+form (dedupe keys, stable ids) is newsetl.transforms.urls.canonicalize_url."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+# The canonical form lives with the pure transforms (one implementation for sources,
+# article ids and HTML metadata); re-exported here for the sources that import it.
+from newsetl.transforms.urls import canonicalize_url, is_http_url  # noqa: F401
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-# Query parameters that only say how a reader arrived, never which article it is.
-# Sources: Google Analytics (utm_*, _ga, _gl), ad click ids (gclid, dclid, msclkid, fbclid,
-# yclid, twclid, ttclid, li_fat_id), Mailchimp (mc_cid, mc_eid), HubSpot (_hsenc, _hsmi),
-# Marketo (mkt_tok), Instagram (igshid), and the referral/campaign tags news sites add
-# (ref, ref_src, cmpid, ocid, icid, smid, CMP, at_*, sr_share, __twitter_impression).
-_TRACKING_EXACT = frozenset(
-    {
-        "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "twclid", "ttclid",
-        "li_fat_id", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok",
-        "ref", "ref_src", "ref_url", "referrer", "cmpid", "cmp", "ocid", "icid", "smid",
-        "sr_share", "_ga", "_gl", "__twitter_impression", "s_cid", "wt.mc_id",
-        "spm", "xtor",
-    }
-)
-_TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_")
-
-# Characters left unescaped when re-encoding query keys and values.
-_QUERY_SAFE = "-._~!$'()*,;:@/?"
-
-
-def is_tracking_param(name: str) -> bool:
-    n = name.lower()
-    return n in _TRACKING_EXACT or n.startswith(_TRACKING_PREFIXES)
-
-
-def is_http_url(url: str | None) -> bool:
-    """True for an absolute http(s) URL with a host."""
-    if not url or not isinstance(url, str):
-        return False
-    try:
-        parts = urlsplit(url.strip())
-        return parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
-    except ValueError:
-        return False
-
-
-def canonicalize_url(url: str) -> str:
-    """Canonical form of an http(s) URL: lowercase scheme and host, no default port,
-    no fragment, no tracking parameters, remaining query parameters sorted, empty path
-    as "/". Anything unparseable is returned stripped but otherwise unchanged."""
-    url = (url or "").strip()
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname  # already lowercased; None for relative URLs
-        port = parts.port
-    except ValueError:
-        return url
-    if scheme not in _DEFAULT_PORTS or not host:
-        return url
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{netloc}"
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    path = parts.path or "/"
-    params = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
-    ]
-    params.sort()
-    query = "&".join(
-        f"{quote(k, safe=_QUERY_SAFE)}={quote(v, safe=_QUERY_SAFE)}" if v != "" else quote(k, safe=_QUERY_SAFE)
-        for k, v in params
-    )
-    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def url_host(url: str) -> str:

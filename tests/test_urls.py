@@ -1,8 +1,12 @@
-"""canonicalize_url, is_http_url and the SSRF address checks."""
+"""canonicalize_url (the one implementation, in transforms/urls.py), is_http_url and the
+SSRF address checks."""
 
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
+from newsetl import urls as source_urls
+from newsetl.transforms import urls as turls
+from newsetl.transforms.html_meta import clean_url
 from newsetl.urls import address_refusal, canonicalize_url, is_http_url, ssrf_refusal
 
 
@@ -37,6 +41,44 @@ def test_canonicalize_never_raises_and_is_idempotent(s):
     for url in (s, "https://ex.com/" + s, "http://ex.com/p?" + s):
         once = canonicalize_url(url)
         assert canonicalize_url(once) == once
+
+
+def test_one_implementation_for_sources_and_html_metadata():
+    """The sources' helper and the HTML metadata's are the transform itself, so an
+    article's id and its canonical_url column can never disagree on a URL."""
+    assert source_urls.canonicalize_url is turls.canonicalize_url
+    url = "HTTP://Ex.COM:80/a/?b=2&gbraid=x&ref=home&a=1&utm_source=rss#top"
+    assert clean_url(url) == canonicalize_url(url) == "http://ex.com/a/?a=1&b=2"
+
+
+@pytest.mark.parametrize(
+    "param",
+    # from the sources' old list (ref, at_*, spm, xtor, ocid) and from the HTML
+    # metadata's old list (gbraid, wbraid, vero_id, oly_enc_id, ito, ncid, fb_source)
+    ["ref", "at_medium", "at_custom1", "spm", "xtor", "ocid", "gbraid", "wbraid", "vero_id",
+     "oly_enc_id", "ito", "ncid", "fb_source", "fb_action_ids", "Mtm_Source", "pk_kwd", "hsa_cam"],
+)
+def test_union_of_tracking_lists_is_stripped(param):
+    assert canonicalize_url(f"https://ex.com/p?id=7&{param}=z") == "https://ex.com/p?id=7"
+    assert turls.is_tracking_param(param)
+
+
+def test_article_parameters_are_kept():
+    for param in ("id", "p", "page", "article", "story_id", "reference"):
+        assert not turls.is_tracking_param(param)
+    assert canonicalize_url("https://ex.com/?p=123&page=2") == "https://ex.com/?p=123&page=2"
+
+
+def test_one_query_encoding():
+    assert canonicalize_url("https://ex.com/p?q=two+words") == canonicalize_url("https://ex.com/p?q=two%20words")
+    assert canonicalize_url("https://ex.com/p?q=two+words") == "https://ex.com/p?q=two%20words"
+
+
+def test_relative_url_resolved_against_base():
+    assert turls.canonicalize_url("../b?utm_campaign=c&x=1", "https://Ex.com/a/z/") == "https://ex.com/a/b?x=1"
+    assert turls.canonicalize_url(None) is None
+    assert clean_url("javascript:alert(1)", "https://ex.com/") is None
+    assert clean_url("") is None
 
 
 def test_is_http_url():

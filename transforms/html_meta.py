@@ -12,22 +12,11 @@ import re
 import warnings
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 
-# Query parameters that identify a campaign or a click, never the document.
-TRACKING_PARAMS = frozenset(
-    {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
-        "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
-        "vero_id", "vero_conv", "oly_enc_id", "oly_anon_id", "__twitter_impression",
-        "sr_share", "wt_mc", "wt.mc_id", "ncid", "cmpid", "icid", "s_cid",
-        "ito", "smid", "at_medium", "at_campaign", "fb_action_ids", "fb_action_types",
-        "fb_source", "ref_src", "ref_url",
-    }
-)
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+from newsetl.transforms.urls import canonicalize_url, is_http_url
 
 # Where a page states when it was first published, most specific first.
 _DATE_META_KEYS = (
@@ -179,26 +168,12 @@ def find_published(tree: etree._Element, meta: dict[str, str], url: str | None =
 
 # --------------------------------------------------------------------------- URLs
 def clean_url(url: str | None, base: str | None = None) -> str | None:
-    """Absolute http(s) URL, lower-case scheme/host, no fragment, no tracking params."""
+    """The canonical form (transforms.urls.canonicalize_url) of `url` resolved against
+    `base`; None when there is no URL or it is not http(s)."""
     if not url:
         return None
-    url = url.strip()
-    try:
-        if base:
-            url = urljoin(base, url)
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
-    ]
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query, doseq=True), "")
-    )
+    found = canonicalize_url(url, base)
+    return found if is_http_url(found) else None
 
 
 def _is_root(url: str) -> bool:
