@@ -64,13 +64,13 @@ def cmd_serve(args) -> int:
 
 
 def cmd_schedule(args) -> int:
-    from newsetl.schedule import schedule_command
+    from newsetl.flows.schedule import schedule_command
 
     return schedule_command(args, _settings(args))
 
 
 def cmd_backfill(args) -> int:
-    from newsetl.backfill import backfill_command
+    from newsetl.flows.backfill import backfill_command
 
     return backfill_command(args, _settings(args))
 

@@ -72,7 +72,7 @@ def test_backfill_outdated_rebuilds_every_article_with_same_ids(landed, monkeypa
     import newsetl.flows.pipeline
     import newsetl.process
     import newsetl.settings
-    from newsetl.backfill import backfill
+    from newsetl.flows.backfill import backfill
 
     settings = landed
     before = _snapshot(settings.db_path)
@@ -117,7 +117,7 @@ def test_backfill_outdated_rebuilds_every_article_with_same_ids(landed, monkeypa
 
 
 def test_backfill_date_range_selects_only_that_range(landed):
-    from newsetl.backfill import backfill
+    from newsetl.flows.backfill import backfill
 
     settings = landed
     con = duckdb.connect(str(settings.db_path), read_only=True)

@@ -50,7 +50,7 @@ def _alive(p: psutil.Process) -> bool:
 
 
 def test_load_config_resolves_paths_and_validates(tmp_path):
-    from newsetl.schedule import ConfigError, load_config
+    from newsetl.flows.schedule import ConfigError, load_config
 
     cfg = tmp_path / "d.toml"
     cfg.write_text('[defaults]\ntimezone = "Europe/London"\n\n[[deployment]]\nname = "a"\n'
@@ -73,7 +73,7 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Scheduled
 
-    from newsetl.schedule import FLOW_NAME, STATE_FILE, DeploymentSpec, skip_late_runs
+    from newsetl.flows.schedule import FLOW_NAME, STATE_FILE, DeploymentSpec, skip_late_runs
 
     src = tmp_path / "src"
     shutil.copytree(ROOT / "data" / "sample", src)
