@@ -8,7 +8,7 @@ SHARED ?= ../shared/data
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test bench eval reliability install browser clean-warehouse
+.PHONY: run test test-fast lint-imports bench eval reliability install browser clean-warehouse
 
 $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,20 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Import contracts of pyproject.toml ([tool.importlinter]) on the installed layout.
+lint-imports: $(STAMP)
+	$(PY) scripts/lint_imports.py
+
+# Everything, as CI runs it: import contracts, then the whole suite (slow tests included).
 test: $(STAMP)
 	-@$(MAKE) --no-print-directory browser
+	$(PY) scripts/lint_imports.py
 	$(PY) -m pytest -q
+
+# Development loop (under a minute): no subprocess, server, fault-injection or benchmark
+# tests (marked `slow` in tests/conftest.py).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py --shared $(SHARED) --write docs/benchmarks.md
