@@ -326,3 +326,49 @@ def test_pages_from_urls_expands_a_feed(server, tmp_path):
     assert docs[1].url == server.url("/article/2") and "Zürich café" in docs[1].html
     assert docs[1].title == "Only a teaser here"
     assert len(rejects) == 1 and rejects[0].reason.endswith("HTTP 404 Not Found")
+
+
+@pytest.mark.parametrize(
+    "ip,words",
+    [
+        ("2002:a00:1::1", "6to4 address 2002:a00:1::1 wraps 10.0.0.1"),  # 6to4 of 10.0.0.1
+        ("2002:c0a8:101::", "wraps 192.168.1.1"),
+        ("2002:7f00:1::1", "wraps 127.0.0.1"),
+        ("2002:a9fe:a9fe::", "wraps 169.254.169.254"),  # cloud metadata over 6to4
+        ("fec0::1", "site-local address fec0::1 refused"),
+        ("fec0::a00:1", "site-local"),
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo"),  # Teredo client 10.0.0.1
+        ("64:ff9b::a00:1", "NAT64 address 64:ff9b::a00:1 wraps 10.0.0.1"),
+        ("64:ff9b::7f00:1", "wraps 127.0.0.1"),
+    ],
+)
+def test_ipv6_forms_wrapping_private_ipv4_are_refused(ip, words):
+    from newsetl.sources.http import private_address_refusal
+
+    reason = private_address_refusal(ip)
+    assert reason is not None and words in reason, reason
+
+
+@pytest.mark.parametrize("ip", ["2002:808:808::1", "2606:4700:4700::1111", "8.8.8.8"])
+def test_public_addresses_and_6to4_of_public_ipv4_pass(ip):
+    from newsetl.sources.http import private_address_refusal
+
+    assert private_address_refusal(ip) is None
+
+
+def test_fetcher_refuses_6to4_and_site_local_hosts(server, tmp_path, monkeypatch):
+    """A name resolving to a 6to4 / site-local address never gets a request."""
+    import newsetl.sources.http as http_mod
+
+    answers = {"sixtofour.example": ["2002:a00:1::1"], "sitelocal.example": ["fec0::5"],
+               "2002:a00:1::1": ["2002:a00:1::1"]}
+    monkeypatch.setattr(http_mod, "resolve_host", lambda host, port=None: answers[host])
+    with Fetcher(make_settings(tmp_path, block_private_addresses=True, respect_robots=False), backoff=0.01) as f:
+        res = f.fetch("http://sixtofour.example/page")
+        assert isinstance(res, Reject)
+        assert res.reason == ("6to4 address 2002:a00:1::1 wraps 10.0.0.1: private address 10.0.0.1 refused "
+                              "(sixtofour.example resolves to it)")
+        res = f.fetch("http://sitelocal.example/page")
+        assert isinstance(res, Reject) and res.reason.startswith("site-local address fec0::5 refused")
+        res = f.fetch("http://[2002:a00:1::1]/x")
+        assert isinstance(res, Reject) and res.reason.endswith("wraps 10.0.0.1: private address 10.0.0.1 refused")

@@ -24,6 +24,7 @@ Failures never raise: ``fetch`` returns a ``Reject`` with a human reason.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import sqlite3
 import threading
@@ -231,6 +232,45 @@ class _ValidatorStore:
             self._db.close()
 
 
+# IPv6 ranges that carry an IPv4 address inside them. A router or NAT64 gateway may
+# deliver a packet for one of these to the IPv4 address it wraps, so the wrapped
+# address must pass the same check (2002:a00:1:: is 10.0.0.1 over 6to4).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # RFC 3879: deprecated, never global
+
+
+def _wrapped_ipv4(addr: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    if addr.sixtofour is not None:
+        return "6to4", addr.sixtofour
+    if addr.teredo is not None:
+        return "Teredo", addr.teredo[1]  # (server, client): the client is where it goes
+    if addr in _NAT64:
+        return "NAT64", ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
+
+
+def private_address_refusal(ip: str) -> str | None:
+    """newsetl.urls.address_refusal, plus the IPv6 forms that wrap an IPv4 address
+    (6to4 2002::/16, Teredo 2001::/32, NAT64 64:ff9b::/96: refused when the wrapped
+    address is refused) and site-local fec0::/10 (refused outright). Python's own
+    is_private / is_global do not look inside these, and which of them they flag
+    changes between Python versions."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return address_refusal(ip)
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr in _SITE_LOCAL:
+            return f"site-local address {addr} refused"
+        wrapped = _wrapped_ipv4(addr)
+        if wrapped is not None:
+            kind, v4 = wrapped
+            inner = address_refusal(str(v4))
+            if inner:
+                return f"{kind} address {addr} wraps {v4}: {inner}"
+    return address_refusal(ip)
+
+
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -389,7 +429,7 @@ class Fetcher:
 
     def _refuse_ip(self, ip: str) -> str | None:
         """SSRF rule for one resolved address (None: allowed)."""
-        return address_refusal(ip) if self.settings.block_private_addresses else None
+        return private_address_refusal(ip) if self.settings.block_private_addresses else None
 
     def _check_address(self, url: str) -> str | None:
         """Reason to refuse this URL before connecting (scheme, SSRF), or None.
