@@ -419,14 +419,6 @@ def shingle_jaccard(a: str, b: str) -> float:
     return float(_jaccard_pairs(np.array([[0, 1]]), f.sh, f.cnt)[0])
 
 
-def near_duplicate_pairs(texts: list[str] | pl.Series) -> pl.DataFrame:
-    """Verified near-duplicate pairs among texts (row indices i < j, jaccard,
-    containment), between
-    texts of >= MIN_NEAR_WORDS tokens that are not exact copies. For evaluation."""
-    s = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
-    return _near_pairs(_features(s))[0]
-
-
 _PAIR_SCHEMA = {"i": pl.Int64, "j": pl.Int64, "jaccard": pl.Float64, "containment": pl.Float64}
 
 
