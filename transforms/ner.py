@@ -115,7 +115,6 @@ def recognize_articles(
     return out
 
 
-
 def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
     results: list[list[Mention]] = [[] for _ in texts]
     # (text index, offset of the piece in the text, piece); long texts are cut in pieces.
