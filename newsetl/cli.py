@@ -60,7 +60,7 @@ def cmd_export(args) -> int:
 def cmd_serve(args) -> int:
     from newsetl.web import serve_command
 
-    return serve_command(args.host, args.port, _settings(args))
+    return serve_command(args.host, args.port, _settings(args), token=args.token)
 
 
 def cmd_schedule(args) -> int:
@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = common(sub.add_parser("serve", help="the analysts' web page"))
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--token", help="require this token on every request (a non-loopback --host "
+                   "always needs one: generated and printed when not given)")
     v.set_defaults(fn=cmd_serve)
 
     c = common(sub.add_parser("schedule", help="start the local Prefect server if needed and serve the scheduled deployments"))

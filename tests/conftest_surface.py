@@ -162,3 +162,46 @@ def build_warehouse(root: Path, rows: dict[str, list[dict]] = ROWS) -> Settings:
     settings = Settings(warehouse=Path(root) / "warehouse", progress=False)
     write_db(settings.db_path, rows)
     return settings
+
+
+# ---------------------------------------------------------------------------------- web
+# Extra cast for the entity and article pages (tests/test_web.py, tests/test_browser.py);
+# ROWS above stays as it is for the views/sql/export tests.
+#  - a1/a4 share a duplicate cluster; a1's sentences have exact offsets;
+#  - a6 holds HTML-looking text with a mention after it (escaping around marks).
+A6_TEXT = 'Tom said <script>alert("x")</script> & <b>Acme Corp</b> lost.'
+
+
+def web_rows() -> dict[str, list[dict]]:
+    import copy
+
+    rows = copy.deepcopy(ROWS)
+    for a in rows["articles"]:
+        a["cluster_id"] = {"a1": "c1", "a4": "c1"}.get(a["article_id"], f"c-{a['article_id']}")
+    rows["articles"].append(_article("a6", "blog", D2, 12, -1.5, -0.3, title="Markup <b>test</b> & more"))
+    rows["paragraphs"].append(_p("a6", D2, 0, "body", A6_TEXT))
+    rows["paragraphs"][2]["kind_reason"] = "newsletter sign-up"
+    rows["sentences"] = [s for s in rows["sentences"] if not (s["article_id"] == "a1" and s["paragraph_index"] == 1)]
+    rows["sentences"] += [
+        {"article_id": "a1", "paragraph_index": 1, "sentence_index": 0, "start_char": 0, "end_char": 16,
+         "text": "Alice Smith said", "sentiment": 0.5, "published_date": D1},
+        {"article_id": "a1", "paragraph_index": 1, "sentence_index": 1, "start_char": 17, "end_char": 39,
+         "text": "Acme Corp is thriving.", "sentiment": -0.4, "published_date": D1},
+        {"article_id": "a6", "paragraph_index": 0, "sentence_index": 0, "start_char": 0, "end_char": len(A6_TEXT),
+         "text": A6_TEXT, "sentiment": -0.3, "published_date": D2},
+    ]
+    start = A6_TEXT.index("Acme Corp")
+    rows["entity_mentions"].append(_m("a6", D2, 0, 0, start, "Acme Corp", "ORG", "e_acme", -0.5))
+    return rows
+
+
+def undated_rows() -> dict[str, list[dict]]:
+    """The same cast with no publication date anywhere (like the BBC corpus)."""
+    rows = web_rows()
+    for table in rows.values():
+        for r in table:
+            if "published_date" in r:
+                r["published_date"] = None
+            if "published_at" in r:
+                r["published_at"] = None
+    return rows
