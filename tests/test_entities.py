@@ -14,10 +14,15 @@ from tests.conftest import MENTION_SCHEMA, load_summit
 from newsetl.transforms.entities import (
     build_entities,
     clean_name,
+    country_code,
+    country_entity_id,
+    demonym_country,
+    demonym_entity_id,
     entity_id_for,
     link_to_known,
     name_key,
     resolve_mentions,
+    trim_span,
 )
 
 
@@ -66,15 +71,18 @@ def test_name_key_keeps_different_names_apart():
     assert name_key("Donald Trump") != name_key("Donald Trump Jr.")
 
 
-def test_entity_id_is_stable_and_label_grouped():
+def test_entity_id_is_stable_and_label_free():
     eid = entity_id_for("PERSON", "Kim Jong-un")
     assert re.fullmatch(r"E[0-9a-f]{16}", eid)
     assert eid == entity_id_for("PERSON", "KIM JONG UN") == entity_id_for("person", "Kim Jong Un")
     assert entity_id_for("GPE", "Crimea") == entity_id_for("LOC", "Crimea")
-    assert entity_id_for("ORG", "Trump") != entity_id_for("PERSON", "Trump")
+    # One name, one entity: the label NER gave a mention is not part of the id.
+    assert entity_id_for("ORG", "Bush") == entity_id_for("PERSON", "Bush") == entity_id_for("GPE", "Bush")
     # Pinned: ids must not change between releases (they are keys in the warehouse).
     import hashlib
-    assert eid == "E" + hashlib.sha1(b"PERSON|kim jong un").hexdigest()[:16]
+    assert eid == "E" + hashlib.sha1(b"NAME|kim jong un").hexdigest()[:16]
+    assert entity_id_for("GPE", "U.S.") == "E" + hashlib.sha1(b"COUNTRY|US").hexdigest()[:16]
+    assert entity_id_for("NORP", "Americans") == "E" + hashlib.sha1(b"DEMONYM|US").hexdigest()[:16]
 
 
 def test_clean_name_strips_possessives_and_titles():
@@ -323,7 +331,7 @@ def test_link_to_known_links_unique_surname_only():
     ])))
     new = resolve_mentions(mentions_frame([
         ("z", 0, 0, "Putin", "PERSON"),
-        ("z", 1, 0, "Kim", "PERSON"),  # two known Kims: ambiguous, left alone
+        ("z", 1, 0, "Kim", "PERSON"),  # a family name written first is no surname: left alone
         ("z", 2, 0, "Kremlin", "ORG"),
     ]))
     out = link_to_known(new, known)
@@ -331,3 +339,219 @@ def test_link_to_known_links_unique_surname_only():
     assert out["entity_name"].to_list() == ["Vladimir Putin", "Kim", "Kremlin"]
     assert out["linked_to_known"].to_list() == [True, False, False]
     assert out.columns == new.columns + ["linked_to_known"]
+
+
+def _known(rows: list[tuple[str, str]]) -> pl.DataFrame:
+    """(name, label) -> a `known` frame as build_entities gives it."""
+    return pl.DataFrame({"entity_id": [entity_id_for(lab, n) for n, lab in rows],
+                         "name": [n for n, _ in rows], "label": [lab for _, lab in rows]})
+
+
+def test_link_to_known_bare_surname_joins_the_one_known_person():
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "Blair", "PERSON"),
+        ("z", 1, 0, "Blair’s", "PERSON"),
+        ("z", 2, 0, "Tony", "PERSON"),  # a first name never links
+        ("z", 3, 0, "Lloyd-Webber", "PERSON"),
+    ]))
+    known = _known([("Tony Blair", "PERSON"), ("Andrew Lloyd-Webber", "PERSON"), ("Blair", "PERSON"),
+                    ("Blair Athol", "GPE")])
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [PERSON("Tony Blair")] * 2 + [PERSON("Tony"), PERSON("Andrew Lloyd-Webber")]
+    assert out["entity_name"].to_list() == ["Tony Blair", "Tony Blair", "Tony", "Andrew Lloyd-Webber"]
+    assert out["linked_to_known"].to_list() == [True, True, False, True]
+
+
+def test_link_to_known_ambiguous_surname_stays_apart():
+    new = resolve_mentions(mentions_frame([("z", 0, 0, "Blair", "PERSON")]))
+    known = _known([("Tony Blair", "PERSON"), ("Cherie Blair", "PERSON")])
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [PERSON("Blair")]
+    assert out["linked_to_known"].to_list() == [False]
+    # The same person under two spellings is still one candidate.
+    one = _known([("Tony Blair", "PERSON"), ("TONY BLAIR", "PERSON")])
+    assert link_to_known(new, one)["entity_id"].to_list() == [PERSON("Tony Blair")]
+
+
+def test_link_to_known_only_links_person_mentions():
+    new = resolve_mentions(mentions_frame([("z", 0, 0, "Ford", "ORG")]))
+    out = link_to_known(new, _known([("Gerald Ford", "PERSON")]))
+    assert out["entity_id"].to_list() == [entity_id_for("ORG", "Ford")]
+    assert out["linked_to_known"].to_list() == [False]
+
+
+# --- countries, demonyms, plural groups (issue 11) -----------------------------------------
+
+def test_country_forms_are_one_gpe_and_demonyms_their_own_norp():
+    df = mentions_frame([
+        ("a", 0, 0, "US", "GPE"),
+        ("a", 0, 10, "U.S.", "GPE"),
+        ("a", 1, 0, "United States", "GPE"),
+        ("b", 0, 0, "America", "GPE"),
+        ("b", 0, 20, "the United States of America", "GPE"),
+        ("b", 1, 0, "Americans", "NORP"),
+        ("c", 0, 0, "American", "NORP"),
+        ("c", 1, 0, "USA", "ORG"),
+    ])
+    out = resolve_mentions(df)
+    ids = out["entity_id"].to_list()
+    us = country_entity_id("US")
+    assert ids == [us, us, us, us, us, demonym_entity_id("US"), demonym_entity_id("US"), us]
+    assert demonym_country("Americans", "NORP") == "US"
+    ents = build_entities(out)
+    country = ents.filter(pl.col("entity_id") == us).row(0, named=True)
+    assert country["label"] == "GPE"  # vote: 6 GPE, 1 ORG
+    assert country["name"] == "United States of America"  # a form written in the text
+    assert country["mention_count"] == 6
+    people = ents.filter(pl.col("entity_id") == demonym_entity_id("US")).row(0, named=True)
+    assert (people["label"], people["name"], people["aliases"]) == ("NORP", "Americans", ["American", "Americans"])
+
+
+@pytest.mark.parametrize(
+    "name,label,code",
+    [
+        ("Russia", "GPE", "RU"), ("Russian Federation", "GPE", "RU"), ("Iran", "GPE", "IR"),
+        ("South Korea", "GPE", "KR"), ("North Korea", "GPE", "KP"), ("Britain", "GPE", "GB"),
+        ("UK", "GPE", "GB"), ("U.K.", "GPE", "GB"), ("Vatican", "GPE", "VA"), ("Syria", "LOC", "SY"),
+        ("Korea", "GPE", None),  # two ISO countries: neither
+        ("England", "GPE", None), ("West Germany", "GPE", None),  # not ISO 3166-1 countries
+        ("Jordan", "PERSON", None),  # a person named like a country
+        ("Us", "ORG", None),  # "Us Weekly": an abbreviation only in capitals
+        ("us", "GPE", None),
+    ],
+)
+def test_country_code(name, label, code):
+    assert country_code(name, label) == code
+
+
+def test_us_is_never_recased_as_a_name():
+    df = mentions_frame([(f"a{i}", 0, 0, "US", "GPE") for i in range(5)] + [("z", 0, 0, "Us", "GPE")])
+    ents = build_entities(resolve_mentions(df)).sort("mention_count", descending=True)
+    assert ents.select("name", "mention_count").rows() == [("US", 5), ("Us", 1)]  # "Us Weekly" is no country
+    # One id written both ways: the form written most often, not a re-cased one.
+    same = mentions_frame([(f"a{i}", 0, 0, "US", "GPE") for i in range(5)] + [("z", 0, 0, "Us", "GPE")])
+    same = resolve_mentions(same).with_columns(pl.lit(country_entity_id("US")).alias("entity_id"))
+    assert build_entities(same)["name"].to_list() == ["US"]
+    # NATO vs Nato: how it is written most often, never re-cased.
+    df = mentions_frame([("a", 0, 0, "Nato", "ORG"), ("b", 0, 0, "Nato", "ORG"), ("c", 0, 0, "NATO", "ORG")])
+    assert build_entities(resolve_mentions(df))["name"].to_list() == ["Nato"]
+    # A headline in capitals still loses to the name as written in the text.
+    df = mentions_frame([("a", 0, 0, "KIM JONG UN", "PERSON"), ("a", 2, 0, "KIM JONG UN", "PERSON"),
+                         ("b", 0, 0, "Kim Jong Un", "PERSON")])
+    assert build_entities(resolve_mentions(df))["name"].to_list() == ["Kim Jong Un"]
+
+
+def test_plural_and_singular_group_names_are_one_entity():
+    df = mentions_frame([("a", 0, 0, "Tory", "NORP"), ("a", 1, 0, "Tories", "NORP"), ("b", 0, 0, "Tories", "NORP"),
+                         ("b", 1, 0, "Democrats", "NORP"), ("c", 0, 0, "Democrat", "NORP")])
+    ents = build_entities(resolve_mentions(df)).sort("name")
+    assert ents["name"].to_list() == ["Democrats", "Tories"]
+    assert ents["aliases"].to_list() == [["Democrat", "Democrats"], ["Tories", "Tory"]]
+    # Person surnames are never plural-folded: "Williams" is not "William".
+    assert entity_id_for("PERSON", "Williams") != entity_id_for("PERSON", "William")
+
+
+def test_one_entity_per_name_with_label_by_vote_and_mention_labels_kept():
+    df = mentions_frame([
+        ("a", 0, 0, "Bush", "PERSON"), ("b", 0, 0, "Bush", "PERSON"), ("c", 0, 0, "Bush", "GPE"),
+        ("d", 0, 0, "Bush", "ORG"), ("e", 0, 0, "Bush", "PERSON"),
+    ])
+    out = resolve_mentions(df)
+    assert out["entity_id"].n_unique() == 1
+    assert out["label"].to_list() == ["PERSON", "PERSON", "GPE", "ORG", "PERSON"]
+    ents = build_entities(out)
+    assert ents.select("name", "label", "mention_count").rows() == [("Bush", "PERSON", 5)]
+
+
+def test_different_full_names_are_kept_apart():
+    df = mentions_frame([("a", 0, 0, "Bill Clinton", "PERSON"), ("b", 0, 0, "Hillary Clinton", "PERSON"),
+                         ("c", 0, 0, "George W. Bush", "PERSON"), ("d", 0, 0, "George H. W. Bush", "PERSON")])
+    assert resolve_mentions(df)["entity_id"].n_unique() == 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.integers(0, 3),
+            st.integers(0, 200),
+            st.sampled_from(["Bush", "George Bush", "US", "U.S.", "Us", "Tories", "Tory", "Kim", "KIM JONG UN",
+                             "Kim Jong Un", "Americans", "Nato", "NATO", "Once Ford", "Ford"]),
+            st.sampled_from(["PERSON", "ORG", "GPE", "NORP"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_build_entities_rows_depend_only_on_their_own_mentions(rows):
+    # The incremental update: build_entities over all mentions of just the ids a run
+    # touched must give the same rows as over the whole corpus.
+    resolved = resolve_mentions(mentions_frame(rows))
+    full = build_entities(resolved)
+    for eid in resolved["entity_id"].drop_nulls().unique().to_list()[:3]:
+        one = build_entities(resolved.filter(pl.col("entity_id") == eid))
+        assert_frame_equal(one, full.filter(pl.col("entity_id") == eid))
+
+
+# --- people that share a word (issue 11) ---------------------------------------------------
+
+def test_people_sharing_a_word_are_never_merged():
+    df = mentions_frame([
+        ("a", 0, 0, "Clarence Thomas", "PERSON"),
+        ("a", 1, 0, "Thomas Jones", "PERSON"),
+        ("a", 2, 0, "Thomas", "PERSON"),  # the surname of Clarence Thomas
+        ("a", 3, 0, "Jones", "PERSON"),
+        ("b", 0, 0, "Tom Scott", "PERSON"),
+        ("b", 1, 0, "Scott Adams", "PERSON"),
+        ("b", 2, 0, "Scott", "PERSON"),
+        ("b", 3, 0, "Adams", "PERSON"),
+    ])
+    out = resolve_mentions(df)
+    assert out["entity_name"].to_list() == [
+        "Clarence Thomas", "Thomas Jones", "Clarence Thomas", "Thomas Jones",
+        "Tom Scott", "Scott Adams", "Tom Scott", "Scott Adams",
+    ]
+    assert build_entities(out).height == 4
+
+
+def test_bare_first_name_goes_to_full_name_when_no_surname_fits():
+    df = mentions_frame([("a", 0, 0, "Tony Blair", "PERSON"), ("a", 1, 0, "Tony", "PERSON"),
+                         ("a", 2, 0, "Blair", "PERSON")])
+    assert resolve_mentions(df)["entity_name"].to_list() == ["Tony Blair"] * 3
+
+
+def test_headline_verb_is_not_a_surname():
+    df = mentions_frame([("a", 0, 0, "Johnson Vows", "PERSON"), ("a", 1, 0, "Boris Johnson", "PERSON"),
+                         ("b", 0, 0, "Gates Adams", "PERSON"), ("b", 1, 0, "Robert Gates", "PERSON")])
+    assert resolve_mentions(df)["entity_name"].to_list() == ["Boris Johnson", "Boris Johnson", "Gates Adams",
+                                                             "Robert Gates"]
+
+
+# --- glued sentence-initial words ("Once Ford") ----------------------------------------------
+
+@pytest.mark.parametrize(
+    "text,cut",
+    [("Once Ford", 5), ("When Obama", 5), ("But Trump", 4), ("New York", 0), ("Will Smith", 0),
+     ("May", 0), ("Once", 0), ("Once upon", 0), ("Today Show", 0)],
+)
+def test_trim_span(text, cut):
+    assert trim_span(text) == cut
+
+
+def test_glued_sentence_initial_word_is_trimmed_from_the_span():
+    df = mentions_frame([
+        ("a", 0, 0, "Gerald Ford", "PERSON"),
+        ("a", 1, 0, "Once Ford", "PERSON"),
+        ("a", 2, 10, "Under Armour", "ORG"),  # nothing named "Armour" alone: a name
+        ("b", 0, 0, "Microsoft", "ORG"),
+        ("b", 1, 0, "When Microsoft", "ORG"),
+        ("b", 2, 0, "When Harry Met Sally", "WORK_OF_ART"),
+    ])
+    out = resolve_mentions(df)
+    assert out["text"].to_list() == ["Gerald Ford", "Ford", "Under Armour", "Microsoft", "Microsoft",
+                                     "When Harry Met Sally"]
+    assert out["start_char"].to_list() == [0, 5, 10, 0, 5, 0]
+    assert out["end_char"].to_list() == df["end_char"].to_list()
+    assert out["entity_name"].to_list()[:2] == ["Gerald Ford", "Gerald Ford"]
+    assert out.schema == {**df.schema, "ner_label": pl.String, "entity_id": pl.String, "entity_name": pl.String}

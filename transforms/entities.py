@@ -1,34 +1,60 @@
-"""Canonical entities: resolve NER mentions to stable entity ids (issue #3, part 2).
+"""Canonical entities: resolve NER mentions to stable entity ids (issues #3 and #11).
 
-Three steps, all pure (no I/O, no logging):
+Four steps, all pure (no I/O, no logging):
 
 * `name_key` folds spelling variants ("Kim Jong-un", "Kim Jong Un", "KIM JONG UN") to
-  one key; `entity_id_for` hashes label group + key into a stable id, so the same
-  name gets the same id in every run and every article.
+  one key; `entity_id_for` turns a (label, canonical name) into a stable id.
 * `resolve_mentions` works article by article (the logic is sequential: a short form
   goes to the full name mentioned before it) and adds `entity_id` and `entity_name`.
-* `build_entities` aggregates the landed mentions into one row per entity with native
-  Polars expressions. `link_to_known` optionally links bare surnames in articles that
-  never give the full name to a single known full-name entity.
+* `link_to_known` links bare surnames in articles that never give the full name to the
+  one known full-name person of that surname (the caller picks the candidates).
+* `build_entities` aggregates landed mentions into one row per entity with native
+  Polars expressions; one label per entity by vote over its mentions.
+
+Entity ids (issue #11): one name, one entity, whatever label NER gave each mention.
+    "E" + first 16 hex digits of sha1(namespace "|" key), where
+    * COUNTRY|<ISO 3166 alpha-2> for a country named any way (see `country_code`):
+      "US", "U.S.", "USA", "United States", "United States of America" and "America"
+      are one entity; reference data is pycountry's ISO 3166-1 table (names, official
+      and common names) plus the everyday English forms ISO does not list (`_NEWS_COUNTRY`);
+    * DEMONYM|<ISO alpha-2> for a demonym ("American", "Americans"): its own NORP
+      entity, not merged into the country. It carries its country by the same-key
+      scheme: `demonym_country(name)` gives the ISO code and `country_entity_id(code)`
+      the country's id (pycountry has no demonyms, so they are a table here);
+    * NAME|<name key> for every other name; NORP keys fold a plural ending on their
+      last word ("Tories" -> "tory", "Democrats" -> "democrat").
+    The label is not part of the id, so "Bush" tagged PERSON in one article and ORG in
+    another is one entity whose `label` is the majority label of its mentions (each
+    mention keeps its own label). Different people are still kept apart by their full
+    names (the id of a full name is its key); a label only decides the id for the
+    country/demonym tables, which never take a PERSON-labelled mention ("Jordan").
 
 Resolution rules inside one article (mentions in paragraph/character order):
 
+0. A capitalised sentence-initial function word glued to a name ("Once Ford", "When
+   Obama") is trimmed off the span: the mention's `text` and `start_char` change.
+   PERSON spans are always trimmed; others only when the rest is named elsewhere in
+   the article ("Under Armour" stays whole unless "Armour" is mentioned alone).
 1. Surface forms are cleaned: whitespace collapsed, wrapping punctuation and possessive
    endings ('s, ’s, trailing ' or ’) removed, a leading lowercase "the" dropped, and for
    PERSON a leading honorific ("Mr.", "President", ...) dropped.
 2. PERSON names of two or more tokens are "full names"; the ones with the same
    `name_key` form one entity.
 3. A PERSON mention whose tokens are a subset of a full name's tokens ("Trump",
-   "Kim", "Jong Un") is a short form of it. When several full names fit, the one
-   mentioned most recently before it wins; when none was mentioned before (a headline
-   that uses the surname first), the first one mentioned after it.
+   "Kim", "Jong Un") is a short form of it. A bare word goes first to the full names
+   that have it as their surname ("Thomas" -> "Clarence Thomas", not "Thomas Jones");
+   only when none does, to a full name that has it elsewhere ("Tony"). Among several
+   fits, the one mentioned most recently before it wins; when none was mentioned
+   before (a headline that uses the surname first), the first one mentioned after it.
 4. Label conflicts: a mention tagged ORG/GPE/LOC/NORP/FAC/PRODUCT/WORK_OF_ART/EVENT
    whose tokens are a subset of a PERSON name in the same article ("Kim" tagged ORG)
    becomes that PERSON (its `label` column is rewritten; the NER label is kept in
    `ner_label`).
 5. Spans that are not one person's full name: "Trump-Kim" (two people named elsewhere
-   in the article) gets a null entity_id; "Putin Wants" (headline verb glued to a
-   known surname) is a form of "Vladimir Putin".
+   in the article) gets a null entity_id; "Putin Wants" (a headline verb glued to a
+   known surname: the second word is a common headline verb, `_HEADLINE_VERBS`) is a
+   form of "Vladimir Putin". Two full names that share a word are never merged
+   ("Scott Adams" and "Tom Scott" stay two people).
 6. ORG acronyms: an all-caps ORG mention ("UN", "NATO") links to the one ORG in the
    article whose initials spell it ("United Nations"); with zero or several candidates
    it stays its own entity.
@@ -42,6 +68,7 @@ but an article that only ever says "Donald J. Trump" yields a second entity.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -53,6 +80,11 @@ __all__ = [
     "clean_name",
     "label_group",
     "entity_id_for",
+    "country_code",
+    "demonym_country",
+    "country_entity_id",
+    "demonym_entity_id",
+    "trim_span",
     "resolve_mentions",
     "build_entities",
     "link_to_known",
@@ -119,14 +151,209 @@ def name_key(name: str) -> str:
 
 
 def label_group(label: str | None) -> str:
+    """GPE and LOC as one "PLACE" group, every other label itself. No longer part of the
+    entity id (see the module docstring); kept for callers that group labels."""
     label = (label or "").upper()
     return _LABEL_GROUPS.get(label, label)
 
 
+# --- countries and demonyms -------------------------------------------------------------
+# Everyday English names of countries that ISO 3166-1 (pycountry) does not list, and the
+# abbreviations news writes for them. ISO alpha-2/alpha-3 codes in general are not used:
+# "LA", "IN", "IT", "AND", "CAN" are ordinary words or other places far more often.
+_NEWS_COUNTRY = {
+    "US": "US", "U.S.": "US", "USA": "US", "U.S.A.": "US", "America": "US",
+    "UK": "GB", "U.K.": "GB", "Britain": "GB", "Great Britain": "GB",
+    "Russia": "RU", "Turkey": "TR", "Czech Republic": "CZ", "Ivory Coast": "CI",
+    "Vatican": "VA", "Vatican City": "VA", "Burma": "MM", "Macedonia": "MK", "Swaziland": "SZ",
+    "Palestine": "PS", "East Timor": "TL", "Cape Verde": "CV", "Brunei": "BN", "Holland": "NL",
+    "UAE": "AE", "U.A.E.": "AE", "DRC": "CD", "DR Congo": "CD", "Micronesia": "FM",
+    "Gambia": "GM", "The Gambia": "GM", "Bahamas": "BS", "The Bahamas": "BS",
+}
+# Written all-caps only ("US" the country, "Us" the magazine).
+_ABBREVIATIONS = {"us", "usa", "uk", "uae", "drc"}
+
+# Demonyms (singular; pycountry has none): the people of a country, a NORP entity of its
+# own that carries the country's ISO code. Ambiguous ones ("Korean", "Congolese") are left
+# out; so are nations that are not ISO countries ("English", "Scottish", "Welsh").
+_DEMONYMS = {
+    "American": "US", "British": "GB", "Briton": "GB", "Chinese": "CN", "Russian": "RU",
+    "French": "FR", "German": "DE", "Japanese": "JP", "Indian": "IN", "Pakistani": "PK",
+    "Afghan": "AF", "Iranian": "IR", "Iraqi": "IQ", "Syrian": "SY", "Israeli": "IL",
+    "Palestinian": "PS", "Saudi": "SA", "Egyptian": "EG", "Turkish": "TR", "Turk": "TR",
+    "Greek": "GR", "Italian": "IT", "Spanish": "ES", "Spaniard": "ES", "Portuguese": "PT",
+    "Dutch": "NL", "Belgian": "BE", "Swiss": "CH", "Austrian": "AT", "Polish": "PL",
+    "Ukrainian": "UA", "Canadian": "CA", "Mexican": "MX", "Brazilian": "BR",
+    "Argentine": "AR", "Argentinian": "AR", "Australian": "AU", "Irish": "IE",
+    "Swedish": "SE", "Swede": "SE", "Norwegian": "NO", "Danish": "DK", "Dane": "DK",
+    "Finnish": "FI", "Finn": "FI", "South Korean": "KR", "North Korean": "KP",
+    "Vietnamese": "VN", "Thai": "TH", "Indonesian": "ID", "Filipino": "PH", "Malaysian": "MY",
+    "Nigerian": "NG", "Kenyan": "KE", "South African": "ZA", "Ethiopian": "ET",
+    "Sudanese": "SD", "Libyan": "LY", "Lebanese": "LB", "Jordanian": "JO", "Yemeni": "YE",
+    "Cuban": "CU", "Venezuelan": "VE", "Colombian": "CO", "Chilean": "CL", "Peruvian": "PE",
+    "Czech": "CZ", "Hungarian": "HU", "Romanian": "RO", "Bulgarian": "BG", "Serbian": "RS",
+    "Serb": "RS", "Croatian": "HR", "Croat": "HR", "Bosnian": "BA", "Albanian": "AL",
+    "Georgian": "GE", "Armenian": "AM", "Azerbaijani": "AZ", "Belarusian": "BY",
+    "Qatari": "QA", "Emirati": "AE", "Kuwaiti": "KW", "Omani": "OM", "Bahraini": "BH",
+    "Taiwanese": "TW", "New Zealander": "NZ", "Zimbabwean": "ZW", "Somali": "SO",
+    "Algerian": "DZ", "Moroccan": "MA", "Tunisian": "TN", "Ghanaian": "GH",
+    "Ugandan": "UG", "Rwandan": "RW", "Haitian": "HT", "Jamaican": "JM", "Icelandic": "IS",
+    "Estonian": "EE", "Latvian": "LV", "Lithuanian": "LT", "Slovak": "SK", "Slovenian": "SI",
+    "Kazakh": "KZ", "Uzbek": "UZ", "Mongolian": "MN", "Nepalese": "NP", "Sri Lankan": "LK",
+    "Bangladeshi": "BD", "Burmese": "MM", "Cambodian": "KH", "Singaporean": "SG",
+}
+# Demonyms whose plural is the same word ("the Chinese", "the Swiss").
+_SAME_PLURAL = ("ese", "ish", "ch", "ss")
+_NOT_PERSON = "PERSON"
+
+
+def _strip_parts(name: str) -> list[str]:
+    """ISO names as news writes them: "Iran, Islamic Republic of" -> "Iran" and
+    "Islamic Republic of Iran"; "Holy See (Vatican City State)" -> both parts."""
+    out = [name]
+    m = re.fullmatch(r"(.+?)\s*\((.+)\)", name)
+    if m:
+        out = [m.group(1)] + ([m.group(2)] if m.group(2)[:1].isupper() and "part" not in m.group(2) else [])
+    more = []
+    for n in out:
+        if ", " in n:
+            base, rest = n.split(", ", 1)
+            more.append(base)
+            if rest.endswith(" of") or rest.endswith(" of the"):
+                more.append(f"{rest} {base}")
+    return out + more
+
+
+@functools.cache
+def _country_table() -> dict[str, str]:
+    """name key -> ISO 3166-1 alpha-2, from pycountry plus `_NEWS_COUNTRY`.
+
+    Exact ISO names win over forms derived by `_strip_parts`; a derived form that two
+    countries share ("Korea", "Virgin Islands") maps to neither."""
+    import pycountry  # reference data only (ISO 3166-1 with common and official names)
+
+    exact: dict[str, str] = {}
+    derived: dict[str, set[str]] = {}
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            val = getattr(c, attr, None)
+            if not val:
+                continue
+            exact.setdefault(name_key(val), c.alpha_2)
+            for form in _strip_parts(val)[1:]:
+                derived.setdefault(name_key(form), set()).add(c.alpha_2)
+    table = {k: next(iter(v)) for k, v in derived.items() if len(v) == 1}
+    table.update(exact)
+    table.update({name_key(k): v for k, v in _NEWS_COUNTRY.items()})
+    return table
+
+
+@functools.cache
+def _demonym_table() -> dict[str, str]:
+    table = {}
+    for name, code in _DEMONYMS.items():
+        table[name_key(name)] = code
+        if not name.endswith(_SAME_PLURAL):
+            table[name_key(name + "s")] = code
+    return table
+
+
+def country_code(name: str, label: str | None = None) -> str | None:
+    """ISO 3166-1 alpha-2 code when `name` names a country ("U.S." -> "US"), else None.
+
+    Never for a PERSON-labelled mention ("Jordan", "Chad"); abbreviations only when
+    written in capitals ("US", not the "Us" of a magazine title); names must start
+    with a capital letter."""
+    if (label or "").upper() == _NOT_PERSON or not name or not name[:1].isupper():
+        return None
+    key = name_key(name)
+    if key in _ABBREVIATIONS and not name.replace(".", "").isupper():
+        return None
+    return _country_table().get(key)
+
+
+def demonym_country(name: str, label: str | None = None) -> str | None:
+    """ISO alpha-2 code of the country of a demonym ("Americans" -> "US"), else None."""
+    if (label or "").upper() == _NOT_PERSON or not name or not name[:1].isupper():
+        return None
+    return _demonym_table().get(name_key(name))
+
+
+def _hash_id(namespace: str, key: str) -> str:
+    return "E" + hashlib.sha1(f"{namespace}|{key}".encode("utf-8")).hexdigest()[:16]
+
+
+def country_entity_id(code: str) -> str:
+    """The entity id of the country with ISO alpha-2 `code`."""
+    return _hash_id("COUNTRY", code.upper())
+
+
+def demonym_entity_id(code: str) -> str:
+    """The entity id of the demonym (NORP) of the country with ISO alpha-2 `code`."""
+    return _hash_id("DEMONYM", code.upper())
+
+
+def _fold_plural(key: str) -> str:
+    """Plural ending of the last word off ("tories" -> "tory", "democrats" -> "democrat")."""
+    toks = key.split()
+    if not toks:
+        return key
+    last = toks[-1]
+    if len(last) > 4 and last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        last = last[:-1]
+    return " ".join(toks[:-1] + [last])
+
+
 def entity_id_for(label: str, name: str) -> str:
-    """Deterministic entity id: "E" + 16 hex digits of sha1(label group | name key)."""
-    digest = hashlib.sha1(f"{label_group(label)}|{name_key(name)}".encode("utf-8"))
-    return "E" + digest.hexdigest()[:16]
+    """Deterministic entity id of a mention with (resolved) `label` and canonical `name`.
+
+    See the module docstring: COUNTRY|code, DEMONYM|code or NAME|key (NORP keys
+    plural-folded); the label itself is not hashed."""
+    code = country_code(name, label)
+    if code:
+        return country_entity_id(code)
+    code = demonym_country(name, label)
+    if code:
+        return demonym_entity_id(code)
+    key = name_key(name)
+    if (label or "").upper() == "NORP":
+        key = _fold_plural(key)
+    return _hash_id("NAME", key)
+
+
+# --- span trimming ------------------------------------------------------------------------
+# Closed-class words (conjunctions, prepositions, adverbs, pronouns, auxiliaries) that a
+# sentence or headline starts with and that NER glues to the name after them ("Once Ford",
+# "When Obama", "But Trump"). Left out: words that are also first names ("Will", "May",
+# "Hope", "Grant", "Bill", "Mark") and words that start names ("New York", "Today").
+_GLUE_WORDS = frozenset(
+    """once when while whilst after before since until unless if though although because
+    but and or nor so yet then now still also even only just however meanwhile moreover
+    instead perhaps maybe indeed thus hence therefore otherwise besides nevertheless
+    like unlike despite under over with without within from into onto upon about above
+    below between among against toward towards during through across behind beyond
+    for at by in on of to as than via per
+    this that these those there here where why how what which who whom whose whatever
+    every each both either neither some any many most several few all another other
+    such no not never always often sometimes already soon later
+    did does do has have had is was were are be been would could should can must shall
+    dear thanks thank please asked says said tell told let lets yes oh""".split()
+)
+
+
+def trim_span(text: str) -> int:
+    """How many leading characters of a NER span are a glued sentence-initial word
+    ("Once Ford" -> 5): a capitalised `_GLUE_WORDS` word followed by a capitalised word.
+    0 when nothing is to be trimmed. The caller decides when to trim (rule 0)."""
+    m = re.match(r"([A-Z][a-z]+)\s+", text or "")
+    if not m or m.group(1).lower() not in _GLUE_WORDS:
+        return 0
+    rest = text[m.end():]
+    if not rest[:1].isupper():
+        return 0
+    return m.end()
 
 
 def clean_name(text: str | None, label: str | None = None) -> str:
@@ -160,6 +387,19 @@ def _is_acronym(name: str) -> bool:
     return 2 <= len(bare) <= 6 and bare.isalpha() and bare.isupper()
 
 
+# Third-person verbs that headlines glue to a surname ("Putin Wants ...", "Johnson Vows
+# ..."): the most common headline verbs of news wire and BBC headings. A closed list, so
+# that a surname ending in "s" ("Scott Adams", "Thomas Jones") is never taken for one.
+_HEADLINE_VERBS = frozenset(
+    """wants says warns vows calls urges faces seeks slams backs meets plans hits insists
+    claims denies admits rejects defends tells gets makes takes gives wins loses leads
+    signs visits blasts attacks accuses blames praises quits resigns returns agrees
+    announces confirms reveals unveils launches pledges promises threatens sues joins
+    leaves heads eyes targets tops beats fears hopes expects sees sets stands
+    steps speaks talks thanks welcomes criticises criticizes questions dismisses""".split()
+)
+
+
 class _Cluster:
     """One PERSON full name (all spellings with the same key) inside one article."""
 
@@ -171,6 +411,10 @@ class _Cluster:
         self.forms: list[str] = []
         self.first = first
         self.last = first
+
+    def surname(self) -> str:
+        toks = [t for t in self.key.split() if t not in _SUFFIXES]
+        return toks[-1] if toks else ""
 
     def name(self) -> str:
         # Longest surface form not in all caps (headlines); ties go to the first written.
@@ -186,7 +430,8 @@ def _drop_false_full_names(
       names of two different people in the article. It names no single entity: its
       key is returned in the second set and such mentions get a null entity_id.
     * "Putin Wants" (a headline): two tokens, the first the surname of another full
-      name, the second a verb-like word ending in "s" found in no other name. Becomes
+      name, the second a common headline verb (`_HEADLINE_VERBS`) found in no other
+      name. A surname-like second word ("Scott Adams" next to "Tom Scott") is a person. Becomes
       a form of that other full name (returned as key -> cluster).
     """
     alias_of: dict[str, _Cluster] = {}
@@ -212,7 +457,7 @@ def _drop_false_full_names(
             del clusters[key]
             continue
         toks = key.split()
-        if len(toks) == 2 and toks[1].endswith("s") and len(toks[1]) > 2:
+        if len(toks) == 2 and toks[1] in _HEADLINE_VERBS:
             heads = [c for c in others if c.key.split()[-1] == toks[0] and toks[1] not in c.tokens]
             if len(heads) == 1 and not any(toks[1] in c.tokens for c in others):
                 alias_of[key] = heads[0]
@@ -220,14 +465,42 @@ def _drop_false_full_names(
     return alias_of, compounds
 
 
-def _resolve_article(labels: list[str], surfaces: list[str]) -> tuple[list[str], list[str | None], list[str]]:
+# Labels whose spans are titles, where a leading "When" or "Under" is part of the name.
+_NO_TRIM = {"WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"}
+
+
+def _trims(labels: list[str], surfaces: list[str]) -> list[int]:
+    """Rule 0: characters to cut off the front of each span ("Once Ford" -> 5)."""
+    cut = [0 if lab in _NO_TRIM else trim_span(s or "") for lab, s in zip(labels, surfaces)]
+    if not any(cut):
+        return cut
+    # Words named on their own (untrimmed spans) and full PERSON names' words.
+    named: set[str] = set()
+    for lab, s, c in zip(labels, surfaces, cut):
+        if not c:
+            key = name_key(clean_name(s, lab))
+            named.add(key)
+            if lab == "PERSON":
+                named.update(key.split())
+    for i, (lab, s, c) in enumerate(zip(labels, surfaces, cut)):
+        if c and lab != "PERSON" and name_key(clean_name(s[c:], lab)) not in named:
+            cut[i] = 0
+    return cut
+
+
+def _resolve_article(
+    labels: list[str], surfaces: list[str]
+) -> tuple[list[str], list[str | None], list[str], list[int]]:
     """Resolve one article's mentions (given in reading order).
 
-    Returns (resolved labels, entity ids, entity names), aligned with the input. The id
-    is None only for a span naming two people at once ("Trump-Kim").
+    Returns (resolved labels, entity ids, entity names, characters trimmed off the front
+    of each span), aligned with the input. The id is None only for a span naming two
+    people at once ("Trump-Kim").
     """
     n = len(labels)
     labels = [(lab or "").upper() for lab in labels]
+    cut = _trims(labels, surfaces)
+    surfaces = [(s or "")[c:] if c else s for s, c in zip(surfaces, cut)]
     clean = [clean_name(s, lab) for s, lab in zip(surfaces, labels)]
     keys = [name_key(c) for c in clean]
 
@@ -279,6 +552,12 @@ def _resolve_article(labels: list[str], surfaces: list[str]) -> tuple[list[str],
         if cl is None:
             toks = set(_tokens(keys[i]))
             fits = [c for c in cluster_list if toks and toks <= c.tokens]
+            if len(toks) == 1:
+                # A bare word is a surname first: "Thomas" next to "Clarence Thomas" and
+                # "Thomas Jones" is Clarence Thomas; a first name only when no full name
+                # has it as surname ("Tony" -> "Tony Blair").
+                surname = [c for c in fits if c.surname() in toks]
+                fits = surname or fits
             if fits:
                 before = [c for c in fits if c.first < i]
                 if before:
@@ -309,7 +588,7 @@ def _resolve_article(labels: list[str], surfaces: list[str]) -> tuple[list[str],
             ids.append(None)
         else:
             ids.append(entity_id_for(out_labels[i], name))
-    return out_labels, ids, names
+    return out_labels, ids, names, cut
 
 
 def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
@@ -318,7 +597,9 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     Needs columns article_id, paragraph_index, start_char, text, label. Returns the same
     rows in the same order with `label` resolved (see module docstring), the NER's own
     label in `ner_label`, and the two new columns. entity_id is null only for a span
-    that names two people at once ("Trump-Kim summits").
+    that names two people at once ("Trump-Kim summits"). A span with a glued
+    sentence-initial word ("Once Ford", rule 0) comes back trimmed: its `text` and
+    `start_char` (and nothing else) change; `end_char` stays.
     """
     extra = {"entity_id": pl.String, "entity_name": pl.String}
     if mentions.height == 0:
@@ -334,25 +615,32 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     out_labels: list[str] = []
     out_ids: list[str | None] = []
     out_names: list[str] = []
+    out_cut: list[int] = []
     start = 0
     n = len(art)
     while start < n:
         end = start
         while end < n and art[end] == art[start]:
             end += 1
-        lab, ids, names = _resolve_article(labels_in[start:end], texts[start:end])
+        lab, ids, names, cut = _resolve_article(labels_in[start:end], texts[start:end])
         out_labels += lab
         out_ids += ids
         out_names += names
+        out_cut += cut
         start = end
 
+    start_dtype = ordered.schema["start_char"]
     resolved = ordered.with_columns(
         pl.col("label").alias("ner_label"),
         pl.Series("label", out_labels, dtype=pl.String),
         pl.Series("entity_id", out_ids, dtype=pl.String),
         pl.Series("entity_name", out_names, dtype=pl.String),
+        pl.Series("_cut", out_cut, dtype=pl.Int64),
+    ).with_columns(
+        pl.col("text").str.slice(pl.col("_cut")),
+        (pl.col("start_char").cast(pl.Int64) + pl.col("_cut")).cast(start_dtype),
     )
-    return resolved.sort("_row").drop("_row")
+    return resolved.sort("_row").drop("_row", "_cut")
 
 
 def _clean_surface_expr(col: str = "text", label: str = "label") -> pl.Expr:
@@ -383,11 +671,15 @@ def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.Dat
     resolve_mentions; a DataFrame or a LazyFrame. Every canonical name is itself a
     cleaned surface form, so names are chosen from the cleaned surface forms.
 
-    name: among the cleaned surface forms, prefer not-all-caps, then the longest, then
-    the most frequent, then the one most often chosen as entity_name (if that column is
+    name: among the cleaned surface forms, prefer not-all-caps (acronyms of up to six
+    letters excepted: "US" beats a rare "Us" by frequency), then the longest, then the
+    most frequent, then the one most often chosen as entity_name (if that column is
     there), then the one seen earliest in its article (if positions are there), then
     alphabetical.
-    label: the most frequent (resolved) label, ties -> alphabetical.
+    label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
+    vote: ids do not depend on labels, so one entity gathers every label NER gave it).
+    Every output value of an id depends only on that id's mentions, so calling this on
+    all mentions of just the ids a run touched gives the same rows as on the corpus.
     aliases: sorted distinct cleaned surface forms (possessives and PERSON titles
     stripped), short forms included.
     """
@@ -419,7 +711,10 @@ def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.Dat
             pl.col("_alias")
             .sort_by(
                 [
-                    pl.col("_alias") == pl.col("_alias").str.to_uppercase(),  # "KIM JONG UN" last
+                    # "KIM JONG UN" (a headline) last, but not an acronym: "US" and "Us"
+                    # (a magazine) are ranked by how often each is written.
+                    (pl.col("_alias") == pl.col("_alias").str.to_uppercase())
+                    & ~pl.col("_alias").str.replace_all(".", "", literal=True).str.contains(r"^\w{1,6}$"),
                     pl.col("_alias").str.len_chars(),
                     pl.col("_n"),
                     pl.col("_nn"),
@@ -455,55 +750,58 @@ def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.Dat
     return out.collect()
 
 
-def link_to_known(mentions: pl.DataFrame, known_entities: pl.DataFrame) -> pl.DataFrame:
-    """Link bare PERSON names to a known full-name entity from earlier batches.
+def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """Link bare surnames to the one known person of that surname.
 
-    For resolved mentions (output of resolve_mentions) whose label is PERSON and whose
-    entity_name is a single token (the article never gave a full name), if exactly one
-    PERSON entity in `known_entities` (output of build_entities: entity_id, name,
-    label) has that token in its multi-token name key, the mention takes that entity's
-    id and name. Zero or several candidates leave the mention as it was. Conservative
-    by design: "Kim" stays unlinked once both Kim Jong-un and Kim Yo-jong are known.
-    Adds a boolean column `linked_to_known`.
+    `mentions`: output of resolve_mentions (needs entity_id, entity_name, label).
+    `known`: the candidate entities, at least columns entity_id, name, label: the
+    caller's choice of "people known in the same source and time window" (for example
+    build_entities over that source's mentions of the last N days, plus the full names
+    resolved in the current batch). Only rows with label PERSON whose name has two or
+    more words count; a name's surname is its last word (a generational suffix such as
+    "Jr." skipped) or, for a hyphenated or multi-word surname, its last words.
+
+    A mention is linked when its label is PERSON and its entity_name is one written word
+    (the article never gave a full name: "Blair", "Lloyd-Webber") and exactly one known
+    entity has that surname: it takes that entity's id and name. With zero or several
+    known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
+    is left as it was; a first name ("Tony") never links. Adds a boolean column
+    `linked_to_known`; rows and their order are kept.
     """
-    if mentions.height == 0 or known_entities.height == 0:
+    if mentions.height == 0 or known.height == 0:
         return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
-    known = known_entities.filter(pl.col("label") == "PERSON").select("entity_id", "name")
-    known_keys = [name_key(x) for x in known.get_column("name").to_list()]
-    known = known.with_columns(pl.Series("_key", known_keys, dtype=pl.String)).filter(
-        pl.col("_key").str.contains(" ")
+    by_surname: dict[str, set[tuple[str, str]]] = {}
+    for eid, name, label in known.select("entity_id", "name", "label").iter_rows():
+        if (label or "").upper() != "PERSON" or not name:
+            continue
+        toks = [t for t in name_key(name).split()]
+        while len(toks) > 2 and toks[-1] in _SUFFIXES:
+            toks = toks[:-1]
+        if len(toks) < 2:
+            continue
+        # "Andrew Lloyd Webber": surname "webber" and "lloyd webber".
+        for k in range(1, len(toks)):
+            by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
+    unique = {s: next(iter(c)) for s, c in by_surname.items() if len({e for e, _ in c}) == 1}
+
+    ids = mentions.get_column("entity_id").to_list()
+    names = mentions.get_column("entity_name").to_list()
+    labels = mentions.get_column("label").to_list()
+    out_ids, out_names, linked = [], [], []
+    for eid, name, label in zip(ids, names, labels):
+        hit = None
+        if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
+            hit = unique.get(name_key(name))
+        if hit is not None and hit[0] != eid:
+            out_ids.append(hit[0])
+            out_names.append(hit[1])
+            linked.append(True)
+        else:
+            out_ids.append(eid)
+            out_names.append(name)
+            linked.append(False)
+    return mentions.with_columns(
+        pl.Series("entity_id", out_ids, dtype=pl.String),
+        pl.Series("entity_name", out_names, dtype=pl.String),
+        pl.Series("linked_to_known", linked, dtype=pl.Boolean),
     )
-    by_token = (
-        known.with_columns(pl.col("_key").str.split(" ").alias("_token"))
-        .explode("_token")
-        .unique(["entity_id", "_token"])
-        .group_by("_token")
-        .agg(pl.col("entity_id").first().alias("_known_id"), pl.col("name").first().alias("_known_name"), pl.len().alias("_k"))
-        .filter(pl.col("_k") == 1)
-        .drop("_k")
-    )
-    names = mentions.get_column("entity_name").unique().drop_nulls().to_list()
-    token_of = pl.DataFrame(
-        {"entity_name": names, "_token": [name_key(x) for x in names]},
-        schema={"entity_name": pl.String, "_token": pl.String},
-    )
-    out = (
-        mentions.with_row_index("_row")
-        .join(token_of, on="entity_name", how="left")
-        .join(by_token, on="_token", how="left")
-        .with_columns(
-            (
-                (pl.col("label") == "PERSON")
-                & pl.col("_known_id").is_not_null()
-                & ~pl.col("_token").str.contains(" ")
-                & (pl.col("entity_id") != pl.col("_known_id"))
-            ).alias("linked_to_known")
-        )
-        .with_columns(
-            pl.when(pl.col("linked_to_known")).then(pl.col("_known_id")).otherwise(pl.col("entity_id")).alias("entity_id"),
-            pl.when(pl.col("linked_to_known")).then(pl.col("_known_name")).otherwise(pl.col("entity_name")).alias("entity_name"),
-        )
-        .sort("_row")
-        .drop("_row", "_token", "_known_id", "_known_name")
-    )
-    return out
