@@ -555,3 +555,21 @@ def test_glued_sentence_initial_word_is_trimmed_from_the_span():
     assert out["end_char"].to_list() == df["end_char"].to_list()
     assert out["entity_name"].to_list()[:2] == ["Gerald Ford", "Gerald Ford"]
     assert out.schema == {**df.schema, "ner_label": pl.String, "entity_id": pl.String, "entity_name": pl.String}
+
+
+def test_org_legal_suffixes_fold_but_short_forms_stay():
+    df = mentions_frame([
+        ("a", 0, 0, "Kinross Gold Corp", "ORG"),
+        ("a", 1, 0, "Kinross", "ORG"),  # would split from articles that say only "Kinross"
+        ("a", 2, 0, "Paxar Corp", "ORG"),
+        ("a", 3, 0, "Paxar", "ORG"),
+        ("c", 0, 0, "Microsoft", "ORG"),
+        ("d", 0, 0, "Microsoft Corp.", "ORG"),
+        ("e", 0, 0, "Apple Insider", "ORG"),
+        ("e", 1, 0, "Apple", "ORG"),
+    ])
+    ids = resolve_mentions(df)["entity_id"].to_list()
+    assert ids[0] != ids[1] and ids[2] == ids[3] and ids[4] == ids[5] and ids[6] != ids[7]
+    assert ids[5] == entity_id_for("ORG", "Microsoft")
+    # People keep every word.
+    assert entity_id_for("PERSON", "John Smith Co") != entity_id_for("PERSON", "John Smith")
