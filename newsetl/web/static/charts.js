@@ -19,7 +19,7 @@ function noData(box, W, H, label, why) {
 // Line chart: x categories (days), one or more series; xTitle / yTitle are axis titles.
 function lineChart(box, xs, series, opts) {
   box.textContent = "";
-  const W = 540, H = 240, L = 56, R = 20, T = 28, B = 44;
+  const W = 540, H = 240, L = 56, R = 40, T = 28, B = 44;  // R: room for the last day label
   const all = series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined));
   if (!xs.length || !all.length) return noData(box, W, H, opts.label);
   const svg = svgEl("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.label});
@@ -56,7 +56,7 @@ function lineChart(box, xs, series, opts) {
 // Horizontal bars: items [{label, value, href?}]; yTitle names the categories, xTitle the values.
 function barChart(box, items, opts) {
   box.textContent = "";
-  const W = 540, rowH = 22, P = 170, T = 8, B = 40;
+  const W = 460, rowH = 22, P = 160, T = 8, B = 40;
   const H = Math.max(90, items.length * rowH + T + B);
   if (!items.length) return noData(box, W, H, opts.label);
   const svg = svgEl("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.label});

@@ -1,0 +1,190 @@
+"""Page latency of `newsetl serve` (issue 12): /, /entities/<id>, /articles/<id>.
+
+    .venv/bin/python scripts/bench_web.py --warehouse /tmp/bbc-wh --write
+    .venv/bin/python scripts/bench_web.py --warehouse DIR -n 20        # print only
+
+Starts the real command (`newsetl serve --warehouse DIR --port P`) as a subprocess and
+asks it for each page N times, one request at a time, over a fresh connection each
+(what a browser's first visit costs), after 3 unmeasured warm-up requests. Ids:
+  heaviest  the most-mentioned entity / the article with the most mentions (worst case)
+  sampled   N requests cycling over 10 ids drawn with a fixed seed (typical pages)
+Reports median, p95 and max wall time per page as the client sees it.
+
+Build the BBC warehouse first (research data, never copied into the repo):
+    nice -n 10 .venv/bin/newsetl run /work/shared/data/bbc-news/bbc-news.jsonl --warehouse /tmp/bbc-wh
+
+The section between `<!-- bench:web:start -->` and `<!-- bench:web:end -->` of
+docs/benchmarks.md is replaced with --write. Not a timed test: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import md_table, replace_section  # noqa: E402
+
+SECTION = "bench:web"
+TARGET_MS = 300.0  # issue 12, "Targets": both pages under 300 ms on the BBC warehouse
+SAMPLED_IDS = 10
+SEED = 12
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(port: int, path: str) -> tuple[int, float, int]:
+    t0 = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        body = r.read()
+    finally:
+        conn.close()
+    return r.status, (time.perf_counter() - t0) * 1000.0, len(body)
+
+
+def _ids(warehouse: Path) -> dict[str, list[str]]:
+    from newsetl.query import execute
+    from newsetl.settings import Settings
+
+    s = Settings(warehouse=warehouse, progress=False)
+
+    def col(sql):
+        return execute(sql, s, timeout_s=120).table.column(0).to_pylist()
+
+    rng = random.Random(SEED)
+    top_e = col("select entity_id from entities order by mention_count desc, entity_id limit 1")
+    all_e = col("select entity_id from entities order by entity_id")
+    top_a = col("select article_id from entity_mentions group by article_id order by count(*) desc, article_id limit 1")
+    all_a = col("select article_id from articles order by article_id")
+    return {"entity_top": top_e, "entity_sample": rng.sample(all_e, min(SAMPLED_IDS, len(all_e))),
+            "article_top": top_a, "article_sample": rng.sample(all_a, min(SAMPLED_IDS, len(all_a)))}
+
+
+def _counts(warehouse: Path) -> dict[str, int]:
+    from newsetl.query import execute
+    from newsetl.settings import Settings
+
+    s = Settings(warehouse=warehouse, progress=False)
+    out = {}
+    for t in ("articles", "paragraphs", "sentences", "entity_mentions", "entities", "quotes"):
+        out[t] = execute(f"select count(*) as n from {t}", s).table.to_pylist()[0]["n"]
+    return out
+
+
+def measure(warehouse: Path, n: int) -> dict:
+    ids = _ids(warehouse)
+    port = _free_port()
+    cmd = [str(Path(sys.executable).with_name("newsetl")), "serve", "--warehouse", str(warehouse), "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(port, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"bench_web: `{' '.join(cmd)}` did not start")
+            time.sleep(0.2)
+        pages = [
+            ("/ (catalog)", ["/"]),
+            ("/entities/<id>, most-mentioned", [f"/entities/{quote(i, safe='')}" for i in ids["entity_top"]]),
+            ("/entities/<id>, sampled", [f"/entities/{quote(i, safe='')}" for i in ids["entity_sample"]]),
+            ("/articles/<id>, most mentions", [f"/articles/{quote(i, safe='')}" for i in ids["article_top"]]),
+            ("/articles/<id>, sampled", [f"/articles/{quote(i, safe='')}" for i in ids["article_sample"]]),
+        ]
+        rows = []
+        for name, paths in pages:
+            for p in paths[:3]:
+                _get(port, p)  # warm-up: OS file cache, first template compile
+            times, sizes = [], []
+            for k in range(n):
+                status, ms, size = _get(port, paths[k % len(paths)])
+                if status != 200:
+                    raise SystemExit(f"bench_web: {paths[k % len(paths)]} answered {status}")
+                times.append(ms)
+                sizes.append(size)
+            times.sort()
+            rows.append({"page": name, "ids": len(paths), "n": n, "median_ms": statistics.median(times),
+                         "p95_ms": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+                         "max_ms": times[-1], "kb": statistics.median(sizes) / 1024})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {"rows": rows, "counts": _counts(warehouse), "ids": ids}
+
+
+def render(report: dict, command: str, warehouse: Path) -> str:
+    rows = report["rows"]
+    table = md_table(
+        ["page", "ids", "requests", "median ms", "p95 ms", "max ms", "page KB"],
+        [[r["page"], r["ids"], r["n"], f"{r['median_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['max_ms']:.0f}",
+          f"{r['kb']:.0f}"] for r in rows],
+    )
+    c = report["counts"]
+    pages = [r for r in rows if r["page"].startswith(("/entities", "/articles"))]
+    worst = max(r["p95_ms"] for r in pages)
+    verdict = "met" if worst < TARGET_MS else "NOT met"
+    return "\n".join([
+        "## Web pages (`scripts/bench_web.py`)",
+        "",
+        f"Command: `{command}`  ",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores "
+        f"({platform.machine()}, Python {platform.python_version()}); warehouse `{warehouse}`: "
+        f"{c['articles']:,} articles, {c['paragraphs']:,} paragraphs, {c['sentences']:,} sentences, "
+        f"{c['entity_mentions']:,} mentions, {c['entities']:,} entities, {c['quotes']:,} quotes.",
+        "",
+        "Wall time per request as the client sees it (`newsetl serve` in its own process, one request "
+        "at a time, a new connection each, 3 warm-up requests per page first).",
+        "",
+        table,
+        "",
+        f"Target (issue 12): entity and article pages under {TARGET_MS:.0f} ms: **{verdict}** "
+        f"(worst p95 {worst:.0f} ms).",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--warehouse", required=True, help="a built warehouse (e.g. the BBC one)")
+    ap.add_argument("-n", type=int, default=50, help="measured requests per page (default 50)")
+    ap.add_argument("--write", nargs="?", const=str(ROOT / "docs" / "benchmarks.md"),
+                    help="replace the bench:web section of this file (default docs/benchmarks.md)")
+    args = ap.parse_args(argv)
+    warehouse = Path(args.warehouse)
+    if not (warehouse / "news.duckdb").exists():
+        print(f"bench_web: no warehouse at {warehouse} (build it with `newsetl run ... --warehouse {warehouse}`)",
+              file=sys.stderr)
+        return 2
+    report = measure(warehouse, args.n)
+    command = ".venv/bin/python scripts/bench_web.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = render(report, command, warehouse)
+    print(text)
+    if args.write:
+        replace_section(SECTION, text, Path(args.write))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
