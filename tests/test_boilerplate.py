@@ -81,6 +81,16 @@ def _kinds(df: pl.DataFrame) -> list[tuple[str, str]]:
         ("This copy is for your personal, non-commercial use only.", "copyright"),
         ("If you enjoyed this article, consider supporting us with a membership.", "call_to_action"),
         ("Print Article", "section_label"),
+        ("FOLLOW US ON TWITTER FOR UPDATES", "call_to_action"),
+        ("Support us with a donation today", "call_to_action"),
+        ("Stay up to date with our newsletter", "call_to_action"),
+        ("Follow AP's full coverage of the election at", "call_to_action"),
+        ("Listen to Newsbeat live at 12:45 weekdays - or listen back here.", "call_to_action"),
+        ("(Reporting by Will Dunham in Washington; Editing by Tom Brown)", "credit"),
+        ("Writing by Ana Ruiz; additional reporting by Li Wei and Omar Haddad", "credit"),
+        ("The Associated Press contributed to this report.", "credit"),
+        ("Fox News’ Jessica Napoli contributed to this report.", "credit"),
+        ("Compiled by Jo Bloggs", "credit"),
     ],
 )
 def test_phrase_rules(line, reason):
@@ -103,6 +113,38 @@ def test_phrase_rules(line, reason):
 def test_phrase_rules_leave_prose_alone(line):
     out = classify_paragraphs(_paras([PROSE_A, line, PROSE_B]), _arts())
     assert out["kind"].to_list() == ["body", "body", "body"]
+
+
+# Short real-prose paragraphs (one-sentence wire copy) that start like a call to action
+# or a credit: "US" is not "us", a noun is not an imperative, a sentence is not a credit.
+PROSE_LOOKALIKES = [
+    "For more than a decade, US troops guarded the pass.",
+    "For more than a decade, US troops have been stationed at the base.",
+    "Support for the measure has grown here since the floods.",
+    "Stay-at-home orders kept most of us indoors for months.",
+    "Follow-up tests found no trace of the virus among US staff.",
+    "Get-togethers of more than six people remain banned here.",
+    "Like many towns here, Ashford lost its last bank branch in 2019.",
+    "Download speeds here have doubled since the new cable was laid.",
+    "Watch parties were held here and in Lagos as the final began.",
+    "Tap water here has been declared safe to drink again.",
+    "For the latest figures, US officials rely on state health departments.",
+    "Joining US forces in the Gulf were two British destroyers.",
+    "Register offices here were closed for the bank holiday.",
+    "Research by the University of Leeds found that most households recycle.",
+    "Editing by hand took the archivists most of a year.",
+    "Reporting by local journalists exposed the scheme in 2018.",
+    "She contributed reporting to a series that won a Pulitzer Prize in 2019.",
+    "Volunteers contributed research to the flood report.",
+]
+
+
+@pytest.mark.parametrize("line", PROSE_LOOKALIKES)
+def test_short_prose_that_looks_like_boilerplate_stays_body(line):
+    out = classify_paragraphs(_paras([PROSE_A, line, PROSE_B]), _arts())
+    assert _kinds(out) == [("body", "body")] * 3
+    # Alone as a one-sentence article too (wire copy).
+    assert _kinds(classify_paragraphs(_paras([line]), _arts())) == [("body", "body")]
 
 
 def test_heading_vs_inline_link():

@@ -117,22 +117,35 @@ _SHARE_PROMPT = (
 )
 _PLATFORMS = r"(?:telegram|twitter|instagram|facebook|tiktok|youtube|threads|bluesky|mastodon|linkedin|whatsapp|x\.com|google news)"
 _HANDLE = r"(?:^|[\s(])@[\p{L}\p{N}_.]{2,}"
-_SOCIAL_VERB = r"(?i)\b(?:follow|join|subscribe|find us|like us|connect with)\b"
+# "us" is the reader's "us" only in lower case: "US troops" is the country. Phrase rules
+# see all-caps lines in lower case ("JOIN US ON TELEGRAM"), see `_cta_text`.
+_US = r"(?-i:us)"
+_SOCIAL_VERB = r"(?i)\b(?:follow|join|subscribe|find " + _US + r"|like " + _US + r"|connect with)\b"
 _SOCIAL_PLATFORM = r"(?i)\b" + _PLATFORMS + r"\b"
+# An imperative at the start of the line, followed by a space or punctuation, not a
+# hyphen ("Stay-at-home orders ..." is prose). "Like" is left to `_CTA_STRONG` ("like us
+# on"): as a first word it is a preposition far more often ("Like many towns here, ...").
 _CTA_VERB_START = (
     r"(?i)^\W*(?:please\s+)?(?:join|follow|subscribe|sign up|register|download|get|click|tap|"
-    r"like|support|donate|become|stay|check out|find us|connect|discover|want more|"
-    r"never miss|don[’']t miss|for more|for the latest|listen to|watch)\b"
+    r"support|donate|become|stay|check out|find " + _US + r"|connect|discover|want more|"
+    r"never miss|don[’']t miss|for more|for the latest|listen to|watch)(?:$|[\s:,.!?])"
 )
+# What the imperative asks for, somewhere after it ("For the latest figures, US officials
+# ..." has no target after "For the latest").
 _CTA_TARGET = (
-    r"(?i)\b(?:us|our|newsletters?|channel|" + _PLATFORMS[3:-1] + r"|app|podcast|here|updates|"
+    r"(?i)\b(?:" + _US + r"|our|newsletters?|channel|" + _PLATFORMS[3:-1] + r"|app|podcast|here|updates|"
     r"coverage|alerts|inbox|latest|subscription|subscriber)\b"
 )
+_CTA_VERB_THEN_TARGET = _CTA_VERB_START + r".*" + _CTA_TARGET.removeprefix("(?i)")
+# Calls to action address the reader in the imperative or present; a perfect or past
+# auxiliary marks a report ("Support for the measure has grown here", "Download speeds
+# here have doubled"), where the first word is a noun, not an imperative.
+_REPORT_TENSE = r"(?i)\b(?:has|have|had|was|were|been)\b"
 _CTA_STRONG = (
-    r"(?i)\bjoin us\b|\bfollow us\b|\bclick here\b|\btap here\b"
+    r"(?i)\bjoin " + _US + r"\b|\bfollow " + _US + r"\b|\bclick here\b|\btap here\b"
     r"|\b(?:sign up|subscribe|register) (?:to|for) (?:our|the|a) (?:free |daily |weekly )?(?:newsletter|briefing|alerts?|digest|channel)"
     r"|^\W*(?:subscribe|sign up|register|donate)\b(?:\W+(?:now|today|here|free|for free))*\W*$"
-    r"|\blike us on\b|\bfind us on\b|\bconnect with us\b"
+    r"|\blike " + _US + r" on\b|\bfind " + _US + r" on\b|\bconnect with " + _US + r"\b"
     r"|\bsupport (?:our|independent|quality) journalism\b"
     r"|\bdownload (?:our|the \w+) app\b"
     r"|\b(?:become|join) (?:a|our) (?:member|subscriber|supporter|patron)\b"
@@ -172,11 +185,22 @@ _TIMESTAMP = (
     r"|^\W*\d{1,2}/\d{1,2}/\d{2,4}\b|^\W*\d{4}-\d{2}-\d{2}\b"
 )
 _READING_TIME = r"(?i)\b\d+\s*min(?:ute)?s?\.?\s+read\b|^\W*reading time\b"
-# Credit and contact lines that close a story.
+# Credit and contact lines that close a story ("Reporting by Will Dunham; Editing by Tom
+# Brown", "Lena Park contributed reporting from Seoul."): after the role words only names
+# follow, to the end of the line. Prose that starts the same way goes on with lower-case
+# words ("Research by the university found ..."). Case-sensitive on purpose: a name
+# starts with a capital (all-caps lines are names too).
+_NAME_TOKEN = r"(?:\p{Lu}[\p{L}\p{M}.'’\-]*|and|in|from|at|with|of|the|de|da|du|van|von|der|den|bin|al|la|le|y|&)"
+_ROLE = (
+    r"(?i:additional\s+)?(?i:reporting|writing|editing|research|compiled|edited|produced|graphics|production)"
+    r"(?:\s+(?i:and)\s+(?i:reporting|writing|editing|research))?"
+)
 _CREDIT = (
-    r"(?i)^\W*(?:additional |editing |reporting )?(?:reporting|writing|editing|research) by\b"
-    r"|\bcontributed (?:reporting|research|to this (?:report|article|story))\b"
-    r"|^\W*(?:compiled|edited) by\b"
+    r"^\W*" + _ROLE + r"\s+(?i:by)\s+" + _NAME_TOKEN
+    + r"(?:[\s,;/]+(?:" + _ROLE + r"\s+(?i:by)|" + _NAME_TOKEN + r"))*[\s.;)\]]*$"
+    r"|^\W*" + _NAME_TOKEN + r"(?:[\s,]+" + _NAME_TOKEN + r")*\s+(?i:contributed)\s+"
+    r"(?:(?i:reporting|research)(?:\s+(?i:from|in)\s+" + _NAME_TOKEN + r"(?:[\s,]+" + _NAME_TOKEN + r")*)?"
+    r"|(?i:to\s+this\s+(?:report|article|story)))[\s.;)\]]*$"
 )
 _EMAIL = r"[\w.+-]+@[\w-]+\.[\w.-]*\w"
 # profile links, not media links inside embedded posts ("pic.twitter.com/...")
@@ -401,6 +425,9 @@ def classify_paragraphs(
     )
 
     text = pl.col("_short")  # phrase rules below look at short paragraphs only
+    # Calls to action see an all-caps line in lower case ("JOIN US ON TELEGRAM") and any
+    # other line as written, so "us" (case-sensitive in the patterns) is never "US".
+    cta_text = pl.when(text.str.contains(r"\p{Ll}")).then(text).otherwise(text.str.to_lowercase())
     short = words <= PHRASE_MAX_WORDS
     plain = short & ~pl.col("_reported") & ~pl.col("_quote_start")
     title_like = tl
@@ -418,14 +445,17 @@ def classify_paragraphs(
             & text.str.contains(_HANDLE)
             # a handle alone is content (a list of accounts in a listicle); it is a
             # prompt with a follow verb, or a short "Twitter: @x" line
-            & (text.str.contains(_SOCIAL_VERB) | ((words <= 6) & text.str.contains(_SOCIAL_PLATFORM))),
+            & (cta_text.str.contains(_SOCIAL_VERB) | ((words <= 6) & text.str.contains(_SOCIAL_PLATFORM))),
         ),
         (
             "call_to_action",
             plain
             & (
-                text.str.contains(_CTA_STRONG)
-                | (text.str.contains(_CTA_VERB_START) & text.str.contains(_CTA_TARGET))
+                cta_text.str.contains(_CTA_STRONG)
+                | (
+                    cta_text.str.contains(_CTA_VERB_THEN_TARGET)
+                    & ~text.str.contains(_REPORT_TENSE)
+                )
             ),
         ),
         ("section_label", (words <= 8) & text.str.contains(_SECTION_LABEL)),
