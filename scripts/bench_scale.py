@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -114,7 +115,8 @@ def ensure_synthetic(n: int, workdir: Path, seed: int, rebuild: bool, log=print)
     shutil.rmtree(wh, ignore_errors=True)
     marker.unlink(missing_ok=True)
     log(f"building {wh}: {n:,} synthetic articles ...")
-    cmd = [sys.executable, str(ROOT / "scripts" / "synth_warehouse.py"), "--articles", str(n),
+    # niced: the build is not what is measured, and the machine is shared
+    cmd = ["nice", "-n", "10", sys.executable, str(ROOT / "scripts" / "synth_warehouse.py"), "--articles", str(n),
            "--warehouse", str(wh), "--seed", str(seed)]
     t0 = time.monotonic()
     r = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
@@ -148,8 +150,11 @@ def run_measured(cmd: list[str], warehouse: Path | None, env: dict, timeout: flo
     """One subprocess: wall time, peak RSS of its tree, peak `du -sb` of the warehouse."""
     import psutil
 
+    import resource
+
     before = du_bytes(warehouse) if warehouse is not None and warehouse.exists() else 0
     load = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(p.pid)
@@ -188,11 +193,29 @@ def run_measured(cmd: list[str], warehouse: Path | None, env: dict, timeout: flo
     stop.set()
     for t in threads:
         t.join()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the command and the children it waited for: moves less with the
+    # machine's load than wall time does
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     after = du_bytes(warehouse) if warehouse is not None and warehouse.exists() else 0
     peak["disk"] = max(peak["disk"], after)
-    return {"cmd": cmd, "rc": p.returncode, "wall": round(wall, 2), "rss": peak["rss"], "disk_before": before,
+    return {"cmd": cmd, "rc": p.returncode, "wall": round(wall, 2), "cpu": round(cpu, 2), "rss": peak["rss"],
+            "summary": parse_summary(out), "disk_before": before,
             "disk_peak": peak["disk"], "disk_after": after, "loadavg": round((load + os.getloadavg()[0]) / 2, 2),
             "stdout": out[-3000:], "stderr": err[-3000:]}
+
+
+def parse_summary(stdout: str) -> dict:
+    """From the Markdown `newsetl run` prints: the run's own seconds and its step table."""
+    out: dict = {"steps": {}}
+    m = re.search(r"; ([\d.]+) s\.", stdout)
+    if m:
+        out["seconds"] = float(m[1])
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 2 and re.fullmatch(r"[\d.]+", cells[1] or "x"):
+            out["steps"][cells[0]] = float(cells[1])
+    return out
 
 
 def check_rc(name: str, r: dict) -> None:
@@ -201,9 +224,8 @@ def check_rc(name: str, r: dict) -> None:
                          f"{r['stdout'][-1500:]}\n{r['stderr'][-3000:]}")
 
 
-def measure_size(n: int | None, real: Path, workdir: Path, seed: int, rebuild: bool, env: dict, log=print) -> dict:
-    """n = None: the empty-warehouse baseline alone."""
-    res: dict = {"articles": n or 0}
+def measure_size(n: int, real: Path, workdir: Path, seed: int, rebuild: bool, env: dict, log=print) -> dict:
+    res: dict = {"articles": n}
     run = newsetl_cmd() + ["run", str(real), "--warehouse"]
     empty = workdir / "empty"
     shutil.rmtree(empty, ignore_errors=True)
@@ -211,8 +233,6 @@ def measure_size(n: int | None, real: Path, workdir: Path, seed: int, rebuild: b
     res["empty"] = run_measured(run + [str(empty)], empty, env)
     check_rc("run into the empty warehouse", res["empty"])
     shutil.rmtree(empty, ignore_errors=True)
-    if n is None:
-        return res
     src, info = ensure_synthetic(n, workdir, seed, rebuild, log)
     res["build"] = info
     wh = workdir / f"work-{label(n)}"
@@ -236,6 +256,10 @@ def measure_size(n: int | None, real: Path, workdir: Path, seed: int, rebuild: b
 # --------------------------------------------------------------------------- report
 def _gb(b: int) -> str:
     return f"{b / 1e9:.2f} GB" if b >= 1e8 else f"{b / 1e6:.1f} MB"
+
+
+def _count(text: str) -> str:
+    return f"{int(text):,}" if str(text).isdigit() else str(text)
 
 
 def _mb(b: int) -> str:
@@ -268,6 +292,18 @@ def targets(results: list[dict]) -> list[tuple]:
     return rows
 
 
+def step_rows(results: list[dict]) -> list[tuple]:
+    rows = []
+    for r in results:
+        for name in ("empty", "new", "unchanged"):
+            m = r[name]
+            sm = m.get("summary", {})
+            steps = ", ".join(f"{k} {v:.1f}" for k, v in sm.get("steps", {}).items() if v >= 0.05)
+            rows.append((f"{r['articles']:,}", name, f"{m['wall']:.1f} s", f"{m.get('cpu', 0):.1f} s",
+                         f"{sm['seconds']:.1f} s" if "seconds" in sm else "", steps))
+    return rows
+
+
 def render(results: list[dict], command: str, machine: dict) -> str:
     curve = []
     for r in results:
@@ -276,7 +312,7 @@ def render(results: list[dict], command: str, machine: dict) -> str:
             f"{r['articles']:,}", _gb(nw["disk_before"]), f"{b.get('seconds', 0):.0f} s ({r['articles'] / max(b.get('seconds', 1), 1e-9):,.0f}/s)",
             f"{e['wall']:.1f} s", f"{nw['wall']:.1f} s", f"{nw['wall'] / e['wall']:.2f}x", f"{un['wall']:.1f} s",
             f"+{_gb(max(0, nw['disk_peak'] - nw['disk_before']))} ({nw['disk_peak'] / max(1, nw['disk_before']):.3f}x)",
-            _mb(max(nw["rss"], un["rss"])), f"{r['sql']['wall']:.2f} s", r.get("mentions", ""),
+            _mb(max(nw["rss"], un["rss"])), f"{r['sql']['wall']:.2f} s", _count(r.get("mentions", "")),
             f"{e['loadavg']:.1f} / {nw['loadavg']:.1f}",
         ))
     return "\n".join([
@@ -297,6 +333,11 @@ def render(results: list[dict], command: str, machine: dict) -> str:
         md_table(["articles", "size before", "synthetic build", "25 new: empty", "25 new: this",
                   "this / empty", "unchanged re-run", "peak disk", "peak RSS", "count(*) mentions",
                   "mentions", "load (empty / this)"], curve),
+        "",
+        "Where the time goes (CPU seconds of the process tree; the run's own seconds and steps "
+        "from its summary):",
+        "",
+        md_table(["articles", "run", "wall", "CPU", "run's own", "steps"], step_rows(results)),
         "",
         "Targets (issue 13; ratios from this one run):",
         "",

@@ -426,7 +426,9 @@ def make_batch(model: Model, first: int, n: int, now: datetime) -> dict[str, pl.
     # run reading the same URL would replace the synthetic article
     from newsetl.urls import canonicalize_url
 
-    ids = pl.Series("article_id", ["u" + hashlib.sha256(canonicalize_url(u).encode("utf-8")).hexdigest()[:20]
+    # (these URLs are already canonical: checked on the first, then hashed as they are)
+    canon = (lambda u: u) if canonicalize_url(urls[0]) == urls[0] else canonicalize_url
+    ids = pl.Series("article_id", ["u" + hashlib.sha256(canon(u).encode("utf-8")).hexdigest()[:20]
                                    for u in urls], dtype=pl.String)
     authors = model.vocab["name"].gather(pl.Series(model.persons(rng, n)))
     a = pl.DataFrame({
