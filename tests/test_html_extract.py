@@ -275,3 +275,44 @@ def test_canonical_pointing_at_site_root_is_ignored() -> None:
     )
     ex = extract_html(page, "https://site.example/news/story-1?ref_src=feed")
     assert ex.canonical_url == "https://site.example/news/story-1"
+
+
+# Real-prose blocks that mention comments, photos or agencies: body, never a cut or a credit.
+PROSE_BLOCKS = [
+    "No comment was immediately available from the ministry.",
+    "No comments were received from the public during the consultation.",
+    "One comment from a resident summed up the mood: the town is tired of waiting.",
+    "12 comments were sent to the council before the vote.",
+    "Video by a bystander showed police pushing protesters back.",
+    "Photos by the agency showed the damage to the port.",
+    "A file photo of the minister was used in the campaign leaflet.",
+    "Getty Images said it would cut 300 jobs.",
+    "Image quality on the new phone is better, reviewers said.",
+    "Related costs rose by four per cent.",
+]
+
+
+@pytest.mark.parametrize("prose", PROSE_BLOCKS)
+def test_filter_keeps_prose_about_comments_and_photos(prose) -> None:
+    blocks = ((BODY, "p"), (BODY, "p"), (BODY, "p"), (prose, "p"), (BODY, "p"), ("The last paragraph stays too.", "p"))
+    assert _filter(*blocks) == list(blocks)
+
+
+@pytest.mark.parametrize(
+    "widget",
+    ["12 comments", "No comments yet", "One thought on “Council agrees budget”", "3 Responses to \"Budget\"",
+     "Leave a Reply", "Comments (4)", "Join the discussion", "You may also like"],
+)
+def test_filter_cuts_at_comment_widget_labels(widget) -> None:
+    kept = _filter((BODY, "p"), (BODY, "p"), (BODY, "p"), (widget, "h"), ("Great article, thanks!", "p"), (BODY, "p"))
+    assert kept == [(BODY, "p")] * 3
+
+
+@pytest.mark.parametrize(
+    "credit",
+    ["Photo by Jane Doe", "(AP Photo/Evan Vucci)", "A man walks past a damaged building in Kyiv. (AP Photo/Efrem Lukatsky)",
+     "Smoke over the harbour. Jane Doe/Getty Images", "Image source, Getty Images", "© Example News 2024",
+     "Photograph courtesy of the Smith Family"],
+)
+def test_filter_drops_credit_lines(credit) -> None:
+    assert _filter((BODY, "p"), (credit, "p"), (BODY, "p")) == [(BODY, "p"), (BODY, "p")]

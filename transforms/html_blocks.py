@@ -45,7 +45,7 @@ _BOILERPLATE_START = re.compile(
       | (share\s+(this|on|it|via)|like\s+this\s+(story|article)|tweet\s+this|click\s+to\s+tweet|email\s+this|print\s+this)\b
       | (teilen\s+auf|partager\s+sur|compartir\s+en|compartilhe|compartilhar\s+no|condividi\s+su)\b
       | (advertisement|sponsored(\s+content)?|ad\s*choices|paid\s+content|affiliate\s+disclosure)\b
-      | (photo|image|picture|video|graphic|illustration|file\s+photo|credit|source|foto|bild|imagem|imagen|immagine|cr[ée]dito)s?\s*(:|credit|by\b|courtesy)
+      | (photo|image|picture|video|graphic|illustration|file\s+photo|credit|source|foto|bild|imagem|imagen|immagine|cr[ée]dito)s?\s*(:|credit\b|courtesy)
       | (copyright|©|\(c\)\s*\d{4}|all\s+rights\s+reserved)
       | (tags?|categor(y|ies)|filed\s+under|topics?)\s*:
       | (by\s+submitting\s+this\s+form|by\s+clicking|we\s+use\s+cookies|this\s+site\s+uses\s+cookies)
@@ -56,13 +56,47 @@ _BOILERPLATE_START = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-# Photo credits and captions: short blocks naming a picture agency or a copyright.
+# Photo credits and captions: short blocks that are a credit, by their shape. A credit
+# word alone is not enough: "Video by a bystander showed police ..." and "A file photo of
+# the minister ..." are prose; "Photo by Jane Doe", "(AP Photo/Evan Vucci)", "... John
+# Smith/Getty Images" and "©" lines are credits.
 CAPTION_MAX_WORDS = 25
-_CREDIT = re.compile(
-    r"©|\b(photos?|images?|pictures?|video)\s*(:|by\b|credit|courtesy)|\bgetty\s+images\b|\bshutterstock\b"
-    r"|\bap\s+photo\b|\bfile\s+photo\b|\bistock(photo)?\b|\bimage\s+source\b",
+_CREDIT_WORD = r"(?:photo(?:graph)?|image|picture|video|graphic|illustration|credit|getty|shutterstock|istock(?:photo)?|reuters|afp|ap|epa|alamy)"
+_CREDIT_BY = re.compile(
+    r"^\W*(?:(?:file\s+)?photo(?:graph)?|image|picture|video|graphic|illustration)s?\s*(?:credit\s*)?(?:by|courtesy(?:\s+of)?)\s+(.+)$",
     re.IGNORECASE,
 )
+_CREDIT_BRACKET = re.compile(r"[(\[]([^()\[\]]{1,80})[)\]]\W*$")
+_CREDIT_WORD_RE = re.compile(r"\b" + _CREDIT_WORD + r"s?\b", re.IGNORECASE)
+# Case-sensitive: the agency as a name after a separator ("Jane Doe / Reuters").
+_CREDIT_AGENCY_END = re.compile(
+    r"(?:[/|:–—]|\s-)\s*(?:[A-Z][\w.'’-]*\s+){0,3}(?:Getty Images|Shutterstock|iStock(?:photo)?|AP Photo|AFP|EPA|Alamy|PA Media|PA|Reuters)\W*$"
+)
+_IMAGE_SOURCE = re.compile(r"^\W*image\s+source\b", re.IGNORECASE)
+# Words that may sit between names in a credit ("Will Dunham in Washington and Tom Brown").
+_NAME_LINKS = frozenset("and in from at with of the de da du van von der den bin al la le y & via for".split())
+
+
+def _names_only(text: str) -> bool:
+    """True when every word is a name (capitalised) or a word that links names."""
+    toks = [t.strip(".:'’\"") for t in re.split(r"[\s,;/|()\[\]]+", text)]
+    toks = [t for t in toks if t and t not in "-–—"]
+    return bool(toks) and all(t[:1].isupper() or t.casefold() in _NAME_LINKS for t in toks)
+
+
+def is_credit(text: str) -> bool:
+    """A photo/media credit line (see `_CREDIT_BY` and friends above)."""
+    if "©" in text or _IMAGE_SOURCE.match(text):
+        return True
+    m = _CREDIT_BY.match(text)
+    if m and _names_only(m.group(1)):
+        return True
+    m = _CREDIT_BRACKET.search(text)
+    if m and _CREDIT_WORD_RE.search(m.group(1)) and _names_only(m.group(1)):
+        return True
+    return bool(_CREDIT_AGENCY_END.search(text))
+
+
 # "Follow Newsbeat on Instagram, Facebook and Twitter": a social call to action.
 _SOCIAL = re.compile(
     r"^\W*(follow|like|find|join|connect\s+with)\b.{0,80}?\b(on|via)\s+(twitter|facebook|instagram|youtube|linkedin|tiktok|snapchat|telegram|whatsapp)\b",
@@ -74,15 +108,20 @@ _TRAILING_WIDGET = re.compile(r"\s*\bclick\s+to\s+tweet\s*$", re.IGNORECASE)
 
 # The start of a comment section or of the "more stories" tail: the block itself and
 # everything after it goes. Only applied after the first third of the article so an
-# opening line cannot wipe the body.
+# opening line cannot wipe the body. Every form is a whole block that is a widget's
+# label ("12 comments", "Leave a Reply", "One thought on “Title”", "Related posts"),
+# never a sentence that mentions comments ("No comment was immediately available from
+# the ministry." is reporting).
 _TAIL_START = re.compile(
     r"""^\W*(
-        \d+\s+(comments?|responses?|replies|thoughts\s+on)\b
-      | (one|no)\s+(comments?|responses?|thoughts\s+on)\b
-      | (leave\s+a\s+(reply|comment)|post\s+a\s+comment|add\s+a\s+comment|join\s+the\s+(discussion|conversation)|comments?\s*(\(\d+\))?)\W*$
-      | (you\s+(may|might)\s+also\s+(like|enjoy)|related\s+(posts?|articles?|stories|content|news)|more\s+stories|recommended\s+for\s+you|read\s+next|up\s+next|what\s+to\s+read\s+next)\W*$
-      | (about\s+the\s+author|about\s+us)\W*$
-    )""",
+        (\d+|one|no)\s+(comments?|responses?|replies|thoughts?)(\s+(yet|so\s+far))?
+      | (\d+|one)\s+(thoughts?|responses?|comments?|replies)\s+(on|to)\s+["“”'‘’«].{1,200}["“”'‘’»]
+      | leave\s+a\s+(reply|comment)|post\s+a\s+comment|add\s+a\s+comment|join\s+the\s+(discussion|conversation)
+      | (show|view|read)\s+(all\s+)?(\d+\s+)?comments|comments?\s*(\(\d+\))?
+      | you\s+(may|might)\s+also\s+(like|enjoy)|related\s+(posts?|articles?|stories|content|news)|more\s+stories
+      | recommended\s+for\s+you|read\s+next|up\s+next|what\s+to\s+read\s+next
+      | about\s+the\s+author|about\s+us
+    )\W*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 
@@ -217,7 +256,7 @@ def is_boilerplate(block: RawBlock) -> bool:
         return True
     if words <= BOILERPLATE_MAX_WORDS and (_BOILERPLATE_START.match(block.text) or _SOCIAL.match(block.text)):
         return True
-    if words <= CAPTION_MAX_WORDS and block.tag != "h" and _CREDIT.search(block.text):
+    if words <= CAPTION_MAX_WORDS and block.tag != "h" and is_credit(block.text):
         return True
     return False
 
