@@ -614,3 +614,35 @@ def test_unknown_route_and_method(server):
     status, _, body = request(server, "/entities")
     assert status == 404 and json.loads(body)["error"] == "not found: /entities"
     assert request(server, "/entities/e_alice", "POST")[0] == 405
+
+
+def test_dated_picker_leaves_out_undated_entities(server, undated):
+    assert [r["entity_id"] for r in json.loads(request(undated, "/api/entities?dated=1")[2])["rows"]] == []
+    assert len(json.loads(request(undated, "/api/entities")[2])["rows"]) == 3
+    dated = json.loads(request(server, "/api/entities?dated=1&limit=10")[2])["rows"]
+    assert {r["entity_id"] for r in dated} == {"e_acme", "e_alice", "e_paris"}
+    # e_alice: the undated a5 mention is not counted for the per-day picker
+    assert {r["entity_id"]: r["mentions"] for r in dated}["e_alice"] == 3
+
+
+def test_catalog_lists_contract_tables_kept_as_views(tmp_path):
+    """A warehouse whose contract tables are views over stored data (Parquet) still lists
+    them as tables; internal `_name` tables are not listed."""
+    import duckdb
+
+    settings = build_warehouse(tmp_path, web_rows())
+    con = duckdb.connect(str(settings.db_path))
+    con.execute("alter table quotes rename to quotes_store")
+    con.execute("create view quotes as select * from quotes_store")
+    con.execute("create table _files (path varchar)")
+    con.close()
+    srv = _serve(settings)
+    try:
+        cat = json.loads(request(srv, "/api/catalog")[2])
+        tables = {t["name"]: t for t in cat["tables"]}
+        assert tables["quotes"]["rows"] == 5 and "_files" not in tables
+        assert "quotes" not in {v["name"] for v in cat["views"]}
+        assert "/download/quotes.parquet" in page(srv, "/")
+        assert request(srv, "/download/quotes.parquet")[0] == 200
+    finally:
+        _stop(srv)

@@ -45,7 +45,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from newsetl import export, sqlfiles
+from newsetl import export, schema, sqlfiles
 from newsetl.query import (
     BATCH_ROWS,
     QueryFailed,
@@ -239,12 +239,17 @@ class Pages:
                 "where schema_name = 'main' and database_name = current_database() order by table_name, column_index"
             ).fetchall():
                 cols.setdefault(t, []).append({"name": c, "type": typ})
-            tables = [r[0] for r in con.execute(
+            stored = [r[0] for r in con.execute(
                 "select table_name from duckdb_tables() where schema_name = 'main' "
                 "and database_name = current_database() order by table_name").fetchall()]
-            views = [r[0] for r in con.execute(
+            all_views = [r[0] for r in con.execute(
                 "select view_name from duckdb_views() where schema_name = 'main' and not internal "
                 "and database_name = current_database() order by view_name").fetchall()]
+            # The contract's tables are "tables" to an analyst whether the catalog stores
+            # them or is a view over their Parquet files; `_name` tables are bookkeeping.
+            contract = set(schema.TABLES)
+            tables = sorted({t for t in stored if not t.startswith("_")} | (contract & set(all_views)))
+            views = [v for v in all_views if v not in contract]
             docs = {name: q.doc for name, q in sqlfiles.views().items()}
             for t in tables:
                 # t comes from the database's own catalog (duckdb_tables), never from a request
@@ -282,7 +287,10 @@ class Pages:
     def api_entities(self, request: Request) -> Response:
         q = request.query_params.get("q")
         if q is None:
-            return self.named("top_entities_overall", [_int(request.query_params.get("limit"), 20, 1, 500)])
+            limit = _int(request.query_params.get("limit"), 20, 1, 500)
+            if request.query_params.get("dated") == "1":  # the per-day chart's picker
+                return self.named("top_entities_dated", [limit])
+            return self.named("top_entities_overall", [limit])
         q = q.strip()
         if not q:
             return error("q is empty: give part of a name or alias, e.g. /api/entities?q=paris")

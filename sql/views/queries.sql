@@ -26,6 +26,16 @@ group by entity_id
 order by mentions desc, name
 limit ?;
 
+-- name: top_entities_dated
+-- Picker for the per-day charts: the most-mentioned entities among dated articles only.
+select entity_id, any_value(name) as name, any_value(label) as label,
+       sum(mentions) as mentions, sum(articles) as articles
+from entity_daily
+where day is not null
+group by entity_id
+order by mentions desc, name
+limit ?;
+
 -- name: days_with_mentions
 select distinct day from entity_daily where day is not null order by day desc;
 

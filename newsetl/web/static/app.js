@@ -165,7 +165,7 @@ async function initCharts() {
     $("charts-note").textContent = ov.dated_articles + " of " + ov.articles + " articles are dated, over " + ov.days + " days.";
     $("dated-charts").hidden = false;
     try {
-      const ents = await getJSON("/api/entities?limit=50");
+      const ents = await getJSON("/api/entities?dated=1&limit=50");  // entities with dated mentions
       fill($("entity-select"), ents.rows.map((r) => [r.entity_id, r.name + " (" + r.mentions + ")"]));
       const days = await getJSON("/api/days");
       fill($("day-select"), days.rows.map((r) => [r.day, r.day]));
@@ -175,7 +175,8 @@ async function initCharts() {
     }
     $("entity-select").addEventListener("change", drawEntity);
     $("day-select").addEventListener("change", drawDay);
-    await Promise.all([drawEntity(), drawDay()]);
+    await drawEntity();  // one after the other: the page never needs two readers at once
+    await drawDay();
   } else {
     $("charts-note").textContent = (ov.dated_articles ? "Only " + ov.dated_articles + " of " + ov.articles + " articles carry a date (" + ov.days + " day)"
       : "None of the " + ov.articles + " articles carries a publication date") + ", so per-day charts would be empty; these charts need no dates.";
