@@ -57,6 +57,7 @@ eval: $(STAMP)
 	$(PY) scripts/eval_boilerplate.py --data $(SHARED) --write
 	OMP_NUM_THREADS=1 $(PY) scripts/eval_ner.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
 	$(PY) scripts/eval_sentiment.py --data $(SHARED)/sentiment-newsmtsc --write
+	$(PY) scripts/eval_entities.py --data $(SHARED) --write
 	$(PY) scripts/eval_dedup.py --data $(SHARED) --write
 	$(PY) scripts/eval_throughput.py --data $(SHARED) --write
 
