@@ -103,6 +103,43 @@ def settings(tmp_path):
     return Settings(warehouse=tmp_path / "wh", workers=1, batch_size=50, progress=False)
 
 
+# --- slow tests ------------------------------------------------------------------------
+# `make test` (CI) runs everything; `make test-fast` (-m "not slow") leaves these out to
+# stay under a minute. Marked here, centrally, so test files need no decorators: whole
+# modules that start subprocesses, servers or worker pools, inject faults or benchmark,
+# and any test that needs the Prefect test server (a real flow run: `prefect_server`,
+# and through it `api_url` and `sample_warehouse`).
+SLOW_MODULES = frozenset({
+    "test_backfill", "test_bench_smoke", "test_browser", "test_concurrent_runs", "test_dask",
+    "test_kill_landing", "test_pipeline", "test_schedule", "test_web_flow", "test_worker_faults",
+})
+SLOW_FIXTURES = frozenset({"prefect_server"})
+# Single tests elsewhere that start a subprocess or take several seconds of CPU on their own
+# (measured with --durations on the 2-core machine: each over 9 s).
+SLOW_TESTS = frozenset({
+    "test_hostile.py::test_fifty_megabyte_html_page_bounded",  # a child process parses 50 MB
+    "test_ner.py::test_very_long_paragraph_is_cut_in_pieces_with_right_offsets",  # 225,000 chars of spaCy
+})
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    module = item.path.stem
+    name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+    return (module in SLOW_MODULES or name in SLOW_TESTS
+            or not SLOW_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: subprocess, server, fault-injection or benchmark test; "
+                                       "left out by `make test-fast`")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
+
+
 def run_cli(*argv: str) -> int:
     from newsetl.cli import main
 
