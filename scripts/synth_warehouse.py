@@ -8,7 +8,8 @@ Zipf-like vocabulary (200k names, exponent 1.1; ids from the pipeline's own
 `entity_id_for`) so ids repeat across articles; dates spread over a year, a few % undated;
 a few exact and near duplicates (copies of earlier texts, some with one sentence changed);
 several sources. The result is landed through the project's own landing code
-(`newsetl.warehouse.Writer`), batch by batch, so `newsetl run`, `newsetl sql` and
+(`newsetl.warehouse.Writer`) in runs (one publish each, default 200,000 articles) of
+batches (one `land` each, default 50,000), so `newsetl run`, `newsetl sql` and
 `newsetl serve` use it like any other warehouse.
 
 How the text is built (vectorised, no per-row Python except hashing):
@@ -580,49 +581,69 @@ def du_bytes(path: Path) -> int:
     return int(out.split()[0])
 
 
-def build(articles: int, warehouse: Path, seed: int = 13, batch_size: int = 50_000, log=print) -> dict:
-    """Generate and land `articles` synthetic articles; returns timings and counts."""
+# Articles per run (one Writer, one publish): a run's publish holds the run's new articles
+# in memory for duplicate detection and entity updates; 200k needed ~5 GB peak RSS in one
+# run on this machine, so a million lands as five runs, as a year of news would land in
+# many runs anyway.
+RUN_SIZE = 200_000
+
+
+def build(articles: int, warehouse: Path, seed: int = 13, batch_size: int = 50_000, run_size: int = RUN_SIZE,
+          first: int = 0, log=print) -> dict:
+    """Generate and land synthetic articles number first..first+articles-1 of `seed`, in
+    runs of `run_size` articles landed in batches of `batch_size`; returns timings and
+    row counts."""
     from newsetl.warehouse import writer_lock
 
     settings = Settings.from_env(warehouse=warehouse)
     t0 = time.perf_counter()
     model = Model(seed)
     t_model = time.perf_counter() - t0
-    started = datetime.now(timezone.utc)
-    run_id = f"synthetic-{seed}-{articles}-{started:%Y%m%dT%H%M%S}"
-    gen_s = land_s = 0.0
+    gen_s = land_s = publish_s = 0.0
     rows = {t: 0 for t in ("articles",) + schema.ARTICLE_CHILD_TABLES}
-    with writer_lock(settings):
-        w = _Landing(settings)
-        try:
-            for first in range(0, articles, batch_size):
-                n = min(batch_size, articles - first)
-                t1 = time.perf_counter()
-                frames = make_batch(model, first, n, started)
-                t2 = time.perf_counter()
-                w.land(frames, run_id)
-                t3 = time.perf_counter()
-                gen_s += t2 - t1
-                land_s += t3 - t2
-                for t in rows:
-                    rows[t] += frames[t].height
-                done = first + n
-                log(f"  {done:>9,} articles  generate {t2 - t1:6.1f} s  land {t3 - t2:6.1f} s  "
-                    f"({done / (time.perf_counter() - t0):,.0f} articles/s so far)")
-            finished = datetime.now(timezone.utc)
-            t4 = time.perf_counter()
-            w.publish({"run_id": run_id, "started_at": started, "finished_at": finished, "status": "completed",
-                       "sources": ["synthetic"], "articles": articles, "articles_new": articles,
-                       "articles_changed": 0, "articles_unchanged": 0, **rows,
-                       "seconds": (finished - started).total_seconds(),
-                       "pipeline_version": PIPELINE_VERSION, "message": "synthetic"})
-            publish_s = time.perf_counter() - t4
-        except BaseException:
-            w.abort()
-            raise
+    writer = ""
+    end = first + articles
+    for run_first in range(first, end, run_size):
+        run_end = min(end, run_first + run_size)
+        started = datetime.now(timezone.utc)
+        run_id = f"synthetic-{seed}-{run_first}-{run_end - 1}-{started:%Y%m%dT%H%M%S}"
+        run_rows = {t: 0 for t in rows}
+        with writer_lock(settings):
+            w = _Landing(settings)
+            writer = "Writer" if w.new else "StagingWriter"
+            try:
+                for lo in range(run_first, run_end, batch_size):
+                    n = min(batch_size, run_end - lo)
+                    t1 = time.perf_counter()
+                    frames = make_batch(model, lo, n, started)
+                    t2 = time.perf_counter()
+                    w.land(frames, run_id)
+                    t3 = time.perf_counter()
+                    gen_s += t2 - t1
+                    land_s += t3 - t2
+                    for t in rows:
+                        run_rows[t] += frames[t].height
+                    del frames
+                    done = lo + n - first
+                    log(f"  {done:>9,} articles  generate {t2 - t1:6.1f} s  land {t3 - t2:6.1f} s  "
+                        f"({done / (time.perf_counter() - t0):,.0f} articles/s so far)")
+                t4 = time.perf_counter()
+                finished = datetime.now(timezone.utc)
+                w.publish({"run_id": run_id, "started_at": started, "finished_at": finished, "status": "completed",
+                           "sources": ["synthetic"], "articles": run_end - run_first,
+                           "articles_new": run_end - run_first, "articles_changed": 0, "articles_unchanged": 0,
+                           **run_rows, "seconds": (finished - started).total_seconds(),
+                           "pipeline_version": PIPELINE_VERSION, "message": "synthetic"})
+                publish_s += time.perf_counter() - t4
+                log(f"  published run {run_id} ({run_end - run_first:,} articles) in {time.perf_counter() - t4:.1f} s")
+            except BaseException:
+                w.abort()
+                raise
+        for t in rows:
+            rows[t] += run_rows[t]
     total = time.perf_counter() - t0
     return {"articles": articles, "seconds": total, "model_s": t_model, "generate_s": gen_s, "land_s": land_s,
-            "publish_s": publish_s, "rows": rows, "bytes": du_bytes(warehouse), "writer": "Writer" if w.new else "StagingWriter"}
+            "publish_s": publish_s, "rows": rows, "bytes": du_bytes(warehouse), "writer": writer}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -631,12 +652,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warehouse", type=Path, required=True, help="warehouse folder (created or added to)")
     ap.add_argument("--seed", type=int, default=13, help="same seed, same articles (default 13)")
     ap.add_argument("--batch-size", type=int, default=50_000, help="articles per landed batch (default 50,000)")
+    ap.add_argument("--run-size", type=int, default=RUN_SIZE,
+                    help=f"articles per run, i.e. per publish (default {RUN_SIZE:,})")
+    ap.add_argument("--first", type=int, default=0,
+                    help="number of the first article (to add more articles of the same seed to a warehouse)")
     args = ap.parse_args(argv)
-    if args.articles < 1 or args.batch_size < 1:
-        ap.error("--articles and --batch-size must be positive")
+    if args.articles < 1 or args.batch_size < 1 or args.run_size < 1 or args.first < 0:
+        ap.error("--articles, --batch-size and --run-size must be positive, --first not negative")
     print(f"synth_warehouse: {args.articles:,} articles into {args.warehouse} (seed {args.seed}, "
-          f"batches of {args.batch_size:,})", flush=True)
-    r = build(args.articles, args.warehouse, args.seed, args.batch_size, log=lambda s: print(s, flush=True))
+          f"batches of {args.batch_size:,}, runs of {args.run_size:,})", flush=True)
+    r = build(args.articles, args.warehouse, args.seed, args.batch_size, args.run_size, args.first,
+              log=lambda s: print(s, flush=True))
     per = {t: round(c / r["articles"], 2) for t, c in r["rows"].items()}
     print(f"done: {r['articles']:,} articles in {r['seconds']:.1f} s = {r['articles'] / r['seconds']:,.0f} articles/s "
           f"(vocabulary+templates {r['model_s']:.1f} s, generate {r['generate_s']:.1f} s, land {r['land_s']:.1f} s, "

@@ -29,8 +29,9 @@ def model(synth):
 @pytest.fixture(scope="module")
 def warehouse(synth, tmp_path_factory):
     wh = tmp_path_factory.mktemp("synth") / "wh"
-    # two batches, so landing more than one batch in a run is exercised
-    synth.main(["--articles", str(N), "--warehouse", str(wh), "--batch-size", "200"])
+    # two runs, the first of two batches: several batches per run and a run landing into a
+    # warehouse that already holds articles (incremental entities and duplicates) are exercised
+    synth.main(["--articles", str(N), "--warehouse", str(wh), "--batch-size", "100", "--run-size", "200"])
     return wh
 
 
@@ -74,6 +75,7 @@ def test_row_counts_per_article_are_bbc_like(warehouse):
                (select count(*) from quotes), (select avg(word_count) from articles),
                (select avg(length(text)) from articles)""")
     assert arts == N
+    assert query(warehouse, "select count(*) from runs where status = 'completed'")[0][0] == 2
     # issue 13: about 5 paragraphs, 19 sentences, 28 mentions, 4 quotes, ~330 words
     assert 4.3 <= paras / N <= 5.7
     assert 16 <= sents / N <= 22
