@@ -44,7 +44,9 @@ from _report import replace_section  # noqa: E402
 # Never lower it silently: say why in the commit message.
 F1_FLOOR = 0.973
 
-DEFAULT_DATA = Path(os.environ.get("NEWSETL_EXTRACTION_BENCH", "/work/shared/data/extraction"))
+# Beside the checkout, like the other eval scripts; --data points elsewhere (no NEWSETL_*
+# variable: those are the pipeline's settings, newsetl/settings.py).
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "extraction"
 SECTION = "eval:extraction"
 SECTION_START = f"<!-- {SECTION}:start -->"
 SECTION_END = f"<!-- {SECTION}:end -->"
