@@ -573,3 +573,24 @@ def test_org_legal_suffixes_fold_but_short_forms_stay():
     assert ids[5] == entity_id_for("ORG", "Microsoft")
     # People keep every word.
     assert entity_id_for("PERSON", "John Smith Co") != entity_id_for("PERSON", "John Smith")
+
+
+def test_org_acronym_of_a_company_name_with_legal_form():
+    df = mentions_frame([("a", 0, 0, "General Motors Corp", "ORG"), ("a", 1, 0, "GM", "ORG")])
+    out = resolve_mentions(df)
+    assert out["entity_name"].to_list() == ["General Motors Corp"] * 2
+    assert out["entity_id"].to_list() == [entity_id_for("ORG", "General Motors")] * 2
+
+
+def test_link_to_known_org_acronyms():
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "EU", "ORG"),
+        ("z", 1, 0, "GM", "ORG"),
+        ("z", 2, 0, "AP", "ORG"),  # two known ORGs spell it: left alone
+        ("z", 3, 0, "EU", "PERSON"),  # only ORG mentions link
+    ]))
+    known = _known([("European Union", "ORG"), ("General Motors Corp", "ORG"), ("Associated Press", "ORG"),
+                    ("Arsenal Press", "ORG"), ("EU", "ORG"), ("European Union", "GPE")])
+    out = link_to_known(new, known)
+    assert out["entity_name"].to_list() == ["European Union", "General Motors Corp", "AP", "EU"]
+    assert out["linked_to_known"].to_list() == [True, True, False, False]

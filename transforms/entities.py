@@ -403,9 +403,15 @@ def _tokens(key: str) -> tuple[str, ...]:
     return tuple(key.split())
 
 
-def _initials(name: str) -> str:
-    words = [w for w in re.split(r"[\s\-]+", name) if w]
-    return "".join(w[0] for w in words if w.casefold() not in _INITIALS_STOP and w[0].isalpha()).upper()
+def _initials(name: str) -> set[str]:
+    """Initials of an organisation's name, with and without a trailing legal form
+    ("General Motors Corp" -> {"GMC", "GM"})."""
+    words = [w for w in re.split(r"[\s\-]+", name) if w and w.casefold() not in _INITIALS_STOP and w[0].isalpha()]
+    out = {"".join(w[0] for w in words).upper()}
+    while len(words) > 1 and words[-1].casefold().rstrip(".") in _LEGAL_SUFFIXES:
+        words = words[:-1]
+        out.add("".join(w[0] for w in words).upper())
+    return out
 
 
 def _is_acronym(name: str) -> bool:
@@ -565,7 +571,7 @@ def _resolve_article(
     for i in range(n):
         if out_labels[i] == "ORG" and _is_acronym(clean[i]):
             acro = clean[i].replace(".", "").upper()
-            fits = sorted({name for name in org_names if _initials(name) == acro})
+            fits = sorted({name for name in org_names if acro in _initials(name)})
             if len(fits) == 1:
                 acronym_target[clean[i]] = fits[0]
 
@@ -783,7 +789,7 @@ def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.Dat
 
 
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
-    """Link bare surnames to the one known person of that surname.
+    """Link bare surnames (and ORG acronyms) to the one known entity they can name.
 
     `mentions`: output of resolve_mentions (needs entity_id, entity_name, label).
     `known`: the candidate entities, at least columns entity_id, name, label: the
@@ -797,8 +803,15 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     (the article never gave a full name: "Blair", "Lloyd-Webber") and exactly one known
     entity has that surname: it takes that entity's id and name. With zero or several
     known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
-    is left as it was; a first name ("Tony") never links. Adds a boolean column
-    `linked_to_known`; rows and their order are kept.
+    is left as it was; a first name ("Tony") never links.
+
+    ORG acronyms the same way: a mention labelled ORG whose entity_name is an acronym
+    ("EU": the article never spelled it out) links to the one known ORG (label ORG, two
+    or more words) whose initials spell it ("European Union"; a trailing legal form may
+    be left out: "GM" -> "General Motors Corp"); with several ("AP": Associated Press
+    and Arsenal Press) it is left alone.
+
+    Adds a boolean column `linked_to_known`; rows and their order are kept.
     """
     if mentions.height == 0 or known.height == 0:
         return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
@@ -815,6 +828,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         for k in range(1, len(toks)):
             by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
     unique = {s: next(iter(c)) for s, c in by_surname.items() if len({e for e, _ in c}) == 1}
+    by_initials: dict[str, set[tuple[str, str]]] = {}
+    for eid, name, label in known.select("entity_id", "name", "label").iter_rows():
+        if (label or "").upper() == "ORG" and name and len(name_key(name).split()) >= 2 and not _is_acronym(name):
+            for acro in _initials(name):
+                if len(acro) >= 2:
+                    by_initials.setdefault(acro, set()).add((eid, name))
+    unique_acro = {a: next(iter(c)) for a, c in by_initials.items() if len({e for e, _ in c}) == 1}
 
     ids = mentions.get_column("entity_id").to_list()
     names = mentions.get_column("entity_name").to_list()
@@ -824,6 +844,8 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         hit = None
         if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
             hit = unique.get(name_key(name))
+        elif (label or "").upper() == "ORG" and name and _is_acronym(name):
+            hit = unique_acro.get(name.replace(".", "").upper())
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
             out_names.append(hit[1])
