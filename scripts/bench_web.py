@@ -1,7 +1,7 @@
 """Page latency of `newsetl serve` (issue 12): /, /entities/<id>, /articles/<id>.
 
     .venv/bin/python scripts/bench_web.py --warehouse /tmp/bbc-wh --write
-    .venv/bin/python scripts/bench_web.py --warehouse DIR -n 20        # print only
+    .venv/bin/python scripts/bench_web.py --warehouse DIR [DIR...] -n 20      # print only
 
 Starts the real command (`newsetl serve --warehouse DIR --port P`) as a subprocess and
 asks it for each page N times, one request at a time, over a fresh connection each
@@ -135,55 +135,77 @@ def measure(warehouse: Path, n: int) -> dict:
     return {"rows": rows, "counts": _counts(warehouse), "ids": ids}
 
 
-def render(report: dict, command: str, warehouse: Path) -> str:
-    rows = report["rows"]
-    table = md_table(
-        ["page", "ids", "requests", "median ms", "p95 ms", "max ms", "page KB"],
-        [[r["page"], r["ids"], r["n"], f"{r['median_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['max_ms']:.0f}",
-          f"{r['kb']:.0f}"] for r in rows],
-    )
-    c = report["counts"]
-    pages = [r for r in rows if r["page"].startswith(("/entities", "/articles"))]
-    worst = max(r["p95_ms"] for r in pages)
-    verdict = "met" if worst < TARGET_MS else "NOT met"
-    return "\n".join([
+def render(reports: list[tuple[Path, dict]], command: str) -> str:
+    out = [
         "## Web pages (`scripts/bench_web.py`)",
         "",
         f"Command: `{command}`  ",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores "
-        f"({platform.machine()}, Python {platform.python_version()}); warehouse `{warehouse}`: "
-        f"{c['articles']:,} articles, {c['paragraphs']:,} paragraphs, {c['sentences']:,} sentences, "
-        f"{c['entity_mentions']:,} mentions, {c['entities']:,} entities, {c['quotes']:,} quotes.",
-        "",
-        "Wall time per request as the client sees it (`newsetl serve` in its own process, one request "
-        "at a time, a new connection each, 3 warm-up requests per page first).",
-        "",
-        table,
-        "",
-        f"Target (issue 12): entity and article pages under {TARGET_MS:.0f} ms: **{verdict}** "
-        f"(worst p95 {worst:.0f} ms).",
-    ])
+        f"({platform.machine()}, Python {platform.python_version()}). Wall time per request as the "
+        "client sees it: `newsetl serve` in its own process, one request at a time, a new connection "
+        "each, 3 warm-up requests per page first. The machine is shared: the load average "
+        "(1 min, before / after) says how busy it was.",
+    ]
+    worst_all = 0.0
+    for warehouse, report in reports:
+        c, rows = report["counts"], report["rows"]
+        pages = [r for r in rows if r["page"].startswith(("/entities", "/articles"))]
+        worst = max(r["p95_ms"] for r in pages)
+        worst_all = max(worst_all, worst)
+        out += [
+            "",
+            f"Warehouse `{warehouse}` ({report['layout']}): {c['articles']:,} articles, {c['paragraphs']:,} "
+            f"paragraphs, {c['sentences']:,} sentences, {c['entity_mentions']:,} mentions, "
+            f"{c['entities']:,} entities, {c['quotes']:,} quotes; load average {report['load'][0]:.1f} / "
+            f"{report['load'][1]:.1f}.",
+            "",
+            md_table(
+                ["page", "ids", "requests", "median ms", "p95 ms", "max ms", "page KB"],
+                [[r["page"], r["ids"], r["n"], f"{r['median_ms']:.0f}", f"{r['p95_ms']:.0f}",
+                  f"{r['max_ms']:.0f}", f"{r['kb']:.0f}"] for r in rows],
+            ),
+        ]
+    verdict = "met" if worst_all < TARGET_MS else "NOT met"
+    out += ["", f"Target (issue 12): entity and article pages under {TARGET_MS:.0f} ms: **{verdict}** "
+                f"(worst p95 {worst_all:.0f} ms)."]
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--warehouse", required=True, help="a built warehouse (e.g. the BBC one)")
+    ap.add_argument("--warehouse", required=True, nargs="+", help="built warehouse(s) (e.g. the BBC one)")
     ap.add_argument("-n", type=int, default=50, help="measured requests per page (default 50)")
     ap.add_argument("--write", nargs="?", const=str(ROOT / "docs" / "benchmarks.md"),
                     help="replace the bench:web section of this file (default docs/benchmarks.md)")
     args = ap.parse_args(argv)
-    warehouse = Path(args.warehouse)
-    if not (warehouse / "news.duckdb").exists():
-        print(f"bench_web: no warehouse at {warehouse} (build it with `newsetl run ... --warehouse {warehouse}`)",
-              file=sys.stderr)
-        return 2
-    report = measure(warehouse, args.n)
+    reports = []
+    for w in args.warehouse:
+        warehouse = Path(w)
+        if not (warehouse / "news.duckdb").exists():
+            print(f"bench_web: no warehouse at {warehouse} (build it with `newsetl run ... --warehouse {warehouse}`)",
+                  file=sys.stderr)
+            return 2
+        before = os.getloadavg()[0]
+        report = measure(warehouse, args.n)
+        report["load"] = (before, os.getloadavg()[0])
+        report["layout"] = _layout(warehouse)
+        reports.append((warehouse, report))
     command = ".venv/bin/python scripts/bench_web.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = render(report, command, warehouse)
+    text = render(reports, command)
     print(text)
     if args.write:
         replace_section(SECTION, text, Path(args.write))
     return 0
+
+
+def _layout(warehouse: Path) -> str:
+    """Whether the contract tables are stored in news.duckdb or are views over Parquet files."""
+    from newsetl.query import execute
+    from newsetl.settings import Settings
+
+    s = Settings(warehouse=warehouse, progress=False)
+    views = execute("select count(*) as n from duckdb_views() where view_name = 'entity_mentions'", s).table
+    return "tables as views over Parquet" if views.to_pylist()[0]["n"] else "tables stored in news.duckdb"
 
 
 if __name__ == "__main__":

@@ -646,3 +646,16 @@ def test_catalog_lists_contract_tables_kept_as_views(tmp_path):
         assert request(srv, "/download/quotes.parquet")[0] == 200
     finally:
         _stop(srv)
+
+
+def test_entity_known_only_from_mentions(tmp_path):
+    """An entity_id with mentions but no entities row still gets a page (from its mentions)."""
+    rows = web_rows()
+    rows["entities"] = [e for e in rows["entities"] if e["entity_id"] != "e_paris"]
+    srv = _serve(build_warehouse(tmp_path, rows))
+    try:
+        html = page(srv, "/entities/e_paris")
+        assert 'id="entity-name">Paris <span class="label">GPE</span>' in html
+        assert "<mark>Paris</mark>" in html
+    finally:
+        _stop(srv)

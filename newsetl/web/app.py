@@ -164,7 +164,7 @@ class Pages:
             return self.html("error.html", 503, title="No database", message=f"no warehouse database at {self.settings.db_path}")
         page = _int(request.query_params.get("page"), 1, 1, 1_000_000)
         with self.reader() as r:
-            ent = r.one("entity_by_id", [eid, eid, eid])
+            ent = r.one("entity_by_id", [eid]) or r.one("entity_from_mentions", [eid])
             if ent is None:
                 return self.not_found_page(f"no entity with id {eid!r} in the warehouse")
             stats = r.one("entity_stats", [eid]) or {}
@@ -176,11 +176,12 @@ class Pages:
             quotes = r.rows("entity_quotes", [eid, QUOTES_SHOWN])
             cooc = r.rows("entity_cooccurring", [eid, eid, COOCCURRING_SHOWN])
         for m in mentions:
-            m["context"] = render.highlight(
-                m.get("paragraph_text") or m.get("mention_text") or "",
-                m["start_char"], m["end_char"], (m.get("sentence_start"), m.get("sentence_end")))
-            if not m.get("paragraph_text"):  # paragraph missing: show the mention alone
-                m["context"] = render.highlight(m.get("mention_text") or "", 0, len(m.get("mention_text") or ""))
+            if m.get("paragraph_text"):
+                m["context"] = render.highlight(m["paragraph_text"], m["start_char"], m["end_char"],
+                                                (m.get("sentence_start"), m.get("sentence_end")))
+            else:  # paragraph row missing: show the mention alone
+                text = m.get("mention_text") or ""
+                m["context"] = render.highlight(text, 0, len(text))
         aliases = [a for a in (ent.get("aliases") or []) if a != ent.get("name")]
         return self.html("entity.html", ent=ent, aliases=aliases, stats=stats, mentions=mentions,
                          quotes=quotes, cooc=cooc, page=page, pages=pages, total=total,

@@ -60,16 +60,18 @@ order by (lower(name) = lower(?)) desc, mention_count desc nulls last, name
 limit ?;
 
 -- name: entity_by_id
--- One entity; an id that only occurs in entity_mentions (no entities row) is described
--- from its mentions. Params: entity_id x3.
+-- One entity. Params: entity_id.
 select entity_id, name, label, aliases, article_count, mention_count
 from entities
-where entity_id = ?
-union all
+where entity_id = ?;
+
+-- name: entity_from_mentions
+-- An id that only occurs in entity_mentions (no entities row), described from its
+-- mentions; asked only when entity_by_id found nothing. Params: entity_id.
 select entity_id, mode(text) as name, mode(label) as label, list(distinct text order by text) as aliases,
        count(distinct article_id) as article_count, count(*) as mention_count
 from entity_mentions
-where entity_id = ? and not exists (select 1 from entities where entity_id = ?)
+where entity_id = ?
 group by entity_id;
 
 -- name: entity_stats
@@ -122,18 +124,27 @@ order by a.published_date desc nulls last, q.article_id, q.paragraph_index, q.qu
 limit ?;
 
 -- name: entity_cooccurring
--- Entities named in the same articles as this one. Params: entity_id x2, limit.
+-- Entities named in the same articles as this one (duplicates and boilerplate left out).
+-- The entity's articles are found first, then only their mentions are grouped.
+-- Params: entity_id x2, limit.
 with mine as (
     select distinct article_id from stg_entity_mentions where entity_id = ?
+    except
+    select article_id from articles where duplicate_of is not null
+),
+
+m as (
+    select entity_id, article_id, mention_text, label
+    from stg_entity_mentions
+    semi join mine using (article_id)
+    where entity_id is not null and entity_id <> ?
 )
+
 select m.entity_id, coalesce(any_value(e.name), mode(m.mention_text)) as name,
        coalesce(any_value(e.label), mode(m.label)) as label,
        count(distinct m.article_id) as articles, count(*) as mentions
-from stg_entity_mentions as m
-inner join mine using (article_id)
-inner join stg_articles as a using (article_id)
+from m
 left join entities as e using (entity_id)
-where m.entity_id is not null and m.entity_id <> ? and not a.is_duplicate
 group by m.entity_id
 order by articles desc, mentions desc, name
 limit ?;
