@@ -594,3 +594,28 @@ def test_link_to_known_org_acronyms():
     out = link_to_known(new, known)
     assert out["entity_name"].to_list() == ["European Union", "General Motors Corp", "AP", "EU"]
     assert out["linked_to_known"].to_list() == [True, True, False, False]
+
+
+# --- scripts/eval_entities.py helpers ---------------------------------------------------
+
+def test_eval_entities_bcubed_and_offsets():
+    from tests.conftest import load_script
+
+    ev = load_script("eval_entities")
+    assert ev.bcubed([("x", "Q1"), ("x", "Q1"), ("y", "Q2")]) == (1.0, 1.0, 1.0)
+    p, r, f = ev.bcubed([("x", "Q1"), ("x", "Q2")])  # one cluster for two entities
+    assert (p, r) == (0.5, 1.0) and abs(f - 2 / 3) < 1e-9
+    p, r, _ = ev.bcubed([("x", "Q1"), ("y", "Q1")])  # one entity split in two
+    assert (p, r) == (1.0, 0.5)
+    doc = "First  paragraph here.\n\nSecond one, U.S. talks."
+    offs = ev.paragraph_offsets(doc, [(0, "First paragraph here."), (1, "Second one, U.S. talks.")])
+    assert doc[offs[1][12]:offs[1][16]] == "U.S."
+    assert doc[offs[0][6]:offs[0][15]] == "paragraph"
+    assert ev.paragraph_offsets(doc, [(0, "not in the text")]) == {0: None}
+
+
+def test_middle_initial_is_not_part_of_a_person_id():
+    assert entity_id_for("PERSON", "Donald J. Trump") == entity_id_for("PERSON", "Donald Trump")
+    assert entity_id_for("PERSON", "George W. Bush") == entity_id_for("PERSON", "George Bush")
+    assert entity_id_for("PERSON", "George H. W. Bush") != entity_id_for("PERSON", "George W. Bush")
+    assert entity_id_for("PERSON", "J. K. Rowling") != entity_id_for("PERSON", "Rowling")

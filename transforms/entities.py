@@ -67,10 +67,9 @@ the articles that only say "Kinross" (a cross-article split). Legal-form words a
 dropped from the key instead, which is consistent across articles.
 
 The entity id comes from the canonical full name's key, so an article that says
-"Kim Jong Un" and another that says "Kim Jong-un" (and then "Kim") give one id.
-Known gap: a full name with an extra middle initial ("Donald J. Trump") has a different
-key from "Donald Trump"; inside one article the shorter form links to the longer one,
-but an article that only ever says "Donald J. Trump" yields a second entity.
+"Kim Jong Un" and another that says "Kim Jong-un" (and then "Kim") give one id. A
+one-letter middle initial is not part of a person's id ("Donald J. Trump" and "Donald
+Trump" are one entity); two initials are ("George H. W. Bush" is not "George W. Bush").
 """
 
 from __future__ import annotations
@@ -321,6 +320,16 @@ _LEGAL_SUFFIXES = frozenset(
 )
 
 
+def _person_key(name: str) -> str:
+    """name_key without a one-letter middle initial ("George W. Bush" -> "george bush",
+    "Donald J. Trump" -> "donald trump"); two initials stay ("George H. W. Bush" keys
+    as "george hw bush"), and so does a leading or trailing one."""
+    toks = name_key(name).split()
+    if len(toks) >= 3:
+        toks = [toks[0]] + [t for t in toks[1:-1] if len(t) > 1] + [toks[-1]]
+    return " ".join(toks)
+
+
 def _org_key(name: str) -> str:
     """name_key without trailing legal-form words (at least one word is kept)."""
     toks = name_key(name).split()
@@ -341,7 +350,7 @@ def entity_id_for(label: str, name: str) -> str:
     if code:
         return demonym_entity_id(code)
     label = (label or "").upper()
-    key = name_key(name) if label == "PERSON" else _org_key(name)
+    key = _person_key(name) if label == "PERSON" else _org_key(name)
     if label == "NORP":
         key = _fold_plural(key)
     return _hash_id("NAME", key)
