@@ -33,6 +33,7 @@ import hashlib
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -576,6 +577,12 @@ class _Landing:
         self.w.abort()
 
 
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t
+
+
 def du_bytes(path: Path) -> int:
     out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout
     return int(out.split()[0])
@@ -612,21 +619,28 @@ def build(articles: int, warehouse: Path, seed: int = 13, batch_size: int = 50_0
             w = _Landing(settings)
             writer = "Writer" if w.new else "StagingWriter"
             try:
-                for lo in range(run_first, run_end, batch_size):
-                    n = min(batch_size, run_end - lo)
-                    t1 = time.perf_counter()
-                    frames = make_batch(model, lo, n, started)
-                    t2 = time.perf_counter()
-                    w.land(frames, run_id)
-                    t3 = time.perf_counter()
-                    gen_s += t2 - t1
-                    land_s += t3 - t2
-                    for t in rows:
-                        run_rows[t] += frames[t].height
-                    del frames
-                    done = lo + n - first
-                    log(f"  {done:>9,} articles  generate {t2 - t1:6.1f} s  land {t3 - t2:6.1f} s  "
-                        f"({done / (time.perf_counter() - t0):,.0f} articles/s so far)")
+                # The next batch is generated in a thread while this one lands (numpy, Polars
+                # and DuckDB release the GIL), so a second core is used when there is one.
+                starts = list(range(run_first, run_end, batch_size))
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    gen = lambda lo: _timed(make_batch, model, lo, min(batch_size, run_end - lo), started)  # noqa: E731
+                    pending = pool.submit(gen, starts[0])
+                    for k, lo in enumerate(starts):
+                        t1 = time.perf_counter()
+                        frames, g = pending.result()
+                        t2 = time.perf_counter()
+                        if k + 1 < len(starts):
+                            pending = pool.submit(gen, starts[k + 1])
+                        w.land(frames, run_id)
+                        t3 = time.perf_counter()
+                        gen_s += g
+                        land_s += t3 - t2
+                        for t in rows:
+                            run_rows[t] += frames[t].height
+                        del frames
+                        done = lo + min(batch_size, run_end - lo) - first
+                        log(f"  {done:>9,} articles  generate {g:6.1f} s (waited {t2 - t1:5.1f} s)  "
+                            f"land {t3 - t2:6.1f} s  ({done / (time.perf_counter() - t0):,.0f} articles/s so far)")
                 t4 = time.perf_counter()
                 finished = datetime.now(timezone.utc)
                 w.publish({"run_id": run_id, "started_at": started, "finished_at": finished, "status": "completed",
