@@ -275,3 +275,27 @@ def test_undated_corpus_gets_charts_that_need_no_dates(browser, undated_server):
     page.wait_for_url("**/entities/e_*")
     assert not errors, errors
     context.close()
+
+
+def test_token_link_then_cookie(browser, tmp_path):
+    """A non-loopback server's printed link (?token=T) works once; the page, its scripts'
+    requests and the next pages then ride on the cookie, and the token leaves the address."""
+    srv = make_server(build_warehouse(tmp_path, web_rows()), "127.0.0.1", 0, quiet=True, token="tok-123").start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        errors: list[str] = []
+        context, page = _page(browser, errors)
+        r = page.goto(url + "/")
+        assert r.status == 401 and "needs its token" in page.content()
+        errors.clear()  # the 401 above is expected
+        page.goto(url + "/?token=tok-123")
+        assert page.url == url + "/"
+        page.wait_for_selector("body[data-charts-ready='1']", timeout=15_000)
+        assert page.locator("#chart-top-entities svg rect.bar").count() == 3
+        page.goto(url + "/articles/a1")
+        assert page.locator("#article-title").inner_text() == "Alice Smith visits Paris"
+        assert not errors, errors
+        context.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()

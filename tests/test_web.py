@@ -579,6 +579,10 @@ def test_token_required_when_set(tmp_path):
         value = cookie.split(";")[0]
         assert request(srv, "/articles/a1", headers={"Cookie": value})[0] == 200
         assert request(srv, "/articles/a1", headers={"Cookie": "newsetl_token=nope"})[0] == 401
+        # a browser opening the printed link is sent back to the page without the token
+        status, headers, _ = request(srv, "/entities/e_alice?page=1&token=s3cret-T", headers={"Accept": "text/html"})
+        assert status == 303 and headers["location"] == "/entities/e_alice?page=1"
+        assert headers["set-cookie"].split(";")[0] == value
         # the Host rule still holds with a good token
         assert request(srv, "/", headers={"Authorization": "Bearer s3cret-T", "Host": "evil.example"})[0] == 403
     finally:

@@ -6,7 +6,8 @@
   the bound port), anything else gets 403 and a message saying why.
 * Token: when one is set (always when bound to a non-loopback address) every request
   must carry it: `Authorization: Bearer T`, or `?token=T` once (the answer then sets an
-  HttpOnly, SameSite=Strict cookie that carries it from then on).
+  HttpOnly, SameSite=Strict cookie that carries it from then on; a browser is redirected
+  to the same page without the token in its address).
 * Only GET and HEAD: the page is read-only (405 otherwise).
 * Every answer carries a strict Content-Security-Policy (no third-party or inline
   script), nosniff and no-store.
@@ -18,7 +19,7 @@ import hmac
 import ipaddress
 import json
 import socket
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 COOKIE = "newsetl_token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
@@ -139,6 +140,17 @@ class Guard:
                 return await _deny(send, 401, "refused: wrong token")
             if from_query:
                 set_cookie = (f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict").encode()
+                if "text/html" in headers.get("accept", ""):
+                    # a browser opening the printed link: keep the token out of the address
+                    # bar and history by sending it back to the same page without it
+                    rest = urlencode([(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                                                   keep_blank_values=True) if k != "token"])
+                    location = scope.get("raw_path", scope["path"].encode()).decode("latin-1") + ("?" + rest if rest else "")
+                    await send({"type": "http.response.start", "status": 303,
+                                "headers": [(b"location", location.encode("latin-1")), (b"set-cookie", set_cookie),
+                                            (b"content-length", b"0"), *SECURITY_HEADERS]})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
