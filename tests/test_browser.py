@@ -125,6 +125,9 @@ def test_page_query_preview_download_and_charts(browser, server, tmp_path):
     assert page.locator("#chart-mentions svg polyline.series").count() == 1
     assert page.locator("#chart-tone svg polyline.series").count() == 2
     assert page.locator("#chart-top svg rect.bar").count() >= 2
+    for box in ("#chart-mentions", "#chart-tone", "#chart-top", "#chart-top-entities", "#chart-sources", "#chart-tone-dist"):
+        _assert_chart_has_axes(page, box)
+        assert page.locator(f"figure:has({box}) figcaption").inner_text().strip(), box
 
     # run a query, see the preview
     page.fill("#sql", "select entity_id, sum(mentions) as mentions from entity_daily group by all order by entity_id")
