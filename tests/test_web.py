@@ -663,3 +663,25 @@ def test_entity_known_only_from_mentions(tmp_path):
         assert "<mark>Paris</mark>" in html
     finally:
         _stop(srv)
+
+
+def test_ids_with_url_special_characters(tmp_path):
+    """Ids are data: a slash, space, ?, # or % in one survives the link and the lookup."""
+    odd = "Q/1 a?b#c%d"
+    rows = web_rows()
+    for table in ("entities", "entity_mentions", "quotes"):
+        for r in rows[table]:
+            for key in ("entity_id", "speaker_entity_id"):
+                if r.get(key) == "e_paris":
+                    r[key] = odd
+    srv = _serve(build_warehouse(tmp_path, rows))
+    try:
+        html = page(srv, "/articles/a1")
+        href = "/entities/" + quote(odd, safe="")
+        assert f'<a href="{href}">Paris</a>' in html
+        ent = page(srv, href)
+        assert 'id="entity-name">Paris <span' in ent and "Q/1 a?b#c%d" in ent
+        search = json.loads(request(srv, "/api/entities?q=paris")[2])["rows"]
+        assert [r["entity_id"] for r in search] == [odd]
+    finally:
+        _stop(srv)
