@@ -146,12 +146,12 @@ def render(reports: list[tuple[Path, dict]], command: str) -> str:
         "each, 3 warm-up requests per page first. The machine is shared: the load average "
         "(1 min, before / after) says how busy it was.",
     ]
-    worst_all = 0.0
+    worst_median = worst_p95 = 0.0
     for warehouse, report in reports:
         c, rows = report["counts"], report["rows"]
         pages = [r for r in rows if r["page"].startswith(("/entities", "/articles"))]
-        worst = max(r["p95_ms"] for r in pages)
-        worst_all = max(worst_all, worst)
+        worst_median = max(worst_median, *(r["median_ms"] for r in pages))
+        worst_p95 = max(worst_p95, *(r["p95_ms"] for r in pages))
         out += [
             "",
             f"Warehouse `{warehouse}` ({report['layout']}): {c['articles']:,} articles, {c['paragraphs']:,} "
@@ -165,9 +165,12 @@ def render(reports: list[tuple[Path, dict]], command: str) -> str:
                   f"{r['max_ms']:.0f}", f"{r['kb']:.0f}"] for r in rows],
             ),
         ]
-    verdict = "met" if worst_all < TARGET_MS else "NOT met"
-    out += ["", f"Target (issue 12): entity and article pages under {TARGET_MS:.0f} ms: **{verdict}** "
-                f"(worst p95 {worst_all:.0f} ms)."]
+    def verdict(ms: float) -> str:
+        return "met" if ms < TARGET_MS else "NOT met"
+
+    out += ["", f"Target (issue 12): entity and article pages under {TARGET_MS:.0f} ms. Median: "
+                f"**{verdict(worst_median)}** (slowest page {worst_median:.0f} ms); p95: "
+                f"**{verdict(worst_p95)}** (slowest page {worst_p95:.0f} ms)."]
     return "\n".join(out)
 
 
