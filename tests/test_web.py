@@ -685,3 +685,23 @@ def test_ids_with_url_special_characters(tmp_path):
         assert [r["entity_id"] for r in search] == [odd]
     finally:
         _stop(srv)
+
+
+def test_page_reader_has_memory_and_time_limits(tmp_path, monkeypatch):
+    """Page queries run on newsetl.query's reader connection: its memory limit (the
+    reader_memory_limit setting) and the page's time limit apply."""
+    import time
+
+    from newsetl.query import QueryFailed
+    from newsetl.web import reader as reader_mod
+
+    settings = Settings(warehouse=build_warehouse(tmp_path).warehouse, progress=False, reader_memory_limit="1GiB")
+    with reader_mod.Reader(settings, 5) as r:
+        assert r.con.execute("select current_setting('memory_limit')").fetchall() == [("1.0 GiB",)]
+    # a named query that would run for minutes is stopped by the page's timer
+    monkeypatch.setattr(reader_mod.sqlfiles, "query", lambda name: "select sum(range) from range(100000000000)")
+    with reader_mod.Reader(settings, 0.3) as r:
+        t0 = time.monotonic()
+        with pytest.raises(QueryFailed, match="time limit"):
+            r.rows("slow")
+        assert time.monotonic() - t0 < 10
