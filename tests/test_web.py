@@ -705,3 +705,23 @@ def test_page_reader_has_memory_and_time_limits(tmp_path, monkeypatch):
         with pytest.raises(QueryFailed, match="time limit"):
             r.rows("slow")
         assert time.monotonic() - t0 < 10
+
+
+def test_page_errors_are_html_and_say_why(tmp_path):
+    """A warehouse that lost a table: the page says what failed, as a page."""
+    import duckdb
+
+    settings = build_warehouse(tmp_path, web_rows())
+    con = duckdb.connect(str(settings.db_path))
+    con.execute("drop view if exists article_overview")
+    con.execute("alter table sentences rename to sentences_gone")
+    con.close()
+    srv = _serve(settings)
+    try:
+        status, headers, body = request(srv, "/articles/a1")
+        assert status == 400 and headers["content-type"].startswith("text/html")
+        assert "article_sentences" in body.decode() and "sentences" in body.decode()
+        status, headers, body = request(srv, "/api/entity_timeseries?entity_id=e_alice")
+        assert headers["content-type"].startswith("application/json")
+    finally:
+        _stop(srv)

@@ -430,19 +430,25 @@ def _file(path: Path, ctype: str, headers: dict) -> FileResponse:
                         background=BackgroundTask(lambda: path.unlink(missing_ok=True)))
 
 
-def _guarded(handler):
-    """Turn query errors into the JSON (or HTML) answers the page promises."""
+def _guarded(handler, pages: Pages | None = None):
+    """Turn query errors into the answers the page promises: JSON {"error": ...} for the
+    API, an HTML page saying why for the pages (when `pages` is given)."""
+
+    def fail(message: str, status: int) -> Response:
+        if pages is not None:
+            return pages.html("error.html", status, title="Cannot show this page", message=message)
+        return error(message, status)
 
     def endpoint(request: Request) -> Response:
         try:
             return handler(request)
         except QueryRefused as e:
-            return error(str(e), 400)
+            return fail(str(e), 400)
         except QueryFailed as e:
-            return error(str(e), 503 if "no warehouse database" in str(e) else 400)
+            return fail(str(e), 503 if "no warehouse database" in str(e) else 400)
         except Exception as e:  # keep serving; the traceback goes to the server log
             traceback.print_exc(file=sys.stderr)
-            return error(f"internal error: {type(e).__name__}: {e}", 500)
+            return fail(f"internal error: {type(e).__name__}: {e}", 500)
 
     return endpoint
 
@@ -459,10 +465,10 @@ def make_app(settings: Settings | None = None, host: str = "127.0.0.1", port: in
         return JSON({"ok": True})
 
     routes = [
-        Route("/", _guarded(pages.index)),
+        Route("/", _guarded(pages.index, pages)),
         Route("/healthz", healthz),
-        Route("/entities/{entity_id:path}", _guarded(pages.entity)),
-        Route("/articles/{article_id:path}", _guarded(pages.article)),
+        Route("/entities/{entity_id:path}", _guarded(pages.entity, pages)),
+        Route("/articles/{article_id:path}", _guarded(pages.article, pages)),
         Route("/api/catalog", _guarded(pages.api_catalog)),
         Route("/api/sql", _guarded(pages.api_sql)),
         Route("/api/entities", _guarded(pages.api_entities)),
