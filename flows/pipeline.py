@@ -18,18 +18,19 @@ from prefect.utilities.annotations import quote
 from newsetl import process, schema
 from newsetl.executors import shard_executor
 from newsetl.records import Reject
-from newsetl.runstate import EvidenceCache, Progress, RunSummary, count_prepared
+from newsetl.progress import Progress
+from newsetl.runstate import RunSummary, count_prepared
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
-from newsetl.warehouse import (StagingWriter, clear_export_pending, export_pending,
-                               mark_export_pending, writer_lock)
+from newsetl.warehouse import Writer, writer_lock
 
 
 @task(name="prepare-batch", cache_policy=NO_CACHE)
-def prepare_batch(docs, known, evidence, force: bool) -> process.Prepared:
-    return process.prepare(docs, known, evidence, force=force)
+def prepare_batch(docs, writer: Writer, force: bool) -> process.Prepared:
+    # The warehouse answers for just this batch: its ids' hashes and its evidence entries.
+    return process.prepare(docs, writer.known_for, writer.evidence_for, force=force)
 
 
 @task(name="enrich-batch", cache_policy=NO_CACHE)
@@ -46,49 +47,16 @@ def enrich_batch(prep: process.Prepared, executor, n_shards: int, models: tuple[
 
 
 @task(name="land-batch", cache_policy=NO_CACHE)
-def land_batch(writer: StagingWriter, frames, rejects: list[Reject], run_id: str,
+def land_batch(writer: Writer, frames, rejects: list[Reject], run_id: str,
                whole_file_refs: list[str]) -> dict[str, int]:
     return writer.land(frames, rejects, run_id, whole_file_refs)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
-def publish(writer: StagingWriter, summary: RunSummary, started_at, sources: list[str]) -> None:
-    if writer.changed:  # both are derived from all articles: nothing landed, nothing to redo
-        writer.rebuild_entities()
-        writer.rebuild_duplicates()
-    summary.totals = writer.table_counts()
-    writer.record_run({
-        "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
-        "status": summary.status, "sources": list(sources), "articles": summary.articles_seen,
-        "articles_new": summary.articles_new, "articles_changed": summary.articles_changed,
-        "articles_unchanged": summary.articles_unchanged,
-        **{t: summary.landed.get(t, 0) for t in schema.ARTICLE_CHILD_TABLES},
-        "entities": summary.totals.get("entities", 0), "rejects": summary.rejects,
-        "seconds": summary.seconds, "pipeline_version": PIPELINE_VERSION, "message": summary.message,
-    })
-    summary.totals["runs"] = summary.totals.get("runs", 0) + 1
-    # The Parquet partitions to rewrite are on disk before the database is swapped in,
-    # so a crash between the two still ends in a complete export on the next run.
-    mark_export_pending(writer.settings, writer.touched_dates)
-    writer.publish()
-
-
-@task(name="export-parquet", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def export_parquet(settings: Settings, dates: set) -> None:
-    """Rewrite the partitions this run touched (plus any a crashed export left pending)."""
-    from datetime import date
-
-    from newsetl.export import export_from_connection
-    from newsetl.query import connect_read_only
-
-    pending = export_pending(settings) or {"dates": []}
-    days = set(dates) | {date.fromisoformat(d) if d else None for d in pending["dates"]}
-    con = connect_read_only(settings)
-    try:
-        export_from_connection(con, settings.parquet_dir, days)
-    finally:
-        con.close()
-    clear_export_pending(settings)
+@task(name="publish", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=[2])
+def publish(writer: Writer, run_row: dict) -> dict[str, int]:
+    """Files, duplicate clusters, entities and evidence for what the run landed; then the
+    catalog swap (see newsetl/warehouse.py). Totals per table after the run."""
+    return writer.publish(run_row)
 
 
 @flow(name="newsetl-run", log_prints=False, validate_parameters=False)
@@ -106,10 +74,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
     with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher:
-        writer = StagingWriter(settings)
+        writer = Writer(settings)
         try:
-            known = writer.known_hashes()
-            evidence = EvidenceCache(writer)
             in_flight: list = []
             with shard_executor(settings) as executor:
                 # Two shards per worker: a slow shard does not leave the other worker idle.
@@ -122,7 +88,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                     if nxt is not None:
                         docs, rejects = nxt
                         t = time.monotonic()
-                        prep = prepare_batch(quote(docs), quote(known), quote(evidence.for_docs(docs)), force)
+                        prep = prepare_batch(quote(docs), quote(writer), force)
                         summary.add_time("prepare", time.monotonic() - t)
                         count_prepared(summary, prep, rejects)
                         fut = enrich_batch.submit(quote(prep), quote(executor), n_shards, settings.model_paths)
@@ -134,33 +100,32 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         frames = fut.result()
                         summary.add_time("enrich (wait)", time.monotonic() - t)
                         t = time.monotonic()
-                        counts = land_batch(quote(writer), quote(frames), quote(rej), run_id, quote(prep.whole_file_refs))
+                        land_batch(quote(writer), quote(frames), quote(rej), run_id, quote(prep.whole_file_refs))
                         summary.add_time("land", time.monotonic() - t)
-                        for k, v in counts.items():
-                            if k in summary.landed:
-                                summary.landed[k] += v
-                        for aid, chash in frames["articles"].select("article_id", "content_hash").iter_rows():
-                            known[aid] = (chash, PIPELINE_VERSION)
-                        evidence.add(prep)
                         progress.update(n_docs)
                     if nxt is None:
                         break
-            landed_any = summary.landed["articles"] > 0 or summary.articles_unchanged > 0
+            landed_any = bool(writer.latest_batch) or summary.articles_unchanged > 0
             summary.status = "completed" if landed_any or summary.rejects == 0 else "failed"
             if not landed_any and summary.rejects:
                 summary.message = "nothing could land: every input was rejected"
             summary.seconds = time.monotonic() - t0
             t = time.monotonic()
-            publish(quote(writer), quote(summary), started_at, sources)
-            dates = set(writer.touched_dates)
+            summary.totals = publish(quote(writer), {
+                "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
+                "status": summary.status, "sources": list(sources), "articles": summary.articles_seen,
+                "articles_new": summary.articles_new, "articles_changed": summary.articles_changed,
+                "articles_unchanged": summary.articles_unchanged, "seconds": summary.seconds,
+                "pipeline_version": PIPELINE_VERSION, "message": summary.message,
+            })
+            # What really landed: each article once, whatever batch (or batches) it came in.
+            summary.landed.update({t: writer.landed.get(t, 0) for t in summary.landed})
+            summary.articles_new, summary.articles_changed = writer.new_count, writer.changed_count
             fetcher.commit_validators()  # only now may a later run get 304 for these pages
             summary.add_time("publish", time.monotonic() - t)
         except BaseException:
             writer.abort()
             raise
-    t = time.monotonic()
-    export_parquet(quote(settings), quote(dates))
-    summary.add_time("export", time.monotonic() - t)
     summary.seconds = time.monotonic() - t0
     progress.close()
     _publish_artifact(summary, settings)

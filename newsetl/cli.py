@@ -57,6 +57,21 @@ def cmd_export(args) -> int:
     return export_command(args.out, _settings(args))
 
 
+def cmd_repair(args) -> int:
+    from newsetl.warehouse import WarehouseBusy, WarehouseDamaged, repair
+
+    try:
+        for line in repair(_settings(args), wait_seconds=args.wait):
+            print(line)
+    except WarehouseBusy as exc:
+        print(f"newsetl repair: {exc}", file=sys.stderr)
+        return 3
+    except WarehouseDamaged as exc:
+        print(f"newsetl repair: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_serve(args) -> int:
     from newsetl.web import serve_command
 
@@ -107,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     e = common(sub.add_parser("export", help="(re)write the Parquet download tree"))
     e.add_argument("--out", help="folder (default <warehouse>/parquet)")
     e.set_defaults(fn=cmd_export)
+
+    rp = common(sub.add_parser("repair", help="finish or undo an interrupted run; rebuild a lost catalog"))
+    rp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="wait this long for a run on the same warehouse to finish")
+    rp.set_defaults(fn=cmd_repair)
 
     v = common(sub.add_parser("serve", help="the analysts' web page"))
     v.add_argument("--host", default="127.0.0.1")

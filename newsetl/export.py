@@ -242,14 +242,31 @@ def export_from_connection(
 
 
 def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
-    """Rewrite the whole tree from news.duckdb (opened read-only). Returns the manifest."""
+    """`newsetl export`. Returns the manifest.
+
+    Into the warehouse's own tree (no --out) of a warehouse whose Parquet files are its
+    store (newsetl/warehouse.py): every run keeps `<table>/published_date=.../` up to date,
+    so this writes what runs do not, the whole-table files `_tables/<table>.parquet`, and
+    the manifest. Anywhere else (or for a warehouse that keeps its tables inside
+    news.duckdb): a complete standalone tree, one `part-0.parquet` per partition."""
     from newsetl.query import connect_read_only
+    from newsetl.warehouse import build_manifest
 
     out = Path(out_dir) if out_dir is not None else settings.parquet_dir
-    # pyarrow writes the files, so DuckDB itself needs no file access: the same locked,
-    # read-only connection as the analysts' queries.
+    # pyarrow writes the files; DuckDB only reads, through the same locked, read-only
+    # connection as the analysts' queries.
     con = connect_read_only(settings)
     try:
+        in_place = out.resolve() == Path(settings.parquet_dir).resolve()
+        if in_place and "_files" in _existing_tables(con):
+            rows = export_tables(con, out)
+            manifest = build_manifest(con, out)
+            for table, n in rows.items():
+                f = out / TABLES_DIR / f"{table}.parquet"
+                entry = manifest["tables"].setdefault(table, {"partitioned": False, "rows": n})
+                entry.update(file=f.relative_to(out).as_posix(), file_rows=n, file_bytes=f.stat().st_size)
+            _write_json_atomic(manifest, out / MANIFEST)
+            return manifest
         return export_from_connection(con, out)
     finally:
         con.close()

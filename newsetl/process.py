@@ -71,7 +71,9 @@ def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
             "doc_key": str(i),
             "source": d.source,
             "input_ref": d.input_ref,
-            "url": d.canonical_url or d.url,
+            # the URL the article was read from, as given; ids come from the canonical one
+            "url": d.url or d.canonical_url,
+            "canonical_url": d.canonical_url,
             "title": d.title,
             "published_at": d.published_at,
             "language": d.language,
@@ -105,7 +107,7 @@ def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
             row["language"] = row["language"] or ex.language
             row["authors"] = row["authors"] or list(ex.authors or [])
             row["site_name"] = row["site_name"] or ex.site_name
-            row["url"] = ex.canonical_url or row["url"]
+            row["canonical_url"] = ex.canonical_url or row["canonical_url"]
         rows.append(row)
     return rows, rejects
 
@@ -115,6 +117,7 @@ _DOC_SCHEMA = {
     "source": pl.String,
     "input_ref": pl.String,
     "url": pl.String,
+    "canonical_url": pl.String,
     "title": pl.String,
     "published_at": pl.Datetime("us", "UTC"),
     "language": pl.String,
@@ -130,14 +133,18 @@ _DOC_SCHEMA = {
 
 def prepare(
     docs: list[RawDoc],
-    known: dict[str, tuple[str, str]],
+    known=None,
     evidence=None,
     force: bool = False,
 ) -> Prepared:
-    """RawDocs -> frames ready to enrich. `known` maps article_id -> (content_hash,
-    pipeline_version) already landed; unchanged articles are dropped here. `evidence` is
-    the corpus evidence for boilerplate (a frame, or a function of the article ids being
-    landed that returns one)."""
+    """RawDocs -> frames ready to enrich.
+
+    known: what is landed already, as a dict article_id -> (content_hash, pipeline_version)
+      or a function of a list of article ids returning such a dict (the warehouse looks up
+      just the batch's ids); unchanged articles are dropped here.
+    evidence: corpus evidence for boilerplate from outside this batch: None, a frame, or a
+      function (batch_evidence, relanded_ids) -> counts of those same entries from
+      everything landed before, without the current versions of `relanded_ids`."""
     from newsetl.transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
     from newsetl.transforms.text import normalize_text_expr, split_paragraphs
 
@@ -165,7 +172,12 @@ def prepare(
     )
     docs_df = docs_df.filter(pl.col("_alnum") >= MIN_ARTICLE_CHARS).drop("_alnum")
     hashes = [_sha((t or "") + "\n\n" + b) for t, b in docs_df.select("title", "body").iter_rows()]
-    ids = [article_id_for(u, h) for u, h in zip(docs_df["url"].to_list(), hashes)]
+    from newsetl.urls import canonicalize_url
+
+    canon = [c or (canonicalize_url(u) if u else None)
+             for c, u in zip(docs_df["canonical_url"].to_list(), docs_df["url"].to_list())]
+    ids = [article_id_for(c, h) for c, h in zip(canon, hashes)]
+    docs_df = docs_df.with_columns(pl.Series("canonical_url", canon, dtype=pl.String))
     docs_df = docs_df.drop("body").with_columns(
         pl.Series("content_hash", hashes, dtype=pl.String),
         pl.Series("article_id", ids, dtype=pl.String),
@@ -180,6 +192,9 @@ def prepare(
     unchanged = 0
     new_ids, changed_ids = [], []
     keep = []
+    if callable(known):
+        known = known(docs_df["article_id"].to_list())
+    known = known or {}
     for aid, chash in docs_df.select("article_id", "content_hash").iter_rows():
         prev = known.get(aid)
         if prev is None:
@@ -200,7 +215,7 @@ def prepare(
     batch_evidence = corpus_evidence(paras, arts)
     # Evidence from the rest of the corpus, without the articles landing now (no article
     # may count twice: its old version in the warehouse and its new one here).
-    earlier = evidence(keep) if callable(evidence) else evidence
+    earlier = evidence(batch_evidence, changed_ids) if callable(evidence) else evidence
     if earlier is not None:
         batch_evidence = merge_evidence(earlier, batch_evidence)
     paras = classify_paragraphs(paras, arts, batch_evidence)

@@ -192,26 +192,34 @@ def _check_tree(node) -> None:
 
 
 def reader_config(settings: Settings) -> dict:
-    """DuckDB config for every reader connection (defence in depth, see module doc)."""
+    """DuckDB config for every reader connection (defence in depth, see module doc). File
+    access is switched off right after connecting (`connect_read_only`), once the one
+    folder the catalog's views read, the warehouse's Parquet files, is allowed."""
     return {
-        "enable_external_access": False,
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
         # no Python replacement scans: a query never sees the server's own variables
         "python_enable_replacements": False,
         "extension_directory": str(settings.warehouse / ".duckdb_extensions"),
-        "lock_configuration": True,
+        "memory_limit": settings.reader_memory_limit,
     }
 
 
 def connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
     db = Path(settings.db_path)
     if not db.exists():
-        raise QueryFailed(f"no warehouse database at {db}: run `newsetl run SOURCE...` first")
+        raise QueryFailed(f"no warehouse database at {db}: run `newsetl run SOURCE...` first "
+                          "(or `newsetl repair` if the warehouse has data)")
     try:
-        return duckdb.connect(str(db), read_only=True, config=reader_config(settings))
+        con = duckdb.connect(str(db), read_only=True, config=reader_config(settings))
     except duckdb.Error as e:
-        raise QueryFailed(f"cannot open {db} read-only: {_first_line(e)}") from None
+        raise QueryFailed(f"cannot open {db} read-only: {_first_line(e)}; `newsetl repair` rebuilds it") from None
+    # The views read Parquet files under <warehouse>/parquet/: that folder and nothing else.
+    allowed = str(Path(settings.parquet_dir).resolve()).replace("'", "''") + "/"
+    con.execute(f"set allowed_directories = ['{allowed}']")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
 
 
 def execute(

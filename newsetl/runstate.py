@@ -1,19 +1,12 @@
-"""What one run keeps track of while the flow runs: the summary it prints and publishes,
-the progress line on a terminal, and the corpus evidence for boilerplate detection."""
+"""What one run keeps track of while the flow runs: the summary it prints and publishes."""
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import dataclass, field
-
-import polars as pl
 
 from newsetl import process, schema
 from newsetl.records import Reject
 from newsetl.settings import Settings
-from newsetl.warehouse import StagingWriter
-from newsetl.transforms.boilerplate import REPEAT_MAX_WORDS, corpus_evidence
 
 
 @dataclass
@@ -62,67 +55,3 @@ def count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[Re
     all_rejects = rejects + prep.rejects
     summary.rejects += len(all_rejects)
     summary.reject_samples.extend(all_rejects[: max(0, 10 - len(summary.reject_samples))])
-
-
-class Progress:
-    """Articles done, rate and time left on a terminal; silent in logs and CI."""
-
-    def __init__(self, enabled: bool, total: int | None = None):
-        self.enabled = enabled
-        self.total = total
-        self.start = time.monotonic()
-        self.done = 0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        el = time.monotonic() - self.start
-        rate = self.done / el if el > 0 else 0.0
-        line = f"{self.done} articles, {rate:.0f}/s, {el:.0f} s elapsed"
-        if self.total and rate > 0 and self.total > self.done:
-            line = (f"{self.done}/{self.total} articles, {rate:.0f}/s, "
-                    f"about {(self.total - self.done) / rate:.0f} s left")
-        sys.stderr.write(f"\r{line}   ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.done:
-            sys.stderr.write("\n")
-
-
-class EvidenceCache:
-    """Corpus evidence for boilerplate: the warehouse's paragraphs of each source seen
-    (loaded once per run) plus the batches landed in this run. Articles being re-landed
-    are left out, so no article is counted twice."""
-
-    def __init__(self, writer: StagingWriter):
-        self.writer = writer
-        self.loaded: set[str] = set()
-        self.paras: list[pl.DataFrame] = []
-        self.arts: list[pl.DataFrame] = []
-
-    def for_docs(self, docs):
-        new_sources = sorted({d.source for d in docs} - self.loaded)
-        if new_sources:
-            paras, arts = self.writer.paragraphs_for_sources(new_sources)
-            self._keep(paras, arts)
-            self.loaded.update(new_sources)
-        return self.excluding
-
-    def excluding(self, article_ids: list[str]) -> pl.DataFrame | None:
-        if not self.arts:
-            return None
-        drop = pl.col("article_id").is_in(article_ids)
-        return corpus_evidence(pl.concat(self.paras).filter(~drop), pl.concat(self.arts).filter(~drop))
-
-    def add(self, prep: process.Prepared) -> None:
-        self._keep(prep.paragraphs, prep.articles)
-
-    def _keep(self, paras: pl.DataFrame, arts: pl.DataFrame) -> None:
-        # Only paragraphs short enough to be template text count as evidence (see
-        # transforms.boilerplate.REPEAT_MAX_WORDS): keeping just those keeps memory small.
-        short = pl.col("text").str.count_matches(r"\S+") <= REPEAT_MAX_WORDS
-        paras = paras.filter(short)
-        self.paras.append(paras.select(pl.col("article_id").cast(pl.String), pl.col("text").cast(pl.String)))
-        self.arts.append(arts.select(*(pl.col(c).cast(pl.String) for c in ("article_id", "source", "title"))))

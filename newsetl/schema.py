@@ -16,6 +16,7 @@ TABLES: dict[str, list[Column]] = {
         ("article_id", "VARCHAR"),
         ("source", "VARCHAR"),
         ("url", "VARCHAR"),
+        ("canonical_url", "VARCHAR"),
         ("title", "VARCHAR"),
         ("published_at", "TIMESTAMPTZ"),
         ("published_date", "DATE"),
@@ -96,6 +97,13 @@ TABLES: dict[str, list[Column]] = {
         ("run_id", "VARCHAR"),
         ("rejected_at", "TIMESTAMPTZ"),
     ],
+    # Members of duplicate clusters (exact and near copies, transforms/dedup.py); an article
+    # with no row here is its own cluster. The `articles` view joins it in.
+    "article_clusters": [
+        ("article_id", "VARCHAR"),
+        ("cluster_id", "VARCHAR"),
+        ("duplicate_of", "VARCHAR"),
+    ],
     "runs": [
         ("run_id", "VARCHAR"),
         ("started_at", "TIMESTAMPTZ"),
@@ -127,12 +135,44 @@ KEYS: dict[str, tuple[str, ...]] = {
     "entities": ("entity_id",),
     "quotes": ("article_id", "paragraph_index", "quote_index"),
     "runs": ("run_id",),
+    "article_clusters": ("article_id",),
+}
+
+# Columns a frame may lack when it is conformed because a later step fills them (landing
+# sets run_id; duplicate clusters are computed when a run publishes; language and the tone
+# fields stay null for articles that are not English or have no body). Any other missing
+# column is a bug (e.g. a renamed column) and `conform` refuses it.
+FILLED_LATER: dict[str, frozenset[str]] = {
+    "articles": frozenset({"run_id", "duplicate_of", "cluster_id", "canonical_url", "authors", "site_name",
+                           "fetched_at", "raw_meta", "input_ref", "language", "tone", "positive",
+                           "negative", "polarity", "sentiment", "published_at", "published_date"}),
+    "paragraphs": frozenset({"sentiment", "published_date", "kind_reason"}),
+    "sentences": frozenset({"sentiment", "published_date"}),
+    "entity_mentions": frozenset({"sentiment", "sentiment_label", "published_date", "entity_name",
+                                  "sentence_index"}),
+    "quotes": frozenset({"speaker", "speaker_entity_id", "attribution", "published_date", "quote_index"}),
+    "rejects": frozenset({"run_id", "rejected_at"}),
+    "runs": frozenset(c for c, _ in TABLES["runs"]) - {"run_id"},
+    "entities": frozenset(),
+    "article_clusters": frozenset({"duplicate_of"}),
 }
 
 # Tables owned by an article: replaced together when the article changes.
 ARTICLE_CHILD_TABLES = ("paragraphs", "sentences", "entity_mentions", "quotes")
-# Tables written to the partitioned Parquet tree by published_date.
+# Tables stored as Parquet files partitioned by published_date (the source of truth; the
+# DuckDB catalog holds views over them, see newsetl/warehouse.py).
 PARTITIONED_TABLES = ("articles", "paragraphs", "sentences", "entity_mentions", "quotes")
+# Tables kept inside the DuckDB catalog file itself: small, updated in place each run.
+CATALOG_TABLES = ("entities", "article_clusters", "rejects", "runs")
+# Columns of `articles` that come from article_clusters (joined by the view), not from its files.
+CLUSTER_COLUMNS = ("duplicate_of", "cluster_id")
+
+
+def stored_columns(table: str) -> list[str]:
+    """Columns written to a partitioned table's Parquet files: the partition column lives
+    in the directory name, cluster columns in the catalog."""
+    drop = {"published_date", *(CLUSTER_COLUMNS if table == "articles" else ())}
+    return [c for c in columns(table) if c not in drop]
 
 _PA = {
     "VARCHAR": pa.string(),
@@ -174,9 +214,17 @@ def polars_schema(table: str) -> dict[str, pl.DataType]:
     return {name: _PL[typ] for name, typ in TABLES[table]}
 
 
+class SchemaError(ValueError):
+    """A frame lacks a column its table needs (a renamed or dropped column)."""
+
+
 def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
-    """Select the table's columns in order, cast to its dtypes, add missing ones as null."""
+    """Select the table's columns in order and cast to its dtypes. A missing column is an
+    error unless FILLED_LATER marks it (then it comes back as nulls)."""
     schema = polars_schema(table)
+    missing = [c for c in schema if c not in df.columns and c not in FILLED_LATER.get(table, ())]
+    if missing:
+        raise SchemaError(f"{table}: frame lacks column(s) {', '.join(missing)} (has {', '.join(df.columns)})")
     return df.select(
         [
             (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)

@@ -1,35 +1,87 @@
-"""Landing into DuckDB and the Parquet tree.
+"""Landing: Parquet files are the source of truth, `news.duckdb` a small catalog over them.
 
-The writer never opens `news.duckdb` for writing in place. A run copies it to a staging
-file, lands each batch there in one transaction, and at the end renames the staging file
-over `news.duckdb` (atomic on POSIX). So:
-- readers (`newsetl sql`, `newsetl serve`, an analyst's own duckdb) open `news.duckdb`
-  read-only at any time, also during a load, and always see whole runs;
-- a run killed at any point leaves `news.duckdb` as it was; the next run starts over.
-One writer at a time is enforced by an advisory lock on `state/writer.lock`.
+    <warehouse>/
+      news.duckdb                 the catalog: views over the live Parquet files of each
+                                  article table, plus the small tables (entities,
+                                  article_clusters, rejects, runs) and `_files`, the list of
+                                  every data file with its table, partition, rows, run and
+                                  retirement time. Replaced by an atomic rename once per run.
+      parquet/
+        _files/<table>/published_date=D/part-<run>-<i>.parquet
+                                  every data file, written once, never changed
+        <table>/published_date=D/part-<run>-<i>.parquet
+                                  hard link of each live file: the Hive download tree
+        _files/_evidence/, _files/_dedup_keys/
+                                  append-only internal tables (boilerplate evidence counts,
+                                  duplicate-detection keys), read by the writer only
+        manifest.json             the live files per table (same content as `_files`)
+      state/                      writer.lock, journal.json, the staging catalog, run scratch
+
+Why this shape (see docs/ARCHITECTURE.md for the trade-offs): a run writes only new files
+(its own rows, plus copies of the few files that held articles it replaces, plus small
+compactions) and a new catalog that is a copy of a small file, so its cost follows the
+batch, not the warehouse. Readers open the catalog read-only and never block the writer:
+the rename swaps in a new catalog, an open connection keeps the old one and its files,
+which stay on disk `snapshot_retention_seconds` after they are retired. The Hive tree
+holds exactly the live files once a run has finished (links added before the catalog
+swap, retired links removed after it).
+
+Crash safety. Everything before the journal is written is invisible scratch: a killed
+run leaves the previous state whole, and the next writer (or `newsetl repair`) deletes
+the scratch and any data file no catalog lists. Writing `state/journal.json` is the
+commit point: it names the finished staging catalog, the links to add and to remove; the
+next writer or `newsetl repair` finishes an interrupted journal (every step is idempotent).
+One writer at a time: `writer_lock` (flock).
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
+import hashlib
 import json
 import os
 import shutil
 import time
+import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from newsetl import schema
 from newsetl.records import Reject
 from newsetl.settings import Settings
 
+FILES = "_files"
+EVIDENCE = "_evidence"
+DEDUP_KEYS = "_dedup_keys"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+PARTITION_COLUMN = "published_date"
+MANIFEST = "manifest.json"
+JOURNAL = "journal.json"
+# Files under this size count as small for compaction: a partition whose small files reach
+# `Settings.compact_min_files` is rewritten as one file. 64 MB keeps row groups full and
+# each compaction cheap (a day of news is far below it at a million articles a year).
+COMPACT_SMALL_BYTES = 64 << 20
+# Internal append-only tables are compacted into one file once they have this many.
+INTERNAL_COMPACT_FILES = 16
+COMPRESSION = "zstd"
+
+FILES_DDL = """create table if not exists _files (
+  table_name varchar, published_date date, path varchar, rows bigint, bytes bigint,
+  run_id varchar, created_at timestamptz, retired_at timestamptz)"""
+
 
 class WarehouseBusy(RuntimeError):
     pass
+
+
+class WarehouseDamaged(RuntimeError):
+    """The catalog or its files are not usable as they are; `newsetl repair` fixes it."""
 
 
 def query_pl(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pl.DataFrame:
@@ -42,16 +94,6 @@ def duckdb_config(settings: Settings) -> dict:
     ext.mkdir(parents=True, exist_ok=True)
     return {"extension_directory": str(ext), "autoinstall_known_extensions": False,
             "autoload_known_extensions": True}
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for table in schema.TABLES:
-        con.execute(schema.ddl(table))
-        have = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_name = ?", [table]).fetchall()}
-        for name, typ in schema.TABLES[table]:
-            if name not in have:  # additive migration: new columns appear as null
-                con.execute(f"alter table {table} add column {name} {typ}")
 
 
 @contextmanager
@@ -87,7 +129,10 @@ def writer_lock(settings: Settings, wait_seconds: float = 0.0):
         fh.close()
 
 
-def _fsync_dir(path: Path) -> None:
+# ---------------------------------------------------------------------------- helpers
+
+
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -95,87 +140,359 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class StagingWriter:
+def _write_json_atomic(data, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, default=str)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def partition_dir(day) -> str:
+    return f"{PARTITION_COLUMN}={NULL_PARTITION if day is None else day.isoformat()}"
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _evidence_hash(kind: str, source: str | None, key: str) -> int:
+    """Stable 63-bit key of one evidence entry (Python's hash() is salted per process)."""
+    d = hashlib.blake2b(f"{kind}\x1f{source}\x1f{key}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(d, "little") >> 1
+
+
+def evidence_hashes(ev: pl.DataFrame) -> pl.Series:
+    return pl.Series("h", [_evidence_hash(k, s, key) for k, s, key in ev.select("kind", "source", "key").iter_rows()],
+                     dtype=pl.Int64)
+
+
+def _empty_select(table: str) -> str:
+    cols = ", ".join(f"cast(null as {typ}) as {name}" for name, typ in schema.TABLES[table])
+    return f"select {cols} where false"
+
+
+def parquet_view_sql(table: str, paths: list[str]) -> str:
+    """The catalog view of a partitioned table over its live files (absolute paths)."""
+    if not paths:
+        return f"create or replace view {table} as {_empty_select(table)}"
+    src = (f"read_parquet({_sql_list(paths)}, hive_partitioning = true, "
+           f"hive_types = {{'{PARTITION_COLUMN}': DATE}}, union_by_name = true)")
+    typed = {name: typ for name, typ in schema.TABLES[table]}
+    if table == "articles":
+        # An article with no row in article_clusters is its own cluster; its id is the same
+        # function of its article_id that transforms.dedup uses ("C" + 16 hex of md5).
+        cols = []
+        for name, _ in schema.TABLES[table]:
+            if name == "duplicate_of":
+                cols.append("c.duplicate_of")
+            elif name == "cluster_id":
+                cols.append("coalesce(c.cluster_id, 'C' || left(md5(a.article_id), 16)) as cluster_id")
+            else:
+                cols.append(f"cast(a.{name} as {typed[name]}) as {name}")
+        return (f"create or replace view articles as select {', '.join(cols)} from {src} a "
+                f"left join article_clusters c on c.article_id = a.article_id")
+    cols = ", ".join(f"cast({name} as {typed[name]}) as {name}" for name, _ in schema.TABLES[table])
+    return f"create or replace view {table} as select {cols} from {src}"
+
+
+def ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """Small tables and `_files` exist with every column of the schema (additive migration)."""
+    con.execute(FILES_DDL)
+    for table in schema.CATALOG_TABLES:
+        con.execute(schema.ddl(table))
+        have = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_name = ?", [table]).fetchall()}
+        for name, typ in schema.TABLES[table]:
+            if name not in have:
+                con.execute(f"alter table {table} add column {name} {typ}")
+
+
+def live_files(con, table: str, dates=None) -> list[str]:
+    """Relative paths (under parquet/_files) of a table's live files, optionally only some partitions."""
+    rows = con.execute("select path, published_date from _files where table_name = ? and retired_at is null "
+                       "order by path", [table]).fetchall()
+    if dates is None:
+        return [p for p, _ in rows]
+    dates = set(dates)
+    return [p for p, d in rows if d in dates]
+
+
+# ---------------------------------------------------------------------------- the journal
+
+
+def _apply_journal(settings: Settings, j: dict) -> None:
+    """Finish a committed run: links in, catalog swapped, retired links out, manifest.
+    Idempotent: a crash anywhere here is finished by running it again."""
+    root = settings.parquet_dir
+    for rel in j["link"]:
+        src, dst = root / FILES / rel, root / rel
+        if dst.exists() or not src.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.link(src, dst)
+    staging = Path(j["catalog"])
+    if staging.exists():
+        _fsync(staging)
+        os.replace(staging, settings.db_path)
+        _fsync(settings.warehouse)
+    for rel in j["unlink"]:
+        p = root / rel
+        p.unlink(missing_ok=True)
+        try:
+            p.parent.rmdir()  # an emptied partition directory goes too
+        except OSError:
+            pass
+    _write_json_atomic(j["manifest"], root / MANIFEST)
+    (settings.state_dir / JOURNAL).unlink(missing_ok=True)
+
+
+def recover(settings: Settings) -> bool:
+    """What a writer does first (holding the lock): finish a committed run's journal and
+    drop scratch of a killed one. Returns True when a journal was rolled forward."""
+    path = settings.state_dir / JOURNAL
+    rolled = False
+    if path.exists():
+        try:
+            j = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            j = None  # torn before the rename: it was never written, nothing committed
+        if j is not None:
+            _apply_journal(settings, j)
+            rolled = True
+        path.unlink(missing_ok=True)
+    for leftover in settings.state_dir.glob("run-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in settings.state_dir.glob("catalog.staging.duckdb*"):
+        leftover.unlink(missing_ok=True)
+    return rolled
+
+
+# ---------------------------------------------------------------------------- the writer
+
+
+class Writer:
     """The writer's side of one run (use inside `writer_lock`)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         settings.warehouse.mkdir(parents=True, exist_ok=True)
-        self.staging = settings.state_dir / "news.staging.duckdb"
-        for leftover in (self.staging, Path(str(self.staging) + ".wal")):
-            leftover.unlink(missing_ok=True)  # a killed run's half-written staging file
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.root = settings.parquet_dir
+        self.files_root = self.root / FILES
+        self.files_root.mkdir(parents=True, exist_ok=True)
+        recover(settings)
+        self.tag = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        self.run_dir = settings.state_dir / f"run-{self.tag}"
+        self.run_dir.mkdir()
+        self.staging = settings.state_dir / "catalog.staging.duckdb"
         if settings.db_path.exists():
             shutil.copyfile(settings.db_path, self.staging)
-        self.con = duckdb.connect(str(self.staging), config=duckdb_config(settings))
-        ensure_schema(self.con)
+        try:
+            self.con = duckdb.connect(str(self.staging), config=duckdb_config(settings))
+        except duckdb.Error as exc:
+            raise WarehouseDamaged(f"cannot open the catalog {settings.db_path}: {str(exc).splitlines()[0]}; "
+                                   "run `newsetl repair`") from None
+        self.migrated_files: list[str] = []
+        self._migrate_old_layout()
+        ensure_catalog(self.con)
+        self._delete_orphans()
+        self._gc_retired()
+        self._parquet_views()  # the snapshot as this run starts (also: a fresh warehouse)
+        self.batch_no = 0
+        self.latest_batch: dict[str, int] = {}  # article_id -> the batch that staged it last
+        self.replaced: set[str] = set()  # live article ids this run replaces
+        self.replaced_dates: set = set()
         self.touched_dates: set = set()
-        # Did any batch replace or add articles? If not, entities and duplicate clusters
-        # (both derived from all articles) cannot have changed and are not rebuilt.
+        self.touched_entities: set[str] = set()
+        self.evidence_delta: list[pl.DataFrame] = []
+        self.run_known: dict[str, tuple[str, str]] = {}
         self.changed = False
+        self.landed: dict[str, int] = {}
+        self.new_count = self.changed_count = 0
+
+    # ---- startup housekeeping
+    def _migrate_old_layout(self) -> None:
+        """A warehouse from before the Parquet store held every table inside news.duckdb:
+        move the article tables out into files once (same rows, same ids)."""
+        kinds = dict(self.con.execute("select table_name, table_type from information_schema.tables "
+                                      "where table_schema = 'main'").fetchall())
+        if kinds.get("articles") != "BASE TABLE":
+            return
+        self.con.execute(FILES_DDL)
+        for table in schema.PARTITIONED_TABLES:
+            if kinds.get(table) == "BASE TABLE":
+                cols = [c for c in schema.stored_columns(table) if self._has_column(table, c)]
+                if table == "articles" and self._has_column("articles", "cluster_id"):
+                    self.con.execute(schema.ddl("article_clusters"))
+                    self.con.execute("insert into article_clusters select article_id, cluster_id, duplicate_of "
+                                     "from articles where duplicate_of is not null or cluster_id in "
+                                     "(select cluster_id from articles where duplicate_of is not null)")
+                self.migrated_files += self._write_partitioned(
+                    table, f"select {', '.join(cols)}, {PARTITION_COLUMN} from {table}", "migrated")
+            # the old layout's exported copies: the new tree is made of links to the files above
+            shutil.rmtree(self.root / table, ignore_errors=True)
+        shutil.rmtree(self.root / "_tables", ignore_errors=True)
+        for view in self.con.execute("select view_name from duckdb_views() where not internal").fetchall():
+            self.con.execute(f"drop view if exists {view[0]}")
+        for table in schema.PARTITIONED_TABLES:
+            self.con.execute(f"drop table if exists {table}")
+
+    def _has_column(self, table: str, col: str) -> bool:
+        return bool(self.con.execute("select 1 from information_schema.columns where table_name = ? and "
+                                     "column_name = ?", [table, col]).fetchall())
+
+    def _delete_orphans(self) -> None:
+        """Data files that no catalog lists (a killed run's output) are deleted."""
+        known = {r[0] for r in self.con.execute("select path from _files").fetchall()}
+        if not known and not self.settings.db_path.exists() and any(self.files_root.rglob("*.parquet")):
+            raise WarehouseDamaged(f"{self.settings.db_path} is missing but {self.files_root} holds data files; "
+                                   "run `newsetl repair` to rebuild the catalog from them")
+        for path in self.files_root.rglob("*.parquet"):
+            rel = path.relative_to(self.files_root).as_posix()
+            if rel not in known:
+                path.unlink(missing_ok=True)
+
+    def _gc_retired(self) -> None:
+        """Files retired longer ago than the retention are deleted (open readers of old
+        catalogs have had that long to finish)."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.settings.snapshot_retention_seconds)
+        old = [r[0] for r in self.con.execute("select path from _files where retired_at < ?", [cutoff]).fetchall()]
+        for rel in old:
+            (self.files_root / rel).unlink(missing_ok=True)
+        if old:
+            self.con.execute("delete from _files where retired_at < ?", [cutoff])
 
     # ---- reads the flow needs
-    def known_hashes(self) -> dict[str, tuple[str, str]]:
-        rows = self.con.execute("select article_id, content_hash, pipeline_version from articles").fetchall()
-        return {a: (h, v) for a, h, v in rows}
+    def known_for(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """(content_hash, pipeline_version) of the given ids as landed (this run included)."""
+        out: dict[str, tuple[str, str]] = {}
+        if ids:
+            rows = self.con.execute(
+                "select article_id, content_hash, pipeline_version from articles "
+                "where article_id in (select unnest(?))", [list(ids)]).fetchall()
+            out = {a: (h, v) for a, h, v in rows}
+        for a in ids:
+            if a in self.run_known:
+                out[a] = self.run_known[a]
+        return out
 
-    def paragraphs_for_sources(self, sources: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        src = pl.DataFrame({"source": sources}, schema={"source": pl.String})
-        self.con.register("_src", src.to_arrow())
-        arts = query_pl(self.con, "select article_id, source, title from articles where source in (select source from _src)")
-        paras = query_pl(
-            self.con,
-            "select p.article_id, p.paragraph_index, p.text from paragraphs p "
-            "join articles a using (article_id) where a.source in (select source from _src)",
-        )
-        self.con.unregister("_src")
-        return paras, arts
+    def evidence_for(self, batch: pl.DataFrame, relanded: list[str]) -> pl.DataFrame:
+        """Corpus evidence counts (kind, source, key, article_count) for the entries of a
+        batch's own evidence, from everything landed before it (warehouse and this run),
+        without the current versions of the articles being re-landed (no double counting)."""
+        out_schema = {"kind": pl.String, "source": pl.String, "key": pl.String, "article_count": pl.Int64}
+        if batch.height == 0:
+            return pl.DataFrame(schema=out_schema)
+        q = batch.select("kind", "source", "key").unique()
+        q = q.with_columns(evidence_hashes(q))
+        counts = [self._stored_evidence(q["h"])]
+        counts += [d.join(q.select("h"), on="h", how="semi") for d in self.evidence_delta]
+        relanded_live = [a for a in relanded if a not in self.replaced]
+        if relanded_live:
+            old = self._old_evidence(relanded_live)
+            counts.append(old.with_columns(-pl.col("delta")).join(q.select("h"), on="h", how="semi"))
+        total = (pl.concat([c.select("h", pl.col("delta").cast(pl.Int64)) for c in counts])
+                 .group_by("h").agg(pl.col("delta").sum()))
+        return (q.join(total, on="h", how="inner").filter(pl.col("delta") > 0)
+                .select("kind", "source", "key", pl.col("delta").alias("article_count")).cast(out_schema))
 
-    # ---- one batch, one transaction
+    def _stored_evidence(self, hashes: pl.Series) -> pl.DataFrame:
+        files = self._abs(live_files(self.con, EVIDENCE))
+        if not files:
+            return pl.DataFrame(schema={"h": pl.Int64, "delta": pl.Int64})
+        self.con.register("_ev_q", pl.DataFrame({"h": hashes}).to_arrow())
+        try:
+            return query_pl(self.con, f"select h, sum(delta)::bigint as delta from read_parquet({_sql_list(files)}) "
+                                      "where h in (select h from _ev_q) group by h")
+        finally:
+            self.con.unregister("_ev_q")
+
+    def _old_evidence(self, ids: list[str]) -> pl.DataFrame:
+        """The evidence the landed versions of `ids` contributed, as (h, delta) rows of +1."""
+        from newsetl.transforms.boilerplate import corpus_evidence
+
+        arts = query_pl(self.con, "select article_id, source, title from articles where article_id in (select unnest(?))",
+                        [ids])
+        paras = query_pl(self.con, "select article_id, text from paragraphs where article_id in (select unnest(?))",
+                         [ids])
+        ev = corpus_evidence(paras, arts)
+        return pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"].cast(pl.Int64)},
+                            schema={"h": pl.Int64, "delta": pl.Int64})
+
+    def _abs(self, rels: list[str]) -> list[str]:
+        return [str(self.files_root / r) for r in rels]
+
+    # ---- one batch
     def land(self, frames: dict[str, pl.DataFrame], rejects: list[Reject], run_id: str,
              whole_file_refs: list[str] = ()) -> dict[str, int]:
-        con = self.con
-        articles = frames.get("articles", schema.empty("articles")).with_columns(pl.lit(run_id).alias("run_id"))
+        """Stage one batch's rows (invisible until `publish`); rejects go to the catalog."""
+        from newsetl.transforms.boilerplate import corpus_evidence
+
+        arts = frames.get("articles", schema.empty("articles")).with_columns(pl.lit(run_id).alias("run_id"))
+        arts = schema.conform(arts, "articles")
+        ids = arts["article_id"].to_list()
+        # Live versions this batch replaces: the same ids, and older versions of whole files
+        # that have no URL (their id is a content hash, so an edited file has a new id).
+        old = query_pl(
+            self.con,
+            "select article_id, published_date from articles where article_id in (select unnest(?)) "
+            "or (url is null and input_ref in (select unnest(?)))",
+            [ids, list(whole_file_refs)]) if (ids or whole_file_refs) else pl.DataFrame()
+        new_old = [a for a in (old["article_id"].to_list() if old.height else []) if a not in self.replaced]
+        if new_old:
+            self.replaced.update(new_old)
+            dates = old.filter(pl.col("article_id").is_in(new_old))["published_date"].to_list()
+            self.replaced_dates.update(dates)
+            self.touched_dates.update(dates)
+            ev = self._old_evidence(new_old)
+            self.evidence_delta.append(ev.with_columns(-pl.col("delta")))
+            ents = self.con.execute("select distinct entity_id from entity_mentions where article_id in (select unnest(?)) "
+                                    "and entity_id is not null", [new_old]).fetchall()
+            self.touched_entities.update(e for (e,) in ents)
+        # Same article staged by an earlier batch of this run: the later batch wins (publish
+        # keeps only each article's latest batch).
+        self.batch_no += 1
         counts: dict[str, int] = {}
-        con.begin()
+        for table in schema.PARTITIONED_TABLES:
+            df = arts if table == "articles" else schema.conform(frames.get(table, schema.empty(table)), table)
+            counts[table] = df.height
+            if df.height == 0:
+                continue
+            out = df.select(schema.stored_columns(table) + [PARTITION_COLUMN]).with_columns(
+                pl.lit(self.batch_no, dtype=pl.Int32).alias("_batch"))
+            d = self.run_dir / table
+            d.mkdir(exist_ok=True)
+            out.write_parquet(d / f"b{self.batch_no:06d}.parquet", compression="lz4")
+        for a in ids:
+            self.latest_batch[a] = self.batch_no
+        for a, h, v in arts.select("article_id", "content_hash", "pipeline_version").iter_rows():
+            self.run_known[a] = (h, v)
+        mentions = frames.get("entity_mentions")
+        if mentions is not None and mentions.height:
+            self.touched_entities.update(mentions["entity_id"].drop_nulls().unique().to_list())
+        if arts.height:
+            paras = frames.get("paragraphs", schema.empty("paragraphs"))
+            ev = corpus_evidence(paras.select("article_id", "text"), arts.select("article_id", "source", "title"))
+            self.evidence_delta.append(pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"]},
+                                                    schema={"h": pl.Int64, "delta": pl.Int64}))
+            self.touched_dates.update(arts[PARTITION_COLUMN].to_list())
+            self.changed = True
+        # An input that lands now is no longer a reject.
+        self.con.begin()
         try:
-            # Articles to replace: the batch's own ids, plus older versions of whole files
-            # with no URL (their id is a content hash, so an edited file has a new id).
-            ids = articles.select("article_id")
-            if whole_file_refs:
-                con.register("b_wf", pl.DataFrame({"input_ref": list(whole_file_refs)}).to_arrow())
-                old = query_pl(
-                    con, "select article_id from articles where url is null and input_ref in (select input_ref from b_wf)"
-                )
-                con.unregister("b_wf")
-                ids = pl.concat([ids, old.cast({"article_id": pl.String})]).unique()
-            con.register("b_ids", ids.to_arrow())
-            # Partitions the replaced versions lived in must be re-exported too.
-            self.touched_dates.update(
-                r[0] for r in con.execute(
-                    "select distinct published_date from articles where article_id in (select article_id from b_ids)"
-                ).fetchall()
-            )
-            for table in schema.ARTICLE_CHILD_TABLES + ("articles",):
-                con.execute(f"delete from {table} where article_id in (select article_id from b_ids)")
-            for table in ("articles",) + schema.ARTICLE_CHILD_TABLES:
-                df = articles if table == "articles" else frames.get(table, schema.empty(table))
-                df = schema.conform(df, table)
-                con.register("b_rows", df.to_arrow())
-                con.execute(f"insert into {table} select * from b_rows")
-                con.unregister("b_rows")
-                counts[table] = df.height
-            con.unregister("b_ids")
-            # An input that lands now is no longer a reject.
-            con.register("b_refs", articles.select("input_ref").to_arrow())
-            con.execute("delete from rejects where input_ref in (select input_ref from b_refs)")
-            con.unregister("b_refs")
+            if arts.height:
+                self.con.execute("delete from rejects where input_ref in (select unnest(?))",
+                                 [arts["input_ref"].drop_nulls().to_list()])
             counts["rejects"] = self._land_rejects(rejects, run_id)
-            con.commit()
+            self.con.commit()
         except BaseException:
-            con.rollback()
+            self.con.rollback()
             raise
-        self.touched_dates.update(articles["published_date"].to_list())
-        self.changed = self.changed or ids.height > 0
+        for k, v in counts.items():
+            self.landed[k] = self.landed.get(k, 0) + v
         return counts
 
     def _land_rejects(self, rejects: list[Reject], run_id: str) -> int:
@@ -194,51 +511,277 @@ class StagingWriter:
         self.con.unregister("b_rej")
         return df.height
 
-    def rebuild_entities(self) -> int:
+    # ---- the end of the run
+    def publish(self, run_row: dict) -> dict[str, int]:
+        """Write the run's files, update the derived tables, swap in the new catalog.
+        Returns the row counts of every table after the run."""
+        new_files: list[str] = []
+        retired: list[str] = []
+        # Counted once per article, whatever batches it came in.
+        self.changed_count = len(self.replaced & set(self.latest_batch))
+        self.new_count = len(self.latest_batch) - self.changed_count
+        self.landed = {"rejects": self.landed.get("rejects", 0)}
+        if self.changed:
+            self._latest_table()
+            for table in schema.PARTITIONED_TABLES:
+                src = self._staged_sql(table)
+                self.landed[table] = 0
+                if src is not None:
+                    written = self._write_partitioned(table, src, run_row["run_id"])
+                    self.landed[table] = self.con.execute(
+                        "select coalesce(sum(rows), 0) from _files where path in (select unnest(?))", [written]).fetchall()[0][0]
+                    new_files += written
+            retired += self._copy_on_write(run_row["run_id"], new_files)
+            self._update_duplicates(run_row["run_id"], new_files)
+            self._update_entities()
+            retired += self._compact(run_row["run_id"], new_files)
+            self._append_evidence(run_row["run_id"], new_files, retired)
+        new_files += self.migrated_files
+        self._recreate_views()
+        totals = self.table_counts()
+        row = dict(run_row, articles_new=self.new_count, articles_changed=self.changed_count)
+        row.setdefault("entities", totals.get("entities", 0))
+        for t in schema.ARTICLE_CHILD_TABLES:
+            row.setdefault(t, self.landed.get(t, 0))
+        row.setdefault("rejects", self.landed.get("rejects", 0))
+        self._record_run(row)
+        totals["runs"] = self.con.execute("select count(*) from runs").fetchall()[0][0]
+        self._swap(new_files, retired)
+        return totals
+
+    def _latest_table(self) -> None:
+        df = pl.DataFrame({"article_id": list(self.latest_batch), "_batch": list(self.latest_batch.values())},
+                          schema={"article_id": pl.String, "_batch": pl.Int32})
+        df.write_parquet(self.run_dir / "latest.parquet")
+
+    def _staged_sql(self, table: str) -> str | None:
+        files = sorted(glob.glob(str(self.run_dir / table / "*.parquet")))
+        if not files:
+            return None
+        latest = str(self.run_dir / "latest.parquet").replace("'", "''")
+        cols = ", ".join(schema.stored_columns(table) + [PARTITION_COLUMN])
+        return (f"select {cols} from read_parquet({_sql_list(files)}, hive_partitioning = false) s "
+                f"semi join read_parquet('{latest}') l on s.article_id = l.article_id and s._batch = l._batch "
+                f"order by s.article_id")
+
+    def _register(self, table: str, rel: str, day, run_id: str) -> None:
+        path = self.files_root / rel
+        rows = pq.read_metadata(path).num_rows
+        self.con.execute("insert into _files values (?, ?, ?, ?, ?, ?, now(), null)",
+                         [table, day, rel, rows, path.stat().st_size, run_id])
+
+    def _write_partitioned(self, table: str, select_sql: str, run_id: str) -> list[str]:
+        """COPY a query (stored columns + published_date) into new files of `table`, one
+        per partition; registers and returns their relative paths."""
+        base = self.files_root / table
+        base.mkdir(parents=True, exist_ok=True)
+        prefix = f"part-{self.tag}-{uuid.uuid4().hex[:6]}"
+        esc = str(base).replace("'", "''")
+        self.con.execute(
+            f"copy (select * from ({select_sql}) where {PARTITION_COLUMN} is not null) to '{esc}' "
+            f"(format parquet, compression {COMPRESSION}, partition_by ({PARTITION_COLUMN}), "
+            f"filename_pattern '{prefix}-{{i}}', overwrite_or_ignore true)")
+        nd = base / partition_dir(None)
+        n_null = self.con.execute(f"select count(*) from ({select_sql}) where {PARTITION_COLUMN} is null").fetchall()[0][0]
+        if n_null:
+            nd.mkdir(parents=True, exist_ok=True)
+            target = str(nd / f"{prefix}-0.parquet").replace("'", "''")
+            self.con.execute(f"copy (select * exclude ({PARTITION_COLUMN}) from ({select_sql}) "
+                             f"where {PARTITION_COLUMN} is null) to '{target}' (format parquet, compression {COMPRESSION})")
+        out = []
+        for f in sorted(base.glob(f"*/{prefix}-*.parquet")):
+            rel = f.relative_to(self.files_root).as_posix()
+            value = f.parent.name.split("=", 1)[1]
+            day = None if value == NULL_PARTITION else datetime.strptime(value, "%Y-%m-%d").date()
+            self._register(table, rel, day, run_id)
+            out.append(rel)
+        return out
+
+    def _retire(self, rels: list[str]) -> None:
+        if rels:
+            self.con.execute("update _files set retired_at = now() where path in (select unnest(?))", [rels])
+
+    def _copy_on_write(self, run_id: str, new_files: list[str]) -> list[str]:
+        """Files that hold rows of replaced articles are rewritten without them."""
+        if not self.replaced:
+            return []
+        retired = []
+        self.con.register("_replaced", pl.DataFrame({"article_id": sorted(self.replaced)}).to_arrow())
+        try:
+            for table in schema.PARTITIONED_TABLES:
+                cands = [r for r in live_files(self.con, table, self.replaced_dates) if r not in new_files]
+                if not cands:
+                    continue
+                hit = self.con.execute(
+                    f"select distinct filename from read_parquet({_sql_list(self._abs(cands))}, filename = true, "
+                    "hive_partitioning = false) where article_id in (select article_id from _replaced)").fetchall()
+                for (fname,) in hit:
+                    rel = Path(fname).relative_to(self.files_root).as_posix()
+                    day = self.con.execute("select published_date from _files where path = ?", [rel]).fetchall()[0][0]
+                    kept = self.con.execute(f"select count(*) from read_parquet('{fname}', hive_partitioning = false) "
+                                            "where article_id not in (select article_id from _replaced)").fetchall()[0][0]
+                    if kept:
+                        new_rel = f"{Path(rel).parent.as_posix()}/part-{self.tag}-cow{uuid.uuid4().hex[:6]}.parquet"
+                        target = str(self.files_root / new_rel).replace("'", "''")
+                        self.con.execute(
+                            f"copy (select * from read_parquet('{fname}', hive_partitioning = false) "
+                            f"where article_id not in (select article_id from _replaced)) to '{target}' "
+                            f"(format parquet, compression {COMPRESSION})")
+                        self._register(table, new_rel, day, run_id)
+                        new_files.append(new_rel)
+                    retired.append(rel)
+        finally:
+            self.con.unregister("_replaced")
+        self._retire(retired)
+        return retired
+
+    def _compact(self, run_id: str, new_files: list[str]) -> list[str]:
+        """A partition this run touched whose small files reach compact_min_files is
+        rewritten as one file (bounds the number of files a reader opens)."""
+        retired = []
+        rows = self.con.execute(
+            "select table_name, published_date, list(path order by path) from _files where retired_at is null "
+            "and bytes < ? and table_name not like '\\_%' escape '\\' group by all having count(*) >= ?",
+            [COMPACT_SMALL_BYTES, self.settings.compact_min_files]).fetchall()
+        for table, day, rels in rows:
+            if day not in self.touched_dates:
+                continue
+            new_rel = f"{table}/{partition_dir(day)}/part-{self.tag}-c{uuid.uuid4().hex[:6]}.parquet"
+            target = str(self.files_root / new_rel).replace("'", "''")
+            self.con.execute(f"copy (select * from read_parquet({_sql_list(self._abs(rels))}, hive_partitioning = false, "
+                             f"union_by_name = true) order by article_id) to '{target}' "
+                             f"(format parquet, compression {COMPRESSION})")
+            self._register(table, new_rel, day, run_id)
+            new_files.append(new_rel)
+            retired += rels
+        self._retire(retired)
+        for r in retired:
+            if r in new_files:
+                new_files.remove(r)
+        return retired
+
+    def _update_duplicates(self, run_id: str, new_files: list[str]) -> None:
+        """Match only this run's articles against the stored duplicate keys, then recluster
+        just the articles involved (new ones, their matches, and those matches' clusters)."""
+        from newsetl.transforms.dedup import cluster_duplicates, dedup_keys
+
+        new = query_pl(self.con, f"select article_id, text, published_at from ({self._staged_sql('articles')})")
+        if new.height == 0:
+            return
+        keys = dedup_keys(new["text"])
+        krows = pl.DataFrame({"article_id": new["article_id"], "key": keys}).explode("key").drop_nulls("key")
+        key_files = self._abs(live_files(self.con, DEDUP_KEYS))
+        involved = set(new["article_id"].to_list())
+        if key_files and krows.height:
+            self.con.register("_k", krows.to_arrow())
+            try:
+                hits = self.con.execute(
+                    f"select distinct s.article_id from read_parquet({_sql_list(key_files)}) s "
+                    "where s.key in (select key from _k)").fetchall()
+            finally:
+                self.con.unregister("_k")
+            involved.update(a for (a,) in hits)
+        # Keys of replaced articles are dropped with them (their old text no longer exists).
+        involved -= (self.replaced - set(new["article_id"].to_list()))
+        old_ids = sorted(involved - set(new["article_id"].to_list()))
+        if old_ids:
+            clusters = self.con.execute(
+                "select distinct cluster_id from article_clusters where article_id in (select unnest(?))",
+                [old_ids]).fetchall()
+            if clusters:
+                members = self.con.execute("select article_id from article_clusters where cluster_id in (select unnest(?))",
+                                           [[c for (c,) in clusters]]).fetchall()
+                old_ids = sorted(set(old_ids) | {a for (a,) in members} - set(new["article_id"].to_list()))
+        subset = new
+        if old_ids:
+            old = query_pl(self.con, "select article_id, text, published_at from articles where article_id in "
+                                     "(select unnest(?))", [old_ids])
+            subset = pl.concat([new, old], how="vertical_relaxed")
+        result = cluster_duplicates(subset)
+        sizes = result.group_by("cluster_id").agg(pl.len().alias("n"))
+        multi = result.join(sizes, on="cluster_id").filter(pl.col("n") > 1).drop("n")
+        self.con.register("_subset", subset.select("article_id").to_arrow())
+        self.con.register("_multi", schema.conform(multi, "article_clusters").to_arrow())
+        try:
+            self.con.execute("delete from article_clusters where article_id in (select article_id from _subset)"
+                             " or article_id in (select unnest(?))", [sorted(self.replaced)])
+            self.con.execute("insert into article_clusters select * from _multi")
+        finally:
+            self.con.unregister("_subset")
+            self.con.unregister("_multi")
+        # Store this run's keys (append-only; a replaced article's stale keys only cost a
+        # verification, which reads its current text).
+        if krows.height:
+            rel = f"{DEDUP_KEYS}/part-{self.tag}.parquet"
+            (self.files_root / DEDUP_KEYS).mkdir(parents=True, exist_ok=True)
+            krows.write_parquet(self.files_root / rel, compression=COMPRESSION)
+            self._register(DEDUP_KEYS, rel, None, run_id)
+            new_files.append(rel)
+        self._compact_internal(DEDUP_KEYS, "select * from {src}", run_id, new_files)
+
+    def _update_entities(self) -> None:
+        """Rows of `entities` for the ids this run touched, from all their mentions."""
         from newsetl.transforms.entities import build_entities
 
-        mentions = query_pl(self.con,
-            "select article_id, entity_id, entity_name, text, label from entity_mentions where entity_id is not null"
-        )
-        ents = schema.conform(build_entities(mentions), "entities")
-        self.con.begin()
-        self.con.execute("delete from entities")
-        self.con.register("b_ent", ents.to_arrow())
-        self.con.execute("insert into entities select * from b_ent")
-        self.con.unregister("b_ent")
-        self.con.commit()
-        return ents.height
+        if not self.touched_entities:
+            return
+        self.con.register("_touched", pl.DataFrame({"entity_id": sorted(self.touched_entities)}).to_arrow())
+        try:
+            mentions = query_pl(self.con, "select article_id, paragraph_index, start_char, entity_id, entity_name, "
+                                          "text, label from entity_mentions where entity_id in "
+                                          "(select entity_id from _touched)")
+            # the view still shows the snapshot: swap in this run's rows
+            mentions = mentions.filter(~pl.col("article_id").is_in(list(self.replaced | set(self.latest_batch))))
+            staged = self._staged_sql("entity_mentions")
+            if staged is not None:
+                run_m = query_pl(self.con, f"select article_id, paragraph_index, start_char, entity_id, entity_name, "
+                                           f"text, label from ({staged}) where entity_id in (select entity_id from _touched)")
+                mentions = pl.concat([mentions, run_m], how="vertical_relaxed")
+            ents = schema.conform(build_entities(mentions), "entities")
+            self.con.execute("delete from entities where entity_id in (select entity_id from _touched)")
+            self.con.register("_ents", ents.to_arrow())
+            self.con.execute("insert into entities select * from _ents")
+            self.con.unregister("_ents")
+        finally:
+            self.con.unregister("_touched")
 
-    def rebuild_duplicates(self) -> int:
-        """Exact and near-duplicate clusters over every article (transforms/dedup.py);
-        partitions whose rows changed cluster are re-exported. Returns changed rows."""
-        from newsetl.transforms.dedup import cluster_duplicates
+    def _append_evidence(self, run_id: str, new_files: list[str], retired: list[str]) -> None:
+        if not self.evidence_delta:
+            return
+        delta = (pl.concat(self.evidence_delta).group_by("h").agg(pl.col("delta").sum())
+                 .filter(pl.col("delta") != 0))
+        if delta.height:
+            rel = f"{EVIDENCE}/part-{self.tag}.parquet"
+            (self.files_root / EVIDENCE).mkdir(parents=True, exist_ok=True)
+            delta.sort("h").write_parquet(self.files_root / rel, compression=COMPRESSION)
+            self._register(EVIDENCE, rel, None, run_id)
+            new_files.append(rel)
+        self._compact_internal(EVIDENCE, "select h, sum(delta)::bigint as delta from {src} group by h "
+                                         "having sum(delta) <> 0 order by h", run_id, new_files)
 
-        arts = query_pl(self.con, "select article_id, text, published_at, source, duplicate_of, cluster_id, "
-                                  "published_date from articles")
-        if arts.height == 0:
-            return 0
-        new = cluster_duplicates(arts.select("article_id", "text", "published_at", "source"))
-        changed = arts.select("article_id", "duplicate_of", "cluster_id", "published_date").join(
-            new, on="article_id", suffix="_new"
-        ).filter(
-            pl.col("duplicate_of").ne_missing(pl.col("duplicate_of_new"))
-            | pl.col("cluster_id").ne_missing(pl.col("cluster_id_new"))
-        )
-        if changed.height == 0:
-            return 0
-        self.con.begin()
-        self.con.register("b_dup", changed.select("article_id", "duplicate_of_new", "cluster_id_new").to_arrow())
-        self.con.execute(
-            "update articles set duplicate_of = b.duplicate_of_new, cluster_id = b.cluster_id_new "
-            "from b_dup b where articles.article_id = b.article_id"
-        )
-        self.con.unregister("b_dup")
-        self.con.commit()
-        self.touched_dates.update(changed["published_date"].to_list())
-        return changed.height
+    def _compact_internal(self, table: str, select: str, run_id: str, new_files: list[str]) -> None:
+        rels = live_files(self.con, table)
+        if len(rels) < INTERNAL_COMPACT_FILES:
+            return
+        src = f"read_parquet({_sql_list(self._abs(rels))})"
+        rel = f"{table}/part-{self.tag}-c.parquet"
+        target = str(self.files_root / rel).replace("'", "''")
+        self.con.execute(f"copy ({select.format(src=src)}) to '{target}' (format parquet, compression {COMPRESSION})")
+        self._register(table, rel, None, run_id)
+        self._retire(rels)
+        new_files.append(rel)
 
-    def record_run(self, row: dict) -> None:
+    def _parquet_views(self) -> None:
+        for table in schema.PARTITIONED_TABLES:
+            self.con.execute(parquet_view_sql(table, self._abs(live_files(self.con, table))))
+
+    def _recreate_views(self) -> None:
+        from newsetl.sqlfiles import create_views
+
+        self._parquet_views()
+        create_views(self.con)
+
+    def _record_run(self, row: dict) -> None:
         df = schema.conform(pl.DataFrame([row], infer_schema_length=None, strict=False), "runs")
         self.con.register("b_run", df.to_arrow())
         self.con.execute("delete from runs where run_id in (select run_id from b_run)")
@@ -246,49 +789,179 @@ class StagingWriter:
         self.con.unregister("b_run")
 
     def table_counts(self) -> dict[str, int]:
-        return {t: self.con.execute(f"select count(*) from {t}").fetchall()[0][0] for t in schema.TABLES}
+        out = {}
+        for t in schema.PARTITIONED_TABLES:
+            out[t] = self.con.execute("select coalesce(sum(rows), 0) from _files where table_name = ? "
+                                      "and retired_at is null", [t]).fetchall()[0][0]
+        for t in schema.CATALOG_TABLES:
+            out[t] = self.con.execute(f"select count(*) from {t}").fetchall()[0][0]
+        return out
 
-    def publish(self) -> None:
-        """Make the run visible: checkpoint, close, fsync, rename over news.duckdb."""
-        try:
-            from newsetl.sqlfiles import create_views
+    def manifest(self) -> dict:
+        return build_manifest(self.con, self.root)
 
-            create_views(self.con)
-        except ImportError:
-            pass
+    def _swap(self, new_files: list[str], retired: list[str]) -> None:
+        """Commit: journal, then links, catalog rename, retired links out, manifest."""
+        visible = lambda rels: [r for r in rels if not r.startswith("_")]  # noqa: E731
+        manifest = self.manifest()
         self.con.execute("checkpoint")
         self.con.close()
-        fd = os.open(self.staging, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(self.staging, self.settings.db_path)
-        _fsync_dir(self.settings.warehouse)
+        _fsync(self.staging)
+        journal = {"catalog": str(self.staging), "link": visible(new_files), "unlink": visible(retired),
+                   "manifest": manifest}
+        _write_json_atomic(journal, self.settings.state_dir / JOURNAL)  # the commit point
+        _apply_journal(self.settings, journal)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def abort(self) -> None:
         try:
             self.con.close()
+        except Exception:
+            pass
+        self.staging.unlink(missing_ok=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def build_manifest(con, parquet_dir: Path) -> dict:
+    """Every live file of the Hive tree per table, with partition, rows and bytes."""
+    tables: dict[str, dict] = {}
+    rows = con.execute("select table_name, published_date, path, rows, bytes from _files where retired_at is null "
+                       "and table_name not like '\\_%' escape '\\' order by table_name, published_date, path").fetchall()
+    for t in schema.PARTITIONED_TABLES:
+        tables[t] = {"partitioned": True, "path": f"{t}/", "rows": 0, "bytes": 0, "partitions": []}
+    for t, day, rel, n, size in rows:
+        e = tables.setdefault(t, {"partitioned": True, "path": f"{t}/", "rows": 0, "bytes": 0, "partitions": []})
+        e["partitions"].append({PARTITION_COLUMN: None if day is None else day.isoformat(), "path": rel,
+                           "rows": n, "bytes": size})
+        e["rows"] += n
+        e["bytes"] += size
+    for t in schema.CATALOG_TABLES:
+        tables[t] = {"partitioned": False, "rows": con.execute(f"select count(*) from {t}").fetchall()[0][0],
+                     "download": f"_tables/{t}.parquet (newsetl export) or /download/{t}.parquet (newsetl serve)"}
+    last = con.execute("select * from runs order by coalesce(finished_at, started_at) desc nulls last limit 1").fetchall()
+    cols = [d[0] for d in con.description] if last else []
+    return {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "layout": f"<table>/{PARTITION_COLUMN}=YYYY-MM-DD/part-*.parquet (Hive); undated: "
+                  f"{PARTITION_COLUMN}={NULL_PARTITION}",
+        "null_partition": NULL_PARTITION,
+        "tables": tables,
+        "last_run": dict(zip(cols, last[0])) if last else None,
+    }
+
+
+# ---------------------------------------------------------------------------- repair
+
+
+def _catalog_usable(settings: Settings) -> bool:
+    if not settings.db_path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(settings.db_path), read_only=True)
+        try:
+            con.execute("select count(*) from _files").fetchall()
         finally:
-            self.staging.unlink(missing_ok=True)
+            con.close()
+        return True
+    except duckdb.Error:
+        return False
 
 
-EXPORT_PENDING = "export-pending.json"
+def repair(settings: Settings, wait_seconds: float = 0.0) -> list[str]:
+    """`newsetl repair`: bring a warehouse back to one whole, consistent state.
+
+    - a committed run whose journal was interrupted is finished; a killed run's scratch
+      and unlisted data files are deleted (what every writer does first);
+    - a missing or unreadable catalog is rebuilt from the Hive tree (the live files):
+      entities, duplicate clusters and the internal evidence and duplicate keys are
+      recomputed from the data; the history in `runs` and `rejects` is lost (said);
+    - the Hive tree is made to hold exactly the live files again, and the manifest rewritten.
+    Returns what it did, one line each."""
+    done: list[str] = []
+    with writer_lock(settings, wait_seconds):
+        if recover(settings):
+            done.append("finished an interrupted run from its journal")
+        if not _catalog_usable(settings):
+            _rebuild_catalog(settings)
+            done.append(f"rebuilt the catalog {settings.db_path} from the Parquet tree "
+                        "(entities, duplicate clusters and evidence recomputed; run history and rejects start empty)")
+        w = Writer(settings)
+        try:
+            missing = [r for (r,) in w.con.execute("select path from _files where retired_at is null").fetchall()
+                       if not (w.files_root / r).exists()]
+            if missing:
+                raise WarehouseDamaged(f"{len(missing)} data file(s) listed by the catalog are gone (e.g. "
+                                       f"{missing[0]}): restore them from a backup; nothing was changed")
+            live = {r for (r,) in w.con.execute("select path from _files where retired_at is null").fetchall()
+                    if not r.startswith("_")}
+            stray = [p.relative_to(w.root).as_posix() for t in schema.PARTITIONED_TABLES
+                     for p in (w.root / t).glob("*/*.parquet") if p.relative_to(w.root).as_posix() not in live]
+            absent = sorted(r for r in live if not (w.root / r).exists())
+            if stray or absent:
+                done.append(f"Hive tree: {len(absent)} link(s) added, {len(stray)} stray file(s) removed")
+            w._recreate_views()
+            w._swap(absent, stray)
+        except BaseException:
+            w.abort()
+            raise
+    return done or ["nothing to repair"]
 
 
-def mark_export_pending(settings: Settings, dates: set) -> None:
-    path = settings.state_dir / EXPORT_PENDING
-    old = json.loads(path.read_text()) if path.exists() else {"dates": [], "all": False}
-    old["dates"] = sorted({*old["dates"], *(str(d) if d else "" for d in dates)})
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(old))
-    os.replace(tmp, path)
+def _rebuild_catalog(settings: Settings) -> None:
+    """A new catalog whose live files are the Hive tree's; derived tables recomputed."""
+    from newsetl.transforms.boilerplate import corpus_evidence
+    from newsetl.transforms.dedup import cluster_duplicates, dedup_keys
+    from newsetl.transforms.entities import build_entities
 
-
-def export_pending(settings: Settings) -> dict | None:
-    path = settings.state_dir / EXPORT_PENDING
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def clear_export_pending(settings: Settings) -> None:
-    (settings.state_dir / EXPORT_PENDING).unlink(missing_ok=True)
+    root = settings.parquet_dir
+    for leftover in (settings.db_path, Path(str(settings.db_path) + ".wal")):
+        if leftover.exists():
+            leftover.rename(leftover.with_name(leftover.name + ".damaged"))
+    tmp = settings.state_dir / "catalog.rebuild.duckdb"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp), config=duckdb_config(settings))
+    ensure_catalog(con)
+    tag = f"repair-{uuid.uuid4().hex[:6]}"
+    for table in schema.PARTITIONED_TABLES:
+        for vis in sorted((root / table).glob("*/*.parquet")):
+            rel = vis.relative_to(root).as_posix()
+            prim = root / FILES / rel
+            if not prim.exists():
+                prim.parent.mkdir(parents=True, exist_ok=True)
+                os.link(vis, prim)
+            value = vis.parent.name.split("=", 1)[1]
+            day = None if value == NULL_PARTITION else datetime.strptime(value, "%Y-%m-%d").date()
+            con.execute("insert into _files values (?, ?, ?, ?, ?, ?, now(), null)",
+                        [table, day, rel, pq.read_metadata(vis).num_rows, vis.stat().st_size, tag])
+    # internal tables are rebuilt below: their old files are no longer listed (deleted as orphans)
+    for table in schema.PARTITIONED_TABLES:
+        con.execute(parquet_view_sql(table, [str(root / FILES / r) for r in live_files(con, table)]))
+    mentions = query_pl(con, "select article_id, paragraph_index, start_char, entity_id, entity_name, text, label "
+                             "from entity_mentions")
+    ents = schema.conform(build_entities(mentions), "entities")
+    con.register("_e", ents.to_arrow())
+    con.execute("insert into entities select * from _e")
+    arts = query_pl(con, "select article_id, text, published_at, source, title from articles")
+    clusters = cluster_duplicates(arts.select("article_id", "text", "published_at"))
+    sizes = clusters.group_by("cluster_id").agg(pl.len().alias("n"))
+    multi = schema.conform(clusters.join(sizes, on="cluster_id").filter(pl.col("n") > 1), "article_clusters")
+    con.register("_c", multi.to_arrow())
+    con.execute("insert into article_clusters select * from _c")
+    internal = {
+        DEDUP_KEYS: pl.DataFrame({"article_id": arts["article_id"], "key": dedup_keys(arts["text"])})
+        .explode("key").drop_nulls("key"),
+    }
+    paras = query_pl(con, "select article_id, text from paragraphs")
+    ev = corpus_evidence(paras, arts.select("article_id", "source", "title"))
+    internal[EVIDENCE] = pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"]},
+                                      schema={"h": pl.Int64, "delta": pl.Int64})
+    for table, df in internal.items():
+        shutil.rmtree(root / FILES / table, ignore_errors=True)
+        (root / FILES / table).mkdir(parents=True, exist_ok=True)
+        rel = f"{table}/part-{tag}.parquet"
+        df.write_parquet(root / FILES / rel, compression=COMPRESSION)
+        con.execute("insert into _files values (?, null, ?, ?, ?, ?, now(), null)",
+                    [table, rel, df.height, (root / FILES / rel).stat().st_size, tag])
+    con.execute("checkpoint")
+    con.close()
+    os.replace(tmp, settings.db_path)

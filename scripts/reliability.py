@@ -303,7 +303,7 @@ def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: i
     # n_new more: when does the writer open its staging copy, how long is a whole run?
     t0 = time.monotonic()
     p = start_run([str(src)], env)
-    staging = wh / "state" / "news.staging.duckdb"
+    staging = wh / "state" / "catalog.staging.duckdb"
     t_stage = None
     while p.poll() is None:
         if t_stage is None and staging.exists():
@@ -471,7 +471,7 @@ def concurrent_runs(work: Path, api_url: str | None, n_articles: int = 20, log=p
         stop.clear()
         t.start()
         a = start_run([str(src)], env)
-        lock_taken = _wait_for(wh / "state" / "news.staging.duckdb", a)
+        lock_taken = _wait_for(wh / "state" / "catalog.staging.duckdb", a)
         extra = ("--wait", "600") if mode == "wait" else ()
         b = start_run([str(src)], env, *extra)
         out_b, err_b = finish(b, 900)

@@ -47,10 +47,12 @@ def test_stale_lock_text_and_leftover_staging_do_not_block(tmp_path, api_url):
     state = wh / "state"
     state.mkdir(parents=True)
     (state / "writer.lock").write_text("pid 999999 since 2026-01-01 00:00:00Z")
-    (state / "news.staging.duckdb").write_bytes(b"half a database" * 100)
-    (state / "news.staging.duckdb.wal").write_bytes(b"junk")
+    (state / "catalog.staging.duckdb").write_bytes(b"half a database" * 100)
+    (state / "catalog.staging.duckdb.wal").write_bytes(b"junk")
+    (state / "run-19700101T000000-dead00").mkdir()  # a killed run's scratch
     r = R.run_to_end([str(src)], R.cli_env(wh, api_url, tmp_path / "sh"))
     assert r.returncode == 0, r.stderr[-2000:]
     st = R.inspect_warehouse(wh)
     assert st.opens and st.articles == 3 and st.parquet_articles == 3 and not st.bad_parquet, st
-    assert not (state / "news.staging.duckdb").exists()
+    assert not (state / "catalog.staging.duckdb").exists()
+    assert not list(state.glob("run-*"))

@@ -60,8 +60,10 @@ def test_feed_and_pages_land_and_rerun_uses_conditional_get(site, tmp_path, monk
     wh = tmp_path / "wh"
     assert run_cli("run", srv.url("/feed.xml"), srv.url("/gone"), "--warehouse", str(wh)) == 0
     rows = {url.rsplit("/", 2)[-2] + "/" + url.rsplit("/", 1)[-1]: title for title, url in
-            query(wh, "select title, url from articles")}
-    # item 1 carries full text in content:encoded (its URL lost the tracking parameter);
+            query(wh, "select title, canonical_url from articles")}
+    # `url` is the link as the feed gave it; `canonical_url` drops the tracking parameter
+    assert any("utm_" in u for (u,) in query(wh, "select url from articles"))
+    # item 1 carries full text in content:encoded (its canonical URL lost the tracking parameter);
     # item 2 is a teaser, so its page was fetched; the feed's headline is kept as title
     assert rows["article/1"] == "Council expands tram network"
     assert rows["article/2"] == "Only a teaser here"

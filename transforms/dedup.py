@@ -305,16 +305,47 @@ def minhash_signatures(texts: list[str] | pl.Series) -> np.ndarray:
     return _signatures_from_shingles(f.sh, f.cnt)
 
 
-def _lsh_candidates(sig: np.ndarray) -> np.ndarray:
-    """Candidate pairs (m, 2) int64 (i < j) of rows sharing at least one LSH band."""
+def _band_keys(sig: np.ndarray) -> np.ndarray:
+    """(n, BANDS) uint64 LSH bucket keys: the band's salt hashed with its ROWS values."""
     n = sig.shape[0]
-    if n < 2:
-        return np.zeros((0, 2), np.int64)
     s64 = sig[:, : BANDS * ROWS].astype(_U64).reshape(n, BANDS, ROWS)
     with np.errstate(over="ignore"):
         key = np.broadcast_to(_BAND_SALT, (n, BANDS)).copy()
         for r in range(ROWS):
             key = _splitmix(key ^ s64[:, :, r])
+    return key
+
+
+def dedup_keys(texts: list[str] | pl.Series) -> list[list[int]]:
+    """Per text, the keys under which a stored text can be found again: its exact-body key
+    and (bodies of >= MIN_NEAR_WORDS tokens) its LSH band keys, as signed 64-bit ints.
+    Two texts that `cluster_duplicates` could join share at least one key (exactly as
+    likely as they are LSH candidates), so a warehouse can store these per article and
+    match only new articles against them. Empty texts have no keys."""
+    s = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
+    f = _features(s)
+    n = len(s)
+    with np.errstate(over="ignore"):
+        exact = _splitmix(f.key[:, 0] ^ _splitmix(f.key[:, 1] + f.per_doc.astype(_U64)))
+    bands = _band_keys(_signatures_from_shingles(f.sh, f.cnt)) if n else np.zeros((0, BANDS), _U64)
+    out: list[list[int]] = []
+    for i in range(n):
+        if f.per_doc[i] == 0:
+            out.append([])
+            continue
+        ks = [int(exact[i].view(np.int64))]
+        if f.per_doc[i] >= MIN_NEAR_WORDS:
+            ks += bands[i].view(np.int64).tolist()
+        out.append(ks)
+    return out
+
+
+def _lsh_candidates(sig: np.ndarray) -> np.ndarray:
+    """Candidate pairs (m, 2) int64 (i < j) of rows sharing at least one LSH band."""
+    n = sig.shape[0]
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    key = _band_keys(sig)
     # The band's salt is hashed into its key, so one sort of all keys puts every bucket
     # together (a cross-band 64-bit collision would only add a pair that gets verified).
     key = key.T.ravel()  # band-major: entry e is row e % n
@@ -454,7 +485,9 @@ def _near_pairs(f: _Features, eligible: np.ndarray | None = None):
 
 
 def _cluster_hash(article_id: str) -> str:
-    return "C" + hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    # md5 so that SQL can compute it too: the warehouse stores only multi-article clusters
+    # and its `articles` view gives a singleton "C" || left(md5(article_id), 16).
+    return "C" + hashlib.md5(article_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 OUTPUT_SCHEMA = {"article_id": pl.String, "cluster_id": pl.String, "duplicate_of": pl.String}

@@ -80,15 +80,15 @@ def docs_from_warehouse(settings: Settings, since: str | None = None, until: str
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i:i + CHUNK]
             arts = con.execute(
-                "select article_id, source, input_ref, url, title, published_at, language, authors, "
-                "site_name, fetched_at, raw_meta from articles where article_id in (select unnest(?)) "
+                "select article_id, source, input_ref, url, canonical_url, title, published_at, language, "
+                "authors, site_name, fetched_at, raw_meta from articles where article_id in (select unnest(?)) "
                 "order by article_id", [chunk]).fetchall()
             paras: dict[str, list[str]] = {}
             for aid, text in con.execute(
                 "select article_id, text from paragraphs where article_id in (select unnest(?)) "
                 "order by article_id, paragraph_index", [chunk]).fetchall():
                 paras.setdefault(aid, []).append(text)
-            for (aid, source, input_ref, url, title, published_at, language, authors,
+            for (aid, source, input_ref, url, canonical_url, title, published_at, language, authors,
                  site_name, fetched_at, raw_meta) in arts:
                 try:
                     extra = json.loads(raw_meta) if raw_meta else {}
@@ -96,7 +96,7 @@ def docs_from_warehouse(settings: Settings, since: str | None = None, until: str
                     extra = {}
                 yield RawDoc(
                     source=source, input_ref=input_ref or f"warehouse:{aid}",
-                    text="\n".join(paras.get(aid, [])), url=url, canonical_url=url, title=title,
+                    text="\n".join(paras.get(aid, [])), url=url, canonical_url=canonical_url, title=title,
                     published_at=published_at, language=language, authors=list(authors or []),
                     site_name=site_name, fetched_at=fetched_at,
                     extra=extra if isinstance(extra, dict) else {},
