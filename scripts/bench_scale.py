@@ -31,6 +31,7 @@ Results are ratios measured in one run (the machine is shared), written between
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -103,13 +104,22 @@ def write_real_articles(corpus: Path, out: Path, n: int = N_REAL) -> int:
     return len(rows)
 
 
+def generator_version() -> str:
+    """A hash of the generator: a warehouse built by another generator is rebuilt (one built
+    by older landing code is kept: the writer migrates old layouts; pass --rebuild to redo)."""
+    return hashlib.sha256((ROOT / "scripts" / "synth_warehouse.py").read_bytes()).hexdigest()[:12]
+
+
 def ensure_synthetic(n: int, workdir: Path, seed: int, rebuild: bool, log=print) -> tuple[Path, dict]:
-    """The synthetic warehouse of n articles, built once (marker: synth.json)."""
+    """The synthetic warehouse of n articles, built once (marker: synth-<n>.json, which
+    names the size, seed and generator version it was built with)."""
     wh = workdir / f"synth-{label(n)}"
     marker = workdir / f"synth-{label(n)}.json"
+    version = generator_version()
     if not rebuild and marker.exists():
         info = json.loads(marker.read_text())
-        if info.get("articles") == n and info.get("seed") == seed and (wh / "news.duckdb").exists():
+        if (info.get("articles") == n and info.get("seed") == seed and info.get("version") == version
+                and (wh / "news.duckdb").exists()):
             log(f"reusing {wh} (built {info.get('built_at')}, {info.get('seconds', 0):.0f} s)")
             return wh, info
     shutil.rmtree(wh, ignore_errors=True)
@@ -123,7 +133,7 @@ def ensure_synthetic(n: int, workdir: Path, seed: int, rebuild: bool, log=print)
     secs = time.monotonic() - t0
     if r.returncode != 0:
         raise SystemExit(f"synth_warehouse.py failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}")
-    info = {"articles": n, "seed": seed, "seconds": round(secs, 1), "bytes": du_bytes(wh),
+    info = {"articles": n, "seed": seed, "version": version, "seconds": round(secs, 1), "bytes": du_bytes(wh),
             "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "log": r.stdout.strip().splitlines()[-3:]}
     marker.write_text(json.dumps(info, indent=1))

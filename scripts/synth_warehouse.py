@@ -4,7 +4,8 @@
 
 Per article, like the BBC corpus as the pipeline lands it: about 5 paragraphs, 19
 sentences, 28 entity mentions, 4 quotes, ~330 words (~2 KB of text). Entities come from a
-Zipf-like vocabulary (200k names, exponent 1.1; ids from the pipeline's own
+Zipf-like vocabulary (200k names, exponent 1.1, the most common ones real
+place, party and people names; ids from the pipeline's own
 `entity_id_for`) so ids repeat across articles; dates spread over a year, a few % undated;
 a few exact and near duplicates (copies of earlier texts, some with one sentence changed);
 several sources. The result is landed through the project's own landing code
@@ -68,7 +69,10 @@ UNDATED_P = 0.03
 EXACT_DUP_P = 0.015
 NEAR_DUP_P = 0.01
 N_TEMPLATES, N_QUOTE_TEMPLATES, N_HEADINGS = 4000, 800, 300
-VOCAB_SIZE, ZIPF_EXPONENT = 200_000, 1.1
+# Zipf-Mandelbrot: P(rank k) ~ (k + ZIPF_OFFSET) ** -ZIPF_EXPONENT. Without the offset the
+# top name would take 13% of all mentions; with 5 it takes 2.5% (0.7 per article), as "US"
+# does in the BBC corpus (0.68 per article, counted with a word-boundary regex).
+VOCAB_SIZE, ZIPF_EXPONENT, ZIPF_OFFSET = 200_000, 1.1, 5
 YEAR_START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 SOURCES = [  # (source, site_name, weight)
     ("synth-wire", "Synthetic Wire", 0.30),
@@ -111,6 +115,21 @@ ORG_SUFFIX = ["Group", "Holdings", "Party", "Council", "University", "Bank", "Un
               "Foundation", "Airlines", "Motors", "Energy", "Telecom", "Institute", "Agency", "Records"]
 LOC_SUFFIX = ["River", "Valley", "Sea", "Mountains", "Lake", "Coast", "Peninsula", "Desert", "Basin", "Strait"]
 NORP_SUFFIX = ["ian", "ese", "ish", "an", "i"]
+# The head of the Zipf vocabulary: names every news corpus mentions most (general
+# knowledge, not taken from any data set), so that real articles landed into a synthetic
+# warehouse touch its most-mentioned entity ids, as they would in a real one.
+COMMON_ENTITIES = [
+    ("US", "GPE"), ("UK", "GPE"), ("London", "GPE"), ("China", "GPE"), ("France", "GPE"),
+    ("Germany", "GPE"), ("Europe", "LOC"), ("Japan", "GPE"), ("India", "GPE"), ("Russia", "GPE"),
+    ("Washington", "GPE"), ("Paris", "GPE"), ("Scotland", "GPE"), ("Wales", "GPE"), ("Ireland", "GPE"),
+    ("Iraq", "GPE"), ("Iran", "GPE"), ("Israel", "GPE"), ("Africa", "LOC"), ("Asia", "LOC"),
+    ("EU", "ORG"), ("BBC", "ORG"), ("Labour", "ORG"), ("UN", "ORG"), ("Google", "ORG"),
+    ("Microsoft", "ORG"), ("Apple", "ORG"), ("Nato", "ORG"), ("Parliament", "ORG"), ("Reuters", "ORG"),
+    ("British", "NORP"), ("American", "NORP"), ("European", "NORP"), ("Chinese", "NORP"), ("French", "NORP"),
+    ("Tony Blair", "PERSON"), ("Gordon Brown", "PERSON"), ("George Bush", "PERSON"), ("Michael Howard", "PERSON"),
+    ("Charles Kennedy", "PERSON"), ("Jose Mourinho", "PERSON"), ("Arsene Wenger", "PERSON"),
+]
+
 BOILERPLATE = [
     "Follow us on social media for the latest updates.",
     "Share this page.",
@@ -178,6 +197,10 @@ def build_vocabulary(seed: int, size: int = VOCAB_SIZE) -> pl.DataFrame:
         names.append(name)
         shorts.append(short)
         labs.append(label)
+    head = [(n, n.split()[-1] if lab == "PERSON" else n, lab) for n, lab in COMMON_ENTITIES]
+    names = [n for n, _, _ in head] + names
+    shorts = [s for _, s, _ in head] + shorts
+    labs = [lab for _, _, lab in head] + labs
     df = pl.DataFrame({"name": names, "short": shorts, "label": labs})
     df = df.with_columns(entity_id=pl.Series([entity_id_for(l, nm) for l, nm in zip(labs, names)], dtype=pl.String))
     # distinct ids only (different names can share a key), then exactly `size` of them
@@ -245,15 +268,18 @@ class Model:
         self.seed = seed
         self.vocab = build_vocabulary(seed, vocab_size)
         v = self.vocab.height
-        # Zipf over a random permutation of the vocabulary, so the head mixes labels.
+        # Zipf over ranks: the common names first (shuffled), then a random permutation of
+        # the rest, so the head mixes labels.
         rng = np.random.default_rng([seed, 3])
-        p = np.arange(1, v + 1, dtype=np.float64) ** -ZIPF_EXPONENT
+        k = len(COMMON_ENTITIES)
+        p = (np.arange(1, v + 1, dtype=np.float64) + ZIPF_OFFSET) ** -ZIPF_EXPONENT
         self.cdf = np.cumsum(p / p.sum())
-        self.order = rng.permutation(v)
+        self.order = np.concatenate([rng.permutation(k), k + rng.permutation(v - k)])
         persons = np.flatnonzero((self.vocab["label"] == "PERSON").to_numpy())
-        pp = np.arange(1, len(persons) + 1, dtype=np.float64) ** -ZIPF_EXPONENT
+        pp = (np.arange(1, len(persons) + 1, dtype=np.float64) + ZIPF_OFFSET) ** -ZIPF_EXPONENT
         self.person_cdf = np.cumsum(pp / pp.sum())
-        self.person_order = rng.permutation(persons)
+        self.person_order = np.concatenate([rng.permutation(persons[persons < k]),
+                                            rng.permutation(persons[persons >= k])])
         self.templates, self.headings, self.boilerplate = build_templates(seed)
         self.plain_ids = np.flatnonzero(~self.templates["is_quote"].to_numpy())
         self.quote_ids = np.flatnonzero(self.templates["is_quote"].to_numpy())
