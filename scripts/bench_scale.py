@@ -131,6 +131,7 @@ def ensure_synthetic(n: int, workdir: Path, seed: int, rebuild: bool, log=print)
     t0 = time.monotonic()
     r = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
     secs = time.monotonic() - t0
+    (workdir / f"synth-{label(n)}.log").write_text(r.stdout + r.stderr)
     if r.returncode != 0:
         raise SystemExit(f"synth_warehouse.py failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}")
     info = {"articles": n, "seed": seed, "version": version, "seconds": round(secs, 1), "bytes": du_bytes(wh),
