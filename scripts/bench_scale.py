@@ -128,15 +128,17 @@ def ensure_synthetic(n: int, workdir: Path, seed: int, rebuild: bool, log=print)
     # niced: the build is not what is measured, and the machine is shared
     cmd = ["nice", "-n", "10", sys.executable, str(ROOT / "scripts" / "synth_warehouse.py"), "--articles", str(n),
            "--warehouse", str(wh), "--seed", str(seed)]
+    log_path = workdir / f"synth-{label(n)}.log"  # progress, readable while it builds
     t0 = time.monotonic()
-    r = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
+    with open(log_path, "w") as fh:
+        rc = subprocess.run(cmd, cwd=ROOT, text=True, stdout=fh, stderr=subprocess.STDOUT).returncode
     secs = time.monotonic() - t0
-    (workdir / f"synth-{label(n)}.log").write_text(r.stdout + r.stderr)
-    if r.returncode != 0:
-        raise SystemExit(f"synth_warehouse.py failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}")
+    out = log_path.read_text()
+    if rc != 0:
+        raise SystemExit(f"synth_warehouse.py failed ({rc}), see {log_path}:\n{out[-4000:]}")
     info = {"articles": n, "seed": seed, "version": version, "seconds": round(secs, 1), "bytes": du_bytes(wh),
             "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "log": r.stdout.strip().splitlines()[-3:]}
+            "log": out.strip().splitlines()[-3:]}
     marker.write_text(json.dumps(info, indent=1))
     log(f"  built in {secs:.0f} s ({n / secs:,.0f} articles/s), {info['bytes'] / 1e9:.2f} GB")
     return wh, info
@@ -235,32 +237,45 @@ def check_rc(name: str, r: dict) -> None:
                          f"{r['stdout'][-1500:]}\n{r['stderr'][-3000:]}")
 
 
-def measure_size(n: int, real: Path, workdir: Path, seed: int, rebuild: bool, env: dict, log=print) -> dict:
+def measure_size(n: int, real: Path, workdir: Path, seed: int, rebuild: bool, env: dict, repeat: int = 2,
+                 log=print) -> dict:
+    """`repeat` pairs (empty, then new into a fresh working copy), back to back; the last
+    copy then gets the unchanged re-run and the count(*) query. Each kind reports its
+    fastest repetition (the one least disturbed by other load on the shared machine)."""
     res: dict = {"articles": n}
-    run = newsetl_cmd() + ["run", str(real), "--warehouse"]
-    empty = workdir / "empty"
-    shutil.rmtree(empty, ignore_errors=True)
-    log("  25 real articles into an empty warehouse ...")
-    res["empty"] = run_measured(run + [str(empty)], empty, env)
-    check_rc("run into the empty warehouse", res["empty"])
-    shutil.rmtree(empty, ignore_errors=True)
     src, info = ensure_synthetic(n, workdir, seed, rebuild, log)
     res["build"] = info
-    wh = workdir / f"work-{label(n)}"
-    working_copy(src, wh)
+    run = newsetl_cmd() + ["run", str(real), "--warehouse"]
+    empty, wh = workdir / "empty", workdir / f"work-{label(n)}"
+    tries: dict[str, list] = {"empty": [], "new": [], "sql": []}
     try:
-        log(f"  25 real articles into the {label(n)} warehouse ...")
-        res["new"] = run_measured(run + [str(wh)], wh, env)
-        check_rc(f"run into the {label(n)} warehouse", res["new"])
+        for i in range(repeat):
+            shutil.rmtree(empty, ignore_errors=True)
+            log(f"  [{i + 1}/{repeat}] 25 real articles into an empty warehouse ...")
+            tries["empty"].append(run_measured(run + [str(empty)], empty, env))
+            check_rc("run into the empty warehouse", tries["empty"][-1])
+            working_copy(src, wh)
+            log(f"  [{i + 1}/{repeat}] 25 real articles into the {label(n)} warehouse ...")
+            tries["new"].append(run_measured(run + [str(wh)], wh, env))
+            check_rc(f"run into the {label(n)} warehouse", tries["new"][-1])
         log("  the same 25 again (unchanged) ...")
         res["unchanged"] = run_measured(run + [str(wh)], wh, env)
         check_rc("unchanged re-run", res["unchanged"])
-        log(f"  newsetl sql {COUNT_SQL!r} ...")
-        res["sql"] = run_measured(newsetl_cmd() + ["sql", COUNT_SQL, "--warehouse", str(wh), "--format", "csv"], None, env)
-        check_rc("newsetl sql", res["sql"])
-        res["mentions"] = res["sql"]["stdout"].strip().splitlines()[-1]
+        for i in range(repeat):
+            log(f"  [{i + 1}/{repeat}] newsetl sql {COUNT_SQL!r} ...")
+            tries["sql"].append(run_measured(newsetl_cmd() + ["sql", COUNT_SQL, "--warehouse", str(wh),
+                                                               "--format", "csv"], None, env))
+            check_rc("newsetl sql", tries["sql"][-1])
     finally:
         shutil.rmtree(wh, ignore_errors=True)
+        shutil.rmtree(empty, ignore_errors=True)
+    for kind, ms in tries.items():
+        res[kind] = min(ms, key=lambda m: m["wall"])
+        res[kind]["walls"] = [m["wall"] for m in ms]
+    # disk and RSS peaks: the worst over the repetitions
+    res["new"]["disk_peak_all"] = max(m["disk_peak"] / max(1, m["disk_before"]) for m in tries["new"])
+    res["new"]["rss_all"] = max(m["rss"] for m in tries["new"])
+    res["mentions"] = res["sql"]["stdout"].strip().splitlines()[-1]
     return res
 
 
@@ -286,21 +301,34 @@ def targets(results: list[dict]) -> list[tuple]:
     at = label(big["articles"]) + ("" if big["articles"] >= 1_000_000 else " (targets are for 1M: not measured)")
     e, nw = big["empty"]["wall"], big["new"]["wall"]
     limit = TARGET_NEW_OVER_EMPTY * e + TARGET_NEW_PLUS_S
-    rows = [("25 new articles: into the warehouse vs into an empty one", at,
+    rows = [("25 new articles: into the warehouse vs into an empty one (fastest of the repetitions)", at,
              f"{nw:.1f} s vs {e:.1f} s ({nw / e:.2f}x)", f"<= {TARGET_NEW_OVER_EMPTY}x + {TARGET_NEW_PLUS_S:.0f} s = {limit:.1f} s",
              "PASS" if nw <= limit else "FAIL")]
     for r in results:
-        ratio = r["new"]["disk_peak"] / max(1, r["new"]["disk_before"])
-        rows.append(("peak disk during the run / size before", label(r["articles"]),
-                     f"{_gb(r['new']['disk_peak'])} / {_gb(r['new']['disk_before'])} = {ratio:.3f}",
+        ratio = _disk_ratio(r)
+        rows.append(("peak disk during the run / size before (worst repetition)", label(r["articles"]),
+                     f"{ratio:.3f} of {_gb(r['new']['disk_before'])}",
                      f"<= {TARGET_DISK_RATIO}", "PASS" if ratio <= TARGET_DISK_RATIO else "FAIL"))
-    rss = max(max(r["new"]["rss"], r["unchanged"]["rss"]) for r in results)
+    rss = max(_rss(r) for r in results)
     rows.append(("peak RSS of the run (process tree)", "all sizes", _mb(rss), "< 2 GB",
                  "PASS" if rss < TARGET_RSS_BYTES else "FAIL"))
     s = big["sql"]["wall"]
     rows.append((f"`newsetl sql \"{COUNT_SQL}\"`", at, f"{s:.2f} s", f"< {TARGET_SQL_S:.0f} s",
                  "PASS" if s < TARGET_SQL_S else "FAIL"))
     return rows
+
+
+def _disk_ratio(r: dict) -> float:
+    return r["new"].get("disk_peak_all", r["new"]["disk_peak"] / max(1, r["new"]["disk_before"]))
+
+
+def _rss(r: dict) -> int:
+    return max(r["new"].get("rss_all", r["new"]["rss"]), r["unchanged"]["rss"])
+
+
+def _walls(m: dict) -> str:
+    w = m.get("walls") or [m["wall"]]
+    return f"{m['wall']:.1f} s" + (f" ({', '.join(f'{x:.1f}' for x in w)})" if len(w) > 1 else "")
 
 
 def step_rows(results: list[dict]) -> list[tuple]:
@@ -321,9 +349,8 @@ def render(results: list[dict], command: str, machine: dict) -> str:
         b, nw, un, e = r["build"], r["new"], r["unchanged"], r["empty"]
         curve.append((
             f"{r['articles']:,}", _gb(nw["disk_before"]), f"{b.get('seconds', 0):.0f} s ({r['articles'] / max(b.get('seconds', 1), 1e-9):,.0f}/s)",
-            f"{e['wall']:.1f} s", f"{nw['wall']:.1f} s", f"{nw['wall'] / e['wall']:.2f}x", f"{un['wall']:.1f} s",
-            f"+{_gb(max(0, nw['disk_peak'] - nw['disk_before']))} ({nw['disk_peak'] / max(1, nw['disk_before']):.3f}x)",
-            _mb(max(nw["rss"], un["rss"])), f"{r['sql']['wall']:.2f} s", _count(r.get("mentions", "")),
+            _walls(e), _walls(nw), f"{nw['wall'] / e['wall']:.2f}x", f"{un['wall']:.1f} s",
+            f"{_disk_ratio(r):.3f}x", _mb(_rss(r)), _walls(r["sql"]), _count(r.get("mentions", "")),
             f"{e['loadavg']:.1f} / {nw['loadavg']:.1f}",
         ))
     return "\n".join([
@@ -337,12 +364,14 @@ def render(results: list[dict], command: str, machine: dict) -> str:
         "Warehouses are synthetic (`scripts/synth_warehouse.py`, seed "
         f"{machine['seed']}: per article ~5 paragraphs, 19 sentences, 28 mentions, 4 quotes), "
         "built once and reused; each run goes into a working copy (data files hard-linked). "
-        "*empty*: the same 25 real BBC articles into an empty warehouse, measured right before. "
-        "Wall time is the whole command; RSS the peak sum over its process tree; disk the peak "
-        "`du -sb` of the warehouse during the run.",
+        "*empty*: the same 25 real BBC articles into an empty warehouse, measured right before "
+        "each run into the big one; empty/new pairs and the query are repeated, each cell shows the "
+        "fastest (all repetitions in brackets). Wall time is the whole command (interpreter start, "
+        "Prefect, model loads); RSS the peak sum over its process tree; disk the peak `du -sb` of "
+        "the warehouse during the run over its size before (worst repetition).",
         "",
         md_table(["articles", "size before", "synthetic build", "25 new: empty", "25 new: this",
-                  "this / empty", "unchanged re-run", "peak disk", "peak RSS", "count(*) mentions",
+                  "this / empty", "unchanged re-run", "peak disk", "peak RSS", "count(*) query",
                   "mentions", "load (empty / this)"], curve),
         "",
         "Where the time goes (CPU seconds of the process tree; the run's own seconds and steps "
@@ -375,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="where synthetic warehouses are built and kept (default /tmp/newsetl-bench-scale)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--rebuild", action="store_true", help="rebuild the synthetic warehouses")
+    ap.add_argument("--repeat", type=int, default=2, help="empty/new pairs and queries per size (default 2)")
     ap.add_argument("--write", nargs="?", const=str(ROOT / "docs" / "benchmarks.md"),
                     help="write the section into this Markdown file (default docs/benchmarks.md)")
     args = ap.parse_args(argv)
@@ -396,12 +426,12 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n in sizes:
         print(f"{label(n)}:", flush=True)
-        r = measure_size(n, real, workdir, args.seed, args.rebuild, env, log=lambda s: print(s, flush=True))
+        r = measure_size(n, real, workdir, args.seed, args.rebuild, env, args.repeat, log=lambda s: print(s, flush=True))
         results.append(r)
         print(f"  empty {r['empty']['wall']:.1f} s, new {r['new']['wall']:.1f} s "
               f"({r['new']['wall'] / r['empty']['wall']:.2f}x), unchanged {r['unchanged']['wall']:.1f} s, "
-              f"peak disk {r['new']['disk_peak'] / max(1, r['new']['disk_before']):.3f}x of "
-              f"{_gb(r['new']['disk_before'])}, RSS {_mb(r['new']['rss'])}, sql {r['sql']['wall']:.2f} s", flush=True)
+              f"peak disk {_disk_ratio(r):.3f}x of {_gb(r['new']['disk_before'])}, RSS {_mb(_rss(r))}, "
+              f"sql {r['sql']['wall']:.2f} s", flush=True)
     command = "python scripts/bench_scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = render(results, command.strip(), machine)
     print()

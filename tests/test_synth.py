@@ -138,3 +138,33 @@ def test_newsetl_sql_reads_it(warehouse, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     expected = query(warehouse, "select count(*) from entity_mentions")[0][0]
     assert out[-1].strip() == str(expected) and expected > 20 * N
+
+
+# ---- scripts/bench_scale.py helpers (the bench itself needs the research corpus and minutes)
+def test_bench_working_copy_links_data_and_copies_the_catalog(warehouse, tmp_path):
+    bench = load_script("bench_scale")
+    copy = tmp_path / "copy"
+    bench.working_copy(warehouse, copy)
+    data = [p for p in warehouse.rglob("*.parquet")]
+    assert data and all((copy / p.relative_to(warehouse)).stat().st_ino == p.stat().st_ino for p in data)
+    assert (copy / "news.duckdb").stat().st_ino != (warehouse / "news.duckdb").stat().st_ino
+    assert query(copy, "select count(*) from articles")[0][0] == N
+
+
+def test_bench_reads_sizes_summaries_and_targets():
+    bench = load_script("bench_scale")
+    assert [bench.parse_size(s) for s in ("10k", "100K", "1M", "2500")] == [10_000, 100_000, 1_000_000, 2500]
+    assert [bench.label(n) for n in (10_000, 1_000_000)] == ["10k", "1M"]
+    out = ("25 articles read: 25 new, 0 changed, 0 unchanged (skipped), 0 rejected; 10.7 s.\n\n"
+           "| step | seconds |\n| --- | ---: |\n| enrich (wait) | 7.61 |\n| publish | 0.76 |\n")
+    assert bench.parse_summary(out) == {"seconds": 10.7, "steps": {"enrich (wait)": 7.61, "publish": 0.76}}
+
+    def result(n, empty, new, disk, sql):
+        m = {"wall": new, "rss": 10**9, "disk_before": 100, "disk_peak": disk}
+        return {"articles": n, "empty": {"wall": empty}, "new": m, "unchanged": {"wall": 1, "rss": 10**9},
+                "sql": {"wall": sql}}
+
+    rows = bench.targets([result(1_000_000, 10.0, 20.0, 120, 1.0)])
+    assert [r[-1] for r in rows] == ["PASS", "PASS", "PASS", "PASS"]
+    rows = bench.targets([result(1_000_000, 10.0, 20.1, 130, 2.5)])
+    assert [r[-1] for r in rows] == ["FAIL", "FAIL", "PASS", "FAIL"]
