@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import threading
 from pathlib import Path
 
 import pyarrow.parquet as pq
