@@ -114,6 +114,9 @@ SLOW_MODULES = frozenset({
     "test_kill_landing", "test_pipeline", "test_schedule", "test_web_flow", "test_worker_faults",
 })
 SLOW_FIXTURES = frozenset({"prefect_server"})
+# (module, fixture): a module's own fixture that lands a whole warehouse. test_synth's
+# `warehouse` lands 2 runs of synthetic articles (11 s of the fast run's 48 s CPU).
+SLOW_MODULE_FIXTURES = frozenset({("test_synth", "warehouse")})
 # Single tests elsewhere that start a subprocess or take several seconds of CPU on their own
 # (measured with --durations on the 2-core machine: each over 9 s).
 SLOW_TESTS = frozenset({
@@ -125,8 +128,9 @@ SLOW_TESTS = frozenset({
 def _is_slow(item: pytest.Item) -> bool:
     module = item.path.stem
     name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
-    return (module in SLOW_MODULES or name in SLOW_TESTS
-            or not SLOW_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return (module in SLOW_MODULES or name in SLOW_TESTS or not SLOW_FIXTURES.isdisjoint(fixtures)
+            or any(m == module and f in fixtures for m, f in SLOW_MODULE_FIXTURES))
 
 
 def pytest_configure(config: pytest.Config) -> None:
