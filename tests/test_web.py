@@ -725,3 +725,55 @@ def test_page_errors_are_html_and_say_why(tmp_path):
         assert headers["content-type"].startswith("application/json")
     finally:
         _stop(srv)
+
+
+# ------------------------------------------------------------------------ properties (untrusted input)
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+
+def _spans_strategy(n_max: int = 40):
+    span = st.tuples(st.integers(-5, n_max + 5), st.integers(-5, n_max + 5))
+    return st.lists(span, max_size=6)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab <>&\"'/é\n")), max_size=40),
+       sents=_spans_strategy(), ments=_spans_strategy(), ids=st.lists(st.sampled_from(["e1", None, '<"x">']), min_size=6, max_size=6))
+def test_paragraph_html_keeps_the_text_and_balances_tags(text, sents, ments, ids):
+    """Whatever the text and the offsets (overlapping, empty, out of range), the page
+    shows exactly the text, escaped, with balanced tags."""
+    import html as html_mod
+
+    out = str(paragraph_html(text,
+                             [{"start_char": s, "end_char": e, "sentiment": 0.1} for s, e in sents],
+                             [{"start_char": s, "end_char": e, "entity_id": ids[i], "label": "X", "text": "t"}
+                              for i, (s, e) in enumerate(ments)]))
+    assert html_mod.unescape(re.sub(r"<[^>]+>", "", out)) == text
+    assert out.count("<span") == out.count("</span>") and out.count("<mark") == out.count("</mark>")
+    assert out.count("<a ") == out.count("</a>")
+    # no tag comes from the text: every "<" in the output opens one of ours
+    assert re.findall(r"<(/?[a-z]+)", out) == [t for t in re.findall(r"<(/?[a-z]+)", out) if t.strip("/") in ("span", "mark", "a")]
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_split_host_never_raises_and_round_trips(value):
+    from newsetl.web.security import split_host
+
+    parsed = split_host(value)
+    if parsed is not None:
+        host, port = parsed
+        assert port is None or 0 <= port <= 65535
+        assert host and host == host.lower() and not set(host) & set("[]/@ ")
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("127.0.0.1:8000", ("127.0.0.1", 8000)), ("LocalHost", ("localhost", None)), ("[::1]:80", ("::1", 80)),
+    ("[::1]", ("::1", None)), ("::1", None), ("a:b", None), ("[::1]x", None), ("", None), ("h:", None),
+    ("]", None), ("evil.example@127.0.0.1", None), ("127.0.0.1:99999", None), ("127.0.0.1:８０", None),
+])
+def test_split_host(value, expected):
+    from newsetl.web.security import split_host
+
+    assert split_host(value) == expected

@@ -18,10 +18,13 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import socket
 from urllib.parse import parse_qsl, urlencode
 
 COOKIE = "newsetl_token"
+_HOSTNAME = re.compile(r"[a-z0-9._-]+")  # a Host header carries IDNs as punycode
+_IPV6 = re.compile(r"[0-9a-f:.]+")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 WILDCARD = ("0.0.0.0", "::", "")
 SECURITY_HEADERS = [
@@ -76,9 +79,12 @@ def split_host(value: str) -> tuple[str, int | None] | None:
         return None
     else:
         host, port = value, None
+    bracketed = value.startswith("[")
+    if not (_IPV6.fullmatch(host) if bracketed else _HOSTNAME.fullmatch(host)):
+        return None
     if port is None:
         return host, None
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
         return None
     return host, int(port)
 
