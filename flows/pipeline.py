@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from newsetl import process, schema
-from newsetl.executors import shard_executor
+from newsetl import fanout
 from newsetl.records import Reject
 from newsetl.progress import Progress
 from newsetl.runstate import RunSummary, count_prepared
@@ -33,13 +33,23 @@ def prepare_batch(docs, writer: Writer, force: bool) -> process.Prepared:
     return process.prepare(docs, writer.known_for, writer.evidence_for, force=force)
 
 
-@task(name="enrich-batch", cache_policy=NO_CACHE)
-def enrich_batch(prep: process.Prepared, executor, n_shards: int, models: tuple[str, str]) -> dict[str, pl.DataFrame]:
-    shards = process.shard(prep, n_shards)
-    futures = [executor.submit(process.enrich_packed, process.pack(a), process.pack(p), models) for a, p in shards]
+@task(name="enrich-shard", cache_policy=NO_CACHE)
+def enrich_shard(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str]) -> dict[str, bytes]:
+    """One shard of whole articles on a worker: Arrow IPC bytes in and out."""
+    return process.enrich_packed(articles_ipc, paragraphs_ipc, models)
+
+
+def submit_shards(runner, prep: process.Prepared, n_shards: int, models) -> tuple[list, list[dict]]:
+    params = [{"articles_ipc": process.pack(a), "paragraphs_ipc": process.pack(p), "models": models}
+              for a, p in process.shard(prep, n_shards)]
+    return [runner.submit(enrich_shard, p) for p in params], params
+
+
+def gather_shards(runner, futures: list, params: list[dict]) -> dict[str, pl.DataFrame]:
+    """Every shard's rows, per table (a failed shard fails the batch: nothing of it lands)."""
     parts: dict[str, list[pl.DataFrame]] = {}
-    for fut in futures:  # a failed shard fails the batch: nothing of it lands
-        for name, data in fut.result().items():
+    for result in fanout.shard_results(runner, enrich_shard, futures, params):
+        for name, data in result.items():
             parts.setdefault(name, []).append(process.unpack(data))
     out = {t: schema.empty(t) for t in ("articles",) + schema.ARTICLE_CHILD_TABLES}
     out.update({name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()})
@@ -49,7 +59,9 @@ def enrich_batch(prep: process.Prepared, executor, n_shards: int, models: tuple[
 @task(name="land-batch", cache_policy=NO_CACHE)
 def land_batch(writer: Writer, frames, rejects: list[Reject], run_id: str,
                whole_file_refs: list[str]) -> dict[str, int]:
-    return writer.land(frames, rejects, run_id, whole_file_refs)
+    # Bare surnames join the one known full name of their source and time window.
+    known = writer.known_entities(frames["articles"], process.LINK_WINDOW_DAYS)
+    return writer.land(process.link_known(frames, known), rejects, run_id, whole_file_refs)
 
 
 @task(name="publish", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=[2])
@@ -77,9 +89,9 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
         writer = Writer(settings)
         try:
             in_flight: list = []
-            with shard_executor(settings) as executor:
+            with fanout.shard_runner(settings) as runner:
                 # Two shards per worker: a slow shard does not leave the other worker idle.
-                n_shards = max(1, getattr(executor, "n_workers", settings.workers)) * 2
+                n_shards = fanout.n_workers(runner, settings) * 2
                 stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
                     t = time.monotonic()
@@ -91,13 +103,13 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         prep = prepare_batch(quote(docs), quote(writer), force)
                         summary.add_time("prepare", time.monotonic() - t)
                         count_prepared(summary, prep, rejects)
-                        fut = enrich_batch.submit(quote(prep), quote(executor), n_shards, settings.model_paths)
-                        in_flight.append((fut, prep, rejects + prep.rejects, len(docs)))
+                        futures, params = submit_shards(runner, prep, n_shards, settings.model_paths)
+                        in_flight.append((futures, params, prep, rejects + prep.rejects, len(docs)))
                     # Keep one batch enriching while the next is read and prepared.
                     while in_flight and (nxt is None or len(in_flight) > 1):
-                        fut, prep, rej, n_docs = in_flight.pop(0)
+                        futures, params, prep, rej, n_docs = in_flight.pop(0)
                         t = time.monotonic()
-                        frames = fut.result()
+                        frames = gather_shards(runner, futures, params)
                         summary.add_time("enrich (wait)", time.monotonic() - t)
                         t = time.monotonic()
                         land_batch(quote(writer), quote(frames), quote(rej), run_id, quote(prep.whole_file_refs))

@@ -28,10 +28,7 @@ def _settings(args):
 
 
 def cmd_run(args) -> int:
-    from newsetl.executors import prestart
-
     settings = _settings(args)
-    prestart(settings)  # workers load their models while Prefect loads and its API server starts
 
     from newsetl.flows.pipeline import run_flow
     from newsetl.warehouse import WarehouseBusy

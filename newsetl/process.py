@@ -416,3 +416,37 @@ def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str,
 
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Cross-article surname linking looks for the one known person of a surname among the
+# entities named in the same source within this many days either side of the batch's
+# dates (undated articles: the source's other undated articles).
+LINK_WINDOW_DAYS = 30
+
+
+def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Bare surnames and acronyms of a batch linked to the one known full name
+    (transforms.entities.link_to_known); `known` = entities named in the same sources and
+    window (the warehouse's), and the batch's own full names are added here. Quotes follow
+    their speaker's new id."""
+    from newsetl.transforms.entities import build_entities, link_to_known
+
+    mentions = frames.get("entity_mentions")
+    if mentions is None or mentions.height == 0:
+        return frames
+    own = build_entities(mentions).select("entity_id", "name", "label")
+    cands = pl.concat([known.select("entity_id", "name", "label"), own], how="vertical_relaxed").unique("entity_id")
+    linked = link_to_known(mentions, cands)
+    out = dict(frames)
+    out["entity_mentions"] = schema.conform(linked.drop("linked_to_known"), "entity_mentions")
+    quotes = frames.get("quotes")
+    if quotes is not None and quotes.height and linked["linked_to_known"].any():
+        remap = (pl.DataFrame({"article_id": mentions["article_id"], "_old": mentions["entity_id"],
+                               "_new": linked["entity_id"]})
+                 .filter(pl.col("_old") != pl.col("_new")).unique(["article_id", "_old"]))
+        out["quotes"] = (quotes.join(remap, left_on=["article_id", "speaker_entity_id"],
+                                     right_on=["article_id", "_old"], how="left")
+                         .with_columns(pl.coalesce("_new", "speaker_entity_id").alias("speaker_entity_id"))
+                         .drop("_new"))
+        out["quotes"] = schema.conform(out["quotes"], "quotes")
+    return out

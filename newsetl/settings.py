@@ -20,7 +20,8 @@ SQL_DIR = PROJECT_ROOT / "sql"
 # Models shipped inside the package (scripts/train_ner.py, scripts/train_sentiment.py).
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR / "tsc"}
-PIPELINE_VERSION = "1.0.0"
+# 1.1.0: entity ids no longer carry the label; countries by ISO code (transforms/entities.py)
+PIPELINE_VERSION = "1.1.0"
 ENV_PREFIX = "NEWSETL_"
 
 
@@ -72,7 +73,7 @@ class Settings(BaseSettings):
     # Dask scheduler address ("tcp://host:8786", or "local:N" for a local cluster);
     # empty = local process pool.
     dask_address: str = ""
-    # A local Dask cluster of N worker processes (0 = none); see newsetl/executors.py.
+    # A local Dask cluster of N worker processes (0 = none); see newsetl/fanout.py.
     dask_workers: int = Field(0, ge=0)
     # Enrichment results are reused for articles whose text and models are unchanged.
     enrich_cache: bool = True

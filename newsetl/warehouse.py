@@ -422,6 +422,27 @@ class Writer:
         return pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"].cast(pl.Int64)},
                             schema={"h": pl.Int64, "delta": pl.Int64})
 
+    def known_entities(self, articles: pl.DataFrame, window_days: int) -> pl.DataFrame:
+        """Entities (entity_id, name, label) named in articles of the same sources within
+        `window_days` of the batch's dates, or in the sources' undated articles when the
+        batch has undated ones: the candidates of cross-article surname linking."""
+        empty = pl.DataFrame(schema={"entity_id": pl.String, "name": pl.String, "label": pl.String})
+        if articles.height == 0:
+            return empty
+        sources = articles["source"].drop_nulls().unique().to_list()
+        dates = articles["published_date"].drop_nulls()
+        conds, params = [], [sources]
+        if dates.len():
+            conds.append("m.published_date between ? and ?")
+            params += [dates.min() - timedelta(days=window_days), dates.max() + timedelta(days=window_days)]
+        if articles["published_date"].null_count():
+            conds.append("m.published_date is null")
+        return query_pl(
+            self.con,
+            "select e.entity_id, e.name, e.label from entities e where e.entity_id in ("
+            "select m.entity_id from entity_mentions m join articles a on a.article_id = m.article_id "
+            f"and a.source in (select unnest(?)) where ({' or '.join(conds)}))", params)
+
     def _abs(self, rels: list[str]) -> list[str]:
         return [str(self.files_root / r) for r in rels]
 

@@ -50,13 +50,14 @@ def tables(db: Path) -> dict[str, pl.DataFrame]:
 def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server, tmp_path, monkeypatch):
     import distributed  # noqa: F401  (the dask extra is a test dependency: fail, never skip)
 
+    from prefect_dask import DaskTaskRunner
+
     from newsetl.flows.pipeline import run_flow
-    from newsetl import executors
 
     on_dask = []
-    real_submit = executors.DaskExecutor.submit
-    monkeypatch.setattr(executors.DaskExecutor, "submit",
-                        lambda self, fn, *args: on_dask.append(fn) or real_submit(self, fn, *args))
+    real_submit = DaskTaskRunner.submit
+    monkeypatch.setattr(DaskTaskRunner, "submit",
+                        lambda self, task, *args, **kw: on_dask.append(task.name) or real_submit(self, task, *args, **kw))
 
     src = corpus(tmp_path / "src")
     serial = settings.with_(warehouse=tmp_path / "serial", workers=1)
@@ -67,7 +68,7 @@ def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server
     assert s1.status == s2.status == "completed"
     assert s1.landed["articles"] >= 10
     assert s2.landed == s1.landed
-    assert len(on_dask) >= 2  # the shards really went to the cluster
+    assert on_dask.count("enrich-shard") >= 2  # the shards really went to the cluster
 
     a, b = tables(serial.db_path), tables(dask.db_path)
     assert set(a) == set(b)
@@ -77,20 +78,26 @@ def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server
 
 
 def test_dask_workers_env_selects_local_cluster(monkeypatch, settings):
-    from newsetl.executors import local_dask_workers
+    from newsetl.fanout import local_dask_workers
+    from newsetl.settings import Settings
 
     monkeypatch.setenv("NEWSETL_DASK_WORKERS", "3")
-    assert local_dask_workers(settings) == 3
-    assert local_dask_workers(settings.with_(dask_address="local:2")) == 2
+    env = Settings.from_env(warehouse=settings.warehouse)
+    assert local_dask_workers(env) == 3
+    assert local_dask_workers(env.with_(dask_address="local:2")) == 2
     # an explicit cluster address wins over the local-cluster variable
-    assert local_dask_workers(settings.with_(dask_address="tcp://127.0.0.1:8786")) == 0
+    assert local_dask_workers(env.with_(dask_address="tcp://127.0.0.1:8786")) == 0
     monkeypatch.delenv("NEWSETL_DASK_WORKERS")
-    assert local_dask_workers(settings) == 0
+    assert local_dask_workers(Settings.from_env(warehouse=settings.warehouse)) == 0
 
 
-def test_local_dask_executor_reports_its_workers(settings):
-    from newsetl.executors import shard_executor
+def test_local_dask_runner_reports_its_workers(settings):
+    from prefect_dask import DaskTaskRunner
 
-    with shard_executor(settings.with_(dask_address="local:2")) as ex:
-        assert ex.n_workers == 2
-        assert ex.submit(pow, 3, 2).result() == 9
+    from newsetl.fanout import n_workers, task_runner
+
+    s = settings.with_(dask_address="local:2")
+    with task_runner(s) as runner:
+        assert isinstance(runner, DaskTaskRunner)
+        assert n_workers(runner, s) == 2
+        assert runner.client.submit(pow, 3, 2).result() == 9

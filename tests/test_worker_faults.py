@@ -97,15 +97,15 @@ def _fault_settings(settings):
 
 def test_killed_worker_batch_completes_on_fresh_pool(settings, corpus, prefect_server):
     from newsetl.flows.pipeline import run_flow
-    from newsetl import executors
+    from newsetl import fanout
 
     settings = _fault_settings(settings)
-    restarts = executors.pool_restarts
+    restarts = fanout.pool_restarts
     result, killed = _run_and_kill(settings, [str(corpus)])
     assert killed is not None, "no worker process was seen busy: the test did not exercise a kill"
     assert "error" not in result, result.get("error")
     summary = result["summary"]
-    assert executors.pool_restarts == restarts + 1  # the shards were retried on a fresh pool
+    assert fanout.pool_restarts == restarts + 1  # the shards were retried on a fresh pool
     assert summary.status == "completed"
     assert summary.landed["articles"] == N_ARTICLES
 
@@ -124,16 +124,17 @@ def test_killed_worker_past_retry_budget_lands_nothing_and_rerun_completes(setti
     from concurrent.futures.process import BrokenProcessPool
 
     from newsetl.flows.pipeline import run_flow
-    from newsetl import executors
+    from newsetl import fanout
 
     settings = _fault_settings(settings)
-    monkeypatch.setattr(executors, "POOL_RETRIES", 0)
+    monkeypatch.setattr(fanout, "POOL_RETRIES", 0)
     result, killed = _run_and_kill(settings, [str(corpus)])
     assert killed is not None, "no worker process was seen busy: the test did not exercise a kill"
     assert isinstance(result.get("error"), BrokenProcessPool), result
     # Whole batch or nothing: nothing of the failed run is visible, no staging left behind.
     assert not settings.db_path.exists()
-    assert not (settings.state_dir / "news.staging.duckdb").exists()
+    assert not (settings.state_dir / "catalog.staging.duckdb").exists()
+    assert not list(settings.state_dir.glob("run-*"))
 
     monkeypatch.undo()
     again = run_flow(sources=[str(corpus)], settings=settings)
@@ -153,7 +154,7 @@ def test_killed_dask_worker_shards_rerun_elsewhere(settings, corpus, prefect_ser
     from newsetl.flows.pipeline import run_flow
 
     settings = _fault_settings(settings).with_(dask_address="local:2")
-    import newsetl.executors as ex
+    import newsetl.fanout as ex
 
     # Kill a Dask worker (not its nanny) once it is busy; the scheduler reruns its shards.
     result, killed = _run_and_kill(settings, [str(corpus)], kill_after_cpu=3.0, find=_dask_workers)

@@ -1,0 +1,164 @@
+"""Where enrichment shards run: Prefect task runners, chosen from the settings.
+
+- `Settings.dask_address = "tcp://host:8786"`: an existing Dask cluster
+  (`prefect_dask.DaskTaskRunner(address=...)`); start its workers with one thread each.
+- `dask_address = "local"` / `"local:N"`, or `NEWSETL_DASK_WORKERS=N`: a local Dask cluster
+  of N worker processes, one thread each, started and stopped with the run.
+- otherwise `Settings.workers > 1`: a process pool (`ProcessPoolTaskRunner`) whose workers
+  load the models once, at start (`initializer`); `workers <= 1`: one thread.
+
+Faults. A shard is a pure function of its inputs (Arrow IPC bytes in, bytes out), so running
+it again is always safe. Dask reruns a dead worker's shards on another worker. Prefect 3.9's
+process pool does not: a worker killed mid-shard (the OOM killer, SIGKILL) breaks the
+underlying ProcessPoolExecutor, every shard in it fails with BrokenProcessPool, the task's
+`retries` never run (they live in the dead process) and the pool refuses new work
+(tests/test_worker_faults.py shows it). `RecoveringProcessPool` is the smallest wrapper that
+fixes it: `renew()` replaces a broken executor, and `shard_results` resubmits the shards
+that failed with BrokenProcessPool, at most POOL_RETRIES times per batch; past that the
+batch fails and the run lands nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from concurrent.futures.process import BrokenProcessPool
+
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+from newsetl.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A worker dying twice in one batch is a crash loop (out of memory, a bad model), not bad luck.
+POOL_RETRIES = 2
+# Fresh pools started after a worker died (the run log and tests read it).
+pool_restarts = 0
+
+
+def load_models(models: tuple[str, str] | None) -> None:
+    """Worker initializer: one BLAS thread (the workers already use every core) and the
+    models loaded now, before the first shard arrives."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    if models:
+        from newsetl.transforms import sentiment
+        from newsetl.transforms.ner import load_pipeline
+
+        load_pipeline(models[0])
+        sentiment.load_target_model(models[1])
+
+
+class RecoveringProcessPool(ProcessPoolTaskRunner):
+    """ProcessPoolTaskRunner that can replace its executor after a worker was killed."""
+
+    def __init__(self, max_workers: int, models: tuple[str, str] | None = None):
+        super().__init__(max_workers=max_workers, initializer=load_models, initargs=(models,))
+        self.models = models
+        self._renew_lock = threading.Lock()
+
+    def duplicate(self) -> "RecoveringProcessPool":
+        return type(self)(self._max_workers, self.models)
+
+    def renew(self) -> None:
+        """Replace the executor if a dead worker broke it (a no-op when another shard
+        already did)."""
+        global pool_restarts
+        with self._renew_lock:
+            ex = self._executor
+            if ex is None or not getattr(ex, "_broken", False):
+                return
+            log.warning("a shard worker process died; its shards run again on a fresh pool")
+            ex.shutdown(wait=False, cancel_futures=True)
+            self._executor = ProcessPoolExecutor(max_workers=self._max_workers, mp_context=ex._mp_context,
+                                                 initializer=ex._initializer, initargs=ex._initargs)
+            pool_restarts += 1
+
+
+def start_workers(runner) -> None:
+    """Spawn a process pool's workers now (ProcessPoolExecutor spawns them at the first
+    submit): their initializer loads the models while the flow reads its first batch."""
+    ex = getattr(runner, "_executor", None)
+    if isinstance(ex, ProcessPoolExecutor):
+        ex.submit(int)
+
+
+def local_dask_workers(settings: Settings) -> int:
+    """N for a local Dask cluster: `dask_address = "local[:N]"` or NEWSETL_DASK_WORKERS=N (0 = none)."""
+    addr = (settings.dask_address or "").strip()
+    if addr == "local" or addr.startswith("local:"):
+        n = addr.partition(":")[2]
+        return int(n) if n else max(1, settings.workers)
+    return 0 if addr else int(settings.dask_workers or 0)
+
+
+@contextmanager
+def shard_runner(settings: Settings):
+    """The started task runner for a run's shards (inside a flow run).
+
+    Worker processes must report their task runs to the API the flow uses. Without
+    PREFECT_API_URL the flow runs on Prefect's temporary server, and a spawned worker that
+    does not know its address starts a temporary server of its own (seconds each, and its
+    task runs would not show beside the flow's): so its address is handed down."""
+    from prefect.client.orchestration import get_client
+
+    saved = os.environ.get("PREFECT_API_URL")
+    if not saved:
+        with get_client(sync_client=True) as client:
+            os.environ["PREFECT_API_URL"] = str(client.api_url)
+    try:
+        with task_runner(settings) as runner:
+            start_workers(runner)  # they load their models while the first batch is read
+            yield runner
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+
+
+def task_runner(settings: Settings):
+    """The task runner the run's enrichment shards are mapped on (not yet started)."""
+    n_local = local_dask_workers(settings)
+    if n_local or settings.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        if n_local:
+            # Processes with one thread each: spaCy holds the GIL. No dashboard (no port to clash).
+            return DaskTaskRunner(cluster_kwargs={"n_workers": n_local, "threads_per_worker": 1, "processes": True,
+                                                  "dashboard_address": None, "host": "127.0.0.1"})
+        return DaskTaskRunner(address=settings.dask_address)
+    if settings.workers <= 1:
+        return ThreadPoolTaskRunner(max_workers=1)
+    return RecoveringProcessPool(settings.workers, settings.model_paths)
+
+
+def n_workers(runner, settings: Settings) -> int:
+    """Worker slots of a started runner (the flow sizes its shards by it)."""
+    if hasattr(runner, "client") and not isinstance(runner, ProcessPoolTaskRunner):  # Dask
+        try:
+            return max(1, sum(runner.client.nthreads().values()))
+        except Exception:
+            return max(1, local_dask_workers(settings))
+    return max(1, getattr(runner, "_max_workers", 1) or 1)
+
+
+def shard_results(runner, task, futures: list, params: list[dict]) -> list:
+    """Results of mapped shard futures, in order. A shard that failed because its worker
+    died is resubmitted on a renewed pool (RecoveringProcessPool); any other error fails
+    the batch."""
+    out = []
+    for fut, p in zip(futures, params):
+        attempts = 0
+        while True:
+            try:
+                out.append(fut.result())
+                break
+            except BrokenProcessPool:
+                if attempts >= POOL_RETRIES or not isinstance(runner, RecoveringProcessPool):
+                    raise
+                attempts += 1
+                runner.renew()
+                fut = runner.submit(task, p)
+    return out
