@@ -216,9 +216,18 @@ def connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
         raise QueryFailed(f"cannot open {db} read-only: {_first_line(e)}; `newsetl repair` rebuilds it") from None
     # The views read Parquet files under <warehouse>/parquet/: that folder and nothing else.
     allowed = str(Path(settings.parquet_dir).resolve()).replace("'", "''") + "/"
-    con.execute(f"set allowed_directories = ['{allowed}']")
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
+    try:
+        con.execute(f"set allowed_directories = ['{allowed}']").fetchall()
+        con.execute("set enable_external_access = false").fetchall()
+        con.execute("set lock_configuration = true").fetchall()
+    except duckdb.InvalidInputException:
+        # Connections to one file in one process share a database instance: another reader
+        # locked it already. Go on only if it is locked exactly this way.
+        got = con.execute("select current_setting('enable_external_access'), current_setting('lock_configuration'), "
+                          "current_setting('allowed_directories')").fetchall()[0]
+        if got[0] is not False or got[1] is not True or allowed.replace("''", "'") not in list(got[2] or []):
+            con.close()
+            raise QueryFailed(f"cannot lock down a reader of {db}: it is open in this process with other settings")
     return con
 
 
