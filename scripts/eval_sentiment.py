@@ -1,13 +1,17 @@
-"""Evaluate target-dependent sentiment on NewsMTSC dev (macro F1 over neg/neu/pos).
+"""Evaluate target-dependent sentiment: k-fold CV on NewsMTSC train next to dev (macro F1).
 
     .venv/bin/python scripts/eval_sentiment.py            # print the table
     .venv/bin/python scripts/eval_sentiment.py --write    # also update docs/benchmarks.md
 
-Compares the VADER sentence baseline (the sentence compound with VADER's +-0.05 band,
-the same label for every target in a sentence) with `transforms.sentiment.target_scores`
-on dev-rw (primary) and dev-mt (secondary, only multi-target sentences), and measures
-targets/s of `target_scores` on one core (model already loaded). Exits non-zero when our
-dev-rw macro F1 falls below FLOOR.
+Rows, side by side:
+- train, k-fold CV: the shipped model's recipe (its feature templates, L2, offsets fit per
+  fold) retrained on 4/5 of the train *articles* and scored on the rest, repeated over
+  scripts/train_sentiment.py's fold seeds. This is the number everything was selected on.
+- dev-rw (primary) and dev-mt (only multi-target sentences): the final check on news the
+  model and its selection never saw, reported once; nothing is tuned on it.
+The VADER sentence baseline (the sentence compound with VADER's +-0.05 band, one label for
+every target of a sentence) is shown on each. Also measures targets/s of `target_scores` on
+one core (model already loaded). Exits non-zero when the CV estimate falls below FLOOR.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from newsetl.transforms import sentiment as S  # noqa: E402
 
 MODEL = S.load_target_model(Settings.from_env().model_paths[1])
 from _report import BENCHMARKS as BENCH, replace_section  # noqa: E402
+import train_sentiment as TR  # noqa: E402
 from train_sentiment import load_jsonl, macro_f1  # noqa: E402
 
-# Quality gate on dev-rw macro F1. The shipped model scores 0.697 (docs/benchmarks.md);
-# the floor sits a little under it so honest retraining noise passes but a regression does
-# not. Do not lower it silently: say why in the commit message.
+# Quality gate on the train CV estimate (not on dev: a gate on dev invites tuning on dev).
+# The shipped model's recipe scores ~0.67 (docs/benchmarks.md); the base features alone
+# score 0.662, so 0.65 catches a broken feature or learner, not retraining noise. Do not
+# lower it silently: say why in the commit message.
 FLOOR = 0.65
 DATA = ROOT.parent / "shared" / "data" / "sentiment-newsmtsc"
 LABEL_IX = {lab: i for i, lab in enumerate(S.LABELS)}
@@ -66,10 +72,27 @@ def ours(data) -> tuple[np.ndarray, float]:
     return np.array([LABEL_IX[lab] for _, lab in out]), (len(data) / best, len(data) / warm)
 
 
-def row(name: str, y: np.ndarray, p: np.ndarray) -> str:
-    f, fs = macro_f1(y, p)
-    acc = float(np.mean(y == p))
-    return (f"| {name} | {f:.3f} | {acc:.3f} | {fs[0]:.3f} | {fs[1]:.3f} | {fs[2]:.3f} |")
+def cv_labels(data, meta: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Out-of-fold labels (nested offsets) of the shipped recipe, one array per repeat."""
+    y = np.array([d[3] for d in data])
+    templates = tuple(meta.get("templates", ()))
+    l2 = float(meta.get("l2", TR.L2_SELECT))
+    rows = TR.featurize(data, templates)
+    labs = []
+    for seed in range(int(meta.get("cv_repeats", TR.REPEATS))):
+        fold = TR.fold_ids(data, seed, int(meta.get("cv_folds", TR.FOLDS)))
+        P = TR.oof_probs(rows, y, fold, l2, int(meta.get("min_count", TR.MIN_COUNT)))
+        labs.append(TR.nested_offset_labels(P, y, fold))
+    return y, labs
+
+
+def row(name: str, y: np.ndarray, p) -> str:
+    """Table row; `p` may be a list of label arrays (CV repeats), scores are then means."""
+    ps = p if isinstance(p, list) else [p]
+    f = np.mean([macro_f1(y, q)[0] for q in ps])
+    fs = np.mean([macro_f1(y, q)[1] for q in ps], axis=0)
+    acc = np.mean([np.mean(y == q) for q in ps])
+    return f"| {name} | {f:.3f} | {acc:.3f} | {fs[0]:.3f} | {fs[1]:.3f} | {fs[2]:.3f} |"
 
 
 def main(argv=None) -> int:
@@ -77,53 +100,74 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--write", action="store_true", help=f"update {BENCH.relative_to(ROOT)}")
     args = ap.parse_args(argv)
+    meta = MODEL.meta
 
     lines = ["| split / model | macro F1 | accuracy | F1 neg | F1 neu | F1 pos |",
              "| --- | --- | --- | --- | --- | --- |"]
-    f_rw = None
+    train_path = args.data / "train.jsonl"
+    for split in ("dev-rw", "dev-mt"):
+        if not (args.data / f"{split}.jsonl").exists():
+            print(f"missing {args.data / f'{split}.jsonl'}", file=sys.stderr)
+            return 2
+    if not train_path.exists():
+        print(f"missing {train_path}", file=sys.stderr)
+        return 2
+    train = load_jsonl(train_path)
+    y_tr, cv_labs = cv_labels(train, meta)
+    folds, reps = int(meta.get("cv_folds", TR.FOLDS)), len(cv_labs)
+    f_cv = float(np.mean([macro_f1(y_tr, q)[0] for q in cv_labs]))
+    cv_name = f"train {folds}-fold CV x{reps}, by article ({len(y_tr)} targets)"
+    lines.append(row(f"{cv_name}: VADER sentence", y_tr, vader_labels(train)))
+    lines.append(row(f"{cv_name}: target_scores", y_tr, cv_labs))
+
     speed = None
     for split in ("dev-rw", "dev-mt"):
-        path = args.data / f"{split}.jsonl"
-        if not path.exists():
-            print(f"missing {path}", file=sys.stderr)
-            return 2
-        data = load_jsonl(path)
+        data = load_jsonl(args.data / f"{split}.jsonl")
         y = np.array([d[3] for d in data])
         p_ours, tps = ours(data)
-        lines.append(row(f"{split} ({len(y)} targets): VADER sentence", y, vader_labels(data)))
-        lines.append(row(f"{split} ({len(y)} targets): target_scores", y, p_ours))
+        lines.append(row(f"{split} ({len(y)} targets, final check): VADER sentence", y,
+                         vader_labels(data)))
+        lines.append(row(f"{split} ({len(y)} targets, final check): target_scores", y, p_ours))
         if split == "dev-rw":
-            f_rw = macro_f1(y, p_ours)[0]
             speed = tps
-    meta = MODEL.meta
     table = "\n".join(lines)
+    tpl = ", ".join(meta.get("templates") or []) or "none"
     summary = (f"target_scores speed (one core, CPU time, dev-rw, model loaded): "
                f"{speed[0]:,.0f} targets/s cold, {speed[1]:,.0f} targets/s with the sentence "
                f"compounds already computed by sentence_scores (the pipeline's order). "
-               f"Model: {meta.get('kind')}; 5-fold CV macro F1 on train "
-               f"{meta.get('cv_macro_f1')}. Floor (dev-rw macro F1): {FLOOR}.")
+               f"Model: {meta.get('kind')}; optional templates: {tpl}; L2 {meta.get('l2')}. "
+               f"Floor (train CV macro F1): {FLOOR}.")
     print(table)
     print(summary)
 
     if args.write:
         cmd = ".venv/bin/python scripts/eval_sentiment.py --write"
-        section = ("## Sentiment toward entities (NewsMTSC dev)\n\n"
+        log = meta.get("cv_selection_log") or []
+        sel = "; ".join(
+            ("+".join(e["templates"]) or "base") + (f" L2 {e['l2']:g}" if "l2" in e else "")
+            + f": {e['cv_macro_f1']:.4f}" for e in log)
+        section = ("## Sentiment toward entities (NewsMTSC: train CV, then dev once)\n\n"
                    f"Command: `{cmd}` (data: `../shared/data/sentiment-newsmtsc/`, "
                    f"train with `.venv/bin/python scripts/train_sentiment.py`).\n\n"
                    f"{table}\n\n{summary}\n"
                    f"Published SOTA for reference (paper, holdout test-rw): GRU-TSC (RoBERTa) "
                    f"macro F1 0.831.\n\n"
-                   f"Notes: trained on NewsMTSC train only; L2 strength and the per-class "
-                   f"offsets are picked by 5-fold CV on train. Feature templates were compared "
-                   f"on one train fold and on dev (model selection only), so dev is slightly "
-                   f"optimistic; the holdout test split was never used. Labels for every "
-                   f"target of a sentence come from one model call; the VADER baseline gives "
-                   f"all targets of a sentence the same label.")
+                   f"Selection (train CV only, {meta.get('cv', '')}): feature templates added "
+                   f"greedily when they lift CV macro F1 by >= {TR.MIN_GAIN}, then L2, then "
+                   f"per-class offsets. Steps: {sel or 'n/a'}.\n\n"
+                   f"Notes: the CV row is the estimate for unseen news; dev is a final check "
+                   f"reported once (nothing is tuned on it) and the holdout test split was never "
+                   f"used. Folds are grouped by article, stricter than by sentence. The CV row "
+                   f"carries a small selection bias (the templates and L2 were picked on the "
+                   f"same folds), and the base feature set predates this procedure (it was shaped "
+                   f"with dev in view), so dev is not fully independent of the base features. "
+                   f"Labels for every target of a sentence come from one model call; the VADER "
+                   f"baseline gives all targets of a sentence the same label.")
         replace_section("eval:sentiment", section)
         print(f"wrote {BENCH}")
 
-    if f_rw is None or f_rw < FLOOR:
-        print(f"FAIL: dev-rw macro F1 {f_rw} below floor {FLOOR}", file=sys.stderr)
+    if f_cv < FLOOR:
+        print(f"FAIL: train CV macro F1 {f_cv:.4f} below floor {FLOOR}", file=sys.stderr)
         return 1
     return 0
 

@@ -152,3 +152,72 @@ def test_target_scores_never_crash(text, a, b):
     (score, label), = _scores([text], [(a, b)])
     assert -1.0 <= score <= 1.0
     assert label in S.LABELS
+
+
+# --- optional feature templates, model files, CV folds -------------------------------------
+def test_target_features_templates_are_opt_in():
+    s = "Prosecutors said John Doe brutally attacked an elderly neighbor, but he denied it."
+    a, b = span(s, "John Doe")
+    f0, n0 = S.target_features(s, a, b)
+    assert len(n0) == S.N_NUMERIC == S.n_numeric(())
+    assert not [x for x in f0 if x.startswith(("m:", "w:", "vcl:", "vl:", "vr:"))]
+    f1, n1 = S.target_features(s, a, b, templates=S.TEMPLATES)
+    assert len(n1) == S.n_numeric(S.TEMPLATES) == S.N_NUMERIC + 3
+    assert f1[:len(f0)] == f0 and n1[:S.N_NUMERIC] == n0  # templates only add
+    assert "m:doe" in f1  # the mention's head word, lower-cased
+    assert "w:neighbor" in f1 and "w:<t>" not in f1
+    # VADER on the clause "John Doe brutally attacked an elderly neighbor" (target left out)
+    # and on the words either side of the target
+    assert "vcl:-" in f1 and "vr:-" in f1
+    v_cl, v_l, v_r = n1[S.N_NUMERIC:]
+    assert v_cl < -0.05 and v_r < -0.05 and -1.0 <= v_l <= 1.0
+
+
+def test_target_model_round_trip_keeps_templates(tmp_path):
+    import numpy as np
+
+    tpl = ("mention", "vader_windows")
+    s = "Critics praised Maria Lopez for her honest leadership."
+    rows = [S.target_features(s, *span(s, "Maria Lopez"), templates=tpl),
+            S.target_features(NEG, 0, 3, templates=tpl)]
+    vocab = {"bias": 0, "m:lopez": 1, "vcl:+": 2}
+    k = S.n_numeric(tpl)
+    W = np.arange((k + len(vocab)) * 3, dtype=np.float64).reshape(-1, 3) % 7 / 10.0
+    m = S.TargetModel(vocab, W, np.zeros(k), np.ones(k), np.array([0.1, 0.0, -0.2]),
+                      meta={"templates": list(tpl)})
+    m.save(tmp_path)
+    m2 = S.TargetModel.load(tmp_path)
+    assert m2.templates == tpl and m2.meta["n_numeric"] == k
+    p1, l1 = m.predict(rows)
+    p2, l2 = m2.predict(rows)
+    assert np.allclose(p1, p2, atol=1e-5) and (l1 == l2).all()
+    out = S.target_scores([s], [span(s, "Maria Lopez")], m2)
+    assert out[0][0] == pytest.approx(float(p2[0, 2] - p2[0, 0]), abs=1e-5)
+
+
+def test_shipped_model_matches_its_templates():
+    from newsetl.settings import Settings
+
+    m = S.load_target_model(Settings().model_paths[1])
+    assert set(m.templates) <= set(S.TEMPLATES)
+    assert len(m.mean) == S.n_numeric(m.templates)
+    assert m.W.shape == (len(m.mean) + len(m.vocab), 3)
+
+
+def test_train_folds_group_by_article():
+    from tests.conftest import load_script
+
+    tr = load_script("train_sentiment")
+    assert tr.article_of("allsides_1000_401_25_Reality Leigh Winner_0_6") == "allsides_1000_401"
+    assert tr.article_of("polusa_v1_113895645_-1_22_EPA_10_13") == "polusa_v1_113895645"
+    # rows as load_jsonl gives them: (sentence, start, end, y, sentence_no, article)
+    data = [("s", 0, 1, 0, i, f"art{i % 37}") for i in range(400)]
+    for seed in (0, 1):
+        fold = tr.fold_ids(data, seed)
+        assert (fold == tr.fold_ids(data, seed)).all()  # deterministic
+        by_art: dict[str, set] = {}
+        for d, k in zip(data, fold):
+            by_art.setdefault(d[5], set()).add(int(k))
+        assert all(len(ks) == 1 for ks in by_art.values())  # an article never straddles
+        assert set(fold.tolist()) == set(range(tr.FOLDS))
+    assert (tr.fold_ids(data, 0) != tr.fold_ids(data, 1)).any()  # repeats differ

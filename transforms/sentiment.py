@@ -11,7 +11,10 @@ Polars `map_elements`), all loading their resources lazily once per worker proce
   (NewsMTSC-style target-dependent sentiment). A multinomial logistic regression over
   target-aware features (words left/right of the target with the target masked, their
   distance, lexicon valence around the target, the clause holding the target, the target's
-  position, quotes, negation) plus the whole-sentence VADER compound. Trained by
+  position, quotes, negation) plus the whole-sentence VADER compound, and optional feature
+  templates (`TEMPLATES`: the mention's own head word, a bag of the sentence's words, VADER
+  on the target's clause and on the words either side) that the training script keeps or
+  drops by cross-validation on train; the model records which ones it uses. Trained by
   `scripts/train_sentiment.py` on NewsMTSC train (MIT); the weights ship as plain
   numpy/JSON in `newsetl/models/tsc/`, so the runtime needs only numpy.
   Evaluated by `scripts/eval_sentiment.py` (numbers in docs/benchmarks.md).
@@ -56,6 +59,10 @@ _PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", 
 _SPEECH = {"said", "says", "say", "told", "tells", "stated", "added", "argued", "wrote",
            "tweeted", "claimed", "insisted", "asked", "noted", "explained", "declared"}
 NEAR = 5  # tokens either side of the target that count as "near"
+# Optional feature templates, chosen per model by grouped k-fold CV on NewsMTSC train
+# (scripts/train_sentiment.py); a model file without "templates" uses none (older models).
+TEMPLATES = ("mention", "bag", "vader_windows")
+WINDOW = 8  # tokens either side of the target that "vader_windows" scores
 
 
 # --- lazily loaded resources (once per process) ----------------------------------------
@@ -210,13 +217,24 @@ def _bin(x: float, edges: Sequence[float]) -> int:
 
 
 _CMP_EDGES = (-0.6, -0.2, -0.05, 0.05, 0.2, 0.6)
-N_NUMERIC = 14  # numeric feature slots 0..13, standardised with training mean/std
+N_NUMERIC = 14  # base numeric feature slots 0..13, standardised with training mean/std
+
+
+def n_numeric(templates: Sequence[str] = ()) -> int:
+    """Numeric feature slots for a template set (base slots, +3 for "vader_windows")."""
+    return N_NUMERIC + (3 if "vader_windows" in templates else 0)
+
+
+def _band(x: float) -> str:
+    return "+" if x >= VADER_POS else "-" if x <= VADER_NEG else "0"
 
 
 def target_features(sentence: str, start: int, end: int,
-                    compound: float | None = None) -> tuple[list[str], list[float]]:
+                    compound: float | None = None,
+                    templates: Sequence[str] = ()) -> tuple[list[str], list[float]]:
     """Feature strings and numeric features for the mention sentence[start:end].
 
+    `templates` switches on optional feature groups from `TEMPLATES` (the model's own list).
     Shared by training and inference: keep it deterministic (no Python `hash`).
     """
     lex = _lexicon()
@@ -224,9 +242,11 @@ def target_features(sentence: str, start: int, end: int,
     if compound is None:
         compound = float(_vader().polarity_scores(sentence)["compound"]) if sentence else 0.0
     toks: list[str] = []
+    orig: list[str] = []
     spans: list[tuple[int, int]] = []
     for m in _TOKEN_RE.finditer(sentence):
-        toks.append(m.group().lower().replace("’", "'"))
+        orig.append(m.group())
+        toks.append(orig[-1].lower().replace("’", "'"))
         spans.append(m.span())
     # tokens overlapping the mention; an empty/odd span becomes an insertion point
     ts = te = None
@@ -337,6 +357,33 @@ def target_features(sentence: str, start: int, end: int,
         _norm(clause) * float(first),
         compound * float(nq_before % 2 == 1),
     ]
+    if templates:
+        if "mention" in templates and mention:
+            # the person's own head word: some names carry a prior of their own in news
+            # (CV on train groups folds by article, so this has to hold across articles)
+            fa("m:" + mention[-1])
+        if "bag" in templates:
+            for w in set(seq):
+                if w != "<t>":
+                    fa("w:" + w)
+        if "vader_windows" in templates:
+            # VADER (negation, intensifiers, "but") on the target's clause and on the
+            # words either side of it, the target itself left out
+            an = _vader()
+            oseq = orig[:ts] + orig[te:]
+
+            def _vc(a: int, b: int) -> float:
+                text = " ".join(oseq[max(0, a):max(0, b)])
+                return float(an.polarity_scores(text)["compound"]) if text else 0.0
+
+            # seq has "<t>" at index t; oseq drops it, so seq index i > t is oseq i - 1
+            v_cl = _vc(cs, ce - 1)
+            v_l = _vc(t - WINDOW, t)
+            v_r = _vc(t, t + WINDOW)
+            fa("vcl:" + _band(v_cl))
+            fa("vl:" + _band(v_l))
+            fa("vr:" + _band(v_r))
+            nums += [v_cl, v_l, v_r]
     return f, nums
 
 
@@ -347,11 +394,12 @@ class TargetModel:
     def __init__(self, vocab: dict[str, int], weights: np.ndarray, mean: np.ndarray,
                  std: np.ndarray, offsets: np.ndarray, meta: dict | None = None):
         self.vocab = vocab
-        self.W = weights.astype(np.float64)  # (N_NUMERIC + len(vocab), 3)
+        self.W = weights.astype(np.float64)  # (n_numeric(templates) + len(vocab), 3)
         self.mean = mean
         self.std = std
         self.offsets = offsets  # added to the logits before argmax (learned thresholds)
         self.meta = meta or {}
+        self.templates = tuple(self.meta.get("templates", ()))
 
     @classmethod
     def load(cls, path: Path) -> "TargetModel":
@@ -370,13 +418,14 @@ class TargetModel:
         meta = dict(self.meta)
         meta.update(mean=[float(x) for x in self.mean], std=[float(x) for x in self.std],
                     offsets=[float(x) for x in self.offsets], labels=list(LABELS),
-                    n_numeric=N_NUMERIC, features=feats)
+                    n_numeric=n_numeric(self.templates), templates=list(self.templates),
+                    features=feats)
         (path / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=0),
                                          encoding="utf-8")
         np.savez_compressed(path / "weights.npz", W=self.W.astype(np.float32))
 
     def design(self, rows: Sequence[tuple[list[str], list[float]]]):
-        """(numeric (n, N_NUMERIC) standardised, indptr, indices) for feature rows."""
+        """(numeric (n, n_numeric) standardised, indptr, indices) for feature rows."""
         return build_design(rows, self.vocab, self.mean, self.std)
 
     def logits(self, Xn: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -394,7 +443,7 @@ def build_design(rows, vocab: dict[str, int], mean: np.ndarray, std: np.ndarray)
     CSR without values (indices into the vocabulary; unknown strings dropped). Every row
     holds "bias" (vocabulary entry 0), so no CSR row is empty."""
     get = vocab.get
-    Xn = (np.asarray([r[1] for r in rows], dtype=np.float64).reshape(len(rows), N_NUMERIC)
+    Xn = (np.asarray([r[1] for r in rows], dtype=np.float64).reshape(len(rows), len(mean))
           - mean) / std
     ids: list[int] = []
     indptr = [0]
@@ -406,11 +455,11 @@ def build_design(rows, vocab: dict[str, int], mean: np.ndarray, std: np.ndarray)
 
 def design_dot(Xn: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
                W: np.ndarray) -> np.ndarray:
-    """Logits: Xn @ W[:N_NUMERIC] + (binary rows) @ W[N_NUMERIC:]."""
+    """Logits: Xn @ W[:k] + (binary rows) @ W[k:], k = Xn.shape[1] numeric slots."""
     if len(indptr) <= 1:
         return np.zeros((0, W.shape[1]))
-    Ws = W[N_NUMERIC:]
-    return Xn @ W[:N_NUMERIC] + np.add.reduceat(Ws[indices], indptr[:-1], axis=0)
+    k = Xn.shape[1]
+    return Xn @ W[:k] + np.add.reduceat(W[k:][indices], indptr[:-1], axis=0)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -445,7 +494,7 @@ def target_scores(sentences: Sequence[str],
         a, b = sp if sp is not None else (0, 0)
         a = 0 if a is None else int(a)
         b = a if b is None else int(b)
-        rows.append(target_features(s, a, b, compound=c))
+        rows.append(target_features(s, a, b, compound=c, templates=model.templates))
     p, lab = model.predict(rows)
     score = p[:, 2] - p[:, 0]
     return [(round(float(sc), 6), LABELS[k]) for sc, k in zip(score, lab)]
