@@ -34,23 +34,31 @@ def prepare_batch(docs, writer: Writer, force: bool) -> process.Prepared:
 
 
 @task(name="enrich-shard", cache_policy=NO_CACHE)
-def enrich_shard(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str]) -> dict[str, bytes]:
+def enrich_shard(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str],
+                 ner_cache_ipc: bytes | None) -> dict[str, bytes]:
     """One shard of whole articles on a worker: Arrow IPC bytes in and out."""
-    return process.enrich_packed(articles_ipc, paragraphs_ipc, models)
+    return process.enrich_packed(articles_ipc, paragraphs_ipc, models, ner_cache_ipc)
 
 
-def submit_shards(runner, prep: process.Prepared, n_shards: int, models) -> tuple[list, list[dict]]:
-    params = [{"articles_ipc": process.pack(a), "paragraphs_ipc": process.pack(p), "models": models}
-              for a, p in process.shard(prep, n_shards)]
+def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int, models) -> tuple[list, list[dict]]:
+    """A batch's shards, each with the raw NER output already known for its texts
+    (syndicated copies are enriched once: in this run or in the warehouse)."""
+    params = []
+    for a, p in process.shard(prep, n_shards):
+        cache = writer.ner_cache_for(process.text_hashes(process.ner_texts(a, p).to_list()))
+        params.append({"articles_ipc": process.pack(a), "paragraphs_ipc": process.pack(p), "models": models,
+                       "ner_cache_ipc": process.pack(cache) if cache.height else None})
     return [runner.submit(enrich_shard, p) for p in params], params
 
 
-def gather_shards(runner, futures: list, params: list[dict]) -> dict[str, pl.DataFrame]:
+def gather_shards(runner, writer: Writer, futures: list, params: list[dict]) -> dict[str, pl.DataFrame]:
     """Every shard's rows, per table (a failed shard fails the batch: nothing of it lands)."""
     parts: dict[str, list[pl.DataFrame]] = {}
     for result in fanout.shard_results(runner, enrich_shard, futures, params):
         for name, data in result.items():
             parts.setdefault(name, []).append(process.unpack(data))
+    for fresh in parts.pop("_ner_cache", []):
+        writer.remember_ner(fresh)
     out = {t: schema.empty(t) for t in ("articles",) + schema.ARTICLE_CHILD_TABLES}
     out.update({name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()})
     return out
@@ -103,13 +111,13 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         prep = prepare_batch(quote(docs), quote(writer), force)
                         summary.add_time("prepare", time.monotonic() - t)
                         count_prepared(summary, prep, rejects)
-                        futures, params = submit_shards(runner, prep, n_shards, settings.model_paths)
+                        futures, params = submit_shards(runner, writer, prep, n_shards, settings.model_paths)
                         in_flight.append((futures, params, prep, rejects + prep.rejects, len(docs)))
                     # Keep one batch enriching while the next is read and prepared.
                     while in_flight and (nxt is None or len(in_flight) > 1):
                         futures, params, prep, rej, n_docs = in_flight.pop(0)
                         t = time.monotonic()
-                        frames = gather_shards(runner, futures, params)
+                        frames = gather_shards(runner, writer, futures, params)
                         summary.add_time("enrich (wait)", time.monotonic() - t)
                         t = time.monotonic()
                         land_batch(quote(writer), quote(frames), quote(rej), run_id, quote(prep.whole_file_refs))

@@ -268,9 +268,33 @@ def fill_languages(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.DataF
     )
 
 
-def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, str]) -> dict[str, pl.DataFrame]:
+SPANS = pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "label": pl.String}))
+NER_CACHE_SCHEMA = {"h": pl.Int64, "spans": SPANS}
+
+
+def text_hashes(texts: list[str]) -> list[int]:
+    """Stable 63-bit keys of paragraph texts (the NER cache's key; see `enrich`)."""
+    return [int.from_bytes(hashlib.blake2b((t or "").encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                           "little") >> 1 for t in texts]
+
+
+def ner_texts(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.Series:
+    """The paragraph texts `enrich` gives the NER model: body and heading paragraphs of
+    articles that are (or may be) English."""
+    maybe_en = articles.filter(pl.col("language").is_null() | (pl.col("language") == "en"))["article_id"]
+    return paragraphs.filter(pl.col("kind").is_in(ENRICH_KINDS) & pl.col("article_id").is_in(maybe_en))["text"]
+
+
+def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, str],
+           ner_cache: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """One shard of whole articles -> rows for every article-owned table. `models`: the
-    NER pipeline and the target-sentiment model (`Settings.model_paths`)."""
+    NER pipeline and the target-sentiment model (`Settings.model_paths`).
+
+    ner_cache: raw NER output of paragraph texts enriched before (h = text_hashes, spans),
+    for this model and pipeline version. The model runs only on the other texts; what it
+    computed comes back as the extra table "_ner_cache". A paragraph's rows are the same
+    either way: the model reads each paragraph alone, and everything that looks across
+    paragraphs (label consistency, entities, quotes, sentiment) runs again per article."""
     from newsetl.transforms import sentiment as S
     from newsetl.transforms.entities import resolve_mentions
     from newsetl.transforms.ner import recognize_articles
@@ -303,7 +327,20 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         .agg("paragraph_index", "text")
     )
     ner_model, tsc_model = models
-    found = recognize_articles(ner_in["text"].to_list(), model=ner_model) if ner_in.height else []
+    known: dict[str, list] = {}
+    if ner_cache is not None and ner_cache.height and ner_in.height:
+        texts = list(dict.fromkeys(t for paras in ner_in["text"].to_list() for t in paras))
+        by_h = dict(zip(ner_cache["h"].to_list(), ner_cache["spans"].to_list()))
+        for t, h in zip(texts, text_hashes(texts)):
+            if h in by_h:
+                known[t] = [(sp["start"], sp["end"], sp["label"]) for sp in by_h[h]]
+    cached = set(known)
+    found = recognize_articles(ner_in["text"].to_list(), model=ner_model, known=known) if ner_in.height else []
+    fresh = [t for t in known if t not in cached]
+    new_cache = pl.DataFrame(
+        {"h": text_hashes(fresh),
+         "spans": [[{"start": a, "end": b, "label": lab} for a, b, lab in known[t]] for t in fresh]},
+        schema=NER_CACHE_SCHEMA)
     m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": []}
     for aid, pidx, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], found):
         for pi, spans in zip(pidx, per_para):
@@ -395,6 +432,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         "sentences": schema.conform(sentences.join(dates, on="article_id", how="left"), "sentences"),
         "entity_mentions": schema.conform(mentions.join(dates, on="article_id", how="left"), "entity_mentions"),
         "quotes": schema.conform(quotes.join(dates, on="article_id", how="left"), "quotes"),
+        "_ner_cache": new_cache,
     }
 
 
@@ -409,9 +447,11 @@ def unpack(data: bytes) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(data))
 
 
-def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str]) -> dict[str, bytes]:
+def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str],
+                  ner_cache_ipc: bytes | None = None) -> dict[str, bytes]:
     """`enrich` for a worker process or a Dask worker: IPC bytes in and out."""
-    return {name: pack(df) for name, df in enrich(unpack(articles_ipc), unpack(paragraphs_ipc), models).items()}
+    cache = unpack(ner_cache_ipc) if ner_cache_ipc else None
+    return {name: pack(df) for name, df in enrich(unpack(articles_ipc), unpack(paragraphs_ipc), models, cache).items()}
 
 
 def now_utc() -> datetime:

@@ -59,6 +59,7 @@ from newsetl.settings import Settings
 FILES = "_files"
 EVIDENCE = "_evidence"
 DEDUP_KEYS = "_dedup_keys"
+NER_CACHE = "_ner_cache"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_COLUMN = "published_date"
 MANIFEST = "manifest.json"
@@ -312,6 +313,13 @@ class Writer:
         self.changed = False
         self.landed: dict[str, int] = {}
         self.new_count = self.changed_count = 0
+        # Raw NER output per paragraph text for this model and pipeline version (see
+        # process.enrich): this run's, then the stored ones.
+        from newsetl.settings import PIPELINE_VERSION
+
+        self.ner_key = f"{settings.model_paths[0]}|{PIPELINE_VERSION}"
+        self.ner_run: dict[int, list] = {}
+        self.ner_new: list[pl.DataFrame] = []
 
     # ---- startup housekeeping
     def _migrate_old_layout(self) -> None:
@@ -443,6 +451,46 @@ class Writer:
             "select m.entity_id from entity_mentions m join articles a on a.article_id = m.article_id "
             f"and a.source in (select unnest(?)) where ({' or '.join(conds)}))", params)
 
+    def ner_cache_for(self, hashes: list[int]) -> pl.DataFrame:
+        """Raw NER output already computed for these paragraph-text hashes (this run's or
+        stored), as (h, spans)."""
+        from newsetl.process import NER_CACHE_SCHEMA
+
+        want = set(hashes)
+        got = {h: self.ner_run[h] for h in want if h in self.ner_run}
+        rest = sorted(want - set(got))
+        files = self._abs(live_files(self.con, NER_CACHE))
+        if rest and files and self.settings.enrich_cache:
+            self.con.register("_nq", pl.DataFrame({"h": rest}, schema={"h": pl.Int64}).to_arrow())
+            try:
+                stored = query_pl(self.con, f"select h, any_value(spans) as spans from read_parquet({_sql_list(files)}) "
+                                            "where model_key = ? and h in (select h from _nq) group by h", [self.ner_key])
+            finally:
+                self.con.unregister("_nq")
+            got.update(zip(stored["h"].to_list(), stored["spans"].to_list()))
+        return pl.DataFrame({"h": list(got), "spans": list(got.values())}, schema=NER_CACHE_SCHEMA)
+
+    def remember_ner(self, fresh: pl.DataFrame) -> None:
+        """Raw NER output the workers just computed: reused by later batches of this run,
+        stored for later runs at publish."""
+        if fresh.height == 0:
+            return
+        self.ner_run.update(zip(fresh["h"].to_list(), fresh["spans"].to_list()))
+        self.ner_new.append(fresh)
+
+    def _append_ner_cache(self, run_id: str, new_files: list[str]) -> None:
+        if not self.ner_new or not self.settings.enrich_cache:
+            return
+        df = (pl.concat(self.ner_new).unique("h", keep="first")
+              .with_columns(pl.lit(self.ner_key).alias("model_key")).select("model_key", "h", "spans"))
+        rel = f"{NER_CACHE}/part-{self.tag}.parquet"
+        (self.files_root / NER_CACHE).mkdir(parents=True, exist_ok=True)
+        df.sort("h").write_parquet(self.files_root / rel, compression=COMPRESSION)
+        self._register(NER_CACHE, rel, None, run_id)
+        new_files.append(rel)
+        self._compact_internal(NER_CACHE, "select model_key, h, any_value(spans) as spans from {src} "
+                                          "group by model_key, h order by model_key, h", run_id, new_files)
+
     def _abs(self, rels: list[str]) -> list[str]:
         return [str(self.files_root / r) for r in rels]
 
@@ -557,6 +605,7 @@ class Writer:
             self._update_entities()
             retired += self._compact(run_row["run_id"], new_files)
             self._append_evidence(run_row["run_id"], new_files, retired)
+        self._append_ner_cache(run_row["run_id"], new_files)
         new_files += self.migrated_files
         self._recreate_views()
         totals = self.table_counts()

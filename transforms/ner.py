@@ -92,15 +92,22 @@ def recognize_articles(
     batch_size: int = 64,
     consistency: bool = True,
     propagate: bool = PROPAGATE,
+    known: dict[str, list[Mention]] | None = None,
 ) -> list[list[list[Mention]]]:
     """Mentions per article, per paragraph: `(start_char, end_char, label)`.
 
     All paragraphs of one article are passed together so labels can be made consistent
-    inside the article (`consistency=False` turns that off).
+    inside the article (`consistency=False` turns that off). The model sees each paragraph
+    as its own document, so its raw output is a function of the paragraph's text alone:
+    `known` maps paragraph texts to raw output computed before (a cache; the model runs only
+    on the other texts, each distinct text once), and is filled with what this call computed.
     """
-    nlp = load_pipeline(model)
+    known = {} if known is None else known
     flat: list[str] = [p if isinstance(p, str) else "" for paras in articles for p in paras]
-    mentions_flat = _run(nlp, flat, batch_size)
+    todo = list(dict.fromkeys(t for t in flat if t not in known))
+    if todo:
+        known.update(zip(todo, _run(load_pipeline(model), todo, batch_size)))
+    mentions_flat = [list(known[t]) for t in flat]
     out: list[list[list[Mention]]] = []
     i = 0
     for paras in articles:

@@ -1,0 +1,99 @@
+"""Enrich each text once: syndicated copies (same texts, other URLs) reuse the raw NER
+output of texts enriched before, in the same run or in the warehouse, and every copy's
+rows are exactly what enriching it alone gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from polars.testing import assert_frame_equal
+
+ROOT = Path(__file__).resolve().parents[1]
+WIRE = ROOT / "data" / "sample" / "wire.jsonl"
+
+
+def copy_of(path: Path, tag: str, source: str) -> list[dict]:
+    """The wire articles with text, under other URLs and another source."""
+    out = []
+    for line in WIRE.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(row, dict) or not row.get("text"):
+            continue
+        row["url"] = f"https://{tag}.example.net/story/{len(out)}"
+        row["source"] = source
+        out.append(row)
+    path.write_text("".join(json.dumps(r) + "\n" for r in out), encoding="utf-8")
+    return out
+
+
+def rows(db: Path, source: str) -> dict[str, pl.DataFrame]:
+    """The copy's rows per table, keyed by its URL instead of its article_id."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        url = pl.from_arrow(con.sql("select article_id, url from articles where source = ?",
+                                    params=[source]).to_arrow_table())
+        out = {}
+        for t, key in (("paragraphs", "paragraph_index"), ("sentences", "sentence_index"),
+                       ("entity_mentions", "start_char"), ("quotes", "quote_index")):
+            df = pl.from_arrow(con.sql(f"select * exclude (published_date) from {t}").to_arrow_table())
+            df = df.join(url, on="article_id").drop("article_id")
+            out[t] = df.sort("url", "paragraph_index", key)
+        arts = pl.from_arrow(con.sql("select * exclude (article_id, run_id, cluster_id, duplicate_of, source, "
+                                     "input_ref, url, canonical_url, fetched_at) from articles "
+                                     "where source = ?", params=[source]).to_arrow_table())
+        out["articles"] = arts.sort("title")
+        return out
+    finally:
+        con.close()
+
+
+def ner_cache_rows(wh: Path) -> int:
+    files = sorted((wh / "parquet" / "_files" / "_ner_cache").glob("*.parquet"))
+    return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+
+
+def test_syndicated_copies_reuse_ner_and_land_what_alone_gives(settings, tmp_path, prefect_server):
+    from newsetl.flows.pipeline import run_flow
+
+    first = tmp_path / "first.jsonl"
+    second = tmp_path / "second.jsonl"
+    n = len(copy_of(first, "one", "wire-one"))
+    copy_of(second, "two", "wire-two")
+    assert n >= 3
+
+    shared = settings.with_(warehouse=tmp_path / "shared")
+    s1 = run_flow(sources=[str(first)], settings=shared)
+    assert s1.landed["articles"] == n
+    cached = ner_cache_rows(shared.warehouse)
+    assert cached > 0  # every distinct content paragraph's raw NER output is stored
+    s2 = run_flow(sources=[str(second)], settings=shared)
+    assert s2.landed["articles"] == n
+    assert ner_cache_rows(shared.warehouse) == cached  # the copy computed no new NER output
+
+    alone = settings.with_(warehouse=tmp_path / "alone", enrich_cache=False)
+    run_flow(sources=[str(second)], settings=alone)
+    a, b = rows(shared.db_path, "wire-two"), rows(alone.db_path, "wire-two")
+    for t in a:
+        assert_frame_equal(a[t], b[t], check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
+    assert a["entity_mentions"].height > 0
+
+
+def test_copies_in_one_run_are_enriched_once(settings, tmp_path, prefect_server):
+    from newsetl.flows.pipeline import run_flow
+
+    copy_of(tmp_path / "a.jsonl", "one", "wire-one")
+    copy_of(tmp_path / "b.jsonl", "two", "wire-two")
+    s = settings.with_(warehouse=tmp_path / "wh", batch_size=3)  # later batches meet earlier texts
+    run_flow(sources=[str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], settings=s)
+    once = settings.with_(warehouse=tmp_path / "once")
+    run_flow(sources=[str(tmp_path / "a.jsonl")], settings=once)
+    assert ner_cache_rows(s.warehouse) == ner_cache_rows(once.warehouse)
+    a, b = rows(s.db_path, "wire-two"), rows(s.db_path, "wire-one")
+    for t in ("entity_mentions", "sentences"):
+        assert_frame_equal(a[t].drop("url"), b[t].drop("url"))
