@@ -386,8 +386,8 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
 
     quotes = extract_quotes(paragraphs, mentions)
 
-    para_sent = sentences.group_by("article_id", "paragraph_index").agg(pl.col("sentiment").mean())
-    paragraphs = paragraphs.join(para_sent, on=["article_id", "paragraph_index"], how="left").sort(
+    paragraphs = paragraphs.join(S.paragraph_sentiment(sentences), on=["article_id", "paragraph_index"],
+                                 how="left").sort(
         "article_id", "paragraph_index"
     )
     body = (
@@ -395,9 +395,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         .group_by("article_id", maintain_order=True)
         .agg(pl.col("text").str.join("\n\n").alias("text"))
     )
-    art_sent = (
-        sentences.filter(pl.col("kind") == "body").group_by("article_id").agg(pl.col("sentiment").mean())
-    )
+    art_sent = S.article_sentiment(sentences, paragraphs)
     tone = S.tone_counts(body["text"].to_list())
     tone_df = pl.DataFrame(
         {
@@ -409,14 +407,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         },
         schema={"article_id": pl.String, "text": pl.String, "word_count": pl.Int64, "_pos": pl.Int64, "_neg": pl.Int64},
     )
-    words = pl.col("word_count").cast(pl.Float64)
-    tone_df = tone_df.with_columns(
-        pl.when(words > 0).then(pl.col("_pos") / words * 100).otherwise(0.0).alias("positive"),
-        pl.when(words > 0).then(pl.col("_neg") / words * 100).otherwise(0.0).alias("negative"),
-    ).with_columns(
-        (pl.col("positive") - pl.col("negative")).alias("tone"),
-        (pl.col("positive") + pl.col("negative")).alias("polarity"),
-    ).drop("_pos", "_neg")
+    tone_df = tone_df.with_columns(S.tone_exprs("word_count", "_pos", "_neg")).drop("_pos", "_neg")
     non_en = ~is_en
     articles = (
         articles.join(tone_df, on="article_id", how="left")
