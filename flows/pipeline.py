@@ -72,11 +72,42 @@ def land_batch(writer: Writer, frames, rejects: list[Reject], run_id: str,
     return writer.land(process.link_known(frames, known), rejects, run_id, whole_file_refs)
 
 
-@task(name="publish", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=[2])
+@task(name="write-run-files", cache_policy=NO_CACHE)
+def write_run_files(writer: Writer, run_id: str) -> None:
+    writer.write_files(run_id)
+
+
+@task(name="update-duplicates", cache_policy=NO_CACHE)
+def update_duplicates(writer: Writer) -> None:
+    writer.update_duplicates()
+
+
+@task(name="update-entities", cache_policy=NO_CACHE)
+def update_entities(writer: Writer) -> None:
+    writer.update_entities()
+
+
+@task(name="compact", cache_policy=NO_CACHE)
+def compact(writer: Writer) -> None:
+    writer.compact()
+
+
+@task(name="commit", cache_policy=NO_CACHE)
+def commit(writer: Writer, run_row: dict) -> dict[str, int]:
+    """The catalog swap (see newsetl/warehouse.py): a failure before it lands nothing, a
+    crash after its journal is finished by the next run. Totals per table."""
+    return writer.commit(run_row)
+
+
 def publish(writer: Writer, run_row: dict) -> dict[str, int]:
-    """Files, duplicate clusters, entities and evidence for what the run landed; then the
-    catalog swap (see newsetl/warehouse.py). Totals per table after the run."""
-    return writer.publish(run_row)
+    """The end of a run, step by step: its files, duplicate clusters, entities, compaction
+    and evidence, then the commit."""
+    w = quote(writer)
+    write_run_files(w, run_row["run_id"])
+    update_duplicates(w)
+    update_entities(w)
+    compact(w)
+    return commit(w, run_row)
 
 
 @flow(name="newsetl-run", log_prints=False, validate_parameters=False)
@@ -131,7 +162,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                 summary.message = "nothing could land: every input was rejected"
             summary.seconds = time.monotonic() - t0
             t = time.monotonic()
-            summary.totals = publish(quote(writer), {
+            summary.totals = publish(writer, {
                 "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
                 "status": summary.status, "sources": list(sources), "articles": summary.articles_seen,
                 "articles_new": summary.articles_new, "articles_changed": summary.articles_changed,

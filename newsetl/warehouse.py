@@ -582,31 +582,54 @@ class Writer:
 
     # ---- the end of the run
     def publish(self, run_row: dict) -> dict[str, int]:
-        """Write the run's files, update the derived tables, swap in the new catalog.
+        """All the end-of-run steps in order (the flow runs them as separate tasks).
         Returns the row counts of every table after the run."""
-        new_files: list[str] = []
-        retired: list[str] = []
+        self.write_files(run_row["run_id"])
+        self.update_duplicates()
+        self.update_entities()
+        self.compact()
+        return self.commit(run_row)
+
+    def write_files(self, run_id: str) -> None:
+        """The run's rows as new files (each article once, from its latest batch), and
+        copies without them of the files that held replaced articles."""
+        self.run_id = run_id
+        self.new_files: list[str] = list(self.migrated_files)
+        self.retired: list[str] = []
         # Counted once per article, whatever batches it came in.
         self.changed_count = len(self.replaced & set(self.latest_batch))
         self.new_count = len(self.latest_batch) - self.changed_count
         self.landed = {"rejects": self.landed.get("rejects", 0)}
+        if not self.changed:
+            return
+        self._latest_table()
+        for table in schema.PARTITIONED_TABLES:
+            src = self._staged_sql(table)
+            self.landed[table] = 0
+            if src is not None:
+                written = self._write_partitioned(table, src, run_id)
+                self.landed[table] = self.con.execute(
+                    "select coalesce(sum(rows), 0) from _files where path in (select unnest(?))", [written]).fetchall()[0][0]
+                self.new_files += written
+        self.retired += self._copy_on_write(run_id, self.new_files)
+
+    def update_duplicates(self) -> None:
         if self.changed:
-            self._latest_table()
-            for table in schema.PARTITIONED_TABLES:
-                src = self._staged_sql(table)
-                self.landed[table] = 0
-                if src is not None:
-                    written = self._write_partitioned(table, src, run_row["run_id"])
-                    self.landed[table] = self.con.execute(
-                        "select coalesce(sum(rows), 0) from _files where path in (select unnest(?))", [written]).fetchall()[0][0]
-                    new_files += written
-            retired += self._copy_on_write(run_row["run_id"], new_files)
-            self._update_duplicates(run_row["run_id"], new_files)
+            self._update_duplicates(self.run_id, self.new_files)
+
+    def update_entities(self) -> None:
+        if self.changed:
             self._update_entities()
-            retired += self._compact(run_row["run_id"], new_files)
-            self._append_evidence(run_row["run_id"], new_files, retired)
-        self._append_ner_cache(run_row["run_id"], new_files)
-        new_files += self.migrated_files
+
+    def compact(self) -> None:
+        """Small files of touched partitions merged; evidence and NER cache appended."""
+        if self.changed:
+            self.retired += self._compact(self.run_id, self.new_files)
+            self._append_evidence(self.run_id, self.new_files, self.retired)
+        self._append_ner_cache(self.run_id, self.new_files)
+
+    def commit(self, run_row: dict) -> dict[str, int]:
+        """Views over the new live files, the `runs` row, then the catalog swap."""
         self._recreate_views()
         totals = self.table_counts()
         row = dict(run_row, articles_new=self.new_count, articles_changed=self.changed_count)
@@ -616,7 +639,7 @@ class Writer:
         row.setdefault("rejects", self.landed.get("rejects", 0))
         self._record_run(row)
         totals["runs"] = self.con.execute("select count(*) from runs").fetchall()[0][0]
-        self._swap(new_files, retired)
+        self._swap(self.new_files, self.retired)
         return totals
 
     def _latest_table(self) -> None:
