@@ -18,8 +18,8 @@ here (scripts/eval_sentiment.py reports it once, as a final check):
   offsets fit on the other folds' out-of-fold predictions), so the offsets do not flatter it.
 
 Reproducible: deterministic folds (crc32 of the article id), full-batch Adam from zero
-weights, no randomness; a rerun reproduces the shipped files byte for byte. Takes about
-5 minutes on one core; needs only numpy (+ vaderSentiment).
+weights, no randomness; a rerun reproduces the shipped files byte for byte. Takes 5-7
+minutes on one core of the shared machine; needs only numpy (+ vaderSentiment).
 """
 
 from __future__ import annotations
