@@ -219,9 +219,10 @@ def table(name, scores, wps):
 # `--write` keeps the plan in docs/benchmarks.md until it is carried out.
 NER_CV_PLAN = (
     "Plan, not yet run: select NER by CV on train, dev reported once. (1) "
-    "`scripts/train_ner.py --folds 5 --fold k`: hold out the CoNLL train documents with "
-    "crc32(doc id) % 5 == k (946 docs, ~190 per fold) instead of the 60-document slice, log "
-    "holdout F1 after every epoch and write the out-of-fold predictions. One fold is one "
+    "`scripts/train_ner.py --folds 5 --fold k --out DIR --curve DIR/curve.json` (in place, "
+    "smoke-tested only) holds out the CoNLL train documents with crc32(doc index) % 5 == k "
+    "(946 docs, ~190 per fold) instead of the 60-document slice and logs holdout P/R/F1 "
+    "after every epoch; the fold model in DIR gives the out-of-fold predictions. One fold is one "
     "~30 min single-core run (5 epochs at ~5-6 min on this shared machine), so one model "
     "configuration costs 5 x 30 min = 2.5 CPU hours, run under `nice -n 15`, one fold at a "
     "time. The per-epoch holdout curve picks the epoch count for free. (2) Post-processing "

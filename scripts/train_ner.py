@@ -18,6 +18,11 @@ What it does
 5. Saves a pipeline with just tokenizer + ner to `newsetl/models/ner/`, on the base
    model's own vocab (no strings from the training text; see `export_clean`).
 
+Cross-validation (selecting recipes on train, not dev): `--folds 5 --fold k --out DIR
+--curve DIR/curve.json` holds out the train documents with crc32("doc<i>") % 5 == k instead
+of the 60-document slice and writes the per-epoch holdout scores; run k = 0..4 for one recipe
+(~30 min each on one core; see the plan in docs/benchmarks.md, eval:ner).
+
 The shipped model came from the defaults below (seed 0; 5 of a 10-epoch linear LR
 schedule; best holdout epoch = 4; 31 min wall on a shared 2-core machine, ~5 min/epoch):
     OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py
@@ -37,6 +42,7 @@ import random
 import shutil
 import sys
 import time
+import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -178,7 +184,17 @@ def main(argv=None) -> int:
     ap.add_argument("--learn-rate", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-docs", type=int, default=0, help="use only the first N train docs (smoke test)")
+    ap.add_argument("--folds", type=int, default=0,
+                    help="k-fold CV on train documents: hold out fold --fold instead of --holdout-docs")
+    ap.add_argument("--fold", type=int, default=0, help="which fold to hold out (0..folds-1)")
+    ap.add_argument("--curve", type=Path, default=None,
+                    help="write the per-epoch holdout scores (JSON) here, e.g. for a CV summary")
     args = ap.parse_args(argv)
+    if args.folds:
+        if not 0 <= args.fold < args.folds:
+            ap.error("--fold must be in 0..folds-1")
+        if args.out == DEFAULT_OUT:
+            ap.error("a CV fold model must not replace the shipped model: give --out")
 
     import spacy
     from spacy.util import fix_random_seed, minibatch
@@ -194,7 +210,13 @@ def main(argv=None) -> int:
     print(f"train: {len(articles)} docs, {n_words} words", flush=True)
     order = list(range(len(articles)))
     rng.shuffle(order)
-    held = set(order[: args.holdout_docs])
+    if args.folds:
+        # CV: documents by their position in the train file, a stable id, so every fold
+        # run (and every recipe compared) holds out the same documents
+        held = {i for i in range(len(articles)) if zlib.crc32(f"doc{i}".encode()) % args.folds == args.fold}
+    else:
+        held = set(order[: args.holdout_docs])
+    print(f"holdout: {len(held)} docs" + (f" (fold {args.fold} of {args.folds})" if args.folds else ""), flush=True)
     tr_art = [a for i, a in enumerate(articles) if i not in held]
     tr_gold = [g for i, g in enumerate(gold) if i not in held]
     ho_art = [a for i, a in enumerate(articles) if i in held]
@@ -220,6 +242,7 @@ def main(argv=None) -> int:
     optimizer = nlp.resume_training()
     optimizer.learn_rate = args.learn_rate
     best_f, best_epoch = -1.0, 0
+    curve = [{"epoch": 0, "scores": s0}]
     tmp_best = args.out.with_name(args.out.name + ".tmp-best")
     tmp_best.parent.mkdir(parents=True, exist_ok=True)
     for epoch in range(1, args.epochs + 1):
@@ -232,6 +255,11 @@ def main(argv=None) -> int:
             nlp.update(batch, sgd=optimizer, drop=args.dropout, losses=losses)
         s = evaluate(nlp, ho_art, ho_gold)
         f = s["ALL"][2]
+        curve.append({"epoch": epoch, "scores": s})
+        if args.curve:  # rewritten every epoch, so a stopped run keeps what it measured
+            args.curve.parent.mkdir(parents=True, exist_ok=True)
+            args.curve.write_text(json.dumps({"folds": args.folds, "fold": args.fold, "seed": args.seed,
+                                              "holdout_docs": len(held), "curve": curve}, default=list))
         print(f"epoch {epoch} loss {losses.get('ner', 0):.0f} holdout F1 {f:.4f} "
               + " ".join(f"{k}={v[2]:.3f}" for k, v in s.items() if k != "ALL")
               + f" ({time.time() - t0:.0f}s)", flush=True)
@@ -251,7 +279,8 @@ def main(argv=None) -> int:
         "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
         "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
         "dropout": args.dropout, "learn_rate": args.learn_rate,
-        "epochs_schedule": args.epochs, "holdout_docs": args.holdout_docs,
+        "epochs_schedule": args.epochs, "holdout_docs": len(held),
+        **({"cv_fold": f"{args.fold} of {args.folds}"} if args.folds else {}),
     }))
     best.meta.pop("performance", None)  # the base model's OntoNotes scores, not ours
     if args.out.exists():
