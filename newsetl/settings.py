@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     dask_workers: int = Field(0, ge=0)
     # Enrichment results are reused for articles whose text and models are unchanged.
     enrich_cache: bool = True
+    # Fault injection for scripts/reliability.py: the writer SIGKILLs itself when it reaches
+    # this landing step (newsetl/warehouse.py STEPS). Empty in normal use.
+    fault_at: str = ""
     # Landing. Superseded data files stay readable this long after a new snapshot is
     # published, so a reader that opened the old one finishes its query: an hour is far
     # longer than a read-only query or a full Parquet export takes on a laptop-size warehouse.

@@ -77,6 +77,19 @@ FILES_DDL = """create table if not exists _files (
   run_id varchar, created_at timestamptz, retired_at timestamptz)"""
 
 
+# The landing steps, in order; `Settings.fault_at` names one to SIGKILL the writer there
+# (scripts/reliability.py kills runs at every step and checks what each leaves).
+STEPS = ("stage-batch", "write-files", "duplicates", "entities", "compact", "views", "journal",
+         "links", "catalog", "unlink")
+
+
+def _step(settings: Settings, name: str) -> None:
+    if settings.fault_at == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class WarehouseBusy(RuntimeError):
     pass
 
@@ -234,11 +247,13 @@ def _apply_journal(settings: Settings, j: dict) -> None:
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.link(src, dst)
+    _step(settings, "links")
     staging = Path(j["catalog"])
     if staging.exists():
         _fsync(staging)
         os.replace(staging, settings.db_path)
         _fsync(settings.warehouse)
+    _step(settings, "catalog")
     for rel in j["unlink"]:
         p = root / rel
         p.unlink(missing_ok=True)
@@ -246,6 +261,7 @@ def _apply_journal(settings: Settings, j: dict) -> None:
             p.parent.rmdir()  # an emptied partition directory goes too
         except OSError:
             pass
+    _step(settings, "unlink")
     _write_json_atomic(j["manifest"], root / MANIFEST)
     (settings.state_dir / JOURNAL).unlink(missing_ok=True)
 
@@ -535,6 +551,7 @@ class Writer:
             d = self.run_dir / table
             d.mkdir(exist_ok=True)
             out.write_parquet(d / f"b{self.batch_no:06d}.parquet", compression="lz4")
+        _step(self.settings, "stage-batch")
         for a in ids:
             self.latest_batch[a] = self.batch_no
         for a, h, v in arts.select("article_id", "content_hash", "pipeline_version").iter_rows():
@@ -612,14 +629,17 @@ class Writer:
                     "select coalesce(sum(rows), 0) from _files where path in (select unnest(?))", [written]).fetchall()[0][0]
                 self.new_files += written
         self.retired += self._copy_on_write(run_id, self.new_files)
+        _step(self.settings, "write-files")
 
     def update_duplicates(self) -> None:
         if self.changed:
             self._update_duplicates(self.run_id, self.new_files)
+        _step(self.settings, "duplicates")
 
     def update_entities(self) -> None:
         if self.changed:
             self._update_entities()
+        _step(self.settings, "entities")
 
     def compact(self) -> None:
         """Small files of touched partitions merged; evidence and NER cache appended."""
@@ -627,10 +647,12 @@ class Writer:
             self.retired += self._compact(self.run_id, self.new_files)
             self._append_evidence(self.run_id, self.new_files, self.retired)
         self._append_ner_cache(self.run_id, self.new_files)
+        _step(self.settings, "compact")
 
     def commit(self, run_row: dict) -> dict[str, int]:
         """Views over the new live files, the `runs` row, then the catalog swap."""
         self._recreate_views()
+        _step(self.settings, "views")
         totals = self.table_counts()
         row = dict(run_row, articles_new=self.new_count, articles_changed=self.changed_count)
         row.setdefault("entities", totals.get("entities", 0))
@@ -903,6 +925,7 @@ class Writer:
         journal = {"catalog": str(self.staging), "link": visible(new_files), "unlink": visible(retired),
                    "manifest": manifest}
         _write_json_atomic(journal, self.settings.state_dir / JOURNAL)  # the commit point
+        _step(self.settings, "journal")
         _apply_journal(self.settings, journal)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 

@@ -268,6 +268,7 @@ class KillStats:
     parquet_lagging: int = 0  # DB published, Parquet export not yet: fixed by the next run
     stale_lock_text: int = 0
     blocked_next_runs: int = 0
+    per_step: dict = field(default_factory=dict)  # landing step -> kills and the states they left
     recoveries: int = 0
     recovery_attempts: int = 0
     articles_lost: int = 0
@@ -286,11 +287,14 @@ def _restore(snapshot: Path, wh: Path) -> None:
 
 def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: int = 3,
               n_old: int = 20, n_new: int = 20, batch_size: int = 5, seed: int = 7,
-              log=print) -> KillStats:
+              log=print, steps: tuple[str, ...] = ()) -> KillStats:
     """Land n_old articles (the previous state), then run old+new n times and SIGKILL the
     run at a random point between the moment it opens its staging copy and the time a
     whole run takes; check the warehouse after every kill, and run a recovery to the end
-    every `recover_every` kills (and after the last)."""
+    every `recover_every` kills (and after the last). With `steps` (landing step names,
+    newsetl.warehouse.STEPS), kill i instead makes the writer SIGKILL itself at step
+    steps[i % len(steps)] (NEWSETL_FAULT_AT), so every step is hit; the report counts
+    kills per step and the state each left."""
     rng = random.Random(seed)
     work.mkdir(parents=True, exist_ok=True)
     src = work / "in"
@@ -339,14 +343,18 @@ def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: i
 
     db = wh / "news.duckdb"
     for i in range(kills):
+        step = steps[i % len(steps)] if steps else None
         # Every third kill aims at the end of the run: just after the staging copy was
         # renamed over news.duckdb, while the Parquet export runs.
-        after_publish = i % 3 == 2
+        after_publish = i % 3 == 2 and step is None
         delay = rng.uniform(max(0.0, t_stage - 0.5), total * 1.1)
         ino = db.stat().st_ino
-        p = start_run([str(src)], env)
+        p = start_run([str(src)], dict(env, NEWSETL_FAULT_AT=step) if step else env)
         t0 = time.monotonic()
-        if after_publish:
+        if step is not None:
+            p.wait(timeout=900)
+            delay = time.monotonic() - t0
+        elif after_publish:
             grace = rng.uniform(0.0, 0.6)
             while p.poll() is None:
                 with contextlib.suppress(OSError):
@@ -369,10 +377,23 @@ def kill_loop(work: Path, api_url: str | None, kills: int = 10, recover_every: i
             kill_group(p)
             finish(p)
             stats.kills += 1
+        if step is not None and p.returncode == -9:
+            kill_group(p)  # the writer killed itself; its children go with the group
+            stats.finished_before_kill -= 1
+            stats.kills += 1
         lock = wh / "state" / "writer.lock"
         if lock.exists() and lock.read_text().strip():
             stats.stale_lock_text += 1
         st = inspect_warehouse(wh)
+        if step is not None:
+            left = ("unreadable" if not st.opens else "old" if st.articles == stats.expected_old
+                    else "new" if st.articles == stats.expected_new else "other")
+            per = stats.per_step.setdefault(step, {"kills": 0, "old": 0, "new": 0, "other": 0, "unreadable": 0,
+                                                   "parquet_lagging": 0})
+            per["kills"] += p.returncode == -9
+            per[left] += 1
+            per["parquet_lagging"] += bool(st.opens and st.parquet_articles is not None
+                                           and st.parquet_articles != st.articles)
         if not st.opens:
             stats.db_unreadable += 1
             stats.problems.append(f"kill {i} at {delay:.2f}s: database does not open: {st.error}")
@@ -933,7 +954,9 @@ def _md_table(header: list[str], rows: list[list]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--kills", type=int, default=10, help="SIGKILLs at random times")
+    ap.add_argument("--step-kills", type=int, default=5,
+                    help="SIGKILLs at each landing step (newsetl.warehouse.STEPS), injected by the writer")
     ap.add_argument("--recover-every", type=int, default=5)
     ap.add_argument("--fuzz", type=int, default=300, help="random/mutated inputs through the readers")
     ap.add_argument("--big-mb", type=int, default=50)
@@ -1002,6 +1025,11 @@ def main(argv: list[str] | None = None) -> int:
             print("2. SIGKILL during landing ...", flush=True)
             ks = kill_loop(work / "kill", api, kills=args.kills, recover_every=args.recover_every, seed=args.seed)
             problems += ks.problems
+            from newsetl.warehouse import STEPS
+
+            sk = kill_loop(work / "stepkill", api, kills=args.step_kills * len(STEPS), recover_every=len(STEPS),
+                           seed=args.seed, steps=STEPS)
+            problems += sk.problems
             print("3. concurrent runs and readers ...", flush=True)
             cs = concurrent_runs(work / "conc", api)
             problems += cs.problems + cs.reader_errors
@@ -1035,7 +1063,9 @@ def main(argv: list[str] | None = None) -> int:
             ["random texts through the six transforms: calls / failures", f"{t_calls} / {len(t_failures)}"],
             ["big inputs through transforms over the time limit or failing",
              sum(1 for *_, r in timings if not r.endswith(" s"))],
-            ["SIGKILLs injected during runs", ks.kills],
+            ["SIGKILLs injected during runs (random times / at each landing step)", f"{ks.kills} / {sk.kills}"],
+            ["articles lost or duplicated after step kills", sk.articles_lost + sk.articles_duplicated],
+            ["recovery runs after step kills that completed the batch", f"{sk.recoveries} / {sk.recovery_attempts}"],
             ["runs that finished before their kill time", ks.finished_before_kill],
             ["states after a kill: whole previous / whole new / other", f"{ks.old_state} / {ks.new_state} / {ks.other_state}"],
             ["database unreadable after a kill", ks.db_unreadable],
@@ -1069,6 +1099,14 @@ def main(argv: list[str] | None = None) -> int:
         for k, c in cats.items():
             if c["reasons"]:
                 lines.append(f"- {k}: " + "; ".join(f"`{r}`" for r in sorted(c["reasons"])[:4]))
+        lines += ["", "## Kills at each landing step", "",
+                  "The writer SIGKILLs itself on reaching the step (`NEWSETL_FAULT_AT`); the state is read right "
+                  "after (before any repair): old = the whole previous state, new = the whole new one; "
+                  "'Hive tree lagging' counts kills after which the directory listing of parquet/articles "
+                  "differs from the catalog until the next run or `newsetl repair` finishes the journal.", ""]
+        lines += _md_table(["step", "kills", "old", "new", "other", "unreadable", "Hive tree lagging"],
+                           [[step, v["kills"], v["old"], v["new"], v["other"], v["unreadable"], v["parquet_lagging"]]
+                            for step, v in sk.per_step.items()])
         lines += ["", "## Faults", "",
                   f"{ks.expected_old} articles landed first (previous state), then runs of "
                   f"{ks.expected_new - ks.expected_old} more (batch size 5) killed with SIGKILL at random "

@@ -38,6 +38,25 @@ def test_sigkill_during_landing_keeps_whole_batches(tmp_path, api_url):
     assert ks.articles_lost == 0 and ks.articles_duplicated == 0, report
 
 
+def test_sigkill_at_every_landing_step_leaves_a_whole_state_and_the_next_run_repairs(tmp_path, api_url):
+    """The writer kills itself once at each step of newsetl.warehouse.STEPS: before the
+    journal a reader sees the whole previous state, from the catalog swap on the whole new
+    one; the next run finishes or discards what was left and lands everything once."""
+    from newsetl.warehouse import STEPS
+
+    ks = R.kill_loop(tmp_path, api_url, kills=len(STEPS), recover_every=len(STEPS),
+                     n_old=6, n_new=6, batch_size=4, steps=STEPS, log=lambda *_: None)
+    report = f"{ks}"
+    assert ks.kills == len(STEPS) and set(ks.per_step) == set(STEPS), report
+    assert all(v["kills"] == 1 for v in ks.per_step.values()), report
+    assert ks.other_state == 0 and ks.db_unreadable == 0 and ks.bad_parquet == 0, report
+    before_swap = STEPS[:STEPS.index("catalog")]
+    assert all(ks.per_step[s]["old"] == 1 for s in before_swap), report
+    assert ks.per_step["catalog"]["new"] == 1 and ks.per_step["unlink"]["new"] == 1, report
+    assert ks.recoveries == ks.recovery_attempts >= 1, report
+    assert ks.articles_lost == 0 and ks.articles_duplicated == 0, report
+
+
 def test_stale_lock_text_and_leftover_staging_do_not_block(tmp_path, api_url):
     """What a SIGKILL leaves behind (holder text in writer.lock, a half-written staging
     database and its WAL) must not stop or poison the next run."""
