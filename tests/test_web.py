@@ -583,6 +583,8 @@ def test_token_required_when_set(tmp_path):
         status, headers, _ = request(srv, "/entities/e_alice?page=1&token=s3cret-T", headers={"Accept": "text/html"})
         assert status == 303 and headers["location"] == "/entities/e_alice?page=1"
         assert headers["set-cookie"].split(";")[0] == value
+        status, headers, _ = request(srv, "//evil.example/x?token=s3cret-T", headers={"Accept": "text/html"})
+        assert status == 303 and headers["location"] == "/evil.example/x"  # stays on this server
         # the Host rule still holds with a good token
         assert request(srv, "/", headers={"Authorization": "Bearer s3cret-T", "Host": "evil.example"})[0] == 403
     finally:

@@ -151,7 +151,9 @@ class Guard:
                     # bar and history by sending it back to the same page without it
                     rest = urlencode([(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
                                                                    keep_blank_values=True) if k != "token"])
-                    location = scope.get("raw_path", scope["path"].encode()).decode("latin-1") + ("?" + rest if rest else "")
+                    path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+                    path = "/" + path.lstrip("/")  # "//host" would send the browser elsewhere
+                    location = path + ("?" + rest if rest else "")
                     await send({"type": "http.response.start", "status": 303,
                                 "headers": [(b"location", location.encode("latin-1")), (b"set-cookie", set_cookie),
                                             (b"content-length", b"0"), *SECURITY_HEADERS]})
