@@ -205,7 +205,17 @@ def reader_config(settings: Settings) -> dict:
     }
 
 
+# Connections to one file in one process share a DuckDB instance and its settings: opening
+# and locking one must not interleave with another reader doing the same.
+_OPEN_LOCK = threading.Lock()
+
+
 def connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
+    with _OPEN_LOCK:
+        return _connect_read_only(settings)
+
+
+def _connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
     db = Path(settings.db_path)
     if not db.exists():
         raise QueryFailed(f"no warehouse database at {db}: run `newsetl run SOURCE...` first "

@@ -488,8 +488,8 @@ class Writer:
 
     def remember_ner(self, fresh: pl.DataFrame) -> None:
         """Raw NER output the workers just computed: reused by later batches of this run,
-        stored for later runs at publish."""
-        if fresh.height == 0:
+        stored for later runs at publish (unless Settings.enrich_cache is off)."""
+        if fresh.height == 0 or not self.settings.enrich_cache:
             return
         self.ner_run.update(zip(fresh["h"].to_list(), fresh["spans"].to_list()))
         self.ner_new.append(fresh)
@@ -1001,13 +1001,17 @@ def repair(settings: Settings, wait_seconds: float = 0.0) -> list[str]:
             _rebuild_catalog(settings)
             done.append(f"rebuilt the catalog {settings.db_path} from the Parquet tree "
                         "(entities, duplicate clusters and evidence recomputed; run history and rejects start empty)")
+        con = duckdb.connect(str(settings.db_path), read_only=True)
+        try:
+            listed = [r for (r,) in con.execute("select path from _files where retired_at is null").fetchall()]
+        finally:
+            con.close()
+        missing = [r for r in listed if not (settings.parquet_dir / FILES / r).exists()]
+        if missing:
+            raise WarehouseDamaged(f"{len(missing)} data file(s) listed by the catalog are gone (e.g. "
+                                   f"{missing[0]}): restore them from a backup; nothing was changed")
         w = Writer(settings)
         try:
-            missing = [r for (r,) in w.con.execute("select path from _files where retired_at is null").fetchall()
-                       if not (w.files_root / r).exists()]
-            if missing:
-                raise WarehouseDamaged(f"{len(missing)} data file(s) listed by the catalog are gone (e.g. "
-                                       f"{missing[0]}): restore them from a backup; nothing was changed")
             live = {r for (r,) in w.con.execute("select path from _files where retired_at is null").fetchall()
                     if not r.startswith("_")}
             stray = [p.relative_to(w.root).as_posix() for t in schema.PARTITIONED_TABLES

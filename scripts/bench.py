@@ -68,6 +68,7 @@ TARGET_RSS_BYTES = 2 * 1024 ** 3  # peak RSS < 2 GB
 TARGET_RSS_4X_OVER_1X = 1.3  # flat: 4x/1x < 1.3
 TARGET_RERUN_OVER_FIRST = 0.2  # rerun <= 0.2x the first run
 TARGET_2W_SPEEDUP = 1.7  # 1-worker time / 2-worker time >= 1.7
+TARGET_SYNDICATED_OVER_1X = 1.3  # issue 13: four syndicated copies land in <= 1.3x one copy
 
 
 # --------------------------------------------------------------------------- corpus
@@ -84,12 +85,14 @@ def load_articles(path: Path, limit: int | None = None) -> list[dict]:
     return out
 
 
-def write_corpus(articles: list[dict], path: Path, copies: int = 1) -> Path:
+def write_corpus(articles: list[dict], path: Path, copies: int = 1, syndicated: bool = False) -> Path:
     """Write `articles` as JSONL. With copies > 1 every copy gets its own url
     (`bbc://<id>/<copy>`), title (`... [copy k]`) and source (`<source>-copy<k>`), so ids
     and content hashes differ and the cross-article boilerplate evidence of one source
     (a paragraph repeated in >= 5 articles of a source) does not see the copies as
-    repeats: every copy is real work, as in a corpus 4x as large."""
+    repeats (the e2e_4x run also switches the enrichment cache off, so every copy is real
+    work, as in a corpus 4x as large). With syndicated=True only the url changes: the
+    same stories under four URLs, as a wire service's copies."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         for k in range(copies):
@@ -98,8 +101,9 @@ def write_corpus(articles: list[dict], path: Path, copies: int = 1) -> Path:
                 if copies > 1:
                     ident = a.get("id") or str(i)
                     obj["url"] = f"bbc://{ident}/{k}"
-                    obj["title"] = f"{a.get('title') or ''} [copy {k}]"
-                    obj["source"] = f"{a.get('source') or 'bbc-news'}-copy{k}"
+                    if not syndicated:
+                        obj["title"] = f"{a.get('title') or ''} [copy {k}]"
+                        obj["source"] = f"{a.get('source') or 'bbc-news'}-copy{k}"
                 fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return path
 
@@ -382,6 +386,7 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
     else:
         corpus = write_corpus(arts, workdir / "corpus_1x.jsonl")
     corpus4 = write_corpus(arts, workdir / f"corpus_{copies}x.jsonl", copies=copies)
+    synd = write_corpus(arts, workdir / f"syndicated_{copies}x.jsonl", copies=copies, syndicated=True)
     # Prefect keeps its state (SQLite) here: the warm-up creates it, so the first measured
     # run does not pay the database set-up.
     env = _env(os.environ, NEWSETL_STATE_HOME=workdir / "state", PYTHONUNBUFFERED=1, **(env_extra or {}))
@@ -410,7 +415,9 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
     step("rerun", lambda: measure_e2e(corpus, workdir / "wh_1x", workers, env, log))
     step("floor", lambda: measure_child("floor", corpus, model, workers, env))
     step("e2e_1w", lambda: measure_e2e(corpus, workdir / "wh_1w", 1, env, log))
-    step(f"e2e_{copies}x", lambda: measure_e2e(corpus4, workdir / f"wh_{copies}x", workers, env, log))
+    step(f"e2e_{copies}x", lambda: measure_e2e(corpus4, workdir / f"wh_{copies}x", workers,
+                                                 dict(env, NEWSETL_ENRICH_CACHE="false"), log))
+    step(f"syndicated_{copies}x", lambda: measure_e2e(synd, workdir / f"wh_synd_{copies}x", workers, env, log))
     naive_limit = naive_limit if naive_limit and naive_limit < len(arts) else None
     extra = ["--db", str(workdir / "naive.duckdb")] + (["--limit", str(naive_limit)] if naive_limit else [])
     step("naive", lambda: measure_child("naive", corpus, model, workers, env, extra))
@@ -477,6 +484,13 @@ def ratios(report: dict) -> list[dict]:
         add(f"peak RSS {c}x / 1x (process tree)", v, f"< {TARGET_RSS_4X_OVER_1X}", v < TARGET_RSS_4X_OVER_1X)
         v = big["wall"] / e2e["wall"]
         add(f"wall {c}x / 1x (for reference, linear = {c})", v, "n/a", None)
+    synd = runs.get(f"syndicated_{c}x")
+    if e2e and synd:
+        v = synd["wall"] / e2e["wall"]
+        add(f"{c} syndicated copies (every text under {c} URLs) / 1 copy (wall)", v,
+            f"<= {TARGET_SYNDICATED_OVER_1X}", v <= TARGET_SYNDICATED_OVER_1X)
+        add(f"peak RSS, {c} syndicated copies (process tree)", synd["peak_rss_tree"] / 1e9, "< 2.15 GB (2 GiB)",
+            synd["peak_rss_tree"] < TARGET_RSS_BYTES)
     if e2e and runs.get("rerun"):
         v = runs["rerun"]["wall"] / e2e["wall"]
         add("re-run unchanged / first run (wall)", v, f"<= {TARGET_RERUN_OVER_FIRST}", v <= TARGET_RERUN_OVER_FIRST)
@@ -531,7 +545,8 @@ def render_markdown(report: dict) -> str:
         "e2e_1x": f"`newsetl run <corpus>`, fresh warehouse, {report['workers']} workers",
         "rerun": "same command, same warehouse, nothing changed (= a scheduled no-change run)",
         "e2e_1w": "as e2e_1x with `NEWSETL_WORKERS=1`",
-        f"e2e_{c}x": f"corpus x{c} (unique url, title, source per copy), fresh warehouse",
+        f"e2e_{c}x": f"corpus x{c} (unique url, title, source per copy; enrichment cache off), fresh warehouse",
+        f"syndicated_{c}x": f"corpus x{c}, only the url differs (syndicated copies; enrichment cache on), fresh warehouse",
         "floor": f"bare spaCy `nlp.pipe`, only `ner`, n_process={report['workers']}, body paragraphs",
         "naive": "full default spaCy + VADER per sentence + one INSERT per row, 1 process",
     }

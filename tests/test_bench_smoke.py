@@ -54,6 +54,8 @@ def test_corpus_helpers(tmp_path):
     assert len(x4) == 80
     assert len({a["url"] for a in x4}) == 80 and len({a["title"] for a in x4}) == len({(a["title"], a["source"]) for a in x4})
     assert len({a["source"] for a in x4}) == 4
+    synd = b.load_articles(b.write_corpus(arts, tmp_path / "s4.jsonl", copies=4, syndicated=True))
+    assert len({a["url"] for a in synd}) == 80 and len({(a["title"], a["text"]) for a in synd}) == 20
     paras = b.body_paragraphs(arts)
     assert len(paras) >= 20 and all(p.strip() == p and p for p in paras)
 
@@ -88,7 +90,7 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
                          log=lambda *_: None, env_extra={"PREFECT_API_URL": PREFECT_API_URL.value()},
                          warmup=False)
     runs = report["runs"]
-    assert set(runs) == {"e2e_1x", "rerun", "floor", "e2e_1w", "e2e_2x", "naive"}
+    assert set(runs) == {"e2e_1x", "rerun", "floor", "e2e_1w", "e2e_2x", "syndicated_2x", "naive"}
     for name, r in runs.items():
         assert r["rc"] == 0, (name, r.get("stderr"))
         assert r["wall"] > 0 and r["peak_rss_tree"] > 0 and r["peak_rss_largest"] > 0
@@ -103,6 +105,8 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
     assert any(c.startswith("re-run unchanged") for c in checks)
     assert any(c.startswith("speed-up") for c in checks)
     assert any(c.startswith("peak RSS 2x / 1x") for c in checks)
+    assert any(c.startswith("2 syndicated copies") for c in checks)
+    assert runs["syndicated_2x"]["summary"]["new"] == 2 * runs["e2e_1x"]["summary"]["new"]
     md = b.render_markdown(report)
     assert md.startswith(b.START) and md.endswith(b.END) and "| step |" in md
 
