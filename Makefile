@@ -62,7 +62,7 @@ eval: $(STAMP)
 	$(PY) scripts/eval_throughput.py --data $(SHARED) --write
 
 reliability: $(STAMP)
-	$(PY) scripts/reliability.py --write docs/reliability.md
+	$(PY) scripts/reliability.py --fuzz 10000 --write docs/reliability.md
 
 clean-warehouse:
 	rm -rf data/warehouse

@@ -669,42 +669,56 @@ def read_and_prepare(path: Path, category: str) -> InputOutcome:
     return o
 
 
+# Reader -> (file name suffix, seed fixture suffixes): every reader gets its own inputs.
+FUZZ_READERS = {
+    "txt": (".txt", (".txt",)),
+    "html": (".html", (".html",)),
+    "jsonl": (".jsonl", (".jsonl",)),
+    "feed": (".rss", (".xml", ".rss", ".json")),
+    "warc": (".warc", ()),
+    "gzip": (".txt.gz", (".txt",)),
+}
+
+
 def fuzz_inputs(n: int, seed: int = 3) -> list[tuple[str, str, bytes]]:
-    """Random bytes and mutated fixtures: (category, filename, data)."""
+    """`n` generated inputs for EACH reader (FUZZ_READERS): random bytes (30%) and mutated
+    fixtures of that reader's kind; (category = reader, filename, data)."""
+    import gzip
+
     rng = random.Random(seed)
-    seeds = []
+    seeds: dict[str, list[bytes]] = {}
     for d in (ROOT / "tests" / "fixtures" / "e2e", ROOT / "tests" / "fixtures" / "web", HOSTILE):
         if d.exists():
-            seeds += [p for p in sorted(d.iterdir()) if p.suffix in (".txt", ".html", ".jsonl", ".xml", ".rss", ".json")]
-    warc = make_warc([("https://example.com/one", ARTICLE_HTML)])
+            for p in sorted(d.iterdir()):
+                for reader, (_, exts) in FUZZ_READERS.items():
+                    if p.suffix in exts:
+                        seeds.setdefault(reader, []).append(p.read_bytes())
+    seeds["warc"] = [make_warc([("https://example.com/one", ARTICLE_HTML)])]
     out = []
-    for i in range(n):
-        kind = rng.random()
-        if kind < 0.3 or not seeds:
-            ext = rng.choice([".txt", ".html", ".jsonl", ".rss", ".warc", ".txt.gz"])
-            data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 3000)))
-            out.append(("random-bytes", f"rand{i}{ext}", data))
-            continue
-        if kind < 0.4:
-            base, name = warc, "w.warc"
-        else:
-            p = rng.choice(seeds)
-            base, name = p.read_bytes(), p.name
-        data = bytearray(base)
-        for _ in range(rng.randrange(1, 8)):
-            op = rng.random()
-            if not data:
-                break
-            pos = rng.randrange(len(data))
-            if op < 0.4:
-                data[pos] = rng.randrange(256)
-            elif op < 0.6:
-                del data[pos: pos + rng.randrange(1, 64)]
-            elif op < 0.8:
-                data[pos:pos] = rng.choice([b"\x00", b"\xff\xfe", b"<div>" * 50, b"&lol;", b"]]>", b"\r\n\r\n", b"{"])
+    for reader, (ext, _) in FUZZ_READERS.items():
+        for i in range(n):
+            if rng.random() < 0.3 or not seeds.get(reader):
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 3000)))
             else:
-                del data[pos:]
-        out.append(("mutated-fixture", f"mut{i}_{name}", bytes(data)))
+                data = bytearray(rng.choice(seeds[reader]))
+                for _ in range(rng.randrange(1, 8)):
+                    op = rng.random()
+                    if not data:
+                        break
+                    pos = rng.randrange(len(data))
+                    if op < 0.4:
+                        data[pos] = rng.randrange(256)
+                    elif op < 0.6:
+                        del data[pos: pos + rng.randrange(1, 64)]
+                    elif op < 0.8:
+                        data[pos:pos] = rng.choice([b"\x00", b"\xff\xfe", b"<div>" * 50, b"&lol;", b"]]>",
+                                                    b"\r\n\r\n", b"{"])
+                    else:
+                        del data[pos:]
+                data = bytes(data)
+                if reader == "gzip":
+                    data = gzip.compress(data, mtime=0) if rng.random() < 0.8 else data[: rng.randrange(1, 40)]
+            out.append((reader, f"fz{i}{ext}", data))
     return out
 
 
@@ -958,7 +972,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step-kills", type=int, default=5,
                     help="SIGKILLs at each landing step (newsetl.warehouse.STEPS), injected by the writer")
     ap.add_argument("--recover-every", type=int, default=5)
-    ap.add_argument("--fuzz", type=int, default=300, help="random/mutated inputs through the readers")
+    ap.add_argument("--fuzz", type=int, default=300, help="random/mutated inputs through EACH reader")
     ap.add_argument("--big-mb", type=int, default=50)
     ap.add_argument("--write", default=str(ROOT / "docs" / "reliability.md"))
     ap.add_argument("--seed", type=int, default=7)
