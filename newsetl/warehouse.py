@@ -499,13 +499,9 @@ class Writer:
             return
         df = (pl.concat(self.ner_new).unique("h", keep="first")
               .with_columns(pl.lit(self.ner_key).alias("model_key")).select("model_key", "h", "spans"))
-        rel = f"{NER_CACHE}/part-{self.tag}.parquet"
-        (self.files_root / NER_CACHE).mkdir(parents=True, exist_ok=True)
-        df.sort("h").write_parquet(self.files_root / rel, compression=COMPRESSION)
-        self._register(NER_CACHE, rel, None, run_id)
-        new_files.append(rel)
-        self._compact_internal(NER_CACHE, "select model_key, h, any_value(spans) as spans from {src} "
-                                          "group by model_key, h order by model_key, h", run_id, new_files)
+        self._append_internal(NER_CACHE, df.sort("h"), run_id, new_files,
+                              "select model_key, h, any_value(spans) as spans from {src} "
+                              "group by model_key, h order by model_key, h")
 
     def _abs(self, rels: list[str]) -> list[str]:
         return [str(self.files_root / r) for r in rels]
@@ -826,13 +822,7 @@ class Writer:
             self.con.unregister("_multi")
         # Store this run's keys (append-only; a replaced article's stale keys only cost a
         # verification, which reads its current text).
-        if krows.height:
-            rel = f"{DEDUP_KEYS}/part-{self.tag}.parquet"
-            (self.files_root / DEDUP_KEYS).mkdir(parents=True, exist_ok=True)
-            krows.write_parquet(self.files_root / rel, compression=COMPRESSION)
-            self._register(DEDUP_KEYS, rel, None, run_id)
-            new_files.append(rel)
-        self._compact_internal(DEDUP_KEYS, "select * from {src}", run_id, new_files)
+        self._append_internal(DEDUP_KEYS, krows, run_id, new_files, "select * from {src}")
 
     def _update_entities(self) -> None:
         """Rows of `entities` for the ids this run touched, from all their mentions."""
@@ -865,14 +855,21 @@ class Writer:
             return
         delta = (pl.concat(self.evidence_delta).group_by("h").agg(pl.col("delta").sum())
                  .filter(pl.col("delta") != 0))
-        if delta.height:
-            rel = f"{EVIDENCE}/part-{self.tag}.parquet"
-            (self.files_root / EVIDENCE).mkdir(parents=True, exist_ok=True)
-            delta.sort("h").write_parquet(self.files_root / rel, compression=COMPRESSION)
-            self._register(EVIDENCE, rel, None, run_id)
+        self._append_internal(EVIDENCE, delta.sort("h"), run_id, new_files,
+                              "select h, sum(delta)::bigint as delta from {src} group by h "
+                              "having sum(delta) <> 0 order by h")
+
+    def _append_internal(self, table: str, df: pl.DataFrame, run_id: str, new_files: list[str],
+                         compact_sql: str) -> None:
+        """One more file of an append-only internal table; merged into one file (by
+        `compact_sql`) once the table has INTERNAL_COMPACT_FILES files."""
+        if df.height:
+            rel = f"{table}/part-{self.tag}.parquet"
+            (self.files_root / table).mkdir(parents=True, exist_ok=True)
+            df.write_parquet(self.files_root / rel, compression=COMPRESSION)
+            self._register(table, rel, None, run_id)
             new_files.append(rel)
-        self._compact_internal(EVIDENCE, "select h, sum(delta)::bigint as delta from {src} group by h "
-                                         "having sum(delta) <> 0 order by h", run_id, new_files)
+        self._compact_internal(table, compact_sql, run_id, new_files)
 
     def _compact_internal(self, table: str, select: str, run_id: str, new_files: list[str]) -> None:
         rels = live_files(self.con, table)
