@@ -282,7 +282,7 @@ def ner_texts(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.Series:
     """The paragraph texts `enrich` gives the NER model: body and heading paragraphs of
     articles that are (or may be) English."""
     maybe_en = articles.filter(pl.col("language").is_null() | (pl.col("language") == "en"))["article_id"]
-    return paragraphs.filter(pl.col("kind").is_in(ENRICH_KINDS) & pl.col("article_id").is_in(maybe_en))["text"]
+    return paragraphs.filter(pl.col("kind").is_in(ENRICH_KINDS) & pl.col("article_id").is_in(maybe_en.to_list()))["text"]
 
 
 def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, str],
