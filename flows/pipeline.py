@@ -64,7 +64,8 @@ def gather_shards(runner, writer: Writer, futures: list, params: list[dict]) -> 
     return out
 
 
-@task(name="land-batch", cache_policy=NO_CACHE)
+# Retried: staging a batch again is safe (the later staging of an article wins, rejects are upserts).
+@task(name="land-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def land_batch(writer: Writer, frames, rejects: list[Reject], run_id: str,
                whole_file_refs: list[str]) -> dict[str, int]:
     # Bare surnames join the one known full name of their source and time window.
@@ -133,26 +134,23 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                 n_shards = fanout.n_workers(runner, settings) * 2
                 stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
-                    t = time.monotonic()
-                    nxt = next(stream, None)
-                    summary.add_time("read", time.monotonic() - t)
+                    with summary.timed("read"):
+                        nxt = next(stream, None)
                     if nxt is not None:
                         docs, rejects = nxt
-                        t = time.monotonic()
-                        prep = prepare_batch(quote(docs), quote(writer), force)
-                        summary.add_time("prepare", time.monotonic() - t)
+                        with summary.timed("prepare"):
+                            prep = prepare_batch(quote(docs), quote(writer), force)
                         count_prepared(summary, prep, rejects)
                         futures, params = submit_shards(runner, writer, prep, n_shards, settings.model_paths)
                         in_flight.append((futures, params, prep, rejects + prep.rejects, len(docs)))
                     # Keep one batch enriching while the next is read and prepared.
                     while in_flight and (nxt is None or len(in_flight) > 1):
                         futures, params, prep, rej, n_docs = in_flight.pop(0)
-                        t = time.monotonic()
-                        frames = gather_shards(runner, writer, futures, params)
-                        summary.add_time("enrich (wait)", time.monotonic() - t)
-                        t = time.monotonic()
-                        land_batch(quote(writer), quote(frames), quote(rej), run_id, quote(prep.whole_file_refs))
-                        summary.add_time("land", time.monotonic() - t)
+                        with summary.timed("enrich (wait)"):
+                            frames = gather_shards(runner, writer, futures, params)
+                        with summary.timed("land"):
+                            land_batch(quote(writer), quote(frames), quote(rej), run_id,
+                                       quote(prep.whole_file_refs))
                         progress.update(n_docs)
                     if nxt is None:
                         break
@@ -161,19 +159,18 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             if not landed_any and summary.rejects:
                 summary.message = "nothing could land: every input was rejected"
             summary.seconds = time.monotonic() - t0
-            t = time.monotonic()
-            summary.totals = publish(writer, {
-                "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
-                "status": summary.status, "sources": list(sources), "articles": summary.articles_seen,
-                "articles_new": summary.articles_new, "articles_changed": summary.articles_changed,
-                "articles_unchanged": summary.articles_unchanged, "seconds": summary.seconds,
-                "pipeline_version": PIPELINE_VERSION, "message": summary.message,
-            })
+            with summary.timed("publish"):
+                summary.totals = publish(writer, {
+                    "run_id": summary.run_id, "started_at": started_at, "finished_at": process.now_utc(),
+                    "status": summary.status, "sources": list(sources), "articles": summary.articles_seen,
+                    "articles_new": summary.articles_new, "articles_changed": summary.articles_changed,
+                    "articles_unchanged": summary.articles_unchanged, "seconds": summary.seconds,
+                    "pipeline_version": PIPELINE_VERSION, "message": summary.message,
+                })
             # What really landed: each article once, whatever batch (or batches) it came in.
             summary.landed.update({t: writer.landed.get(t, 0) for t in summary.landed})
             summary.articles_new, summary.articles_changed = writer.new_count, writer.changed_count
             fetcher.commit_validators()  # only now may a later run get 304 for these pages
-            summary.add_time("publish", time.monotonic() - t)
         except BaseException:
             writer.abort()
             raise

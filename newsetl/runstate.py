@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from newsetl import process, schema
@@ -26,8 +28,14 @@ class RunSummary:
     seconds: float = 0.0
     message: str = ""
 
-    def add_time(self, step: str, seconds: float) -> None:
-        self.timings[step] = self.timings.get(step, 0.0) + seconds
+    @contextmanager
+    def timed(self, step: str):
+        """Adds the wall time of the block to `timings[step]` (summed over batches)."""
+        t = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.monotonic() - t
 
     def markdown(self, settings: Settings) -> str:
         lines = [f"# newsetl run `{self.run_id}`: {self.status}", "",

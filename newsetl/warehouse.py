@@ -555,13 +555,6 @@ class Writer:
         mentions = frames.get("entity_mentions")
         if mentions is not None and mentions.height:
             self.touched_entities.update(mentions["entity_id"].drop_nulls().unique().to_list())
-        if arts.height:
-            paras = frames.get("paragraphs", schema.empty("paragraphs"))
-            ev = corpus_evidence(paras.select("article_id", "text"), arts.select("article_id", "source", "title"))
-            self.evidence_delta.append(pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"]},
-                                                    schema={"h": pl.Int64, "delta": pl.Int64}))
-            self.touched_dates.update(arts[PARTITION_COLUMN].to_list())
-            self.changed = True
         # An input that lands now is no longer a reject.
         self.con.begin()
         try:
@@ -573,6 +566,14 @@ class Writer:
         except BaseException:
             self.con.rollback()
             raise
+        # Last, so that a retried land (the task retries) never counts a batch's evidence twice.
+        if arts.height:
+            paras = frames.get("paragraphs", schema.empty("paragraphs"))
+            ev = corpus_evidence(paras.select("article_id", "text"), arts.select("article_id", "source", "title"))
+            self.evidence_delta.append(pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"]},
+                                                    schema={"h": pl.Int64, "delta": pl.Int64}))
+            self.touched_dates.update(arts[PARTITION_COLUMN].to_list())
+            self.changed = True
         for k, v in counts.items():
             self.landed[k] = self.landed.get(k, 0) + v
         return counts
