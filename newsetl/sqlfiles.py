@@ -101,6 +101,13 @@ def view_names() -> list[str]:
     return list(views())
 
 
+def views_version() -> str:
+    """A hash of every analyst view's SQL: the writer remakes the views when it changes."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(q.sql for q in views().values()).encode()).hexdigest()[:16]
+
+
 def create_views(con) -> list[str]:
     """(Re)create every analyst view in `con` (a writable DuckDB connection whose
     database already holds the tables of newsetl.schema). Returns the view names.

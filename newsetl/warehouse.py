@@ -40,6 +40,7 @@ import fcntl
 import glob
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -68,13 +69,31 @@ JOURNAL = "journal.json"
 # `Settings.compact_min_files` is rewritten as one file. 64 MB keeps row groups full and
 # each compaction cheap (a day of news is far below it at a million articles a year).
 COMPACT_SMALL_BYTES = 64 << 20
-# Internal append-only tables are compacted into one file once they have this many.
-INTERNAL_COMPACT_FILES = 16
+# Internal append-only tables: this many files of one size tier are merged into one.
+INTERNAL_COMPACT_FILES = 8
+INTERNAL_TIER = 8
 COMPRESSION = "zstd"
 
 FILES_DDL = """create table if not exists _files (
   table_name varchar, published_date date, path varchar, rows bigint, bytes bigint,
   run_id varchar, created_at timestamptz, retired_at timestamptz)"""
+# Small catalog tables that make a run's lookups cost what its batch costs:
+# _article_index  one row per live article (what `known_for` and re-landing ask, and the
+#                 partition each article lives in, so that its old rows are read from that
+#                 partition's files only);
+# _entity_counts  transforms.entities.entity_counts of every live mention, kept additive, so
+#                 a run rebuilds an entity's row from its counts, not from all its mentions;
+# _meta           key/value: which of the above are built, the analyst views' version.
+INDEX_DDL = """create table if not exists _article_index (
+  article_id varchar, content_hash varchar, pipeline_version varchar, published_date date,
+  source varchar, input_ref varchar, has_url boolean)"""
+COUNTS_DDL = """create table if not exists _entity_counts (
+  entity_id varchar, text varchar, label varchar, entity_name varchar, mentions bigint, articles bigint)"""
+META_DDL = "create table if not exists _meta (key varchar, value varchar)"
+# Bumped when _article_index or _entity_counts change meaning: the writer rebuilds them once.
+DERIVED_VERSION = "1"
+# The columns entity counts are kept from (no positions: a minimum cannot be subtracted).
+COUNT_COLUMNS = "article_id, entity_id, entity_name, text, label"
 
 
 # The landing steps, in order; `Settings.fault_at` names one to SIGKILL the writer there
@@ -188,12 +207,18 @@ def _empty_select(table: str) -> str:
     return f"select {cols} where false"
 
 
+def scan_sql(paths: list[str]) -> str:
+    """read_parquet over data files of one partitioned table (absolute paths), with the
+    partition column from their directory names."""
+    return (f"read_parquet({_sql_list(paths)}, hive_partitioning = true, "
+            f"hive_types = {{'{PARTITION_COLUMN}': DATE}}, union_by_name = true)")
+
+
 def parquet_view_sql(table: str, paths: list[str]) -> str:
     """The catalog view of a partitioned table over its live files (absolute paths)."""
     if not paths:
         return f"create or replace view {table} as {_empty_select(table)}"
-    src = (f"read_parquet({_sql_list(paths)}, hive_partitioning = true, "
-           f"hive_types = {{'{PARTITION_COLUMN}': DATE}}, union_by_name = true)")
+    src = scan_sql(paths)
     typed = {name: typ for name, typ in schema.TABLES[table]}
     if table == "articles":
         # An article with no row in article_clusters is its own cluster; its id is the same
@@ -214,7 +239,8 @@ def parquet_view_sql(table: str, paths: list[str]) -> str:
 
 def ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
     """Small tables and `_files` exist with every column of the schema (additive migration)."""
-    con.execute(FILES_DDL)
+    for ddl in (FILES_DDL, INDEX_DDL, COUNTS_DDL, META_DDL):
+        con.execute(ddl)
     for table in schema.CATALOG_TABLES:
         con.execute(schema.ddl(table))
         have = {r[0] for r in con.execute(
@@ -222,6 +248,47 @@ def ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
         for name, typ in schema.TABLES[table]:
             if name not in have:
                 con.execute(f"alter table {table} add column {name} {typ}")
+
+
+def get_meta(con, key: str) -> str | None:
+    rows = con.execute("select value from _meta where key = ?", [key]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_meta(con, key: str, value: str) -> None:
+    con.execute("delete from _meta where key = ?", [key])
+    con.execute("insert into _meta values (?, ?)", [key, value])
+
+
+def insert_counts(con, counts: pl.DataFrame) -> None:
+    if counts.height:
+        con.register("_counts", counts.select("entity_id", "text", "label", "entity_name", "mentions",
+                                              "articles").to_arrow())
+        con.execute("insert into _entity_counts select * from _counts")
+        con.unregister("_counts")
+
+
+def backfill_derived(con, files_root: Path) -> None:
+    """_article_index and _entity_counts from the live files: once for a catalog from
+    before they existed, and for a catalog rebuilt by `newsetl repair`. Mentions are read
+    a slice of files at a time (an article's rows are all in one file, so the counts of the
+    slices add up), which bounds memory on a warehouse of any size."""
+    from newsetl.transforms.entities import entity_counts, sum_entity_counts
+
+    con.execute("delete from _article_index")
+    con.execute("delete from _entity_counts")
+    arts = [str(files_root / r) for r in live_files(con, "articles")]
+    if arts:
+        con.execute("insert into _article_index select article_id, content_hash, pipeline_version, "
+                    f"{PARTITION_COLUMN}, source, input_ref, url is not null from {scan_sql(arts)}")
+    rels = live_files(con, "entity_mentions")
+    parts = []
+    for i in range(0, len(rels), 256):
+        chunk = [str(files_root / r) for r in rels[i:i + 256]]
+        parts.append(entity_counts(query_pl(con, f"select {COUNT_COLUMNS} from {scan_sql(chunk)}")))
+    if parts:
+        insert_counts(con, sum_entity_counts(pl.concat(parts)))
+    set_meta(con, "derived", DERIVED_VERSION)
 
 
 def live_files(con, table: str, dates=None) -> list[str]:
@@ -317,13 +384,20 @@ class Writer:
         ensure_catalog(self.con)
         self._delete_orphans()
         self._gc_retired()
-        self._parquet_views()  # the snapshot as this run starts (also: a fresh warehouse)
+        if get_meta(self.con, "derived") != DERIVED_VERSION:
+            backfill_derived(self.con, self.files_root)
+        # The snapshot as this run starts; views are (re)made only for a fresh or migrated
+        # catalog here, and at commit only for the tables whose files changed.
+        self.open_files = {t: live_files(self.con, t) for t in schema.PARTITIONED_TABLES}
+        have = {r[0] for r in self.con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+        self._parquet_views([t for t in schema.PARTITIONED_TABLES if t not in have])
         self.batch_no = 0
         self.latest_batch: dict[str, int] = {}  # article_id -> the batch that staged it last
         self.replaced: set[str] = set()  # live article ids this run replaces
         self.replaced_dates: set = set()
         self.touched_dates: set = set()
         self.touched_entities: set[str] = set()
+        self.count_delta: list[pl.DataFrame] = []  # entity counts of replaced articles, negated
         self.evidence_delta: list[pl.DataFrame] = []
         self.run_known: dict[str, tuple[str, str]] = {}
         self.changed = False
@@ -395,7 +469,7 @@ class Writer:
         out: dict[str, tuple[str, str]] = {}
         if ids:
             rows = self.con.execute(
-                "select article_id, content_hash, pipeline_version from articles "
+                "select article_id, content_hash, pipeline_version from _article_index "
                 "where article_id in (select unnest(?))", [list(ids)]).fetchall()
             out = {a: (h, v) for a, h, v in rows}
         for a in ids:
@@ -434,14 +508,27 @@ class Writer:
         finally:
             self.con.unregister("_ev_q")
 
+    def _live_rows(self, table: str, cols: str, ids: list[str]) -> pl.DataFrame:
+        """Rows of live articles `ids` of a partitioned table, read from the files of their
+        partitions only (found in _article_index)."""
+        dates = {d for (d,) in self.con.execute(f"select distinct {PARTITION_COLUMN} from _article_index "
+                                                  "where article_id in (select unnest(?))", [ids]).fetchall()}
+        files = self._abs(live_files(self.con, table, dates)) if dates else []
+        if not files:
+            return query_pl(self.con, f"select {cols} from ({_empty_select(table)})")
+        self.con.register("_ids", pl.DataFrame({"article_id": ids}, schema={"article_id": pl.String}).to_arrow())
+        try:
+            return query_pl(self.con, f"select {cols} from {scan_sql(files)} "
+                                      "where article_id in (select article_id from _ids)")
+        finally:
+            self.con.unregister("_ids")
+
     def _old_evidence(self, ids: list[str]) -> pl.DataFrame:
         """The evidence the landed versions of `ids` contributed, as (h, delta) rows of +1."""
         from newsetl.transforms.boilerplate import corpus_evidence
 
-        arts = query_pl(self.con, "select article_id, source, title from articles where article_id in (select unnest(?))",
-                        [ids])
-        paras = query_pl(self.con, "select article_id, text from paragraphs where article_id in (select unnest(?))",
-                         [ids])
+        arts = self._live_rows("articles", "article_id, source, title", ids)
+        paras = self._live_rows("paragraphs", "article_id, text", ids)
         ev = corpus_evidence(paras, arts)
         return pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"].cast(pl.Int64)},
                             schema={"h": pl.Int64, "delta": pl.Int64})
@@ -457,15 +544,23 @@ class Writer:
         dates = articles["published_date"].drop_nulls()
         conds, params = [], [sources]
         if dates.len():
-            conds.append("m.published_date between ? and ?")
+            conds.append(f"{PARTITION_COLUMN} between ? and ?")
             params += [dates.min() - timedelta(days=window_days), dates.max() + timedelta(days=window_days)]
         if articles["published_date"].null_count():
-            conds.append("m.published_date is null")
-        return query_pl(
-            self.con,
-            "select e.entity_id, e.name, e.label from entities e where e.entity_id in ("
-            "select m.entity_id from entity_mentions m join articles a on a.article_id = m.article_id "
-            f"and a.source in (select unnest(?)) where ({' or '.join(conds)}))", params)
+            conds.append(f"{PARTITION_COLUMN} is null")
+        ids = query_pl(self.con, f"select article_id, {PARTITION_COLUMN} from _article_index "
+                                 f"where source in (select unnest(?)) and ({' or '.join(conds)})", params)
+        files = self._abs(live_files(self.con, "entity_mentions", set(ids[PARTITION_COLUMN].to_list())))
+        if not files:
+            return empty
+        self.con.register("_ids", ids.select("article_id").to_arrow())
+        try:
+            return query_pl(
+                self.con,
+                "select e.entity_id, e.name, e.label from entities e where e.entity_id in ("
+                f"select entity_id from {scan_sql(files)} where article_id in (select article_id from _ids))")
+        finally:
+            self.con.unregister("_ids")
 
     def ner_cache_for(self, hashes: list[int]) -> pl.DataFrame:
         """Raw NER output already computed for these paragraph-text hashes (this run's or
@@ -519,20 +614,22 @@ class Writer:
         # that have no URL (their id is a content hash, so an edited file has a new id).
         old = query_pl(
             self.con,
-            "select article_id, published_date from articles where article_id in (select unnest(?)) "
-            "or (url is null and input_ref in (select unnest(?)))",
+            "select article_id, published_date from _article_index where article_id in (select unnest(?)) "
+            "or (not has_url and input_ref in (select unnest(?)))",
             [ids, list(whole_file_refs)]) if (ids or whole_file_refs) else pl.DataFrame()
         new_old = [a for a in (old["article_id"].to_list() if old.height else []) if a not in self.replaced]
         if new_old:
-            self.replaced.update(new_old)
+            from newsetl.transforms.entities import entity_counts
+
+            ev = self._old_evidence(new_old)
+            old_counts = entity_counts(self._live_rows("entity_mentions", COUNT_COLUMNS, new_old))
             dates = old.filter(pl.col("article_id").is_in(new_old))["published_date"].to_list()
+            self.replaced.update(new_old)
             self.replaced_dates.update(dates)
             self.touched_dates.update(dates)
-            ev = self._old_evidence(new_old)
             self.evidence_delta.append(ev.with_columns(-pl.col("delta")))
-            ents = self.con.execute("select distinct entity_id from entity_mentions where article_id in (select unnest(?)) "
-                                    "and entity_id is not null", [new_old]).fetchall()
-            self.touched_entities.update(e for (e,) in ents)
+            self.count_delta.append(old_counts.with_columns(-pl.col("mentions"), -pl.col("articles")))
+            self.touched_entities.update(old_counts["entity_id"].to_list())
         # Same article staged by an earlier batch of this run: the later batch wins (publish
         # keeps only each article's latest batch).
         self.batch_no += 1
@@ -626,7 +723,17 @@ class Writer:
                     "select coalesce(sum(rows), 0) from _files where path in (select unnest(?))", [written]).fetchall()[0][0]
                 self.new_files += written
         self.retired += self._copy_on_write(run_id, self.new_files)
+        self._update_index()
         _step(self.settings, "write-files")
+
+    def _update_index(self) -> None:
+        """_article_index: replaced articles out, this run's articles in."""
+        self.con.execute("delete from _article_index where article_id in (select unnest(?))",
+                         [sorted(self.replaced | set(self.latest_batch))])
+        staged = self._staged_sql("articles")
+        if staged is not None:
+            self.con.execute("insert into _article_index select article_id, content_hash, pipeline_version, "
+                             f"{PARTITION_COLUMN}, source, input_ref, url is not null from ({staged})")
 
     def update_duplicates(self) -> None:
         if self.changed:
@@ -806,8 +913,7 @@ class Writer:
                 old_ids = sorted(set(old_ids) | {a for (a,) in members} - set(new["article_id"].to_list()))
         subset = new
         if old_ids:
-            old = query_pl(self.con, "select article_id, text, published_at from articles where article_id in "
-                                     "(select unnest(?))", [old_ids])
+            old = self._live_rows("articles", "article_id, text, published_at", old_ids)
             subset = pl.concat([new, old], how="vertical_relaxed")
         result = cluster_duplicates(subset)
         sizes = result.group_by("cluster_id").agg(pl.len().alias("n"))
@@ -826,24 +932,25 @@ class Writer:
         self._append_internal(DEDUP_KEYS, krows, run_id, new_files, "select * from {src}")
 
     def _update_entities(self) -> None:
-        """Rows of `entities` for the ids this run touched, from all their mentions."""
-        from newsetl.transforms.entities import build_entities
+        """_entity_counts and `entities` rows for the ids this run touched: their stored
+        counts, minus the replaced articles' counts, plus this run's (never all mentions)."""
+        from newsetl.transforms.entities import entities_from_counts, entity_counts, sum_entity_counts
 
         if not self.touched_entities:
             return
         self.con.register("_touched", pl.DataFrame({"entity_id": sorted(self.touched_entities)}).to_arrow())
         try:
-            mentions = query_pl(self.con, "select article_id, paragraph_index, start_char, entity_id, entity_name, "
-                                          "text, label from entity_mentions where entity_id in "
-                                          "(select entity_id from _touched)")
-            # the view still shows the snapshot: swap in this run's rows
-            mentions = mentions.filter(~pl.col("article_id").is_in(list(self.replaced | set(self.latest_batch))))
+            parts = [query_pl(self.con, "select *, cast(null as bigint) as first_pos from _entity_counts "
+                                        "where entity_id in (select entity_id from _touched)")]
+            parts += self.count_delta
             staged = self._staged_sql("entity_mentions")
             if staged is not None:
-                run_m = query_pl(self.con, f"select article_id, paragraph_index, start_char, entity_id, entity_name, "
-                                           f"text, label from ({staged}) where entity_id in (select entity_id from _touched)")
-                mentions = pl.concat([mentions, run_m], how="vertical_relaxed")
-            ents = schema.conform(build_entities(mentions), "entities")
+                parts.append(entity_counts(query_pl(self.con, f"select {COUNT_COLUMNS} from ({staged})")))
+            counts = sum_entity_counts(pl.concat([p.cast(parts[0].schema) for p in parts], how="vertical_relaxed"))
+            counts = counts.filter(pl.col("entity_id").is_in(sorted(self.touched_entities)))
+            ents = schema.conform(entities_from_counts(counts), "entities")
+            self.con.execute("delete from _entity_counts where entity_id in (select entity_id from _touched)")
+            insert_counts(self.con, counts)
             self.con.execute("delete from entities where entity_id in (select entity_id from _touched)")
             self.con.register("_ents", ents.to_arrow())
             self.con.execute("insert into entities select * from _ents")
@@ -873,8 +980,16 @@ class Writer:
         self._compact_internal(table, compact_sql, run_id, new_files)
 
     def _compact_internal(self, table: str, select: str, run_id: str, new_files: list[str]) -> None:
-        rels = live_files(self.con, table)
-        if len(rels) < INTERNAL_COMPACT_FILES:
+        """Size-tiered: files of about the same size (within a factor of INTERNAL_TIER) are
+        merged once INTERNAL_COMPACT_FILES of them exist, so a row is rewritten about
+        log(rows) times over its life and no run rewrites the whole table."""
+        rows = self.con.execute("select path, bytes from _files where table_name = ? and retired_at is null "
+                                "order by path", [table]).fetchall()
+        tiers: dict[int, list[str]] = {}
+        for rel, size in rows:
+            tiers.setdefault(int(math.log(max(size, 1), INTERNAL_TIER)), []).append(rel)
+        rels = next((r for _, r in sorted(tiers.items()) if len(r) >= INTERNAL_COMPACT_FILES), None)
+        if rels is None:
             return
         src = f"read_parquet({_sql_list(self._abs(rels))})"
         rel = f"{table}/part-{self.tag}-c.parquet"
@@ -884,15 +999,21 @@ class Writer:
         self._retire(rels)
         new_files.append(rel)
 
-    def _parquet_views(self) -> None:
-        for table in schema.PARTITIONED_TABLES:
+    def _parquet_views(self, tables) -> None:
+        for table in tables:
             self.con.execute(parquet_view_sql(table, self._abs(live_files(self.con, table))))
 
     def _recreate_views(self) -> None:
-        from newsetl.sqlfiles import create_views
+        """Views of the tables whose live files changed in this run; the analyst views when
+        their SQL changed (a view binds its sources when made, which reads every file footer:
+        seconds on a big warehouse, so never for nothing)."""
+        from newsetl.sqlfiles import create_views, views_version
 
-        self._parquet_views()
-        create_views(self.con)
+        self._parquet_views([t for t in schema.PARTITIONED_TABLES
+                             if live_files(self.con, t) != self.open_files[t] or self.migrated_files])
+        if get_meta(self.con, "views") != views_version():
+            create_views(self.con)
+            set_meta(self.con, "views", views_version())
 
     def _record_run(self, row: dict) -> None:
         df = schema.conform(pl.DataFrame([row], infer_schema_length=None, strict=False), "runs")
@@ -1029,7 +1150,7 @@ def _rebuild_catalog(settings: Settings) -> None:
     """A new catalog whose live files are the Hive tree's; derived tables recomputed."""
     from newsetl.transforms.boilerplate import corpus_evidence
     from newsetl.transforms.dedup import cluster_duplicates, dedup_keys
-    from newsetl.transforms.entities import build_entities
+    from newsetl.transforms.entities import entities_from_counts
 
     root = settings.parquet_dir
     for leftover in (settings.db_path, Path(str(settings.db_path) + ".wal")):
@@ -1054,9 +1175,9 @@ def _rebuild_catalog(settings: Settings) -> None:
     # internal tables are rebuilt below: their old files are no longer listed (deleted as orphans)
     for table in schema.PARTITIONED_TABLES:
         con.execute(parquet_view_sql(table, [str(root / FILES / r) for r in live_files(con, table)]))
-    mentions = query_pl(con, "select article_id, paragraph_index, start_char, entity_id, entity_name, text, label "
-                             "from entity_mentions")
-    ents = schema.conform(build_entities(mentions), "entities")
+    backfill_derived(con, root / FILES)
+    ents = schema.conform(entities_from_counts(query_pl(con, "select *, cast(null as bigint) as first_pos "
+                                                             "from _entity_counts")), "entities")
     con.register("_e", ents.to_arrow())
     con.execute("insert into entities select * from _e")
     arts = query_pl(con, "select article_id, text, published_at, source, title from articles")

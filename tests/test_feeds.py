@@ -1,5 +1,6 @@
 """parse_feed / is_feed / items_from_feed on fixtures and (when present) the real feeds."""
 
+import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -207,3 +208,17 @@ def test_real_feeds(name, count):
         assert sum(d.extra["content_from"] == "feed_content" for d in docs) >= 9
     if name == "macworld.rss":  # long teasers ending in "read this article in full"
         assert all(d.extra["content_from"] == "summary" for d in docs)
+
+
+def test_json_feed_with_objects_where_strings_belong_does_not_crash():
+    # fuzzing found it: a JSON Feed whose language (and other string fields) are objects
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": {"x": 1}, "language": {"en": True},
+           "home_page_url": ["x"], "items": [
+               {"id": 1, "url": {"href": "x"}, "language": {"a": 1}, "title": ["t"],
+                "content_text": "Dock workers in Rotterdam returned to work on Monday after a strike over pay."},
+               {"id": 2, "url": "https://example.org/two", "language": "en", "content_text": "Second item text here."}]}
+    items = parse_feed(json.dumps(doc).encode())
+    assert [i.language for i in items] == [None, "en"]
+    assert items[0].link is None and items[0].title is None
+    docs = list(items_from_feed("odd.json", json.dumps(doc).encode()))
+    assert len(docs) == 2 and docs[0].text.startswith("Dock workers")

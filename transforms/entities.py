@@ -93,6 +93,10 @@ __all__ = [
     "trim_span",
     "resolve_mentions",
     "build_entities",
+    "entity_counts",
+    "sum_entity_counts",
+    "entities_from_counts",
+    "ENTITY_COUNT_SCHEMA",
     "link_to_known",
 ]
 
@@ -703,59 +707,103 @@ def _clean_surface_expr(col: str = "text", label: str = "label") -> pl.Expr:
     return pl.when(s.str.len_chars() > 0).then(s)
 
 
-def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """One row per entity_id from all landed mentions (every article, every run).
+ENTITY_COUNT_SCHEMA = {
+    "entity_id": pl.String, "text": pl.String, "label": pl.String, "entity_name": pl.String,
+    "mentions": pl.Int64, "articles": pl.Int64, "first_pos": pl.Int64,
+}
 
-    Input: the warehouse `entity_mentions` table as it is landed (columns entity_id,
-    article_id, text, label; paragraph_index and start_char used for tie-breaks when
-    present, and entity_name used as a tie-break when present), or the fresh output of
-    resolve_mentions; a DataFrame or a LazyFrame. Every canonical name is itself a
-    cleaned surface form, so names are chosen from the cleaned surface forms.
 
-    name: among the cleaned surface forms, prefer not-all-caps (acronyms of up to six
-    letters excepted: "US" beats a rare "Us" by frequency); then, for an entity whose
-    voted label is PERSON, the longest, then the most frequent, and for any other
-    entity the most frequent, then the longest; then the one most often chosen as entity_name (if that column is
-    there), then the one seen earliest in its article (if positions are there), then
-    alphabetical.
-    label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
-    vote: ids do not depend on labels, so one entity gathers every label NER gave it).
-    Every output value of an id depends only on that id's mentions, so calling this on
-    all mentions of just the ids a run touched gives the same rows as on the corpus.
-    aliases: sorted distinct cleaned surface forms (possessives and PERSON titles
-    stripped), short forms included.
+def entity_counts(mentions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """What `entities` is computed from, as additive counts (the warehouse keeps them, so a
+    run updates an entity from its counts, not from all of its mentions).
+
+    One row per (entity_id, text, label, entity_name) with `mentions` (how many) and
+    `first_pos` (the earliest paragraph_index * 1e6 + start_char, null when the input has no
+    positions), plus one row per entity_id with text, label and entity_name null and
+    `articles` = the number of articles naming it. Counts of two inputs add up (an article
+    lands whole, so a removed article's own counts are subtracted exactly); `first_pos` is a
+    minimum, so the warehouse stores counts without positions.
     """
-    lf = resolved_mentions_all.lazy().filter(pl.col("entity_id").is_not_null())
+    lf = mentions.lazy().filter(pl.col("entity_id").is_not_null())
     cols = lf.collect_schema().names()
     pos = (
         pl.col("paragraph_index").cast(pl.Int64) * 1_000_000 + pl.col("start_char").cast(pl.Int64)
         if {"paragraph_index", "start_char"} <= set(cols)
-        else pl.lit(0, dtype=pl.Int64)
+        else pl.lit(None, dtype=pl.Int64)
     )
-    lf = lf.with_columns(_alias=_clean_surface_expr("text", "label"), _pos=pos)
+    name = pl.col("entity_name") if "entity_name" in cols else pl.lit(None, dtype=pl.String)
+    lf = lf.with_columns(pl.col("text", "label").cast(pl.String), entity_name=name.cast(pl.String), _pos=pos)
+    forms = lf.group_by("entity_id", "text", "label", "entity_name").agg(
+        pl.len().cast(pl.Int64).alias("mentions"), pl.lit(0, dtype=pl.Int64).alias("articles"),
+        pl.col("_pos").min().alias("first_pos"))
+    arts = lf.group_by("entity_id").agg(
+        pl.lit(None, dtype=pl.String).alias("text"), pl.lit(None, dtype=pl.String).alias("label"),
+        pl.lit(None, dtype=pl.String).alias("entity_name"), pl.lit(0, dtype=pl.Int64).alias("mentions"),
+        pl.col("article_id").n_unique().cast(pl.Int64).alias("articles"),
+        pl.lit(None, dtype=pl.Int64).alias("first_pos"))
+    return pl.concat([forms, arts]).select(list(ENTITY_COUNT_SCHEMA)).cast(ENTITY_COUNT_SCHEMA).collect()
 
+
+def sum_entity_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Counts of several inputs (negative ones: removed articles) added up; rows that come
+    to zero are dropped."""
+    return (counts.lazy().group_by("entity_id", "text", "label", "entity_name")
+            .agg(pl.col("mentions").sum(), pl.col("articles").sum(), pl.col("first_pos").min())
+            .filter((pl.col("mentions") != 0) | (pl.col("articles") != 0))
+            .select(list(ENTITY_COUNT_SCHEMA)).cast(ENTITY_COUNT_SCHEMA).collect())
+
+
+def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per entity_id from all landed mentions (every article, every run):
+    `entities_from_counts(entity_counts(mentions))`.
+
+    Input: the warehouse `entity_mentions` table as it is landed (columns entity_id,
+    article_id, text, label; paragraph_index and start_char used for tie-breaks when
+    present, and entity_name used as a tie-break when present), or the fresh output of
+    resolve_mentions; a DataFrame or a LazyFrame.
+    """
+    return entities_from_counts(entity_counts(resolved_mentions_all))
+
+
+def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per entity_id from its `entity_counts` rows (of one input or summed).
+
+    Every canonical name is itself a cleaned surface form, so names are chosen from the
+    cleaned surface forms. name: among them, prefer not-all-caps (acronyms of up to six
+    letters excepted: "US" beats a rare "Us" by frequency); then, for an entity whose
+    voted label is PERSON, the longest, then the most frequent, and for any other
+    entity the most frequent, then the longest; then the one most often chosen as
+    entity_name, then the one seen earliest in its article (when positions were counted),
+    then alphabetical.
+    label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
+    vote: ids do not depend on labels, so one entity gathers every label NER gave it).
+    Every output value of an id depends only on that id's counts, so calling this on the
+    counts of just the ids a run touched gives the same rows as on the corpus.
+    aliases: sorted distinct cleaned surface forms (possessives and PERSON titles
+    stripped), short forms included.
+    """
+    c = sum_entity_counts(counts).lazy()
+    forms = c.filter(pl.col("mentions") > 0).with_columns(_alias=_clean_surface_expr("text", "label"))
     names = (
-        lf.filter(pl.col("_alias").is_not_null())
+        forms.filter(pl.col("_alias").is_not_null())
         .group_by("entity_id", "_alias")
-        .agg(pl.len().alias("_n"), pl.col("_pos").min())
+        .agg(pl.col("mentions").sum().alias("_n"), pl.col("first_pos").min().alias("_pos"))
     )
-    if "entity_name" in cols:
-        # How often each form was the per-article canonical name: breaks "Kim Jong-un" /
-        # "Kim Jong Un" ties when the landed table has no positions.
-        canon = lf.group_by("entity_id", pl.col("entity_name").alias("_alias")).agg(pl.len().alias("_nn"))
-        names = names.join(canon, on=["entity_id", "_alias"], how="left")
-    else:
-        names = names.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_nn"))
+    # How often each form was the per-article canonical name: breaks "Kim Jong-un" /
+    # "Kim Jong Un" ties when the landed table has no positions.
+    canon = (forms.filter(pl.col("entity_name").is_not_null())
+             .group_by("entity_id", pl.col("entity_name").alias("_alias")).agg(pl.col("mentions").sum().alias("_nn")))
+    names = names.join(canon, on=["entity_id", "_alias"], how="left")
     labels = (
-        lf.group_by("entity_id", "label")
-        .agg(pl.len().alias("_n"))
+        forms.group_by("entity_id", "label")
+        .agg(pl.col("mentions").sum().alias("_n"))
         .group_by("entity_id")
         .agg(pl.col("label").sort_by([pl.col("_n"), pl.col("label")], descending=[True, False]).first())
     )
     person = pl.col("label") == "PERSON"
-    length = pl.col("_alias").str.len_chars()
+    length = pl.col("_alias").str.len_chars().cast(pl.Int64)
     names = (
-        names.with_columns(pl.col("_nn").fill_null(0))
+        names.with_columns(pl.col("_nn").fill_null(0), pl.col("_pos").fill_null(0))
         .join(labels, on="entity_id", how="left")
         .group_by("entity_id")
         .agg(
@@ -780,18 +828,20 @@ def build_entities(resolved_mentions_all: pl.DataFrame | pl.LazyFrame) -> pl.Dat
             .alias("name")
         )
     )
-    stats = lf.group_by("entity_id").agg(
-        pl.col("_alias").drop_nulls().unique().sort().alias("aliases"),
-        pl.col("article_id").n_unique().cast(pl.Int64).alias("article_count"),
-        pl.len().cast(pl.Int64).alias("mention_count"),
-        pl.col("text").drop_nulls().min().alias("_raw"),
-    )
+    stats = c.group_by("entity_id").agg(
+        pl.col("articles").sum().alias("article_count"),
+        pl.col("mentions").sum().alias("mention_count"),
+        pl.col("text").filter(pl.col("mentions") > 0).drop_nulls().min().alias("_raw"),
+    ).filter(pl.col("mention_count") > 0)
+    aliases = forms.group_by("entity_id").agg(pl.col("_alias").drop_nulls().unique().sort().alias("aliases"))
     out = (
-        stats.join(labels, on="entity_id", how="left")
+        stats.join(aliases, on="entity_id", how="left")
+        .join(labels, on="entity_id", how="left")
         .join(names, on="entity_id", how="left")
         # A mention that is all punctuation has no cleaned form: fall back to its raw text.
         .with_columns(pl.coalesce("name", "_raw").alias("name"))
-        .select("entity_id", "name", "label", "aliases", "article_count", "mention_count")
+        .select("entity_id", "name", "label", "aliases", pl.col("article_count").cast(pl.Int64),
+                pl.col("mention_count").cast(pl.Int64))
         .sort("entity_id")
     )
     return out.collect()

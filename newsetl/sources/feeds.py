@@ -297,7 +297,7 @@ def _parse_json_feed(data: bytes, ref: str, content_type: str | None) -> list[Fe
         return Reject("feed", ref, "JSON Feed has no items list")
     feed_title = _clean(doc.get("title")) if isinstance(doc.get("title"), str) else None
     feed_link = doc.get("home_page_url")
-    language = doc.get("language")
+    language = _str_or_none(doc.get("language"))
     feed_authors = _json_authors(doc)
     items = []
     for it in raw_items:
@@ -327,13 +327,18 @@ def _parse_json_feed(data: bytes, ref: str, content_type: str | None) -> list[Fe
                 content_is_html=html_content is not None,
                 summary_is_html=False,
                 authors=_json_authors(it) or feed_authors,
-                language=it.get("language") or language,
+                language=_str_or_none(it.get("language")) or language,
                 feed_title=feed_title,
                 feed_link=feed_link if isinstance(feed_link, str) else None,
                 extra=extra,
             )
         )
     return items
+
+
+def _str_or_none(value) -> str | None:
+    """A JSON Feed field the spec says is a string, or None when it is anything else."""
+    return value if isinstance(value, str) else None
 
 
 def _json_authors(obj: dict) -> list[str]:

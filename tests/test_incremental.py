@@ -1,0 +1,142 @@
+"""Run-sized upkeep of the derived catalog tables (issue 13): after runs that add, replace
+and move articles, `entities`, `_entity_counts` and `_article_index` are exactly what a
+rebuild from every live row gives, and internal tables stay a few files."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from newsetl import schema
+from newsetl import warehouse as W
+from newsetl.transforms.entities import build_entities, entity_counts, sum_entity_counts
+from tests.conftest import load_script
+
+NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return load_script("synth_warehouse")
+
+
+@pytest.fixture(scope="module")
+def model(synth):
+    return synth.Model(seed=3, vocab_size=2_000)
+
+
+def run(settings, *batches: dict[str, pl.DataFrame], run_id: str) -> None:
+    w = W.Writer(settings)
+    try:
+        for frames in batches:
+            w.land(frames, [], run_id)
+        w.publish({"run_id": run_id, "status": "completed"})
+    except BaseException:
+        w.abort()
+        raise
+
+
+def edited(frames: dict[str, pl.DataFrame], ids: list[str], move_days: int = 0) -> dict[str, pl.DataFrame]:
+    """New versions of some articles: another content hash, every other mention dropped,
+    the rest relabelled, and (move_days) a later date, so their rows change partition."""
+    out = {}
+    for table, df in frames.items():
+        df = df.filter(pl.col("article_id").is_in(ids))
+        if move_days and "published_date" in df.columns:
+            df = df.with_columns(pl.col("published_date") + timedelta(days=move_days))
+            if table == "articles":
+                df = df.with_columns(pl.col("published_at") + timedelta(days=move_days))
+        if table == "articles":
+            df = df.with_columns(content_hash=pl.col("content_hash") + "-v2")
+        if table == "entity_mentions":
+            df = (df.filter(pl.int_range(pl.len()) % 2 == 0)
+                  .with_columns(label=pl.when(pl.col("label") == "ORG").then(pl.lit("PERSON")).otherwise("label")))
+        out[table] = schema.conform(df, table)
+    return out
+
+
+def catalog(settings):
+    return duckdb.connect(str(settings.db_path), read_only=True)
+
+
+def check_derived(settings) -> None:
+    con = catalog(settings)
+    try:
+        mentions = W.query_pl(con, f"select {W.COUNT_COLUMNS} from entity_mentions")
+        stored = W.query_pl(con, "select * from _entity_counts")
+        want_counts = sum_entity_counts(entity_counts(mentions)).drop("first_pos")
+        key = ["entity_id", "text", "label", "entity_name"]
+        assert_frame_equal(stored.sort(key, nulls_last=True), want_counts.sort(key, nulls_last=True))
+        got = W.query_pl(con, "select * from entities order by entity_id")
+        want = schema.conform(build_entities(mentions), "entities").sort("entity_id")
+        assert_frame_equal(got, want)
+        idx = W.query_pl(con, "select * from _article_index order by article_id")
+        arts = W.query_pl(con, "select article_id, content_hash, pipeline_version, published_date, source, "
+                               "input_ref, url is not null as has_url from articles order by article_id")
+        assert_frame_equal(idx, arts)
+    finally:
+        con.close()
+
+
+def test_entities_and_index_follow_adds_replacements_and_moves(settings, synth, model):
+    a = synth.make_batch(model, 0, 120, NOW)
+    b = synth.make_batch(model, 120, 60, NOW)
+    run(settings, a, run_id="r1")
+    check_derived(settings)
+    ids = a["articles"]["article_id"].to_list()
+    # run 2: new articles, edited ones (fewer mentions, other labels), moved ones
+    run(settings, b, edited(a, ids[:20]), edited(a, ids[20:30], move_days=40), run_id="r2")
+    check_derived(settings)
+    # run 3: the same article in two batches of one run (the later wins), edited again
+    twice = edited(edited(a, ids[:5]), ids[:5])
+    run(settings, edited(a, ids[:5]), twice, run_id="r3")
+    check_derived(settings)
+    con = catalog(settings)
+    try:
+        assert con.execute("select count(*) from articles").fetchall()[0][0] == 180
+        assert con.execute("select count(*) from entities where mention_count <= 0 or article_count <= 0"
+                           ).fetchall()[0][0] == 0
+    finally:
+        con.close()
+    # known_for answers from the index: the edited version's hash
+    w = W.Writer(settings)
+    try:
+        known = w.known_for([ids[0], ids[40], "no-such-id"])
+    finally:
+        w.abort()
+    assert known[ids[0]][0].endswith("-v2-v2") and not known[ids[40]][0].endswith("-v2")
+    assert "no-such-id" not in known
+
+
+def test_old_catalog_gets_its_derived_tables_once_and_repair_rebuilds_them(settings, synth, model):
+    run(settings, synth.make_batch(model, 0, 80, NOW), run_id="r1")
+    con = duckdb.connect(str(settings.db_path))
+    for t in ("_article_index", "_entity_counts", "_meta"):
+        con.execute(f"drop table {t}")  # a catalog from before these tables existed
+    con.close()
+    run(settings, synth.make_batch(model, 80, 40, NOW), run_id="r2")
+    check_derived(settings)
+    settings.db_path.unlink()
+    W.repair(settings)
+    check_derived(settings)
+
+
+def test_internal_tables_are_compacted_by_size_tier(settings, synth, model):
+    for i in range(2 * W.INTERNAL_COMPACT_FILES + 3):
+        run(settings, synth.make_batch(model, 1000 + 10 * i, 10, NOW), run_id=f"r{i}")
+    con = catalog(settings)
+    try:
+        n = dict(con.execute("select table_name, count(*) from _files where retired_at is null "
+                             "and table_name in (?, ?) group by 1", [W.EVIDENCE, W.DEDUP_KEYS]).fetchall())
+        assert 0 < n[W.EVIDENCE] < W.INTERNAL_COMPACT_FILES and 0 < n[W.DEDUP_KEYS] < W.INTERNAL_COMPACT_FILES
+        # merged files hold the same keys as the articles' own
+        keys = con.execute(f"select count(distinct article_id) from read_parquet("
+                           f"{W._sql_list([str(settings.parquet_dir / W.FILES / r) for r in W.live_files(con, W.DEDUP_KEYS)])})"
+                           ).fetchall()[0][0]
+        assert keys == con.execute("select count(*) from articles").fetchall()[0][0]
+    finally:
+        con.close()
