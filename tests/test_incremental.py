@@ -140,3 +140,31 @@ def test_internal_tables_are_compacted_by_size_tier(settings, synth, model):
         assert keys == con.execute("select count(*) from articles").fetchall()[0][0]
     finally:
         con.close()
+
+
+def test_views_bind_without_union_by_name_while_every_file_has_one_schema(settings, synth, model):
+    run(settings, synth.make_batch(model, 0, 30, NOW), run_id="r1")
+
+    def view_sql() -> dict[str, str]:
+        con = catalog(settings)
+        try:
+            return dict(con.execute("select view_name, sql from duckdb_views() where view_name in "
+                                    "(select unnest(?))", [list(schema.PARTITIONED_TABLES)]).fetchall())
+        finally:
+            con.close()
+
+    assert all("union_by_name" not in q for q in view_sql().values())
+    # a file of unknown schema (registered before schema ids existed): union_by_name, until
+    # the next writer reads its footer
+    con = duckdb.connect(str(settings.db_path))
+    con.execute("update _files set schema_id = null where table_name = 'articles'")
+    assert not W.uniform_schema(con, "articles") and W.uniform_schema(con, "quotes")
+    con.close()
+    run(settings, synth.make_batch(model, 30, 10, NOW), run_id="r2")
+    assert all("union_by_name" not in q for q in view_sql().values())
+    con = catalog(settings)
+    try:
+        assert con.execute("select count(*) from _files where schema_id is null").fetchall()[0][0] == 0
+        assert con.execute("select count(*) from articles").fetchall()[0][0] == 40
+    finally:
+        con.close()
