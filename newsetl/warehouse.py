@@ -3,9 +3,11 @@
     <warehouse>/
       news.duckdb                 the catalog: views over the live Parquet files of each
                                   article table, plus the small tables (entities,
-                                  article_clusters, rejects, runs) and `_files`, the list of
-                                  every data file with its table, partition, rows, run and
-                                  retirement time. Replaced by an atomic rename once per run.
+                                  article_clusters, rejects, runs), `_files`, the list of
+                                  every data file with its table, partition, rows, run,
+                                  retirement time and schema id, and the writer's lookup
+                                  tables `_article_index` and `_entity_counts`. Replaced by
+                                  an atomic rename once per run.
       parquet/
         _files/<table>/published_date=D/part-<run>-<i>.parquet
                                   every data file, written once, never changed
