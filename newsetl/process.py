@@ -456,7 +456,8 @@ LINK_WINDOW_DAYS = 30
 
 
 def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Bare surnames and acronyms of a batch linked to the one known full name
+    """Bare surnames, acronyms and organisations written in another known form ("Acme
+    Chemical Co" for the entity called "Acme") of a batch linked to the one known entity
     (transforms.entities.link_to_known); `known` = entities named in the same sources and
     window (the warehouse's), and the batch's own full names are added here. Quotes follow
     their speaker's new id."""

@@ -7,7 +7,9 @@ Four steps, all pure (no I/O, no logging):
 * `resolve_mentions` works article by article (the logic is sequential: a short form
   goes to the full name mentioned before it) and adds `entity_id` and `entity_name`.
 * `link_to_known` links bare surnames in articles that never give the full name to the
-  one known full-name person of that surname (the caller picks the candidates).
+  one known full-name person of that surname, ORG acronyms to the one known ORG they
+  spell, and an ORG written as a known organisation's name to it (the caller picks the
+  candidates).
 * `build_entities` aggregates landed mentions into one row per entity with native
   Polars expressions; one label per entity by vote over its mentions.
 
@@ -23,7 +25,8 @@ Entity ids (issue #11): one name, one entity, whatever label NER gave each menti
       the country's id (pycountry has no demonyms, so they are a table here);
     * NAME|<name key> for every other name; NORP keys fold a plural ending on their
       last word ("Tories" -> "tory", "Democrats" -> "democrat"), and names not tagged
-      PERSON drop trailing legal-form words ("Microsoft Corp." -> "microsoft").
+      PERSON drop trailing legal-form words and the "and" before them ("Microsoft
+      Corp." -> "microsoft", "Smith and Co Inc" -> "smith").
     The label is not part of the id, so "Bush" tagged PERSON in one article and ORG in
     another is one entity whose `label` is the majority label of its mentions (each
     mention keeps its own label). Different people are still kept apart by their full
@@ -36,6 +39,11 @@ Resolution rules inside one article (mentions in paragraph/character order):
    Obama") is trimmed off the span: the mention's `text` and `start_char` change.
    PERSON spans are always trimmed; others only when the rest is named elsewhere in
    the article ("Under Armour" stays whole unless "Armour" is mentioned alone).
+   Participles used as prepositions count ("Excluding Brazil", "Including ...").
+0b. A name glued to an adjective-forming participle ("Houston-based", "Oslo-born",
+   "U.S.-led", "Acme-owned") is trimmed to the name: `text` and `end_char` change, and
+   a NORP tag becomes GPE (NORP when the rest is a demonym: "British-born"). People's
+   spans are never trimmed at the end.
 1. Surface forms are cleaned: whitespace collapsed, wrapping punctuation and possessive
    endings ('s, ’s, trailing ' or ’) removed, a leading lowercase "the" dropped, and for
    PERSON a leading honorific ("Mr.", "President", ...) dropped.
@@ -56,15 +64,29 @@ Resolution rules inside one article (mentions in paragraph/character order):
    known surname: the second word is a common headline verb, `_HEADLINE_VERBS`) is a
    form of "Vladimir Putin". Two full names that share a word are never merged
    ("Scott Adams" and "Tom Scott" stay two people).
-6. ORG acronyms: an all-caps ORG mention ("UN", "NATO") links to the one ORG in the
-   article whose initials spell it ("United Nations"); with zero or several candidates
-   it stays its own entity.
-Not done: linking a bare organisation word to a longer ORG of the article that starts
-with it ("Kinross" / "Kinross Gold Corp"). It is right on most of CoNLL train, but on
-BBC the longer ORG is often another entity ("Apple Insider", "Sony Pictures
-Entertainment"), and where it is right it moves the word's mentions to another id than
-the articles that only say "Kinross" (a cross-article split). Legal-form words are
-dropped from the key instead, which is consistent across articles.
+6. Acronyms: an all-caps ORG mention ("UN", "NATO") links to the one ORG in the
+   article whose initials spell it ("United Nations"), a GPE/LOC one ("N.C.") to the
+   one place ("North Carolina"); when its own kind has no candidate, the other kind
+   ("NCCI" tagged GPE -> an ORG). With several candidates, or for a country's own
+   abbreviation ("US", "UK": the country table), it stays its own entity.
+7. Company short forms: a bare company name ("Kinross") and the one ORG of the article
+   that is that name followed only by industry words and a legal form ("Kinross Gold
+   Corp", "Acme Oil and Gas Inc", "Harbour Bank of Canada"; `_ORG_DESCRIPTORS`) are one
+   entity, with the short form's name and id. The short form may be tagged NORP or
+   PERSON (not when it is part of a person's name in the article). Not joined: a
+   name-like word after the head ("Apple Insider", "Sony Pictures"), a head that itself
+   ends in an industry word ("Deutsche Bank" / "Deutsche Bank Securities"), a short form
+   with its own legal form ("News Corp"), a country or demonym as the head ("British"),
+   two ORGs with one head.
+8. Country qualifiers: an ORG written with a leading country or its possessive ("U.S.
+   Treasury", "Japan's Finance Ministry") and the ORG of the same article written
+   without it ("Treasury") are one entity, with the short form's name and id. Never
+   across articles ("US Government" and "UK Government" are two), and not for company
+   names that start with a country ("Canada Gold Corp", "US Steel").
+Rules 7 and 8 keep the short form's id because it is what other articles write alone:
+"Kinross" in an article that never spells it out is the same entity. An article that
+writes only the long form is linked across articles by `link_to_known` when the corpus
+names that entity by its short form.
 
 The entity id comes from the canonical full name's key, so an article that says
 "Kim Jong Un" and another that says "Kim Jong-un" (and then "Kim") give one id. A
@@ -335,11 +357,78 @@ def _person_key(name: str) -> str:
 
 
 def _org_key(name: str) -> str:
-    """name_key without trailing legal-form words (at least one word is kept)."""
+    """name_key without trailing legal-form words (at least one word is kept), and without
+    the "and" / "&" that joined them ("Smith and Co Inc" -> "smith")."""
     toks = name_key(name).split()
     while len(toks) > 1 and toks[-1] in _LEGAL_SUFFIXES:
         toks = toks[:-1]
+        while len(toks) > 1 and toks[-1] in ("and", "&"):
+            toks = toks[:-1]
     return " ".join(toks)
+
+
+# Generic words that follow a company's own name ("Acme Chemical Co", "Zeta Oil and Gas
+# Inc", "Orbit Financial Services"): written in full once, the company is then named by the
+# words before them ("Acme"). Industry nouns only, never a name-like word ("Insider",
+# "Pictures"), so "Apple Insider" is not a longer form of "Apple".
+_ORG_DESCRIPTORS = frozenset(
+    """aerospace airline airlines airways bancorp bancorporation bank banking
+    brewing capital chemical chemicals communications computer computers construction
+    electric electronics energy engineering enterprises exploration finance financial foods
+    gas gold group holding holdings industries insurance international investment
+    investments investors management manufacturing metals minerals mining mortgage motor
+    motors networks oil partners petroleum pharmaceutical pharmaceuticals products
+    properties railroad railway realty resources savings securities service services
+    shipping steel stores systems technologies technology telecom telecommunications
+    trading trust utilities ventures""".split()
+)
+
+
+def _org_heads(name: str) -> set[str]:
+    """Keys of the short forms an organisation's full name is written as after its first
+    mention: its leading words when every word after them is a `_ORG_DESCRIPTORS` word
+    (joined by "and") once legal forms and a trailing "of <country>" are dropped:
+    "Acme Chemical Co" -> {"acme"}, "Orbit Financial Services Inc" -> {"orbit",
+    "orbit financial"}, "Northern Bank of Canada" -> {"northern"}. The head keeps a word
+    that is not a descriptor, and is never a country or demonym ("British Petroleum" does
+    not make "British" a short form)."""
+    toks = _org_key(name).split()
+    if "of" in toks[1:]:
+        at = toks.index("of", 1)
+        if _country_table().get(" ".join(toks[at + 1:])):
+            toks = toks[:at]
+    out: set[str] = set()
+    for k in range(len(toks) - 1, 0, -1):
+        rest = toks[k:]
+        if rest[-1] == "and" or not all(t in _ORG_DESCRIPTORS or t == "and" for t in rest):
+            break
+        head = toks[:k]
+        key = " ".join(head)
+        if (rest[0] != "and" and head[-1] != "and" and head[-1] not in _ORG_DESCRIPTORS
+                and key not in _country_table() and key not in _demonym_table()):
+            out.add(key)
+    return out
+
+
+def _country_prefix(key: str) -> str | None:
+    """The rest of an organisation's name key after a leading country name or its
+    possessive ("us treasury" -> "treasury", "japans finance ministry" -> "finance
+    ministry"), else None. Not for companies, whose names often start with a country: a
+    name with a legal form ("canada gold corp") or a rest that is one industry word
+    ("us steel"). The rest has two words or one of three letters or more."""
+    toks = key.split()
+    if not toks or toks[-1] in _LEGAL_SUFFIXES:
+        return None
+    table = _country_table()
+    for j in (3, 2, 1):
+        if len(toks) <= j:
+            continue
+        lead = " ".join(toks[:j])
+        if table.get(lead) or (lead.endswith("s") and table.get(lead[:-1])):
+            rest = toks[j:]
+            if len(rest) >= 2 or (len(rest[0]) >= 3 and rest[0] not in _ORG_DESCRIPTORS):
+                return " ".join(rest)
+    return None
 
 
 def entity_id_for(label: str, name: str) -> str:
@@ -378,7 +467,8 @@ _GLUE_WORDS = frozenset(
     every each both either neither some many most several few all another other
     such not never always often sometimes already soon later
     did does do has have had is was were are be been would could should can must shall
-    thanks thank please asked tell told let lets yes oh""".split()
+    thanks thank please asked tell told let lets yes oh
+    including excluding following according regarding concerning amid plus versus""".split()
 )
 
 
@@ -533,9 +623,27 @@ def _trims(labels: list[str], surfaces: list[str]) -> list[int]:
     return cut
 
 
+# A place or company glued to an adjective-forming participle ("Houston-based",
+# "Oslo-born", "Paris-listed"): NER tags the compound NORP or GPE, but it names the part
+# before the hyphen.
+_PARTICIPLE_RE = re.compile(
+    r"(?<=[\w.])[-‐‑](?:based|born|bred|led|backed|owned|listed|headquartered|controlled|"
+    r"funded|run|registered|made|bound)$"
+)
+
+
+def _end_trims(labels: list[str], surfaces: list[str]) -> list[int]:
+    """Rule 0b: characters to cut off the end of each span ("Houston-based" -> 6)."""
+    out = []
+    for lab, s in zip(labels, surfaces):
+        m = _PARTICIPLE_RE.search(s or "") if lab not in _NO_TRIM and lab != "PERSON" else None
+        out.append(len(s) - m.start() if m and (s or "")[:1].isupper() else 0)
+    return out
+
+
 def _resolve_article(
     labels: list[str], surfaces: list[str]
-) -> tuple[list[str], list[str | None], list[str], list[int]]:
+) -> tuple[list[str], list[str | None], list[str], list[int], list[int]]:
     """Resolve one article's mentions (given in reading order).
 
     Returns (resolved labels, entity ids, entity names, characters trimmed off the front
@@ -546,6 +654,13 @@ def _resolve_article(
     labels = [(lab or "").upper() for lab in labels]
     cut = _trims(labels, surfaces)
     surfaces = [(s or "")[c:] if c else s for s, c in zip(surfaces, cut)]
+    cut_end = _end_trims(labels, surfaces)
+    if any(cut_end):
+        surfaces = [s[: len(s) - c] if c else s for s, c in zip(surfaces, cut_end)]
+        # "Houston-based" was a NORP: what is left is a place (or a company, kept ORG), or
+        # a demonym ("British-born"), kept NORP.
+        labels = ["GPE" if c and lab == "NORP" and not demonym_country(s) else lab
+                  for lab, c, s in zip(labels, cut_end, surfaces)]
     clean = [clean_name(s, lab) for s, lab in zip(surfaces, labels)]
     keys = [name_key(c) for c in clean]
 
@@ -578,15 +693,23 @@ def _resolve_article(
             if (toks and part_of_person and len(toks) < 3) or keys[i] in single_person_keys:
                 out_labels[i] = "PERSON"
 
-    # ORG acronyms -> the single ORG in the article with matching initials.
+    # Acronyms -> the single name in the article with matching initials: ORG acronyms to
+    # an ORG ("UN" -> "United Nations"), place acronyms to a place ("N.C." -> "North
+    # Carolina"), then either to the other kind when their own kind has none. A country's
+    # own abbreviation ("US", "UK") is left to the country table.
     acronym_target: dict[str, str] = {}
     org_names = {clean[i] for i in range(n) if out_labels[i] == "ORG" and not _is_acronym(clean[i])}
+    place_names = {clean[i] for i in range(n) if out_labels[i] in ("GPE", "LOC") and not _is_acronym(clean[i])}
     for i in range(n):
-        if out_labels[i] == "ORG" and _is_acronym(clean[i]):
+        if out_labels[i] in ("ORG", "GPE", "LOC") and _is_acronym(clean[i]) and not country_code(clean[i], "GPE"):
             acro = clean[i].replace(".", "").upper()
-            fits = sorted({name for name in org_names if acro in _initials(name)})
-            if len(fits) == 1:
-                acronym_target[clean[i]] = fits[0]
+            pools = (org_names, place_names) if out_labels[i] == "ORG" else (place_names, org_names)
+            for pool in pools:
+                fits = sorted({name for name in pool if acro in _initials(name)})
+                if fits:
+                    if len(fits) == 1:
+                        acronym_target[clean[i]] = fits[0]
+                    break
 
     cluster_list = sorted(clusters.values(), key=lambda c: c.first)
     assigned: list[_Cluster | None] = [None] * n
@@ -614,15 +737,20 @@ def _resolve_article(
             if i > cl.last:
                 cl.last = i
 
+    org_target, short_of = _org_short_forms(out_labels, clean, keys, assigned, compounds)
     ids: list[str] = []
     names: list[str] = []
     cluster_names = {c.key: c.name() for c in cluster_list}
     for i in range(n):
         cl = assigned[i]
-        if cl is not None:
+        if i in org_target:
+            name = org_target[i]
+            out_labels[i] = "ORG"
+        elif cl is not None:
             name = cluster_names[cl.key]
-        elif out_labels[i] == "ORG" and clean[i] in acronym_target:
+        elif out_labels[i] in ("ORG", "GPE", "LOC") and clean[i] in acronym_target:
             name = acronym_target[clean[i]]
+            name = short_of.get(_org_key(name), name)
         else:
             name = clean[i]
         if not name_key(name):
@@ -633,7 +761,75 @@ def _resolve_article(
             ids.append(None)
         else:
             ids.append(entity_id_for(out_labels[i], name))
-    return out_labels, ids, names, cut
+    return out_labels, ids, names, cut, cut_end
+
+
+# Labels NER gives a company's bare name ("Acme" tagged NORP or PERSON by a small model).
+_ORG_SHORT_LABELS = {"ORG", "NORP", "PERSON"}
+
+
+def _org_short_forms(
+    labels: list[str], clean: list[str], keys: list[str], assigned: list, compounds: set[str]
+) -> tuple[dict[int, str], dict[str, str]]:
+    """Rules 7 and 8: the organisations of one article written in a long and a short form.
+
+    7. A company's leading words ("Acme" next to "Acme Chemical Co", see `_org_heads`)
+       and that one ORG of the article with that head are one entity. A NORP- or
+       PERSON-tagged short form too (small models tag a bare company name so), unless it
+       is part of a person's name in the article (then it is that person). With two ORGs
+       of that head ("Acme Oil", "Acme Mining") nothing is joined.
+    8. An ORG written with a leading country or its possessive ("U.S. Treasury",
+       "Japan's Finance Ministry") and the ORG of the article written without it
+       ("Treasury") are one entity.
+    Both take the short form's name and id: the form that other articles write alone
+    ("Acme", "Treasury"), so the entity is the same in articles that never spell it out.
+    Returns (mention index -> name, long form's org key -> short name).
+    """
+    n = len(labels)
+    is_org = [labels[i] == "ORG" and bool(keys[i]) and not _is_acronym(clean[i]) for i in range(n)]
+    okeys = [_org_key(clean[i]) if is_org[i] else "" for i in range(n)]
+    long_by_head: dict[str, set[str]] = {}
+    for i in range(n):
+        if is_org[i]:
+            for head in _org_heads(clean[i]):
+                long_by_head.setdefault(head, set()).add(okeys[i])
+    short_of: dict[str, str] = {}  # long org key -> short name
+    shorts: list[int] = []
+    if long_by_head:
+        person_tokens = [c.tokens for c in assigned if c is not None]
+        for i in range(n):
+            if labels[i] not in _ORG_SHORT_LABELS or not keys[i] or _is_acronym(clean[i]):
+                continue
+            if _org_key(clean[i]) != keys[i]:
+                continue  # a name with its legal form ("Acme Corp") is a full name itself
+            if labels[i] == "PERSON":
+                cl = assigned[i]
+                # A person's name or a word of one; only a two-word "person" that is the
+                # whole head ("Readers Digest") can be the company.
+                if keys[i] in compounds or (cl is not None and cl.key != keys[i]):
+                    continue
+                if cl is None and any(set(keys[i].split()) <= toks for toks in person_tokens):
+                    continue
+            fits = long_by_head.get(keys[i], set())
+            if len(fits) == 1:
+                shorts.append(i)
+                short_of.setdefault(next(iter(fits)), clean[i])
+    out: dict[int, str] = {}
+    for i in shorts:
+        out[i] = short_of[next(iter(long_by_head[keys[i]]))]
+    for i in range(n):
+        if is_org[i] and i not in out and okeys[i] in short_of:
+            out[i] = short_of[okeys[i]]
+    org_keys = {okeys[i]: i for i in range(n) if is_org[i]}
+    for i in range(n):
+        if not is_org[i] or i in out:
+            continue
+        rest = _country_prefix(name_key(clean[i]))
+        if rest is not None and rest in org_keys:
+            j = org_keys[rest]
+            out[i] = out.get(j, clean[j])
+            short_of.setdefault(okeys[i], out[i])
+    return out, short_of
 
 
 def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
@@ -644,7 +840,8 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     label in `ner_label`, and the two new columns. entity_id is null only for a span
     that names two people at once ("Trump-Kim summits"). A span with a glued
     sentence-initial word ("Once Ford", rule 0) comes back trimmed: its `text` and
-    `start_char` (and nothing else) change; `end_char` stays.
+    `start_char` (and nothing else) change; one with a glued participle ("Houston-based",
+    rule 0b) likewise its `text` and `end_char` (when the frame has `end_char`).
     """
     extra = {"entity_id": pl.String, "entity_name": pl.String}
     if mentions.height == 0:
@@ -661,17 +858,19 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     out_ids: list[str | None] = []
     out_names: list[str] = []
     out_cut: list[int] = []
+    out_cut_end: list[int] = []
     start = 0
     n = len(art)
     while start < n:
         end = start
         while end < n and art[end] == art[start]:
             end += 1
-        lab, ids, names, cut = _resolve_article(labels_in[start:end], texts[start:end])
+        lab, ids, names, cut, cut_end = _resolve_article(labels_in[start:end], texts[start:end])
         out_labels += lab
         out_ids += ids
         out_names += names
         out_cut += cut
+        out_cut_end += cut_end
         start = end
 
     start_dtype = ordered.schema["start_char"]
@@ -681,11 +880,15 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
         pl.Series("entity_id", out_ids, dtype=pl.String),
         pl.Series("entity_name", out_names, dtype=pl.String),
         pl.Series("_cut", out_cut, dtype=pl.Int64),
+        pl.Series("_cut_end", out_cut_end, dtype=pl.Int64),
     ).with_columns(
-        pl.col("text").str.slice(pl.col("_cut")),
+        pl.col("text").str.slice(pl.col("_cut"), pl.col("text").str.len_chars() - pl.col("_cut") - pl.col("_cut_end")),
         (pl.col("start_char").cast(pl.Int64) + pl.col("_cut")).cast(start_dtype),
     )
-    return resolved.sort("_row").drop("_row", "_cut")
+    if "end_char" in resolved.columns:
+        resolved = resolved.with_columns(
+            (pl.col("end_char").cast(pl.Int64) - pl.col("_cut_end")).cast(ordered.schema["end_char"]))
+    return resolved.sort("_row").drop("_row", "_cut", "_cut_end")
 
 
 def _clean_surface_expr(col: str = "text", label: str = "label") -> pl.Expr:
@@ -870,6 +1073,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     be left out: "GM" -> "General Motors Corp"); with several ("AP": Associated Press
     and Arsenal Press) it is left alone.
 
+    Organisations known by another form: an ORG mention whose entity_name is the name of
+    exactly one known ORG entity whose id is not that name's own id (the corpus names
+    the entity "Acme Chemical Co", but its id is that of "Acme": rules 7 and 8 joined
+    the two forms in some article) takes that entity's id and name. It needs evidence
+    from an article that wrote both forms; a bare word is never guessed to be the head
+    of a longer company name across articles ("Union" / "Union Investment").
+
     Adds a boolean column `linked_to_known`; rows and their order are kept.
     """
     if mentions.height == 0 or known.height == 0:
@@ -894,6 +1104,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 if len(acro) >= 2:
                     by_initials.setdefault(acro, set()).add((eid, name))
     unique_acro = {a: next(iter(c)) for a, c in by_initials.items() if len({e for e, _ in c}) == 1}
+    # Organisations known by a short form: an entity whose name (its most written form) is
+    # not the name its id comes from ("Acme", id of "Acme Chemical Co": articles wrote
+    # both, rule 7). The short form written alone elsewhere is that entity.
+    by_short: dict[str, set[tuple[str, str]]] = {}
+    for eid, name, label in known.select("entity_id", "name", "label").iter_rows():
+        if (label or "").upper() == "ORG" and name and not _is_acronym(name) and entity_id_for("ORG", name) != eid:
+            by_short.setdefault(_org_key(name), set()).add((eid, name))
 
     ids = mentions.get_column("entity_id").to_list()
     names = mentions.get_column("entity_name").to_list()
@@ -905,6 +1122,9 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             hit = unique.get(name_key(name))
         elif (label or "").upper() == "ORG" and name and _is_acronym(name):
             hit = unique_acro.get(name.replace(".", "").upper())
+        elif (label or "").upper() == "ORG" and name and eid == entity_id_for("ORG", name):
+            fits = {c for c in by_short.get(_org_key(name), ()) if c[0] != eid}
+            hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
             out_names.append(hit[1])
