@@ -318,3 +318,13 @@ def test_minimal_columns_and_non_ascii_text():
     df = pl.DataFrame({"article_id": ["g1", "g2", "g3"], "text": [greek, greek.upper(), greek + " Πηγή: Reuters"]})
     m = _by_id(cluster_duplicates(df))
     assert m["g2"][1] == "g1" and m["g3"][1] == "g1"
+
+
+def test_dedup_keys_in_chunks_equal_all_at_once(monkeypatch):
+    import newsetl.transforms.dedup as dedup_mod
+
+    texts = [f"Story {i} about the harbour strike and the wage deal that ended it after three weeks of talks"
+             for i in range(7)] + ["", "short one"]
+    whole = dedup_mod.dedup_keys(texts)
+    monkeypatch.setattr(dedup_mod, "KEY_CHUNK", 2)
+    assert dedup_mod.dedup_keys(texts) == whole and len(whole) == len(texts) and whole[-2] == []
