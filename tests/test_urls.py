@@ -113,3 +113,9 @@ def test_ssrf_refusal():
     assert "only http and https" in ssrf_refusal("gopher://127.0.0.1/")
     assert ssrf_refusal("http://127.0.0.1/", block_private=False) is None
     assert "DNS lookup failed" in ssrf_refusal("http://no-such-host.invalid/")
+
+
+@pytest.mark.parametrize("tail", ["\x85#", "a\u2028", "x\t", "\x7f"])
+def test_whitespace_at_the_end_of_a_path_is_encoded_once(tail):
+    once = canonicalize_url("https://ex.com/" + tail)
+    assert canonicalize_url(once) == once and once.startswith("https://ex.com/") and not once[-1].isspace()

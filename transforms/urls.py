@@ -77,7 +77,9 @@ def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
         netloc = f"{userinfo}@{netloc}"
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
-    path = parts.path or "/"
+    # Whitespace and control characters percent-encoded: stripping them on a second call
+    # ("/\x85" is whitespace to str.strip) would otherwise change the result.
+    path = "".join(quote(c) if c.isspace() or ord(c) < 32 or ord(c) == 127 else c for c in parts.path) or "/"
     params = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
     ]
