@@ -374,6 +374,8 @@ def render(results: list[dict], command: str, machine: dict) -> str:
                   "this / empty", "unchanged re-run", "peak disk", "peak RSS", "count(*) query",
                   "mentions", "load (empty / this)"], curve),
         "",
+        *[f"Note ({label(r['articles'])} warehouse): {r['build']['note']}.\n" for r in results
+          if r.get("build", {}).get("note")],
         "Where the time goes (CPU seconds of the process tree; the run's own seconds and steps "
         "from its summary):",
         "",
