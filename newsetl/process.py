@@ -377,8 +377,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
     rel = mentions.select(
         (pl.col("start_char") - pl.col("s_start")).alias("a"), (pl.col("end_char") - pl.col("s_start")).alias("b")
     )
-    tscores = S.target_scores(mentions["s_text"].to_list(), list(zip(rel["a"].to_list(), rel["b"].to_list())),
-                              S.load_target_model(tsc_model))
+    tscores = _target_scores_memo(mentions["s_text"].to_list(), rel["a"].to_list(), rel["b"].to_list(), tsc_model)
     mentions = mentions.with_columns(
         pl.Series("sentiment", [s for s, _ in tscores], dtype=pl.Float64),
         pl.Series("sentiment_label", [lab for _, lab in tscores], dtype=pl.String),
@@ -425,6 +424,27 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         "quotes": schema.conform(quotes.join(dates, on="article_id", how="left"), "quotes"),
         "_ner_cache": new_cache,
     }
+
+
+# Per process (each enrichment worker): target sentiment of (sentence, span) pairs already
+# scored, so a syndicated copy's mentions cost a lookup (target_scores scores each pair on
+# its own, so a remembered result is the one it would compute). Bounded: cleared when full.
+_TSC_MEMO: dict[str, dict[tuple[str, int, int], tuple[float, str]]] = {}
+TSC_MEMO_MAX = 500_000
+
+
+def _target_scores_memo(sentences: list[str], starts: list[int], ends: list[int], model_path: str):
+    from newsetl.transforms import sentiment as S
+
+    memo = _TSC_MEMO.setdefault(str(model_path), {})
+    keys = list(zip(sentences, starts, ends))
+    miss = [k for k in dict.fromkeys(keys) if k not in memo]
+    if len(memo) + len(miss) > TSC_MEMO_MAX:
+        memo.clear()
+    if miss:
+        memo.update(zip(miss, S.target_scores([k[0] for k in miss], [(k[1], k[2]) for k in miss],
+                                              S.load_target_model(model_path))))
+    return [memo[k] for k in keys]
 
 
 def pack(df: pl.DataFrame) -> bytes:

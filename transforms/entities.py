@@ -150,6 +150,7 @@ _TITLE_RE = re.compile(_TITLE_PATTERN, re.IGNORECASE)
 _INITIALS_STOP = {"of", "the", "and", "for", "in", "on", "at", "to", "&", "de", "du", "la"}
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, called per mention: syndicated copies repeat names
 def name_key(name: str) -> str:
     """Spelling-variant key for a name: equal keys mean "the same name".
 
@@ -291,6 +292,7 @@ def _demonym_table() -> dict[str, str]:
     return table
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, called per mention: syndicated copies repeat names
 def country_code(name: str, label: str | None = None) -> str | None:
     """ISO 3166-1 alpha-2 code when `name` names a country ("U.S." -> "US"), else None.
 
@@ -356,6 +358,7 @@ def _person_key(name: str) -> str:
     return " ".join(toks)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, called per mention: syndicated copies repeat names
 def _org_key(name: str) -> str:
     """name_key without trailing legal-form words (at least one word is kept), and without
     the "and" / "&" that joined them ("Smith and Co Inc" -> "smith")."""
@@ -431,6 +434,7 @@ def _country_prefix(key: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, called per mention: syndicated copies repeat names
 def entity_id_for(label: str, name: str) -> str:
     """Deterministic entity id of a mention with (resolved) `label` and canonical `name`.
 
