@@ -41,6 +41,12 @@ def load_script(name: str) -> ModuleType:
     return sys.modules[mod_name]
 
 
+@pytest.fixture(scope="module")
+def synth():
+    """scripts/synth_warehouse.py as a module (BBC-like synthetic batches)."""
+    return load_script("synth_warehouse")
+
+
 def query(warehouse_dir: Path, sql: str) -> list[tuple]:
     """All rows of `sql` against <warehouse_dir>/news.duckdb, opened read-only and closed again."""
     import duckdb

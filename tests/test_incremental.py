@@ -14,14 +14,8 @@ from polars.testing import assert_frame_equal
 from newsetl import schema
 from newsetl import warehouse as W
 from newsetl.transforms.entities import build_entities, entity_counts, sum_entity_counts
-from tests.conftest import load_script
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def synth():
-    return load_script("synth_warehouse")
 
 
 @pytest.fixture(scope="module")

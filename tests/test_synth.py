@@ -16,11 +16,6 @@ N = 300
 
 
 @pytest.fixture(scope="module")
-def synth():
-    return load_script("synth_warehouse")
-
-
-@pytest.fixture(scope="module")
 def model(synth):
     # a smaller vocabulary keeps the unit tests fast; the Zipf shape is the same
     return synth.Model(seed=7, vocab_size=20_000)
