@@ -105,10 +105,17 @@ STEPS = ("stage-batch", "write-files", "duplicates", "entities", "compact", "vie
 
 
 def _step(settings: Settings, name: str) -> None:
+    """Fault injection for tests and scripts/reliability.py: `fault_at = "<step>"` SIGKILLs
+    the writer at that step; `"<step>:hold"` makes it wait there while `state/hold` exists
+    (at most 10 min), so a test can keep the writer lock held for as long as it needs."""
     if settings.fault_at == name:
         import signal
 
         os.kill(os.getpid(), signal.SIGKILL)
+    if settings.fault_at == f"{name}:hold":
+        deadline = time.monotonic() + 600
+        while (settings.state_dir / "hold").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 class WarehouseBusy(RuntimeError):

@@ -491,11 +491,17 @@ def concurrent_runs(work: Path, api_url: str | None, n_articles: int = 20, log=p
         t = threading.Thread(target=reader, daemon=True)
         stop.clear()
         t.start()
-        a = start_run([str(src)], env)
+        hold = wh / "state" / "hold"
+        if mode == "refuse":
+            # A keeps the lock (waits at its write-files step) until B has been turned away:
+            # without it, a fast A could finish before B's process got to the lock.
+            hold.touch()
+        a = start_run([str(src)], env if mode != "refuse" else dict(env, NEWSETL_FAULT_AT="write-files:hold"))
         lock_taken = _wait_for(wh / "state" / "catalog.staging.duckdb", a)
         extra = ("--wait", "600") if mode == "wait" else ()
         b = start_run([str(src)], env, *extra)
         out_b, err_b = finish(b, 900)
+        hold.unlink(missing_ok=True)
         out_a, err_a = finish(a, 900)
         stop.set()
         t.join()
