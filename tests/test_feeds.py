@@ -222,3 +222,12 @@ def test_json_feed_with_objects_where_strings_belong_does_not_crash():
     assert items[0].link is None and items[0].title is None
     docs = list(items_from_feed("odd.json", json.dumps(doc).encode()))
     assert len(docs) == 2 and docs[0].text.startswith("Dock workers")
+
+
+def test_malformed_date_element_that_feedparser_gives_as_an_object():
+    # fuzzing found it (make reliability, feed/fz4254.rss): a mutated RSS item whose
+    # date element comes back from feedparser as a dict
+    data = (Path(__file__).parent / "fixtures" / "fuzz-feed-updated-object.rss").read_bytes()
+    docs = list(items_from_feed("fz.rss", data))
+    assert docs and all(isinstance(d, (RawDoc, Reject)) for d in docs)
+    assert parse_date({"x": 1}) is None

@@ -123,6 +123,8 @@ def parse_date(raw: str | None, parsed=None, now: datetime | None = None) -> dat
 
     Dates without a zone are taken as UTC (the feed gives no better evidence). Dates in
     the future are clamped to now when within _FUTURE_DROP, dropped beyond it."""
+    if not isinstance(raw, str):
+        raw = None  # feedparser can give a dict for a malformed date element (fuzzing found it)
     dt = _parse_date_str(raw) if raw else None
     if dt is None and parsed is not None:
         try:
