@@ -397,6 +397,9 @@ def machine_info(seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench import warn_autogroup
+
+    warn_autogroup()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default=",".join(label(n) for n in DEFAULT_SIZES),
                     help="warehouse sizes in articles, comma-separated (10k,100k,1M)")
