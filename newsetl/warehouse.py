@@ -96,6 +96,8 @@ META_DDL = "create table if not exists _meta (key varchar, value varchar)"
 DERIVED_VERSION = "1"
 # The columns entity counts are kept from (no positions: a minimum cannot be subtracted).
 COUNT_COLUMNS = "article_id, entity_id, entity_name, text, label"
+# An `_article_index` row from an `articles` row.
+INDEX_SELECT = f"article_id, content_hash, pipeline_version, {PARTITION_COLUMN}, source, input_ref, url is not null"
 
 
 # The landing steps, in order; `Settings.fault_at` names one to SIGKILL the writer there
@@ -300,12 +302,31 @@ def set_meta(con, key: str, value: str) -> None:
     con.execute("insert into _meta values (?, ?)", [key, value])
 
 
+@contextmanager
+def registered(con, name: str, df: pl.DataFrame):
+    """`df` visible to `con`'s queries as `name` for the block."""
+    con.register(name, df.to_arrow())
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def insert_counts(con, counts: pl.DataFrame) -> None:
     if counts.height:
-        con.register("_counts", counts.select("entity_id", "text", "label", "entity_name", "mentions",
-                                              "articles").to_arrow())
-        con.execute("insert into _entity_counts select * from _counts")
-        con.unregister("_counts")
+        with registered(con, "_counts", counts.select("entity_id", "text", "label", "entity_name", "mentions",
+                                                      "articles")):
+            con.execute("insert into _entity_counts select * from _counts")
+
+
+def stored_counts(con, touched: str | None = None) -> pl.DataFrame:
+    """`_entity_counts` rows as transforms.entities.entity_counts gives them (positions null),
+    all of them or those of the entity ids in the registered relation `touched`."""
+    from newsetl.transforms.entities import ENTITY_COUNT_SCHEMA
+
+    where = f" where entity_id in (select entity_id from {touched})" if touched else ""
+    return query_pl(con, f"select *, cast(null as bigint) as first_pos from _entity_counts{where}"
+                    ).cast(ENTITY_COUNT_SCHEMA)
 
 
 def backfill_derived(con, files_root: Path) -> None:
@@ -319,8 +340,7 @@ def backfill_derived(con, files_root: Path) -> None:
     con.execute("delete from _entity_counts")
     arts = [str(files_root / r) for r in live_files(con, "articles")]
     if arts:
-        con.execute("insert into _article_index select article_id, content_hash, pipeline_version, "
-                    f"{PARTITION_COLUMN}, source, input_ref, url is not null from {scan_sql(arts)}")
+        con.execute(f"insert into _article_index select {INDEX_SELECT} from {scan_sql(arts)}")
     rels = live_files(con, "entity_mentions")
     parts = []
     for i in range(0, len(rels), 256):
@@ -500,9 +520,8 @@ class Writer:
                                                "and retired_at is null").fetchall()]
         ids = [(rel, file_schema_id(self.files_root / rel)[1]) for rel in rels if (self.files_root / rel).exists()]
         if ids:
-            self.con.register("_sid", pl.DataFrame(ids, schema=["path", "sid"], orient="row").to_arrow())
-            self.con.execute("update _files set schema_id = s.sid from _sid s where _files.path = s.path")
-            self.con.unregister("_sid")
+            with registered(self.con, "_sid", pl.DataFrame(ids, schema=["path", "sid"], orient="row")):
+                self.con.execute("update _files set schema_id = s.sid from _sid s where _files.path = s.path")
 
     def _gc_retired(self) -> None:
         """Files retired longer ago than the retention are deleted (open readers of old
@@ -559,20 +578,18 @@ class Writer:
         finally:
             self.con.unregister("_ev_q")
 
-    def _live_rows(self, table: str, cols: str, ids: list[str]) -> pl.DataFrame:
+    def _live_rows(self, table: str, cols: str, ids: list[str], dates=None) -> pl.DataFrame:
         """Rows of live articles `ids` of a partitioned table, read from the files of their
-        partitions only (found in _article_index)."""
-        dates = {d for (d,) in self.con.execute(f"select distinct {PARTITION_COLUMN} from _article_index "
-                                                  "where article_id in (select unnest(?))", [ids]).fetchall()}
+        partitions only (`dates`, by default looked up in _article_index)."""
+        if dates is None:
+            dates = {d for (d,) in self.con.execute(f"select distinct {PARTITION_COLUMN} from _article_index "
+                                                      "where article_id in (select unnest(?))", [ids]).fetchall()}
         files = self._abs(live_files(self.con, table, dates)) if dates else []
         if not files:
             return query_pl(self.con, f"select {cols} from ({_empty_select(table)})")
-        self.con.register("_ids", pl.DataFrame({"article_id": ids}, schema={"article_id": pl.String}).to_arrow())
-        try:
+        with registered(self.con, "_ids", pl.DataFrame({"article_id": ids}, schema={"article_id": pl.String})):
             return query_pl(self.con, f"select {cols} from {scan_sql(files)} "
                                       "where article_id in (select article_id from _ids)")
-        finally:
-            self.con.unregister("_ids")
 
     def _old_evidence(self, ids: list[str]) -> pl.DataFrame:
         """The evidence the landed versions of `ids` contributed, as (h, delta) rows of +1."""
@@ -601,17 +618,13 @@ class Writer:
             conds.append(f"{PARTITION_COLUMN} is null")
         ids = query_pl(self.con, f"select article_id, {PARTITION_COLUMN} from _article_index "
                                  f"where source in (select unnest(?)) and ({' or '.join(conds)})", params)
-        files = self._abs(live_files(self.con, "entity_mentions", set(ids[PARTITION_COLUMN].to_list())))
-        if not files:
+        named = self._live_rows("entity_mentions", "distinct entity_id", ids["article_id"].to_list(),
+                                set(ids[PARTITION_COLUMN].to_list()))
+        if named.height == 0:
             return empty
-        self.con.register("_ids", ids.select("article_id").to_arrow())
-        try:
-            return query_pl(
-                self.con,
-                "select e.entity_id, e.name, e.label from entities e where e.entity_id in ("
-                f"select entity_id from {scan_sql(files)} where article_id in (select article_id from _ids))")
-        finally:
-            self.con.unregister("_ids")
+        with registered(self.con, "_named", named):
+            return query_pl(self.con, "select entity_id, name, label from entities "
+                                      "where entity_id in (select entity_id from _named)")
 
     def ner_cache_for(self, hashes: list[int]) -> pl.DataFrame:
         """Raw NER output already computed for these paragraph-text hashes (this run's or
@@ -783,8 +796,7 @@ class Writer:
                          [sorted(self.replaced | set(self.latest_batch))])
         staged = self._staged_sql("articles")
         if staged is not None:
-            self.con.execute("insert into _article_index select article_id, content_hash, pipeline_version, "
-                             f"{PARTITION_COLUMN}, source, input_ref, url is not null from ({staged})")
+            self.con.execute(f"insert into _article_index select {INDEX_SELECT} from ({staged})")
 
     def update_duplicates(self) -> None:
         if self.changed:
@@ -986,25 +998,20 @@ class Writer:
 
         if not self.touched_entities:
             return
-        self.con.register("_touched", pl.DataFrame({"entity_id": sorted(self.touched_entities)}).to_arrow())
-        try:
-            parts = [query_pl(self.con, "select *, cast(null as bigint) as first_pos from _entity_counts "
-                                        "where entity_id in (select entity_id from _touched)")]
-            parts += self.count_delta
+        touched = pl.DataFrame({"entity_id": sorted(self.touched_entities)})
+        with registered(self.con, "_touched", touched):
+            parts = [stored_counts(self.con, "_touched"), *self.count_delta]
             staged = self._staged_sql("entity_mentions")
             if staged is not None:
                 parts.append(entity_counts(query_pl(self.con, f"select {COUNT_COLUMNS} from ({staged})")))
-            counts = sum_entity_counts(pl.concat([p.cast(parts[0].schema) for p in parts], how="vertical_relaxed"))
-            counts = counts.filter(pl.col("entity_id").is_in(sorted(self.touched_entities)))
+            counts = sum_entity_counts(pl.concat(parts, how="vertical_relaxed")).join(touched, on="entity_id",
+                                                                                      how="semi")
             ents = schema.conform(entities_from_counts(counts), "entities")
             self.con.execute("delete from _entity_counts where entity_id in (select entity_id from _touched)")
             insert_counts(self.con, counts)
             self.con.execute("delete from entities where entity_id in (select entity_id from _touched)")
-            self.con.register("_ents", ents.to_arrow())
-            self.con.execute("insert into entities select * from _ents")
-            self.con.unregister("_ents")
-        finally:
-            self.con.unregister("_touched")
+            with registered(self.con, "_ents", ents):
+                self.con.execute("insert into entities select * from _ents")
 
     def _append_evidence(self, run_id: str, new_files: list[str], retired: list[str]) -> None:
         if not self.evidence_delta:
@@ -1225,8 +1232,7 @@ def _rebuild_catalog(settings: Settings) -> None:
         con.execute(parquet_view_sql(table, [str(root / FILES / r) for r in live_files(con, table)],
                                      uniform_schema(con, table)))
     backfill_derived(con, root / FILES)
-    ents = schema.conform(entities_from_counts(query_pl(con, "select *, cast(null as bigint) as first_pos "
-                                                             "from _entity_counts")), "entities")
+    ents = schema.conform(entities_from_counts(stored_counts(con)), "entities")
     con.register("_e", ents.to_arrow())
     con.execute("insert into entities select * from _e")
     arts = query_pl(con, "select article_id, text, published_at, source, title from articles")

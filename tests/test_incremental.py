@@ -162,3 +162,26 @@ def test_views_bind_without_union_by_name_while_every_file_has_one_schema(settin
         assert con.execute("select count(*) from articles").fetchall()[0][0] == 40
     finally:
         con.close()
+
+
+def test_known_entities_come_from_the_same_source_and_window(settings, synth, model):
+    a = synth.make_batch(model, 0, 60, NOW)
+    run(settings, a, run_id="r1")
+    arts = a["articles"].filter(pl.col("published_date").is_not_null()).head(1)
+    source, day = arts["source"][0], arts["published_date"][0]
+    con = catalog(settings)
+    try:
+        want = {r[0] for r in con.execute(
+            "select distinct m.entity_id from entity_mentions m join articles x using (article_id) "
+            "where x.source = ? and x.published_date between ? and ? and m.entity_id is not null",
+            [source, day - timedelta(days=30), day + timedelta(days=30)]).fetchall()}
+    finally:
+        con.close()
+    w = W.Writer(settings)
+    try:
+        got = w.known_entities(arts, 30)
+        other = w.known_entities(arts.with_columns(pl.lit("no-such-source").alias("source")), 30)
+    finally:
+        w.abort()
+    assert want and set(got["entity_id"].to_list()) == want
+    assert got.columns == ["entity_id", "name", "label"] and other.height == 0
