@@ -17,6 +17,7 @@ from prefect.utilities.annotations import quote
 
 from newsetl import process, schema
 from newsetl import fanout
+from newsetl.memory import freeze_startup_objects, release_free_memory
 from newsetl.records import Reject
 from newsetl.progress import Progress
 from newsetl.runstate import RunSummary, count_prepared
@@ -122,6 +123,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     except Exception:
         run_id = str(uuid.uuid4())
     summary = RunSummary(run_id=run_id)
+    freeze_startup_objects()  # per-batch collections then walk only this run's objects
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
@@ -151,6 +153,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         with summary.timed("land"):
                             land_batch(quote(writer), quote(frames), quote(rej), run_id,
                                        quote(prep.whole_file_refs))
+                        del frames
+                        release_free_memory()  # the batch's frames and results are gone now
                         progress.update(n_docs)
                     if nxt is None:
                         break
