@@ -20,18 +20,16 @@ import json
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import tomllib
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from newsetl.prefect_server import LocalPrefectServer
 from newsetl.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -112,87 +110,6 @@ def load_config(path: str | Path | None) -> list[DeploymentSpec]:
 
 
 # ---------------------------------------------------------------- local Prefect server
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(api_url + "/health", timeout=2) as r:
-            return r.status == 200
-    except Exception:
-        return False
-
-
-class LocalPrefectServer:
-    """`prefect server start` on loopback as a child process group; `stop()` ends all of it."""
-
-    def __init__(self, prefect_home: str | None = None, port: int | None = None):
-        self.home = Path(prefect_home or os.environ.get("PREFECT_HOME") or PROJECT_ROOT / ".state" / "prefect")
-        self.port = port or _free_port()
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
-        self.proc: subprocess.Popen | None = None
-        self.log_path = self.home / "server.log"
-
-    def start(self, timeout: float | None = None) -> str:
-        self.home.mkdir(parents=True, exist_ok=True)
-        timeout = timeout or float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"))
-        env = dict(os.environ)
-        env.pop("PREFECT_API_URL", None)
-        env.update({
-            "PREFECT_HOME": str(self.home),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_UI_ENABLED": "false",
-            "PREFECT_SERVER_UI_ENABLED": "false",
-        })
-        logf = open(self.log_path, "ab")
-        try:
-            # Own session: stop() signals the whole group (the server may fork helpers).
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--no-ui"],
-                env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            logf.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"the Prefect server exited with {self.proc.returncode}:\n{tail}")
-            if _healthy(self.api_url):
-                return self.api_url
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"the Prefect server did not become healthy within {timeout:.0f} s (log: {self.log_path})")
-
-    def stop(self, grace: float = 20.0) -> None:
-        if self.proc is None or self.proc.poll() is not None and not self._group_alive():
-            return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                continue
-            if not self._group_alive():
-                break
-        self.proc = None
-
-    def _group_alive(self) -> bool:
-        try:
-            os.killpg(self.proc.pid, 0)
-            return True
-        except (ProcessLookupError, PermissionError):
-            return False
-
-
 @contextmanager
 def prefect_api(settings: Settings):
     """Yield the Prefect API URL: the configured one, or a local server started (and stopped) here."""

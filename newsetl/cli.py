@@ -29,15 +29,19 @@ def _settings(args):
 
 def cmd_run(args) -> int:
     settings = _settings(args)
+    from newsetl.prefect_server import temporary_api
 
-    from newsetl.flows.pipeline import run_flow
-    from newsetl.warehouse import WarehouseBusy
+    # Prefect's temporary API server boots while the pipeline's modules are imported.
+    with temporary_api() as api_ready:
+        from newsetl.flows.pipeline import run_flow
+        from newsetl.warehouse import WarehouseBusy
 
-    try:
-        summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait, settings=settings)
-    except WarehouseBusy as exc:
-        print(f"newsetl run: {exc}", file=sys.stderr)
-        return 3
+        api_ready()
+        try:
+            summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait, settings=settings)
+        except WarehouseBusy as exc:
+            print(f"newsetl run: {exc}", file=sys.stderr)
+            return 3
     print(summary.markdown(settings))
     return 0 if summary.status == "completed" else 1
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
@@ -39,11 +40,14 @@ POOL_RETRIES = 2
 pool_restarts = 0
 
 
-def load_models(models: tuple[str, str] | None) -> None:
+def load_models(models: tuple[str, str] | None, parent: int | None = None) -> None:
     """Worker initializer: one BLAS thread (the workers already use every core) and the
     models loaded now, before the first shard arrives."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    if parent is not None:  # the run's pid, from the run: it may be gone before we get here
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True,
+                         name="newsetl-orphan-watch").start()
     if models:
         from newsetl.transforms import sentiment
         from newsetl.transforms.ner import load_pipeline
@@ -52,11 +56,19 @@ def load_models(models: tuple[str, str] | None) -> None:
         sentiment.load_target_model(models[1])
 
 
+def _exit_when_orphaned(parent: int, every: float = 1.0) -> None:
+    """A pool worker whose run was killed (SIGKILL, the OOM killer) is never told: it would
+    sit idle with its models loaded for good. It leaves once its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
 class RecoveringProcessPool(ProcessPoolTaskRunner):
     """ProcessPoolTaskRunner that can replace its executor after a worker was killed."""
 
     def __init__(self, max_workers: int, models: tuple[str, str] | None = None):
-        super().__init__(max_workers=max_workers, initializer=load_models, initargs=(models,))
+        super().__init__(max_workers=max_workers, initializer=load_models, initargs=(models, os.getpid()))
         self.models = models
         self._renew_lock = threading.Lock()
 

@@ -117,7 +117,7 @@ def settings(tmp_path):
 # and through it `api_url` and `sample_warehouse`).
 SLOW_MODULES = frozenset({
     "test_backfill", "test_bench_smoke", "test_browser", "test_concurrent_runs", "test_dask",
-    "test_kill_landing", "test_pipeline", "test_schedule", "test_web_flow", "test_worker_faults",
+    "test_kill_landing", "test_pipeline", "test_prefect_server", "test_schedule", "test_web_flow", "test_worker_faults",
 })
 SLOW_FIXTURES = frozenset({"prefect_server"})
 # (module, fixture): a module's own fixture that lands a whole warehouse. test_synth's

@@ -1,0 +1,96 @@
+"""The temporary Prefect API server `newsetl run` starts itself (newsetl.prefect_server),
+and what a killed run leaves behind: nothing (its server and its pool workers leave)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from newsetl.prefect_server import healthy, temporary_api
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "harbour-strike.txt"
+
+
+def _env(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(NEWSETL_STATE_HOME=str(tmp_path / "state"), PREFECT_HOME=str(tmp_path / "state" / "prefect"),
+               NEWSETL_PROGRESS="false")
+    return env
+
+
+def _wait_for(pred, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_temporary_api_starts_answers_and_stops(tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    with temporary_api() as ready:
+        url = os.environ["PREFECT_API_URL"]  # set before the flow's modules import prefect
+        assert ready() == url and healthy(url)
+        servers = [c for c in psutil.Process().children() if "create_app" in " ".join(c.cmdline())]
+        assert len(servers) == 1
+    assert "PREFECT_API_URL" not in os.environ
+    assert not servers[0].is_running() or servers[0].status() == psutil.STATUS_ZOMBIE
+    assert not healthy(url)
+
+
+def test_temporary_api_uses_a_configured_server(monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    before = set(psutil.Process().children())
+    with temporary_api() as ready:
+        assert ready() == "http://127.0.0.1:9/api"
+        assert set(psutil.Process().children()) == before  # nothing started
+
+
+def test_run_on_its_own_server_and_a_killed_run_leaves_nothing(tmp_path):
+    cmd = [sys.executable, "-m", "newsetl.cli", "run", str(SAMPLE), "--warehouse", str(tmp_path / "wh")]
+    done = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 new" in done.stdout and "Error logging to API" not in done.stderr
+
+    # Killed with SIGKILL once its server and its two pool workers are up: no cleanup code
+    # runs, yet neither may stay behind.
+    # It waits at its first landing step while state/hold exists (the pool is up then).
+    wh2 = tmp_path / "wh2"
+    (wh2 / "state").mkdir(parents=True)
+    (wh2 / "state" / "hold").touch()
+    env = dict(_env(tmp_path), NEWSETL_WORKERS="2", NEWSETL_FAULT_AT="stage-batch:hold")
+    p = subprocess.Popen(cmd[:-1] + [str(wh2)], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    main = psutil.Process(p.pid)
+
+    def kids():
+        try:
+            return main.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def up():
+        cmds = [" ".join(c.cmdline()) for c in kids() if c.is_running()]
+        return any("create_app" in c for c in cmds) and sum("spawn_main" in c for c in cmds) >= 2
+
+    try:
+        assert _wait_for(up, 120), [c.cmdline() for c in kids()]
+        left = kids()
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        alive = lambda: [c for c in left if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        assert _wait_for(lambda: not alive(), 15), [c.cmdline()[:4] for c in alive()]
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
