@@ -469,7 +469,9 @@ class Writer:
         from newsetl.settings import PIPELINE_VERSION
 
         self.ner_key = f"{settings.model_paths[0]}|{PIPELINE_VERSION}"
-        self.ner_run: dict[int, list] = {}
+        from newsetl.process import NER_CACHE_SCHEMA
+
+        self.ner_run = pl.DataFrame(schema=NER_CACHE_SCHEMA)  # (h, spans) this run computed
         self.ner_new: list[pl.DataFrame] = []
 
     # ---- startup housekeeping
@@ -631,26 +633,24 @@ class Writer:
         stored), as (h, spans)."""
         from newsetl.process import NER_CACHE_SCHEMA
 
-        want = set(hashes)
-        got = {h: self.ner_run[h] for h in want if h in self.ner_run}
-        rest = sorted(want - set(got))
+        # Frames, not Python dicts of span lists: four syndicated copies look up ~30k texts.
+        want = pl.Series("h", hashes, dtype=pl.Int64).unique()
+        got = self.ner_run.filter(pl.col("h").is_in(want.implode())).unique("h")
+        rest = want.filter(~want.is_in(got["h"].implode()))
         files = self._abs(live_files(self.con, NER_CACHE))
-        if rest and files and self.settings.enrich_cache:
-            self.con.register("_nq", pl.DataFrame({"h": rest}, schema={"h": pl.Int64}).to_arrow())
-            try:
+        if rest.len() and files and self.settings.enrich_cache:
+            with registered(self.con, "_nq", rest.to_frame()):
                 stored = query_pl(self.con, f"select h, any_value(spans) as spans from read_parquet({_sql_list(files)}) "
                                             "where model_key = ? and h in (select h from _nq) group by h", [self.ner_key])
-            finally:
-                self.con.unregister("_nq")
-            got.update(zip(stored["h"].to_list(), stored["spans"].to_list()))
-        return pl.DataFrame({"h": list(got), "spans": list(got.values())}, schema=NER_CACHE_SCHEMA)
+            got = pl.concat([got, stored.cast(NER_CACHE_SCHEMA)], how="vertical_relaxed")
+        return got.select(list(NER_CACHE_SCHEMA))
 
     def remember_ner(self, fresh: pl.DataFrame) -> None:
         """Raw NER output the workers just computed: reused by later batches of this run,
         stored for later runs at publish (unless Settings.enrich_cache is off)."""
         if fresh.height == 0 or not self.settings.enrich_cache:
             return
-        self.ner_run.update(zip(fresh["h"].to_list(), fresh["spans"].to_list()))
+        self.ner_run = pl.concat([self.ner_run, fresh.select(self.ner_run.columns)], how="vertical_relaxed")
         self.ner_new.append(fresh)
 
     def _append_ner_cache(self, run_id: str, new_files: list[str]) -> None:

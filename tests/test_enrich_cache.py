@@ -97,3 +97,26 @@ def test_copies_in_one_run_are_enriched_once(settings, tmp_path, prefect_server)
     a, b = rows(s.db_path, "wire-two"), rows(s.db_path, "wire-one")
     for t in ("entity_mentions", "sentences"):
         assert_frame_equal(a[t].drop("url"), b[t].drop("url"))
+
+
+def test_writer_ner_cache_for_this_runs_texts(tmp_path):
+    """The run's own NER output is found by text hash, once per hash, whatever order or
+    repeats the lookup asks in; unknown hashes are simply absent."""
+    from newsetl.process import NER_CACHE_SCHEMA
+    from newsetl.settings import Settings
+    from newsetl.warehouse import Writer
+
+    w = Writer(Settings(warehouse=tmp_path / "wh", workers=1))
+    try:
+        fresh = pl.DataFrame({"h": [11, 12, 13],
+                              "spans": [[{"start": 0, "end": 3, "label": "PERSON"}], [],
+                                        [{"start": 1, "end": 2, "label": "ORG"}, {"start": 5, "end": 9, "label": "GPE"}]]},
+                             schema=NER_CACHE_SCHEMA)
+        w.remember_ner(fresh)
+        w.remember_ner(fresh.filter(pl.col("h") == 13))  # a later batch computed it again
+        got = w.ner_cache_for([13, 11, 99, 13, 12]).sort("h")
+        assert got.schema == pl.Schema(NER_CACHE_SCHEMA)
+        assert_frame_equal(got, fresh.sort("h"))
+        assert w.ner_cache_for([99]).height == 0
+    finally:
+        w.abort()

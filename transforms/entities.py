@@ -1116,9 +1116,11 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         if (label or "").upper() == "ORG" and name and not _is_acronym(name) and entity_id_for("ORG", name) != eid:
             by_short.setdefault(_org_key(name), set()).add((eid, name))
 
-    ids = mentions.get_column("entity_id").to_list()
-    names = mentions.get_column("entity_name").to_list()
-    labels = mentions.get_column("label").to_list()
+    # Decided once per distinct (id, name, label), then joined back to the mentions.
+    keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
+    ids = keys.get_column("entity_id").to_list()
+    names = keys.get_column("entity_name").to_list()
+    labels = keys.get_column("label").to_list()
     out_ids, out_names, linked = [], [], []
     for eid, name, label in zip(ids, names, labels):
         hit = None
@@ -1137,8 +1139,15 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             out_ids.append(eid)
             out_names.append(name)
             linked.append(False)
-    return mentions.with_columns(
-        pl.Series("entity_id", out_ids, dtype=pl.String),
-        pl.Series("entity_name", out_names, dtype=pl.String),
+    decided = keys.with_columns(
+        pl.Series("_id", out_ids, dtype=pl.String),
+        pl.Series("_name", out_names, dtype=pl.String),
         pl.Series("linked_to_known", linked, dtype=pl.Boolean),
+    )
+    cols = mentions.columns
+    return (
+        mentions.join(decided, on=["entity_id", "entity_name", "label"], how="left", nulls_equal=True,
+                      maintain_order="left")
+        .with_columns(pl.col("_id").alias("entity_id"), pl.col("_name").alias("entity_name"))
+        .select(cols + ["linked_to_known"])
     )
