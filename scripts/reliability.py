@@ -31,7 +31,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -146,49 +145,17 @@ def kill_group(p: subprocess.Popen) -> None:
     p.wait()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def prefect_server(home: Path, timeout: float = 180):
     """One local Prefect API for many CLI subprocesses (each run would otherwise start
-    its own ephemeral server, ~10 s)."""
-    import urllib.request
+    its own temporary server): `prefect server start` under `home`, stopped at the end."""
+    from newsetl.prefect_server import LocalPrefectServer
 
-    port = free_port()
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               DO_NOT_TRACK="1", PREFECT_UI_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="WARNING")
-    env.pop("PREFECT_API_URL", None)
-    home.mkdir(parents=True, exist_ok=True)
-    log = open(home / "server.log", "wb")
-    p = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start",
-                          "--host", "127.0.0.1", "--port", str(port)],
-                         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
+    server = LocalPrefectServer(prefect_home=str(home))
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if p.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server did not start (see {home / 'server.log'})")
-            time.sleep(0.5)
-        yield url
+        yield server.start(timeout)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            kill_group(p)
-        log.close()
+        server.stop(grace=10.0)
 
 
 # --------------------------------------------------------------------------- warehouse checks

@@ -40,7 +40,9 @@ def test_temporary_api_starts_answers_and_stops(tmp_path, monkeypatch):
     with temporary_api() as ready:
         url = os.environ["PREFECT_API_URL"]  # set before the flow's modules import prefect
         assert ready() == url and healthy(url)
-        servers = [c for c in psutil.Process().children() if "create_app" in " ".join(c.cmdline())]
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        servers = [c for c in psutil.Process().children()
+                   if "create_app" in (cmd := " ".join(c.cmdline())) and f"--port {port}" in cmd]
         assert len(servers) == 1
     assert "PREFECT_API_URL" not in os.environ
     assert not servers[0].is_running() or servers[0].status() == psutil.STATUS_ZOMBIE

@@ -119,3 +119,10 @@ def test_ssrf_refusal():
 def test_whitespace_at_the_end_of_a_path_is_encoded_once(tail):
     once = canonicalize_url("https://ex.com/" + tail)
     assert canonicalize_url(once) == once and once.startswith("https://ex.com/") and not once[-1].isspace()
+
+
+def test_bare_equals_in_query_is_dropped_once_and_for_all():
+    # Found by the property test above: "?0&=" printed as "?&0", which a second call read as "?0".
+    assert canonicalize_url("http://ex.com/p?0&=") == "http://ex.com/p?0"
+    assert canonicalize_url("http://ex.com/p?=x&a") == "http://ex.com/p?=x&a"
+    assert canonicalize_url(canonicalize_url("http://ex.com/p?=x&a")) == "http://ex.com/p?=x&a"

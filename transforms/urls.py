@@ -81,7 +81,8 @@ def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
     # ("/\x85" is whitespace to str.strip) would otherwise change the result.
     path = "".join(quote(c) if c.isspace() or ord(c) < 32 or ord(c) == 127 else c for c in parts.path) or "/"
     params = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if (k or v) and not is_tracking_param(k)  # a bare "=" names nothing (and would print as "")
     ]
     params.sort()
     query = "&".join(
