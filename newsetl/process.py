@@ -269,7 +269,11 @@ def fill_languages(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.DataF
 
 
 SPANS = pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "label": pl.String}))
-NER_CACHE_SCHEMA = {"h": pl.Int64, "spans": SPANS}
+# Target sentiment of the mentions in a paragraph, as the worker scored them (sentence,
+# span within it, score, label): shipped within a run with the paragraph's spans, so a
+# syndicated copy enriched on another worker costs lookups, not the model. Not stored.
+TARGETS = pl.List(pl.Struct({"s": pl.String, "a": pl.Int32, "b": pl.Int32, "score": pl.Float64, "label": pl.String}))
+NER_CACHE_SCHEMA = {"h": pl.Int64, "spans": SPANS, "targets": TARGETS}
 
 
 def text_hashes(texts: list[str]) -> list[int]:
@@ -328,6 +332,8 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
     )
     ner_model, tsc_model = models
     known: dict[str, list] = {}
+    if ner_cache is not None and "targets" in ner_cache.columns:
+        _seed_target_memo(ner_cache, tsc_model)
     if ner_cache is not None and ner_cache.height and ner_in.height:
         texts = list(dict.fromkeys(t for paras in ner_in["text"].to_list() for t in paras))
         by_h = dict(zip(ner_cache["h"].to_list(), ner_cache["spans"].to_list()))
@@ -340,7 +346,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
     new_cache = pl.DataFrame(
         {"h": text_hashes(fresh),
          "spans": [[{"start": a, "end": b, "label": lab} for a, b, lab in known[t]] for t in fresh]},
-        schema=NER_CACHE_SCHEMA)
+        schema={k: NER_CACHE_SCHEMA[k] for k in ("h", "spans")})
     m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": []}
     for aid, pidx, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], found):
         for pi, spans in zip(pidx, per_para):
@@ -381,7 +387,9 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
     mentions = mentions.with_columns(
         pl.Series("sentiment", [s for s, _ in tscores], dtype=pl.Float64),
         pl.Series("sentiment_label", [lab for _, lab in tscores], dtype=pl.String),
-    ).drop("s_start", "s_text")
+    )
+    new_cache = new_cache.join(_paragraph_targets(mentions, rel, content, fresh), on="h", how="left")
+    mentions = mentions.drop("s_start", "s_text")
 
     quotes = extract_quotes(paragraphs, mentions)
 
@@ -431,6 +439,37 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
 # its own, so a remembered result is the one it would compute). Bounded: cleared when full.
 _TSC_MEMO: dict[str, dict[tuple[str, int, int], tuple[float, str]]] = {}
 TSC_MEMO_MAX = 500_000
+
+
+def _seed_target_memo(cache: pl.DataFrame, model_path: str) -> None:
+    """Target scores other workers computed for these paragraphs (ner_cache "targets")."""
+    rows = cache.select(pl.col("targets").drop_nulls().explode()).drop_nulls().unnest("targets")
+    if rows.height == 0:
+        return
+    memo = _TSC_MEMO.setdefault(str(model_path), {})
+    if len(memo) + rows.height > TSC_MEMO_MAX:
+        memo.clear()
+    memo.update(zip(zip(rows["s"].to_list(), rows["a"].to_list(), rows["b"].to_list()),
+                    zip(rows["score"].to_list(), rows["label"].to_list())))
+
+
+def _paragraph_targets(mentions: pl.DataFrame, rel: pl.DataFrame, content: pl.DataFrame,
+                       fresh: list[str]) -> pl.DataFrame:
+    """(h, targets) for the paragraphs whose NER ran here: what `_seed_target_memo` reads."""
+    if not fresh:
+        return pl.DataFrame(schema={"h": pl.Int64, "targets": TARGETS})
+    h_of = dict(zip(fresh, text_hashes(fresh)))
+    texts = content.select("article_id", "paragraph_index", pl.col("text").alias("_pt"))
+    m = (mentions.select("article_id", "paragraph_index", pl.col("s_text").alias("s"), "sentiment", "sentiment_label")
+         .with_columns(rel["a"].cast(pl.Int32), rel["b"].cast(pl.Int32))
+         .join(texts, on=["article_id", "paragraph_index"], how="inner")
+         .filter(pl.col("_pt").is_in(pl.Series(fresh, dtype=pl.String).implode()) & pl.col("s").is_not_null()))
+    return (m.with_columns(pl.col("_pt").replace_strict(h_of, return_dtype=pl.Int64).alias("h"))
+            .unique(["h", "s", "a", "b"])
+            .group_by("h")
+            .agg(pl.struct(pl.col("s"), pl.col("a"), pl.col("b"), pl.col("sentiment").alias("score"),
+                           pl.col("sentiment_label").alias("label")).alias("targets"))
+            .cast({"targets": TARGETS}))
 
 
 def _target_scores_memo(sentences: list[str], starts: list[int], ends: list[int], model_path: str):

@@ -471,7 +471,7 @@ class Writer:
         self.ner_key = f"{settings.model_paths[0]}|{PIPELINE_VERSION}"
         from newsetl.process import NER_CACHE_SCHEMA
 
-        self.ner_run = pl.DataFrame(schema=NER_CACHE_SCHEMA)  # (h, spans) this run computed
+        self.ner_run = pl.DataFrame(schema=NER_CACHE_SCHEMA)  # (h, spans, targets) this run computed
         self.ner_new: list[pl.DataFrame] = []
 
     # ---- startup housekeeping
@@ -630,7 +630,7 @@ class Writer:
 
     def ner_cache_for(self, hashes: list[int]) -> pl.DataFrame:
         """Raw NER output already computed for these paragraph-text hashes (this run's or
-        stored), as (h, spans)."""
+        stored), as (h, spans, targets): targets only for this run's texts."""
         from newsetl.process import NER_CACHE_SCHEMA
 
         # Frames, not Python dicts of span lists: four syndicated copies look up ~30k texts.
@@ -642,6 +642,7 @@ class Writer:
             with registered(self.con, "_nq", rest.to_frame()):
                 stored = query_pl(self.con, f"select h, any_value(spans) as spans from read_parquet({_sql_list(files)}) "
                                             "where model_key = ? and h in (select h from _nq) group by h", [self.ner_key])
+            stored = stored.with_columns(pl.lit(None).alias("targets"))  # scored by another run: not kept
             got = pl.concat([got, stored.cast(NER_CACHE_SCHEMA)], how="vertical_relaxed")
         return got.select(list(NER_CACHE_SCHEMA))
 

@@ -110,7 +110,8 @@ def test_writer_ner_cache_for_this_runs_texts(tmp_path):
     try:
         fresh = pl.DataFrame({"h": [11, 12, 13],
                               "spans": [[{"start": 0, "end": 3, "label": "PERSON"}], [],
-                                        [{"start": 1, "end": 2, "label": "ORG"}, {"start": 5, "end": 9, "label": "GPE"}]]},
+                                        [{"start": 1, "end": 2, "label": "ORG"}, {"start": 5, "end": 9, "label": "GPE"}]],
+                              "targets": [[{"s": "Ann won.", "a": 0, "b": 3, "score": 0.5, "label": "positive"}], None, []]},
                              schema=NER_CACHE_SCHEMA)
         w.remember_ner(fresh)
         w.remember_ner(fresh.filter(pl.col("h") == 13))  # a later batch computed it again
@@ -120,3 +121,36 @@ def test_writer_ner_cache_for_this_runs_texts(tmp_path):
         assert w.ner_cache_for([99]).height == 0
     finally:
         w.abort()
+
+
+def test_copy_on_another_worker_reuses_target_scores(monkeypatch, tmp_path):
+    """A copy whose paragraphs were enriched by another worker (its target-sentiment memo
+    is cold) gets the same rows without running the target model: the run's cache carries
+    the scores with the spans."""
+    from newsetl import process
+    from newsetl.settings import Settings
+    from newsetl.transforms import sentiment as S
+
+    from newsetl.records import RawDoc
+
+    rows = copy_of(tmp_path / "copy.jsonl", "any", "wire")
+
+    docs = [RawDoc(source="wire", input_ref=f"wire:{i}", text=r["text"], title=r.get("title"), url=r.get("url"))
+            for i, r in enumerate(rows) if isinstance(r, dict) and r.get("text")]
+    empty_ev = lambda b, r=None: pl.DataFrame(schema={"kind": pl.String, "source": pl.String, "key": pl.String,
+                                                       "article_count": pl.Int64})
+    prep = process.prepare(docs, lambda ids: {}, empty_ev, force=False)
+    models = Settings().model_paths
+    process._TSC_MEMO.clear()
+    first = process.enrich(prep.articles, prep.paragraphs, models)
+    cache = first["_ner_cache"]
+    assert cache["targets"].drop_nulls().list.len().sum() > 0
+
+    process._TSC_MEMO.clear()  # the other worker never scored these sentences
+    calls = []
+    real = S.target_scores
+    monkeypatch.setattr(S, "target_scores", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    again = process.enrich(prep.articles, prep.paragraphs, models, cache)
+    assert sum(calls) == 0
+    for t in ("entity_mentions", "sentences", "quotes", "articles"):
+        assert_frame_equal(again[t], first[t])
