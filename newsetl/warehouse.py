@@ -472,7 +472,6 @@ class Writer:
         from newsetl.process import NER_CACHE_SCHEMA
 
         self.ner_run = pl.DataFrame(schema=NER_CACHE_SCHEMA)  # (h, spans, targets) this run computed
-        self.ner_new: list[pl.DataFrame] = []
 
     # ---- startup housekeeping
     def _migrate_old_layout(self) -> None:
@@ -652,12 +651,11 @@ class Writer:
         if fresh.height == 0 or not self.settings.enrich_cache:
             return
         self.ner_run = pl.concat([self.ner_run, fresh.select(self.ner_run.columns)], how="vertical_relaxed")
-        self.ner_new.append(fresh)
 
     def _append_ner_cache(self, run_id: str, new_files: list[str]) -> None:
-        if not self.ner_new or not self.settings.enrich_cache:
+        if self.ner_run.height == 0 or not self.settings.enrich_cache:
             return
-        df = (pl.concat(self.ner_new).unique("h", keep="first")
+        df = (self.ner_run.unique("h", keep="first")
               .with_columns(pl.lit(self.ner_key).alias("model_key")).select("model_key", "h", "spans"))
         self._append_internal(NER_CACHE, df.sort("h"), run_id, new_files,
                               "select model_key, h, any_value(spans) as spans from {src} "

@@ -28,7 +28,6 @@ import http.client
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,16 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import md_table, replace_section  # noqa: E402
 
+from newsetl.prefect_server import free_port  # noqa: E402
+
 SECTION = "bench:web"
 TARGET_MS = 300.0  # issue 12, "Targets": both pages under 300 ms on the BBC warehouse
 SAMPLED_IDS = 10
 SEED = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(port: int, path: str) -> tuple[int, float, int]:
@@ -99,7 +94,7 @@ def _counts(warehouse: Path) -> dict[str, int]:
 
 def measure(warehouse: Path, n: int) -> dict:
     ids = _ids(warehouse)
-    port = _free_port()
+    port = free_port()
     cmd = [str(Path(sys.executable).with_name("newsetl")), "serve", "--warehouse", str(warehouse), "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
