@@ -41,19 +41,28 @@ def enrich_shard(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, 
     return process.enrich_packed(articles_ipc, paragraphs_ipc, models, ner_cache_ipc)
 
 
-def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int, models) -> tuple[list, list[dict]]:
+def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int, models,
+                  copies: process.CopyMemo | None) -> tuple[list, list[dict], process.CopyPlan | None]:
     """A batch's shards, each with the raw NER output already known for its texts
-    (syndicated copies are enriched once: in this run or in the warehouse)."""
+    (syndicated copies are enriched once: in this run or in the warehouse). With `copies`,
+    an article whose exact text this run already enriched skips the workers: its rows are
+    copied at `gather_shards`, following the returned plan."""
+    plan = copies.plan(prep) if copies is not None else None
+    todo = plan.todo if plan is not None else prep
+    known = writer.ner_cache_for(process.text_hashes(process.ner_texts(todo.articles, todo.paragraphs).to_list()))
     params = []
-    for a, p in process.shard(prep, n_shards):
-        cache = writer.ner_cache_for(process.text_hashes(process.ner_texts(a, p).to_list()))
+    for a, p in process.shard(todo, n_shards, writer.settings.min_shard_words, known["h"]):
+        hashes = pl.Series(process.text_hashes(process.ner_texts(a, p).to_list()), dtype=pl.Int64)
+        cache = known.filter(pl.col("h").is_in(hashes.implode()))
         params.append({"articles_ipc": process.pack(a), "paragraphs_ipc": process.pack(p), "models": models,
                        "ner_cache_ipc": process.pack(cache) if cache.height else None})
-    return [runner.submit(enrich_shard, p) for p in params], params
+    return [runner.submit(enrich_shard, p) for p in params], params, plan
 
 
-def gather_shards(runner, writer: Writer, futures: list, params: list[dict]) -> dict[str, pl.DataFrame]:
-    """Every shard's rows, per table (a failed shard fails the batch: nothing of it lands)."""
+def gather_shards(runner, writer: Writer, futures: list, params: list[dict], copies: process.CopyMemo | None,
+                  plan: process.CopyPlan | None) -> dict[str, pl.DataFrame]:
+    """Every shard's rows, per table, and the copies' (a failed shard fails the batch:
+    nothing of it lands)."""
     parts: dict[str, list[pl.DataFrame]] = {}
     for result in fanout.shard_results(runner, enrich_shard, futures, params):
         for name, data in result.items():
@@ -62,6 +71,10 @@ def gather_shards(runner, writer: Writer, futures: list, params: list[dict]) -> 
         writer.remember_ner(fresh)
     out = {t: schema.empty(t) for t in ("articles",) + schema.ARTICLE_CHILD_TABLES}
     out.update({name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()})
+    if copies is not None and plan is not None:
+        copies.remember(out, plan)
+        for name, df in copies.fill(plan).items():
+            out[name] = pl.concat([out[name], df], how="vertical_relaxed")
     return out
 
 
@@ -134,6 +147,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             with fanout.shard_runner(settings) as runner:
                 # Two shards per worker: a slow shard does not leave the other worker idle.
                 n_shards = fanout.n_workers(runner, settings) * 2
+                copies = process.CopyMemo() if settings.enrich_cache else None
                 stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
                     with summary.timed("read"):
@@ -143,13 +157,15 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         with summary.timed("prepare"):
                             prep = prepare_batch(quote(docs), quote(writer), force)
                         count_prepared(summary, prep, rejects)
-                        futures, params = submit_shards(runner, writer, prep, n_shards, settings.model_paths)
-                        in_flight.append((futures, params, prep, rejects + prep.rejects, len(docs)))
+                        futures, params, plan = submit_shards(runner, writer, prep, n_shards, settings.model_paths,
+                                                              copies)
+                        summary.copied += plan.copies.height if plan else 0
+                        in_flight.append((futures, params, plan, prep, rejects + prep.rejects, len(docs)))
                     # Keep one batch enriching while the next is read and prepared.
                     while in_flight and (nxt is None or len(in_flight) > 1):
-                        futures, params, prep, rej, n_docs = in_flight.pop(0)
+                        futures, params, plan, prep, rej, n_docs = in_flight.pop(0)
                         with summary.timed("enrich (wait)"):
-                            frames = gather_shards(runner, writer, futures, params)
+                            frames = gather_shards(runner, writer, futures, params, copies, plan)
                         with summary.timed("land"):
                             land_batch(quote(writer), quote(frames), quote(rej), run_id,
                                        quote(prep.whole_file_refs))

@@ -20,6 +20,7 @@ class RunSummary:
     articles_changed: int = 0
     articles_unchanged: int = 0
     duplicates_in_batch: int = 0
+    copied: int = 0  # articles whose exact text this run had enriched already (process.CopyMemo)
     rejects: int = 0
     landed: dict = field(default_factory=lambda: {t: 0 for t in ("articles",) + schema.ARTICLE_CHILD_TABLES})
     totals: dict = field(default_factory=dict)
@@ -41,8 +42,11 @@ class RunSummary:
         lines = [f"# newsetl run `{self.run_id}`: {self.status}", "",
                  f"{self.articles_seen} articles read: {self.articles_new} new, {self.articles_changed} changed, "
                  f"{self.articles_unchanged} unchanged (skipped), {self.rejects} rejected; "
-                 f"{self.seconds:.1f} s.", "",
-                 "| table | landed this run | rows in warehouse |", "| --- | ---: | ---: |"]
+                 f"{self.seconds:.1f} s.", ""]
+        if self.copied:
+            lines += [f"{self.copied} of them repeat a text enriched earlier in this run (syndicated copies): "
+                      "their rows were copied, not computed again.", ""]
+        lines += ["| table | landed this run | rows in warehouse |", "| --- | ---: | ---: |"]
         for t in schema.TABLES:
             lines.append(f"| {t} | {self.landed.get(t, '')} | {self.totals.get(t, '')} |")
         lines += ["", "| step | seconds |", "| --- | ---: |"]

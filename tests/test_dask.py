@@ -61,7 +61,7 @@ def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server
 
     src = corpus(tmp_path / "src")
     serial = settings.with_(warehouse=tmp_path / "serial", workers=1)
-    dask = settings.with_(warehouse=tmp_path / "dask", workers=2, dask_address="local:2")
+    dask = settings.with_(warehouse=tmp_path / "dask", workers=2, dask_address="local:2", min_shard_words=0)
 
     s1 = run_flow(sources=[str(src)], settings=serial)
     s2 = run_flow(sources=[str(src)], settings=dask)

@@ -15,16 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 WIRE = ROOT / "data" / "sample" / "wire.jsonl"
 
 
-def copy_of(path: Path, tag: str, source: str) -> list[dict]:
-    """The wire articles with text, under other URLs and another source."""
+def wire_rows() -> list[dict]:
+    """The bundled wire file's articles that have text (it also holds bad lines on purpose)."""
     out = []
     for line in WIRE.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
         except ValueError:
             continue
-        if not isinstance(row, dict) or not row.get("text"):
-            continue
+        if isinstance(row, dict) and row.get("text"):
+            out.append(row)
+    return out
+
+
+def copy_of(path: Path, tag: str, source: str) -> list[dict]:
+    """The wire articles with text, under other URLs and another source."""
+    out = []
+    for row in wire_rows():
         row["url"] = f"https://{tag}.example.net/story/{len(out)}"
         row["source"] = source
         out.append(row)
@@ -88,15 +95,23 @@ def test_copies_in_one_run_are_enriched_once(settings, tmp_path, prefect_server)
     from newsetl.flows.pipeline import run_flow
 
     copy_of(tmp_path / "a.jsonl", "one", "wire-one")
-    copy_of(tmp_path / "b.jsonl", "two", "wire-two")
+    n = len(copy_of(tmp_path / "b.jsonl", "two", "wire-two"))
     s = settings.with_(warehouse=tmp_path / "wh", batch_size=3)  # later batches meet earlier texts
-    run_flow(sources=[str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], settings=s)
+    summary = run_flow(sources=[str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], settings=s)
+    assert summary.copied == n and summary.landed["articles"] == 2 * n
+    assert f"{n} of them repeat a text" in summary.markdown(s)
     once = settings.with_(warehouse=tmp_path / "once")
     run_flow(sources=[str(tmp_path / "a.jsonl")], settings=once)
     assert ner_cache_rows(s.warehouse) == ner_cache_rows(once.warehouse)
     a, b = rows(s.db_path, "wire-two"), rows(s.db_path, "wire-one")
     for t in ("entity_mentions", "sentences"):
         assert_frame_equal(a[t].drop("url"), b[t].drop("url"))
+    # The copies skipped the workers (process.CopyMemo): their rows are what enriching them alone gives.
+    alone = settings.with_(warehouse=tmp_path / "alone", enrich_cache=False)
+    run_flow(sources=[str(tmp_path / "b.jsonl")], settings=alone)
+    c = rows(alone.db_path, "wire-two")
+    for t in a:
+        assert_frame_equal(a[t], c[t], check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_writer_ner_cache_for_this_runs_texts(tmp_path):

@@ -92,7 +92,7 @@ def _state(db: Path) -> dict:
 
 def _fault_settings(settings):
     # One batch, four shards on two worker processes.
-    return settings.with_(workers=2, batch_size=1000)
+    return settings.with_(workers=2, batch_size=1000, min_shard_words=0)
 
 
 def test_killed_worker_batch_completes_on_fresh_pool(settings, corpus, prefect_server):
