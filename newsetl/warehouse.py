@@ -848,10 +848,23 @@ class Writer:
     def _register(self, table: str, rel: str, day, run_id: str) -> None:
         register_file(self.con, table, day, rel, self.files_root / rel, run_id)
 
+    def _staged(self, rel: str) -> Path:
+        """Where the new data file `rel` is written before `_place` moves it among the data
+        files: the run's scratch folder, so a kill mid-write leaves no partial file there
+        (the move is a rename: the scratch folder is in the same warehouse)."""
+        path = self.run_dir / "out" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _place(self, rel: str) -> None:
+        dst = self.files_root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(self.run_dir / "out" / rel, dst)
+
     def _write_partitioned(self, table: str, select_sql: str, run_id: str) -> list[str]:
         """COPY a query (stored columns + published_date) into new files of `table`, one
         per partition; registers and returns their relative paths."""
-        base = self.files_root / table
+        base = self.run_dir / "out" / table
         base.mkdir(parents=True, exist_ok=True)
         prefix = f"part-{self.tag}-{uuid.uuid4().hex[:6]}"
         esc = str(base).replace("'", "''")
@@ -868,7 +881,8 @@ class Writer:
                              f"where {PARTITION_COLUMN} is null) to '{target}' (format parquet, compression {COMPRESSION})")
         out = []
         for f in sorted(base.glob(f"*/{prefix}-*.parquet")):
-            rel = f.relative_to(self.files_root).as_posix()
+            rel = f"{table}/{f.parent.name}/{f.name}"
+            self._place(rel)
             value = f.parent.name.split("=", 1)[1]
             day = None if value == NULL_PARTITION else datetime.strptime(value, "%Y-%m-%d").date()
             self._register(table, rel, day, run_id)
@@ -900,11 +914,12 @@ class Writer:
                                             "where article_id not in (select article_id from _replaced)").fetchall()[0][0]
                     if kept:
                         new_rel = f"{Path(rel).parent.as_posix()}/part-{self.tag}-cow{uuid.uuid4().hex[:6]}.parquet"
-                        target = str(self.files_root / new_rel).replace("'", "''")
+                        target = str(self._staged(new_rel)).replace("'", "''")
                         self.con.execute(
                             f"copy (select * from read_parquet('{fname}', hive_partitioning = false) "
                             f"where article_id not in (select article_id from _replaced)) to '{target}' "
                             f"(format parquet, compression {COMPRESSION})")
+                        self._place(new_rel)
                         self._register(table, new_rel, day, run_id)
                         new_files.append(new_rel)
                     retired.append(rel)
@@ -925,10 +940,11 @@ class Writer:
             if day not in self.touched_dates:
                 continue
             new_rel = f"{table}/{partition_dir(day)}/part-{self.tag}-c{uuid.uuid4().hex[:6]}.parquet"
-            target = str(self.files_root / new_rel).replace("'", "''")
+            target = str(self._staged(new_rel)).replace("'", "''")
             self.con.execute(f"copy (select * from read_parquet({_sql_list(self._abs(rels))}, hive_partitioning = false, "
                              f"union_by_name = true) order by article_id) to '{target}' "
                              f"(format parquet, compression {COMPRESSION})")
+            self._place(new_rel)
             self._register(table, new_rel, day, run_id)
             new_files.append(new_rel)
             retired += rels
@@ -1027,8 +1043,8 @@ class Writer:
         `compact_sql`) once the table has INTERNAL_COMPACT_FILES files."""
         if df.height:
             rel = f"{table}/part-{self.tag}.parquet"
-            (self.files_root / table).mkdir(parents=True, exist_ok=True)
-            df.write_parquet(self.files_root / rel, compression=COMPRESSION)
+            df.write_parquet(self._staged(rel), compression=COMPRESSION)
+            self._place(rel)
             self._register(table, rel, None, run_id)
             new_files.append(rel)
         self._compact_internal(table, compact_sql, run_id, new_files)
@@ -1047,8 +1063,9 @@ class Writer:
             return
         src = f"read_parquet({_sql_list(self._abs(rels))})"
         rel = f"{table}/part-{self.tag}-c.parquet"
-        target = str(self.files_root / rel).replace("'", "''")
+        target = str(self._staged(rel)).replace("'", "''")
         self.con.execute(f"copy ({select.format(src=src)}) to '{target}' (format parquet, compression {COMPRESSION})")
+        self._place(rel)
         self._register(table, rel, None, run_id)
         self._retire(rels)
         new_files.append(rel)

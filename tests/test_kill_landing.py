@@ -75,3 +75,31 @@ def test_stale_lock_text_and_leftover_staging_do_not_block(tmp_path, api_url):
     assert st.opens and st.articles == 3 and st.parquet_articles == 3 and not st.bad_parquet, st
     assert not (state / "catalog.staging.duckdb").exists()
     assert not list(state.glob("run-*"))
+
+
+def test_a_data_file_is_written_outside_the_data_files_then_moved(tmp_path, settings, monkeypatch):
+    """A run dying while it writes a data file (here: the first move fails) leaves no
+    partial file among the data files: they are written in the run's scratch folder and
+    renamed into place whole."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from newsetl.flows.pipeline import run_flow
+    from newsetl.warehouse import Writer
+
+    seen = []
+
+    def dies_on_move(self, rel):
+        staged = self.run_dir / "out" / rel
+        seen.append((staged, staged.is_relative_to(self.files_root)))
+        pq.read_table(staged)  # written whole before it moves
+        raise OSError("killed while placing a file")
+
+    monkeypatch.setattr(Writer, "_place", dies_on_move)
+    s = settings.with_(warehouse=tmp_path / "wh")
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    with pytest.raises(OSError, match="placing"):
+        run_flow(sources=[str(sample)], settings=s)
+    assert seen and not seen[0][1]
+    assert not [f for f in (s.warehouse / "parquet").rglob("*.parquet")]
