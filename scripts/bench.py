@@ -372,8 +372,14 @@ def machine_info() -> dict:
 
 def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers: int = 2,
               model: str = DEFAULT_MODEL, naive_limit: int | None = None, copies: int = 4,
-              log=print, env_extra: dict | None = None, warmup: bool = True) -> dict:
+              log=print, env_extra: dict | None = None, warmup: bool = True, repeats: int = 1) -> dict:
     """Run every measurement; returns the report dict (see `render_markdown`).
+
+    repeats: the rows that enter a speed ratio (e2e_1x, floor, floor_1w, e2e_1w, syndicated)
+    run this many times, in interleaved rounds (round 1 runs every row, later rounds only
+    those), and each keeps its fastest wall: other tenants of a shared machine only ever add time, so the
+    fastest run is the best estimate of the row's own cost (`timeit`'s rule). Every sample
+    is kept in the report.
 
     env_extra: environment for every subprocess (e.g. PREFECT_API_URL of a running
     server: then no command starts Prefect's embedded server; the tests use that)."""
@@ -399,7 +405,7 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
         log(f"[{datetime.now(timezone.utc):%H:%M:%S}] {name} ...")
         r = fn()
         r.pop("stdout", None)
-        report["runs"][name] = r
+        keep_fastest(report["runs"], name, r)
         log(f"  wall {r['wall']:.1f} s, cpu {r['cpu']:.1f} s {r.get('cpu_by_kind')}, idle est {r['idle_est']:.1f} s, load {r['loadavg']:.1f}, peak RSS tree {r['peak_rss_tree'] / 1e6:.0f} MB, "
             f"largest {r['peak_rss_largest'] / 1e6:.0f} MB, rc {r['rc']}"
             + (f", timings {r['summary']['timings']}" if r.get("summary") else "")
@@ -414,10 +420,20 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
     step("e2e_1x", lambda: measure_e2e(corpus, workdir / "wh_1x", workers, env, log))
     step("rerun", lambda: measure_e2e(corpus, workdir / "wh_1x", workers, env, log))
     step("floor", lambda: measure_child("floor", corpus, model, workers, env))
+    # The machine's own 1 -> N scaling of the costly step, the reference for the speed-up check.
+    step("floor_1w", lambda: measure_child("floor", corpus, model, 1, env))
     step("e2e_1w", lambda: measure_e2e(corpus, workdir / "wh_1w", 1, env, log))
     step(f"e2e_{copies}x", lambda: measure_e2e(corpus4, workdir / f"wh_{copies}x", workers,
                                                  dict(env, NEWSETL_ENRICH_CACHE="false"), log))
     step(f"syndicated_{copies}x", lambda: measure_e2e(synd, workdir / f"wh_synd_{copies}x", workers, env, log))
+    report["repeats"] = repeats
+    for k in range(2, repeats + 1):  # later rounds: the ratio rows again, fresh warehouses
+        step("e2e_1x", lambda: measure_e2e(corpus, workdir / f"wh_1x_r{k}", workers, env, log))
+        step("floor", lambda: measure_child("floor", corpus, model, workers, env))
+        step("floor_1w", lambda: measure_child("floor", corpus, model, 1, env))
+        step("e2e_1w", lambda: measure_e2e(corpus, workdir / f"wh_1w_r{k}", 1, env, log))
+        step(f"syndicated_{copies}x",
+             lambda: measure_e2e(synd, workdir / f"wh_synd_{copies}x_r{k}", workers, env, log))
     naive_limit = naive_limit if naive_limit and naive_limit < len(arts) else None
     extra = ["--db", str(workdir / "naive.duckdb")] + (["--limit", str(naive_limit)] if naive_limit else [])
     step("naive", lambda: measure_child("naive", corpus, model, workers, env, extra))
@@ -428,6 +444,20 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
         r.pop("stdout", None)
         r["stderr"] = (r.get("stderr") or "")[-1500:]
     return report
+
+
+def keep_fastest(runs: dict, name: str, r: dict) -> dict:
+    """Record run `r` of row `name`: the row keeps its fastest successful run, and every
+    sample's wall, CPU and load."""
+    prev = runs.get(name)
+    r["samples"] = (prev["samples"] if prev else []) + [{"wall": r["wall"], "cpu": r.get("cpu"),
+                                                        "loadavg": r.get("loadavg")}]
+    ok = lambda run: run.get("rc", 0) == 0  # noqa: E731 - a failed run is never the fastest
+    if prev is None or (ok(r), -r["wall"]) > (ok(prev), -prev["wall"]):
+        runs[name] = r
+    else:
+        prev["samples"] = r["samples"]
+    return runs[name]
 
 
 def ratios(report: dict) -> list[dict]:
@@ -498,6 +528,10 @@ def ratios(report: dict) -> list[dict]:
         v = runs["e2e_1w"]["wall"] / e2e["wall"]
         add(f"speed-up {report['workers']} workers over 1 (wall 1w / {report['workers']}w)", v,
             f">= {TARGET_2W_SPEEDUP}", v >= TARGET_2W_SPEEDUP)
+    if floor and runs.get("floor_1w"):
+        v = runs["floor_1w"]["wall"] / floor["wall"]
+        add(f"bare NER floor, {report['workers']} processes over 1 (wall; this machine's own scaling, "
+            "for reference)", v, "n/a", None)
     for row in out:
         if row["value"] is None or row["target"] == "n/a":
             row["pass"] = None
@@ -538,8 +572,8 @@ def render_markdown(report: dict) -> str:
         "counting main-process work as serial and the workers as evenly loaded (an estimate, not a bound). The "
         "[CPU est.] checks use it; the wall checks are only meaningful when load avg <= ~2.",
         "",
-        "| run | what | wall s | CPU s (tree) | of which workers | idle-machine est. s | load avg | peak RSS (tree) | largest process | processes |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| run | what | wall s | all samples: wall s (load) | CPU s (tree) | of which workers | idle-machine est. s | load avg | peak RSS (tree) | largest process | processes |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     desc = {
         "e2e_1x": f"`newsetl run <corpus>`, fresh warehouse, {report['workers']} workers",
@@ -548,10 +582,12 @@ def render_markdown(report: dict) -> str:
         f"e2e_{c}x": f"corpus x{c} (unique url, title, source per copy; enrichment cache off), fresh warehouse",
         f"syndicated_{c}x": f"corpus x{c}, only the url differs (syndicated copies; enrichment cache on), fresh warehouse",
         "floor": f"bare spaCy `nlp.pipe`, only `ner`, n_process={report['workers']}, body paragraphs",
+        "floor_1w": "as floor with n_process=1",
         "naive": "full default spaCy + VADER per sentence + one INSERT per row, 1 process",
     }
     for k, r in runs.items():
-        lines.append(f"| {k} | {desc.get(k, '')} | {r['wall']:.1f} | {r.get('cpu', float('nan')):.1f} | "
+        samples = ", ".join(f"{x['wall']:.1f} ({x['loadavg'] or float('nan'):.1f})" for x in r.get("samples", []))
+        lines.append(f"| {k} | {desc.get(k, '')} | {r['wall']:.1f} | {samples} | {r.get('cpu', float('nan')):.1f} | "
                      f"{r.get('cpu_workers', float('nan')):.1f} | {r.get('idle_est', float('nan')):.1f} | "
                      f"{r.get('loadavg', float('nan')):.1f} | {_mb(r['peak_rss_tree'])} | "
                      f"{_mb(r['peak_rss_largest'])} | {r['max_processes']} |")
@@ -640,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="workers (default: Settings default)")
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="runs of each row that enters a speed ratio; the fastest counts (default 2)")
     ap.add_argument("--workdir", help="keep warehouses and corpora here (default: a temp dir, removed)")
     ap.add_argument("--from-json", help="re-render a report saved with --json (no measuring)")
     ap.add_argument("--child", choices=["floor", "naive"], help=argparse.SUPPRESS)
@@ -675,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
     try:
         report = run_bench(corpus, tmp, limit=limit, workers=workers, model=args.model,
-                           naive_limit=args.naive_limit, copies=args.copies,
+                           naive_limit=args.naive_limit, copies=args.copies, repeats=args.repeats,
                            log=lambda s: print(s, file=sys.stderr, flush=True))
     finally:
         if not args.workdir:

@@ -86,11 +86,11 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
 
     b = _bench()
     src = _twenty_articles(tmp_path)
-    report = b.run_bench(src, tmp_path / "work", limit=20, workers=2, copies=2, naive_limit=10,
+    report = b.run_bench(src, tmp_path / "work", limit=20, workers=2, copies=2, naive_limit=10, repeats=2,
                          log=lambda *_: None, env_extra={"PREFECT_API_URL": PREFECT_API_URL.value()},
                          warmup=False)
     runs = report["runs"]
-    assert set(runs) == {"e2e_1x", "rerun", "floor", "e2e_1w", "e2e_2x", "syndicated_2x", "naive"}
+    assert set(runs) == {"e2e_1x", "rerun", "floor", "floor_1w", "e2e_1w", "e2e_2x", "syndicated_2x", "naive"}
     for name, r in runs.items():
         assert r["rc"] == 0, (name, r.get("stderr"))
         assert r["wall"] > 0 and r["peak_rss_tree"] > 0 and r["peak_rss_largest"] > 0
@@ -98,6 +98,7 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
     assert runs["rerun"]["summary"]["new"] == 0 and runs["rerun"]["summary"]["unchanged"] >= 1
     assert runs["e2e_2x"]["summary"]["new"] > runs["e2e_1x"]["summary"]["new"]  # copies are new articles
     assert runs["floor"]["child"]["paragraphs"] > 0 and runs["floor"]["child"]["pipes"] == ["ner"]
+    assert runs["floor_1w"]["child"]["paragraphs"] == runs["floor"]["child"]["paragraphs"]
     assert runs["naive"]["child"]["articles"] == 10 and "parser" in runs["naive"]["child"]["pipes"]
     checks = {r["check"] for r in report["ratios"]}
     assert any(c.startswith("end-to-end / floor") for c in checks)
@@ -106,7 +107,11 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
     assert any(c.startswith("speed-up") for c in checks)
     assert any(c.startswith("peak RSS 2x / 1x") for c in checks)
     assert any(c.startswith("2 syndicated copies") for c in checks)
+    assert any(c.startswith("bare NER floor, 2 processes over 1") for c in checks)
     assert runs["syndicated_2x"]["summary"]["new"] == 2 * runs["e2e_1x"]["summary"]["new"]
+    for name in ("e2e_1x", "floor", "floor_1w", "e2e_1w", "syndicated_2x"):  # the ratio rows ran twice
+        assert len(runs[name]["samples"]) == 2 and runs[name]["wall"] == min(s["wall"] for s in runs[name]["samples"])
+    assert len(runs["rerun"]["samples"]) == 1
     md = b.render_markdown(report)
     assert md.startswith(b.START) and md.endswith(b.END) and "| step |" in md
 
@@ -116,3 +121,15 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
     b.write_section(doc, md)  # replaced, not appended twice
     text = doc.read_text(encoding="utf-8")
     assert "keep me" in text and text.count(b.START) == 1 and text.count(b.END) == 1
+
+
+def test_a_repeated_row_keeps_its_fastest_run_and_every_sample():
+    b = _bench()
+    runs: dict = {}
+    b.keep_fastest(runs, "e2e_1x", {"wall": 60.0, "cpu": 100.0, "loadavg": 1.5, "tag": "first"})
+    b.keep_fastest(runs, "e2e_1x", {"wall": 55.0, "cpu": 98.0, "loadavg": 1.2, "tag": "second"})
+    b.keep_fastest(runs, "e2e_1x", {"wall": 70.0, "cpu": 110.0, "loadavg": 2.5, "tag": "third"})
+    assert runs["e2e_1x"]["tag"] == "second" and runs["e2e_1x"]["wall"] == 55.0
+    assert [s["wall"] for s in runs["e2e_1x"]["samples"]] == [60.0, 55.0, 70.0]
+    b.keep_fastest(runs, "e2e_1x", {"wall": 3.0, "cpu": 1.0, "rc": 1, "tag": "crashed"})
+    assert runs["e2e_1x"]["tag"] == "second" and len(runs["e2e_1x"]["samples"]) == 4
