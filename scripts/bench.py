@@ -570,7 +570,9 @@ def render_markdown(report: dict) -> str:
         "average, mean of start and end of that row. Idle-machine est. = serial CPU (command, "
         "Prefect server) + worker CPU / workers: what the row would take with the cores to itself, "
         "counting main-process work as serial and the workers as evenly loaded (an estimate, not a bound). The "
-        "[CPU est.] checks use it; the wall checks are only meaningful when load avg <= ~2.",
+        "[CPU est.] checks use it; the wall checks are only meaningful when load avg <= ~2."
+        " Rows that enter a speed ratio ran `--repeats` times in interleaved rounds (all samples: "
+        "wall s, with the load average); each shows, and the checks use, its fastest successful run.",
         "",
         "| run | what | wall s | all samples: wall s (load) | CPU s (tree) | of which workers | idle-machine est. s | load avg | peak RSS (tree) | largest process | processes |",
         "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
