@@ -548,13 +548,11 @@ class CopyMemo:
         """Split a batch: a copy is an article whose key is remembered or on its way (an
         earlier article of this batch or of a batch in flight); the rest go to the workers."""
         keys = self.keys(prep.articles, prep.paragraphs)
-        seen = set(self._where) | self._coming
-        is_copy = []
-        for key in keys["_key"].to_list():
-            is_copy.append(key in seen)
-            seen.add(key)
-        mask = pl.Series(is_copy, dtype=pl.Boolean)
-        copies, work_keys = keys.filter(mask), keys.filter(~mask)
+        known = pl.Series([*self._where, *self._coming], dtype=pl.String)
+        keys = keys.with_columns((pl.col("_key").is_in(known.implode()) | ~pl.col("_key").is_first_distinct())
+                                 .alias("_copy"))
+        copies, work_keys = (keys.filter(pl.col("_copy")).drop("_copy"),
+                             keys.filter(~pl.col("_copy")).drop("_copy"))
         self._coming.update(work_keys["_key"].to_list())
         for key in copies["_key"].to_list():
             self._pins[key] = self._pins.get(key, 0) + 1
