@@ -56,6 +56,7 @@ eval: $(STAMP)
 	$(PY) scripts/eval_extraction.py --data $(SHARED)/extraction --write docs/benchmarks.md
 	$(PY) scripts/eval_boilerplate.py --data $(SHARED) --write
 	OMP_NUM_THREADS=1 $(PY) scripts/eval_ner.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
+	$(PY) scripts/eval_ner_pipeline.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
 	$(PY) scripts/eval_sentiment.py --data $(SHARED)/sentiment-newsmtsc --write
 	$(PY) scripts/eval_entities.py --data $(SHARED) --write
 	$(PY) scripts/eval_dedup.py --data $(SHARED) --write

@@ -303,3 +303,43 @@ def test_classify_never_raises(rows, titles):
     assert set(out["kind"].to_list()) <= {"body", "heading", "boilerplate"}
     assert out["kind_reason"].null_count() == 0
     assert_frame_equal(out.select(paras.columns), paras)
+
+
+def test_a_dateline_repeated_across_a_days_stories_is_not_template_text():
+    """Wire stories of one day share their dateline line; it is the story's place and date."""
+    n = REPEAT_MIN_ARTICLES + 2
+    ids = [f"w{i}" for i in range(n)]
+    lines = ["LONDON 1996-08-22", "FORT WORTH , Texas 1996-08-28", "WASHINGTON, Aug. 22"]
+    footer = "Reuters has not verified these stories and does not vouch for their accuracy ."
+    frames = [_paras([f"Story {i} headline", line, PROSE_A.replace("Monday", f"day {i}"), footer], aid)
+              for i, aid in enumerate(ids) for line in lines[i % 3 : i % 3 + 1]]
+    frames += [_paras([f"Extra {i} headline", "LONDON 1996-08-22", PROSE_B, footer], f"x{i}") for i in range(n)]
+    out = classify_paragraphs(pl.concat(frames), _arts(ids + [f"x{i}" for i in range(n)], source="wire"))
+    datelines = out.filter(pl.col("text").is_in(lines))
+    assert datelines.height == 2 * n and set(datelines["kind"]) == {"body"}
+    # the same source's real template line is still caught by the repetition evidence
+    assert set(out.filter(pl.col("text") == footer)["kind_reason"]) == {f"repeated_in_source:{2 * n}"}
+    # a timestamp line is still a timestamp
+    ts = classify_paragraphs(_paras([PROSE_A, "Published 2024-08-22", PROSE_B]), _arts())
+    assert _kinds(ts)[1] == ("boilerplate", "timestamp")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Atletico Madrid 3 Barcelona 1",
+        "In Vaduz : Vaduz ( Liechtenstein ) 1 RAF Riga ( Latvia ) 1 ( 0-0 )",
+        "In Tirana : Flamurtari Vlore ( Albania ) 0 Chemlon Humenne",
+        "Jonathan Lomas , Jose Rivero ( Spain ) , Robert Karlsson",
+        "North Melbourne 14.12 ( 96 ) Geelong 16.13 ( 109 )",
+    ],
+)
+def test_a_results_line_between_prose_is_not_a_link(line):
+    out = classify_paragraphs(_paras([PROSE_A, line, PROSE_B, PROSE_C]), _arts())
+    assert out["kind"][1] == "body", _kinds(out)[1]
+
+
+def test_story_titles_with_one_number_are_still_links():
+    texts = [PROSE_A, "Apple Unveils New iPhone 15 At September Event", PROSE_B, PROSE_C]
+    out = classify_paragraphs(_paras(texts), _arts())
+    assert _kinds(out)[1] == ("boilerplate", "inline_link_title")

@@ -184,6 +184,19 @@ _TIMESTAMP = (
     r"|\d{1,2}\s+" + _MONTH + r"\.?,?\s+\d{4})\b"
     r"|^\W*\d{1,2}/\d{1,2}/\d{2,4}\b|^\W*\d{4}-\d{2}-\d{2}\b"
 )
+# A wire dateline on its own line: a place and a date ("LONDON 1996-08-22", "FORT WORTH ,
+# Texas 1996-08-28", "WASHINGTON, Aug. 22"). It repeats across a source's stories of one day
+# and looks like a Title-Case link, but it is the story's own place and date: never
+# repeated_in_source nor inline_link_title (seen on hundreds of CoNLL-2003 train stories).
+_DATELINE = (
+    r"^(?:\p{Lu}[\p{L}.'’\-]*\s*,?\s*){1,5}(?:\d{4}-\d{2}-\d{2}|(?i:" + _MONTH + r")\.?\s+\d{1,2}(?:,?\s+\d{4})?)\s*$"
+)
+# A data line of a results table, scorecard or standings: two separate numbers ("Atletico
+# Madrid 3 Barcelona 1"), a number in brackets ("( 0-0 )"), a bracket closing a list entry
+# ("Jose Rivero ( Spain ) , Robert Karlsson") or a score ("Vlore ( Albania ) 0 Humenne").
+# Title-Case, short and unlike its neighbours, such lines were taken for inline links to
+# other stories; story titles rarely carry these.
+_DATA_LINE = r"\p{N}[^\p{N}]+\p{N}|\(\s*\p{N}|\)\s*[,\p{N}]"
 _READING_TIME = r"(?i)\b\d+\s*min(?:ute)?s?\.?\s+read\b|^\W*reading time\b"
 # Credit and contact lines that close a story ("Reporting by Will Dunham; Editing by Tom
 # Brown", "Lena Park contributed reporting from Seoul."): after the role words only names
@@ -511,7 +524,8 @@ def classify_paragraphs(
     )
     # at least two upper-case words and no lower case ("2000 GMT" is not a label)
     all_caps = text.str.contains(r"\p{Lu}{2,}\P{L}+\p{Lu}{2,}") & ~text.str.contains(r"\p{Ll}")
-    repeat = pl.col("_repeat").fill_null(0)
+    dateline = text.str.contains(_DATELINE) & ~text.str.contains(r"(?i)^\W*(?:published|updated|last updated|posted|modified)\b")
+    repeat = pl.when(dateline).then(0).otherwise(pl.col("_repeat").fill_null(0))
     own_title = (pl.col("key") == pl.col("_own_title_key")) & ~text.str.contains(r"\.['\"”’)\]]*$")
     other_title = (
         (pl.col("_title_count").fill_null(0) >= 1)
@@ -538,6 +552,8 @@ def classify_paragraphs(
         & ~pl.col("_is_last")
         # list entries: "1) Product name", "2. Point", Q&A "A: answer"
         & ~text.str.contains(r"^(?:\p{N}{1,3}[.)]|\p{Lu}{1,2}:)\s")
+        & ~dateline
+        & ~text.str.contains(_DATA_LINE)
         & ~pl.col("_prev_listy")
         & ~pl.col("_next_listy")
     )
