@@ -247,3 +247,46 @@ def test_shipped_model_gets_the_vectors_it_was_trained_on():
     else:
         assert list(nlp.vocab.vectors.shape) == spec["shape"]
         assert nlp.vocab.vectors.name == spec["name"]
+
+
+def test_compact_vectors_answer_like_spacys_table(tmp_path, monkeypatch):
+    import pickle
+
+    import numpy as np
+    import spacy
+
+    model_dir = _vectors_package(tmp_path, monkeypatch)
+    nlp = spacy.blank("en")
+    nlp.meta["newsetl_vectors"] = {"module": "toy_vecpkg", "name": "toy_vectors", "shape": [3, 4]}
+    ner.attach_vectors(nlp)
+    compact = nlp.vocab.vectors
+    assert type(compact).__name__ == "CompactVectors" and len(compact) == 3
+    plain = spacy.load(model_dir).vocab.vectors  # spaCy's own table, a dict index
+    keys = np.array([nlp.vocab.strings.add(w) for w in ["Seoul", "talks", "Pyongyang", "Kim"]], dtype=np.uint64)
+    assert compact.find(keys=keys).tolist() == plain.find(keys=keys).tolist() == [0, 2, -1, 1]
+    assert compact.find(key="Kim") == 1 and "Kim" in compact and "kim" not in compact
+    assert compact["Seoul"].tolist() == [1.0] * 4
+    again = pickle.loads(pickle.dumps(compact))  # spaCy's n_process and Dask pickle pipelines
+    assert type(again).__name__ == "CompactVectors" and again.find(keys=keys).tolist() == [0, 2, -1, 1]
+
+
+def test_shipped_model_same_entities_with_spacys_own_vectors_table():
+    """The compact index changes memory, not output: the shipped NER with the md package's
+    table as spaCy loads it (a dict index) finds the same entities."""
+    from pathlib import Path
+    import importlib
+
+    import spacy
+    from spacy.vectors import Vectors
+
+    nlp = load_pipeline(OURS)
+    spec = nlp.meta.get("newsetl_vectors")
+    assert spec is not None  # the shipped NER reads md's vectors (PIPELINE_VERSION 1.2.0)
+    texts = ["Kim Jong Un met Donald Trump in Singapore, the Foreign Ministry in Seoul said.",
+             "Shares of Umbro rose after Chelsea signed a new deal with the German firm Adidas."]
+    ours = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(texts)]
+    other = spacy.load(resolve_model("newsetl-ner"))
+    path = Path(importlib.import_module(spec["module"]).model_path()) / "vocab"
+    other.vocab.vectors = Vectors().from_disk(path, exclude=["strings"])
+    theirs = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in other.pipe(texts)]
+    assert ours == theirs and any(ours)
