@@ -33,10 +33,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from _report import replace_section  # noqa: E402
 from eval_entities import run_cli  # noqa: E402
-from eval_ner import DEFAULT_DATA, TO_CONLL, load_articles, score  # noqa: E402
+from eval_ner import CV_JSON, DEFAULT_DATA, TO_CONLL, load_articles, score  # noqa: E402
 
 SECTION = "eval:ner-pipeline"
-CV_JSON = ROOT / "docs" / "ner_cv.json"
 
 
 def write_jsonl(articles: list[list[str]], path: Path) -> None:
@@ -71,7 +70,7 @@ def read_back(db: Path, articles: list[list[str]]):
                 pred[(doc_of[aid], i)].append((s, e, TO_CONLL[lab]))
     finally:
         con.close()
-    unmapped = sum(v is None for v in doc_of.values()) + len(articles) - len({v for v in doc_of.values() if v is not None})
+    unmapped = len(articles) - len({v for v in doc_of.values() if v is not None})
     return pred, kinds, unmapped
 
 

@@ -33,10 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_ner import load_articles, score, to_conll  # noqa: E402
+from eval_ner import CV_JSON, load_articles, score, to_conll  # noqa: E402
 from train_ner import DEFAULT_TRAIN  # noqa: E402
 
-CV_JSON = ROOT / "docs" / "ner_cv.json"
 # (label consistency, name propagation), simplest first; propagation runs inside consistency.
 SETTINGS = [(False, False), (True, False), (True, True)]
 # A post-processing step is switched on only if it lifts pooled CV F1 by at least this much

@@ -320,8 +320,7 @@ def main(argv=None) -> int:
             print("time budget reached", flush=True)
             break
 
-    has_vectors = spacy.load(base_model, exclude=["tagger", "parser", "senter", "attribute_ruler",
-                                                  "lemmatizer", "ner", "tok2vec"]).vocab.vectors.shape[0] > 0
+    has_vectors = nlp.vocab.vectors.shape[0] > 0  # the base model's table, loaded with it
     best = export_clean(tmp_best, args.base if has_vectors else None)
     best.meta.update(shipped_meta({
         "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),

@@ -156,12 +156,6 @@ def _compact_class():
     return CompactVectors
 
 
-def __getattr__(name: str):
-    if name == "CompactVectors":  # created on first use, so importing this module stays light
-        return _compact_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def load_pipeline(model: str):
     """Load (once per process) and return the spaCy pipeline with only NER enabled."""
     name = str(model)
