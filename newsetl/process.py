@@ -656,8 +656,9 @@ def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str
     mentions = frames.get("entity_mentions")
     if mentions is None or mentions.height == 0:
         return frames
-    own = build_entities(mentions).select("entity_id", "name", "label")
-    cands = pl.concat([known.select("entity_id", "name", "label"), own], how="vertical_relaxed").unique("entity_id")
+    cols = ["entity_id", "name", "label"] + [c for c in ("aliases", "mention_count") if c in known.columns]
+    own = build_entities(mentions).select(cols)
+    cands = pl.concat([known.select(cols), own], how="vertical_relaxed").unique("entity_id")
     linked = link_to_known(mentions, cands)
     out = dict(frames)
     out["entity_mentions"] = schema.conform(linked.drop("linked_to_known"), "entity_mentions")

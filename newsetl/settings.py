@@ -23,7 +23,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.1.0: entity ids no longer carry the label; countries by ISO code (transforms/entities.py)
 # 1.2.0: the shipped NER reads en_core_web_md static vectors and was trained on CoNLL train + dev
 #        (new entity spans: `newsetl backfill --outdated` re-enriches older articles)
-PIPELINE_VERSION = "1.2.0"
+# 1.3.0: entity resolution: US state abbreviations, NORP-tagged acronyms, cross-article acronyms
+#        and company long forms only with an article's evidence (new entity ids for some mentions)
+PIPELINE_VERSION = "1.3.0"
 ENV_PREFIX = "NEWSETL_"
 
 

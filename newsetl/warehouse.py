@@ -603,10 +603,11 @@ class Writer:
                             schema={"h": pl.Int64, "delta": pl.Int64})
 
     def known_entities(self, articles: pl.DataFrame, window_days: int) -> pl.DataFrame:
-        """Entities (entity_id, name, label) named in articles of the same sources within
-        `window_days` of the batch's dates, or in the sources' undated articles when the
+        """Entities (entity_id, name, label, aliases, mention_count) named in articles of the
+        same sources within `window_days` of the batch's dates, or in the sources' undated articles when the
         batch has undated ones: the candidates of cross-article surname linking."""
-        empty = pl.DataFrame(schema={"entity_id": pl.String, "name": pl.String, "label": pl.String})
+        empty = pl.DataFrame(schema={"entity_id": pl.String, "name": pl.String, "label": pl.String,
+                                     "aliases": pl.List(pl.String), "mention_count": pl.Int64})
         if articles.height == 0:
             return empty
         sources = articles["source"].drop_nulls().unique().to_list()
@@ -624,7 +625,7 @@ class Writer:
         if named.height == 0:
             return empty
         with registered(self.con, "_named", named):
-            return query_pl(self.con, "select entity_id, name, label from entities "
+            return query_pl(self.con, "select entity_id, name, label, aliases, mention_count from entities "
                                       "where entity_id in (select entity_id from _named)")
 
     def ner_cache_for(self, hashes: list[int]) -> pl.DataFrame:

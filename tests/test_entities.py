@@ -756,7 +756,7 @@ def test_place_acronym_joins_the_place_in_the_article():
         ("a", 2, 0, "N.D.", "ORG"),  # no ORG spells it: the place does
         ("b", 0, 0, "North Dakota", "GPE"),
         ("b", 1, 0, "New Delhi", "GPE"),
-        ("b", 2, 0, "N.D.", "GPE"),  # two places spell it: left alone
+        ("b", 2, 0, "ND", "GPE"),  # two places spell it: left alone
         ("c", 0, 0, "United Steel", "ORG"),
         ("c", 1, 0, "US", "ORG"),  # a country's abbreviation stays the country
         ("d", 0, 0, "Northern Data", "ORG"),
@@ -766,7 +766,7 @@ def test_place_acronym_joins_the_place_in_the_article():
     out = resolve_mentions(df)
     ids, names = out["entity_id"].to_list(), out["entity_name"].to_list()
     assert ids[0] == ids[1] == ids[2]
-    assert names[5] == "N.D." and ids[5] not in (ids[3], ids[4])
+    assert names[5] == "ND" and ids[5] not in (ids[3], ids[4])
     assert ids[7] == country_entity_id("US")
     assert names[10] == "Northern Data"
 
@@ -799,3 +799,103 @@ def test_participle_glued_to_a_name_is_trimmed():
     out = resolve_mentions(df)
     assert out["text"].to_list() == ["Peru", "Peru", "Ada Moss"]
     assert out["entity_id"][0] == country_entity_id("PE")
+
+
+# --- US states, NORP acronyms, acronym evidence, long forms across articles (issue 11) ----
+
+def test_us_state_abbreviations_are_the_state():
+    import pycountry
+
+    from newsetl.transforms.entities import _US_STATE_AP, us_state
+
+    # Every AP form names an ISO 3166-2 US state whose name starts like the abbreviation.
+    for form, code in _US_STATE_AP.items():
+        name = pycountry.subdivisions.get(code=code).name
+        assert us_state(form) == name
+        assert name_key(name).replace(" ", "").startswith(name_key(form)[:1])
+    assert us_state("S.C") == "South Carolina"  # the sentence's full stop took the dot
+    assert us_state("Tenn", "GPE") == "Tennessee"
+    assert us_state("Tenn", "ORG") is None  # undotted only as a place
+    assert us_state("Mass", "GPE") is None and us_state("Miss", "GPE") is None  # English words
+    assert us_state("N.Y.") is None  # more often the city
+    df = mentions_frame([
+        ("a", 0, 0, "Columbia", "GPE"),
+        ("a", 0, 10, "S.C.", "GPE"),
+        ("b", 0, 0, "South Carolina", "GPE"),
+        ("c", 0, 0, "S.C.", "ORG"),  # a small model's label: still the state
+        ("d", 0, 0, "SC", "ORG"),  # no dots: an acronym, not the state
+    ])
+    out = resolve_mentions(df)
+    ids, names = out["entity_id"].to_list(), out["entity_name"].to_list()
+    assert ids[1] == ids[2] == ids[3] == entity_id_for("GPE", "South Carolina")
+    assert names[1] == names[3] == "South Carolina" and out["label"][3] == "GPE"
+    assert ids[4] != ids[2]
+
+
+def test_norp_tagged_acronym_joins_the_spelled_out_org():
+    df = mentions_frame([
+        ("a", 0, 0, "International Monetary Fund", "ORG"),
+        ("a", 1, 0, "IMF", "NORP"),
+        ("b", 0, 0, "Grand Old Party", "NORP"),
+        ("b", 1, 0, "GOP", "NORP"),  # no ORG spells it: stays the NORP it was
+    ])
+    out = resolve_mentions(df)
+    assert out["entity_name"].to_list()[:2] == ["International Monetary Fund"] * 2
+    assert out["label"].to_list() == ["ORG", "ORG", "NORP", "NORP"]
+    assert out["entity_id"][1] == entity_id_for("ORG", "International Monetary Fund")
+    assert out["entity_name"][3] == "GOP"
+
+
+def test_initials_come_from_capitalised_words():
+    from newsetl.transforms.entities import _initials
+
+    assert "EU" in _initials("European Union")
+    assert "EU" not in _initials("e-University") and "EU" not in _initials("eBay UK")
+    assert "RR" in _initials("Rolls-Royce")
+
+
+def _known_aliases(rows: list[tuple[str, str, str, list[str]]]) -> pl.DataFrame:
+    """(id source name, name, label, aliases) -> a `known` frame as the entities table has it."""
+    return pl.DataFrame({"entity_id": [entity_id_for(lab, src) for src, _, lab, _ in rows],
+                         "name": [n for _, n, _, _ in rows], "label": [lab for _, _, lab, _ in rows],
+                         "aliases": [a for *_, a in rows]})
+
+
+def test_link_to_known_acronym_needs_an_article_that_used_it():
+    new = resolve_mentions(mentions_frame([("z", 0, 0, "EU", "ORG"), ("y", 0, 0, "GM", "ORG")]))
+    # The European Union is most often *called* "EU": its name is the acronym, its
+    # spelled-out form an alias. Edinburgh University also spells EU, but no article
+    # ever called it so; General Motors was never written next to "GM".
+    known = _known_aliases([
+        ("European Union", "EU", "ORG", ["EU", "European Union"]),
+        ("Edinburgh University", "Edinburgh University", "ORG", ["Edinburgh University"]),
+        ("General Motors", "General Motors", "ORG", ["General Motors"]),
+    ])
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [entity_id_for("ORG", "European Union"), entity_id_for("ORG", "GM")]
+    assert out["linked_to_known"].to_list() == [True, False]
+    # Two entities with that evidence: left alone, unless one has ACRONYM_DOMINANCE times
+    # the mentions of the other.
+    both = pl.concat([known, _known_aliases([("Europe Union", "EU", "ORG", ["EU", "Europe Union"])])])
+    assert link_to_known(new, both)["linked_to_known"].to_list() == [False, False]
+    for counts, linked in (([240, 3, 3, 8], True), ([24, 3, 3, 8], False)):
+        out = link_to_known(new, both.with_columns(pl.Series("mention_count", counts)))
+        assert out["linked_to_known"].to_list() == [linked, False]
+        assert not linked or out["entity_id"][0] == entity_id_for("ORG", "European Union")
+
+
+def test_link_to_known_long_form_of_a_known_company():
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "Moodys Investors", "ORG"),  # another long form of the head "Moodys"
+        ("y", 0, 0, "Acme Chemical Co", "ORG"),  # the very long form an article joined
+        ("x", 0, 0, "Union Investment", "ORG"),  # "Union" was never written as its short form
+    ]))
+    known = _known_aliases([
+        ("Moodys", "Moodys", "ORG", ["Moodys", "Moodys Investors Service Inc"]),
+        ("Acme", "Acme", "ORG", ["Acme", "Acme Chemical Co"]),
+        ("Union", "Union", "ORG", ["Union"]),
+    ])
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [entity_id_for("ORG", "Moodys"), entity_id_for("ORG", "Acme"),
+                                          entity_id_for("ORG", "Union Investment")]
+    assert out["entity_name"].to_list() == ["Moodys", "Acme", "Union Investment"]

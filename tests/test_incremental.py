@@ -184,4 +184,4 @@ def test_known_entities_come_from_the_same_source_and_window(settings, synth, mo
     finally:
         w.abort()
     assert want and set(got["entity_id"].to_list()) == want
-    assert got.columns == ["entity_id", "name", "label"] and other.height == 0
+    assert got.columns == ["entity_id", "name", "label", "aliases", "mention_count"] and other.height == 0

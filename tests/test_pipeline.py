@@ -172,3 +172,28 @@ def test_parquet_tree_readable_three_ways(landed):
     n_pl = pl.scan_parquet(str(root), hive_partitioning=True).select(pl.len()).collect().item()
     n_pa = ds.dataset(str(root), format="parquet", partitioning="hive").count_rows()
     assert n_db == n_duck == n_pl == n_pa
+
+
+def test_a_later_run_links_an_acronym_an_earlier_article_spelled_out(tmp_path, monkeypatch):
+    """Cross-article acronyms through the flow: the warehouse's `entities` (aliases and
+    counts) are the evidence that "EU" names the European Union (issue 11)."""
+    import json
+
+    from newsetl.transforms.entities import entity_id_for
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    wh = tmp_path / "wh"
+    first = ("The European Union agreed new fishing quotas on Monday after talks in Brussels. "
+             "EU ministers said the EU deal would protect stocks.")  # named "EU": its most written form
+    later = ("EU leaders will meet in Brussels next week to discuss the budget, officials said. "
+             "The talks are expected to last two days.")
+    for i, text in enumerate((first, later)):
+        src = tmp_path / f"in{i}.jsonl"
+        src.write_text(json.dumps({"url": f"https://example.test/eu-{i}", "title": "", "text": text,
+                                   "source": "example.test", "published_at": "2026-03-0%dT10:00:00Z" % (i + 1)})
+                       + "\n", encoding="utf-8")
+        assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
+    rows = query(wh, "select a.url, m.text, m.entity_id from entity_mentions m join articles a using (article_id) "
+                     "where m.text in ('EU', 'European Union') order by a.url, m.start_char")
+    assert {r[1] for r in rows if r[0].endswith("-1")} == {"EU"}
+    assert {r[2] for r in rows} == {entity_id_for("ORG", "European Union")}

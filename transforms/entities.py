@@ -65,10 +65,14 @@ Resolution rules inside one article (mentions in paragraph/character order):
    form of "Vladimir Putin". Two full names that share a word are never merged
    ("Scott Adams" and "Tom Scott" stay two people).
 6. Acronyms: an all-caps ORG mention ("UN", "NATO") links to the one ORG in the
-   article whose initials spell it ("United Nations"), a GPE/LOC one ("N.C.") to the
-   one place ("North Carolina"); when its own kind has no candidate, the other kind
-   ("NCCI" tagged GPE -> an ORG). With several candidates, or for a country's own
-   abbreviation ("US", "UK": the country table), it stays its own entity.
+   article whose initials spell it ("United Nations"; initials of capitalised words
+   only, so "e-University" spells no "EU"), a GPE/LOC one to the one place; when its
+   own kind has no candidate, the other kind ("NCCI" tagged GPE -> an ORG). An acronym
+   tagged NORP ("IMF") links only to an ORG and becomes ORG. With several candidates,
+   or for a country's own abbreviation ("US", "UK": the country table), it stays its
+   own entity. A US state written as wire copy abbreviates it ("Columbia, S.C.",
+   "Calif."; `us_state`, the AP list with ISO 3166-2 names) is that state, in any
+   article.
 7. Company short forms: a bare company name ("Kinross") and the one ORG of the article
    that is that name followed only by industry words and a legal form ("Kinross Gold
    Corp", "Acme Oil and Gas Inc", "Harbour Bank of Canada"; `_ORG_DESCRIPTORS`) are one
@@ -241,6 +245,49 @@ _SAME_PLURAL = ("ese", "ish", "ch", "ss")
 _NOT_PERSON = "PERSON"
 
 
+# US states as US wire copy abbreviates them after a city ("Columbia, S.C.", "Austin,
+# Texas"; the AP stylebook's list). Each is a dotted form, so no ordinary word or acronym
+# matches ("Mass." is, "Mass" is not). The full names are ISO 3166-2 subdivision names
+# (pycountry; checked in the tests). Left out: "N.Y." and "Wash.", whose full names are
+# more often the cities of New York and Washington.
+_US_STATE_AP = {
+    "Ala.": "US-AL", "Ariz.": "US-AZ", "Ark.": "US-AR", "Calif.": "US-CA", "Colo.": "US-CO",
+    "Conn.": "US-CT", "Del.": "US-DE", "Fla.": "US-FL", "Ga.": "US-GA", "Ill.": "US-IL",
+    "Ind.": "US-IN", "Kan.": "US-KS", "Ky.": "US-KY", "La.": "US-LA", "Md.": "US-MD",
+    "Mass.": "US-MA", "Mich.": "US-MI", "Minn.": "US-MN", "Miss.": "US-MS", "Mo.": "US-MO",
+    "Mont.": "US-MT", "Neb.": "US-NE", "Nev.": "US-NV", "N.H.": "US-NH", "N.J.": "US-NJ",
+    "N.M.": "US-NM", "N.C.": "US-NC", "N.D.": "US-ND", "Okla.": "US-OK", "Ore.": "US-OR",
+    "Pa.": "US-PA", "R.I.": "US-RI", "S.C.": "US-SC", "S.D.": "US-SD", "Tenn.": "US-TN",
+    "Vt.": "US-VT", "Va.": "US-VA", "W.Va.": "US-WV", "Wis.": "US-WI", "Wyo.": "US-WY",
+}
+
+
+@functools.cache
+def _us_state_names() -> dict[str, str]:
+    import pycountry  # reference data only (ISO 3166-2 subdivision names)
+
+    return {form: pycountry.subdivisions.get(code=code).name for form, code in _US_STATE_AP.items()}
+
+
+# Abbreviations wire copy also writes without the dot ("Nashville, Tenn"); only those of
+# four letters or more that are no English word ("Mass", "Miss", "Mont" are), and only
+# for a mention tagged as a place.
+_US_STATE_UNDOTTED = frozenset("Ariz Calif Colo Conn Mich Minn Okla Tenn".split())
+
+
+def us_state(name: str, label: str | None = None) -> str | None:
+    """The full name of the US state `name` abbreviates in AP style ("S.C." -> "South
+    Carolina"; "S.C" too, a sentence's full stop having taken the last dot; "Tenn" when
+    `label` is GPE or LOC), else None."""
+    if not name:
+        return None
+    table = _us_state_names()
+    if "." not in name:
+        undotted = name in _US_STATE_UNDOTTED and (label or "").upper() in ("GPE", "LOC")
+        return table.get(name + ".") if undotted else None
+    return table.get(name) or (table.get(name + ".") if "." in name[:-1] else None)
+
+
 def _strip_parts(name: str) -> list[str]:
     """ISO names as news writes them: "Iran, Islamic Republic of" -> "Iran" and
     "Islamic Republic of Iran"; "Holy See (Vatican City State)" -> both parts."""
@@ -375,7 +422,7 @@ def _org_key(name: str) -> str:
 # words before them ("Acme"). Industry nouns only, never a name-like word ("Insider",
 # "Pictures"), so "Apple Insider" is not a longer form of "Apple".
 _ORG_DESCRIPTORS = frozenset(
-    """aerospace airline airlines airways bancorp bancorporation bank banking
+    """aerospace airline airlines airways association bancorp bancorporation bank banking
     brewing capital chemical chemicals communications computer computers construction
     electric electronics energy engineering enterprises exploration finance financial foods
     gas gold group holding holdings industries insurance international investment
@@ -513,7 +560,8 @@ def _tokens(key: str) -> tuple[str, ...]:
 def _initials(name: str) -> set[str]:
     """Initials of an organisation's name, with and without a trailing legal form
     ("General Motors Corp" -> {"GMC", "GM"})."""
-    words = [w for w in re.split(r"[\s\-]+", name) if w and w.casefold() not in _INITIALS_STOP and w[0].isalpha()]
+    # Capitalised words only: "e-University" and "eBay UK" do not spell "EU".
+    words = [w for w in re.split(r"[\s\-]+", name) if w and w.casefold() not in _INITIALS_STOP and w[0].isupper()]
     out = {"".join(w[0] for w in words).upper()}
     while len(words) > 1 and words[-1].casefold().rstrip(".") in _LEGAL_SUFFIXES:
         words = words[:-1]
@@ -524,6 +572,11 @@ def _initials(name: str) -> set[str]:
 def _is_acronym(name: str) -> bool:
     bare = name.replace(".", "")
     return 2 <= len(bare) <= 6 and bare.isalpha() and bare.isupper()
+
+
+# Labels an acronym is linked from (rule 6): NER tags some organisations' acronyms NORP
+# ("IMF"); those link only to an ORG and become ORG.
+_ACRONYM_LABELS = ("ORG", "GPE", "LOC", "NORP")
 
 
 # Third-person verbs that headlines glue to a surname ("Putin Wants ...", "Johnson Vows
@@ -705,14 +758,22 @@ def _resolve_article(
     org_names = {clean[i] for i in range(n) if out_labels[i] == "ORG" and not _is_acronym(clean[i])}
     place_names = {clean[i] for i in range(n) if out_labels[i] in ("GPE", "LOC") and not _is_acronym(clean[i])}
     for i in range(n):
-        if out_labels[i] in ("ORG", "GPE", "LOC") and _is_acronym(clean[i]) and not country_code(clean[i], "GPE"):
+        state = us_state(clean[i], out_labels[i]) if out_labels[i] in ("ORG", "GPE", "LOC") else None
+        if state:
+            acronym_target[clean[i]] = state
+            out_labels[i] = "GPE"
+            continue
+        if out_labels[i] in _ACRONYM_LABELS and _is_acronym(clean[i]) and not country_code(clean[i], "GPE"):
             acro = clean[i].replace(".", "").upper()
-            pools = (org_names, place_names) if out_labels[i] == "ORG" else (place_names, org_names)
+            pools = ((org_names, place_names) if out_labels[i] == "ORG" else (org_names,) if out_labels[i] == "NORP"
+                     else (place_names, org_names))
             for pool in pools:
                 fits = sorted({name for name in pool if acro in _initials(name)})
                 if fits:
                     if len(fits) == 1:
                         acronym_target[clean[i]] = fits[0]
+                        if out_labels[i] == "NORP":
+                            out_labels[i] = "ORG"  # "IMF" tagged NORP, spelled out as an ORG
                     break
 
     cluster_list = sorted(clusters.values(), key=lambda c: c.first)
@@ -1054,6 +1115,11 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return out.collect()
 
 
+# An acronym two known entities were called by goes to the one with this many times the
+# mentions of the others together ("EU": 240 mentions as the European Union, 8 as a typo).
+ACRONYM_DOMINANCE = 5
+
+
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     """Link bare surnames (and ORG acronyms) to the one known entity they can name.
 
@@ -1071,18 +1137,29 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
     is left as it was; a first name ("Tony") never links.
 
-    ORG acronyms the same way: a mention labelled ORG whose entity_name is an acronym
-    ("EU": the article never spelled it out) links to the one known ORG (label ORG, two
-    or more words) whose initials spell it ("European Union"; a trailing legal form may
-    be left out: "GM" -> "General Motors Corp"); with several ("AP": Associated Press
-    and Arsenal Press) it is left alone.
+    ORG acronyms the same way: a mention labelled ORG (or NORP) whose entity_name is an
+    acronym ("EU": the article never spelled it out) links to the one known ORG (label
+    ORG) with a form of two or more words whose initials spell it ("European Union"; a
+    trailing legal form may be left out: "GM" -> "General Motors Corp"); with several
+    ("AP": Associated Press and Arsenal Press) it is left alone. When `known` has the
+    entities table's `aliases` column, the acronym must also be one of the candidate's
+    own forms (some article called it so): the European Union, named "EU" after its most
+    written form, is found by its alias "European Union", and a known "Edinburgh
+    University" that no article called "EU" is no candidate. Without `aliases`, the
+    spelled-out name alone decides. With a `mention_count` column too, an acronym that
+    several known entities were called by goes to the one with `ACRONYM_DOMINANCE` times
+    the mentions of the others together.
 
     Organisations known by another form: an ORG mention whose entity_name is the name of
     exactly one known ORG entity whose id is not that name's own id (the corpus names
     the entity "Acme Chemical Co", but its id is that of "Acme": rules 7 and 8 joined
-    the two forms in some article) takes that entity's id and name. It needs evidence
-    from an article that wrote both forms; a bare word is never guessed to be the head
-    of a longer company name across articles ("Union" / "Union Investment").
+    the two forms in some article) takes that entity's id and name. With `aliases`, so
+    does a mention written as one of a known company's long forms ("Acme Chemical Co",
+    an alias of "Acme") or as another long form of the same head ("Moodys Investors"
+    for "Moodys", whose alias "Moodys Investors Service Inc" shows "Moodys" is a short
+    form). It needs evidence from an article that wrote both forms; a bare word is never
+    guessed to be the head of a longer company name across articles ("Union" / "Union
+    Investment").
 
     Adds a boolean column `linked_to_known`; rows and their order are kept.
     """
@@ -1102,12 +1179,35 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
     unique = {s: next(iter(c)) for s, c in by_surname.items() if len({e for e, _ in c}) == 1}
     by_initials: dict[str, set[tuple[str, str]]] = {}
-    for eid, name, label in known.select("entity_id", "name", "label").iter_rows():
-        if (label or "").upper() == "ORG" and name and len(name_key(name).split()) >= 2 and not _is_acronym(name):
-            for acro in _initials(name):
-                if len(acro) >= 2:
-                    by_initials.setdefault(acro, set()).add((eid, name))
+    with_aliases = "aliases" in known.columns
+    rows = known.select("entity_id", "name", "label", *(["aliases"] if with_aliases else [])).iter_rows()
+    for eid, name, label, *rest in rows:
+        if (label or "").upper() != "ORG" or not name:
+            continue
+        if not with_aliases:
+            forms, acronyms = [name], None
+        else:
+            # Evidence that the acronym names this entity: it is one of the entity's written
+            # forms, next to a spelled-out form it abbreviates (the entity "European Union",
+            # often *called* "EU", is found by its alias "European Union").
+            forms = [a for a in (rest[0] or []) if a]
+            acronyms = {a.replace(".", "").upper() for a in forms if _is_acronym(a)}
+        for form in forms:
+            if len(name_key(form).split()) >= 2 and not _is_acronym(form):
+                for acro in _initials(form):
+                    if len(acro) >= 2 and (acronyms is None or acro in acronyms):
+                        by_initials.setdefault(acro, set()).add((eid, name))
     unique_acro = {a: next(iter(c)) for a, c in by_initials.items() if len({e for e, _ in c}) == 1}
+    if with_aliases and "mention_count" in known.columns:
+        # Several entities called by the acronym: the one the corpus names far more often
+        # (the European Union against a one-article typo "Europe Union") is meant.
+        count = dict(known.select("entity_id", "mention_count").iter_rows())
+        for acro, cands in by_initials.items():
+            ranked = sorted({e for e, _ in cands}, key=lambda e: -(count.get(e) or 0))
+            if acro not in unique_acro and len(ranked) > 1:
+                top, rest = count.get(ranked[0]) or 0, sum(count.get(e) or 0 for e in ranked[1:])
+                if top >= ACRONYM_DOMINANCE * max(rest, 1):
+                    unique_acro[acro] = next(c for c in cands if c[0] == ranked[0])
     # Organisations known by a short form: an entity whose name (its most written form) is
     # not the name its id comes from ("Acme", id of "Acme Chemical Co": articles wrote
     # both, rule 7). The short form written alone elsewhere is that entity.
@@ -1115,6 +1215,21 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     for eid, name, label in known.select("entity_id", "name", "label").iter_rows():
         if (label or "").upper() == "ORG" and name and not _is_acronym(name) and entity_id_for("ORG", name) != eid:
             by_short.setdefault(_org_key(name), set()).add((eid, name))
+    # ... and by the long forms some article joined to them (the entity's aliases: "Acme"
+    # with alias "Acme Chemical Co"): the same long form, or another long form of that
+    # head ("Acme Chemical"), written alone elsewhere is that entity.
+    if "aliases" in known.columns:
+        for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
+            if (label or "").upper() != "ORG" or not name or _is_acronym(name) or not aliases:
+                continue
+            forms = [a for a in aliases if a and not _is_acronym(a)]
+            short_keys = {_org_key(a) for a in forms}
+            for alias in forms:
+                heads = _org_heads(alias) & short_keys
+                if heads:
+                    by_short.setdefault(_org_key(alias), set()).add((eid, name))
+                for head in heads:
+                    by_short.setdefault(f"head|{head}", set()).add((eid, name))
 
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
@@ -1126,10 +1241,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         hit = None
         if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
             hit = unique.get(name_key(name))
-        elif (label or "").upper() == "ORG" and name and _is_acronym(name):
+        elif (label or "").upper() in ("ORG", "NORP") and name and _is_acronym(name):
             hit = unique_acro.get(name.replace(".", "").upper())
         elif (label or "").upper() == "ORG" and name and eid == entity_id_for("ORG", name):
             fits = {c for c in by_short.get(_org_key(name), ()) if c[0] != eid}
+            if not fits:
+                fits = {c for h in _org_heads(name) for c in by_short.get(f"head|{h}", ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
