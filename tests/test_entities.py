@@ -899,3 +899,19 @@ def test_link_to_known_long_form_of_a_known_company():
     assert out["entity_id"].to_list() == [entity_id_for("ORG", "Moodys"), entity_id_for("ORG", "Acme"),
                                           entity_id_for("ORG", "Union Investment")]
     assert out["entity_name"].to_list() == ["Moodys", "Acme", "Union Investment"]
+
+
+def test_a_name_of_two_words_has_one_id_whatever_ner_called_it():
+    # BBC: "Liberal Democrats" came out as two entities, NORP (plural folded) and ORG.
+    labels = ("NORP", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "PERSON")
+    for name in ("Liberal Democrats", "Six Nations", "Financial Times", "Law Lords", "Serena Williams"):
+        assert len({entity_id_for(lab, name) for lab in labels}) == 1, name
+    assert entity_id_for("ORG", "Liberal Democrats") == entity_id_for("NORP", "Liberal Democrat")
+    # One word: the same id under every label too ("Commons" was NORP and ORG on BBC);
+    # folded only when it is a plural for a group of people.
+    for name in ("Commons", "iTunes", "Windows", "Conservatives", "Tories", "Davies"):
+        assert len({entity_id_for(lab, name) for lab in labels}) == 1, name
+    assert entity_id_for("NORP", "Tories") == entity_id_for("ORG", "Tory")
+    assert entity_id_for("NORP", "Conservatives") == entity_id_for("NORP", "Conservative")
+    assert entity_id_for("ORG", "Times") != entity_id_for("ORG", "Time")
+    assert entity_id_for("PERSON", "Williams") != entity_id_for("PERSON", "William")

@@ -23,10 +23,15 @@ Entity ids (issue #11): one name, one entity, whatever label NER gave each menti
       entity, not merged into the country. It carries its country by the same-key
       scheme: `demonym_country(name)` gives the ISO code and `country_entity_id(code)`
       the country's id (pycountry has no demonyms, so they are a table here);
-    * NAME|<name key> for every other name; NORP keys fold a plural ending on their
-      last word ("Tories" -> "tory", "Democrats" -> "democrat"), and names not tagged
-      PERSON drop trailing legal-form words and the "and" before them ("Microsoft
-      Corp." -> "microsoft", "Smith and Co Inc" -> "smith").
+    * NAME|<name key> for every other name. A key folds a plural ending on its last
+      word when the name has two or more words ("Liberal Democrats" -> "liberal
+      democrat") or is one word for a group of people (`_GROUP_PLURALS`: "Tories" ->
+      "tory", "Conservatives" -> "conservative"); not other one-word names, since a
+      name and its plural can be two entities ("Time" and "Times"). The fold does not
+      look at the label, so NER's choice between NORP, ORG, GPE, ... for "Liberal
+      Democrats", "Six Nations" or "Commons" does not split the entity. Names not
+      tagged PERSON drop trailing legal-form words and the "and" before them
+      ("Microsoft Corp." -> "microsoft", "Smith and Co Inc" -> "smith").
     The label is not part of the id, so "Bush" tagged PERSON in one article and ORG in
     another is one entity whose `label` is the majority label of its mentions (each
     mention keeps its own label). Different people are still kept apart by their full
@@ -375,6 +380,13 @@ def demonym_entity_id(code: str) -> str:
     return _hash_id("DEMONYM", code.upper())
 
 
+# Plural endings of words for groups of people ("Tories", "Republicans", "Democrats",
+# "Conservatives", "Socialists", "Blairites", "Muslims"): a one-word name with one of these
+# endings keys like its singular. Other one-word names keep their plural: a name and its
+# plural can be two entities ("Time" and "Times", "William" and "Williams").
+_GROUP_PLURALS = ("ies", "ans", "ats", "ives", "ists", "ites", "ims")
+
+
 def _fold_plural(key: str) -> str:
     """Plural ending of the last word off ("tories" -> "tory", "democrats" -> "democrat")."""
     toks = key.split()
@@ -485,8 +497,9 @@ def _country_prefix(key: str) -> str | None:
 def entity_id_for(label: str, name: str) -> str:
     """Deterministic entity id of a mention with (resolved) `label` and canonical `name`.
 
-    See the module docstring: COUNTRY|code, DEMONYM|code or NAME|key (NORP keys
-    plural-folded); the label itself is not hashed."""
+    See the module docstring: COUNTRY|code, DEMONYM|code or NAME|key (plural-folded
+    for names of two or more words and one-word group plurals); the label itself is
+    not hashed."""
     code = country_code(name, label)
     if code:
         return country_entity_id(code)
@@ -495,7 +508,7 @@ def entity_id_for(label: str, name: str) -> str:
         return demonym_entity_id(code)
     label = (label or "").upper()
     key = _person_key(name) if label == "PERSON" else _org_key(name)
-    if label == "NORP":
+    if " " in key or key.endswith(_GROUP_PLURALS):
         key = _fold_plural(key)
     return _hash_id("NAME", key)
 
