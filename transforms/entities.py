@@ -446,7 +446,8 @@ _ORG_DESCRIPTORS = frozenset(
 )
 
 
-def _org_heads(name: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every known alias of every batch
+def _org_heads(name: str) -> frozenset[str]:
     """Keys of the short forms an organisation's full name is written as after its first
     mention: its leading words when every word after them is a `_ORG_DESCRIPTORS` word
     (joined by "and") once legal forms and a trailing "of <country>" are dropped:
@@ -469,7 +470,7 @@ def _org_heads(name: str) -> set[str]:
         if (rest[0] != "and" and head[-1] != "and" and head[-1] not in _ORG_DESCRIPTORS
                 and key not in _country_table() and key not in _demonym_table()):
             out.add(key)
-    return out
+    return frozenset(out)
 
 
 def _country_prefix(key: str) -> str | None:
@@ -1236,6 +1237,8 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             if (label or "").upper() != "ORG" or not name or _is_acronym(name) or not aliases:
                 continue
             forms = [a for a in aliases if a and not _is_acronym(a)]
+            if len(forms) < 2:
+                continue  # one written form: no evidence of a short and a long form
             short_keys = {_org_key(a) for a in forms}
             for alias in forms:
                 heads = _org_heads(alias) & short_keys
