@@ -1232,7 +1232,8 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     # ... and by the long forms some article joined to them (the entity's aliases: "Acme"
     # with alias "Acme Chemical Co"): the same long form, or another long form of that
     # head ("Acme Chemical"), written alone elsewhere is that entity.
-    if "aliases" in known.columns:
+    by_head: dict[str, set[tuple[str, str]]] = {}
+    if with_aliases:
         for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
             if (label or "").upper() != "ORG" or not name or _is_acronym(name) or not aliases:
                 continue
@@ -1245,7 +1246,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 if heads:
                     by_short.setdefault(_org_key(alias), set()).add((eid, name))
                 for head in heads:
-                    by_short.setdefault(f"head|{head}", set()).add((eid, name))
+                    by_head.setdefault(head, set()).add((eid, name))
 
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
@@ -1262,7 +1263,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         elif (label or "").upper() == "ORG" and name and eid == entity_id_for("ORG", name):
             fits = {c for c in by_short.get(_org_key(name), ()) if c[0] != eid}
             if not fits:
-                fits = {c for h in _org_heads(name) for c in by_short.get(f"head|{h}", ()) if c[0] != eid}
+                fits = {c for h in _org_heads(name) for c in by_head.get(h, ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
