@@ -25,7 +25,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        (new entity spans: `newsetl backfill --outdated` re-enriches older articles)
 # 1.3.0: entity resolution: US state abbreviations, NORP-tagged acronyms, cross-article acronyms
 #        and company long forms only with an article's evidence (new entity ids for some mentions)
-PIPELINE_VERSION = "1.3.0"
+# 1.4.0: sentiment toward entities fuses the regression with a context reader (new
+#        mentions.sentiment / sentiment_label values)
+PIPELINE_VERSION = "1.4.0"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -221,3 +221,173 @@ def test_train_folds_group_by_article():
         assert all(len(ks) == 1 for ks in by_art.values())  # an article never straddles
         assert set(fold.tolist()) == set(range(tr.FOLDS))
     assert (tr.fold_ids(data, 0) != tr.fold_ids(data, 1)).any()  # repeats differ
+
+
+# --- the context reader (VectorReader) and its trainer ----------------------------------
+TOY_WORDS = ("the minister was praised criticised met with Smith Jones Lopez for her his "
+             "honest corrupt work on Tuesday and said . , wonderful terrible reform plan").split()
+
+
+@pytest.fixture(scope="module")
+def toy_vectors():
+    """A real CompactVectors table (the class the NER uses) over a few words, 8 dims."""
+    import numpy as np
+    from spacy.strings import get_string_id
+
+    from newsetl.transforms.ner import _compact_class
+
+    rng = np.random.default_rng(5)
+    words = [w for w in dict.fromkeys(w.lower() for w in TOY_WORDS)]
+    keys = np.array([get_string_id(w) for w in words], dtype=np.uint64)
+    order = np.argsort(keys)
+    data = rng.standard_normal((len(words), 8)).astype(np.float32)
+    return _compact_class()(data, keys[order], np.arange(len(words), dtype=np.int32)[order], "toy")
+
+
+def _toy_data(n, seed=0):
+    """(sentence, start, end, label) rows whose label follows the word after the name."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = ("Smith", "Jones", "Lopez")
+    verbs = (("criticised", 0), ("met with", 1), ("praised", 2))
+    out = []
+    for _ in range(n):
+        who = names[rng.integers(3)]
+        verb, lab = verbs[rng.integers(3)]
+        pre = "On Tuesday , " if rng.random() < 0.5 else ""
+        s = f"{pre}the minister {verb} {who} for his work on the reform plan ."
+        a = s.index(who)
+        out.append((s, a, a + len(who), lab))
+    return out
+
+
+def test_reader_inference_matches_the_trainers_forward_pass(toy_vectors):
+    import numpy as np
+    from tests.conftest import load_script
+
+    R = load_script("train_sentiment_reader")
+    data = _toy_data(60)
+    y = np.array([d[3] for d in data])
+    Z, tok, rg = R.prepare(data, toy_vectors)
+    assert Z.shape == (len(set(w for d in data for w in S.reader_tokens(d[0])[0])) + 1, 8 + 3)
+    params = R.train_reader(Z, tok, rg, y, np.arange(40), seed=1, steps=5)
+    net = R.Net(Z.shape[1], np.random.default_rng(0))
+    net.p = params
+    idx = np.arange(40, 60)
+    logits, _ = net.forward(Z, *R.batch_arrays(idx, tok, rg, len(Z) - 1))
+    want = R.log_softmax(logits.astype(np.float64))
+    got = S.VectorReader(params, toy_vectors).logprobs([data[i][0] for i in idx],
+                                                       [(data[i][1], data[i][2]) for i in idx])
+    assert np.abs(got - want).max() < 1e-5
+    assert np.allclose(np.exp(got).sum(1), 1.0)
+
+
+def test_reader_learns_which_word_carries_the_sentiment(toy_vectors):
+    import numpy as np
+    from tests.conftest import load_script
+
+    R = load_script("train_sentiment_reader")
+    data = _toy_data(300, seed=2)
+    y = np.array([d[3] for d in data])
+    Z, tok, rg = R.prepare(data, toy_vectors)
+    params = R.train_reader(Z, tok, rg, y, np.arange(200), seed=3, epochs=30, ema=0.9)
+    lp = S.VectorReader(params, toy_vectors).logprobs([d[0] for d in data[200:]],
+                                                      [d[1:3] for d in data[200:]])
+    assert np.mean(lp.argmax(1) == y[200:]) > 0.9  # chance is 1/3
+
+
+def test_reader_output_does_not_depend_on_batching(toy_vectors):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    d = 8 + 3
+    params = {"P": rng.standard_normal((d, 6)).astype(np.float32), "bp": rng.standard_normal(6),
+              "Wc": rng.standard_normal((18, 5)), "bc": rng.standard_normal(5),
+              "Bb": rng.standard_normal((S.READER_BUCKETS, 5)), "Wo": rng.standard_normal((20, 3)),
+              "bo": rng.standard_normal(3)}
+    r = S.VectorReader(params, toy_vectors)
+    long = "On Tuesday the minister praised Smith and criticised Jones for his corrupt reform plan ."
+    short = "Lopez said ."
+    items = [(long, span(long, "Smith")), (short, span(short, "Lopez")), (long, span(long, "Jones")),
+             ("", (0, 0)), (short, (40, 50))]
+    together = r.logprobs([s for s, _ in items], [sp for _, sp in items])
+    alone = np.vstack([r.logprobs([s], [sp]) for s, sp in items])
+    assert np.allclose(together, alone, atol=1e-6)
+    assert not np.allclose(together[0], together[2])  # the target changes the reading
+    assert np.isfinite(together).all()
+    assert r.logprobs([], []).shape == (0, 3)
+
+
+def test_distance_buckets_and_target_tokens():
+    import numpy as np
+
+    toks, spans = S.reader_tokens("Mr. Smith, 52, said hello")
+    assert toks[:4] == ["Mr", ".", "Smith", ","]
+    assert S.target_token_range(spans, 4, 9) == (2, 3)
+    assert S.target_token_range(spans, 3, 3) == (2, 2)  # between tokens: an empty range
+    bk = S.distance_buckets(np.arange(30), 10, 12)
+    assert bk[10] == bk[11] == 0  # the target
+    assert bk[9] == 1 and bk[12] == 1 + len(S.READER_EDGES) + 1  # next to it, either side
+    assert bk.max() < S.READER_BUCKETS
+    assert (np.diff(bk[:10]) <= 0).all() and (np.diff(bk[12:]) >= 0).all()
+
+
+def test_fused_model_round_trip(tmp_path, toy_vectors, monkeypatch):
+    import numpy as np
+
+    from newsetl.transforms import ner
+
+    monkeypatch.setattr(ner, "load_vectors", lambda module: toy_vectors)
+    rng = np.random.default_rng(1)
+    params = {"P": rng.standard_normal((11, 4)), "bp": np.zeros(4), "Wc": rng.standard_normal((12, 4)),
+              "bc": np.zeros(4), "Bb": rng.standard_normal((S.READER_BUCKETS, 4)),
+              "Wo": rng.standard_normal((16, 3)), "bo": np.zeros(3)}
+    np.savez(tmp_path / "reader.npz", **params)
+    vocab = {"bias": 0, "m:lopez": 1}
+    k = S.n_numeric(())
+    W = rng.standard_normal((k + len(vocab), 3))
+    spec = {"file": "reader.npz", "alpha": 0.4, "offsets": [0.2, 0.0, -0.1],
+            "vectors": {"module": "toy", "shape": [len(toy_vectors.data), 8]}}
+    lr = S.TargetModel(vocab, W, np.zeros(k), np.ones(k), np.zeros(3), meta={})
+    S.TargetModel(vocab, W, np.zeros(k), np.ones(k), np.zeros(3), meta={"reader": spec}).save(tmp_path)
+    m = S.TargetModel.load(tmp_path)
+    assert m.reader is not None and m.meta["reader"]["alpha"] == 0.4
+    sents = ["Critics praised Lopez for her honest work .", NEG]
+    spans = [span(sents[0], "Lopez"), (4, 10)]
+    out = S.target_scores(sents, spans, m)
+    p_lr, _ = lr.predict([S.target_features(s, a, b) for s, (a, b) in zip(sents, spans)])
+    lp = 0.6 * np.log(p_lr + 1e-12) + 0.4 * m.reader.logprobs(sents, spans)
+    p = np.exp(lp) / np.exp(lp).sum(1, keepdims=True)
+    want = [S.LABELS[i] for i in np.argmax(lp + np.array(spec["offsets"]), 1)]
+    assert [lab for _, lab in out] == want
+    assert [sc for sc, _ in out] == pytest.approx(list(p[:, 2] - p[:, 0]), abs=1e-5)
+    spec["vectors"]["shape"] = [3, 8]
+    S.TargetModel(vocab, W, np.zeros(k), np.ones(k), np.zeros(3), meta={"reader": spec}).save(tmp_path)
+    with pytest.raises(ValueError, match="trained on"):
+        S.TargetModel.load(tmp_path)
+
+
+def test_shipped_reader_matches_its_cv_record():
+    """The model folder, its reader and docs/sentiment_cv.json come from one training run,
+    and the reader reads the NER's vectors package (one copy per worker)."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from newsetl.settings import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    folder = Path(Settings().model_paths[1])
+    m = S.load_target_model(str(folder))
+    spec = m.meta["reader"]
+    rec = json.loads((root / "docs" / "sentiment_cv.json").read_text(encoding="utf-8"))
+    sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    assert rec["reader_sha256"] == sha(folder / spec["file"])
+    assert rec["weights_sha256"] == sha(folder / "weights.npz")
+    assert rec["alpha"] == spec["alpha"] and rec["offsets"] == spec["offsets"]
+    assert 0.0 < spec["alpha"] < 1.0
+    assert all(len(r["labels"]) == rec["n_targets"] for r in rec["per_seed"])
+    ner_meta = json.loads((Path(Settings().model_paths[0]) / "meta.json").read_text())
+    assert spec["vectors"]["module"] == ner_meta["newsetl_vectors"]["module"]
+    assert spec["vectors"]["shape"] == ner_meta["newsetl_vectors"]["shape"]

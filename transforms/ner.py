@@ -69,7 +69,7 @@ def attach_vectors(nlp) -> None:
     spec = nlp.meta.get("newsetl_vectors")
     if not spec or nlp.vocab.vectors.shape[0]:
         return
-    vectors = _load_vectors(spec["module"])
+    vectors = load_vectors(spec["module"])
     if list(vectors.shape) != list(spec["shape"]):
         raise ValueError(
             f"word vectors of {spec['module']!r} are {tuple(vectors.shape)}; the NER model was "
@@ -79,9 +79,10 @@ def attach_vectors(nlp) -> None:
 
 
 @lru_cache(maxsize=2)
-def _load_vectors(module_name: str):
+def load_vectors(module_name: str):
     """The vectors table of the model folder `module.model_path()` names, with a compact
-    key index (`CompactVectors`), once per process."""
+    key index (`CompactVectors`), once per process (the NER and the sentiment reader share
+    it)."""
     import importlib
     from pathlib import Path
 

@@ -14,10 +14,13 @@ Polars `map_elements`), all loading their resources lazily once per worker proce
   position, quotes, negation) plus the whole-sentence VADER compound, and optional feature
   templates (`TEMPLATES`: the mention's own head word, a bag of the sentence's words, VADER
   on the target's clause and on the words either side) that the training script keeps or
-  drops by cross-validation on train; the model records which ones it uses. Trained by
-  `scripts/train_sentiment.py` on NewsMTSC train (MIT); the weights ship as plain
-  numpy/JSON in `newsetl/models/tsc/`, so the runtime needs only numpy.
-  Evaluated by `scripts/eval_sentiment.py` (numbers in docs/benchmarks.md).
+  drops by cross-validation on train; the model records which ones it uses. Fused with a
+  small context reader over static word vectors (`VectorReader`: it reads the sentence once,
+  and where each word sits relative to the target) when the model folder has one. Trained by
+  `scripts/train_sentiment.py` and `scripts/train_sentiment_reader.py` on NewsMTSC train
+  (MIT); the weights ship as plain numpy/JSON in `newsetl/models/tsc/`, so the runtime needs
+  only numpy (the reader also reads the NER's vectors package). Evaluated by
+  `scripts/eval_sentiment.py` (numbers in docs/benchmarks.md).
 
 Aggregation helpers (`paragraph_sentiment`, `article_sentiment`, `tone_exprs`) are native
 Polars expressions: sentence -> paragraph is the mean of sentence compounds, sentence ->
@@ -400,6 +403,7 @@ class TargetModel:
         self.offsets = offsets  # added to the logits before argmax (learned thresholds)
         self.meta = meta or {}
         self.templates = tuple(self.meta.get("templates", ()))
+        self.reader: VectorReader | None = None  # fused in by `target_scores` when present
 
     @classmethod
     def load(cls, path: Path) -> "TargetModel":
@@ -407,8 +411,12 @@ class TargetModel:
         vocab = {w: i for i, w in enumerate(meta.pop("features"))}
         with np.load(path / "weights.npz") as z:
             W = z["W"]
-        return cls(vocab, W, np.asarray(meta["mean"]), np.asarray(meta["std"]),
-                   np.asarray(meta["offsets"]), meta)
+        model = cls(vocab, W, np.asarray(meta["mean"]), np.asarray(meta["std"]),
+                    np.asarray(meta["offsets"]), meta)
+        spec = meta.get("reader")
+        if spec:
+            model.reader = VectorReader.load(path / spec["file"], spec)
+        return model
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -489,12 +497,187 @@ def target_scores(sentences: Sequence[str],
         return []
     sents = [s or "" for s in sentences]
     comps = _compounds(sents, remember=False)
-    rows = []
-    for s, sp, c in zip(sents, spans, comps):
-        a, b = sp if sp is not None else (0, 0)
-        a = 0 if a is None else int(a)
-        b = a if b is None else int(b)
-        rows.append(target_features(s, a, b, compound=c, templates=model.templates))
-    p, lab = model.predict(rows)
+    ab = rows_spans(spans)
+    rows = [target_features(s, a, b, compound=c, templates=model.templates)
+            for s, (a, b), c in zip(sents, ab, comps)]
+    if model.reader is None:
+        p, lab = model.predict(rows)
+    else:
+        # the fusion the training script chose by CV: alpha * log P_reader + (1 - alpha) *
+        # log P_regression, renormalised, then its own class offsets
+        spec = model.meta["reader"]
+        alpha = float(spec["alpha"])
+        lp = ((1 - alpha) * np.log(softmax(model.logits(*model.design(rows))) + 1e-12)
+              + alpha * model.reader.logprobs(sents, ab))
+        p = softmax(lp)
+        lab = np.argmax(lp + np.asarray(spec["offsets"]), axis=1)
     score = p[:, 2] - p[:, 0]
     return [(round(float(sc), 6), LABELS[k]) for sc, k in zip(score, lab)]
+
+
+def rows_spans(spans: Sequence[tuple[int, int] | None]) -> list[tuple[int, int]]:
+    """(start, end) per span as `target_scores` reads them: None -> (0, 0), a None end ->
+    an empty span at start."""
+    out = []
+    for sp in spans:
+        a, b = sp if sp is not None else (0, 0)
+        a = 0 if a is None else int(a)
+        out.append((a, a if b is None else int(b)))
+    return out
+
+
+# --- the context reader fused with the regression ----------------------------------------
+# Distance of a token to the target, in tokens, bucketed per side by these edges (1, 2, 3,
+# 4-5, 6-8, 9-13, 14-20, > 20): bucket 0 is the target itself, then 8 left, then 8 right.
+READER_EDGES = (1, 2, 3, 5, 8, 13, 20)
+_NB_SIDE = len(READER_EDGES) + 1
+READER_BUCKETS = 1 + 2 * _NB_SIDE
+READER_WIDTH = 3  # tokens the convolution reads
+
+
+def reader_tokens(sentence: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The reader's tokens (those of `target_features`) and their character spans."""
+    toks, spans = [], []
+    for m in _TOKEN_RE.finditer(sentence):
+        toks.append(m.group())
+        spans.append(m.span())
+    return toks, spans
+
+
+def target_token_range(spans: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """Tokens [ts, te) that overlap sentence[start:end]; an empty range where the target
+    would sit when no token overlaps it."""
+    hit = [i for i, (a, b) in enumerate(spans) if a < end and b > start]
+    if hit:
+        return hit[0], hit[-1] + 1
+    at = sum(1 for a, _ in spans if a < start)
+    return at, at
+
+
+def distance_buckets(pos: np.ndarray, ts, te) -> np.ndarray:
+    """Bucket of token positions `pos` for a target at tokens [ts, te) (see READER_EDGES);
+    broadcasts, so one call serves a batch of targets."""
+    edges = np.asarray(READER_EDGES)
+    bk = np.where(pos < ts, 1 + np.searchsorted(edges, np.maximum(ts - pos, 1)), 0)
+    return np.where(pos >= te,
+                    1 + _NB_SIDE + np.searchsorted(edges, np.maximum(pos - te + 1, 1)), bk)
+
+
+def reader_extras(words: Sequence[str], found: np.ndarray) -> np.ndarray:
+    """The 3 inputs per word beside its vector: VADER valence / 4, capitalised, no vector."""
+    lex = _lexicon()
+    ext = np.zeros((len(words), 3), dtype=np.float32)
+    for i, w in enumerate(words):
+        ext[i, 0] = lex.get(w.lower().replace("’", "'"), 0.0) / 4.0
+        ext[i, 1] = w[:1].isupper()
+    ext[:, 2] = ~found
+    return ext
+
+
+def vector_rows(vectors, words: Sequence[str]) -> np.ndarray:
+    """Row of each word in a spaCy vectors table (as written, else lower-cased), -1 if none."""
+    out = np.full(len(words), -1, dtype=np.int64)
+    for fold in (str, str.lower):
+        miss = np.flatnonzero(out < 0)
+        if not len(miss):
+            break
+        out[miss] = vectors.find(keys=[fold(words[i]) for i in miss])
+    return out
+
+
+class VectorReader:
+    """A small network that reads the target's sentence, fused with the regression.
+
+    Each token is its frozen static word vector (the NER's vectors package, so a worker holds
+    one copy) plus `reader_extras`, projected to d dims; one width-3 convolution runs once per
+    sentence; a learned per-channel bias for the token's distance to the target
+    (`distance_buckets`) makes it target-specific; after ReLU, max over the tokens left of the
+    target, max right of it, mean over the target and max over the sentence go to a softmax.
+    Trained by scripts/train_sentiment_reader.py (numpy only); inference is numpy only.
+    Parameters: P (303, d), bp (d), Wc (3d, h), bc (h), Bb (READER_BUCKETS, h), Wo (4h, 3),
+    bo (3)."""
+
+    def __init__(self, params: dict[str, np.ndarray], vectors):
+        self.p = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+        self.vectors = vectors
+        P = self.p["P"]
+        dim = vectors.shape[1]
+        if P.shape[0] != dim + 3:
+            raise ValueError(f"reader expects {P.shape[0] - 3}-dim vectors, got {dim}")
+        # every vector row projected once; the last row stands for "no vector"
+        data = np.asarray(vectors.data, dtype=np.float32)
+        self.VP = np.vstack([data @ P[:dim], np.zeros((1, P.shape[1]), np.float32)])
+        self.Pext = P[dim:]
+
+    @classmethod
+    def load(cls, path: Path, spec: dict) -> "VectorReader":
+        from newsetl.transforms.ner import load_vectors
+
+        vec = spec["vectors"]
+        vectors = load_vectors(vec["module"])
+        if list(vectors.shape) != list(vec["shape"]):
+            raise ValueError(f"word vectors of {vec['module']!r} are {tuple(vectors.shape)}; "
+                             f"the sentiment reader was trained on {tuple(vec['shape'])}")
+        with np.load(path) as z:
+            params = {k: z[k] for k in z.files}
+        return cls(params, vectors)
+
+    def token_table(self, words: Sequence[str]) -> np.ndarray:
+        """Projected input (n, d) of each word type."""
+        rows = vector_rows(self.vectors, words)
+        found = rows >= 0
+        rows[~found] = len(self.VP) - 1
+        return self.VP[rows] + reader_extras(words, found) @ self.Pext + self.p["bp"]
+
+    def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]],
+                 batch: int = 128) -> np.ndarray:
+        """Log-probabilities (n, 3) toward sentences[i][start:end]; a sentence that holds
+        several targets is read once."""
+        p = self.p
+        out = np.zeros((len(sentences), 3))
+        if not len(sentences):
+            return out
+        by_sent: dict[str, list[int]] = {}
+        for i, s in enumerate(sentences):
+            by_sent.setdefault(s, []).append(i)
+        texts = list(by_sent)
+        toks = [reader_tokens(s) for s in texts]
+        types: dict[str, int] = {}
+        ids = [[types.setdefault(w, len(types)) for w in tk] for tk, _ in toks]
+        table = self.token_table(list(types)) if types else np.zeros((0, len(p["bp"])), np.float32)
+        h = p["Wc"].shape[1]
+        half = READER_WIDTH // 2
+        rng = np.zeros((len(sentences), 2), dtype=np.int64)  # token range of each target
+        for j, s in enumerate(texts):
+            for i in by_sent[s]:
+                rng[i] = target_token_range(toks[j][1], spans[i][0], spans[i][1])
+        targets_of = [by_sent[s] for s in texts]
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        for b0 in range(0, len(order), batch):
+            sel = order[b0:b0 + batch]
+            L = max(1, max(len(ids[j]) for j in sel))
+            H = np.zeros((len(sel), L + 2 * half, table.shape[1]), np.float32)
+            lens = np.zeros(len(sel), dtype=np.int64)
+            for r, j in enumerate(sel):
+                H[r, half:half + len(ids[j])] = table[ids[j]]
+                lens[r] = len(ids[j])
+            U = np.concatenate([H[:, k:k + L] for k in range(READER_WIDTH)], axis=2)
+            C = U @ p["Wc"] + p["bc"]  # (sentences, L, h): target independent
+            tix = np.concatenate([targets_of[j] for j in sel])
+            row = np.concatenate([np.full(len(targets_of[j]), r) for r, j in enumerate(sel)])
+            pos = np.arange(L)[None, :]
+            ts, te = rng[tix, :1], rng[tix, 1:]
+            A = C[row]  # (targets, L, h)
+            A += p["Bb"][distance_buckets(pos, ts, te)]
+            np.maximum(A, 0, out=A)
+            A *= (pos < lens[row][:, None])[:, :, None]  # padding -> 0: A >= 0, so no max picks it
+            inside = (pos >= ts) & (pos < te)
+            feats = np.concatenate([  # an empty side pools to 0
+                (A * (pos < ts)[:, :, None]).max(1),
+                (A * (pos >= te)[:, :, None]).max(1),
+                (A * inside[:, :, None]).sum(1) / np.maximum(inside.sum(1), 1)[:, None],
+                A.max(1)], axis=1)
+            z = (feats @ p["Wo"] + p["bo"]).astype(np.float64)
+            z -= z.max(1, keepdims=True)
+            out[tix] = z - np.log(np.exp(z).sum(1, keepdims=True))
+        return out
