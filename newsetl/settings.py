@@ -26,7 +26,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.3.0: entity resolution: US state abbreviations, NORP-tagged acronyms, cross-article acronyms
 #        and company long forms only with an article's evidence (new entity ids for some mentions)
 # 1.4.0: sentiment toward entities fuses the regression with a context reader (new
-#        mentions.sentiment / sentiment_label values)
+#        mentions.sentiment / sentiment_label values); a one-word entity voted PERSON that the
+#        NER often calls something else takes that label (entities.label)
 PIPELINE_VERSION = "1.4.0"
 ENV_PREFIX = "NEWSETL_"
 

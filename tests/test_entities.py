@@ -463,6 +463,25 @@ def test_one_entity_per_name_with_label_by_vote_and_mention_labels_kept():
     assert ents.select("name", "label", "mention_count").rows() == [("Bush", "PERSON", 5)]
 
 
+def test_one_word_person_that_the_ner_also_calls_an_org_is_not_a_person():
+    # "Chelsea": tagged PERSON in most articles, ORG in some, never written as a full name.
+    rows = [(f"p{i}", 0, 0, "Chelsea", "PERSON") for i in range(8)]
+    rows += [("o1", 0, 0, "Chelsea", "ORG"), ("o2", 0, 0, "Chelsea", "ORG")]
+    # "Madonna": one stray ORG tag is noise, not evidence.
+    rows += [(f"m{i}", 0, 0, "Madonna", "PERSON") for i in range(8)] + [("m9", 0, 0, "Madonna", "ORG")]
+    # "Yukos"-like: two stray tags among many mentions stay under the share.
+    rows += [(f"y{i}", 0, 0, "Greaves", "PERSON") for i in range(30)]
+    rows += [("y30", 0, 0, "Greaves", "ORG"), ("y31", 0, 0, "Greaves", "ORG")]
+    # A title or a full name is evidence of a person, whatever the other tags say.
+    rows += [("f0", 0, 0, "Lord Falconer", "PERSON")] + [(f"f{i}", 0, 0, "Falconer", "PERSON") for i in range(1, 6)]
+    rows += [("f6", 0, 0, "Falconer", "ORG"), ("f7", 0, 0, "Falconer", "ORG")]
+    out = resolve_mentions(mentions_frame(rows))
+    ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
+    assert ents == {"Chelsea": "ORG", "Madonna": "PERSON", "Greaves": "PERSON", "Falconer": "PERSON"}
+    # each mention keeps the label the NER gave it
+    assert out.filter(pl.col("text") == "Chelsea")["label"].value_counts().sort("label").rows() == [("ORG", 2), ("PERSON", 8)]
+
+
 def test_different_full_names_are_kept_apart():
     df = mentions_frame([("a", 0, 0, "Bill Clinton", "PERSON"), ("b", 0, 0, "Hillary Clinton", "PERSON"),
                          ("c", 0, 0, "George W. Bush", "PERSON"), ("d", 0, 0, "George H. W. Bush", "PERSON")])
@@ -477,7 +496,7 @@ def test_different_full_names_are_kept_apart():
             st.integers(0, 3),
             st.integers(0, 200),
             st.sampled_from(["Bush", "George Bush", "US", "U.S.", "Us", "Tories", "Tory", "Kim", "KIM JONG UN",
-                             "Kim Jong Un", "Americans", "Nato", "NATO", "Once Ford", "Ford"]),
+                             "Kim Jong Un", "Americans", "Nato", "NATO", "Once Ford", "Ford", "Chelsea"]),
             st.sampled_from(["PERSON", "ORG", "GPE", "NORP"]),
         ),
         min_size=1,
