@@ -319,6 +319,30 @@ def test_reader_output_does_not_depend_on_batching(toy_vectors):
     assert r.logprobs([], []).shape == (0, 3)
 
 
+def test_reader_memory_bounds_do_not_change_its_output(toy_vectors, monkeypatch):
+    """A page-long "sentence" naming many entities is read in bounded pieces, with the same
+    result as in one piece."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    params = {"P": rng.standard_normal((11, 6)), "bp": rng.standard_normal(6),
+              "Wc": rng.standard_normal((18, 5)), "bc": rng.standard_normal(5),
+              "Bb": rng.standard_normal((S.READER_BUCKETS, 5)), "Wo": rng.standard_normal((20, 3)),
+              "bo": rng.standard_normal(3)}
+    r = S.VectorReader(params, toy_vectors)
+    words = TOY_WORDS * 40
+    long = " ".join(words)
+    starts = [m.start() for m in __import__("re").finditer(r"Smith|Jones|Lopez", long)]
+    sents = [long] * len(starts) + ["Smith met Jones .", "Lopez said ."]
+    spans = [(a, a + 5) for a in starts] + [(0, 5), (0, 5)]
+    whole = r.logprobs(sents, spans)
+    monkeypatch.setattr(S, "READER_BATCH_TOKENS", 7)
+    monkeypatch.setattr(S, "READER_TARGET_TOKENS", 50)
+    pieces = r.logprobs(sents, spans)
+    assert len(starts) >= 100 and len(words) > S.READER_TARGET_TOKENS
+    assert np.allclose(whole, pieces, atol=1e-6)
+
+
 def test_distance_buckets_and_target_tokens():
     import numpy as np
 

@@ -497,7 +497,7 @@ def target_scores(sentences: Sequence[str],
         return []
     sents = [s or "" for s in sentences]
     comps = _compounds(sents, remember=False)
-    ab = rows_spans(spans)
+    ab = clean_spans(spans)
     rows = [target_features(s, a, b, compound=c, templates=model.templates)
             for s, (a, b), c in zip(sents, ab, comps)]
     if model.reader is None:
@@ -515,7 +515,7 @@ def target_scores(sentences: Sequence[str],
     return [(round(float(sc), 6), LABELS[k]) for sc, k in zip(score, lab)]
 
 
-def rows_spans(spans: Sequence[tuple[int, int] | None]) -> list[tuple[int, int]]:
+def clean_spans(spans: Sequence[tuple[int, int] | None]) -> list[tuple[int, int]]:
     """(start, end) per span as `target_scores` reads them: None -> (0, 0), a None end ->
     an empty span at start."""
     out = []
@@ -533,6 +533,12 @@ READER_EDGES = (1, 2, 3, 5, 8, 13, 20)
 _NB_SIDE = len(READER_EDGES) + 1
 READER_BUCKETS = 1 + 2 * _NB_SIDE
 READER_WIDTH = 3  # tokens the convolution reads
+# Memory bounds of one VectorReader step (float32 cells of h channels): sentences are read in
+# batches of at most READER_BATCH_TOKENS tokens, targets in groups of at most
+# READER_TARGET_TOKENS target x token cells, so a page-long "sentence" naming hundreds of
+# entities costs time, not gigabytes (each bound is ~8 MB at h = 64).
+READER_BATCH_TOKENS = 32_768
+READER_TARGET_TOKENS = 32_768
 
 
 def reader_tokens(sentence: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -629,8 +635,7 @@ class VectorReader:
         rows[~found] = len(self.VP) - 1
         return self.VP[rows] + reader_extras(words, found) @ self.Pext + self.p["bp"]
 
-    def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]],
-                 batch: int = 128) -> np.ndarray:
+    def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """Log-probabilities (n, 3) toward sentences[i][start:end]; a sentence that holds
         several targets is read once."""
         p = self.p
@@ -647,14 +652,20 @@ class VectorReader:
         table = self.token_table(list(types)) if types else np.zeros((0, len(p["bp"])), np.float32)
         h = p["Wc"].shape[1]
         half = READER_WIDTH // 2
-        rng = np.zeros((len(sentences), 2), dtype=np.int64)  # token range of each target
+        span_of = np.zeros((len(sentences), 2), dtype=np.int64)  # token range of each target
         for j, s in enumerate(texts):
             for i in by_sent[s]:
-                rng[i] = target_token_range(toks[j][1], spans[i][0], spans[i][1])
+                span_of[i] = target_token_range(toks[j][1], spans[i][0], spans[i][1])
         targets_of = [by_sent[s] for s in texts]
         order = np.argsort([len(x) for x in ids], kind="stable")
-        for b0 in range(0, len(order), batch):
-            sel = order[b0:b0 + batch]
+        batches, cur = [], []
+        for j in order:  # ascending length: the last sentence sets the batch's width
+            if cur and (len(cur) + 1) * max(1, len(ids[j])) > READER_BATCH_TOKENS:
+                batches.append(cur)
+                cur = []
+            cur.append(j)
+        batches.append(cur)
+        for sel in batches:
             L = max(1, max(len(ids[j]) for j in sel))
             H = np.zeros((len(sel), L + 2 * half, table.shape[1]), np.float32)
             lens = np.zeros(len(sel), dtype=np.int64)
@@ -663,21 +674,24 @@ class VectorReader:
                 lens[r] = len(ids[j])
             U = np.concatenate([H[:, k:k + L] for k in range(READER_WIDTH)], axis=2)
             C = U @ p["Wc"] + p["bc"]  # (sentences, L, h): target independent
-            tix = np.concatenate([targets_of[j] for j in sel])
-            row = np.concatenate([np.full(len(targets_of[j]), r) for r, j in enumerate(sel)])
+            tix_all = np.concatenate([targets_of[j] for j in sel])
+            row_all = np.concatenate([np.full(len(targets_of[j]), r) for r, j in enumerate(sel)])
+            step = max(1, READER_TARGET_TOKENS // L)
             pos = np.arange(L)[None, :]
-            ts, te = rng[tix, :1], rng[tix, 1:]
-            A = C[row]  # (targets, L, h)
-            A += p["Bb"][distance_buckets(pos, ts, te)]
-            np.maximum(A, 0, out=A)
-            A *= (pos < lens[row][:, None])[:, :, None]  # padding -> 0: A >= 0, so no max picks it
-            inside = (pos >= ts) & (pos < te)
-            feats = np.concatenate([  # an empty side pools to 0
-                (A * (pos < ts)[:, :, None]).max(1),
-                (A * (pos >= te)[:, :, None]).max(1),
-                (A * inside[:, :, None]).sum(1) / np.maximum(inside.sum(1), 1)[:, None],
-                A.max(1)], axis=1)
-            z = (feats @ p["Wo"] + p["bo"]).astype(np.float64)
-            z -= z.max(1, keepdims=True)
-            out[tix] = z - np.log(np.exp(z).sum(1, keepdims=True))
+            for t0 in range(0, len(tix_all), step):
+                tix, row = tix_all[t0:t0 + step], row_all[t0:t0 + step]
+                ts, te = span_of[tix, :1], span_of[tix, 1:]
+                A = C[row]  # (targets, L, h)
+                A += p["Bb"][distance_buckets(pos, ts, te)]
+                np.maximum(A, 0, out=A)
+                A *= (pos < lens[row][:, None])[:, :, None]  # padding -> 0: A >= 0, no max picks it
+                inside = (pos >= ts) & (pos < te)
+                feats = np.concatenate([  # an empty side pools to 0
+                    (A * (pos < ts)[:, :, None]).max(1),
+                    (A * (pos >= te)[:, :, None]).max(1),
+                    (A * inside[:, :, None]).sum(1) / np.maximum(inside.sum(1), 1)[:, None],
+                    A.max(1)], axis=1)
+                z = (feats @ p["Wo"] + p["bo"]).astype(np.float64)
+                z -= z.max(1, keepdims=True)
+                out[tix] = z - np.log(np.exp(z).sum(1, keepdims=True))
         return out
