@@ -91,13 +91,19 @@ def featurize(data, templates=()):
     return rows
 
 
-def macro_f1(y: np.ndarray, p: np.ndarray) -> tuple[float, list[float]]:
-    fs = []
+def class_f1_rows(y: np.ndarray, labs: np.ndarray) -> np.ndarray:
+    """F1 of each class (columns) for each row of predicted labels labs (m, n), at once."""
+    out = np.zeros((labs.shape[0], 3))
     for k in range(3):
-        tp = int(np.sum((y == k) & (p == k)))
-        fp = int(np.sum((y != k) & (p == k)))
-        fn = int(np.sum((y == k) & (p != k)))
-        fs.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+        pk, yk = labs == k, (y == k)[None, :]
+        tp = np.sum(pk & yk, 1)
+        denom = 2 * tp + np.sum(pk & ~yk, 1) + np.sum(~pk & yk, 1)
+        out[:, k] = np.where(tp > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    return out
+
+
+def macro_f1(y: np.ndarray, p: np.ndarray) -> tuple[float, list[float]]:
+    fs = [float(f) for f in class_f1_rows(y, np.asarray(p)[None])[0]]
     return float(np.mean(fs)), fs
 
 
@@ -133,23 +139,12 @@ def fit(Xn, indptr, indices, y, n_feat, l2, iters=ITERS, lr=LR):
 OFFSET_GRID = np.round(np.arange(-1.0, 1.0001, 0.05), 2)
 
 
-def _macro_f1_rows(y: np.ndarray, labs: np.ndarray) -> np.ndarray:
-    """macro_f1 of each row of labs (m, n) against y, at once."""
-    f = np.zeros(labs.shape[0])
-    for k in range(3):
-        pk, yk = labs == k, (y == k)[None, :]
-        tp = np.sum(pk & yk, 1)
-        denom = 2 * tp + np.sum(pk & ~yk, 1) + np.sum(~pk & yk, 1)
-        f += np.where(tp > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-    return f / 3
-
-
 def fit_offsets_many(Ls: list[np.ndarray], ys: list[np.ndarray]) -> np.ndarray:
     """Per-class log-prob offsets (neutral fixed at 0) maximising the mean macro F1 over
     several (log-probs, gold) parts: the first grid point (negative offset outer, positive
     inner) with the best mean, or no offsets when none beats plain argmax."""
     def mean_f1(offs):
-        return np.mean([_macro_f1_rows(y, np.argmax(L[None] + offs[:, None, :], axis=2))
+        return np.mean([class_f1_rows(y, np.argmax(L[None] + offs[:, None, :], axis=2)).mean(1)
                         for L, y in zip(Ls, ys)], axis=0)
 
     base = mean_f1(np.zeros((1, 3)))[0]

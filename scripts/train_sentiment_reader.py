@@ -207,11 +207,6 @@ class Net:
         return {k: v.copy() for k, v in (self.avg or self.p).items()}
 
 
-def log_softmax(z):
-    z = z - z.max(1, keepdims=True)
-    return z - np.log(np.exp(z).sum(1, keepdims=True))
-
-
 def train_reader(Z, tok_ids, ranges, y, tr, seed, epochs=EPOCHS, steps=None, ema=EMA):
     """Reader parameters (weight averages) trained on targets `tr`. `steps` stops early and
     a shorter `ema` suits a few hundred steps (tests)."""
@@ -231,7 +226,7 @@ def train_reader(Z, tok_ids, ranges, y, tr, seed, epochs=EPOCHS, steps=None, ema
         for bt in batches:
             idx = tr[bt]
             logits, cache = net.forward(Z, *batch_arrays(idx, tok_ids, ranges, len(Z) - 1), rng=rng)
-            P = np.exp(log_softmax(logits))
+            P = np.exp(S.log_softmax(logits))
             wts = cw[y[idx]]
             dlog = ((P - np.eye(3, dtype=F32)[y[idx]]) * (wts / wts.sum())[:, None]).astype(F32)
             net.step(net.backward(dlog, cache))
@@ -243,15 +238,11 @@ def train_reader(Z, tok_ids, ranges, y, tr, seed, epochs=EPOCHS, steps=None, ema
 
 # --- fusion -------------------------------------------------------------------------------
 
-def fused(L_lr, L_rd, alpha):
-    return (1 - alpha) * L_lr + alpha * L_rd
-
-
 def choose_fusion(pairs, y_parts):
     """(alpha, offsets) maximising mean macro F1 over several (L_lr, L_reader) pairs."""
     best = None
     for a in ALPHAS:
-        Ls = [fused(lr, rd, a) for lr, rd in pairs]
+        Ls = [S.fuse(lr, rd, a) for lr, rd in pairs]
         off = TR.fit_offsets_many(Ls, y_parts)
         f = np.mean([TR.macro_f1(yy, np.argmax(L + off, 1))[0] for L, yy in zip(Ls, y_parts)])
         if best is None or f > best[0] + 1e-9:
@@ -267,7 +258,7 @@ def nested_fusion_labels(L_lr, L_rd, y, fold):
         tr, te = fold != k, fold == k
         a, off = choose_fusion([(L_lr[tr], L_rd[tr])], [y[tr]])
         alphas.append(a)
-        lab[te] = np.argmax(fused(L_lr[te], L_rd[te], a) + off, 1)
+        lab[te] = np.argmax(S.fuse(L_lr[te], L_rd[te], a) + off, 1)
     return lab, alphas
 
 

@@ -276,7 +276,7 @@ def test_reader_inference_matches_the_trainers_forward_pass(toy_vectors):
     net.p = params
     idx = np.arange(40, 60)
     logits, _ = net.forward(Z, *R.batch_arrays(idx, tok, rg, len(Z) - 1))
-    want = R.log_softmax(logits.astype(np.float64))
+    want = S.log_softmax(logits.astype(np.float64))
     got = S.VectorReader(params, toy_vectors).logprobs([data[i][0] for i in idx],
                                                        [(data[i][1], data[i][2]) for i in idx])
     assert np.abs(got - want).max() < 1e-5

@@ -476,6 +476,18 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def fuse(lp_regression: np.ndarray, lp_reader: np.ndarray, alpha: float) -> np.ndarray:
+    """The regression + reader fusion (unnormalised log-probabilities): alpha * log P_reader
+    + (1 - alpha) * log P_regression. Used by `target_scores` and by the training script's
+    choice of alpha, so both score the same thing."""
+    return (1 - alpha) * lp_regression + alpha * lp_reader
+
+
 @lru_cache(maxsize=4)
 def load_target_model(path: str | Path) -> TargetModel:
     """The model in folder `path`, loaded once per process."""
@@ -503,12 +515,12 @@ def target_scores(sentences: Sequence[str],
     if model.reader is None:
         p, lab = model.predict(rows)
     else:
-        # the fusion the training script chose by CV: alpha * log P_reader + (1 - alpha) *
-        # log P_regression, renormalised, then its own class offsets
+        # the fusion and alpha the training script chose by CV, renormalised, then the
+        # fusion's own class offsets
         spec = model.meta["reader"]
         alpha = float(spec["alpha"])
-        lp = ((1 - alpha) * np.log(softmax(model.logits(*model.design(rows))) + 1e-12)
-              + alpha * model.reader.logprobs(sents, ab))
+        lp = fuse(np.log(softmax(model.logits(*model.design(rows))) + 1e-12),
+                  model.reader.logprobs(sents, ab), alpha)
         p = softmax(lp)
         lab = np.argmax(lp + np.asarray(spec["offsets"]), axis=1)
     score = p[:, 2] - p[:, 0]
@@ -691,7 +703,5 @@ class VectorReader:
                     (A * (pos >= te)[:, :, None]).max(1),
                     (A * inside[:, :, None]).sum(1) / np.maximum(inside.sum(1), 1)[:, None],
                     A.max(1)], axis=1)
-                z = (feats @ p["Wo"] + p["bo"]).astype(np.float64)
-                z -= z.max(1, keepdims=True)
-                out[tix] = z - np.log(np.exp(z).sum(1, keepdims=True))
+                out[tix] = log_softmax((feats @ p["Wo"] + p["bo"]).astype(np.float64))
         return out
