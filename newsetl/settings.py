@@ -28,7 +28,7 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.4.0: sentiment toward entities fuses the regression with a context reader (new
 #        mentions.sentiment / sentiment_label values); a one-word entity voted PERSON that the
 #        NER often calls something else takes that label (entities.label)
-PIPELINE_VERSION = "1.4.0"
+PIPELINE_VERSION = "1.5.0"
 ENV_PREFIX = "NEWSETL_"
 
 

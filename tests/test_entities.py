@@ -934,3 +934,83 @@ def test_a_name_of_two_words_has_one_id_whatever_ner_called_it():
     assert entity_id_for("NORP", "Conservatives") == entity_id_for("NORP", "Conservative")
     assert entity_id_for("ORG", "Times") != entity_id_for("ORG", "Time")
     assert entity_id_for("PERSON", "Williams") != entity_id_for("PERSON", "William")
+
+
+# --- abbreviations defined in parentheses (rule 6b) ------------------------------------------
+
+def sentence_frame(article: str, sentence: str, spans: list[tuple[str, str]]) -> pl.DataFrame:
+    """Mentions of one one-sentence paragraph, found in order, with the sentence columns
+    (`s_start`, `s_text`) that the pipeline passes to resolve_mentions."""
+    rows, at = [], 0
+    for text, label in spans:
+        at = sentence.index(text, at)
+        rows.append((article, 0, at, text, label))
+        at += len(text)
+    return mentions_frame(rows).with_columns(pl.lit(0).alias("s_start"), pl.lit(sentence).alias("s_text"))
+
+
+@pytest.mark.parametrize("short,long,fits", [
+    ("GRA", "W.R. Grace", True),  # a ticker: letters in order, the first starting a word
+    ("PZL", "Pennzoil Co", True),
+    ("ASH", "Ashland Oil Inc", True),
+    ("SEC", "Securities and Exchange Commission", True),
+    ("FCC", "US Federal Communications Commission", True),  # a leading country may stay out
+    ("OCC", "The Official UK Charts Company", True),
+    ("DD", "DuPont", False),  # one "d" only
+    ("GM", "Fiat and General Motors", False),  # names only a part of the span
+    ("CAS", "North American Court of Arbitration for Sport", False),
+    ("MPC", "Bank's Monetary Policy Committee", False),
+    ("XYZ", "Acme", False),
+])
+def test_an_abbreviation_fits_its_name_by_schwartz_hearst(short, long, fits):
+    from newsetl.transforms.entities import abbreviates
+
+    assert abbreviates(short, long) is fits
+
+
+def test_an_abbreviation_in_parentheses_is_the_name_before_it():
+    # Reuters: "W.R. Grace (GRA)" with W.R. Grace tagged PERSON; BBC: "International
+    # Monetary Fund (IMF)" with IMF tagged NORP further on.
+    s = ("Shares of W.R. Grace (GRA) and the International Monetary Fund (IMF) report moved; "
+         "GRA fell and the IMF said so.")
+    out = resolve_mentions(sentence_frame("a", s, [
+        ("W.R. Grace", "PERSON"), ("GRA", "ORG"), ("International Monetary Fund", "ORG"), ("IMF", "NORP"),
+        ("GRA", "ORG"), ("IMF", "NORP")]))
+    grace, imf = entity_id_for("ORG", "W.R. Grace"), entity_id_for("ORG", "International Monetary Fund")
+    assert out["entity_id"].to_list() == [grace, grace, imf, imf, grace, imf]
+    assert out["label"].to_list() == ["ORG"] * 6
+    assert out["entity_name"].to_list() == ["W.R. Grace"] * 2 + ["International Monetary Fund"] * 2 + [
+        "W.R. Grace", "International Monetary Fund"]
+
+
+def test_an_abbreviation_not_defined_in_parentheses_stays_apart():
+    for s, spans in [
+        ("W.R. Grace, GRA and others fell.", [("W.R. Grace", "ORG"), ("GRA", "ORG")]),  # a list
+        ("Fiat and General Motors (GM) agreed.", [("Fiat and General Motors", "ORG"), ("GM", "ORG")]),
+        ("Ashland Oil Inc (ASH rose) said.", [("Ashland Oil Inc", "ORG"), ("ASH", "ORG")]),  # not closed
+    ]:
+        out = resolve_mentions(sentence_frame("a", s, spans))
+        assert out["entity_name"][1] == spans[1][0], s
+    # Without the sentence columns nothing is known about parentheses: the name stays.
+    out = resolve_mentions(mentions_frame([("a", 0, 0, "W.R. Grace", "ORG"), ("a", 0, 12, "GRA", "ORG")]))
+    assert out["entity_name"].to_list() == ["W.R. Grace", "GRA"]
+
+
+def test_the_pipeline_reads_abbreviations_defined_in_its_sentences():
+    from datetime import datetime, timezone
+
+    from newsetl import process
+    from newsetl.records import RawDoc
+    from newsetl.settings import Settings
+    from tests.test_copy_memo import prepared
+
+    text = ("Shares of Ashland Oil Inc (ASH) rose 2 pct on Monday, while W.R. Grace (GRA) fell after the "
+            "two companies said they would merge their chemical units.\n\n"
+            "Analysts said ASH had paid too much. GRA declined to comment.")
+    doc = RawDoc(source="t", input_ref="t:0", text=text, title="Chemical makers merge units",
+                 url="https://example.net/a", published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    p = prepared([doc])
+    m = process.enrich(p.articles, p.paragraphs, Settings().model_paths)["entity_mentions"]
+    names = dict(zip(m["text"].to_list(), m["entity_name"].to_list()))
+    assert names["ASH"] == "Ashland Oil Inc" and names["GRA"] == "W.R. Grace"
+    assert m.filter(pl.col("text") == "GRA")["entity_id"].n_unique() == 1

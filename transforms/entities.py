@@ -78,6 +78,12 @@ Resolution rules inside one article (mentions in paragraph/character order):
    own entity. A US state written as wire copy abbreviates it ("Columbia, S.C.",
    "Calif."; `us_state`, the AP list with ISO 3166-2 names) is that state, in any
    article.
+6b. Defined abbreviations: an all-caps mention written in parentheses right after a
+   name ("W.R. Grace (GRA)", "Ashland Oil Inc (ASH)", "Securities and Exchange
+   Commission (SEC)") is that name wherever the article uses it, when its letters occur
+   in the name in order, the first one starting a word (Schwartz & Hearst 2003: tickers
+   and abbreviations that are not plain initials). The name is an organisation then,
+   even if NER tagged it PERSON or NORP. Needs the sentence (`s_text`, `s_start`).
 7. Company short forms: a bare company name ("Kinross") and the one ORG of the article
    that is that name followed only by industry words and a legal form ("Kinross Gold
    Corp", "Acme Oil and Gas Inc", "Harbour Bank of Canada"; `_ORG_DESCRIPTORS`) are one
@@ -583,6 +589,77 @@ def _initials(name: str) -> set[str]:
     return out
 
 
+def abbreviation_start(short: str, long: str) -> int:
+    """Schwartz & Hearst's (2003) test that `short` abbreviates the end of `long`: its
+    letters and digits occur in `long` in order, matched from the right, and its first
+    one starts a word ("GRA" of "W.R. Grace", "PZL" of "Pennzoil Co", not "DD" of
+    "DuPont"). Returns where in `long` the abbreviated words start (0 for all of it),
+    -1 when `short` does not fit. Case-insensitive."""
+    short, long = short.casefold(), long.casefold()
+    if not short[:1].isalnum() or len(short) >= len(long):
+        return -1
+    s, li = len(short) - 1, len(long) - 1
+    while s >= 0:
+        c = short[s]
+        if not c.isalnum():
+            s -= 1
+            continue
+        while li >= 0 and (long[li] != c or (s == 0 and li > 0 and long[li - 1].isalnum())):
+            li -= 1
+        if li < 0:
+            return -1
+        li -= 1
+        s -= 1
+    return li + 1
+
+
+_INITIALS_LEAD_RE = re.compile(r"(?:[^\W\d_]\.\s*)+")
+
+
+def abbreviates(short: str, long: str) -> bool:
+    """`short` abbreviates all of `long`, give or take a leading "The", initials ("GRA" of
+    "W.R. Grace") or a country ("FCC" of "US Federal Communications Commission"), not a
+    part of it ("GM" of "Fiat and General Motors", "CAS" of "North American Court of
+    Arbitration for Sport")."""
+    at = abbreviation_start(short, long)
+    if at < 0:
+        return False
+    if _INITIALS_LEAD_RE.fullmatch(long[:at]):
+        return True
+    lead = name_key(long[:at])
+    table = _country_table()
+    return not lead or lead == "the" or bool(table.get(lead) or (lead.endswith("s") and table.get(lead[:-1])))
+
+
+def _defined_in_parentheses(
+    texts: list[str], starts: list[int], sentences: list[tuple], s_texts: list[str | None]
+) -> list[int]:
+    """For each mention, the index of the mention it is written in parentheses right
+    after ("Ashland Oil Inc (ASH)": the index of "Ashland Oil Inc" for "ASH"), else -1.
+    `sentences[i]` identifies mention i's sentence (a tuple ending in the sentence's
+    start, which is None when unknown) and `s_texts[i]` is its text; `starts` and the
+    sentence start count from the paragraph's start. Only spaces and the opening
+    parenthesis may stand between the two, and a closing one must follow."""
+    out = [-1] * len(texts)
+    for i in range(1, len(texts)):
+        sent = s_texts[i]
+        if sent is None or sentences[i][-1] is None or sentences[i] != sentences[i - 1]:
+            continue
+        s0 = sentences[i][-1]
+        text = texts[i] or ""
+        a = starts[i - 1] + len(texts[i - 1] or "") - s0
+        b = starts[i] - s0
+        lead = len(text) - len(text.lstrip("( "))
+        end = b + len(text.rstrip(" "))
+        if not 0 <= a <= b <= end <= len(sent):
+            continue
+        between = (sent[a:b] + text[:lead]).replace(" ", "")
+        closed = text.rstrip(" ").endswith(")") or sent[end:end + 1] == ")"
+        if between == "(" and closed:
+            out[i] = i - 1
+    return out
+
+
 def _is_acronym(name: str) -> bool:
     bare = name.replace(".", "")
     return 2 <= len(bare) <= 6 and bare.isalpha() and bare.isupper()
@@ -713,9 +790,10 @@ def _end_trims(labels: list[str], surfaces: list[str]) -> list[int]:
 
 
 def _resolve_article(
-    labels: list[str], surfaces: list[str]
+    labels: list[str], surfaces: list[str], defined_by: list[int] | None = None
 ) -> tuple[list[str], list[str | None], list[str], list[int], list[int]]:
-    """Resolve one article's mentions (given in reading order).
+    """Resolve one article's mentions (given in reading order). `defined_by[i]` is the
+    mention that mention i is written in parentheses after, or -1 (rule 6b).
 
     Returns (resolved labels, entity ids, entity names, characters trimmed off the front
     of each span), aligned with the input. The id is None only for a span naming two
@@ -769,9 +847,22 @@ def _resolve_article(
     # Carolina"), then either to the other kind when their own kind has none. A country's
     # own abbreviation ("US", "UK") is left to the country table.
     acronym_target: dict[str, str] = {}
+    # Rule 6b first: an abbreviation defined in the text beats initials guessed.
+    for i, j in enumerate(defined_by or ()):
+        if (j >= 0 and _is_acronym(clean[i]) and out_labels[i] in _ACRONYM_LABELS
+                and not country_code(clean[i], "GPE") and clean[i] not in acronym_target
+                and out_labels[j] in ("ORG", "PERSON", "NORP") and not _is_acronym(clean[j])
+                and keys[j] not in compounds and abbreviates(clean[i].replace(".", ""), clean[j])):
+            acronym_target[clean[i]] = clean[j]
+            for k in range(n):
+                if clean[k] == clean[i] or (keys[k] == keys[j] and out_labels[k] in ("PERSON", "NORP")):
+                    out_labels[k] = "ORG"
     org_names = {clean[i] for i in range(n) if out_labels[i] == "ORG" and not _is_acronym(clean[i])}
     place_names = {clean[i] for i in range(n) if out_labels[i] in ("GPE", "LOC") and not _is_acronym(clean[i])}
+    defined = set(acronym_target)
     for i in range(n):
+        if clean[i] in defined:
+            continue
         state = us_state(clean[i], out_labels[i]) if out_labels[i] in ("ORG", "GPE", "LOC") else None
         if state:
             acronym_target[clean[i]] = state
@@ -932,6 +1023,14 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     art = ordered.get_column("article_id").to_list()
     labels_in = ordered.get_column("label").to_list()
     texts = ordered.get_column("text").to_list()
+    if {"s_text", "s_start"} <= set(ordered.columns):
+        defined = _defined_in_parentheses(
+            texts, ordered.get_column("start_char").to_list(),
+            list(zip(art, ordered.get_column("paragraph_index").to_list(),
+                     ordered.get_column("s_start").to_list())),
+            ordered.get_column("s_text").to_list())
+    else:
+        defined = [-1] * len(texts)
 
     out_labels: list[str] = []
     out_ids: list[str | None] = []
@@ -944,7 +1043,8 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
         end = start
         while end < n and art[end] == art[start]:
             end += 1
-        lab, ids, names, cut, cut_end = _resolve_article(labels_in[start:end], texts[start:end])
+        lab, ids, names, cut, cut_end = _resolve_article(
+            labels_in[start:end], texts[start:end], [j - start if j >= 0 else -1 for j in defined[start:end]])
         out_labels += lab
         out_ids += ids
         out_names += names
