@@ -373,6 +373,21 @@ def test_link_to_known_ambiguous_surname_stays_apart():
     assert link_to_known(new, one)["entity_id"].to_list() == [PERSON("Tony Blair")]
 
 
+def test_link_to_known_bare_word_far_more_common_alone_stays_apart():
+    # BBC: an NER span "Strong Oscar" in one article made every bare "Oscar" (the award,
+    # 103 mentions in 56 articles) that person. A word named alone five times as often as
+    # the one person of that surname is something else; a surname the corpus also writes
+    # alone often ("Parry", 26 mentions, next to 21 of "Rick Parry") still links.
+    new = resolve_mentions(mentions_frame([("z", 0, 0, "Oscar", "PERSON"), ("z", 1, 0, "Parry", "PERSON")]))
+    known = _known([("Strong Oscar", "PERSON"), ("Oscar", "PERSON"), ("Rick Parry", "PERSON"),
+                    ("Parry", "PERSON")]).with_columns(pl.Series("mention_count", [2, 103, 21, 26]))
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [PERSON("Oscar"), PERSON("Rick Parry")]
+    assert out["linked_to_known"].to_list() == [False, True]
+    # Without counts the one person of that surname decides, as before.
+    assert link_to_known(new, known.drop("mention_count"))["linked_to_known"].to_list() == [True, True]
+
+
 def test_link_to_known_only_links_person_mentions():
     new = resolve_mentions(mentions_frame([("z", 0, 0, "Ford", "ORG")]))
     out = link_to_known(new, _known([("Gerald Ford", "PERSON")]))

@@ -1279,7 +1279,9 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     (the article never gave a full name: "Blair", "Lloyd-Webber") and exactly one known
     entity has that surname: it takes that entity's id and name. With zero or several
     known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
-    is left as it was; a first name ("Tony") never links.
+    is left as it was; a first name ("Tony") never links. With a `mention_count` column,
+    neither does a word that the candidates name alone more than `ACRONYM_DOMINANCE`
+    times as often as that person ("Oscar", the award, and an NER span "Strong Oscar").
 
     ORG acronyms the same way: a mention labelled ORG (or NORP) whose entity_name is an
     acronym ("EU": the article never spelled it out) links to the one known ORG (label
@@ -1384,10 +1386,15 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     names = keys.get_column("entity_name").to_list()
     labels = keys.get_column("label").to_list()
     out_ids, out_names, linked = [], [], []
+    count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
     for eid, name, label in zip(ids, names, labels):
         hit = None
         if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
             hit = unique.get(name_key(name))
+            if hit is not None and (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit[0]) or 0):
+                # The bare word is written alone far more often than the person is named:
+                # it names something else ("Oscar", next to an NER span "Strong Oscar").
+                hit = None
         elif (label or "").upper() in ("ORG", "NORP") and name and _is_acronym(name):
             hit = unique_acro.get(name.replace(".", "").upper())
         elif (label or "").upper() == "ORG" and name and eid == entity_id_for("ORG", name):
