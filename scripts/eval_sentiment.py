@@ -112,7 +112,18 @@ TRIED = (
     "between 0.692 and 0.698, and averaging the reader over 2 or 3 weight-init seeds gave "
     "0.698 and 0.696: static vectors on 7.7k sentences do not reach 0.70. As shipped, on "
     "all 58,617 distinct BBC targets (one core): the reader adds 2.7 s of CPU to the "
-    "regression's 7.3-7.8 s, about 2% of the workers' CPU in the BBC end-to-end bench.")
+    "regression's 7.3-7.8 s, about 2% of the workers' CPU in the BBC end-to-end bench.\n\n"
+    "Tried since on the same CV (both fold seeds, nested fusion; experiment code, not "
+    "shipped): more lexicons in the reader's input, AFINN-165 valence (news words VADER "
+    "lacks: \"allegations\", \"corruption\", \"convicted\") 0.696 (0.697 / 0.696), AFINN + "
+    "NRC positive/negative flags 0.694 (the reader alone rose 0.635 -> 0.650 but agreed "
+    "more with the regression); a stacked logistic regression over both models' "
+    "log-probabilities (with products or entropies) instead of the one-alpha fusion "
+    "0.694-0.695; the NER model's own contextual token vectors (its tok2vec output, 64 "
+    "dims, what the NER computes anyway) as a third input per token 0.699 (0.698 / 0.700) "
+    "at input scale 1, but 0.692 on fold seed 0 at scales 0.5 and 2: a difference within "
+    "the +-0.004 that weight-init details alone move a seed, and sharing the NER's tensors "
+    "with the reader would change how the NER cache and the workers hand work over.")
 LABEL_IX = {lab: i for i, lab in enumerate(S.LABELS)}
 
 
