@@ -1029,3 +1029,31 @@ def test_the_pipeline_reads_abbreviations_defined_in_its_sentences():
     names = dict(zip(m["text"].to_list(), m["entity_name"].to_list()))
     assert names["ASH"] == "Ashland Oil Inc" and names["GRA"] == "W.R. Grace"
     assert m.filter(pl.col("text") == "GRA")["entity_id"].n_unique() == 1
+
+
+def test_an_acronym_links_by_an_alias_it_abbreviates_even_tagged_a_place():
+    # BBC: "UKIP" (113 mentions, tagged GPE or NORP) stayed apart from the UK Independence
+    # Party, whose aliases hold "UKIP" since one article wrote "UK Independence Party
+    # (UKIP)"; "UKIP" is no plain initials of it (those spell "UIP").
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "UKIP", "GPE"), ("y", 0, 0, "UKIP", "NORP"), ("x", 0, 0, "US", "GPE"), ("w", 0, 0, "NUS", "GPE")]))
+    known = _known_aliases([
+        ("UK Independence Party", "UKIP", "ORG", ["UK Independence Party", "UKIP"]),
+        ("Union of Students", "Union of Students", "ORG", ["US", "Union of Students"]),
+        ("National Union of Students", "National Union of Students", "ORG", ["National Union of Students"]),
+    ])
+    out = link_to_known(new, known)
+    ukip = entity_id_for("ORG", "UK Independence Party")
+    # A country's own code never links; an acronym no article used for the name stays a place.
+    assert out["entity_id"].to_list() == [ukip, ukip, country_entity_id("US"), entity_id_for("GPE", "NUS")]
+    assert out["label"].to_list() == ["ORG", "ORG", "GPE", "GPE"]  # linked acronyms are ORG, as rule 6 makes them
+    # Without aliases there is no evidence: a place-tagged acronym is left alone.
+    bare = link_to_known(new, known.drop("aliases"))
+    assert bare["linked_to_known"].to_list() == [False] * 4
+
+
+def test_a_free_standing_ampersand_keys_as_and():
+    assert name_key("Marks & Spencer") == name_key("Marks and Spencer")
+    assert entity_id_for("ORG", "Securities & Exchange Commission") == entity_id_for(
+        "ORG", "Securities and Exchange Commission")
+    assert name_key("AT&T") == "at t" and name_key("R&B") == "rb"  # inside a word it stays

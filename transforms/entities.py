@@ -169,7 +169,8 @@ _INITIALS_STOP = {"of", "the", "and", "for", "in", "on", "at", "to", "&", "de", 
 def name_key(name: str) -> str:
     """Spelling-variant key for a name: equal keys mean "the same name".
 
-    Casefolded, diacritics stripped, a final possessive "'s" dropped, apostrophes and dots removed, hyphens and any other
+    Casefolded, diacritics stripped, a final possessive "'s" dropped, a free-standing "&"
+    read as "and", apostrophes and dots removed, hyphens and any other
     punctuation turned into spaces, runs of single letters joined ("J. R. R." -> "jrr",
     "U.S." -> "us" == "US"), a leading "the" dropped, whitespace collapsed.
     Idempotent: name_key(name_key(x)) == name_key(x).
@@ -179,6 +180,7 @@ def name_key(name: str) -> str:
     # Dots and apostrophes join ("U.S." -> "us", "O'Brien" -> "obrien"); every other
     # non-alphanumeric character separates tokens.
     s = re.sub(r"['’ʼ]s$", "", s.strip())  # possessive: "Trump’s" keys like "Trump"
+    s = re.sub(r"(?<=\s)&(?=\s)", "and", s)  # "Marks & Spencer" == "Marks and Spencer" (not "AT&T")
     s = re.sub(r"[.'’‘`´ʼ]", "", s)
     s = re.sub(r"[\W_]+", " ", s)
     tokens = s.split()
@@ -1307,6 +1309,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     guessed to be the head of a longer company name across articles ("Union" / "Union
     Investment").
 
+    An acronym is also found by an alias that it abbreviates without being its initials
+    (Schwartz & Hearst, `abbreviates`: "UKIP" of "UK Independence Party", both aliases of
+    the entity because an article defined one by the other); and an acronym NER called a
+    place ("UKIP" tagged GPE; never a country's own code) links with aliases only. A
+    linked acronym's mention becomes ORG, as in an article that spells it out.
+
     Adds a boolean column `linked_to_known`; rows and their order are kept.
     """
     if mentions.height == 0 or known.height == 0:
@@ -1342,6 +1350,11 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             if len(name_key(form).split()) >= 2 and not _is_acronym(form):
                 for acro in _initials(form):
                     if len(acro) >= 2 and (acronyms is None or acro in acronyms):
+                        by_initials.setdefault(acro, set()).add((eid, name))
+                # An acronym of the entity's own forms that is no plain initials, written
+                # next to this form by some article (rule 6b: "UK Independence Party (UKIP)").
+                for acro in acronyms or ():
+                    if abbreviates(acro, form):
                         by_initials.setdefault(acro, set()).add((eid, name))
     unique_acro = {a: next(iter(c)) for a, c in by_initials.items() if len({e for e, _ in c}) == 1}
     if with_aliases and "mention_count" in known.columns:
@@ -1385,10 +1398,10 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     ids = keys.get_column("entity_id").to_list()
     names = keys.get_column("entity_name").to_list()
     labels = keys.get_column("label").to_list()
-    out_ids, out_names, linked = [], [], []
+    out_ids, out_names, out_labels, linked = [], [], [], []
     count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
     for eid, name, label in zip(ids, names, labels):
-        hit = None
+        hit, acronym = None, False
         if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
             hit = unique.get(name_key(name))
             if hit is not None and (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit[0]) or 0):
@@ -1396,7 +1409,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 # it names something else ("Oscar", next to an NER span "Strong Oscar").
                 hit = None
         elif (label or "").upper() in ("ORG", "NORP") and name and _is_acronym(name):
-            hit = unique_acro.get(name.replace(".", "").upper())
+            hit, acronym = unique_acro.get(name.replace(".", "").upper()), True
+        elif (with_aliases and (label or "").upper() in ("GPE", "LOC") and name and _is_acronym(name)
+              and not country_code(name, "GPE")):
+            # NER calls some organisations' acronyms places ("UKIP"): linked only to an
+            # organisation that some article called so (its aliases).
+            hit, acronym = unique_acro.get(name.replace(".", "").upper()), True
         elif (label or "").upper() == "ORG" and name and eid == entity_id_for("ORG", name):
             fits = {c for c in by_short.get(_org_key(name), ()) if c[0] != eid}
             if not fits:
@@ -1405,20 +1423,26 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
             out_names.append(hit[1])
+            # An acronym linked to an organisation is one, as in an article that spells it
+            # out (rule 6: "IMF" tagged NORP becomes ORG).
+            out_labels.append("ORG" if acronym else label)
             linked.append(True)
         else:
             out_ids.append(eid)
             out_names.append(name)
+            out_labels.append(label)
             linked.append(False)
     decided = keys.with_columns(
         pl.Series("_id", out_ids, dtype=pl.String),
         pl.Series("_name", out_names, dtype=pl.String),
+        pl.Series("_label", out_labels, dtype=pl.String),
         pl.Series("linked_to_known", linked, dtype=pl.Boolean),
     )
     cols = mentions.columns
     return (
         mentions.join(decided, on=["entity_id", "entity_name", "label"], how="left", nulls_equal=True,
                       maintain_order="left")
-        .with_columns(pl.col("_id").alias("entity_id"), pl.col("_name").alias("entity_name"))
+        .with_columns(pl.col("_id").alias("entity_id"), pl.col("_name").alias("entity_name"),
+                      pl.col("_label").alias("label"))
         .select(cols + ["linked_to_known"])
     )
