@@ -316,6 +316,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
     either way: the model reads each paragraph alone, and everything that looks across
     paragraphs (label consistency, entities, quotes, sentiment) runs again per article."""
     from newsetl.transforms import sentiment as S
+    from newsetl.transforms.boilerplate import wire_credit
     from newsetl.transforms.entities import resolve_mentions
     from newsetl.transforms.ner import recognize_articles
     from newsetl.transforms.quotes import extract_quotes
@@ -364,9 +365,12 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
          "spans": [[{"start": a, "end": b, "label": lab} for a, b, lab in known[t]] for t in fresh]},
         schema={k: NER_CACHE_SCHEMA[k] for k in ("h", "spans")})
     m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": []}
-    for aid, pidx, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], found):
-        for pi, spans in zip(pidx, per_para):
+    for aid, pidx, ptexts, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], ner_in["text"], found):
+        for pi, ptext, spans in zip(pidx, ptexts, per_para):
+            credit = wire_credit(ptext) if spans else None
             for start, end, label in spans:
+                if credit is not None and credit[0] <= start and end <= credit[1]:
+                    continue  # the agency of a wire dateline ("NEW YORK (Reuters) - "): no mention
                 m_rows["article_id"].append(aid)
                 m_rows["paragraph_index"].append(pi)
                 m_rows["start_char"].append(start)

@@ -343,3 +343,45 @@ def test_story_titles_with_one_number_are_still_links():
     texts = [PROSE_A, "Apple Unveils New iPhone 15 At September Event", PROSE_B, PROSE_C]
     out = classify_paragraphs(_paras(texts), _arts())
     assert _kinds(out)[1] == ("boilerplate", "inline_link_title")
+
+
+# --- wire datelines: the agency's credit --------------------------------------------------------
+
+@pytest.mark.parametrize("text,credit", [
+    ("NEW YORK (Reuters) - Shares of Ford rose.", "Reuters"),
+    ("WASHINGTON, March 3 (Reuters) - The Federal Reserve held rates.", "Reuters"),
+    ("LOS ANGELES (AP) — The studio said the film would open in June.", "AP"),
+    ("SAN FRANCISCO, Jan 5 (Reuters Health) -- Doctors said.", "Reuters Health"),
+    ("U.S. (Reuters) - Markets fell.", "Reuters"),
+    ("HONG KONG - Hang Seng stocks fell.", None),  # a dateline without a credit
+    ("Ford (F) - the carmaker - said sales grew.", None),  # no place in capitals
+    ("The UN (United Nations) - said so.", None),
+    ("Analysts at Reuters (Reuters) - no.", None),
+    ("", None),
+])
+def test_a_wire_dateline_credit_is_found_only_at_a_capitalised_place(text, credit):
+    from newsetl.transforms.boilerplate import wire_credit
+
+    span = wire_credit(text)
+    assert (text[span[0]:span[1]] if span else None) == credit
+
+
+def test_the_agency_of_a_dateline_is_no_mention_but_a_later_one_is():
+    from datetime import datetime, timezone
+
+    from newsetl import process
+    from newsetl.records import RawDoc
+    from newsetl.settings import Settings
+    from tests.test_copy_memo import prepared
+
+    text = ("NEW YORK (Reuters) - Shares of Ford Motor Co rose on Monday after the carmaker said sales grew.\n\n"
+            "A Reuters poll of analysts had expected a fall, said Tom Smith of Acme Securities.")
+    doc = RawDoc(source="t", input_ref="t:0", text=text, title="Ford shares rise",
+                 url="https://example.net/ford", published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    p = prepared([doc])
+    m = process.enrich(p.articles, p.paragraphs, Settings().model_paths)["entity_mentions"]
+    rows = set(zip(m["paragraph_index"].to_list(), m["text"].to_list()))
+    first = min(i for i, _ in rows)
+    assert (first, "NEW YORK") in rows and (first, "Ford Motor Co") in rows  # the place stays
+    assert (first, "Reuters") not in rows
+    assert (first + 1, "Reuters") in rows  # Reuters as news, later, is a mention
