@@ -367,19 +367,10 @@ def test_a_wire_dateline_credit_is_found_only_at_a_capitalised_place(text, credi
 
 
 def test_the_agency_of_a_dateline_is_no_mention_but_a_later_one_is():
-    from datetime import datetime, timezone
+    from tests.test_copy_memo import enrich_text
 
-    from newsetl import process
-    from newsetl.records import RawDoc
-    from newsetl.settings import Settings
-    from tests.test_copy_memo import prepared
-
-    text = ("NEW YORK (Reuters) - Shares of Ford Motor Co rose on Monday after the carmaker said sales grew.\n\n"
-            "A Reuters poll of analysts had expected a fall, said Tom Smith of Acme Securities.")
-    doc = RawDoc(source="t", input_ref="t:0", text=text, title="Ford shares rise",
-                 url="https://example.net/ford", published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
-    p = prepared([doc])
-    m = process.enrich(p.articles, p.paragraphs, Settings().model_paths)["entity_mentions"]
+    m = enrich_text("NEW YORK (Reuters) - Shares of Ford Motor Co rose on Monday after the carmaker said sales grew.\n\n"
+                    "A Reuters poll of analysts had expected a fall, said Tom Smith of Acme Securities.")["entity_mentions"]
     rows = set(zip(m["paragraph_index"].to_list(), m["text"].to_list()))
     first = min(i for i, _ in rows)
     assert (first, "NEW YORK") in rows and (first, "Ford Motor Co") in rows  # the place stays

@@ -34,6 +34,14 @@ def prepared(docs: list[RawDoc]) -> process.Prepared:
     return process.prepare(docs, lambda ids: {}, no_evidence)
 
 
+def enrich_text(text: str, title: str = "A story") -> dict[str, pl.DataFrame]:
+    """One article of `text` prepared and enriched with the default models, in process."""
+    doc = RawDoc(source="t", input_ref="t:0", text=text, title=title, url="https://example.net/story",
+                 published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    p = prepared([doc])
+    return process.enrich(p.articles, p.paragraphs, Settings().model_paths)
+
+
 def by_url(frames: dict[str, pl.DataFrame], articles: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Rows keyed by URL (ids differ between copies), in a fixed order."""
     url = articles.select("article_id", "url")

@@ -1012,20 +1012,11 @@ def test_an_abbreviation_not_defined_in_parentheses_stays_apart():
 
 
 def test_the_pipeline_reads_abbreviations_defined_in_its_sentences():
-    from datetime import datetime, timezone
+    from tests.test_copy_memo import enrich_text
 
-    from newsetl import process
-    from newsetl.records import RawDoc
-    from newsetl.settings import Settings
-    from tests.test_copy_memo import prepared
-
-    text = ("Shares of Ashland Oil Inc (ASH) rose 2 pct on Monday, while W.R. Grace (GRA) fell after the "
-            "two companies said they would merge their chemical units.\n\n"
-            "Analysts said ASH had paid too much. GRA declined to comment.")
-    doc = RawDoc(source="t", input_ref="t:0", text=text, title="Chemical makers merge units",
-                 url="https://example.net/a", published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
-    p = prepared([doc])
-    m = process.enrich(p.articles, p.paragraphs, Settings().model_paths)["entity_mentions"]
+    m = enrich_text("Shares of Ashland Oil Inc (ASH) rose 2 pct on Monday, while W.R. Grace (GRA) fell after the "
+                    "two companies said they would merge their chemical units.\n\n"
+                    "Analysts said ASH had paid too much. GRA declined to comment.")["entity_mentions"]
     names = dict(zip(m["text"].to_list(), m["entity_name"].to_list()))
     assert names["ASH"] == "Ashland Oil Inc" and names["GRA"] == "W.R. Grace"
     assert m.filter(pl.col("text") == "GRA")["entity_id"].n_unique() == 1
