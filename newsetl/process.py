@@ -662,7 +662,16 @@ def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str
         return frames
     cols = ["entity_id", "name", "label"] + [c for c in ("aliases", "mention_count") if c in known.columns]
     own = build_entities(mentions).select(cols)
-    cands = pl.concat([known.select(cols), own], how="vertical_relaxed").unique("entity_id")
+    # One row per entity (the stored name and label first, so the choice is deterministic),
+    # with the forms and mentions of the window and of the batch together: an acronym the
+    # batch defines is evidence, and counts decide which of two readings dominates.
+    agg = [pl.col("name").first(), pl.col("label").first()]
+    if "aliases" in cols:
+        agg.append(pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True))
+    if "mention_count" in cols:
+        agg.append(pl.col("mention_count").sum())
+    cands = (pl.concat([known.select(cols), own], how="vertical_relaxed")
+             .group_by("entity_id", maintain_order=True).agg(agg).select(cols))
     linked = link_to_known(mentions, cands)
     out = dict(frames)
     out["entity_mentions"] = schema.conform(linked.drop("linked_to_known"), "entity_mentions")

@@ -1048,3 +1048,22 @@ def test_a_free_standing_ampersand_keys_as_and():
     assert entity_id_for("ORG", "Securities & Exchange Commission") == entity_id_for(
         "ORG", "Securities and Exchange Commission")
     assert name_key("AT&T") == "at t" and name_key("R&B") == "rb"  # inside a word it stays
+
+
+def test_link_known_takes_forms_and_counts_of_the_window_and_the_batch():
+    from newsetl import process
+
+    # The warehouse knows the UK Independence Party by its full name only; this batch has
+    # the article that defines "UKIP" and one that says only "UKIP" (tagged a place).
+    s = "The UK Independence Party (UKIP) won seats."
+    batch = pl.concat([
+        sentence_frame("a", s, [("UK Independence Party", "ORG"), ("UKIP", "GPE")]),
+        sentence_frame("b", "UKIP said so.", [("UKIP", "GPE")]),
+    ])
+    mentions = resolve_mentions(batch).drop("ner_label", "s_start", "s_text")
+    known = _known_aliases([("UK Independence Party", "UK Independence Party", "ORG", ["UK Independence Party"])]
+                           ).with_columns(pl.lit(10, dtype=pl.Int64).alias("mention_count"))
+    for _ in range(3):  # the same decision every time
+        out = process.link_known({"entity_mentions": mentions}, known)["entity_mentions"]
+        assert out["entity_id"].to_list() == [entity_id_for("ORG", "UK Independence Party")] * 3
+        assert out["label"].to_list() == ["ORG"] * 3
