@@ -481,6 +481,12 @@ def _org_heads(name: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _names_country(key: str) -> bool:
+    """A name key that is a country's name or its possessive ("us", "japans")."""
+    table = _country_table()
+    return bool(table.get(key) or (key.endswith("s") and table.get(key[:-1])))
+
+
 def _country_prefix(key: str) -> str | None:
     """The rest of an organisation's name key after a leading country name or its
     possessive ("us treasury" -> "treasury", "japans finance ministry" -> "finance
@@ -490,12 +496,10 @@ def _country_prefix(key: str) -> str | None:
     toks = key.split()
     if not toks or toks[-1] in _LEGAL_SUFFIXES:
         return None
-    table = _country_table()
     for j in (3, 2, 1):
         if len(toks) <= j:
             continue
-        lead = " ".join(toks[:j])
-        if table.get(lead) or (lead.endswith("s") and table.get(lead[:-1])):
+        if _names_country(" ".join(toks[:j])):
             rest = toks[j:]
             if len(rest) >= 2 or (len(rest[0]) >= 3 and rest[0] not in _ORG_DESCRIPTORS):
                 return " ".join(rest)
@@ -629,8 +633,7 @@ def abbreviates(short: str, long: str) -> bool:
     if _INITIALS_LEAD_RE.fullmatch(long[:at]):
         return True
     lead = name_key(long[:at])
-    table = _country_table()
-    return not lead or lead == "the" or bool(table.get(lead) or (lead.endswith("s") and table.get(lead[:-1])))
+    return not lead or lead == "the" or _names_country(lead)
 
 
 def _defined_in_parentheses(
