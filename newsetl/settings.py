@@ -28,7 +28,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.4.0: sentiment toward entities fuses the regression with a context reader (new
 #        mentions.sentiment / sentiment_label values); a one-word entity voted PERSON that the
 #        NER often calls something else takes that label (entities.label)
-PIPELINE_VERSION = "1.5.0"
+# 1.5.0: an abbreviation in parentheses after a name is that name in the article (rule 6b)
+# 1.6.0: an entity written with a legal form ("Noranda Inc") is ORG (entities.label)
+PIPELINE_VERSION = "1.6.0"
 ENV_PREFIX = "NEWSETL_"
 
 

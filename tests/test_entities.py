@@ -497,6 +497,22 @@ def test_one_word_person_that_the_ner_also_calls_an_org_is_not_a_person():
     assert out.filter(pl.col("text") == "Chelsea")["label"].value_counts().sort("label").rows() == [("ORG", 2), ("PERSON", 8)]
 
 
+def test_a_name_written_with_a_legal_form_is_an_org_whatever_the_bare_mentions_say():
+    # Reuters style: "Noranda Inc" once, then "Noranda", which the NER calls a person.
+    rows = [("a", 0, 0, "Noranda Inc", "ORG")] + [("a", i, 0, "Noranda", "PERSON") for i in range(1, 5)]
+    rows += [("b", 0, 0, "Southern Co", "NORP"), ("b", 1, 0, "Southern Co", "NORP")]
+    # A headline in capitals, and names that end in a word that is also a legal form
+    # elsewhere ("Asa", "Sa"), are not companies.
+    rows += [("c", 0, 0, "KIM SA", "PERSON")] + [(f"c{i}", 0, 0, "Kim Sa", "PERSON") for i in range(3)]
+    rows += [(f"d{i}", 0, 0, "John Asa", "PERSON") for i in range(3)]
+    out = resolve_mentions(mentions_frame(rows))
+    ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
+    # (as an organisation it is named by its most frequent form)
+    assert ents == {"Noranda": "ORG", "Southern Co": "ORG", "Kim Sa": "PERSON", "John Asa": "PERSON"}
+    # each mention keeps the label the NER gave it
+    assert out.filter(pl.col("text") == "Noranda")["label"].unique().to_list() == ["PERSON"]
+
+
 def test_different_full_names_are_kept_apart():
     df = mentions_frame([("a", 0, 0, "Bill Clinton", "PERSON"), ("b", 0, 0, "Hillary Clinton", "PERSON"),
                          ("c", 0, 0, "George W. Bush", "PERSON"), ("d", 0, 0, "George H. W. Bush", "PERSON")])
@@ -923,16 +939,22 @@ def test_link_to_known_long_form_of_a_known_company():
         ("z", 0, 0, "Moodys Investors", "ORG"),  # another long form of the head "Moodys"
         ("y", 0, 0, "Acme Chemical Co", "ORG"),  # the very long form an article joined
         ("x", 0, 0, "Union Investment", "ORG"),  # "Union" was never written as its short form
+        # BBC: "United" was the short form of "United Airlines" in one article; "United Bank"
+        # is another company of the same first word, not a version of that long form.
+        ("w", 0, 0, "United Bank", "ORG"),
+        ("v", 0, 0, "Acme Chemical", "ORG"),  # a shorter version of the joined long form
     ]))
     known = _known_aliases([
         ("Moodys", "Moodys", "ORG", ["Moodys", "Moodys Investors Service Inc"]),
         ("Acme", "Acme", "ORG", ["Acme", "Acme Chemical Co"]),
         ("Union", "Union", "ORG", ["Union"]),
+        ("United", "United", "ORG", ["United", "United Airlines"]),
     ])
     out = link_to_known(new, known)
     assert out["entity_id"].to_list() == [entity_id_for("ORG", "Moodys"), entity_id_for("ORG", "Acme"),
-                                          entity_id_for("ORG", "Union Investment")]
-    assert out["entity_name"].to_list() == ["Moodys", "Acme", "Union Investment"]
+                                          entity_id_for("ORG", "Union Investment"),
+                                          entity_id_for("ORG", "United Bank"), entity_id_for("ORG", "Acme")]
+    assert out["entity_name"].to_list() == ["Moodys", "Acme", "Union Investment", "United Bank", "Acme"]
 
 
 def test_a_name_of_two_words_has_one_id_whatever_ner_called_it():

@@ -415,6 +415,14 @@ _LEGAL_SUFFIXES = frozenset(
 )
 
 
+# A surface form that ends in a legal-form word after at least one other word ("Noranda
+# Inc", "Southern Co", "Hoechst Celanese Corp.", "Volvo AB", "Siemens AG"; not a bare "Inc").
+# Legal forms that are also names or words ("Ab", "Asa", "Spa") count only in capitals;
+# whole headlines in capitals are not read (entities_from_counts).
+_LEGAL_FORM_END = (r"\S\s+(?:Co|Cos|Corp|Corporation|Inc|Incorporated|Ltd|Limited|Plc|Llc|Bhd|Oyj|GmbH|"
+                   + "|".join(sorted(w.upper() for w in _LEGAL_SUFFIXES if len(w) <= 4)) + r")\.?$")
+
+
 def _person_key(name: str) -> str:
     """name_key without a one-letter middle initial ("George W. Bush" -> "george bush",
     "Donald J. Trump" -> "donald trump"); two initials stay ("George H. W. Bush" keys
@@ -1180,7 +1188,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     then alphabetical.
     label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
     vote: ids do not depend on labels, so one entity gathers every label NER gave it).
-    One exception: PERSON loses to the most frequent other label when that label has at
+    Two exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
+    is ORG. PERSON loses to the most frequent other label when that label has at
     least PERSON_DOUBT_MENTIONS mentions and PERSON_DOUBT_SHARE of them all, and the entity
     is only ever written as one word.
     News introduces a person by full name or title ("Gordon Brown", "Lord Falconer"), so a
@@ -1209,13 +1218,20 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
              .agg(first_label.alias("_other"), pl.col("_n").max().alias("_other_n")))
     shape = forms.group_by("entity_id").agg(pl.col("text").str.contains(r"\s").not_().all().alias("_one_word"),
                                             pl.col("mentions").sum().alias("_all"))
+    # A name written with a legal form ("Noranda Inc", "Southern Co") is a company, whatever
+    # the NER called its bare mentions.
+    legal = forms.group_by("entity_id").agg(
+        (pl.col("text").str.contains(_LEGAL_FORM_END) & (pl.col("text") != pl.col("text").str.to_uppercase()))
+        .any().alias("_legal"))
     doubted = ((pl.col("label") == "PERSON") & pl.col("_one_word") & (pl.col("_other_n") >= PERSON_DOUBT_MENTIONS)
                & (pl.col("_other_n") >= PERSON_DOUBT_SHARE * pl.col("_all")))
     labels = (
         by_label.group_by("entity_id").agg(first_label)
         .join(shape, on="entity_id", how="left")
         .join(other, on="entity_id", how="left")
-        .select("entity_id", pl.when(doubted).then(pl.col("_other")).otherwise(pl.col("label")).alias("label"))
+        .join(legal, on="entity_id", how="left")
+        .select("entity_id", pl.when(pl.col("_legal")).then(pl.lit("ORG"))
+                .when(doubted).then(pl.col("_other")).otherwise(pl.col("label")).alias("label"))
     )
     person = pl.col("label") == "PERSON"
     length = pl.col("_alias").str.len_chars().cast(pl.Int64)
@@ -1306,9 +1322,10 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     the entity "Acme Chemical Co", but its id is that of "Acme": rules 7 and 8 joined
     the two forms in some article) takes that entity's id and name. With `aliases`, so
     does a mention written as one of a known company's long forms ("Acme Chemical Co",
-    an alias of "Acme") or as another long form of the same head ("Moodys Investors"
-    for "Moodys", whose alias "Moodys Investors Service Inc" shows "Moodys" is a short
-    form). It needs evidence from an article that wrote both forms; a bare word is never
+    an alias of "Acme") or as a shorter or longer version of one ("Moodys Investors" for
+    "Moodys", whose alias "Moodys Investors Service Inc" shows "Moodys" is a short form;
+    never another company of the same first word: "United Bank" is not the "United" of
+    "United Airlines"). It needs evidence from an article that wrote both forms; a bare word is never
     guessed to be the head of a longer company name across articles ("Union" / "Union
     Investment").
 
@@ -1378,9 +1395,10 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         if (label or "").upper() == "ORG" and name and not _is_acronym(name) and entity_id_for("ORG", name) != eid:
             by_short.setdefault(_org_key(name), set()).add((eid, name))
     # ... and by the long forms some article joined to them (the entity's aliases: "Acme"
-    # with alias "Acme Chemical Co"): the same long form, or another long form of that
-    # head ("Acme Chemical"), written alone elsewhere is that entity.
-    by_head: dict[str, set[tuple[str, str]]] = {}
+    # with alias "Acme Chemical Co"): the same long form, or a shorter or longer version of
+    # it ("Acme Chemical"), written alone elsewhere is that entity. Another long form of the
+    # same head is not: "United Bank" is not "United" of "United Airlines".
+    by_head: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
     if with_aliases:
         for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
             if (label or "").upper() != "ORG" or not name or _is_acronym(name) or not aliases:
@@ -1394,7 +1412,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 if heads:
                     by_short.setdefault(_org_key(alias), set()).add((eid, name))
                 for head in heads:
-                    by_head.setdefault(head, set()).add((eid, name))
+                    by_head.setdefault(head, set()).add((eid, name, tuple(_org_key(alias).split())))
 
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
@@ -1421,7 +1439,9 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         elif (label or "").upper() == "ORG" and name and eid == entity_id_for("ORG", name):
             fits = {c for c in by_short.get(_org_key(name), ()) if c[0] != eid}
             if not fits:
-                fits = {c for h in _org_heads(name) for c in by_head.get(h, ()) if c[0] != eid}
+                toks = tuple(_org_key(name).split())
+                fits = {(e, n) for h in _org_heads(name) for e, n, long in by_head.get(h, ())
+                        if e != eid and (long[:len(toks)] == toks or toks[:len(long)] == long)}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
