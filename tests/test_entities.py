@@ -738,6 +738,11 @@ def test_company_short_form_must_not_merge():
         # descriptors alone are no head
         ("f", 0, 0, "Energy Trading Inc", "ORG"),
         ("f", 1, 0, "Energy", "ORG"),
+        # a group of people the article also writes in the plural is not the organisation
+        # named after it (BBC: "Muslim voters", "Muslims", "Muslim Association of Britain")
+        ("g", 0, 0, "Muslim Association of Britain", "ORG"),
+        ("g", 1, 0, "Muslim", "NORP"),
+        ("g", 2, 0, "Muslims", "NORP"),
     ])
     out = resolve_mentions(df)
     ids, names = out["entity_id"].to_list(), out["entity_name"].to_list()
@@ -747,6 +752,8 @@ def test_company_short_form_must_not_merge():
     assert names[9] == "Marlow" and ids[9] != ids[8]
     assert ids[11] == country_entity_id("CA") and ids[13] == demonym_entity_id("NO")
     assert ids[15] == ORG("Energy") != ids[14]
+    assert names[17:] == ["Muslim", "Muslims"] and ids[17] == ids[18] != ids[16]
+    assert out["label"].to_list()[17:] == ["NORP", "NORP"]
 
 
 def test_org_with_a_country_in_front_is_the_org_without_it():

@@ -959,8 +959,10 @@ def _org_short_forms(
     7. A company's leading words ("Acme" next to "Acme Chemical Co", see `_org_heads`)
        and that one ORG of the article with that head are one entity. A NORP- or
        PERSON-tagged short form too (small models tag a bare company name so), unless it
-       is part of a person's name in the article (then it is that person). With two ORGs
-       of that head ("Acme Oil", "Acme Mining") nothing is joined.
+       is part of a person's name in the article (then it is that person) or, NORP-tagged,
+       the article also writes it in the plural: a group of people ("Muslim voters",
+       "Muslims") is not the organisation named after it ("Muslim Association of
+       Britain"). With two ORGs of that head ("Acme Oil", "Acme Mining") nothing is joined.
     8. An ORG written with a leading country or its possessive ("U.S. Treasury",
        "Japan's Finance Ministry") and the ORG of the article written without it
        ("Treasury") are one entity.
@@ -980,8 +982,13 @@ def _org_short_forms(
     shorts: list[int] = []
     if long_by_head:
         person_tokens = [c.tokens for c in assigned if c is not None]
+        # Words the article writes as a NORP plural ("Muslims": the singular "muslim").
+        group_plurals = {_fold_plural(keys[j]) for j in range(n)
+                         if labels[j] == "NORP" and keys[j] and " " not in keys[j] and _fold_plural(keys[j]) != keys[j]}
         for i in range(n):
             if labels[i] not in _ORG_SHORT_LABELS or not keys[i] or _is_acronym(clean[i]):
+                continue
+            if labels[i] == "NORP" and keys[i] in group_plurals:
                 continue
             if _org_key(clean[i]) != keys[i]:
                 continue  # a name with its legal form ("Acme Corp") is a full name itself
