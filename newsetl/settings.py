@@ -29,7 +29,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        mentions.sentiment / sentiment_label values); a one-word entity voted PERSON that the
 #        NER often calls something else takes that label (entities.label)
 # 1.5.0: an abbreviation in parentheses after a name is that name in the article (rule 6b)
-# 1.6.0: an entity written with a legal form ("Noranda Inc") is ORG (entities.label)
+# 1.6.0: an entity written with a legal form ("Noranda Inc") is ORG (entities.label); a
+#        group word ("Muslims") is not the short form of an organisation named after it and a
+#        company's long form links across articles only to versions of itself (entity ids);
+#        spans glued across a spaced dash or an unclosed bracket keep the name (mention text)
 PIPELINE_VERSION = "1.6.0"
 ENV_PREFIX = "NEWSETL_"
 

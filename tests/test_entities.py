@@ -847,6 +847,33 @@ def test_based_compound_names_the_place():
     assert ids[2] == country_entity_id("US")
 
 
+def test_span_glued_across_a_spaced_dash_or_an_unclosed_bracket_keeps_the_name():
+    # BBC: 359 of 61,305 NER spans ran across " - " ("Alastair Campbell - we" became an
+    # entity's name), 17 across an unclosed bracket.
+    df = mentions_frame([
+        ("a", 0, 4, "Alastair Campbell - we", "PERSON"),
+        ("a", 1, 0, "Alastair Campbell", "PERSON"),
+        ("b", 0, 0, "UK \u2013 and", "NORP"),
+        ("c", 0, 7, "same - Steven", "GPE"),  # the name after the dash
+        ("c", 1, 0, "iTunes - Windows", "ORG"),  # a brand written in lower case first
+        ("d", 0, 0, "Kefu (Aus", "PERSON"),
+        ("e", 0, 3, "Ryan) Giggs", "PERSON"),
+        ("f", 0, 0, "Music of Black Origin (Mobo) Awards", "ORG"),  # balanced: whole
+        ("f", 1, 0, "Kilroy-Silk", "PERSON"),  # an unspaced hyphen is part of a name
+        ("f", 2, 0, "Film - The Aviator", "WORK_OF_ART"),  # titles stay whole
+        ("f", 3, 0, "and - or", "ORG"),  # no side is a name: left alone
+    ])
+    out = resolve_mentions(df)
+    assert out["text"].to_list() == ["Alastair Campbell", "Alastair Campbell", "UK", "Steven", "iTunes", "Kefu",
+                                     "Giggs", "Music of Black Origin (Mobo) Awards", "Kilroy-Silk",
+                                     "Film - The Aviator", "and - or"]
+    assert out["start_char"].to_list() == [4, 0, 0, 14, 0, 0, 9, 0, 0, 0, 0]
+    assert out["end_char"].to_list() == [21, 17, 2, 20, 6, 4, 14, 35, 11, 18, 8]
+    ids = out["entity_id"].to_list()
+    assert ids[0] == ids[1] == entity_id_for("PERSON", "Alastair Campbell")
+    assert out["entity_name"].to_list()[:2] == ["Alastair Campbell"] * 2
+
+
 def test_participle_glued_to_a_name_is_trimmed():
     df = mentions_frame([
         ("a", 0, 0, "Excluding Peru", "GPE"),

@@ -49,6 +49,9 @@ Resolution rules inside one article (mentions in paragraph/character order):
    "U.S.-led", "Acme-owned") is trimmed to the name: `text` and `end_char` change, and
    a NORP tag becomes GPE (NORP when the rest is a demonym: "British-born"). People's
    spans are never trimmed at the end.
+0c. A span glued across a spaced dash or an unclosed bracket ("Alastair Campbell - we",
+   "UK - and", "Kefu (Aus", "Ryan) Giggs") keeps one side, the name (`_split_cuts`):
+   `text`, `start_char` and `end_char` change. Titles are left whole.
 1. Surface forms are cleaned: whitespace collapsed, wrapping punctuation and possessive
    endings ('s, ’s, trailing ' or ’) removed, a leading lowercase "the" dropped, and for
    PERSON a leading honorific ("Mr.", "President", ...) dropped.
@@ -802,6 +805,51 @@ def _end_trims(labels: list[str], surfaces: list[str]) -> list[int]:
     return out
 
 
+# A dash between spaces ("Alastair Campbell - we", "UK - and the"): NER glues the words
+# around one, but a name is written with an unspaced hyphen ("Kilroy-Silk").
+_SPACED_DASH_RE = re.compile(r"\s+[-‐‑–—]+\s+")
+
+
+def _starts_name(part: str) -> bool:
+    """Starts like a name: a capital, a digit, or a brand's lowercase letter and capital
+    ("iTunes", "eBay")."""
+    return part[:1].isupper() or part[:1].isdigit() or (part[:1].islower() and part[1:2].isupper())
+
+
+def _split_cuts(labels: list[str], surfaces: list[str]) -> tuple[list[int], list[int]]:
+    """Rule 0c: characters to cut off the front and the end of spans that two names, or a
+    name and the words after it, were glued into across a spaced dash or an unclosed
+    bracket. A span keeps its part before the first spaced dash when that part starts with
+    like a name (`_starts_name`: "Alastair Campbell - we" -> "Alastair Campbell", "EADS -
+    Airbus" -> "EADS", "iTunes - Windows" -> "iTunes"), else its part after the last one
+    when that does ("same - Steven" ->
+    "Steven"); before an unclosed "(" ("Kefu (Aus" -> "Kefu"); after an unopened ")"
+    ("Ryan) Giggs" -> "Giggs"). Titles (`_NO_TRIM` labels) are left whole."""
+    front, end = [0] * len(surfaces), [0] * len(surfaces)
+    for i, (lab, s) in enumerate(zip(labels, surfaces)):
+        if lab in _NO_TRIM or not s:
+            continue
+        dashes = list(_SPACED_DASH_RE.finditer(s))
+        if dashes:
+            head, tail = s[: dashes[0].start()], s[dashes[-1].end():]
+            if _starts_name(head):
+                end[i] = len(s) - dashes[0].start()
+            elif _starts_name(tail):
+                front[i] = dashes[-1].end()
+            continue
+        if s.count("(") > s.count(")") and s.find("(") > 0:
+            at = s.find("(")
+            head = s[:at].rstrip()
+            if head[:1].isupper():
+                end[i] = len(s) - len(head)
+        elif s.count(")") > s.count("(") and 0 < s.rfind(")") < len(s) - 1:
+            at = s.rfind(")") + 1
+            tail = s[at:].lstrip()
+            if tail[:1].isupper():
+                front[i] = len(s) - len(tail)
+    return front, end
+
+
 def _resolve_article(
     labels: list[str], surfaces: list[str], defined_by: list[int] | None = None
 ) -> tuple[list[str], list[str | None], list[str], list[int], list[int]]:
@@ -814,6 +862,8 @@ def _resolve_article(
     """
     n = len(labels)
     labels = [(lab or "").upper() for lab in labels]
+    split_front, split_end = _split_cuts(labels, surfaces)
+    surfaces = [(s or "")[f: len(s or "") - e] if f or e else s for s, f, e in zip(surfaces, split_front, split_end)]
     cut = _trims(labels, surfaces)
     surfaces = [(s or "")[c:] if c else s for s, c in zip(surfaces, cut)]
     cut_end = _end_trims(labels, surfaces)
@@ -944,7 +994,8 @@ def _resolve_article(
             ids.append(None)
         else:
             ids.append(entity_id_for(out_labels[i], name))
-    return out_labels, ids, names, cut, cut_end
+    return (out_labels, ids, names, [a + b for a, b in zip(split_front, cut)],
+            [a + b for a, b in zip(split_end, cut_end)])
 
 
 # Labels NER gives a company's bare name ("Acme" tagged NORP or PERSON by a small model).
