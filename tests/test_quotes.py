@@ -99,6 +99,26 @@ def test_said_before_with_colon_and_appositive():
     ) == [("We can do this.", "Angela Merkel", "Angela Merkel", "said_before")]
 
 
+def test_the_one_told_is_not_the_speaker():
+    # BBC: "X told the BBC: ..." gave the BBC 21 quotes as their speaker.
+    rows = quotes_of(
+        ['Rover told BBC News that reports of job cuts were "speculation".',
+         'The Foreign Secretary told the BBC: "I was making an observation."',
+         'Jack Straw told the BBC: "That is right."',
+         '"We will appeal," lawyers told Reuters.',
+         '"It was a shock," said Ann Hill.'],
+        {"Rover": "ORG", "BBC News": "ORG", "BBC": "ORG", "Jack Straw": "PERSON", "Reuters": "ORG",
+         "Ann Hill": "PERSON"},
+    )
+    assert rows == [
+        ("speculation", "Rover", "Rover", "said_before"),
+        ("I was making an observation.", None, None, "none"),
+        ("That is right.", "Jack Straw", "Jack Straw", "said_before"),
+        ("We will appeal", None, None, "none"),
+        ("It was a shock", "Ann Hill", "Ann Hill", "said_after"),
+    ]
+
+
 @pytest.mark.parametrize("verb", ["warned", "added", "insisted", "noted", "argued", "explained",
                                   "wrote", "claimed", "stated", "asked", "says"])
 def test_verbs_beyond_said(verb):

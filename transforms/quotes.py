@@ -24,7 +24,8 @@ Attribution, tried in this order for each quote:
   Not tried when the quote ends in a full stop (`"... months." A spokeswoman said`
   starts a new sentence with a new speaker).
 * ``said_before``  the speech verb precedes the quote in the same sentence:
-  `X said: "..."`, `X told reporters "..."`, and partial quotes such as
+  `X said: "..."`, `X told reporters "..."` (the name after "told" is the one spoken to,
+  never the speaker: `X told the BBC: "..."`), and partial quotes such as
   `X described the treaty as a “breakthrough document.”` The speaker is the name right
   before the verb (appositives and auxiliaries allowed: "X, 78, has said"); if there
   is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
@@ -101,6 +102,9 @@ _VERB_WORDS = (
     "testified quipped mused tells answered answer answers wondered"
 )
 _VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()), key=len, reverse=True)) + r")\b")
+# Verbs whose next name is the one spoken to ("told the BBC", "told Reuters"), never the
+# speaker: "said Trump" inverts, "told Trump" does not.
+_ADDRESSEE_VERBS = frozenset("tell tells told telling".split())
 _AUX = (
     r"(?:has|have|had|was|is|also|later|then|again|once|previously|recently|earlier|"
     r"reportedly|publicly|repeatedly|would|will|had|simply|flatly|just|once\s+again)"
@@ -113,6 +117,8 @@ _APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
 _SUBJECT_GAP_RE = re.compile(r"^\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
 # Text allowed between a speech verb and the speaker after it ("said Russian President X").
 _AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
+# "told (the) " right before a name: that name is the one spoken to.
+_TOLD_BEFORE_RE = re.compile(r"\b(?:tell|tells|told|telling)\s+(?:the\s+)?$")
 _PRONOUN_BEFORE_RE = re.compile(r"\b(he|she|they|we|i|He|She|They|We|I)\s+(?:" + _AUX + r"\s+)*$")
 _PRONOUN_AFTER_RE = re.compile(r"^\s+(he|she|they|we|I)\b")
 _ACCORDING_RE = re.compile(r"\b[Aa]ccording\s+to\s+")
@@ -347,8 +353,10 @@ def _speaker_around_verb(
     pm = _PRONOUN_BEFORE_RE.search(text[lo:vs])
     if pm:
         return _from_pronoun(art, pm.group(1), par, lo + pm.start(1))
-    # 2. A name right after the verb ("said Trump").
-    after = [m for m in cands if m.start >= ve and m.end <= hi and _AFTER_VERB_GAP_RE.match(text[ve : m.start])]
+    # 2. A name right after the verb ("said Trump"); after "told", the one spoken to.
+    addressee = verb.group(0) in _ADDRESSEE_VERBS
+    after = [m for m in cands if not addressee and m.start >= ve and m.end <= hi
+             and _AFTER_VERB_GAP_RE.match(text[ve : m.start])]
     if after:
         best = min(after, key=lambda m: (m.label != "PERSON", m.start))
         return _from_mention(best, attribution)
@@ -361,7 +369,7 @@ def _speaker_around_verb(
         sp = _from_name(art, nb.group(1), attribution)
         if sp:
             return sp
-    na = _NAME_AFTER_RE.match(text[ve:hi])
+    na = None if addressee else _NAME_AFTER_RE.match(text[ve:hi])
     if na:
         sp = _from_name(art, na.group(1), attribution)
         if sp:
@@ -424,9 +432,9 @@ def _attribute(
                 sp = _from_mention(min(first, key=lambda m: m.start), "said_before")
         if sp:
             return sp
-    # Headline style "Trump: “...”".
+    # Headline style "Trump: “...”" (not "... told the BBC: “...”").
     colon = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and h_lo <= m.start
-             and re.fullmatch(r"\s*:\s*", text[m.end : h_hi])]
+             and re.fullmatch(r"\s*:\s*", text[m.end : h_hi]) and not _TOLD_BEFORE_RE.search(text, h_lo, m.start)]
     if colon:
         return _from_mention(colon[-1], "said_before")
 
