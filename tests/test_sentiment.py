@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -415,3 +416,49 @@ def test_shipped_reader_matches_its_cv_record():
     ner_meta = json.loads((Path(Settings().model_paths[0]) / "meta.json").read_text())
     assert spec["vectors"]["module"] == ner_meta["newsetl_vectors"]["module"]
     assert spec["vectors"]["shape"] == ner_meta["newsetl_vectors"]["shape"]
+
+
+# --- the learning curve (scripts/sentiment_curve.py) ------------------------------------
+def test_learning_curve_shares_keep_whole_articles():
+    curve = load_script_for_curve()
+    data = [("s", 0, 1, 0, i, f"art{i % 97}") for i in range(2000)]
+    tr = np.arange(0, 2000, 1)
+    for share in (0.25, 0.5, 0.75):
+        kept = curve.kept(data, tr, share, seed=0)
+        assert (kept == curve.kept(data, tr, share, seed=0)).all()  # deterministic
+        arts = {data[i][5] for i in kept}
+        # whole articles: every target of a kept article is kept
+        assert len(kept) == sum(1 for d in data if d[5] in arts)
+        assert abs(len(arts) / 97 - share) < 0.2
+    assert (curve.kept(data, tr, 1.0, seed=0) == tr).all()
+    # a larger share keeps more (the groups are drawn in one order per seed)
+    assert set(curve.kept(data, tr, 0.25, 1)) <= set(curve.kept(data, tr, 0.5, 1))
+
+
+def test_learning_curve_line_reads_the_slope_per_doubling():
+    curve = load_script_for_curve()
+    pts = [{"train_targets_mean": n, "macro_f1": 0.5 + 0.03 * np.log2(n / 1000)} for n in (1000, 2000, 4000, 6000)]
+    intercept, slope = curve.fit_line(pts)
+    assert slope == pytest.approx(0.03)
+    assert intercept + slope * np.log2(8000) == pytest.approx(0.59)
+
+
+def test_learning_curve_record_is_of_the_shipped_recipe():
+    """docs/sentiment_curve.json's 5-fold full-share point is the CV row of the shipped model
+    (docs/sentiment_cv.json): the same folds, seeds and code, so the curve is not stale."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    curve = json.loads((root / "docs" / "sentiment_curve.json").read_text(encoding="utf-8"))
+    cv = json.loads((root / "docs" / "sentiment_cv.json").read_text(encoding="utf-8"))
+    full = [p for p in curve["points"] if p["folds"] == 5 and p["share"] == 1.0]
+    assert [p["macro_f1_per_seed"] for p in full] == [[r["macro_f1_fused"] for r in cv["per_seed"]]]
+    sizes = [p["train_targets_mean"] for p in curve["points"]]
+    assert sizes == sorted(sizes) and curve["n_targets"] == cv["n_targets"]
+
+
+def load_script_for_curve():
+    from tests.conftest import load_script
+
+    return load_script("sentiment_curve")
