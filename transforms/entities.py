@@ -819,12 +819,12 @@ def _starts_name(part: str) -> bool:
 def _split_cuts(labels: list[str], surfaces: list[str]) -> tuple[list[int], list[int]]:
     """Rule 0c: characters to cut off the front and the end of spans that two names, or a
     name and the words after it, were glued into across a spaced dash or an unclosed
-    bracket. A span keeps its part before the first spaced dash when that part starts with
-    like a name (`_starts_name`: "Alastair Campbell - we" -> "Alastair Campbell", "EADS -
+    bracket. A span keeps its part before the first spaced dash when that part starts like
+    a name (`_starts_name`: "Alastair Campbell - we" -> "Alastair Campbell", "EADS -
     Airbus" -> "EADS", "iTunes - Windows" -> "iTunes"), else its part after the last one
-    when that does ("same - Steven" ->
-    "Steven"); before an unclosed "(" ("Kefu (Aus" -> "Kefu"); after an unopened ")"
-    ("Ryan) Giggs" -> "Giggs"). Titles (`_NO_TRIM` labels) are left whole."""
+    when that does ("same - Steven" -> "Steven"); its part before an unclosed "(" ("Kefu
+    (Aus" -> "Kefu"), or after an unopened ")" ("Ryan) Giggs" -> "Giggs"), when that
+    part starts like a name. Titles (`_NO_TRIM` labels) are left whole."""
     front, end = [0] * len(surfaces), [0] * len(surfaces)
     for i, (lab, s) in enumerate(zip(labels, surfaces)):
         if lab in _NO_TRIM or not s:
@@ -840,12 +840,12 @@ def _split_cuts(labels: list[str], surfaces: list[str]) -> tuple[list[int], list
         if s.count("(") > s.count(")") and s.find("(") > 0:
             at = s.find("(")
             head = s[:at].rstrip()
-            if head[:1].isupper():
+            if _starts_name(head):
                 end[i] = len(s) - len(head)
         elif s.count(")") > s.count("(") and 0 < s.rfind(")") < len(s) - 1:
             at = s.rfind(")") + 1
             tail = s[at:].lstrip()
-            if tail[:1].isupper():
+            if _starts_name(tail):
                 front[i] = len(s) - len(tail)
     return front, end
 
@@ -1279,8 +1279,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     # A name written with a legal form ("Noranda Inc", "Southern Co") is a company, whatever
     # the NER called its bare mentions.
     legal = forms.group_by("entity_id").agg(
-        (pl.col("text").str.contains(_LEGAL_FORM_END) & (pl.col("text") != pl.col("text").str.to_uppercase()))
-        .any().alias("_legal"))
+        (pl.col("_alias").str.contains(_LEGAL_FORM_END) & (pl.col("_alias") != pl.col("_alias").str.to_uppercase()))
+        .any().fill_null(False).alias("_legal"))
     doubted = ((pl.col("label") == "PERSON") & pl.col("_one_word") & (pl.col("_other_n") >= PERSON_DOUBT_MENTIONS)
                & (pl.col("_other_n") >= PERSON_DOUBT_SHARE * pl.col("_all")))
     labels = (

@@ -105,6 +105,8 @@ _VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()), key=l
 # Verbs whose next name is the one spoken to ("told the BBC", "told Reuters"), never the
 # speaker: "said Trump" inverts, "told Trump" does not.
 _ADDRESSEE_VERBS = frozenset("tell tells told telling".split())
+# "told (the) " right before a name: that name is the one spoken to.
+_TOLD_BEFORE_RE = re.compile(r"\b(?:" + "|".join(sorted(_ADDRESSEE_VERBS)) + r")\s+(?:the\s+)?$")
 _AUX = (
     r"(?:has|have|had|was|is|also|later|then|again|once|previously|recently|earlier|"
     r"reportedly|publicly|repeatedly|would|will|had|simply|flatly|just|once\s+again)"
@@ -117,8 +119,6 @@ _APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
 _SUBJECT_GAP_RE = re.compile(r"^\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
 # Text allowed between a speech verb and the speaker after it ("said Russian President X").
 _AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
-# "told (the) " right before a name: that name is the one spoken to.
-_TOLD_BEFORE_RE = re.compile(r"\b(?:tell|tells|told|telling)\s+(?:the\s+)?$")
 _PRONOUN_BEFORE_RE = re.compile(r"\b(he|she|they|we|i|He|She|They|We|I)\s+(?:" + _AUX + r"\s+)*$")
 _PRONOUN_AFTER_RE = re.compile(r"^\s+(he|she|they|we|I)\b")
 _ACCORDING_RE = re.compile(r"\b[Aa]ccording\s+to\s+")
