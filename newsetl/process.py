@@ -685,4 +685,36 @@ def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str
                          .with_columns(pl.coalesce("_new", "speaker_entity_id").alias("speaker_entity_id"))
                          .drop("_new"))
         out["quotes"] = schema.conform(out["quotes"], "quotes")
+    if quotes is not None and quotes.height:
+        not_people = set(cands.filter(pl.col("label") != "PERSON")["entity_id"].to_list())
+        out["quotes"] = drop_pronouns_to_non_people(out["quotes"], not_people)
     return out
+
+
+def drop_pronouns_to_non_people(quotes: pl.DataFrame, not_people: set[str]) -> pl.DataFrame:
+    """A "he"/"she" resolved, in the worker, to a one-word mention NER called a person but
+    the entities table calls something else ("He said" after "... leaders Chelsea."):
+    the quote keeps no speaker, nor do the quotes that only continued it. Quote
+    attribution runs before cross-article links and the corpus-level label vote; this
+    applies the vote afterwards, so a bare "Parry" linked to Rick Parry keeps his quotes."""
+    pron = (pl.col("attribution") == "pronoun") & pl.col("speaker_entity_id").is_in(list(not_people))
+    if not not_people or not quotes.select(pron.any()).item():
+        return quotes
+    touched = quotes.filter(pron)["article_id"].unique().to_list()
+    rows = quotes.with_row_index("_row").filter(pl.col("article_id").is_in(touched)).sort(
+        "article_id", "paragraph_index", "quote_index")
+    drop: list[int] = []
+    prev: tuple[str, str | None, bool] | None = None  # (article, speaker id, dropped)
+    for row, art, sid, how in rows.select("_row", "article_id", "speaker_entity_id", "attribution").iter_rows():
+        dropped = (how == "pronoun" and sid in not_people) or (
+            how == "continuation" and prev is not None and prev[0] == art and prev[2] and prev[1] == sid)
+        if dropped:
+            drop.append(row)
+        prev = (art, sid, dropped)
+    gone = pl.int_range(pl.len()).is_in(drop)
+    cleared = [pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
+               for c in ("speaker", "speaker_entity_id", "speaker_name") if c in quotes.columns]
+    return quotes.with_columns(
+        *cleared,
+        pl.when(gone & (pl.col("attribution") == "continuation")).then(pl.lit("none"))
+        .otherwise(pl.col("attribution")).alias("attribution"))

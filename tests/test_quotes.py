@@ -141,6 +141,31 @@ def test_pronoun_resolves_to_last_person_outside_quotes():
     assert rows == [("I never trusted Maria Lopez", "Tom Brown", "Tom Brown", "pronoun")]
 
 
+def test_pronoun_to_a_one_word_person_the_entities_table_calls_an_org_is_dropped_after_linking():
+    # BBC: "... Jose Mourinho's work at leaders Chelsea. He said: ..." gave Chelsea (NER:
+    # PERSON; the entities table: ORG by its label vote) 20 quotes. The worker cannot know;
+    # link_known applies the vote, and a bare "Parry" it links to Rick Parry keeps his.
+    from newsetl import process
+
+    pars, ments = article(
+        ["Gerard Houllier praised the work at Chelsea.",
+         'He said: "They are doing very well." "They will win the league."',
+         "Parry was there too.",
+         '"It is a fair price," he said.'],
+        {"Gerard Houllier": "PERSON", "Chelsea": "PERSON", "Parry": "PERSON"},
+    )
+    quotes = extract_quotes(pars, ments)
+    chelsea, parry, rick = (entity_id_for("PERSON", n) for n in ("Chelsea", "Parry", "Rick Parry"))
+    assert quotes["speaker_entity_id"].to_list() == [chelsea, chelsea, parry]
+    assert quotes["attribution"].to_list() == ["pronoun", "continuation", "pronoun"]
+    known = pl.DataFrame({"entity_id": [chelsea, rick], "name": ["Chelsea", "Rick Parry"], "label": ["ORG", "PERSON"]})
+    out = process.link_known({"entity_mentions": ments.drop("ner_label"), "quotes": quotes}, known)["quotes"]
+    assert out["speaker"].to_list() == [None, None, "Parry"]
+    assert out["speaker_entity_id"].to_list() == [None, None, rick]
+    assert out["attribution"].to_list() == ["pronoun", "none", "pronoun"]
+    assert out["quote"].to_list() == quotes["quote"].to_list()  # the quotes themselves stay
+
+
 def test_pronoun_without_antecedent_is_unresolved():
     rows = quotes_of(['“No comment,” he said.'], {})
     assert rows == [("No comment", None, None, "pronoun")]
