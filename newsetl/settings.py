@@ -32,7 +32,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.0: an entity written with a legal form ("Noranda Inc") is ORG (entities.label); a
 #        group word ("Muslims") is not the short form of an organisation named after it and a
 #        company's long form links across articles only to versions of itself (entity ids);
-#        spans glued across a spaced dash or an unclosed bracket keep the name (mention text)
+#        spans glued across a spaced dash or an unclosed bracket keep the name (mention text);
+#        quotes: "told X" is not X speaking, "he" is never an entity voted a non-person
 PIPELINE_VERSION = "1.6.0"
 ENV_PREFIX = "NEWSETL_"
 
