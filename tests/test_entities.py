@@ -119,7 +119,11 @@ def test_resolve_mentions_never_raises_and_keeps_rows(rows):
     df = mentions_frame(rows)
     out = resolve_mentions(df)
     assert out.height == df.height
-    assert out["text"].to_list() == df["text"].to_list()  # same order
+    # Same rows in the same order; a span may only be trimmed (rules 0, 0b, 0c), and its
+    # offsets move with the cut.
+    for (o, so, eo), (i, si, ei) in zip(out.select("text", "start_char", "end_char").iter_rows(),
+                                         df.select("text", "start_char", "end_char").iter_rows()):
+        assert i[so - si: so - si + len(o)] == o and 0 <= so - si and eo - so == len(o) and eo <= ei
     # Null ids only for hyphenated two-person spans ("Trump-Kim").
     assert all("-" in t or "‐" in t or "‑" in t or "–" in t or "—" in t
                for t in out.filter(pl.col("entity_id").is_null())["text"].to_list())
