@@ -697,24 +697,20 @@ def drop_pronouns_to_non_people(quotes: pl.DataFrame, not_people: set[str]) -> p
     the quote keeps no speaker, nor do the quotes that only continued it. Quote
     attribution runs before cross-article links and the corpus-level label vote; this
     applies the vote afterwards, so a bare "Parry" linked to Rick Parry keeps his quotes."""
-    pron = (pl.col("attribution") == "pronoun") & pl.col("speaker_entity_id").is_in(list(not_people))
+    pron = ((pl.col("attribution") == "pronoun") & pl.col("speaker_entity_id").is_in(list(not_people))).fill_null(False)
     if not not_people or not quotes.select(pron.any()).item():
         return quotes
-    touched = quotes.filter(pron)["article_id"].unique().to_list()
-    rows = quotes.with_row_index("_row").filter(pl.col("article_id").is_in(touched)).sort(
-        "article_id", "paragraph_index", "quote_index")
-    drop: list[int] = []
-    prev: tuple[str, str | None, bool] | None = None  # (article, speaker id, dropped)
-    for row, art, sid, how in rows.select("_row", "article_id", "speaker_entity_id", "attribution").iter_rows():
-        dropped = (how == "pronoun" and sid in not_people) or (
-            how == "continuation" and prev is not None and prev[0] == art and prev[2] and prev[1] == sid)
-        if dropped:
-            drop.append(row)
-        prev = (art, sid, dropped)
-    gone = pl.int_range(pl.len()).is_in(drop)
+    cont = pl.col("attribution") == "continuation"
+    # A chain: a quote with its own attribution and the continuations after it, in reading order.
+    gone = (quotes.with_row_index("_row").sort("article_id", "paragraph_index", "quote_index")
+            .with_columns((~cont).cast(pl.Int32).cum_sum().over("article_id").alias("_chain"))
+            .with_columns(pron.first().over("article_id", "_chain").alias("_head"),
+                          pl.col("speaker_entity_id").first().over("article_id", "_chain").alias("_sid"))
+            .select("_row", (pl.col("_head") & (~cont | (pl.col("speaker_entity_id") == pl.col("_sid"))))
+                    .fill_null(False).alias("_gone"))
+            .sort("_row")["_gone"])
     cleared = [pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
                for c in ("speaker", "speaker_entity_id", "speaker_name") if c in quotes.columns]
     return quotes.with_columns(
         *cleared,
-        pl.when(gone & (pl.col("attribution") == "continuation")).then(pl.lit("none"))
-        .otherwise(pl.col("attribution")).alias("attribution"))
+        pl.when(gone & cont).then(pl.lit("none")).otherwise(pl.col("attribution")).alias("attribution"))

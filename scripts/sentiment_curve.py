@@ -65,20 +65,15 @@ def point(data, y, rows, meta, Z, tok_ids, ranges, vectors, folds: int, share: f
     per_seed, sizes = [], []
     for seed in range(TR.REPEATS):
         fold = TR.fold_ids(data, seed, folds)
-        P = np.zeros((len(y), 3))
-        L_rd = np.zeros((len(y), 3))
-        for k in range(folds):
-            te = np.where(fold == k)[0]
-            tr = kept(data, np.where(fold != k)[0], share, seed)
+
+        def keep(tr, seed=seed):
+            tr = kept(data, tr, share, seed)
             sizes.append(len(tr))
-            tr_rows = [rows[i] for i in tr]
-            vocab = TR.build_vocab(tr_rows, int(meta.get("min_count", TR.MIN_COUNT)))
-            mean, std = TR.standardiser(tr_rows)
-            W = TR.fit(*S.build_design(tr_rows, vocab, mean, std), y[tr], len(mean) + len(vocab),
-                       float(meta["l2"]))
-            P[te] = S.softmax(S.design_dot(*S.build_design([rows[i] for i in te], vocab, mean, std), W))
-            reader = S.VectorReader(R.train_reader(Z, tok_ids, ranges, y, tr, R.init_seed(seed, k)), vectors)
-            L_rd[te] = reader.logprobs([sents[i] for i in te], [spans[i] for i in te])
+            return tr
+
+        P = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)), keep=keep)
+        L_rd = R.oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans,
+                            keep=lambda tr, seed=seed: kept(data, tr, share, seed))
         lab, _ = R.nested_fusion_labels(np.log(P + 1e-12), L_rd, y, fold)
         per_seed.append(round(TR.macro_f1(y, lab)[0], 4))
         say(f"{folds}-fold, share {share}, fold seed {seed}: fused {per_seed[-1]:.4f}")

@@ -178,12 +178,15 @@ def standardiser(rows):
     return mean, std
 
 
-def oof_probs(rows, y, fold, l2, min_count=MIN_COUNT):
+def oof_probs(rows, y, fold, l2, min_count=MIN_COUNT, keep=None):
     """Out-of-fold class probabilities; vocabulary and scaling are built on each training
-    side only, so nothing of the held-out articles leaks in."""
+    side only, so nothing of the held-out articles leaks in. `keep` (training side ->
+    the part of it to train on) cuts the training sides, for a learning curve."""
     P = np.zeros((len(y), 3))
     for k in range(int(fold.max()) + 1):
         tr, te = np.where(fold != k)[0], np.where(fold == k)[0]
+        if keep is not None:
+            tr = keep(tr)
         tr_rows = [rows[i] for i in tr]
         vocab = build_vocab(tr_rows, min_count)
         mean, std = standardiser(tr_rows)

@@ -236,6 +236,22 @@ def train_reader(Z, tok_ids, ranges, y, tr, seed, epochs=EPOCHS, steps=None, ema
     return net.averaged()
 
 
+def oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans, keep=None, say=None):
+    """Out-of-fold log-probabilities of the reader for one fold seed; `keep` (training side
+    -> the part of it to train on) as in train_sentiment.oof_probs."""
+    L_rd = np.zeros((len(y), 3))
+    for k in range(int(fold.max()) + 1):
+        tr, te = np.where(fold != k)[0], np.where(fold == k)[0]
+        if keep is not None:
+            tr = keep(tr)
+        reader = S.VectorReader(train_reader(Z, tok_ids, ranges, y, tr, init_seed(seed, k)), vectors)
+        L_rd[te] = reader.logprobs([sents[i] for i in te], [spans[i] for i in te])
+        if say:
+            say(f"seed {seed} fold {k}: reader alone argmax F1 "
+                f"{TR.macro_f1(y[te], L_rd[te].argmax(1))[0]:.4f}")
+    return L_rd
+
+
 # --- fusion -------------------------------------------------------------------------------
 
 def choose_fusion(pairs, y_parts):
@@ -301,13 +317,7 @@ def main(argv=None) -> int:
         fold = TR.fold_ids(data, seed)
         P_lr = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)))
         L_lr = np.log(P_lr + 1e-12)
-        L_rd = np.zeros((len(y), 3))
-        for k in range(TR.FOLDS):
-            tr, te = np.where(fold != k)[0], np.where(fold == k)[0]
-            reader = S.VectorReader(train_reader(Z, tok_ids, ranges, y, tr, init_seed(seed, k)), vectors)
-            L_rd[te] = reader.logprobs([sents[i] for i in te], [spans[i] for i in te])
-            say(f"seed {seed} fold {k}: reader alone argmax F1 "
-                f"{TR.macro_f1(y[te], L_rd[te].argmax(1))[0]:.4f}")
+        L_rd = oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans, say=say)
         lab, alphas = nested_fusion_labels(L_lr, L_rd, y, fold)
         f_fused = TR.macro_f1(y, lab)[0]
         f_lr = TR.macro_f1(y, TR.nested_offset_labels(P_lr, y, fold))[0]
