@@ -312,7 +312,7 @@ def test_build_entities_aggregates_over_articles():
     expected = pl.DataFrame(
         {
             "entity_id": [PERSON("Kim Jong-un")],
-            "name": ["Kim Jong-un"],  # longest, tie -> most frequent
+            "name": ["Kim Jong-un"],  # most words (hyphen parts count), tie -> most frequent
             "label": ["PERSON"],
             "aliases": [["Kim", "Kim Jong Un", "Kim Jong-un"]],
             "article_count": [2],
@@ -515,6 +515,18 @@ def test_a_name_written_with_a_legal_form_is_an_org_whatever_the_bare_mentions_s
     assert ents == {"Noranda": "ORG", "Southern Co": "ORG", "Kim Sa": "PERSON", "John Asa": "PERSON"}
     # each mention keeps the label the NER gave it
     assert out.filter(pl.col("text") == "Noranda")["label"].unique().to_list() == ["PERSON"]
+
+
+def test_a_person_is_named_by_the_fullest_form_then_the_most_written_one():
+    # "Wayne Rooneys" (once, a possessive without its apostrophe) shares the key of "Wayne
+    # Rooney" (12 times): the same number of words, so the form written more often wins,
+    # not the longer string. A fuller name, even written once, beats a shorter one.
+    rows = [(f"a{i}", 0, 0, "Wayne Rooney", "PERSON") for i in range(12)]
+    rows += [("b", 0, 0, "Wayne Rooneys", "PERSON")] + [("a0", i, 0, "Rooney", "PERSON") for i in range(1, 6)]
+    rows += [("d", 0, 0, "Tony Blair", "PERSON")] + [("d", i, 0, "Blair", "PERSON") for i in range(1, 9)]
+    out = resolve_mentions(mentions_frame(rows))
+    names = {r["name"] for r in build_entities(out).iter_rows(named=True)}
+    assert names == {"Wayne Rooney", "Tony Blair"}
 
 
 def test_different_full_names_are_kept_apart():

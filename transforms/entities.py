@@ -152,6 +152,7 @@ _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 _APOSTROPHES = "'’‘`´ʼ"
 _HYPHENS = "-‐‑‒–—―"
+_WORD_PART = r"[^\s\-‐‑‒–—―]+"  # a word, or each part of a hyphenated one ("Kim Jong-un": 3)
 _POSSESSIVE_RE = re.compile(r"(?:['’ʼ][sS]|(?<=[sSzZ])['’ʼ])$")
 # Currency signs are wrapping too: NER glues them to the name before an amount ("Labour £").
 _WRAP_RE = re.compile(r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+|[\s\"“”'‘’«»()\[\]{},;:!?£$€¥]+$")
@@ -1240,7 +1241,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     Every canonical name is itself a cleaned surface form, so names are chosen from the
     cleaned surface forms. name: among them, prefer not-all-caps (acronyms of up to six
     letters excepted: "US" beats a rare "Us" by frequency); then, for an entity whose
-    voted label is PERSON, the longest, then the most frequent, and for any other
+    voted label is PERSON, the one with the most words (each part of a hyphenated word
+    counts), then the most frequent, then the longest, and for any other
     entity the most frequent, then the longest; then the one most often chosen as
     entity_name, then the one seen earliest in its article (when positions were counted),
     then alphabetical.
@@ -1293,6 +1295,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
     person = pl.col("label") == "PERSON"
     length = pl.col("_alias").str.len_chars().cast(pl.Int64)
+    words = pl.col("_alias").str.count_matches(_WORD_PART).cast(pl.Int64)
     names = (
         names.with_columns(pl.col("_nn").fill_null(0), pl.col("_pos").fill_null(0))
         .join(labels, on="entity_id", how="left")
@@ -1305,15 +1308,18 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                     # (a magazine) are ranked by how often each is written.
                     (pl.col("_alias") == pl.col("_alias").str.to_uppercase())
                     & ~pl.col("_alias").str.replace_all(".", "", literal=True).str.contains(r"^\w{1,6}$"),
-                    # People: the full name ("Tony Blair", not "Blair"). Other entities:
-                    # the form written most often ("Russia", not a rare "Russian Federation").
-                    pl.when(person).then(length).otherwise(pl.col("_n")),
+                    # People: the full name ("Tony Blair", not "Blair"): the most words, then
+                    # the form written most often ("Wayne Rooney", not a once-written "Wayne
+                    # Rooneys" that shares its key), then the longest. Other entities: the
+                    # form written most often ("Russia", not a rare "Russian Federation").
+                    pl.when(person).then(words).otherwise(pl.col("_n")),
                     pl.when(person).then(pl.col("_n")).otherwise(length),
+                    pl.when(person).then(length).otherwise(0),
                     pl.col("_nn"),
                     pl.col("_pos"),
                     pl.col("_alias"),
                 ],
-                descending=[False, True, True, True, False, False],
+                descending=[False, True, True, True, True, False, False],
             )
             .first()
             .alias("name")
