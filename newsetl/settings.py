@@ -34,7 +34,11 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        company's long form links across articles only to versions of itself (entity ids);
 #        spans glued across a spaced dash or an unclosed bracket keep the name (mention text);
 #        quotes: "told X" is not X speaking, "he" is never an entity voted a non-person
-PIPELINE_VERSION = "1.6.0"
+# 1.6.1: a one-word name the NER calls a person but the article writes after an organisation
+#        noun or a determiner ("oil giant Yukos", "the Mac.") is not a person (mention labels,
+#        entities.label, quote speakers); a person's entity name is its form with the most
+#        words, then the one written most often ("Wayne Rooney", not "Wayne Rooneys")
+PIPELINE_VERSION = "1.6.1"
 ENV_PREFIX = "NEWSETL_"
 
 

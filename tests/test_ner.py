@@ -152,6 +152,55 @@ def test_harmonise_majority_and_surname_rule():
     assert [m[0][2] for m in ner._harmonise(paras, mentions)] == ["ORG", "ORG", "ORG"]
 
 
+def _spans(paras, marks):
+    """[(start, end, label)] per paragraph from {paragraph index: [(surface, label), ...]},
+    each surface at its next occurrence."""
+    out = []
+    for i, p in enumerate(paras):
+        spans, pos = [], 0
+        for surface, label in marks.get(i, []):
+            start = p.index(surface, pos)
+            spans.append((start, start + len(surface), label))
+            pos = start + len(surface)
+        out.append(spans)
+    return out
+
+
+def test_harmonise_one_word_names_written_as_organisations_are_not_people():
+    paras = [
+        "Shares in oil giant Yukos fell as Yukos shareholders sold.",  # organisation noun
+        "Yukos said it would appeal, Yukos told Moscow.",
+        "He bought the Mac. The Mac sold well, Mac fans said.",  # determiner, phrase ends
+        "She won an Oscar, her first.",  # no other label: ORG
+        "Under the Bush administration, Bush said.",  # a name as a modifier: still a person
+        "A Goode, O Smith and A Goode again.",  # initials in a team list, not determiners
+        "Tony Blair spoke. The Blair.",  # surname of a full name of the article
+        "We met the Kennedys, and Kennedys came.",  # a family
+    ]
+    marks = {
+        0: [("Yukos", "PERSON"), ("Yukos", "GPE")], 1: [("Yukos", "PERSON"), ("Moscow", "GPE")],
+        2: [("Mac", "PERSON"), ("Mac", "PRODUCT"), ("Mac", "PERSON")], 3: [("Oscar", "PERSON")],
+        4: [("Bush", "PERSON"), ("Bush", "PERSON")], 5: [("Goode", "PERSON"), ("Goode", "PERSON")],
+        6: [("Tony Blair", "PERSON"), ("Blair", "PERSON")], 7: [("Kennedys", "PERSON"), ("Kennedys", "PERSON")],
+    }
+    mentions = _spans(paras, marks)
+    out = ner._harmonise(paras, mentions)
+    labels = {(i, paras[i][s:e], k): lab for i, spans in enumerate(out)
+              for k, (s, e, lab) in enumerate(spans)}
+    # after an organisation noun: ORG, whatever other label the article gave it
+    assert {lab for (i, text, _), lab in labels.items() if text == "Yukos"} == {"ORG"}
+    assert labels[(1, "Moscow", 1)] == "GPE"
+    # after a determiner: the article's other label for it, else ORG
+    assert {lab for (i, text, _), lab in labels.items() if text == "Mac"} == {"PRODUCT"}
+    assert labels[(3, "Oscar", 0)] == "ORG"
+    for name in ("Bush", "Goode", "Blair", "Tony Blair", "Kennedys"):
+        assert {lab for (i, text, _), lab in labels.items() if text == name} == {"PERSON"}, name
+    # the same cues in an ALL-CAPS headline neither vote nor change
+    caps = ["OIL GIANT YUKOS FALLS", "Yukos said it would appeal."]
+    out = ner._harmonise(caps, _spans(caps, {0: [("YUKOS", "PERSON")], 1: [("Yukos", "PERSON")]}))
+    assert [spans[0][2] for spans in out] == ["PERSON", "PERSON"]
+
+
 def test_clean_trims_possessive_and_quotes():
     text = "\u201cObama's\u201d"
     assert ner._clean(text, 0, len(text)) == (1, 6)

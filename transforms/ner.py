@@ -14,9 +14,10 @@ component. The caller resolves its own names ("newsetl-ner", the model shipped i
 `newsetl/models/ner/`, is resolved by `newsetl.settings.resolve_spacy_model`).
 
 `recognize_articles` sees every paragraph of an article together and makes labels
-consistent inside the article (same surface string -> majority label; a bare surname
-after a resolved full PERSON name -> PERSON). `recognize` treats each text as its own
-document.
+consistent inside the article (same surface string -> majority label; a one-word
+"person" the article writes after an organisation noun or a determiner -> not a person;
+a bare surname after a resolved full PERSON name -> PERSON). `recognize` treats each
+text as its own document.
 """
 
 from __future__ import annotations
@@ -288,11 +289,50 @@ def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, end
 
 
+# Nouns that introduce an organisation's name in apposition, written directly before it
+# ("oil giant Yukos", "engineering group Jarvis", "research firm Gartner", "the band
+# Coldplay"). News does not write a person's name this way.
+_ORG_APPOSITIVES = frozenset(
+    """agency airline bank band brewer broadcaster carrier chain company developer firm
+    giant group insurer label magazine maker manufacturer monopoly network newspaper
+    operator producer publisher retailer studio subsidiary supermarket website""".split()
+)
+# Determiners a person's name does not follow ("the Mac.", "an Oscar,"); lowercase, so the
+# initial in "A Goode, O Smith" (a team list) is not one. "The" opens a sentence.
+_DETERMINERS = frozenset("the The a an his her its their our my your".split())
+_CUE_BEFORE_RE = re.compile(r"(?:^|[\s(\"“‘'])([A-Za-z]+)[ \t]+$")
+# After a determiner cue the name must end its noun phrase: "the Bush administration",
+# "the Clinton White House" and "the Blairs' child" use a person's name as a modifier.
+_PHRASE_END_RE = re.compile(r"^(?:$|\s*(?:[.,;:!?)\]\"”]|[\u2019']\s))")
+
+
+def _not_a_person_cue(text: str, start: int, end: int) -> str | None:
+    """"appositive", "determiner" or None: how the words around a one-word mention say it
+    is not a person's name."""
+    m = _CUE_BEFORE_RE.search(text, max(0, start - 40), start)
+    if m is None:
+        return None
+    word = m.group(1)
+    if word in _ORG_APPOSITIVES:
+        return "appositive"
+    if word in _DETERMINERS and text[end - 1] != "s" and _PHRASE_END_RE.match(text[end:end + 3]):
+        return "determiner"
+    return None
+
+
 def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
     """Make labels consistent inside one article.
 
     1. The same surface string gets its majority label (ties: first seen).
-    2. A single-token mention equal to the last token of a multi-token PERSON in the
+    2. A one-word surface whose majority is PERSON, but that the article writes at least
+       once after an organisation noun in apposition ("oil giant Yukos") or after a
+       determiner with nothing after it in its noun phrase ("the Mac.", "an Oscar,"), is
+       not a person: after an organisation noun it is ORG; after a determiner it takes the
+       article's most frequent other label for it, else ORG (companies, clubs and bands,
+       the commonest such names). The NER calls many unknown one-word names PERSON, and
+       news writes neither cue before a person's name. A surname of a multi-token PERSON
+       of the article (rule 3) and plurals ("the Kennedys") are left alone.
+    3. A single-token mention equal to the last token of a multi-token PERSON in the
        same article ("Clinton" after "Bill Clinton") becomes PERSON.
     ALL-CAPS paragraphs (headlines, result tables) neither vote nor change: on CoNLL-2003
     dev, harmonising them cost 6 F1 points on those lines (same team/country string is
@@ -321,6 +361,18 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
         parts = key.split()
         if label == "PERSON" and len(parts) > 1:
             surnames.add(parts[-1])
+    doubted = {key for key, label in majority.items()
+               if label == "PERSON" and key not in surnames and not any(c.isspace() for c in key)}
+    if doubted:
+        cues: dict[str, set[str]] = defaultdict(set)
+        for p, spans, is_caps in zip(paras, article, caps):
+            if not is_caps:
+                for s, e, _ in spans:
+                    if p[s:e] in doubted and (cue := _not_a_person_cue(p, s, e)):
+                        cues[p[s:e]].add(cue)
+        for key, kinds in cues.items():
+            others = [(n, -first_seen[(key, lab)], lab) for lab, n in votes[key].items() if lab != "PERSON"]
+            majority[key] = max(others)[2] if others and "appositive" not in kinds else "ORG"
     out = []
     for p, spans, is_caps in zip(paras, article, caps):
         if is_caps:
