@@ -152,7 +152,7 @@ _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 _APOSTROPHES = "'’‘`´ʼ"
 _HYPHENS = "-‐‑‒–—―"
-_WORD_PART = r"[^\s\-‐‑‒–—―]+"  # a word, or each part of a hyphenated one ("Kim Jong-un": 3)
+_WORD_PART = rf"[^\s{re.escape(_HYPHENS)}]+"  # a word, or each part of a hyphenated one ("Kim Jong-un": 3)
 _POSSESSIVE_RE = re.compile(r"(?:['’ʼ][sS]|(?<=[sSzZ])['’ʼ])$")
 # Currency signs are wrapping too: NER glues them to the name before an amount ("Labour £").
 _WRAP_RE = re.compile(r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+|[\s\"“”'‘’«»()\[\]{},;:!?£$€¥]+$")
