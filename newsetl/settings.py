@@ -38,7 +38,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        noun or a determiner ("oil giant Yukos", "the Mac.") is not a person (mention labels,
 #        entities.label, quote speakers); a person's entity name is its form with the most
 #        words, then the one written most often ("Wayne Rooney", not "Wayne Rooneys")
-PIPELINE_VERSION = "1.6.1"
+# 1.6.2: a party and its name are one entity ("Labour Party", "Labour"); a country-prefixed
+#        form that an article joined to its short form links across articles ("US Federal
+#        Reserve" -> "Federal Reserve") (entity ids)
+PIPELINE_VERSION = "1.6.2"
 ENV_PREFIX = "NEWSETL_"
 
 

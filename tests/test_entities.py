@@ -772,6 +772,45 @@ def test_company_short_form_must_not_merge():
     assert out["label"].to_list()[17:] == ["NORP", "NORP"]
 
 
+def test_a_party_and_its_name_are_one_entity_but_not_the_person_it_is_named_after():
+    # BBC: "Labour Party" (49 mentions) stood apart from "Labour" (560); a party named after
+    # a person (BBC: "the Robert Kilroy-Silk Party") must not turn that person into it.
+    df = mentions_frame([
+        ("a", 0, 0, "Labour Party", "ORG"),
+        ("a", 1, 0, "Labour", "ORG"),
+        ("b", 0, 0, "Tory Party", "ORG"),
+        ("b", 1, 0, "Tory", "NORP"),
+        ("c", 0, 0, "Hester Calloway", "PERSON"),
+        ("c", 1, 0, "Hester Calloway Party", "ORG"),
+        ("c", 2, 0, "Hester Calloway", "PERSON"),
+    ])
+    out = resolve_mentions(df)
+    ids, names, labels = out["entity_id"].to_list(), out["entity_name"].to_list(), out["label"].to_list()
+    assert ids[0] == ids[1] == ORG("Labour") and names[:2] == ["Labour", "Labour"]
+    assert ids[2] == ids[3] and names[2:4] == ["Tory", "Tory"] and labels[3] == "ORG"
+    assert ids[4] == ids[6] == PERSON("Hester Calloway") and labels[4] == labels[6] == "PERSON"
+    assert ids[5] == ORG("Hester Calloway Party") != ids[4]
+
+
+def test_org_with_a_country_in_front_links_across_articles_with_an_articles_evidence():
+    # BBC: "US Federal Reserve", written alone in 4 articles, is the "Federal Reserve" that
+    # one article wrote both ways (rule 8); "US Treasury" is not the "Treasury" that an
+    # article called "UK Treasury".
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "US Federal Reserve", "ORG"),
+        ("y", 0, 0, "US Treasury", "ORG"),
+        ("x", 0, 0, "UK Treasury", "ORG"),
+    ]))
+    known = _known_aliases([
+        ("Federal Reserve", "Federal Reserve", "ORG", ["Federal Reserve", "US Federal Reserve"]),
+        ("Treasury", "Treasury", "ORG", ["Treasury", "UK Treasury"]),
+    ])
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [ORG("Federal Reserve"), ORG("US Treasury"), ORG("Treasury")]
+    assert out["entity_name"].to_list() == ["Federal Reserve", "US Treasury", "Treasury"]
+    assert out["linked_to_known"].to_list() == [True, False, True]
+
+
 def test_org_with_a_country_in_front_is_the_org_without_it():
     df = mentions_frame([
         ("a", 0, 0, "U.S. Mint", "ORG"),

@@ -90,8 +90,9 @@ Resolution rules inside one article (mentions in paragraph/character order):
 7. Company short forms: a bare company name ("Kinross") and the one ORG of the article
    that is that name followed only by industry words and a legal form ("Kinross Gold
    Corp", "Acme Oil and Gas Inc", "Harbour Bank of Canada"; `_ORG_DESCRIPTORS`) are one
-   entity, with the short form's name and id. The short form may be tagged NORP or
-   PERSON (not when it is part of a person's name in the article). Not joined: a
+   entity, with the short form's name and id; so are a party and its name ("Labour
+   Party", "Labour"). The short form may be tagged NORP or PERSON (not when it is part
+   of a person's name in the article, nor a person a party is named after). Not joined: a
    name-like word after the head ("Apple Insider", "Sony Pictures"), a head that itself
    ends in an industry word ("Deutsche Bank" / "Deutsche Bank Securities"), a short form
    with its own legal form ("News Corp"), a country or demonym as the head ("British"),
@@ -451,15 +452,15 @@ def _org_key(name: str) -> str:
 
 # Generic words that follow a company's own name ("Acme Chemical Co", "Zeta Oil and Gas
 # Inc", "Orbit Financial Services"): written in full once, the company is then named by the
-# words before them ("Acme"). Industry nouns only, never a name-like word ("Insider",
-# "Pictures"), so "Apple Insider" is not a longer form of "Apple".
+# words before them ("Acme"). Industry nouns and "party" ("Labour Party" -> "Labour"), never
+# a name-like word ("Insider", "Pictures"), so "Apple Insider" is not a longer form of "Apple".
 _ORG_DESCRIPTORS = frozenset(
     """aerospace airline airlines airways association bancorp bancorporation bank banking
     brewing capital chemical chemicals communications computer computers construction
     electric electronics energy engineering enterprises exploration finance financial foods
     gas gold group holding holdings industries insurance international investment
     investments investors management manufacturing metals minerals mining mortgage motor
-    motors networks oil partners petroleum pharmaceutical pharmaceuticals products
+    motors networks oil partners party petroleum pharmaceutical pharmaceuticals products
     properties railroad railway realty resources savings securities service services
     shipping steel stores systems technologies technology telecom telecommunications
     trading trust utilities ventures""".split()
@@ -1053,6 +1054,8 @@ def _org_short_forms(
                 if cl is None and any(set(keys[i].split()) <= toks for toks in person_tokens):
                     continue
             fits = long_by_head.get(keys[i], set())
+            if labels[i] == "PERSON" and any(f.endswith(" party") for f in fits):
+                continue  # a party named after a person is not the person ("the Kilroy-Silk Party")
             if len(fits) == 1:
                 shorts.append(i)
                 short_of.setdefault(next(iter(fits)), clean[i])
@@ -1385,8 +1388,10 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     exactly one known ORG entity whose id is not that name's own id (the corpus names
     the entity "Acme Chemical Co", but its id is that of "Acme": rules 7 and 8 joined
     the two forms in some article) takes that entity's id and name. With `aliases`, so
-    does a mention written as one of a known company's long forms ("Acme Chemical Co",
-    an alias of "Acme") or as a shorter or longer version of one ("Moodys Investors" for
+    does a mention written as one of a known organisation's long forms ("Acme Chemical
+    Co", an alias of "Acme"; "US Federal Reserve", an alias of "Federal Reserve" that rule
+    8 joined, while "US Treasury" is no alias of a "Treasury" some article called "UK
+    Treasury") or as a shorter or longer version of one ("Moodys Investors" for
     "Moodys", whose alias "Moodys Investors Service Inc" shows "Moodys" is a short form;
     never another company of the same first word: "United Bank" is not the "United" of
     "United Airlines"). It needs evidence from an article that wrote both forms; a bare word is never
@@ -1473,7 +1478,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             short_keys = {_org_key(a) for a in forms}
             for alias in forms:
                 heads = _org_heads(alias) & short_keys
-                if heads:
+                if heads or _country_prefix(name_key(alias)) in short_keys:
                     by_short.setdefault(_org_key(alias), set()).add((eid, name))
                 for head in heads:
                     by_head.setdefault(head, set()).add((eid, name, tuple(_org_key(alias).split())))
