@@ -100,8 +100,9 @@ Resolution rules inside one article (mentions in paragraph/character order):
 8. Country qualifiers: an ORG written with a leading country or its possessive ("U.S.
    Treasury", "Japan's Finance Ministry") and the ORG of the same article written
    without it ("Treasury") are one entity, with the short form's name and id. Never
-   across articles ("US Government" and "UK Government" are two), and not for company
-   names that start with a country ("Canada Gold Corp", "US Steel").
+   guessed across articles ("US Government" and "UK Government" are two; `link_to_known`
+   follows only the forms an article joined), and not for company names that start with
+   a country ("Canada Gold Corp", "US Steel").
 Rules 7 and 8 keep the short form's id because it is what other articles write alone:
 "Kinross" in an article that never spells it out is the same entity. An article that
 writes only the long form is linked across articles by `link_to_known` when the corpus
