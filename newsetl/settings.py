@@ -40,7 +40,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        words, then the one written most often ("Wayne Rooney", not "Wayne Rooneys")
 # 1.6.2: a party and its name are one entity ("Labour Party", "Labour"); a country-prefixed
 #        form that an article joined to its short form links across articles ("US Federal
-#        Reserve" -> "Federal Reserve") (entity ids)
+#        Reserve" -> "Federal Reserve"); a bare last word is the one qualified organisation of
+#        its article that ends in it ("United" -> "Manchester United") (entity ids)
 PIPELINE_VERSION = "1.6.2"
 ENV_PREFIX = "NEWSETL_"
 

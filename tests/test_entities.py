@@ -792,6 +792,45 @@ def test_a_party_and_its_name_are_one_entity_but_not_the_person_it_is_named_afte
     assert ids[5] == ORG("Hester Calloway Party") != ids[4]
 
 
+def test_a_bare_last_word_is_the_one_qualified_organisation_of_the_article():
+    # BBC: "United" (99 mentions) mixed Manchester United, Dundee United and United
+    # Airlines; in an article that writes "Manchester United", "United" is that club.
+    df = mentions_frame([
+        ("a", 0, 0, "Manchester United", "ORG"), ("a", 1, 0, "United", "ORG"),
+        ("b", 0, 0, "European Commission", "ORG"), ("b", 1, 0, "Commission", "ORG"),
+        ("c", 0, 0, "AC Milan", "ORG"), ("c", 1, 0, "Milan", "ORG"),
+        # left alone: two clubs end in the word
+        ("d", 0, 0, "Manchester United", "ORG"), ("d", 1, 0, "Leeds United", "ORG"), ("d", 2, 0, "United", "ORG"),
+        # a variant, a phrase, a part of another organisation, a hyphenated pair, a
+        # capital "A" glued on, two letters
+        ("e", 0, 0, "New Labour", "ORG"), ("e", 1, 0, "Labour", "ORG"),
+        ("f", 0, 0, "Queen of the Sky", "ORG"), ("f", 1, 0, "Sky", "ORG"),
+        ("g", 0, 0, "BBC Liverpool", "ORG"), ("g", 1, 0, "Liverpool", "ORG"),
+        ("h", 0, 0, "Derby-Fulham", "ORG"), ("h", 1, 0, "Fulham", "ORG"),
+        ("i", 0, 0, "A Yili", "ORG"), ("i", 1, 0, "Yili", "ORG"),
+        ("j", 0, 0, "Munich Re", "ORG"), ("j", 1, 0, "Re", "ORG"),
+        ("k", 0, 0, "Apple iPod", "ORG"), ("k", 1, 0, "Apple", "ORG"), ("k", 2, 0, "iPod", "ORG"),
+        # the bare word in an article that never qualifies it keeps its own id
+        ("l", 0, 0, "United", "ORG"),
+    ])
+    out = resolve_mentions(df)
+    names, ids = out["entity_name"].to_list(), out["entity_id"].to_list()
+    assert names[:6] == ["Manchester United"] * 2 + ["European Commission"] * 2 + ["AC Milan"] * 2
+    assert ids[1] == ORG("Manchester United") and ids[3] == ORG("European Commission")
+    assert names[8] == "United" and ids[8] == ORG("United")
+    for k in (10, 12, 14, 16, 18, 20, 23):
+        assert names[k] == df["text"][k] and ids[k] == ORG(df["text"][k]), df["text"][k]
+    assert ids[24] == ORG("United")
+    # The entity is named by the fuller form even where the bare word is written more often
+    # (BBC: "Commission" 24 times, "European Commission" 21).
+    com = resolve_mentions(mentions_frame([("m", 0, 0, "European Commission", "ORG")]
+                                          + [("m", k, 0, "Commission", "ORG") for k in range(1, 4)]))
+    ents = build_entities(com)
+    assert ents["name"].to_list() == ["European Commission"] and ents["mention_count"].to_list() == [4]
+    for cols in (["article_id", "entity_id", "entity_name", "text", "label"],):  # the warehouse's rebuild
+        assert build_entities(com.select(cols))["name"].to_list() == ["European Commission"]
+
+
 def test_org_with_a_country_in_front_links_across_articles_with_an_articles_evidence():
     # BBC: "US Federal Reserve", written alone in 4 articles, is the "Federal Reserve" that
     # one article wrote both ways (rule 8); "US Treasury" is not the "Treasury" that an

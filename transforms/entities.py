@@ -97,6 +97,13 @@ Resolution rules inside one article (mentions in paragraph/character order):
    ends in an industry word ("Deutsche Bank" / "Deutsche Bank Securities"), a short form
    with its own legal form ("News Corp"), a country or demonym as the head ("British"),
    two ORGs with one head.
+7b. A name and its qualified form: a one-word ORG that is the last word of the one longer
+   ORG of the article ending in it ("United" after "Manchester United", "Commission"
+   after "European Commission", "Milan" after "AC Milan") is that ORG, with the long
+   form's name and id (the bare word is ambiguous across articles: "United" is also
+   Dundee United and United Airlines). Not joined: a phrase ("Queen of the Sky"), a
+   variant ("New Labour", "Shadow Treasury"), a part of another organisation ("BBC
+   Liverpool"), a hyphenated pair ("Derby-Fulham"), two longer ORGs ending in the word.
 8. Country qualifiers: an ORG written with a leading country or its possessive ("U.S.
    Treasury", "Japan's Finance Ministry") and the ORG of the same article written
    without it ("Treasury") are one entity, with the short form's name and id. Never
@@ -1001,6 +1008,13 @@ def _resolve_article(
             [a + b for a, b in zip(split_end, cut_end)])
 
 
+# Words before an organisation's last word that make that word part of a phrase, not a
+# name qualified by the words before it ("Queen of the Sky" is no "Sky"; rule 7b).
+_PHRASE_WORDS = frozenset({"of", "the", "and", "&", "for", "on", "in", "at", "de", "la", "le", "von", "van"})
+# One word before a name that makes a variant of it, not its full name ("New Labour",
+# "Old Labour", "Shadow Treasury" are not the "Labour" or "Treasury" of the article).
+_VARIANT_WORDS = frozenset({"new", "old", "shadow", "former", "young", "ex"})
+
 # Labels NER gives a company's bare name ("Acme" tagged NORP or PERSON by a small model).
 _ORG_SHORT_LABELS = {"ORG", "NORP", "PERSON"}
 
@@ -1075,6 +1089,33 @@ def _org_short_forms(
             j = org_keys[rest]
             out[i] = out.get(j, clean[j])
             short_of.setdefault(okeys[i], out[i])
+    # Rule 7b: a one-word ORG that ends the one longer ORG of the article ending in it.
+    by_last: dict[str, set[int]] = {}
+    # An organisation before the name makes a part of that organisation ("BBC Liverpool",
+    # the BBC's station, is not the Liverpool of the article): one the article names
+    # alone, or an acronym of three letters or more (two-letter club prefixes such as
+    # "AC Milan" and "FC Barcelona" are the club's full name).
+    org_names = {keys[i] for i in range(n) if labels[i] == "ORG" and keys[i]}
+    for j in range(n):
+        words = clean[j].split()
+        if not is_org[j] or len(words) < 2 or not name_key(words[-1]):
+            continue
+        qualifier = words[:-1]
+        qkey = name_key(" ".join(qualifier))
+        if (all(w[:1].isupper() or w[:1].isdigit() for w in qualifier)
+                and not any(name_key(w) in _PHRASE_WORDS for w in qualifier)
+                and qualifier[0] not in ("A", "An")
+                and not (len(qualifier) == 1 and len(qualifier[0]) >= 3 and _is_acronym(qualifier[0]))
+                and qkey not in _VARIANT_WORDS and qkey not in org_names):
+            by_last.setdefault(name_key(words[-1]), set()).add(j)
+    for i in range(n):
+        if (not is_org[i] or i in out or " " in okeys[i] or len(okeys[i]) < 3
+                or okeys[i] in _ORG_DESCRIPTORS):
+            continue  # two letters are no name ("Re" of "Swiss Re", whose "Swiss" NER split off)
+        fits = {okeys[j] for j in by_last.get(okeys[i], ())}
+        if len(fits) == 1:
+            j = min(by_last[okeys[i]])
+            out[i] = out.get(j, clean[j])
     return out, short_of
 
 
@@ -1247,7 +1288,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     letters excepted: "US" beats a rare "Us" by frequency); then, for an entity whose
     voted label is PERSON, the one with the most words (each part of a hyphenated word
     counts), then the most frequent, then the longest, and for any other
-    entity the most frequent, then the longest; then the one most often chosen as
+    entity a form that its articles did not name by a fuller form ending in it
+    ("Manchester United", not "United": rule 7b), then the most frequent, then the
+    longest; then the one most often chosen as
     entity_name, then the one seen earliest in its article (when positions were counted),
     then alphabetical.
     label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
@@ -1276,6 +1319,16 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     canon = (forms.filter(pl.col("entity_name").is_not_null())
              .group_by("entity_id", pl.col("entity_name").alias("_alias")).agg(pl.col("mentions").sum().alias("_nn")))
     names = names.join(canon, on=["entity_id", "_alias"], how="left")
+    # A form that its articles named by a fuller form ending in it ("United", named
+    # "Manchester United" in its article by rule 7b) names the entity only when nothing
+    # else does.
+    suffixes = (
+        forms.filter(pl.col("_alias").is_not_null() & pl.col("entity_name").is_not_null()
+                     & (pl.col("entity_name") != pl.col("_alias"))
+                     & pl.col("entity_name").str.ends_with(pl.lit(" ") + pl.col("_alias")))
+        .select("entity_id", "_alias").unique().with_columns(pl.lit(True).alias("_suffix"))
+    )
+    names = names.join(suffixes, on=["entity_id", "_alias"], how="left")
     by_label = forms.group_by("entity_id", "label").agg(pl.col("mentions").sum().alias("_n"))
     first_label = pl.col("label").sort_by([pl.col("_n"), pl.col("label")], descending=[True, False]).first()
     other = (by_label.filter(pl.col("label") != "PERSON").group_by("entity_id")
@@ -1301,7 +1354,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     length = pl.col("_alias").str.len_chars().cast(pl.Int64)
     words = pl.col("_alias").str.count_matches(_WORD_PART).cast(pl.Int64)
     names = (
-        names.with_columns(pl.col("_nn").fill_null(0), pl.col("_pos").fill_null(0))
+        names.with_columns(pl.col("_nn").fill_null(0), pl.col("_pos").fill_null(0), pl.col("_suffix").fill_null(False))
         .join(labels, on="entity_id", how="left")
         .group_by("entity_id")
         .agg(
@@ -1315,7 +1368,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                     # People: the full name ("Tony Blair", not "Blair"): the most words, then
                     # the form written most often ("Wayne Rooney", not a once-written "Wayne
                     # Rooneys" that shares its key), then the longest. Other entities: the
-                    # form written most often ("Russia", not a rare "Russian Federation").
+                    # form written most often ("Russia", not a rare "Russian Federation")
+                    # and not named by a fuller form ("Manchester United", not "United").
+                    person.not_() & pl.col("_suffix"),
                     pl.when(person).then(words).otherwise(pl.col("_n")),
                     pl.when(person).then(pl.col("_n")).otherwise(length),
                     pl.when(person).then(length).otherwise(0),
@@ -1323,7 +1378,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                     pl.col("_pos"),
                     pl.col("_alias"),
                 ],
-                descending=[False, True, True, True, True, False, False],
+                descending=[False, False, True, True, True, True, False, False],
             )
             .first()
             .alias("name")
