@@ -41,7 +41,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.2: a party and its name are one entity ("Labour Party", "Labour"); a country-prefixed
 #        form that an article joined to its short form links across articles ("US Federal
 #        Reserve" -> "Federal Reserve"); a bare last word is the one qualified organisation of
-#        its article that ends in it ("United" -> "Manchester United") (entity ids)
+#        its article that ends in it ("United" -> "Manchester United") (entity ids); "A$" and
+#        "US$" are currencies, not "A" and the US; no span ends in a slash (mention text)
 PIPELINE_VERSION = "1.6.2"
 ENV_PREFIX = "NEWSETL_"
 

@@ -94,6 +94,18 @@ def test_clean_name_strips_possessives_and_titles():
     assert clean_name("the Kremlin’s", "ORG") == "Kremlin"
 
 
+def test_a_currency_glued_to_a_code_is_no_country_and_no_initial():
+    # BBC: "A$7.17" made an entity "A" (24 mentions) and "US$" counted as the US. CoNLL-2003
+    # tags "A$", "US$", "C$" MISC: a currency, kept whole and keyed apart from the country.
+    assert clean_name("A$", "NORP") == "A$" and clean_name("US$", "NORP") == "US$"
+    assert clean_name("Labour £", "ORG") == "Labour"  # a sign NER glued after a name still goes
+    assert name_key("US$") == "us dollar" != name_key("US")
+    assert entity_id_for("NORP", "US$") != entity_id_for("GPE", "US") == country_entity_id("US")
+    assert entity_id_for("NORP", "A$") != entity_id_for("NORP", "A")
+    out = resolve_mentions(mentions_frame([("a", 0, 0, "US$", "NORP"), ("a", 1, 0, "US", "GPE")]))
+    assert out["entity_name"].to_list() == ["US$", "US"] and len(set(out["entity_id"].to_list())) == 2
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_name_key_is_idempotent(s):

@@ -207,6 +207,10 @@ def test_clean_trims_possessive_and_quotes():
     text = "U.S."
     assert ner._clean(text, 0, 4) == (0, 4)
     assert ner._clean("--", 0, 2) is None
+    # A slash or bar at an edge is punctuation (BBC: "Mr Forsyth/"), not inside ("Blue Gene/L").
+    text = "Mr Forsyth/ x"
+    assert ner._clean(text, 3, 11) == (3, 10)
+    assert ner._clean("Blue Gene/L", 0, 11) == (0, 11)
 
 
 def test_default_model_comes_from_settings(monkeypatch):

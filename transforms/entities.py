@@ -163,8 +163,9 @@ _APOSTROPHES = "'’‘`´ʼ"
 _HYPHENS = "-‐‑‒–—―"
 _WORD_PART = rf"[^\s{re.escape(_HYPHENS)}]+"  # a word, or each part of a hyphenated one ("Kim Jong-un": 3)
 _POSSESSIVE_RE = re.compile(r"(?:['’ʼ][sS]|(?<=[sSzZ])['’ʼ])$")
-# Currency signs are wrapping too: NER glues them to the name before an amount ("Labour £").
-_WRAP_RE = re.compile(r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+|[\s\"“”'‘’«»()\[\]{},;:!?£$€¥]+$")
+# Currency signs are wrapping too: NER glues them to the name before an amount ("Labour £"),
+# but not one glued to a capital: "A$", "US$" (CoNLL-2003 tags them MISC) name a currency.
+_WRAP_RE = re.compile(r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+|(?:[\s\"“”'‘’«»()\[\]{},;:!?]|(?<![A-Z])[£$€¥])+$")
 _SPACE_RE = re.compile(r"\s+")
 # Honorifics that NER sometimes includes in a PERSON span ("President Joe Biden").
 _TITLE_PATTERN = (
@@ -183,7 +184,8 @@ def name_key(name: str) -> str:
     """Spelling-variant key for a name: equal keys mean "the same name".
 
     Casefolded, diacritics stripped, a final possessive "'s" dropped, a free-standing "&"
-    read as "and", apostrophes and dots removed, hyphens and any other
+    read as "and", a "$" glued to a letter read as "dollar" ("US$" -> "us dollar": a
+    currency, not the country), apostrophes and dots removed, hyphens and any other
     punctuation turned into spaces, runs of single letters joined ("J. R. R." -> "jrr",
     "U.S." -> "us" == "US"), a leading "the" dropped, whitespace collapsed.
     Idempotent: name_key(name_key(x)) == name_key(x).
@@ -194,6 +196,7 @@ def name_key(name: str) -> str:
     # non-alphanumeric character separates tokens.
     s = re.sub(r"['’ʼ]s$", "", s.strip())  # possessive: "Trump’s" keys like "Trump"
     s = re.sub(r"(?<=\s)&(?=\s)", "and", s)  # "Marks & Spencer" == "Marks and Spencer" (not "AT&T")
+    s = re.sub(r"(?<=[a-z])\$", " dollar ", s)  # "US$" is the US dollar, not the US
     s = re.sub(r"[.'’‘`´ʼ]", "", s)
     s = re.sub(r"[\W_]+", " ", s)
     tokens = s.split()

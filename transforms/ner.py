@@ -56,7 +56,7 @@ _POSSESSIVE = re.compile(r"\s*['\u2019]s?$")
 # Characters that never start/end a name span (quotes, brackets, dashes, punctuation).
 # "." is left alone: spaCy's tokenizer already splits sentence-final dots and keeps the
 # ones that belong to a name ("Inc.", "U.S.").
-_STRIP_CHARS = " \t\n\r\u00a0\"'\u2018\u2019\u201c\u201d()[]{}<>,;:!?-\u2013\u2014*"
+_STRIP_CHARS = " \t\n\r\u00a0\"'\u2018\u2019\u201c\u201d()[]{}<>,;:!?-\u2013\u2014*/|\\"
 
 
 def attach_vectors(nlp) -> None:
