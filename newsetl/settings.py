@@ -42,7 +42,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        form that an article joined to its short form links across articles ("US Federal
 #        Reserve" -> "Federal Reserve"); a bare last word is the one qualified organisation of
 #        its article that ends in it ("United" -> "Manchester United") (entity ids); "A$" and
-#        "US$" are currencies, not "A" and the US; no span ends in a slash (mention text)
+#        "US$" are currencies, not "A" and the US; no span ends in a slash (mention text); a
+#        sentence's capitalised first word that is a closed-class one ("An", "Let") is no name
 PIPELINE_VERSION = "1.6.2"
 ENV_PREFIX = "NEWSETL_"
 

@@ -343,3 +343,15 @@ def test_shipped_model_same_entities_with_spacys_own_vectors_table():
     other.vocab.vectors = Vectors().from_disk(path, exclude=["strings"])
     theirs = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in other.pipe(texts)]
     assert ours == theirs and any(ours)
+
+
+def test_a_closed_class_word_alone_at_a_sentence_start_is_no_name():
+    # BBC: "An" (11 mentions) and "Let" (8) were PERSON entities: "An unprotected computer
+    # ...", "\"Let's be realistic ...".
+    for text, start, end in [("An unprotected computer was hit.", 0, 2), ('He said. "Let\'s go."', 10, 13),
+                             ("Rates rose. Amid the gloom, shares fell.", 12, 16)]:
+        assert ner._closed_word_alone(text, start, end), text[start:end]
+    # Mid-sentence, in capitals, or a name: kept.
+    for text, start, end in [("The envoy An met Bush.", 10, 12), ("OR", 0, 2), ("Given saved it.", 0, 5),
+                             ("Will Smith", 0, 4)]:
+        assert not ner._closed_word_alone(text, start, end), text[start:end]

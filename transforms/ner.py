@@ -26,6 +26,8 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
+from newsetl.transforms.entities import _GLUE_WORDS
+
 Mention = tuple[int, int, str]
 
 # Kept labels: names. Numeric/time types (DATE, TIME, CARDINAL, ORDINAL, MONEY, PERCENT,
@@ -242,9 +244,23 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
             if ent.label_ not in KEPT_LABELS:
                 continue
             cleaned = _clean(text, off + ent.start_char, off + ent.end_char)
-            if cleaned is not None:
+            if cleaned is not None and not _closed_word_alone(text, *cleaned):
                 results[k].append((cleaned[0], cleaned[1], ent.label_))
     return results
+
+
+def _closed_word_alone(text: str, start: int, end: int) -> bool:
+    """A span that is only a sentence's capitalised first word and that word is a
+    closed-class one ("An unprotected computer", "\"Let's be realistic", "Amid"): NER
+    took the capital for a name. The words are those trimmed off names glued to them
+    (`transforms.entities._GLUE_WORDS`, which leaves out first names such as "Will")."""
+    word = text[start:end]
+    if not (word.isalpha() and word[:1].isupper() and not word.isupper()):
+        return False
+    if word.lower() not in _GLUE_WORDS and word.lower() not in ("a", "an"):
+        return False
+    before = text[:start].rstrip()
+    return not before or before[-1] in ".!?:;\"'([\u201c\u2018\u2019\u201d"
 
 
 def _pieces(text: str, limit: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
