@@ -223,7 +223,8 @@ def cv_section(cv: dict) -> str:
         f"**CV on CoNLL-2003 train** ({cv['folds']} folds by document, {min(cv['holdout_docs'])}-"
         f"{max(cv['holdout_docs'])} of 946 documents held out each; recipe `{cv['recipe']}`; "
         "`scripts/ner_cv.py`). Mean holdout F1 of the raw model spans after epoch 1.."
-        f"{len(cv['epoch_curve'])}: {curve}; the epoch picked for the shipped model: "
+        f"{len(cv['epoch_curve'])}: {curve}; the epoch picked for the shipped model (a later "
+        f"epoch only for a lift of >= {cv.get('min_lift', 0.002)}): "
         f"**{cv['best_epoch']}**. Post-processing of `recognize_articles`, scored on the fold "
         "models' out-of-fold documents (pooled):",
         "",

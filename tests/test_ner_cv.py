@@ -42,6 +42,15 @@ def test_epoch_curve_averages_folds_and_stops_at_the_shortest(scripts):
     assert curve[1]["f1_per_fold"] == [0.9, 0.8]
 
 
+def test_a_later_epoch_needs_the_minimum_lift(scripts):
+    ner_cv, _ = scripts
+    lift = ner_cv.MIN_LIFT
+    f1s = [0.85, 0.87, 0.87 + lift / 2, 0.87 + lift, 0.87 + lift * 1.5]
+    curve = [{"epoch": i + 1, "f1": f} for i, f in enumerate(f1s)]
+    assert ner_cv.choose_epoch(curve)["epoch"] == 4  # epoch 5 is higher, but by less than the lift
+    assert ner_cv.choose_epoch(curve[:3])["epoch"] == 2
+
+
 def test_a_step_needs_the_minimum_lift(scripts):
     ner_cv, _ = scripts
     lift = ner_cv.MIN_LIFT
@@ -62,7 +71,7 @@ def test_cv_section_marks_the_chosen_setting(scripts):
           "epoch_curve": ner_cv.epoch_curve([_curve([0.8, 0.85])]), "best_epoch": 2,
           "postprocessing": rows, "chosen": ner_cv.choose(rows)}
     text = eval_ner.cv_section(json.loads(json.dumps(cv)))
-    assert "epoch picked for the shipped model: **2**" in text
+    assert "epoch picked for the shipped model (a later epoch only for a lift of >= 0.002): **2**" in text
     assert "| on | off | 0.900 | 0.900 | **0.900** |" in text
     assert "**0.890**" not in text and "| on | on | 0.900 | 0.900 | 0.900 |" in text
 
@@ -71,7 +80,10 @@ def test_committed_cv_record_agrees_with_the_rule(scripts):
     ner_cv, _ = scripts
     cv = json.loads((ROOT / "docs" / "ner_cv.json").read_text())
     assert cv["chosen"] == ner_cv.choose(cv["postprocessing"])
-    assert cv["best_epoch"] == max(cv["epoch_curve"], key=lambda r: r["f1"])["epoch"]
+    assert cv["best_epoch"] == ner_cv.choose_epoch(cv["epoch_curve"])["epoch"]
+    # the shipped model was trained for that many epochs
+    meta = json.loads((ROOT / "newsetl" / "models" / "ner" / "meta.json").read_text())
+    assert meta["newsetl_training"]["epochs_run"] == cv["best_epoch"]
     # the pipeline's defaults are the chosen ones
     from newsetl.transforms import ner
 
