@@ -174,6 +174,37 @@ def test_target_features_templates_are_opt_in():
     assert v_cl < -0.05 and v_r < -0.05 and -1.0 <= v_l <= 1.0
 
 
+def test_a_targets_features_do_not_depend_on_how_many_tokens_it_spans():
+    # Every feature reads the sentence with the target masked as one token: a one-word and a
+    # three-word name in the same place give the same features (the mention's own head word
+    # aside), with negators, quotes and clause breaks on both sides of it.
+    left = 'Critics did not say "the plan failed", but'
+    right = "never denied the awful charge; supporters hailed no one else."
+    one = f"{left} Smith {right}"
+    three = f"{left} Anna-Maria van Smythe {right}"
+    for tpl in ((), S.TEMPLATES):
+        f1, n1 = S.target_features(one, *span(one, "Smith"), compound=-0.4, templates=tpl)
+        f3, n3 = S.target_features(three, *span(three, "Anna-Maria van Smythe"), compound=-0.4,
+                                   templates=tpl)
+        assert sorted(x for x in f1 if x != "m:smith") == sorted(x for x in f3 if x != "m:smythe")
+        assert n1 == n3
+    assert "neg:clause" in f1 and "q:any" in f1 and "b:but_<t>" in f1 and "b:<t>_never" in f1
+    # lexicon words after the target, negated by "never" (VADER's 3-token window)
+    assert "R+:denied" in f1 and "R+:awful" in f1 and "L-:failed" in f1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab ,.'", max_size=30), st.integers(-3, 33), st.integers(-3, 33))
+def test_target_token_range_is_the_tokens_overlapping_the_span(text, start, end):
+    toks, spans = S.reader_tokens(text)
+    ts, te = S.target_token_range(spans, start, end)
+    hit = [i for i, (a, b) in enumerate(spans) if a < end and b > start]
+    if hit:
+        assert (ts, te) == (hit[0], hit[-1] + 1)
+    else:
+        assert ts == te == sum(1 for a, _ in spans if a < start)
+
+
 def test_target_model_round_trip_keeps_templates(tmp_path):
     import numpy as np
 
