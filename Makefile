@@ -52,6 +52,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/bench.py --shared $(SHARED) --write docs/benchmarks.md
 	$(PY) scripts/bench_scale.py --shared $(SHARED) --write docs/benchmarks.md
+	$(PY) scripts/bench_steps.py --shared $(SHARED) --write docs/benchmarks.md
 
 eval: $(STAMP)
 	$(PY) scripts/eval_extraction.py --data $(SHARED)/extraction --write docs/benchmarks.md
