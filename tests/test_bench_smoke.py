@@ -133,3 +133,23 @@ def test_a_repeated_row_keeps_its_fastest_run_and_every_sample():
     assert [s["wall"] for s in runs["e2e_1x"]["samples"]] == [60.0, 55.0, 70.0]
     b.keep_fastest(runs, "e2e_1x", {"wall": 3.0, "cpu": 1.0, "rc": 1, "tag": "crashed"})
     assert runs["e2e_1x"]["tag"] == "second" and len(runs["e2e_1x"]["samples"]) == 4
+
+
+def test_bench_steps_times_every_step_enrich_calls_and_puts_the_functions_back(tmp_path):
+    spec = importlib.util.spec_from_file_location("newsetl_bench_steps", ROOT / "scripts" / "bench_steps.py")
+    steps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(steps)
+    from newsetl import process
+    from newsetl.transforms import ner
+
+    before = (ner.recognize_articles, process._target_scores_memo)
+    rep = steps.measure(_twenty_articles(tmp_path), shards=2, rounds=1, workdir=tmp_path)
+    assert (ner.recognize_articles, process._target_scores_memo) == before  # no wrapper left behind
+    run = rep["best"]
+    # every wrapped function ran: a step renamed or no longer called by enrich shows up here
+    assert set(run["calls"]) == {row for _m, _f, row in steps.STEPS}
+    assert rep["articles"] == 20 and rep["paragraphs"] >= 20 and run["entities"] > 0
+    assert 0 < run["steps"][steps.STEPS[1][2]] <= run["steps"][steps.STEPS[0][2]] <= run["enrich"]
+    assert rep["startup_cpu"] > 0
+    md = steps.render(rep, tmp_path / "c.jsonl", "2026-01-01T00:00:00+00:00", "cmd")
+    assert "**enrich, all steps**" in md and "of the model's own time" in md
