@@ -164,8 +164,8 @@ def render(rep: dict, corpus: Path, started: str, command: str) -> str:
         f"Command: `{command}`  ",
         f"Run: {started} (UTC); corpus `{corpus.name}`: {rep['articles']:,} articles, {rep['paragraphs']:,} "
         f"paragraphs the NER reads, in {rep['shards']} shards; one process, one thread; "
-        f"{len(rep['rounds'])} rounds (each shard: enrich, then bare NER on its texts), the fastest enrich shown; load average at the end "
-        f"{rep['load_avg']:.1f}.",
+        f"{len(rep['rounds'])} rounds (each shard: enrich, then bare NER on its texts), the fastest enrich "
+        f"shown; load average at the end {rep['load_avg']:.1f}.",
         "",
         md_table(["step of `process.enrich`", "CPU s", "share"], rows),
         "",
@@ -173,13 +173,13 @@ def render(rep: dict, corpus: Path, started: str, command: str) -> str:
         f"**{(total - ner) / model:.1%}** of the model's own time. Bare `nlp.pipe` over the same "
         f"{rep['paragraphs']:,} texts with the same loaded model, run after each shard's enrich: {floor:.1f} s "
         f"CPU ({best['entities']:,} entities); enrich / bare NER {total / floor:.2f}. CPU seconds of identical "
-        f"work drift by 10-30% within minutes on this shared machine, so the first ratio, whose two sides share "
-        f"every call, is the steadier one.",
+        f"work can drift by 10-30% within minutes on a shared machine, so the first ratio, whose two sides "
+        f"share every call, is the steadier one.",
         "",
         f"A worker's start-up before its first shard (fresh process: imports, `fanout.load_models`, the task "
         f"engine): {rep['startup_cpu']:.1f} s CPU, {rep['startup_wall']:.1f} s wall. The bench floor's spaCy "
-        f"workers fork from a process that already loaded the model and pay none of it; the pipeline's two "
-        f"spawned workers pay it each.",
+        f"workers fork from a process that already loaded the model and pay none of it; each of the "
+        f"pipeline's spawned pool workers pays it once per run.",
         "",
         "All rounds (enrich / bare NER, CPU s): " + "; ".join(
             f"{r['enrich']:.1f} / {r['floor']:.1f}" for r in rep["rounds"]) + ".",
@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", help="markdown file whose bench:steps section is replaced")
     ap.add_argument("--json", help="also write the raw report here")
     args = ap.parse_args(argv)
+    if args.rounds < 1 or args.shards < 1:
+        ap.error("--rounds and --shards must be at least 1")
     corpus = Path(args.corpus or Path(args.shared) / "bbc-news" / "bbc-news.jsonl")
     if not corpus.exists():
         print(f"bench_steps: no corpus at {corpus}", file=sys.stderr)
