@@ -145,8 +145,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
         try:
             in_flight: list = []
             with fanout.shard_runner(settings) as runner:
-                # Two shards per worker: a slow shard does not leave the other worker idle.
-                n_shards = fanout.n_workers(runner, settings) * 2
+                n_shards = fanout.n_workers(runner, settings) * fanout.SHARDS_PER_WORKER
                 copies = process.CopyMemo() if settings.enrich_cache else None
                 stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:

@@ -146,6 +146,11 @@ def task_runner(settings: Settings):
     return RecoveringProcessPool(settings.workers, settings.model_paths)
 
 
+# Shards a batch is cut into per worker slot: two, so a slow shard does not leave the other
+# worker idle (the flow; scripts/bench_steps.py cuts the corpus the same way).
+SHARDS_PER_WORKER = 2
+
+
 def n_workers(runner, settings: Settings) -> int:
     """Worker slots of a started runner (the flow sizes its shards by it)."""
     if hasattr(runner, "client") and not isinstance(runner, ProcessPoolTaskRunner):  # Dask

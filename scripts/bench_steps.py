@@ -96,7 +96,7 @@ def worker_startup(warehouse: Path) -> tuple[float, float]:
     return float(cpu), float(wall)
 
 
-def measure(corpus: Path, shards: int, rounds: int, workdir: Path) -> dict:
+def measure(corpus: Path, shards: int | None, rounds: int, workdir: Path) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import polars as pl
 
@@ -106,10 +106,14 @@ def measure(corpus: Path, shards: int, rounds: int, workdir: Path) -> dict:
     from newsetl.transforms import sentiment
     from newsetl.transforms.ner import load_pipeline
 
+    from newsetl.fanout import SHARDS_PER_WORKER
+
     settings = Settings.from_env(warehouse=str(workdir / "wh"))
     models = settings.model_paths
-    # as `newsetl run` cuts a fresh corpus: batches of batch_size documents, each prepared
-    # and split into `shards` shards of at least min_shard_words
+    shards = shards or settings.workers * SHARDS_PER_WORKER
+    # as `newsetl run` cuts a fresh corpus with a process pool of settings.workers: batches
+    # of batch_size documents, each prepared and split into `shards` shards of at least
+    # min_shard_words
     parts, n_articles = [], 0
     for docs, _rejects in batches(iter_sources([str(corpus)], settings), settings.batch_size):
         prep = process.prepare(docs)
@@ -191,13 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"), help="shared data folder")
     ap.add_argument("--corpus", help="JSONL corpus (default <shared>/bbc-news/bbc-news.jsonl)")
-    ap.add_argument("--shards", type=int, default=4,
-                    help="shards per batch (default 4: the flow's two per worker, for 2 workers)")
+    ap.add_argument("--shards", type=int, default=None,
+                    help="shards per batch (default: the flow's, SHARDS_PER_WORKER per configured worker)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--write", help="markdown file whose bench:steps section is replaced")
     ap.add_argument("--json", help="also write the raw report here")
     args = ap.parse_args(argv)
-    if args.rounds < 1 or args.shards < 1:
+    if args.rounds < 1 or (args.shards is not None and args.shards < 1):
         ap.error("--rounds and --shards must be at least 1")
     corpus = Path(args.corpus or Path(args.shared) / "bbc-news" / "bbc-news.jsonl")
     if not corpus.exists():
