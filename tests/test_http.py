@@ -285,6 +285,7 @@ def test_per_host_delay(server, tmp_path):
 
 
 def test_per_host_concurrency(server, tmp_path):
+    server.wait_idle()  # "/slow" handlers of the timeout tests may still be sleeping
     server.max_in_flight = 0
     with Fetcher(make_settings(tmp_path, http_per_host_concurrency=2), backoff=0.01) as f:
         results = list(f.fetch_many([server.url(f"/sleepy?{i}") for i in range(6)]))
