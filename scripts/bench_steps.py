@@ -3,9 +3,10 @@
 `make bench` compares the whole command with bare spaCy NER (scripts/bench.py). This
 script splits the worker's side of that gap, in one process and one thread, on the same
 corpus: the pipeline's own `process.enrich` over the batch's shards (as `newsetl run`
-prepares and shards it: batches, two shards per worker), each step timed by wrapping the shipped function it calls (CPU
-seconds, `time.process_time`), and next to it bare `nlp.pipe` over the same paragraph
-texts with the same loaded model (the bench floor's work, in this process). A fresh
+prepares and shards it: batches, `fanout.SHARDS_PER_WORKER` shards per worker), each step
+timed by wrapping the shipped function it calls (CPU seconds, `time.process_time`), and
+next to it bare `nlp.pipe` over the same paragraph texts with the same loaded model (the
+bench floor's work, in this process). A fresh
 subprocess measures what one worker spends before its first shard (imports and the
 models, `fanout.load_models`). Each shard runs enrich, then the bare NER on its texts; the
 round with the fastest enrich is reported.
@@ -101,12 +102,11 @@ def measure(corpus: Path, shards: int | None, rounds: int, workdir: Path) -> dic
     import polars as pl
 
     from newsetl import process
+    from newsetl.fanout import SHARDS_PER_WORKER
     from newsetl.settings import Settings
     from newsetl.sources.dispatch import batches, iter_sources
     from newsetl.transforms import sentiment
     from newsetl.transforms.ner import load_pipeline
-
-    from newsetl.fanout import SHARDS_PER_WORKER
 
     settings = Settings.from_env(warehouse=str(workdir / "wh"))
     models = settings.model_paths
