@@ -190,16 +190,16 @@ _TIMESTAMP = (
     r"|\d{1,2}\s+" + _MONTH + r"\.?,?\s+\d{4})\b"
     r"|^\W*\d{1,2}/\d{1,2}/\d{2,4}\b|^\W*\d{4}-\d{2}-\d{2}\b"
 )
-# A wire dateline on its own line: a place and a date ("LONDON 1996-08-22", "FORT WORTH ,
-# Texas 1996-08-28", "WASHINGTON, Aug. 22"). It repeats across a source's stories of one day
+# A wire dateline on its own line: a place and a date ("LONDON 2024-05-14", "SAN ANTONIO ,
+# Texas 2024-05-16", "WASHINGTON, Aug. 22"). It repeats across a source's stories of one day
 # and looks like a Title-Case link, but it is the story's own place and date: never
 # repeated_in_source nor inline_link_title (seen on hundreds of CoNLL-2003 train stories).
 _DATELINE = (
     r"^(?:\p{Lu}[\p{L}.'’\-]*\s*,?\s*){1,5}(?:\d{4}-\d{2}-\d{2}|(?i:" + _MONTH + r")\.?\s+\d{1,2}(?:,?\s+\d{4})?)\s*$"
 )
-# A data line of a results table, scorecard or standings: two separate numbers ("Atletico
-# Madrid 3 Barcelona 1"), a number in brackets ("( 0-0 )"), a bracket closing a list entry
-# ("Jose Rivero ( Spain ) , Robert Karlsson") or a score ("Vlore ( Albania ) 0 Humenne").
+# A data line of a results table, scorecard or standings: two separate numbers ("Valencia
+# 2 Sevilla 0"), a number in brackets ("( 1-1 )"), a bracket closing a list entry
+# ("Pablo Herrero ( Spain ) , Lars Nilsson") or a score ("Flora ( Estonia ) 0 Sparta").
 # Title-Case, short and unlike its neighbours, such lines were taken for inline links to
 # other stories; story titles rarely carry these.
 _DATA_LINE = r"\p{N}[^\p{N}]+\p{N}|\(\s*\p{N}|\)\s*[,\p{N}]"
