@@ -20,7 +20,9 @@ Polars `map_elements`), all loading their resources lazily once per worker proce
   `scripts/train_sentiment.py` and `scripts/train_sentiment_reader.py` on NewsMTSC train
   (MIT); the weights ship as plain numpy/JSON in `newsetl/models/tsc/`, so the runtime needs
   only numpy (the reader also reads the NER's vectors package). Evaluated by
-  `scripts/eval_sentiment.py` (numbers in docs/benchmarks.md).
+  `scripts/eval_sentiment.py` (numbers in docs/benchmarks.md). The opt-in accurate tier,
+  a small transformer (`tsc_transformer`, model "newsetl-tsc-minilm"), scores the same pairs
+  at about 1/50 of the speed.
 
 Aggregation helpers (`paragraph_sentiment`, `article_sentiment`, `tone_exprs`) are native
 Polars expressions: sentence -> paragraph is the mean of sentence compounds, sentence ->
@@ -489,15 +491,28 @@ def fuse(lp_regression: np.ndarray, lp_reader: np.ndarray, alpha: float) -> np.n
 
 
 @lru_cache(maxsize=4)
-def load_target_model(path: str | Path) -> TargetModel:
-    """The model in folder `path`, loaded once per process."""
-    return TargetModel.load(Path(path))
+def load_target_model(path: str | Path):
+    """The model in folder `path`, loaded once per process: a `TargetModel`, or the
+    transformer tier (`tsc_transformer.TransformerTargetModel`) when its model.json says
+    "kind": "transformer"."""
+    path = Path(path)
+    try:
+        kind = json.loads((path / "model.json").read_text(encoding="utf-8")).get("kind", "")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a target-sentiment model folder ({exc})") from None
+    if kind == "transformer":
+        from .tsc_transformer import TransformerTargetModel
+
+        return TransformerTargetModel.load(path)
+    return TargetModel.load(path)
 
 
 def target_scores(sentences: Sequence[str],
                   spans: Sequence[tuple[int, int]],
-                  model: TargetModel) -> list[tuple[float, str]]:
-    """Sentiment toward the mention sentence[start:end], one (score, label) per pair.
+                  model: "TargetModel | TransformerTargetModel") -> list[tuple[float, str]]:
+    """Sentiment toward the mention sentence[start:end], one (score, label) per pair, by
+    `model` as `load_target_model` returns it (the default regression + reader, or the
+    transformer tier).
 
     score = P(positive) - P(negative) in -1..1; label in {"negative","neutral","positive"}
     (argmax after learned per-class offsets, so the label and the sign of the score can
@@ -508,8 +523,12 @@ def target_scores(sentences: Sequence[str],
     if not sentences:
         return []
     sents = [s or "" for s in sentences]
-    comps = _compounds(sents, remember=False)
     ab = clean_spans(spans)
+    if getattr(model, "kind", "") == "transformer":  # reads the text itself: argmax, no offsets
+        lp = model.logprobs(sents, ab)
+        p = np.exp(lp)
+        return [(round(float(sc), 6), LABELS[k]) for sc, k in zip(p[:, 2] - p[:, 0], lp.argmax(1))]
+    comps = _compounds(sents, remember=False)
     rows = [target_features(s, a, b, compound=c, templates=model.templates)
             for s, (a, b), c in zip(sents, ab, comps)]
     if model.reader is None:

@@ -1,0 +1,193 @@
+"""The opt-in transformer tier of sentiment toward entities (newsetl-tsc-minilm):
+its numpy forward pass against torch's, the base model's hash check, the input window,
+and the tier through `target_scores` and the pipeline's enrichment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsetl.settings import BUNDLED_MODELS, Settings, resolve_model
+from newsetl.transforms import sentiment as S
+from newsetl.transforms import tsc_transformer as T
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FOLDER = BUNDLED_MODELS["newsetl-tsc-minilm"]
+
+
+def rows() -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / "tsc_sentences.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def model() -> T.TransformerTargetModel:
+    return S.load_target_model(resolve_model("newsetl-tsc-minilm"))
+
+
+def test_setting_names_the_bundled_tier(model):
+    s = Settings(target_sentiment_model="newsetl-tsc-minilm")
+    assert s.model_paths[1] == str(FOLDER)
+    assert isinstance(model, T.TransformerTargetModel)
+    assert isinstance(S.load_target_model(Settings().model_paths[1]), S.TargetModel)  # default unchanged
+
+
+def test_numpy_forward_matches_torch_reference(model):
+    """tests/fixtures/tsc_transformer_reference.json: token ids and logits that torch +
+    transformers computed for the shipped adapter (scripts/experiments/tsc_reference.py)."""
+    ref = json.loads((FIXTURES / "tsc_transformer_reference.json").read_text(encoding="utf-8"))
+    adapter = FOLDER / model.meta["adapter"]
+    assert ref["adapter_sha256"] == hashlib.sha256(adapter.read_bytes()).hexdigest(), \
+        "the adapter changed: regenerate the fixture with scripts/experiments/tsc_reference.py"
+    assert ref["window"] == model.window
+    rs = rows()
+    ids, _ = model.encode([r["s"] for r in rs], [(r["from"], r["to"]) for r in rs])
+    assert ids == [r["ids"] for r in ref["rows"]]
+    z = np.array([r["logits"] for r in ref["rows"]])
+    want = z - z.max(1, keepdims=True)
+    want -= np.log(np.exp(want).sum(1, keepdims=True))
+    got = model.logprobs([r["s"] for r in rs], [(r["from"], r["to"]) for r in rs])
+    assert np.abs(got - want).max() < 1e-4
+
+
+def test_a_batch_scores_each_pair_as_alone(model):
+    """Padding is masked: a short pair padded beside a long one scores as it does alone."""
+    rs = rows()
+    sents, spans = [r["s"] for r in rs], [(r["from"], r["to"]) for r in rs]
+    together = model.logprobs(sents, spans)
+    alone = np.vstack([model.logprobs([s], [sp]) for s, sp in zip(sents, spans)])
+    assert np.abs(together - alone).max() < 1e-5
+
+
+def test_the_target_is_marked_even_in_a_long_sentence(model):
+    rs = rows()
+    long = max(rs, key=lambda r: len(r["s"]))
+    assert len(long["s"]) > 600 and long["from"] > 500  # far past 128 tokens
+    ids, types = model.encode([long["s"]], [(long["from"], long["to"])])
+    assert len(ids[0]) <= model.max_length
+    assert ids[0].count(model.marker_ids[0]) == 1 and ids[0].count(model.marker_ids[1]) == 1
+    assert ids[0].index(model.marker_ids[0]) < ids[0].index(model.marker_ids[1])
+    assert set(types[0]) == {0, 1}  # sentence, then the target's text as the pair
+
+
+def test_marked_keeps_a_window_around_the_target_cut_at_spaces():
+    s = "word " * 100 + "Ann Lee spoke. " + "more " * 100
+    a = s.index("Ann Lee")
+    text, target = T.marked(s, a, a + 7, window=50)
+    assert target == "Ann Lee"
+    assert " [T] Ann Lee [/T] " in text
+    left, right = text.split(" [T] Ann Lee [/T] ")
+    assert 40 <= len(left) <= 60 and 40 <= len(right) <= 60
+    assert not left.startswith(("ord", "rd", "d ")) and text.split()[0] == "word"
+    assert T.marked("Ann Lee spoke.", 0, 7, window=200) == (" [T] Ann Lee [/T]  spoke.", "Ann Lee")
+
+
+def test_clear_cases_read_the_right_way(model):
+    """Self-written sentences with one obvious polarity toward the target."""
+    rs = rows()
+    pairs = [(rs[0]["s"], (rs[0]["from"], rs[0]["to"])),  # praised performance
+             (rs[1]["s"], (rs[1]["from"], rs[1]["to"])),  # accused of lying
+             (rs[3]["s"], (rs[3]["from"], rs[3]["to"])),  # Tanner praised the rescue teams
+             (rs[4]["s"], (rs[4]["from"], rs[4]["to"]))]  # Keel called the response a disgrace
+    out = S.target_scores([p[0] for p in pairs], [p[1] for p in pairs], model)
+    assert out[0][1] == "positive" and out[0][0] > 0.5
+    assert out[1][1] == "negative" and out[1][0] < -0.5
+    assert out[0][0] > out[1][0]
+    # one sentence, two people: the markers decide whom the model reads
+    assert out[2][1] == "positive" and out[3][1] == "negative"
+    assert all(-1.0 <= sc <= 1.0 and lab in S.LABELS for sc, lab in out)
+
+
+def test_target_scores_edge_cases(model):
+    assert S.target_scores([], [], model) == []
+    with pytest.raises(ValueError):
+        S.target_scores(["a"], [], model)
+    out = S.target_scores([None, "", "Smith won."], [None, (0, 0), (0, 5)], model)
+    assert len(out) == 3 and all(lab in S.LABELS for _, lab in out)
+    # a span far longer than the 128 tokens (a bad NER span) is scored, not an error
+    s = "Smith " * 400 + "said."
+    out = S.target_scores([s, "Smith won."], [(0, len(s) - 6), (0, 5)], model)
+    assert len(out) == 2 and all(lab in S.LABELS for _, lab in out)
+
+
+def test_base_model_is_checked_by_hash(tmp_path):
+    good = zipfile.ZipFile(T.base_archive())
+    bad = tmp_path / "model.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name in T.BASE_SHA256:
+            zf.writestr(name, good.read(name) if name != "model.safetensors" else b"not the weights")
+    with pytest.raises(T.BaseModelError, match="sha256"):
+        T.read_base(bad)
+    missing = tmp_path / "missing.zip"
+    with zipfile.ZipFile(missing, "w") as zf:
+        zf.writestr("config.json", good.read("config.json"))
+    with pytest.raises(T.BaseModelError, match="cannot read"):
+        T.read_base(missing)
+    with pytest.raises(T.BaseModelError, match="requirements-model.txt"):
+        T.base_archive("newsetl_no_such_base_package")
+
+
+def test_adapter_must_fit_the_base():
+    base = {"enc.q.weight": np.zeros((2, 2), np.float32), "embeddings.word_embeddings.weight": np.zeros((3, 2))}
+    head = {"markers": np.ones((2, 2)), "head.weight": np.ones((3, 6)), "head.bias": np.zeros(3)}
+    merged = T.merge_adapter(base, {"lora.enc.q.A": np.ones((1, 2)), "lora.enc.q.B": np.ones((2, 1)), **head},
+                             rank=1, alpha=2.0)
+    assert np.allclose(merged["enc.q.weight"], 2.0)  # B A * alpha / rank
+    assert merged["embeddings.word_embeddings.weight"].shape == (5, 2)  # the marker rows appended
+    with pytest.raises(T.BaseModelError, match="lacks"):
+        T.merge_adapter(base, {"lora.enc.k.A": np.ones((1, 2)), "lora.enc.k.B": np.ones((2, 1)), **head}, 1, 1.0)
+    with pytest.raises(T.BaseModelError, match="no LoRA"):
+        T.merge_adapter(base, head, 1, 1.0)
+
+
+def test_enrichment_uses_the_tier_when_set(model):
+    """The pipeline's enrichment with the tier set: the mentions carry its scores, not the
+    default model's."""
+    import polars as pl
+
+    from newsetl import process
+    from newsetl.records import RawDoc
+
+    def no_evidence(batch, relanded=None):
+        return pl.DataFrame(schema={"kind": pl.String, "source": pl.String, "key": pl.String,
+                                    "article_count": pl.Int64})
+
+    text = ("Fans cheered as Maria Lopez delivered a brilliant, record-breaking performance in the final.\n\n"
+            "Critics accused Daniel Hart of lying to investors and wrecking the company he ran for a decade.")
+    doc = RawDoc(source="t", input_ref="t:0", text=text, title="Two people", url="https://example.net/two",
+                 published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    p = process.prepare([doc], lambda ids: {}, no_evidence)
+
+    def people(models) -> dict[str, dict]:
+        m = process.enrich(p.articles, p.paragraphs, models)["entity_mentions"]
+        return {r["text"]: r for r in m.filter(pl.col("label") == "PERSON").iter_rows(named=True)}
+
+    tier = people(Settings(target_sentiment_model="newsetl-tsc-minilm").model_paths)
+    default = people(Settings().model_paths)
+    assert {"Maria Lopez", "Daniel Hart"} <= set(tier)
+    assert tier["Maria Lopez"]["sentiment_label"] == "positive"
+    assert tier["Daniel Hart"]["sentiment_label"] == "negative"
+    want = S.target_scores(
+        [text.split("\n\n")[0]],
+        [(text.index("Maria Lopez"), text.index("Maria Lopez") + len("Maria Lopez"))], model)[0]
+    assert tier["Maria Lopez"]["sentiment"] == pytest.approx(want[0], abs=1e-6)
+    assert tier["Maria Lopez"]["sentiment"] != default["Maria Lopez"]["sentiment"]
+
+
+def test_gelu_is_the_exact_one():
+    """BERT's GELU uses erf (not the tanh approximation): checked against math.erf."""
+    import math
+
+    x = np.linspace(-9, 9, 20001).astype(np.float32)
+    want = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.astype(float)])
+    got = T._gelu(x.copy())
+    assert got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-6
+    tanh_approx = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    assert np.abs(tanh_approx - want).max() > 1e-4  # the check can tell the two apart
