@@ -194,7 +194,7 @@ TIER_NOTE = (
     "; about 35 minutes a fold on two cores): folds with a stored adapter are scored through "
     "the shipped code, folds 0 and 1 by torch at the end of their runs (whole sentences). Dev "
     "was scored once, after the final adapter was trained. Off by default: at the speed above,"
-    " the 21,946 distinct PERSON targets of the BBC corpus alone take about 580 CPU s, five "
+    " the 21,946 distinct PERSON targets of the BBC corpus alone take about 600 CPU s, five "
     "times the bare NER floor's 118 s.")
 
 
