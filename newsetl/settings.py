@@ -20,7 +20,8 @@ SQL_DIR = PROJECT_ROOT / "sql"
 # Models shipped inside the package (scripts/train_ner.py, scripts/train_sentiment.py).
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR / "tsc",
-                  "newsetl-tsc-minilm": MODELS_DIR / "tsc_minilm"}
+                  "newsetl-tsc-minilm": MODELS_DIR / "tsc_minilm",
+                  "newsetl-tsc-minilm-routed": MODELS_DIR / "tsc_minilm_routed"}
 # 1.1.0: entity ids no longer carry the label; countries by ISO code (transforms/entities.py)
 # 1.2.0: the shipped NER reads en_core_web_md static vectors and was trained on CoNLL train + dev
 #        (new entity spans: `newsetl backfill --outdated` re-enriches older articles)
@@ -89,8 +90,10 @@ class Settings(BaseSettings):
     spacy_model: str = "newsetl-ner"
     # Sentiment toward entities: "newsetl-tsc" (shipped in newsetl/models/tsc: fast, the
     # default), "newsetl-tsc-minilm" (newsetl/models/tsc_minilm: a small transformer, more
-    # accurate and about 50 times slower, costing more than NER on a corpus), or a folder
-    # written by scripts/train_sentiment.py.
+    # accurate and about 50 times slower, costing more than NER on a corpus),
+    # "newsetl-tsc-minilm-routed" (newsetl/models/tsc_minilm_routed: the default first, the
+    # transformer for the quarter of targets it is least sure of), or a folder written by
+    # scripts/train_sentiment.py.
     target_sentiment_model: str = "newsetl-tsc"
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
     workers: int = Field(default_factory=_default_workers, ge=1)

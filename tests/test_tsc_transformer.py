@@ -191,3 +191,80 @@ def test_gelu_is_the_exact_one():
     assert np.abs(got - want).max() < 1e-6
     tanh_approx = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
     assert np.abs(tanh_approx - want).max() > 1e-4  # the check can tell the two apart
+
+
+# --- the routed tier (newsetl-tsc-minilm-routed) ----------------------------------------
+
+ROUTED = BUNDLED_MODELS["newsetl-tsc-minilm-routed"]
+
+
+class _Counting:
+    """A model that remembers how many targets each `scores` call got."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def scores(self, sentences, spans):
+        self.calls.append(len(sentences))
+        return self.inner.scores(sentences, spans)
+
+
+def _pairs() -> tuple[list[str], list[tuple[int, int]]]:
+    rs = rows()
+    return [r["s"] for r in rs], [(r["from"], r["to"]) for r in rs]
+
+
+def test_routed_setting_loads_the_default_then_the_tier(model):
+    routed = S.load_target_model(Settings(target_sentiment_model="newsetl-tsc-minilm-routed").model_paths[1])
+    assert isinstance(routed, S.RoutedTargetModel)
+    assert isinstance(routed.first, S.TargetModel) and routed.first.reader is not None
+    assert routed.second is model  # the tier's folder, loaded once per process
+    cv = json.loads((Path(__file__).resolve().parents[1] / "docs" / "sentiment_transformer_cv.json")
+                    .read_text(encoding="utf-8"))["routed"]
+    assert routed.route_below == cv["route_below"], "run scripts/tsc_transformer_cv.py: it writes route_below"
+    assert 0 < routed.route_below < 1
+
+
+def test_routed_targets_take_the_tier_result_and_only_they(model):
+    first = S.load_target_model(Settings().model_paths[1])
+    sents, spans = _pairs()
+    p1, lab1 = first.scores(sents, spans)
+    p2, lab2 = model.scores(sents, spans)
+    conf = p1.max(1)
+    below = float(np.median(conf))  # some targets on each side
+    second = _Counting(model)
+    p, lab = S.RoutedTargetModel(first, second, below).scores(sents, spans)
+    go = conf < below
+    assert 0 < go.sum() < len(sents)
+    assert second.calls == [int(go.sum())]  # the tier sees the routed targets, one call
+    assert np.allclose(p[go], p2[go]) and (lab[go] == lab2[go]).all()
+    assert np.allclose(p[~go], p1[~go]) and (lab[~go] == lab1[~go]).all()
+    # each target's result is its own: alone, it routes and scores the same way
+    for i in range(len(sents)):
+        pi, li = S.RoutedTargetModel(first, model, below).scores([sents[i]], [spans[i]])
+        assert np.allclose(pi[0], p[i], atol=1e-6) and li[0] == lab[i]
+
+
+def test_routed_extremes_are_the_two_models(model):
+    first = S.load_target_model(Settings().model_paths[1])
+    sents, spans = _pairs()
+    never = _Counting(model)
+    assert S.target_scores(sents, spans, S.RoutedTargetModel(first, never, 0.0)) == S.target_scores(sents, spans, first)
+    assert never.calls == []  # nothing routed: the transformer is not run at all
+    assert S.target_scores(sents, spans, S.RoutedTargetModel(first, model, 1.01)) == S.target_scores(sents, spans, model)
+
+
+def test_routed_folder_errors_are_clear(tmp_path):
+    (tmp_path / "model.json").write_text(json.dumps({"kind": "routed", "first": str(BUNDLED_MODELS["newsetl-tsc"])}))
+    with pytest.raises(ValueError, match="first, second and a numeric route_below"):
+        S.RoutedTargetModel.load(tmp_path)
+    (tmp_path / "model.json").write_text(json.dumps(
+        {"kind": "routed", "first": str(ROUTED), "second": str(FOLDER), "route_below": 0.5}))
+    with pytest.raises(ValueError, match="cannot be routed models"):
+        S.RoutedTargetModel.load(tmp_path)
+    (tmp_path / "model.json").write_text(json.dumps(  # itself as a part: refused, not a loop
+        {"kind": "routed", "first": ".", "second": str(FOLDER), "route_below": 0.5}))
+    with pytest.raises(ValueError, match="cannot be routed models"):
+        S.load_target_model(tmp_path)
+    with pytest.raises(ValueError, match="not a target-sentiment model folder"):
+        S.load_target_model(tmp_path / "missing")

@@ -22,7 +22,8 @@ Polars `map_elements`), all loading their resources lazily once per worker proce
   only numpy (the reader also reads the NER's vectors package). Evaluated by
   `scripts/eval_sentiment.py` (numbers in docs/benchmarks.md). The opt-in accurate tier,
   a small transformer (`tsc_transformer`, model "newsetl-tsc-minilm"), scores the same pairs
-  at about 1/50 of the speed.
+  at about 1/50 of the speed; `RoutedTargetModel` (model "newsetl-tsc-minilm-routed") sends
+  it only the targets the default model is least sure of.
 
 Aggregation helpers (`paragraph_sentiment`, `article_sentiment`, `tone_exprs`) are native
 Polars expressions: sentence -> paragraph is the mean of sentence compounds, sentence ->
@@ -447,6 +448,21 @@ class TargetModel:
         lab = np.argmax(np.log(p + 1e-12) + self.offsets, axis=1)
         return p, lab
 
+    def scores(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (n, 3), label index (n,)) toward each target, as `target_scores`
+        reads every model's: the regression alone, or fused with the reader by the alpha
+        the training script chose by CV (renormalised), then the fusion's own class offsets."""
+        comps = _compounds(sentences, remember=False)
+        rows = [target_features(s, a, b, compound=c, templates=self.templates)
+                for s, (a, b), c in zip(sentences, spans, comps)]
+        if self.reader is None:
+            return self.predict(rows)
+        spec = self.meta["reader"]
+        lp = fuse(np.log(softmax(self.logits(*self.design(rows))) + 1e-12),
+                  self.reader.logprobs(sentences, spans), float(spec["alpha"]))
+        return softmax(lp), np.argmax(lp + np.asarray(spec["offsets"]), axis=1)
+
 
 def build_design(rows, vocab: dict[str, int], mean: np.ndarray, std: np.ndarray):
     """Design matrix in two parts: dense numeric features, and binary feature strings as
@@ -490,58 +506,93 @@ def fuse(lp_regression: np.ndarray, lp_reader: np.ndarray, alpha: float) -> np.n
     return (1 - alpha) * lp_regression + alpha * lp_reader
 
 
-@lru_cache(maxsize=4)
+class RoutedTargetModel:
+    """The default model first; the targets it is least sure of go to a second, stronger
+    one (the transformer tier). A target is routed when the first model's highest class
+    probability is below `route_below`, so each target's result depends on it alone, not
+    on the batch it came in. Folder: model.json {"kind": "routed", "first": <folder>,
+    "second": <folder>, "route_below": p}, folders relative to its own
+    (newsetl/models/tsc_minilm_routed; threshold chosen by scripts/tsc_transformer_cv.py)."""
+
+    kind = "routed"
+
+    def __init__(self, first, second, route_below: float, meta: dict | None = None):
+        self.first, self.second = first, second
+        self.route_below = float(route_below)
+        self.meta = meta or {}
+
+    @classmethod
+    def load(cls, path: Path) -> "RoutedTargetModel":
+        meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
+        try:
+            first, second, below = meta["first"], meta["second"], float(meta["route_below"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}/model.json: a routed model needs first, second and a "
+                             f"numeric route_below ({exc!r})") from None
+        folders = [(path / p).resolve() for p in (first, second)]
+        if any(_model_kind(f) == "routed" for f in folders):  # checked before loading: no loops
+            raise ValueError(f"{path}/model.json: a routed model's parts cannot be routed models")
+        return cls(*(load_target_model(f) for f in folders), below, meta)
+
+    def routed(self, p_first: np.ndarray) -> np.ndarray:
+        """Which targets go to the second model, from the first model's probabilities."""
+        return p_first.max(axis=1) < self.route_below
+
+    def scores(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        p, lab = self.first.scores(sentences, spans)
+        idx = np.flatnonzero(self.routed(p))
+        if len(idx):
+            p2, lab2 = self.second.scores([sentences[i] for i in idx], [spans[i] for i in idx])
+            p, lab = p.copy(), lab.copy()
+            p[idx], lab[idx] = p2, lab2
+        return p, lab
+
+
 def load_target_model(path: str | Path):
-    """The model in folder `path`, loaded once per process: a `TargetModel`, or the
-    transformer tier (`tsc_transformer.TransformerTargetModel`) when its model.json says
-    "kind": "transformer"."""
-    path = Path(path)
+    """The model in folder `path`, loaded once per process (per resolved folder, so a routed
+    model's parts are the models their own names load), by its model.json "kind": a
+    `TargetModel` (no kind), the transformer tier ("transformer":
+    `tsc_transformer.TransformerTargetModel`) or a `RoutedTargetModel` ("routed")."""
+    return _load_target_model(Path(path).resolve())
+
+
+def _model_kind(path: Path) -> str:
+    """model.json's "kind" of a target-sentiment model folder ("" for the default kind)."""
     try:
-        kind = json.loads((path / "model.json").read_text(encoding="utf-8")).get("kind", "")
+        return json.loads((path / "model.json").read_text(encoding="utf-8")).get("kind", "")
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: not a target-sentiment model folder ({exc})") from None
+
+
+@lru_cache(maxsize=4)
+def _load_target_model(path: Path):
+    kind = _model_kind(path)
     if kind == "transformer":
         from .tsc_transformer import TransformerTargetModel
 
         return TransformerTargetModel.load(path)
+    if kind == "routed":
+        return RoutedTargetModel.load(path)
     return TargetModel.load(path)
 
 
 def target_scores(sentences: Sequence[str],
                   spans: Sequence[tuple[int, int]],
-                  model: "TargetModel | TransformerTargetModel") -> list[tuple[float, str]]:
+                  model) -> list[tuple[float, str]]:
     """Sentiment toward the mention sentence[start:end], one (score, label) per pair, by
-    `model` as `load_target_model` returns it (the default regression + reader, or the
-    transformer tier).
+    `model` as `load_target_model` returns it (the default regression + reader, the
+    transformer tier, or the two routed).
 
     score = P(positive) - P(negative) in -1..1; label in {"negative","neutral","positive"}
-    (argmax after learned per-class offsets, so the label and the sign of the score can
-    disagree near the boundary). Empty input gives [].
+    (the default model's label is the argmax after learned per-class offsets, so the label
+    and the sign of the score can disagree near the boundary). Empty input gives [].
     """
     if len(sentences) != len(spans):
         raise ValueError("sentences and spans must have the same length")
     if not sentences:
         return []
-    sents = [s or "" for s in sentences]
-    ab = clean_spans(spans)
-    if getattr(model, "kind", "") == "transformer":  # reads the text itself: argmax, no offsets
-        lp = model.logprobs(sents, ab)
-        p = np.exp(lp)
-        return [(round(float(sc), 6), LABELS[k]) for sc, k in zip(p[:, 2] - p[:, 0], lp.argmax(1))]
-    comps = _compounds(sents, remember=False)
-    rows = [target_features(s, a, b, compound=c, templates=model.templates)
-            for s, (a, b), c in zip(sents, ab, comps)]
-    if model.reader is None:
-        p, lab = model.predict(rows)
-    else:
-        # the fusion and alpha the training script chose by CV, renormalised, then the
-        # fusion's own class offsets
-        spec = model.meta["reader"]
-        alpha = float(spec["alpha"])
-        lp = fuse(np.log(softmax(model.logits(*model.design(rows))) + 1e-12),
-                  model.reader.logprobs(sents, ab), alpha)
-        p = softmax(lp)
-        lab = np.argmax(lp + np.asarray(spec["offsets"]), axis=1)
+    p, lab = model.scores([s or "" for s in sentences], clean_spans(spans))
     score = p[:, 2] - p[:, 0]
     return [(round(float(sc), 6), LABELS[k]) for sc, k in zip(score, lab)]
 

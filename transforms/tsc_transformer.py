@@ -181,17 +181,20 @@ class TransformerTargetModel:
         self.head_b = P["head.bias"]
 
     @classmethod
-    def load(cls, path: Path, archive: Path | None = None) -> "TransformerTargetModel":
+    def load(cls, path: Path, archive: Path | None = None,
+             adapter: Path | None = None) -> "TransformerTargetModel":
+        """The model of folder `path`; `archive` replaces the base package's zip and `adapter`
+        the folder's adapter file (scripts/tsc_transformer_cv.py scores each fold's adapter)."""
         from safetensors.numpy import load as load_safetensors
         from tokenizers import Tokenizer
 
         meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
         files = read_base(archive or base_archive(meta.get("base", {}).get("module", BASE_MODULE)))
         config = json.loads(files["config.json"])
-        with np.load(path / meta.get("adapter", "adapter.npz")) as z:
-            adapter = {k: z[k] for k in z.files}
-        spec = json.loads(bytes(adapter.pop("meta")).decode())
-        params = merge_adapter(load_safetensors(files["model.safetensors"]), adapter,
+        with np.load(adapter or path / meta.get("adapter", "adapter.npz")) as z:
+            update = {k: z[k] for k in z.files}
+        spec = json.loads(bytes(update.pop("meta")).decode())
+        params = merge_adapter(load_safetensors(files["model.safetensors"]), update,
                                int(spec["rank"]), float(spec["alpha"]))
         tok = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         tok.add_special_tokens(list(MARKERS))
@@ -243,6 +246,13 @@ class TransformerTargetModel:
         tm = ((pos >= st) & (pos <= en)).astype(np.float32)[:, :, None]
         tgt = (x * tm).sum(1) / np.maximum(tm.sum(1), 1.0)
         return np.concatenate([x[:, 0], mean, tgt], axis=1) @ self.head_w + self.head_b
+
+    def scores(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (n, 3), label index (n,)) as `sentiment.target_scores` reads every
+        model's: the label is the argmax (no class offsets)."""
+        lp = self.logprobs(sentences, spans)
+        return np.exp(lp), lp.argmax(1)
 
     def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """Log-probabilities (n, 3) of negative, neutral, positive toward each target."""

@@ -199,14 +199,11 @@ def main() -> int:
         adapter_params = add_lora(model, args.lora, args.lora_alpha, list(model.markers))
         print("trainable parameters an adapter would store:", adapter_params, flush=True)
 
-    def encode(s, a, b, window=None):
-        return marked(s, a, b, window)
-
     def batches(items, bs, window=None, sort=False):
         order = np.argsort([len(it[0]) for it in items], kind="stable") if sort else np.arange(len(items))
         for i in range(0, len(items), bs):
             idx = order[i:i + bs]
-            pairs = [encode(*items[j][:3], window=window) for j in idx]
+            pairs = [marked(*items[j][:3], window) for j in idx]
             b = tok([p[0] for p in pairs], [p[1] for p in pairs], padding=True, truncation="only_first",
                     max_length=128, return_tensors="pt")
             ys = torch.tensor([items[j][3] if len(items[j]) > 3 else 0 for j in idx])
