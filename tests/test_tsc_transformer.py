@@ -159,7 +159,8 @@ def test_enrichment_uses_the_tier_when_set(model):
                                     "article_count": pl.Int64})
 
     text = ("Fans cheered as Maria Lopez delivered a brilliant, record-breaking performance in the final.\n\n"
-            "Critics accused Daniel Hart of lying to investors and wrecking the company he ran for a decade.")
+            "Critics accused Daniel Hart of lying to investors and wrecking the company he ran for a decade.\n\n"
+            "The board said Thomas Reed would step down after a difficult year in which profits fell.")
     doc = RawDoc(source="t", input_ref="t:0", text=text, title="Two people", url="https://example.net/two",
                  published_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
     p = process.prepare([doc], lambda ids: {}, no_evidence)
@@ -178,6 +179,24 @@ def test_enrichment_uses_the_tier_when_set(model):
         [(text.index("Maria Lopez"), text.index("Maria Lopez") + len("Maria Lopez"))], model)[0]
     assert tier["Maria Lopez"]["sentiment"] == pytest.approx(want[0], abs=1e-6)
     assert tier["Maria Lopez"]["sentiment"] != default["Maria Lopez"]["sentiment"]
+    # the routed tier through the same worker path: each mention gets what target_scores gives
+    # with the routed model (the default's result or the tier's, by the default's confidence)
+    paths = Settings(target_sentiment_model="newsetl-tsc-minilm-routed").model_paths
+    routed = people(paths)
+    rmodel = S.load_target_model(paths[1])
+    took = {}
+    for name, para in (("Maria Lopez", 0), ("Daniel Hart", 1), ("Thomas Reed", 2)):
+        sent = text.split("\n\n")[para]
+        at = sent.index(name)
+        got = S.target_scores([sent], [(at, at + len(name))], rmodel)[0]
+        assert (routed[name]["sentiment"], routed[name]["sentiment_label"]) == (pytest.approx(got[0], abs=1e-6), got[1])
+        took[name] = rmodel.routed(rmodel.first.scores([sent], [(at, at + len(name))])[0])[0]
+        source = tier if took[name] else default
+        assert routed[name]["sentiment_label"] == source[name]["sentiment_label"]
+        assert routed[name]["sentiment"] == pytest.approx(source[name]["sentiment"], abs=1e-6)
+    # a clear case stays with the default; the unsure one (the default says neutral) goes to the tier
+    assert took == {"Maria Lopez": False, "Daniel Hart": False, "Thomas Reed": True}
+    assert default["Thomas Reed"]["sentiment_label"] != tier["Thomas Reed"]["sentiment_label"]
 
 
 def test_gelu_is_the_exact_one():
