@@ -1,7 +1,9 @@
 """`newsetl backfill`: reprocess articles from the warehouse's own stored text.
 
 Which articles: a published-date range (`--since`, `--until`, inclusive) and/or every
-article whose `pipeline_version` is older than this code's (`--outdated`). The main flow
+article whose `pipeline_version` is older than this code's (`--outdated`), or every article
+(`--all`: after a model setting changed, say `NEWSETL_TARGET_SENTIMENT_MODEL`, which the
+pipeline version does not record; a date range leaves out articles without a date). The main flow
 runs on the source `warehouse:?...` (newsetl/sources/rebuild.py) with force=True, so the
 articles are enriched again by the current code and land under their unchanged ids.
 
@@ -33,8 +35,13 @@ def backfill_command(args, settings: Settings) -> int:
     from newsetl.warehouse import WarehouseBusy
 
     since, until, outdated = args.since, args.until, bool(args.outdated)
-    if not (since or until or outdated):
-        print("newsetl backfill: say what to reprocess: --since/--until DATE and/or --outdated",
+    every = bool(getattr(args, "all_articles", False))
+    if every and (since or until or outdated):
+        print("newsetl backfill: --all reprocesses every article; leave out --since/--until/--outdated",
+              file=sys.stderr)
+        return 2
+    if not (since or until or outdated or every):
+        print("newsetl backfill: say what to reprocess: --since/--until DATE and/or --outdated, or --all",
               file=sys.stderr)
         return 2
     if not settings.db_path.exists():

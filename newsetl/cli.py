@@ -141,10 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--once", action="store_true", help="run every deployment once now and exit")
     c.set_defaults(fn=cmd_schedule)
 
-    b = common(sub.add_parser("backfill", help="reprocess a date range or articles of an older pipeline version"))
+    b = common(sub.add_parser("backfill", help="reprocess a date range, articles of an older pipeline version, or all"))
     b.add_argument("--since", help="first published date (YYYY-MM-DD)")
     b.add_argument("--until", help="last published date (YYYY-MM-DD)")
     b.add_argument("--outdated", action="store_true", help="every article whose pipeline_version is older than this one")
+    b.add_argument("--all", action="store_true", dest="all_articles",
+                   help="every article, dated or not (e.g. after changing a model setting)")
     b.add_argument("--workers", type=int)
     b.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another run on the same warehouse to finish")

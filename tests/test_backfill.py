@@ -132,6 +132,40 @@ def test_backfill_date_range_selects_only_that_range(landed):
     assert summary.articles_changed == expect
 
 
+def test_backfill_all_rescores_every_article_with_a_changed_sentiment_model(landed, monkeypatch):
+    """After NEWSETL_TARGET_SENTIMENT_MODEL changes, `backfill --all` re-enriches every article,
+    undated ones too (a date range cannot select those), under the same ids: the mentions
+    then carry the new model's scores."""
+    from tests.conftest import run_cli
+
+    settings = landed
+    q = ("select m.article_id, m.paragraph_index, m.start_char, m.sentiment from entity_mentions m "
+         "order by all")
+    before, snap = _query(settings.db_path, q), _snapshot(settings.db_path)
+    undated = _query(settings.db_path, "select count(*) from articles where published_date is null")[0][0]
+    assert undated > 0, "fixture corpus has undated articles"
+    assert run_cli("backfill", "--all", "--since", "2020-01-01", "--warehouse", str(settings.warehouse)) == 2
+    monkeypatch.setenv("NEWSETL_TARGET_SENTIMENT_MODEL", "newsetl-tsc-minilm-routed")
+    assert run_cli("backfill", "--all", "--workers", "1", "--warehouse", str(settings.warehouse)) == 0
+    after = _snapshot(settings.db_path)
+    assert set(after["hashes"]) == set(snap["hashes"]) and after["counts"] == snap["counts"]
+    assert after["dups"] == 0
+    rescored = _query(settings.db_path, q)
+    assert [r[:3] for r in rescored] == [r[:3] for r in before]  # same mentions, same places
+    changed = {r[0] for r, s in zip(before, rescored) if r[3] != s[3]}
+    assert changed, "the routed model gives other scores to some mentions"
+    dated = dict(_query(settings.db_path, "select article_id, published_date is not null from articles"))
+    assert any(not dated[a] for a in changed)  # undated articles were re-scored too
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def test_backfill_cli_needs_a_selection(settings, capsys):
     from tests.conftest import run_cli
 
