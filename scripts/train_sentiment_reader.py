@@ -278,6 +278,16 @@ def nested_fusion_labels(L_lr, L_rd, y, fold):
     return lab, alphas
 
 
+def oof_fused(rows, Z, tok_ids, ranges, y, fold, seed, meta: dict, vectors, sents, spans, say=None):
+    """Out-of-fold predictions of the shipped recipe for one fold seed: the regression's
+    probabilities, the reader's log-probabilities, the fused CV labels and each fold's alpha
+    (chosen on the other folds). Used here and by scripts/tsc_transformer_cv.py."""
+    P_lr = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)))
+    L_rd = oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans, say=say)
+    lab, alphas = nested_fusion_labels(np.log(P_lr + 1e-12), L_rd, y, fold)
+    return P_lr, L_rd, lab, alphas
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -315,10 +325,9 @@ def main(argv=None) -> int:
     pairs = []
     for seed in range(TR.REPEATS):
         fold = TR.fold_ids(data, seed)
-        P_lr = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)))
+        P_lr, L_rd, lab, alphas = oof_fused(rows, Z, tok_ids, ranges, y, fold, seed, meta, vectors,
+                                            sents, spans, say=say)
         L_lr = np.log(P_lr + 1e-12)
-        L_rd = oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans, say=say)
-        lab, alphas = nested_fusion_labels(L_lr, L_rd, y, fold)
         f_fused = TR.macro_f1(y, lab)[0]
         f_lr = TR.macro_f1(y, TR.nested_offset_labels(P_lr, y, fold))[0]
         f_rd = TR.macro_f1(y, TR.nested_offset_labels(np.exp(L_rd), y, fold))[0]

@@ -63,19 +63,15 @@ def default_oof(data, y: np.ndarray, fold: np.ndarray) -> tuple[np.ndarray, np.n
     as scripts/train_sentiment_reader.py computes its CV."""
     from newsetl.transforms.ner import load_vectors
 
-    default = S.TargetModel.load(Path(resolve_model("newsetl-tsc")))
-    meta = default.meta
-    rows = TR.featurize(data, tuple(meta.get("templates", ())))
-    P_lr = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)))
-    L_lr = np.log(P_lr + 1e-12)
+    meta = S.TargetModel.load(Path(resolve_model("newsetl-tsc"))).meta
     vectors = load_vectors(RD.VECTORS["module"])
     Z, tok_ids, ranges = RD.prepare(data, vectors)
-    L_rd = RD.oof_reader(Z, tok_ids, ranges, y, fold, FOLD_SEED, vectors,
-                         [d[0] for d in data], [(d[1], d[2]) for d in data])
-    labels, alphas = RD.nested_fusion_labels(L_lr, L_rd, y, fold)
+    P_lr, L_rd, labels, alphas = RD.oof_fused(
+        TR.featurize(data, tuple(meta.get("templates", ()))), Z, tok_ids, ranges, y, fold, FOLD_SEED,
+        meta, vectors, [d[0] for d in data], [(d[1], d[2]) for d in data])
     P = np.zeros_like(P_lr)
     for k, a in enumerate(alphas):
-        P[fold == k] = S.softmax(S.fuse(L_lr[fold == k], L_rd[fold == k], a))
+        P[fold == k] = S.softmax(S.fuse(np.log(P_lr[fold == k] + 1e-12), L_rd[fold == k], a))
     return P, labels
 
 

@@ -212,7 +212,7 @@ def test_gelu_is_the_exact_one():
     assert np.abs(tanh_approx - want).max() > 1e-4  # the check can tell the two apart
 
 
-# --- the routed tier (newsetl-tsc-minilm-routed) ----------------------------------------
+# The routed tier (newsetl-tsc-minilm-routed).
 
 ROUTED = BUNDLED_MODELS["newsetl-tsc-minilm-routed"]
 

@@ -514,8 +514,6 @@ class RoutedTargetModel:
     "second": <folder>, "route_below": p}, folders relative to its own
     (newsetl/models/tsc_minilm_routed; threshold chosen by scripts/tsc_transformer_cv.py)."""
 
-    kind = "routed"
-
     def __init__(self, first, second, route_below: float, meta: dict | None = None):
         self.first, self.second = first, second
         self.route_below = float(route_below)

@@ -147,8 +147,6 @@ def marked(sentence: str, start: int, end: int, window: int | None) -> tuple[str
 class TransformerTargetModel:
     """all-MiniLM-L6-v2 + adapter, merged once at load; `logprobs` scores targets."""
 
-    kind = "transformer"
-
     def __init__(self, params: dict[str, np.ndarray], tokenizer, config: dict, meta: dict):
         self.meta = meta
         self.window = meta.get("window_chars")
