@@ -241,6 +241,21 @@ def _connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """Result column names made unique as DuckDB's CREATE TABLE AS does ("label", "label"
+    -> "label", "label_1"; a taken name is skipped): a join selecting `e.label, m.label`
+    would otherwise lose a column in JSON and break the table and Parquet writers."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, k = name, 1
+        while new in seen:
+            new, k = f"{name}_{k}", k + 1
+        seen.add(new)
+        out.append(new)
+    return out
+
+
 def execute(
     sql: str,
     settings: Settings,
@@ -276,6 +291,9 @@ def execute(
             batches.append(batch)
             n += batch.num_rows
         table = pa.Table.from_batches(batches, schema=reader.schema)
+        names = unique_names(table.column_names)
+        if names != table.column_names:
+            table = table.rename_columns(names)
         return QueryResult(table, truncated)
     except duckdb.Error as e:
         if timed_out.is_set():

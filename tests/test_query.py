@@ -226,3 +226,18 @@ def test_readers_work_while_the_writer_renames_a_new_file(settings, tmp_path):
     write_db(staging, ROWS)
     os.replace(staging, settings.db_path)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_repeated_column_names_are_made_unique_in_every_format(settings, tmp_path, capsys):
+    # A join that selects `e.label, m.label` gives two columns of one name: the table
+    # writer raised, JSON kept only the last one.
+    sql = "select 1 as label, 2 as label, 3 as label_1, 'x' as label"
+    result = execute(sql, settings)
+    assert result.table.column_names == ["label", "label_1", "label_1_1", "label_2"]
+    assert result.table.to_pylist() == [{"label": 1, "label_1": 2, "label_1_1": 3, "label_2": "x"}]
+    for fmt in ("table", "csv", "json", "parquet"):
+        assert sql_command(sql, fmt, str(tmp_path / f"r.{fmt}"), settings) == 0
+    assert json.loads((tmp_path / "r.json").read_text()) == [{"label": 1, "label_1": 2, "label_1_1": 3, "label_2": "x"}]
+    assert pq.read_table(tmp_path / "r.parquet").column_names == ["label", "label_1", "label_1_1", "label_2"]
+    assert "label_1_1" in (tmp_path / "r.table").read_text()
+    assert "error" not in capsys.readouterr().err
