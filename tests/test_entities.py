@@ -1229,3 +1229,109 @@ def test_link_known_takes_forms_and_counts_of_the_window_and_the_batch():
         out = process.link_known({"entity_mentions": mentions}, known)["entity_mentions"]
         assert out["entity_id"].to_list() == [entity_id_for("ORG", "UK Independence Party")] * 3
         assert out["label"].to_list() == ["ORG"] * 3
+
+
+# Rule 7c: clipped names ------------------------------------------------------------
+
+@pytest.mark.parametrize("short,long", [
+    ("Lib Dems", "Liberal Democrats"), ("Lib Dem", "Liberal Democrats"), ("Fed", "Federal Reserve"),
+    ("Ash Rovers", "Ashworth Rovers"), ("Kell Albion", "Kellingford Albion Football Club"),
+    ("Tarvo Pharma", "Tarvo Pharmaceuticals"),
+])
+def test_clips_finds_clipped_names(short, long):
+    from newsetl.transforms.entities import clips
+
+    assert clips(short, long)
+
+
+@pytest.mark.parametrize("short,long,one_word", [
+    ("Fed", "Federal Reserve", False),  # one-word clips only where the caller allows them
+    ("Congress", "Congressional Budget Office", True),  # a root, not a clip: too long
+    ("The Sun", "The Sunday Courier", True),  # a name written with its article
+    ("Oran Inc", "Oran Income Shares Inc", True),  # a legal form clips nothing
+    ("Liberal Democrats", "Liberal Democrats", True),  # nothing clipped
+    ("Li Dems", "Liberal Democrats", True),  # too few letters kept
+    ("Libera Democrats", "Liberal Democrats", True),  # too few letters dropped
+    ("Fed", "Federal", True),  # a one-word long form is no name to clip
+    ("Fed", "Mercantile Federal Bank", True),  # clips follow the long form's word order
+    ("Lib Dems", "liberal democrats", True),  # lowercase words are no name
+])
+def test_clips_rejects_what_is_no_clipped_name(short, long, one_word):
+    from newsetl.transforms.entities import clips
+
+    assert not clips(short, long, one_word=one_word)
+
+
+def test_clipped_forms_join_the_name_they_clip_in_the_article():
+    df = mentions_frame([
+        # BBC: 39 articles write "Liberal Democrats" and "Lib Dems", NER tagging either NORP or ORG
+        ("a", 0, 0, "Liberal Democrats", "NORP"),
+        ("a", 1, 0, "Lib Dems", "ORG"),
+        ("a", 2, 0, "Lib Dem", "NORP"),
+        ("b", 0, 0, "Federal Reserve", "ORG"),
+        ("b", 1, 0, "Fed", "ORG"),
+        # a one-word NORP clip is a group of people, not the organisation
+        ("c", 0, 0, "British Rowing Union", "ORG"),
+        ("c", 1, 0, "Brits", "NORP"),
+        # two names the clip fits: left alone
+        ("d", 0, 0, "Federal Reserve", "ORG"),
+        ("d", 1, 0, "Federal Express", "ORG"),
+        ("d", 2, 0, "Fed", "ORG"),
+        # no long form in the article: nothing to join
+        ("e", 0, 0, "Lib Dems", "ORG"),
+    ])
+    out = resolve_mentions(df)
+    ids = out["entity_id"].to_list()
+    assert ids[:3] == [ORG("Liberal Democrats")] * 3
+    assert out["entity_name"].to_list()[:3] == ["Liberal Democrats"] * 3
+    assert out["label"].to_list()[:3] == ["NORP", "ORG", "NORP"]  # each mention keeps its label
+    assert ids[3:5] == [ORG("Federal Reserve")] * 2
+    assert ids[5:7] == [ORG("British Rowing Union"), entity_id_for("NORP", "Brits")]
+    assert ids[9] == ORG("Fed")
+    assert ids[10] == ORG("Lib Dems")
+
+
+def test_link_to_known_clip_needs_an_article_that_wrote_both_forms():
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "Lib Dems", "NORP"),
+        ("y", 0, 0, "Fed", "ORG"),
+        ("x", 0, 0, "Ash Rovers", "ORG"),
+        ("w", 0, 0, "Fed", "NORP"),  # a one-word clip tagged NORP does not link
+    ]))
+    known = _known_aliases([
+        ("Liberal Democrats", "Liberal Democrats", "NORP", ["Lib Dems", "Liberal Democrats"]),
+        ("Federal Reserve", "Federal Reserve", "ORG", ["Fed", "Federal Reserve"]),
+        # Ashworth Rovers was never written next to "Ash Rovers": no evidence
+        ("Ashworth Rovers", "Ashworth Rovers", "ORG", ["Ashworth Rovers", "Rovers"]),
+    ])
+    out = link_to_known(new, known)
+    assert out["entity_id"].to_list() == [ORG("Liberal Democrats"), ORG("Federal Reserve"),
+                                          ORG("Ash Rovers"), ORG("Fed")]
+    assert out["linked_to_known"].to_list() == [True, True, False, False]
+    assert out["label"].to_list() == ["NORP", "ORG", "ORG", "NORP"]
+    # Two known entities that some article clipped the same way: left alone.
+    both = pl.concat([known, _known_aliases([("Federal Express", "Federal Express", "ORG",
+                                              ["Fed", "Federal Express"])])])
+    assert link_to_known(new, both)["linked_to_known"].to_list() == [True, False, False, False]
+
+
+# The entities table's names (Polars) and the resolver's (clean_name) are one cleaning ----
+
+_SURFACE_ALPHABET = list("aBSsz T$£€'’ʼ,.()\"") + ["the ", "Mr. ", "US"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SURFACE_ALPHABET), min_size=1, max_size=8).map("".join),
+       st.sampled_from(["ORG", "PERSON", "NORP"]))
+def test_polars_surface_cleaning_matches_clean_name(text, label):
+    from newsetl.transforms.entities import _clean_surface_expr
+
+    got = pl.DataFrame({"text": [text], "label": [label]}).select(_clean_surface_expr("text", "label"))
+    assert got.item() == (clean_name(text, label) or None)
+
+
+def test_a_currency_entity_is_named_as_written():
+    # BBC: the 8 mentions of "US$" made an entity named "US" beside the country.
+    out = resolve_mentions(mentions_frame([("a", 0, 0, "US$", "NORP"), ("a", 1, 0, "Labour £", "ORG")]))
+    ents = build_entities(out)
+    assert sorted(ents["name"].to_list()) == ["Labour", "US$"]

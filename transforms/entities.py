@@ -104,12 +104,21 @@ Resolution rules inside one article (mentions in paragraph/character order):
    Dundee United and United Airlines). Not joined: a phrase ("Queen of the Sky"), a
    variant ("New Labour", "Shadow Treasury"), a part of another organisation ("BBC
    Liverpool"), a hyphenated pair ("Derby-Fulham"), two longer ORGs ending in the word.
+7c. Clipped names: an ORG or NORP mention whose words are the first letters of the words
+   of the one longer ORG or NORP name of the article it fits ("Lib Dems" / "Liberal
+   Democrats", "Fed" / "Federal Reserve", "West Brom" / "West Bromwich Albion"; `clips`)
+   is that name, with the long form's name and id; each mention keeps its label. A
+   one-word clip must be tagged ORG and have at most five letters ("Brits" is a group of
+   people, "Congress" no clip of "Congressional Budget Office"); a legal form ("CNA Inc")
+   and a name written with its article ("The Sun") clip nothing.
 8. Country qualifiers: an ORG written with a leading country or its possessive ("U.S.
    Treasury", "Japan's Finance Ministry") and the ORG of the same article written
    without it ("Treasury") are one entity, with the short form's name and id. Never
    guessed across articles ("US Government" and "UK Government" are two; `link_to_known`
    follows only the forms an article joined), and not for company names that start with
    a country ("Canada Gold Corp", "US Steel").
+A clip written alone in another article is linked to the entity some article wrote it
+next to (its aliases) by `link_to_known`.
 Rules 7 and 8 keep the short form's id because it is what other articles write alone:
 "Kinross" in an article that never spells it out is the same entity. An article that
 writes only the long form is linked across articles by `link_to_known` when the corpus
@@ -660,6 +669,48 @@ def abbreviates(short: str, long: str) -> bool:
     return not lead or lead == "the" or _names_country(lead)
 
 
+# Clipped names (rule 7c): news shortens the words of a name it has spelled out ("Lib
+# Dems" for "Liberal Democrats", "Fed" for "Federal Reserve", "West Brom" for "West
+# Bromwich Albion", "Man City" for "Manchester City", "GW Pharma" for "GW
+# Pharmaceuticals"). A clipped word keeps at least _CLIP_KEEP letters and drops at least
+# _CLIP_DROP; a one-word clip keeps at most _CLIP_ONE_WORD_MAX (one or two syllables, as
+# "Fed" and "Depor" do): a longer word is rather the root a longer word derives from
+# ("Congress" / "Congressional Budget Office").
+_CLIP_KEEP, _CLIP_DROP, _CLIP_ONE_WORD_MAX = 3, 3, 5
+
+
+def clips(short: str, long: str, one_word: bool = True) -> bool:
+    """`short` is a clipped form of `long` (cleaned names): `long` has two or more words,
+    and word by word `short` writes each of `long`'s first words either whole (a plural
+    ending aside) or clipped to its first letters, at least one of them clipped ("Lib
+    Dems" / "Liberal Democrats", "West Brom" / "West Bromwich Albion"). Legal forms are
+    left out first ("CNA Inc" is no clip of "CNA Income Shares Inc"). A one-word `short`
+    ("Fed" / "Federal Reserve") counts only with `one_word` and at most
+    `_CLIP_ONE_WORD_MAX` letters, and never a name written with its article ("The Sun"
+    is not "The Sunday Telegraph"). Every word of both is capitalised and alphabetic;
+    demonyms and countries are never clips ("Brits", "Euro")."""
+    sw, lw = _org_key(short).split(), _org_key(long).split()
+    if len(lw) < 2 or not sw or len(sw) > len(lw) or not lw[0].startswith(sw[0][:_CLIP_KEEP]):
+        return False
+    if short.startswith(("The ", "the ")) or _is_acronym(short):
+        return False
+    if not all(w[:1].isupper() and w.isalpha() for w in (short + " " + long).split()):
+        return False
+    if len(sw) == 1 and (not one_word or len(sw[0]) > _CLIP_ONE_WORD_MAX):
+        return False
+    if demonym_country(short) or country_code(short, "ORG"):
+        return False
+    clipped = False
+    for a, b in zip(sw, lw):
+        a, b = _fold_plural(a), _fold_plural(b)
+        if a == b:
+            continue
+        if len(a) < _CLIP_KEEP or len(b) - len(a) < _CLIP_DROP or not b.startswith(a):
+            return False
+        clipped = True
+    return clipped
+
+
 def _defined_in_parentheses(
     texts: list[str], starts: list[int], sentences: list[tuple], s_texts: list[str | None]
 ) -> list[int]:
@@ -984,6 +1035,7 @@ def _resolve_article(
                 cl.last = i
 
     org_target, short_of = _org_short_forms(out_labels, clean, keys, assigned, compounds)
+    clip_target = _clipped_forms(out_labels, clean, org_target)
     ids: list[str] = []
     names: list[str] = []
     cluster_names = {c.key: c.name() for c in cluster_list}
@@ -992,6 +1044,8 @@ def _resolve_article(
         if i in org_target:
             name = org_target[i]
             out_labels[i] = "ORG"
+        elif i in clip_target:
+            name = clip_target[i]
         elif cl is not None:
             name = cluster_names[cl.key]
         elif out_labels[i] in ("ORG", "GPE", "LOC") and clean[i] in acronym_target:
@@ -1009,6 +1063,27 @@ def _resolve_article(
             ids.append(entity_id_for(out_labels[i], name))
     return (out_labels, ids, names, [a + b for a, b in zip(split_front, cut)],
             [a + b for a, b in zip(split_end, cut_end)])
+
+
+def _clipped_forms(labels: list[str], clean: list[str], skip: dict[int, str]) -> dict[int, str]:
+    """Rule 7c: an ORG or NORP mention that clips the one longer ORG or NORP name of the
+    article it fits (`clips`: "Lib Dems" and "Liberal Democrats") takes that name, so both
+    have its id. A one-word clip must be tagged ORG ("Fed"; a NORP word such as "Brits" is
+    a group of people). Mentions rules 7 and 8 joined (`skip`) stay as they are.
+    Returns mention index -> name."""
+    cand = [i for i in range(len(labels)) if labels[i] in ("ORG", "NORP") and clean[i] and i not in skip]
+    longs: dict[str, dict[str, str]] = {}  # first letter -> folded key -> first name written
+    for i in cand:
+        key = _org_key(clean[i])
+        if " " in key:
+            longs.setdefault(clean[i][:1], {}).setdefault(_fold_plural(key), clean[i])
+    out: dict[int, str] = {}
+    for i in cand:
+        same_start = longs.get(clean[i][:1], {})
+        fits = {k for k, name in same_start.items() if clips(clean[i], name, one_word=labels[i] == "ORG")}
+        if len(fits) == 1:
+            out[i] = same_start[fits.pop()]
+    return out
 
 
 # Words before an organisation's last word that make that word part of a phrase, not a
@@ -1193,17 +1268,25 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
 def _clean_surface_expr(col: str = "text", label: str = "label") -> pl.Expr:
     """Native-Polars version of clean_name (aliases and names in build_entities)."""
     wrap_head = r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+"
-    wrap_tail = r"[\s\"“”'‘’«»()\[\]{},;:!?£$€¥]+$"
-    s = (
+    wrap_tail = r"[\s\"“”'‘’«»()\[\]{},;:!?]+$"
+    # A currency sign ends the name unless glued to a capital ("US$" names a currency; no
+    # look-behind in Polars' regex, so the character before it is matched and put back).
+    currency_tail = r"(^|[^A-Z])[£$€¥]+$"
+
+    def unwrap_tail(e: pl.Expr) -> pl.Expr:
+        for _ in range(2):
+            e = e.str.replace(wrap_tail, "").str.replace(currency_tail, "${1}")
+        return e
+
+    s = unwrap_tail(
         pl.col(col)
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
         .str.replace(wrap_head, "")
-        .str.replace(wrap_tail, "")
-        .str.replace(r"['’ʼ][sS]$", "")
-        .str.replace(wrap_tail, "")
-        .str.replace(r"^the (.)", "${1}")
     )
+    for _ in range(2):  # a possessive ("Jones’s", "Charlesʼ"), then what it exposed, as clean_name does
+        s = unwrap_tail(s.str.replace(r"(?:['’ʼ][sS]|([sSzZ])['’ʼ])$", "${1}").str.strip_chars())
+    s = s.str.replace(r"^the (.)", "${1}")
     untitled = s.str.replace(r"(?i)" + _TITLE_PATTERN, "")
     s = pl.when((pl.col(label) == "PERSON") & (untitled.str.len_chars() > 0)).then(untitled).otherwise(s)
     return pl.when(s.str.len_chars() > 0).then(s)
@@ -1457,6 +1540,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     guessed to be the head of a longer company name across articles ("Union" / "Union
     Investment").
 
+    Clipped names (rule 7c, `clips`): an ORG or NORP mention written as a clip of another
+    alias of one known ORG or NORP entity ("Lib Dems", both aliases of "Liberal Democrats"
+    because an article wrote them together) takes that entity's id and name and keeps its
+    label; a one-word clip only when tagged ORG ("Fed"). Two known entities clipped the
+    same way: left alone.
+
     An acronym is also found by an alias that it abbreviates without being its initials
     (Schwartz & Hearst, `abbreviates`: "UKIP" of "UK Independence Party", both aliases of
     the entity because an article defined one by the other); and an acronym NER called a
@@ -1542,6 +1631,19 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 for head in heads:
                     by_head.setdefault(head, set()).add((eid, name, tuple(_org_key(alias).split())))
 
+    # Clipped names (rule 7c) that some article wrote next to the name they clip, so both
+    # are the entity's aliases: written alone elsewhere, the clip is that entity ("Lib
+    # Dems" in an article that never spells out "Liberal Democrats").
+    by_clip: dict[str, set[tuple[str, str]]] = {}
+    if with_aliases:
+        for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
+            if (label or "").upper() not in ("ORG", "NORP") or not name or not aliases or len(aliases) < 2:
+                continue
+            forms = [a for a in aliases if a]
+            for a in forms:
+                if any(b[:1] == a[:1] and clips(a, b) for b in forms):
+                    by_clip.setdefault(_fold_plural(_org_key(a)), set()).add((eid, name))
+
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
     ids = keys.get_column("entity_id").to_list()
@@ -1570,6 +1672,11 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 toks = tuple(_org_key(name).split())
                 fits = {(e, n) for h in _org_heads(name) for e, n, long in by_head.get(h, ())
                         if e != eid and (long[:len(toks)] == toks or toks[:len(long)] == long)}
+            hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
+        lab = (label or "").upper()
+        if (hit is None and by_clip and lab in ("ORG", "NORP") and name and eid == entity_id_for(lab, name)
+                and (lab == "ORG" or " " in name.strip())):
+            fits = {c for c in by_clip.get(_fold_plural(_org_key(name)), ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
