@@ -354,3 +354,25 @@ def test_eval_quotes_matching_and_scores():
     assert {r["kind"] for r in flat} == {"speech", "other", "bad_pairing"}
     assert all(set(r) == {"id", "start", "end", "kind", "speaker", "speaker_kind"} for r in flat)
     assert all(r["speaker"] is None for r in flat if r["kind"] != "speech")
+
+
+def test_an_unattributed_quote_takes_the_speaker_of_the_sentence_before():
+    # BBC: 'Mr Jollans ... said everyone could take advantage of the result. / "The
+    # internet's impact has been on everyone."' and a paragraph that only quotes on after
+    # '"...," said Hoddle.' (188 such quotes in the corpus).
+    rows = quotes_of(
+        ["Ada Wren, the firm's strategy chief, said the move would speed things up.",
+         '"This is about working together." "And about sharing."',
+         '"We played well," said Tom Ruff.',
+         '"The second half was better."',
+         "Tom Ruff runs the club.",
+         '"Sales are up."'],  # no speech verb in the sentence before: nobody
+        {"Ada Wren": "PERSON", "Tom Ruff": "PERSON"},
+    )
+    assert rows == [
+        ("This is about working together.", "Ada Wren", "Ada Wren", "continuation"),
+        ("And about sharing.", "Ada Wren", "Ada Wren", "continuation"),
+        ("We played well", "Tom Ruff", "Tom Ruff", "said_after"),
+        ("The second half was better.", "Tom Ruff", "Tom Ruff", "continuation"),
+        ("Sales are up.", None, None, "none"),
+    ]

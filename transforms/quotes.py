@@ -39,7 +39,11 @@ Attribution, tried in this order for each quote:
   first rather than last lifted speaker accuracy by 4 quotes in each half.)
 * ``continuation`` a quote that opens its own sentence, has no attribution of its own,
   and follows a quote with a speaker in the same paragraph (or an unclosed quote at
-  the end of the previous paragraph). An embedded phrase never continues a speaker.
+  the end of the previous paragraph); or, first in its paragraph, follows a sentence
+  whose speech verb names the speaker (`Mr Jollans said everyone could take part.
+  "The internet's impact ..."`, or a paragraph ending `"...," said Hoddle.`). A quote
+  with a speech verb of its own that names nobody ('"We will appeal," lawyers told
+  Reuters') does not. An embedded phrase never continues a speaker.
 * ``none``         no speaker found.
 
 The speaker is the name as written (possessive stripped) or, for a pronoun, the
@@ -490,6 +494,49 @@ def _attribute(
     return pronoun_only
 
 
+def _verb_after(text: str, spans: list[_Span], k: int) -> bool:
+    """The rest of quote k's sentence has a speech verb ('"We will appeal," lawyers told
+    Reuters'): the quote has an attribution, even one that names nobody."""
+    q_start, q_end, closed, _ = spans[k]
+    if not closed or text[q_start:q_end].rstrip().endswith((".", "!", "?")):
+        return False
+    next_start = spans[k + 1].start - 1 if k + 1 < len(spans) else len(text)
+    t_lo = q_end + 1
+    t_hi = min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
+    return _VERB_RE.search(text, t_lo, t_hi) is not None
+
+
+def _speaker_of_sentence_before(
+    art: _Article, text: str, par: int, spans: list[_Span], qs: int, before: tuple[int, str, list[_Span]] | None
+) -> _Speaker | None:
+    """The speaker of the sentence before a quote that has no attribution of its own: the
+    sentence names who spoke (`Mr Jollans said everyone could take part. "The internet's
+    impact ..."`, or `"...," Oxfam's Barbara Stocking said.` ending the paragraph before).
+    `qs` is the quote's opening mark; `before` the previous paragraph (index, text, quote
+    spans), used when the quote opens its paragraph."""
+    end = len(text[:qs].rstrip())
+    if end == 0:
+        if before is None:
+            return None
+        par, text, spans = before
+        end = len(text.rstrip())
+    lo = _clause_before(text, 0, end)
+    inside = [(sp.start - 1, sp.end) for sp in spans]
+    for verb in _VERB_RE.finditer(text, lo, end):
+        if any(a <= verb.start() <= b for a, b in inside):
+            continue
+        mentions = art.by_par.get(par, [])
+        sp = _speaker_around_verb(art, text, par, mentions, lo, end, verb, "continuation")
+        if sp is None:
+            first = [m for m in mentions if not m.in_quote and m.label == "PERSON" and lo <= m.start
+                     and m.end <= verb.start() and not _after_preposition(text, m.start)]
+            sp = _from_mention(first[0], "continuation") if first else None
+        if sp is not None and sp.speaker is not None:
+            return _Speaker(sp.speaker, sp.entity_id, sp.name, "continuation")
+        return None
+    return None
+
+
 def _mark_quoted_mentions(art: _Article, spans_by_par: dict[int, list[_Span]]) -> None:
     for par, spans in spans_by_par.items():
         for m in art.by_par.get(par, []):
@@ -502,6 +549,7 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
     _mark_quoted_mentions(art, spans_by_par)
     art.finish()
     carried: _Speaker | None = None  # speaker of an unclosed quote at the end of the previous paragraph
+    before: tuple[int, str, list[_Span]] | None = None  # the previous paragraph
     for par, text in pars:
         spans = spans_by_par[par]
         prev: _Speaker | None = None
@@ -525,6 +573,8 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
                 inherit = prev if prev is not None else (carried if k == 0 and s <= 1 else None)
                 if opens_sentence and inherit is not None and inherit.speaker is not None:
                     sp = _Speaker(inherit.speaker, inherit.entity_id, inherit.name, "continuation")
+                elif opens_sentence and k == 0 and not _verb_after(text, spans, k):
+                    sp = _speaker_of_sentence_before(art, text, par, spans, s - 1, before) or sp
             if sp is None:
                 sp = _Speaker(None, None, None, "none")
             if sp.speaker is not None:
@@ -542,6 +592,7 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
             out["end_char"].append(q_end)
             qi += 1
         carried = prev if spans and not spans[-1].closed else None
+        before = (par, text, spans)
 
 
 def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) -> pl.DataFrame:
