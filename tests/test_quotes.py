@@ -376,3 +376,16 @@ def test_an_unattributed_quote_takes_the_speaker_of_the_sentence_before():
         ("The second half was better.", "Tom Ruff", "Tom Ruff", "continuation"),
         ("Sales are up.", None, None, "none"),
     ]
+
+
+def test_an_organisations_unnamed_spokesperson_makes_the_organisation_the_source():
+    # BBC: "A BBC spokesman said: ..." and "..., an Apple spokesman said" named nobody.
+    rows = quotes_of(
+        ['A Norcastle Water spokesman said: "Supplies are safe."',
+         '"We are pleased," an Orvel Motors spokeswoman told reporters.'],
+        {"Norcastle Water": "ORG", "Orvel Motors": "ORG"},
+    )
+    assert rows == [
+        ("Supplies are safe.", "Norcastle Water", "Norcastle Water", "said_before"),
+        ("We are pleased", "Orvel Motors", "Orvel Motors", "said_after"),
+    ]

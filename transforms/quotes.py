@@ -27,7 +27,8 @@ Attribution, tried in this order for each quote:
   `X said: "..."`, `X told reporters "..."` (the name after "told" is the one spoken to,
   never the speaker: `X told the BBC: "..."`), and partial quotes such as
   `X described the treaty as a “breakthrough document.”` The speaker is the name right
-  before the verb (appositives and auxiliaries allowed: "X, 78, has said"); if there
+  before the verb (appositives and auxiliaries allowed: "X, 78, has said"; an
+  organisation's unnamed voice too: "a BBC spokesman said" is the BBC); if there
   is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
 * ``according_to`` `according to X` in the same sentence.
 * ``pronoun``      he/she (or "said he") in either position, resolved to the subject of
@@ -125,6 +126,13 @@ _AUX = (
 # Written so that no text can be matched two ways (no catastrophic backtracking).
 _APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
 _SUBJECT_GAP_RE = re.compile(r"^\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
+# An organisation's unnamed voice between its name and the verb ("a BBC spokesman said",
+# "an Apple spokeswoman told"): the organisation is the source.
+_ROLE_GAP_RE = re.compile(
+    r"^\s+(?:spokes(?:man|woman|person)|officials?|sources?|representatives?)\s*" + _APPOSITIVE + r"?(?:"
+    + _AUX + r"\s+)*$"
+)
+_ROLE_SOURCE_LABELS = ("ORG", "GPE")
 # Text allowed between a speech verb and the speaker after it ("said Russian President X").
 _AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
 _PRONOUN_BEFORE_RE = re.compile(r"\b(he|she|they|we|i|He|She|They|We|I)\s+(?:" + _AUX + r"\s+)*$")
@@ -387,7 +395,9 @@ def _speaker_around_verb(
     vs, ve = verb.start(), verb.end()
     cands = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and lo <= m.start]
     # 1. A name right before the verb.
-    before = [m for m in cands if m.end <= vs and _SUBJECT_GAP_RE.match(text[m.end : vs])]
+    before = [m for m in cands if m.end <= vs and (
+        _SUBJECT_GAP_RE.match(text[m.end : vs])
+        or (m.label in _ROLE_SOURCE_LABELS and _ROLE_GAP_RE.match(text[m.end : vs])))]
     if before:
         return _from_mention(max(before, key=lambda m: m.end), attribution)
     pm = _PRONOUN_BEFORE_RE.search(text[lo:vs])
