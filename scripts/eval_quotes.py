@@ -40,7 +40,6 @@ import hashlib
 import json
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -295,10 +294,8 @@ def main() -> int:
                 d = articles[doc_id]
                 f.write(json.dumps({"url": URL.format(doc_id), "title": d["title"], "text": d["text"],
                                     "source": "bbc-news"}) + "\n")
-        t0 = time.perf_counter()
         secs = run_cli(jl, Path(tmp) / "wh")
         land = landed(Path(tmp) / "wh", articles)
-        del t0
     res = score(gold, articles, land)
     text = render(res, secs, sum(len(v) for v in gold.values()))
     print(text)

@@ -427,6 +427,19 @@ def _speaker_around_verb(
     return None
 
 
+def _tail_window(text: str, spans: list[_Span], k: int) -> tuple[int, int] | None:
+    """The rest of quote k's sentence after its closing mark, where an attribution after
+    the quote stands (at most _TAIL_MAX_CHARS). None when the quote is unclosed or ends in a
+    full stop: it ends its sentence then ('... eight months." A spokeswoman said ...' is
+    someone else speaking)."""
+    q_start, q_end, closed, _ = spans[k]
+    if not closed or text[q_start:q_end].rstrip().endswith("."):
+        return None
+    next_start = spans[k + 1].start - 1 if k + 1 < len(spans) else len(text)
+    t_lo = q_end + 1
+    return t_lo, min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
+
+
 def _attribute(
     art: _Article, text: str, par: int, spans: list[_Span], k: int
 ) -> _Speaker | None:
@@ -435,24 +448,16 @@ def _attribute(
     prev_end = spans[k - 1][1] + 1 if k > 0 else 0
     next_start = spans[k + 1][0] - 1 if k + 1 < len(spans) else len(text)
 
-    # After the quote, in the rest of its sentence. A quote ending in a full stop ends its
-    # sentence ('... eight months." A spokeswoman said ...' is someone else speaking).
-    if closed and not text[q_start:q_end].rstrip().endswith("."):
-        t_lo = q_end + 1
-        t_hi = min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
-        verb = _VERB_RE.search(text, t_lo, t_hi)
-        if verb:
-            sp = _speaker_around_verb(art, text, par, mentions, t_lo, t_hi, verb, "said_after")
-            if sp:
-                if sp.attribution == "said_after" or sp.speaker is not None:
-                    return sp
-                pronoun_only = sp
-            else:
-                pronoun_only = None
-        else:
-            pronoun_only = None
-    else:
-        pronoun_only = None
+    # After the quote, in the rest of its sentence.
+    pronoun_only = None
+    tail = _tail_window(text, spans, k)
+    verb = _VERB_RE.search(text, *tail) if tail else None
+    if verb:
+        sp = _speaker_around_verb(art, text, par, mentions, *tail, verb, "said_after")
+        if sp:
+            if sp.attribution == "said_after" or sp.speaker is not None:
+                return sp
+            pronoun_only = sp
 
     # Before the quote, in the same sentence.
     h_hi = q_start - 1
@@ -507,13 +512,8 @@ def _attribute(
 def _verb_after(text: str, spans: list[_Span], k: int) -> bool:
     """The rest of quote k's sentence has a speech verb ('"We will appeal," lawyers told
     Reuters'): the quote has an attribution, even one that names nobody."""
-    q_start, q_end, closed, _ = spans[k]
-    if not closed or text[q_start:q_end].rstrip().endswith((".", "!", "?")):
-        return False
-    next_start = spans[k + 1].start - 1 if k + 1 < len(spans) else len(text)
-    t_lo = q_end + 1
-    t_hi = min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
-    return _VERB_RE.search(text, t_lo, t_hi) is not None
+    tail = _tail_window(text, spans, k)
+    return tail is not None and _VERB_RE.search(text, *tail) is not None
 
 
 def _speaker_of_sentence_before(
@@ -532,10 +532,10 @@ def _speaker_of_sentence_before(
         end = len(text.rstrip())
     lo = _clause_before(text, 0, end)
     inside = [(sp.start - 1, sp.end) for sp in spans]
+    mentions = art.by_par.get(par, [])
     for verb in _VERB_RE.finditer(text, lo, end):
         if any(a <= verb.start() <= b for a, b in inside):
             continue
-        mentions = art.by_par.get(par, [])
         sp = _speaker_around_verb(art, text, par, mentions, lo, end, verb, "continuation")
         if sp is None:
             first = [m for m in mentions if not m.in_quote and m.label == "PERSON" and lo <= m.start
