@@ -301,8 +301,8 @@ def test_extract_quotes_never_raises(texts, kinds, spans):
 
 def test_pronoun_goes_to_the_subject_of_the_last_sentence_naming_a_person():
     # BBC, hand-labelled quotes (scripts/eval_quotes.py): the last person named is often an
-    # object ("... the sending off of Mikael Silvestre for head-butting Freddie Ljungberg.
-    # "...," he said": Neville spoke).
+    # object (a manager's sentence ends on the player fouled; then '"...," he said': the
+    # manager spoke).
     rows = quotes_of(
         ["Dana Holt admitted she had not enjoyed the final, which ended with Rita Kaye sent off for a foul on Lena Moss.",
          '"It was a horrible game," she said.'],
@@ -357,9 +357,8 @@ def test_eval_quotes_matching_and_scores():
 
 
 def test_an_unattributed_quote_takes_the_speaker_of_the_sentence_before():
-    # BBC: 'Mr Jollans ... said everyone could take advantage of the result. / "The
-    # internet's impact has been on everyone."' and a paragraph that only quotes on after
-    # '"...," said Hoddle.' (188 such quotes in the corpus).
+    # BBC: a manager "said everyone could gain" and the next paragraph is only a quote,
+    # or a paragraph quotes on after '"...," said Hoddle.' (188 such quotes in the corpus).
     rows = quotes_of(
         ["Ada Wren, the firm's strategy chief, said the move would speed things up.",
          '"This is about working together." "And about sharing."',
