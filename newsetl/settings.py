@@ -46,7 +46,12 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        its article that ends in it ("United" -> "Manchester United") (entity ids); "A$" and
 #        "US$" are currencies, not "A" and the US; no span ends in a slash (mention text); a
 #        sentence's capitalised first word that is a closed-class one ("An", "Let") is no name
-PIPELINE_VERSION = "1.6.2"
+# 1.6.3: clipped names join the name they clip ("Lib Dems" -> "Liberal Democrats", entity
+#        ids); quote speakers: a he/she is the subject of the last sentence naming a person, an
+#        unattributed quote takes the speaker the sentence before it names, an organisation's
+#        spokesman speaks for it, a name after a speech verb speaks only when the attribution
+#        ends with it ("said the e-University project had ..." names nobody)
+PIPELINE_VERSION = "1.6.3"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -22,7 +22,9 @@ Attribution, tried in this order for each quote:
 
 * ``said_after``   the speech verb follows the quote: `"...," X said`, `"...," said X`.
   Not tried when the quote ends in a full stop (`"... months." A spokeswoman said`
-  starts a new sentence with a new speaker).
+  starts a new sentence with a new speaker). A name after the verb counts only when the
+  verb opens the attribution or follows a comma (`"..." and promised to hail Labour's
+  record` names nobody).
 * ``said_before``  the speech verb precedes the quote in the same sentence:
   `X said: "..."`, `X told reporters "..."` (the name after "told" is the one spoken to,
   never the speaker: `X told the BBC: "..."`), and partial quotes such as
@@ -30,6 +32,13 @@ Attribution, tried in this order for each quote:
   before the verb (appositives and auxiliaries allowed: "X, 78, has said"; an
   organisation's unnamed voice too: "a BBC spokesman said" is the BBC); if there
   is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
+  A name after a verb (here and in ``said_after``) is the speaker only when the
+  attribution ends with it: a possessive or a word that goes on with a clause makes it
+  part of what was said (`said the e-University project had “...”`, `described Africa
+  as a “scar”`), and so does a preposition before it (`said on radio station X`; not
+  "by" or "from": `a claim by X that`). A job title may stand between the verb and a
+  person (`said Nortel president and chief executive Bill Owens`), and a role word
+  after an organisation (`said a Juventus official, who ...`).
 * ``according_to`` `according to X` in the same sentence.
 * ``pronoun``      he/she (or "said he") in either position, resolved to the subject of
   the last sentence before it that names a person, in paragraph order: that sentence's
@@ -38,13 +47,15 @@ Attribution, tried in this order for each quote:
   ignoring names that appear inside quotes (people quoted about are not speakers).
   they/we/I stay unresolved. (On the hand-labelled BBC quotes of scripts/eval_quotes.py,
   first rather than last lifted speaker accuracy by 4 quotes in each half.)
-* ``continuation`` a quote that opens its own sentence, has no attribution of its own,
-  and follows a quote with a speaker in the same paragraph (or an unclosed quote at
-  the end of the previous paragraph); or, first in its paragraph, follows a sentence
-  whose speech verb names the speaker (`Mr Jollans said everyone could take part.
-  "The internet's impact ..."`, or a paragraph ending `"...," said Hoddle.`). A quote
-  with a speech verb of its own that names nobody ('"We will appeal," lawyers told
-  Reuters') does not. An embedded phrase never continues a speaker.
+* ``continuation`` a quote that opens its own sentence and has no attribution of its
+  own takes the speaker of the sentence before it when that sentence's speech verb
+  names one (`Mr Jollans said everyone could take part. "The internet's impact ..."`,
+  or a paragraph ending `"...," said Hoddle.`); else it continues the speaker of the
+  quote before it in the same paragraph (or of an unclosed quote at the end of the
+  previous paragraph). The sentence before wins over an earlier quote's speaker only
+  when it stands between the two quotes. A quote with a speech verb of its own that
+  names nobody ('"We will appeal," lawyers told Reuters') takes no sentence's speaker.
+  An embedded phrase never continues a speaker.
 * ``none``         no speaker found.
 
 The speaker is the name as written (possessive stripped) or, for a pronoun, the
@@ -128,13 +139,19 @@ _APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
 _SUBJECT_GAP_RE = re.compile(r"^\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
 # An organisation's unnamed voice between its name and the verb ("a BBC spokesman said",
 # "an Apple spokeswoman told"): the organisation is the source.
+_ROLE_WORDS = ("spokesman", "spokeswoman", "spokesperson", "official", "officials", "source", "sources",
+               "representative", "representatives")
 _ROLE_GAP_RE = re.compile(
-    r"^\s+(?:spokes(?:man|woman|person)|officials?|sources?|representatives?)\s*" + _APPOSITIVE + r"?(?:"
+    r"^\s+(?:" + "|".join(_ROLE_WORDS) + r")\s*" + _APPOSITIVE + r"?(?:"
     + _AUX + r"\s+)*$"
 )
 _ROLE_SOURCE_LABELS = ("ORG", "GPE")
 # Text allowed between a speech verb and the speaker after it ("said Russian President X").
 _AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
+# ... and before a person, a longer job title ("said Nortel president and chief executive X",
+# "said BA director of commercial planning, X"), with no word that starts a clause.
+_CLAUSE_WORDS = "that|to|would|will|had|has|have|was|were|is|are|be|been|could|should|may|might|can|not|it|they|he|she|we|i|who|which|if|when|because|but"
+_TITLE_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!(?:" + _CLAUSE_WORDS + r")\b)[\w’'.\-]+,?\s+){0,6}$", re.IGNORECASE)
 _PRONOUN_BEFORE_RE = re.compile(r"\b(he|she|they|we|i|He|She|They|We|I)\s+(?:" + _AUX + r"\s+)*$")
 _PRONOUN_AFTER_RE = re.compile(r"^\s+(he|she|they|we|I)\b")
 _ACCORDING_RE = re.compile(r"\b[Aa]ccording\s+to\s+")
@@ -388,10 +405,46 @@ def _from_name(art: _Article, name: str, attribution: str) -> _Speaker | None:
     return _Speaker(name, eid, ename, attribution)
 
 
+# What may follow a speaker named after its verb ("said Mr X on Tuesday", "said X, who",
+# "said X.", "said a Juventus official"): anything else makes the name the subject or
+# object of the reported clause ("said the e-University project had ...", "described
+# Africa as a ...", "promised to hail Labour's record").
+_AFTER_NAME_WORDS = _PREPOSITIONS | {"who", "whose", "that", "adding", "today", "yesterday", "tonight", "last",
+                                     "this", "earlier", "later", "afterwards", "again", "also", "too", "then", "now"}
+_NEXT_WORD_RE = re.compile(r"\s*([\w’'-]+)")
+
+
+def _name_ends_phrase(text: str, end: int, hi: int, role: bool = True) -> bool:
+    """The name ending at `end` is not followed (before `hi`) by a possessive or by a word
+    that goes on with a clause around it; a role word ("said a Juventus official, who")
+    may come between, not a clause's subject ("said US officials had agreed") nor the
+    person it introduces ("said Apacs spokeswoman Jemma Smith" is Jemma Smith)."""
+    if text[end:end + 2] in ("'s", "’s"):
+        return False
+    m = _NEXT_WORD_RE.match(text, end, hi)
+    word = m.group(1) if m else ""
+    if m is None or word in _AFTER_NAME_WORDS or word.endswith("ly") or _VERB_RE.fullmatch(word):
+        return True  # a speech verb next: the name is its subject ("state prosecutor X told")
+    if not word[:1].islower():
+        return role
+    return role and word in _ROLE_WORDS and _name_ends_phrase(text, m.end(), hi, role=False)
+
+
+def _starts_with_preposition(text: str, lo: int, hi: int) -> bool:
+    """text[lo:hi] opens with a preposition: a name after it is its object ("said on
+    television station Canal Plus", "confirmed to BBC Sport"), not the speaker; "by" and
+    "from" name the source ("a claim by X that", "described by X as")."""
+    m = _NEXT_WORD_RE.match(text, lo, hi)
+    return m is not None and m.group(1).casefold() in _PREPOSITIONS and m.group(1).casefold() not in ("by", "from")
+
+
 def _speaker_around_verb(
-    art: _Article, text: str, par: int, mentions: list[_Mention], lo: int, hi: int, verb: re.Match, attribution: str
+    art: _Article, text: str, par: int, mentions: list[_Mention], lo: int, hi: int, verb: re.Match, attribution: str,
+    inverted: bool = True,
 ) -> _Speaker | None:
-    """Speaker for the speech verb `verb`, looking at text[lo:hi] only."""
+    """Speaker for the speech verb `verb`, looking at text[lo:hi] only. With `inverted`
+    False, only a speaker before the verb counts (the verb does not open the attribution,
+    so a name after it is part of another clause)."""
     vs, ve = verb.start(), verb.end()
     cands = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and lo <= m.start]
     # 1. A name right before the verb.
@@ -404,13 +457,15 @@ def _speaker_around_verb(
     if pm:
         return _from_pronoun(art, pm.group(1), par, lo + pm.start(1))
     # 2. A name right after the verb ("said Trump"); after "told", the one spoken to.
-    addressee = verb.group(0) in _ADDRESSEE_VERBS
+    addressee = verb.group(0) in _ADDRESSEE_VERBS or not inverted
     after = [m for m in cands if not addressee and m.start >= ve and m.end <= hi
-             and _AFTER_VERB_GAP_RE.match(text[ve : m.start])]
+             and (_AFTER_VERB_GAP_RE.match(text[ve : m.start])
+                  or (m.label == "PERSON" and _TITLE_GAP_RE.match(text[ve : m.start])))
+             and not _starts_with_preposition(text, ve, m.start) and _name_ends_phrase(text, m.end, hi)]
     if after:
         best = min(after, key=lambda m: (m.label != "PERSON", m.start))
         return _from_mention(best, attribution)
-    pa = _PRONOUN_AFTER_RE.match(text[ve:hi])
+    pa = None if not inverted else _PRONOUN_AFTER_RE.match(text[ve:hi])
     if pa:
         return _from_pronoun(art, pa.group(1), par, ve + pa.start(1))
     # 3. A capitalised name NER missed.
@@ -420,7 +475,7 @@ def _speaker_around_verb(
         if sp:
             return sp
     na = None if addressee else _NAME_AFTER_RE.match(text[ve:hi])
-    if na:
+    if na and _name_ends_phrase(text, ve + na.end(1), hi):
         sp = _from_name(art, na.group(1), attribution)
         if sp:
             return sp
@@ -453,7 +508,12 @@ def _attribute(
     tail = _tail_window(text, spans, k)
     verb = _VERB_RE.search(text, *tail) if tail else None
     if verb:
-        sp = _speaker_around_verb(art, text, par, mentions, *tail, verb, "said_after")
+        # '"...," said X' only when the verb opens the attribution or follows a comma
+        # ('"..." once he had realised, said Mr X'); '"..." and promised to hail Labour's
+        # record' names no speaker.
+        pre = text[tail[0] : verb.start()]
+        inverted = not pre.strip(" ,;:—–-") or pre.rstrip().endswith(",")
+        sp = _speaker_around_verb(art, text, par, mentions, *tail, verb, "said_after", inverted)
         if sp:
             if sp.attribution == "said_after" or sp.speaker is not None:
                 return sp
@@ -581,10 +641,19 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
                 prev_end = spans[k - 1].end + 1 if k > 0 else 0
                 opens_sentence = not text[_clause_before(text, prev_end, s - 1) : s - 1].strip()
                 inherit = prev if prev is not None else (carried if k == 0 and s <= 1 else None)
-                if opens_sentence and inherit is not None and inherit.speaker is not None:
+                # A sentence of its own between the last quote and this one, whose speech verb
+                # names a speaker, speaks for this quote ('"...," said X. Y said the goal was
+                # ... "Why ..."' is Y), before any earlier speaker of the paragraph.
+                told = None
+                if opens_sentence and not _verb_after(text, spans, k) and (
+                    inherit is None or inherit.speaker is None
+                    or (k > 0 and _clause_before(text, 0, len(text[: s - 1].rstrip())) >= prev_end)
+                ):
+                    told = _speaker_of_sentence_before(art, text, par, spans, s - 1, before)
+                if told is not None:
+                    sp = told
+                elif opens_sentence and inherit is not None and inherit.speaker is not None:
                     sp = _Speaker(inherit.speaker, inherit.entity_id, inherit.name, "continuation")
-                elif opens_sentence and k == 0 and not _verb_after(text, spans, k):
-                    sp = _speaker_of_sentence_before(art, text, par, spans, s - 1, before) or sp
             if sp is None:
                 sp = _Speaker(None, None, None, "none")
             if sp.speaker is not None:
