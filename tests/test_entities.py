@@ -980,6 +980,26 @@ def test_span_glued_across_a_spaced_dash_or_an_unclosed_bracket_keeps_the_name()
     assert out["entity_name"].to_list()[:2] == ["Alastair Campbell"] * 2
 
 
+def test_a_ticker_after_a_legal_form_is_trimmed_off():
+    # Wire copy writes a company's ticker after its legal form ("Name Co TICK"); ELEVANT's
+    # Reuters documents have 19 such spans, whose ticker split them from the short form.
+    df = mentions_frame([
+        ("a", 0, 0, "Orlen Oil Co ORL", "ORG"),
+        ("a", 1, 0, "Orlen Oil", "ORG"),
+        ("a", 2, 0, "Vesta Holdings Plc VSTA.L", "ORG"),
+        ("a", 3, 0, "Dravo Brace Inc DBI", "PERSON"),  # NER's label does not matter
+        ("b", 0, 0, "Kamp Co Ltd", "ORG"),  # a second legal form is no ticker
+        ("b", 1, 0, "NV DSM", "ORG"),  # a legal form first: nothing to trim
+        ("b", 2, 0, "Tirol AG", "ORG"),
+        ("b", 3, 0, "Arts Co ABC", "WORK_OF_ART"),  # titles stay whole
+    ])
+    out = resolve_mentions(df)
+    assert out["text"].to_list() == ["Orlen Oil Co", "Orlen Oil", "Vesta Holdings Plc", "Dravo Brace Inc",
+                                     "Kamp Co Ltd", "NV DSM", "Tirol AG", "Arts Co ABC"]
+    assert out["end_char"].to_list() == [12, 9, 18, 15, 11, 6, 8, 11]
+    assert out["entity_id"][0] == out["entity_id"][1]
+
+
 def test_participle_glued_to_a_name_is_trimmed():
     df = mentions_frame([
         ("a", 0, 0, "Excluding Peru", "GPE"),

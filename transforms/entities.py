@@ -52,6 +52,8 @@ Resolution rules inside one article (mentions in paragraph/character order):
 0c. A span glued across a spaced dash or an unclosed bracket ("Alastair Campbell - we",
    "UK - and", "Kefu (Aus", "Ryan) Giggs") keeps one side, the name (`_split_cuts`):
    `text`, `start_char` and `end_char` change. Titles are left whole.
+0d. A stock ticker after a company's legal form ("Pennzoil Co PZL", "Cetus Corp CTUS":
+   wire copy) is trimmed off: `text` and `end_char` change.
 1. Surface forms are cleaned: whitespace collapsed, wrapping punctuation and possessive
    endings ('s, ’s, trailing ' or ’) removed, a leading lowercase "the" dropped, and for
    PERSON a leading honorific ("Mr.", "President", ...) dropped.
@@ -860,12 +862,24 @@ _PARTICIPLE_RE = re.compile(
 )
 
 
+# A stock ticker after a company's legal form, as wire copy writes it ("Pennzoil Co PZL",
+# "Cetus Corp CTUS", "Reuters Holdings Plc RTRS.L"; Reuters wrote "<PZL>"): not part of
+# the name (rule 0d).
+_TICKER_END_RE = re.compile(_LEGAL_FORM_END[: -len("$")] + r"(\s+([A-Z]{2,5})(?:\.[A-Z]{1,2})?)$")
+
+
 def _end_trims(labels: list[str], surfaces: list[str]) -> list[int]:
-    """Rule 0b: characters to cut off the end of each span ("Houston-based" -> 6)."""
+    """Rule 0b: characters to cut off the end of each span ("Houston-based" -> 6); rule
+    0d: a ticker after a legal form ("Pennzoil Co PZL" -> 4), whatever the label."""
     out = []
     for lab, s in zip(labels, surfaces):
-        m = _PARTICIPLE_RE.search(s or "") if lab not in _NO_TRIM and lab != "PERSON" else None
-        out.append(len(s) - m.start() if m and (s or "")[:1].isupper() else 0)
+        s = s or ""
+        m = _PARTICIPLE_RE.search(s) if lab not in _NO_TRIM and lab != "PERSON" else None
+        if m and s[:1].isupper():
+            out.append(len(s) - m.start())
+            continue
+        t = _TICKER_END_RE.search(s) if lab not in _NO_TRIM else None
+        out.append(len(t.group(1)) if t and t.group(2).lower() not in _LEGAL_SUFFIXES else 0)
     return out
 
 
