@@ -446,3 +446,38 @@ def test_a_sentence_naming_a_speaker_goes_before_an_earlier_speaker_of_the_parag
         ("patent pool", None),
         ("We believe it will speed things up.", "Ada Wren"),
     ]
+
+
+def test_a_pronoun_passes_over_a_person_titled_as_the_other_sex():
+    # BBC: "Ms Jowell's deputy, Richard Caborn, said ... '...,' he said" went to Jowell.
+    rows = quotes_of(
+        ["Ms Corran's deputy, Ivo Brandt, said the plan was cautious. \"We will go slowly,\" he said.",
+         "Mr Lund met Edda Voss. \"It went well,\" she said.",
+         # a title on a surname two people share tells nothing: "Mr Tarr" could be either
+         "Kai Tarr and his mother Una Tarr spoke. Describing Mr Tarr as kind, Una Tarr smiled. "
+         "\"He is good,\" she said."],
+        {"Corran": "PERSON", "Ivo Brandt": "PERSON", "Lund": "PERSON", "Edda Voss": "PERSON",
+         "Kai Tarr": "PERSON", "Una Tarr": "PERSON", "Tarr": "PERSON"},
+    )
+    assert [r[1] for r in rows] == ["Ivo Brandt", "Edda Voss", "Una Tarr"]
+
+
+def test_a_pronoun_after_an_unnamed_spokesperson_is_that_voice():
+    # BBC: 'A ministry spokeswoman confirmed Mr X was still in post. "...," she said' went
+    # to a woman named before; with the organisation named next to the role, the pronoun is
+    # the organisation (a role next to a name is that person's: "spokeswoman Ilse Marron").
+    rows = quotes_of(
+        ["Ada Ross chairs the board. A spokeswoman confirmed Mr Moss had left it. \"He will be missed,\" she said.",
+         "Rolf Lind wrote the report. A Kestrel Bank spokesman said the bank agreed. \"It is fair,\" he added.",
+         "Ivo Sand spoke first. Later a spokeswoman for the Orvel Trust said it would appeal. "
+         "\"We disagree,\" she said.",
+         "Party spokeswoman Ilse Marron said the vote was close. \"We lost,\" she said."],
+        {"Ada Ross": "PERSON", "Moss": "PERSON", "Rolf Lind": "PERSON", "Kestrel Bank": "ORG",
+         "Ivo Sand": "PERSON", "Orvel Trust": "ORG", "Ilse Marron": "PERSON"},
+    )
+    assert [r[1:] for r in rows] == [
+        (None, None, "pronoun"),
+        ("Kestrel Bank", "Kestrel Bank", "pronoun"),
+        ("Orvel Trust", "Orvel Trust", "pronoun"),
+        ("Ilse Marron", "Ilse Marron", "pronoun"),
+    ]
