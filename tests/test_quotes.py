@@ -481,3 +481,20 @@ def test_a_pronoun_after_an_unnamed_spokesperson_is_that_voice():
         ("Orvel Trust", "Orvel Trust", "pronoun"),
         ("Ilse Marron", "Ilse Marron", "pronoun"),
     ]
+
+
+def test_a_role_description_names_the_one_person_the_article_gave_that_role():
+    # BBC: "The Tory leader countered ... He declared: ..." went to the last person named,
+    # though the article had written "Tory leader Michael Howard"; "the chancellor said ..."
+    # named nobody after "Chancellor Gordon Brown".
+    rows = quotes_of(
+        ["Party leader Ada Quell and Chancellor Bo Vint met Ivo Marr.",
+         "The party leader countered that deals were struck. He declared: \"It is a stitch-up.\"",
+         "The chancellor said the figures were \"sound\".",
+         # "the shadow chancellor" is another role; two ministers make "the minister" nobody
+         "Shadow chancellor Tom Rook and minister Lu Penn and minister Kai Dorr spoke.",
+         "The minister said the plan was \"bold\"."],
+        {"Ada Quell": "PERSON", "Bo Vint": "PERSON", "Ivo Marr": "PERSON", "Tom Rook": "PERSON",
+         "Lu Penn": "PERSON", "Kai Dorr": "PERSON"},
+    )
+    assert [r[:2] for r in rows] == [("It is a stitch-up.", "Ada Quell"), ("sound", "Bo Vint"), ("bold", None)]

@@ -64,6 +64,12 @@ Attribution, tried in this order for each quote:
   An embedded phrase never continues a speaker.
 * ``none``         no speaker found.
 
+People named by their role: a description that starts its sentence or comes right
+before a speech verb ("The Tory leader countered ...", "the chancellor said") stands for
+the one person of the article written with that role ("Tory leader Michael Howard",
+"Gordon Brown, the chancellor,"; see `_described_people`), as a PERSON mention for all the
+rules above (these mentions are the quote step's own; they are not landed).
+
 The speaker is the name as written (possessive stripped) or, for a pronoun, the
 resolved name; `speaker_entity_id` / `speaker_name` come from the resolved mention, or
 from matching a name NER missed against the article's resolved names by `name_key`.
@@ -699,10 +705,132 @@ def _mark_quoted_mentions(art: _Article, spans_by_par: dict[int, list[_Span]]) -
             m.in_quote = any(sp.start <= m.start and m.end <= sp.end for sp in spans)
 
 
+# People named by their role ("the Tory leader", "the chancellor") after the article gave
+# the role next to the name ("Tory leader Michael Howard", "Gordon Brown, the chancellor,").
+_ROLE_STOP = _PREPOSITIONS | _TITLES | {
+    "the", "a", "an", "and", "or", "but", "his", "her", "its", "their", "our", "this", "that", "as", "who",
+    "said", "says", "told", "added", "when", "while", "if", "then", "also", "both"}
+# Words that make another role of the one after them ("Deputy Prime Minister" is not "the
+# prime minister"): never left out of a description.
+_ROLE_CHANGERS = frozenset({"deputy", "shadow", "vice", "assistant", "former", "ex", "junior", "acting", "under"})
+_GENERIC_MODIFIERS = frozenset({"new", "current", "outgoing", "veteran", "embattled"})
+_ROLE_WORD_RE = re.compile(r"[A-Za-z][\w-]*")
+_PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*)\s+$")
+_DESCRIPTION_RE = re.compile(r"\b[Tt]he((?:\s+[A-Za-z][\w-]*){1,4})")
+
+
+def _role_words_before(text: str, start: int, names: list[tuple[int, int]] = ()) -> list[str]:
+    """The words right before a name that give its role ("Tory leader" in "Tory leader
+    Michael Howard"), nearest last, as written; only spaces between them. The role itself
+    (the last word) is no part of another name ("Environmental Audit Committee Peter
+    Ainsworth" gives none); `names` are the (start, end) of the paragraph's other mentions."""
+    words: list[str] = []
+    pos = start
+    while len(words) < 4:
+        m = re.search(r"([A-Za-z][\w-]*)\s+$", text[max(0, pos - 40):pos])
+        if not m:
+            break
+        w = m.group(1)
+        at = max(0, pos - 40) + m.start(1)
+        if w.casefold() in _ROLE_STOP or _VERB_RE.fullmatch(w.casefold()):
+            break
+        if not words and any(a <= at < b for a, b in names):
+            return []
+        words.insert(0, w)
+        pos = at
+    # A sentence's first word is capitalised whatever it is.
+    if words and not text[_clause_before(text, 0, pos) : pos].strip():
+        words[0] = words[0].casefold()
+    return words
+
+
+def _role_words_after(text: str, end: int) -> list[str]:
+    """An appositive after a name: "Gordon Brown, the chancellor," -> ["chancellor"]."""
+    m = re.match(r",\s+(?:the\s+)?([^,.;:“”\"()]{2,60}?)\s*[,.;]", text[end:end + 70])
+    if not m:
+        return []
+    words = _ROLE_WORD_RE.findall(m.group(1))
+    if not words or len(words) > 6 or any(w.casefold() in ("who", "which", "said", "says") for w in words):
+        return []
+    # "the chairman of the committee": the role is the noun before its complement.
+    cut = next((i for i, w in enumerate(words) if w.casefold() in _PREPOSITIONS), len(words))
+    words = words[:cut]
+    return [w[:-2] if w.endswith(("'s", "’s")) else w for w in words]
+
+
+def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_Mention]:
+    """PERSON mentions for role descriptions that name one person of the article ("The Tory
+    leader countered ... He declared: ..." is Michael Howard when the article wrote "Tory
+    leader Michael Howard"): a description is "the" + words whose last (the role) is the
+    last word the article wrote right before that person's name or first in an appositive
+    after it ("Gordon Brown, the chancellor,"), and whose other words were written there
+    too; words that only name an organisation or place ("Chelsea chief executive") may be
+    left out, a word that makes another role ("shadow chancellor") may not. Only a
+    description that starts its sentence or comes right before a speech verb counts."""
+    found: list[tuple[int, str, list[re.Match]]] = []  # (paragraph, text, word matches after "the")
+    heard: set[str] = set()
+    for par, text in texts.items():
+        for d in _DESCRIPTION_RE.finditer(text):
+            ws = list(_ROLE_WORD_RE.finditer(text, d.start(1), d.end(1)))
+            found.append((par, text, ws))
+            heard.update(w.group(0).casefold() for w in ws)
+    if not found:
+        return []
+    roles: dict[str, list[tuple[frozenset[str], frozenset[str], _Mention]]] = {}
+    by_par: dict[int, list[_Mention]] = {}
+    for m in mentions:
+        by_par.setdefault(m.paragraph_index, []).append(m)
+    for m in mentions:
+        if m.label != "PERSON" or not m.entity_id or m.in_quote:
+            continue
+        text = texts.get(m.paragraph_index, "")
+        prev = _PREV_WORD_RE.search(text, max(0, m.start - 30), m.start)
+        before = []
+        if prev and prev.group(1).casefold() in heard:
+            others = [(o.start, o.end) for o in by_par.get(m.paragraph_index, ()) if o.label != "PERSON"]
+            before = _role_words_before(text, m.start, others)
+        after = _role_words_after(text, m.end) if text[m.end : m.end + 1] == "," else []
+        for words in (before, after):
+            if words and len(words[-1]) >= 3 and words[-1].isalpha() and words[-1].casefold() in heard:
+                names = frozenset(w.casefold() for w in words[:-1]
+                                  if w[:1].isupper() and w.casefold() not in _ROLE_CHANGERS)
+                roles.setdefault(words[-1].casefold(), []).append(
+                    (frozenset(w.casefold() for w in words), names, m))
+    if not roles:
+        return []
+    taken = {(m.paragraph_index, m.start) for m in mentions}
+    out = []
+    for par, text, ws in found:
+        words = [w.group(0).casefold() for w in ws]
+        if not ws or not any(w in roles for w in words):
+            continue
+        start = text.rfind("he", 0, ws[0].start()) - 1  # the "The"/"the" before the words
+        if (par, start) in taken:
+            continue
+        starts = not text[_clause_before(text, max(0, start - 300), start) : start].strip()
+        for k in range(len(words), 0, -1):
+            head, mods = words[k - 1], set(words[: k - 1]) - _GENERIC_MODIFIERS
+            if not starts and not (k < len(words) and _VERB_RE.fullmatch(words[k])):
+                continue
+            people = {m.entity_id: m for held, names, m in roles.get(head, ())
+                      if mods <= held and held - mods - {head} <= names}
+            if len(people) == 1:
+                ref = next(iter(people.values()))
+                out.append(_Mention(par, start, ws[k - 1].end(), ref.entity_name or ref.text, "PERSON",
+                                    ref.entity_id, ref.entity_name))
+                break
+    return out
+
+
 def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list[_Mention], out: dict) -> None:
-    art = _Article(mentions, dict(pars))
+    texts = dict(pars)
     spans_by_par = {p: _quote_spans(t) for p, t in pars}
+    art = _Article(mentions, texts)
     _mark_quoted_mentions(art, spans_by_par)
+    described = _described_people(texts, mentions)
+    if described:
+        art = _Article(sorted(mentions + described, key=lambda m: (m.paragraph_index, m.start)), texts)
+        _mark_quoted_mentions(art, spans_by_par)
     art.finish()
     carried: _Speaker | None = None  # speaker of an unclosed quote at the end of the previous paragraph
     before: tuple[int, str, list[_Span]] | None = None  # the previous paragraph
