@@ -50,7 +50,7 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        ids); quote speakers: a he/she is the subject of the last sentence naming a person, an
 #        unattributed quote takes the speaker the sentence before it names, an organisation's
 #        spokesman speaks for it, a name after a speech verb speaks only when the attribution
-#        ends with it ("said the e-University project had ..." names nobody)
+#        ends with it ("said the Kelvo Institute scheme had ..." names nobody)
 PIPELINE_VERSION = "1.6.3"
 ENV_PREFIX = "NEWSETL_"
 

@@ -394,8 +394,8 @@ def test_an_organisations_unnamed_spokesperson_makes_the_organisation_the_source
 
 
 def test_a_name_after_the_verb_speaks_only_when_it_ends_the_attribution():
-    # BBC: "the government said the e-University project had ..." named the project, and
-    # "Mr Blair, who has described Africa as a ..." named Africa, as speakers.
+    # BBC: "the government said the <name> project had ..." named the project, and
+    # "Mr X, who has described <country> as a ..." named the country, as speakers.
     rows = quotes_of(
         ['The ministry said the Kelvo Institute project had "improved understanding".',
          'Ms Ardent, who has described Norland as a "beacon" of reform, spoke on Monday.',
@@ -463,7 +463,7 @@ def test_a_pronoun_passes_over_a_person_titled_as_the_other_sex():
 
 
 def test_a_pronoun_after_an_unnamed_spokesperson_is_that_voice():
-    # BBC: 'A ministry spokeswoman confirmed Mr X was still in post. "...," she said' went
+    # BBC: 'A ministry spokeswoman said Mr X would stay on. "...," she said' went
     # to a woman named before; with the organisation named next to the role, the pronoun is
     # the organisation (a role next to a name is that person's: "spokeswoman Ilse Marron").
     rows = quotes_of(

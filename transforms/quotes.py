@@ -34,10 +34,10 @@ Attribution, tried in this order for each quote:
   is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
   A name after a verb (here and in ``said_after``) is the speaker only when the
   attribution ends with it: a possessive or a word that goes on with a clause makes it
-  part of what was said (`said the e-University project had “...”`, `described Africa
-  as a “scar”`), and so does a preposition before it (`said on radio station X`; not
+  part of what was said (`said the Kelvo Institute scheme had “...”`, `described Norland
+  as a “beacon”`), and so does a preposition before it (`said on radio station X`; not
   "by" or "from": `a claim by X that`). A job title may stand between the verb and a
-  person (`said Nortel president and chief executive Bill Owens`), and a role word
+  person (`said Tarwick Air president and chief executive Rolf Danby`), and a role word
   after an organisation (`said a Juventus official, who ...`).
 * ``according_to`` `according to X` in the same sentence.
 * ``pronoun``      he/she (or "said he") in either position, resolved to the subject of
@@ -161,7 +161,7 @@ _ROLE_GAP_RE = re.compile(
 _ROLE_SOURCE_LABELS = ("ORG", "GPE")
 # Text allowed between a speech verb and the speaker after it ("said Russian President X").
 _AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
-# ... and before a person, a longer job title ("said Nortel president and chief executive X",
+# ... and before a person, a longer job title ("said Tarwick Air president and chief executive X",
 # "said BA director of commercial planning, X"), with no word that starts a clause.
 _CLAUSE_WORDS = "that|to|would|will|had|has|have|was|were|is|are|be|been|could|should|may|might|can|not|it|they|he|she|we|i|who|which|if|when|because|but"
 _TITLE_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!(?:" + _CLAUSE_WORDS + r")\b)[\w’'.\-]+,?\s+){0,6}$", re.IGNORECASE)
@@ -438,8 +438,8 @@ class _Article:
 
     def _unnamed_voice_between(self, last: _Mention, paragraph_index: int, pos: int) -> tuple[int, re.Match] | None:
         """The last spokesperson with no name in a sentence after the one naming `last`,
-        before the pronoun at `pos` ('A ministry spokeswoman confirmed Mr Smith was still in
-        post. "...," she said'): the pronoun is that voice, not a person named before it."""
+        before the pronoun at `pos` ('A ministry spokeswoman said Mr Smith would stay on.
+        "...," she said'): the pronoun is that voice, not a person named before it."""
         text = self.texts.get(last.paragraph_index, "")
         lo = _clause_after(text, last.end, len(text))
         found = None
@@ -499,8 +499,8 @@ def _from_name(art: _Article, name: str, attribution: str) -> _Speaker | None:
 
 # What may follow a speaker named after its verb ("said Mr X on Tuesday", "said X, who",
 # "said X.", "said a Juventus official"): anything else makes the name the subject or
-# object of the reported clause ("said the e-University project had ...", "described
-# Africa as a ...", "promised to hail Labour's record").
+# object of the reported clause ("said the Kelvo Institute scheme had ...", "described
+# Norland as a ...", "promised to hail Brenmoor's record").
 _AFTER_NAME_WORDS = _PREPOSITIONS | {"who", "whose", "that", "adding", "today", "yesterday", "tonight", "last",
                                      "this", "earlier", "later", "afterwards", "again", "also", "too", "then", "now"}
 _NEXT_WORD_RE = re.compile(r"\s*([\w’'-]+)")
