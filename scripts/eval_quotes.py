@@ -257,6 +257,10 @@ def render(res: dict, secs: float, n_gold: int) -> str:
         f"article's text: {res['all'].get('unplaced', 0)}.",
         "",
         # Measured with this script and gold at the commit named.
+        "Commit 9810b68 (before a name's statement or report spoke for it, a person named right "
+        "before an organisation spoke for it, and \"the report said\" stood for the one organisation "
+        "whose report the article names): speaker accuracy analysis 0.783 (attribution precision "
+        "0.925), held-out 0.825 (0.900), all 0.801 (0.914). "
         "Commit 7885e00 (before a role description that starts its sentence or comes right before a "
         "speech verb stood for the one person the article gave that role, \"the Tory leader\" for \"Tory "
         "leader Michael Howard\"): speaker accuracy analysis 0.777 (attribution precision 0.917), held-out "

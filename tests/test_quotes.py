@@ -498,3 +498,19 @@ def test_a_role_description_names_the_one_person_the_article_gave_that_role():
          "Lu Penn": "PERSON", "Kai Dorr": "PERSON"},
     )
     assert [r[:2] for r in rows] == [("It is a stitch-up.", "Ada Quell"), ("sound", "Bo Vint"), ("bold", None)]
+
+
+def test_a_statement_or_report_speaks_for_its_owner_and_a_person_for_the_organisation_after_them():
+    # BBC: '"...," Mr X's statement said' named nobody; "Y, <party> health spokesman said:"
+    # and "Z, <association> said:" went to the organisation, not the person; "the report
+    # said" after "the <org> report" named nobody.
+    rows = quotes_of(
+        ['"I apologise to all," Mr Varo\'s statement said.',
+         'Ivo Penrose, Kestrel Party health spokesman said: "It is the same target."',
+         'Ada Vinn, Marlow Hotel Association said: "We tried hard."',
+         "The Norland Bank report is out.",
+         '"Growth is slowing," the report said.'],
+        {"Varo": "PERSON", "Ivo Penrose": "PERSON", "Kestrel Party": "ORG", "Ada Vinn": "PERSON",
+         "Marlow Hotel Association": "ORG", "Norland Bank": "ORG"},
+    )
+    assert [r[1] for r in rows] == ["Varo", "Ivo Penrose", "Ada Vinn", "Norland Bank"]

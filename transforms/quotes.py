@@ -30,7 +30,9 @@ Attribution, tried in this order for each quote:
   never the speaker: `X told the BBC: "..."`), and partial quotes such as
   `X described the treaty as a “breakthrough document.”` The speaker is the name right
   before the verb (appositives and auxiliaries allowed: "X, 78, has said"; an
-  organisation's unnamed voice too: "a BBC spokesman said" is the BBC); if there
+  organisation's unnamed voice too: "a BBC spokesman said" is the BBC, and a name's
+  statement or report: "Mr X's statement said" is X; but a person named right before
+  the organisation speaks: "X, Acme Party health spokesman said" is X); if there
   is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
   A name after a verb (here and in ``said_after``) is the speaker only when the
   attribution ends with it: a possessive or a word that goes on with a clause makes it
@@ -68,7 +70,9 @@ People named by their role: a description that starts its sentence or comes righ
 before a speech verb ("The Tory leader countered ...", "the chancellor said") stands for
 the one person of the article written with that role ("Tory leader Michael Howard",
 "Gordon Brown, the chancellor,"; see `_described_people`), as a PERSON mention for all the
-rules above (these mentions are the quote step's own; they are not landed).
+rules above; "the report said" likewise for the one organisation whose report the
+article names ("the World Bank report", "a report by Oxfam"). These mentions are the
+quote step's own; they are not landed.
 
 The speaker is the name as written (possessive stripped) or, for a pronoun, the
 resolved name; `speaker_entity_id` / `speaker_name` come from the resolved mention, or
@@ -159,11 +163,18 @@ _ROLE_GAP_RE = re.compile(
     + _AUX + r"\s+)*$"
 )
 _ROLE_SOURCE_LABELS = ("ORG", "GPE")
+# A document or voice that a name owns ("Mr X's statement said", "Acme's annual report
+# says", "the party's spokesman said"): its owner is the source.
+_DOCUMENT_GAP_RE = re.compile(
+    r"^(['’]s)?\s+(?:[a-z][\w-]*\s+)?(?:statement|report|letter|website|message|spokes(?:man|woman|person))\s+"
+    r"(?:" + _AUX + r"\s+)*$"  # not "X's spokeswoman, Eleanor Scott, said": she speaks
+)
 # Text allowed between a speech verb and the speaker after it ("said Russian President X").
 _AFTER_VERB_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!that\b)[\w’'.\-]+\s+){0,3}$")
 # ... and before a person, a longer job title ("said Tarwick Air president and chief executive X",
 # "said BA director of commercial planning, X"), with no word that starts a clause.
-_CLAUSE_WORDS = "that|to|would|will|had|has|have|was|were|is|are|be|been|could|should|may|might|can|not|it|they|he|she|we|i|who|which|if|when|because|but"
+_CLAUSE_WORDS = ("that|to|would|will|had|has|have|was|were|is|are|be|been|could|should|may|might|can|not|"
+                 "it|they|he|she|we|i|who|which|if|when|because|but")
 _TITLE_GAP_RE = re.compile(r"^\s*,?\s*(?:(?!(?:" + _CLAUSE_WORDS + r")\b)[\w’'.\-]+,?\s+){0,6}$", re.IGNORECASE)
 _PRONOUN_BEFORE_RE = re.compile(r"\b(he|she|they|we|i|He|She|They|We|I)\s+(?:" + _AUX + r"\s+)*$")
 _PRONOUN_AFTER_RE = re.compile(r"^\s+(he|she|they|we|I)\b")
@@ -522,6 +533,18 @@ def _name_ends_phrase(text: str, end: int, hi: int, role: bool = True) -> bool:
     return role and word in _ROLE_WORDS and _name_ends_phrase(text, m.end(), hi, role=False)
 
 
+def _voice_gap(text: str, m: _Mention, vs: int) -> bool:
+    """Between mention `m` and the speech verb at `vs` stands a voice or document of its
+    own: an organisation's unnamed spokesperson ("a BBC spokesman said"), or a name's
+    statement, report or spokesperson ("Mr X's statement said", "the Acme report says")."""
+    gap = text[m.end : vs]
+    if m.label in _ROLE_SOURCE_LABELS and _ROLE_GAP_RE.match(gap):
+        return True
+    doc = _DOCUMENT_GAP_RE.match(gap)
+    return doc is not None and (doc.group(1) is not None or m.text.endswith(("'s", "’s"))
+                                or m.label in _ROLE_SOURCE_LABELS)
+
+
 def _starts_with_preposition(text: str, lo: int, hi: int) -> bool:
     """text[lo:hi] opens with a preposition: a name after it is its object ("said on
     television station Canal Plus", "confirmed to BBC Sport"), not the speaker; "by" and
@@ -541,10 +564,17 @@ def _speaker_around_verb(
     cands = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and lo <= m.start]
     # 1. A name right before the verb.
     before = [m for m in cands if m.end <= vs and (
-        _SUBJECT_GAP_RE.match(text[m.end : vs])
-        or (m.label in _ROLE_SOURCE_LABELS and _ROLE_GAP_RE.match(text[m.end : vs])))]
+        _SUBJECT_GAP_RE.match(text[m.end : vs]) or _voice_gap(text, m, vs))]
     if before:
-        return _from_mention(max(before, key=lambda m: m.end), attribution)
+        best = max(before, key=lambda m: m.end)
+        if best.label != "PERSON" or _voice_gap(text, best, vs):
+            # "Ivo Penrose, Kestrel Party health spokesman said", "Ada Vinn, Marlow Hotel
+            # Association said": the person named right before the organisation speaks.
+            comma = re.search(r",\s*$", text[max(lo, best.start - 4) : best.start])
+            if comma:
+                at = best.start - len(comma.group(0))
+                best = next((m for m in cands if m.label == "PERSON" and m.end == at), best)
+        return _from_mention(best, attribution)
     pm = _PRONOUN_BEFORE_RE.search(text[lo:vs])
     if pm:
         return _from_pronoun(art, pm.group(1), par, lo + pm.start(1))
@@ -715,6 +745,9 @@ _ROLE_STOP = _PREPOSITIONS | _TITLES | {
 _ROLE_CHANGERS = frozenset({"deputy", "shadow", "vice", "assistant", "former", "ex", "junior", "acting", "under"})
 _GENERIC_MODIFIERS = frozenset({"new", "current", "outgoing", "veteran", "embattled"})
 _ROLE_WORD_RE = re.compile(r"[A-Za-z][\w-]*")
+_DOCUMENTS = r"(report|study|survey|statement|paper|review)"
+_DOC_AFTER_RE = re.compile(r"(?:['’]s)?\s+(?:(?:annual|latest|new|own|draft|final)\s+)?" + _DOCUMENTS + r"\b")
+_DOC_BEFORE_RE = re.compile(r"\b" + _DOCUMENTS + r"\s+(?:(?:published|issued|released)\s+)?(?:by|from)\s+(?:the\s+)?$")
 _PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*)\s+$")
 _DESCRIPTION_RE = re.compile(r"\b[Tt]he((?:\s+[A-Za-z][\w-]*){1,4})")
 
@@ -781,6 +814,15 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_
     for m in mentions:
         by_par.setdefault(m.paragraph_index, []).append(m)
     for m in mentions:
+        if m.label == "ORG" and m.entity_id and not m.in_quote:
+            # An organisation's document: "the Oxfam report", "Oxfam's report", "a report by
+            # Oxfam" make "The report said" Oxfam's voice.
+            text = texts.get(m.paragraph_index, "")
+            doc = _DOC_AFTER_RE.match(text, m.end) or _DOC_BEFORE_RE.search(text, max(0, m.start - 40), m.start)
+            if doc and doc.group(1).casefold() in heard:
+                roles.setdefault(doc.group(1).casefold(), []).append((frozenset([doc.group(1).casefold()]),
+                                                                     frozenset(), m))
+            continue
         if m.label != "PERSON" or not m.entity_id or m.in_quote:
             continue
         text = texts.get(m.paragraph_index, "")
@@ -816,7 +858,7 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_
                       if mods <= held and held - mods - {head} <= names}
             if len(people) == 1:
                 ref = next(iter(people.values()))
-                out.append(_Mention(par, start, ws[k - 1].end(), ref.entity_name or ref.text, "PERSON",
+                out.append(_Mention(par, start, ws[k - 1].end(), ref.entity_name or ref.text, ref.label,
                                     ref.entity_id, ref.entity_name))
                 break
     return out
