@@ -792,20 +792,23 @@ def _role_words_after(text: str, end: int) -> list[str]:
 
 
 def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_Mention]:
-    """PERSON mentions for role descriptions that name one person of the article ("The Tory
+    """Mentions for role descriptions that name one person of the article ("The Tory
     leader countered ... He declared: ..." is Michael Howard when the article wrote "Tory
     leader Michael Howard"): a description is "the" + words whose last (the role) is the
     last word the article wrote right before that person's name or first in an appositive
     after it ("Gordon Brown, the chancellor,"), and whose other words were written there
     too; words that only name an organisation or place ("Chelsea chief executive") may be
     left out, a word that makes another role ("shadow chancellor") may not. Only a
-    description that starts its sentence or comes right before a speech verb counts."""
-    found: list[tuple[int, str, list[re.Match]]] = []  # (paragraph, text, word matches after "the")
+    description that starts its sentence or comes right before a speech verb counts.
+    "The report" (or study, statement, ...) likewise names the one organisation whose
+    report the article names ("the World Bank report", "a report by Oxfam"). The new
+    mentions take the label, id and name of the person or organisation."""
+    found: list[tuple[int, str, int, list[re.Match]]] = []  # (paragraph, text, "the", words after it)
     heard: set[str] = set()
     for par, text in texts.items():
         for d in _DESCRIPTION_RE.finditer(text):
             ws = list(_ROLE_WORD_RE.finditer(text, d.start(1), d.end(1)))
-            found.append((par, text, ws))
+            found.append((par, text, d.start(), ws))
             heard.update(w.group(0).casefold() for w in ws)
     if not found:
         return []
@@ -842,11 +845,10 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_
         return []
     taken = {(m.paragraph_index, m.start) for m in mentions}
     out = []
-    for par, text, ws in found:
+    for par, text, start, ws in found:
         words = [w.group(0).casefold() for w in ws]
         if not ws or not any(w in roles for w in words):
             continue
-        start = text.rfind("he", 0, ws[0].start()) - 1  # the "The"/"the" before the words
         if (par, start) in taken:
             continue
         starts = not text[_clause_before(text, max(0, start - 300), start) : start].strip()
