@@ -355,7 +355,8 @@ def _after_preposition(text: str, start: int) -> bool:
 # Titles that tell a person's sex ("Mr Ebbers", "Ms Jowell"), written in the span or
 # right before it.
 _FOR_THE_RE = re.compile(r"\s+for\s+(?:the\s+)?")
-_ROLE_NOUN_RE = re.compile(r"\bspokes(?:man|woman|person)\b", re.IGNORECASE)
+_ROLE_NOUN_RE = re.compile(r"\b(?:" + "|".join(w for w in _ROLE_WORDS if w.startswith("spokes")) + r")\b",
+                           re.IGNORECASE)
 _MALE_TITLES = frozenset("mr mister sir lord king prince".split())
 _FEMALE_TITLES = frozenset("mrs ms miss lady dame baroness queen princess".split())
 
@@ -760,11 +761,11 @@ def _role_words_before(text: str, start: int, names: list[tuple[int, int]] = ())
     words: list[str] = []
     pos = start
     while len(words) < 4:
-        m = re.search(r"([A-Za-z][\w-]*)\s+$", text[max(0, pos - 40):pos])
+        m = _PREV_WORD_RE.search(text, max(0, pos - 40), pos)
         if not m:
             break
         w = m.group(1)
-        at = max(0, pos - 40) + m.start(1)
+        at = m.start(1)
         if w.casefold() in _ROLE_STOP or _VERB_RE.fullmatch(w.casefold()):
             break
         if not words and any(a <= at < b for a, b in names):
@@ -791,7 +792,8 @@ def _role_words_after(text: str, end: int) -> list[str]:
     return [w[:-2] if w.endswith(("'s", "’s")) else w for w in words]
 
 
-def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_Mention]:
+def _described_people(texts: dict[int, str], mentions: list[_Mention],
+                      by_par: dict[int, list[_Mention]]) -> list[_Mention]:
     """Mentions for role descriptions that name one person of the article ("The Tory
     leader countered ... He declared: ..." is Michael Howard when the article wrote "Tory
     leader Michael Howard"): a description is "the" + words whose last (the role) is the
@@ -813,9 +815,6 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention]) -> list[_
     if not found:
         return []
     roles: dict[str, list[tuple[frozenset[str], frozenset[str], _Mention]]] = {}
-    by_par: dict[int, list[_Mention]] = {}
-    for m in mentions:
-        by_par.setdefault(m.paragraph_index, []).append(m)
     for m in mentions:
         if m.label == "ORG" and m.entity_id and not m.in_quote:
             # An organisation's document: "the Oxfam report", "Oxfam's report", "a report by
@@ -871,7 +870,7 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
     spans_by_par = {p: _quote_spans(t) for p, t in pars}
     art = _Article(mentions, texts)
     _mark_quoted_mentions(art, spans_by_par)
-    described = _described_people(texts, mentions)
+    described = _described_people(texts, mentions, art.by_par)
     if described:
         art = _Article(sorted(mentions + described, key=lambda m: (m.paragraph_index, m.start)), texts)
         _mark_quoted_mentions(art, spans_by_par)
