@@ -51,7 +51,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        unattributed quote takes the speaker the sentence before it names, an organisation's
 #        spokesman speaks for it, a name after a speech verb speaks only when the attribution
 #        ends with it ("said the Kelvo Institute scheme had ..." names nobody)
-PIPELINE_VERSION = "1.6.3"
+# 1.6.4: quote speakers: an epithet ("said the 23-year-old", "the Spaniard said") resolves
+#        as a he/she; a sentence led by a he/she or an epithet names no subject for a later
+#        pronoun
+PIPELINE_VERSION = "1.6.4"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -321,6 +321,54 @@ def test_pronoun_skips_a_name_after_a_preposition():
                     ("Then we grew faster.", "Elias Dorn", "Elias Dorn", "continuation")]
 
 
+def test_a_sentence_led_by_a_pronoun_names_no_subject_for_the_next_pronoun():
+    # 'He praised X.' names X as an object: the "he" of the next quote is the person the
+    # first "He" was, named before it.
+    rows = quotes_of(
+        ["Coach Liam Ostrow was pleased with the draw.",
+         'He praised striker Dario Kell, who scored twice. "We kept going," he said.'],
+        {"Liam Ostrow": "PERSON", "Dario Kell": "PERSON"},
+    )
+    assert rows == [("We kept going", "Liam Ostrow", "Liam Ostrow", "pronoun")]
+    # An epithet as the subject counts the same ("The Scot thought he was talking to X").
+    rows = quotes_of(
+        ["Ewan Tait, the Scot, was caught out by a prank call.",
+         "The Scot thought he was talking to director Pablo Mares. \"I want to leave,\" he said."],
+        {"Ewan Tait": "PERSON", "Pablo Mares": "PERSON"},
+    )
+    assert rows == [("I want to leave", "Ewan Tait", "Ewan Tait", "pronoun")]
+    # A subject of the other sex: the person she named may well be the "he".
+    rows = quotes_of(
+        ["Mira Lund chaired the hearing.", 'She praised Tom Vance for his candour. "I told the truth," he said.'],
+        {"Mira Lund": "PERSON", "Tom Vance": "PERSON"},
+    )
+    assert rows == [("I told the truth", "Tom Vance", "Tom Vance", "pronoun")]
+
+
+def test_an_epithet_speaks_for_the_person_the_article_is_about():
+    rows = quotes_of(
+        ["Ada Norwick beat the holder in straight sets to reach the final.",
+         '"Bring it on," said the 23-year-old. "I played well."'],
+        {"Ada Norwick": "PERSON"},
+    )
+    assert rows == [("Bring it on", "Ada Norwick", "Ada Norwick", "pronoun"),
+                    ("I played well.", "Ada Norwick", "Ada Norwick", "continuation")]
+    rows = quotes_of(
+        ["Tomas Ferrand knocked out Olaf Brenner in the third round.", '"It was hard work," the Frenchman said.',
+         'The 30-year-old told a radio station: "I am tired."'],
+        {"Tomas Ferrand": "PERSON", "Olaf Brenner": "PERSON"},
+    )
+    assert [r[1] for r in rows] == ["Tomas Ferrand", "Tomas Ferrand"]
+    assert [r[3] for r in rows] == ["pronoun", "pronoun"]
+    # Not epithets: an adjective that names a people, an age that goes on with a clause.
+    rows = quotes_of(
+        ["Tomas Ferrand lost the final.", '"We will appeal," said the French.',
+         '"It was close," said the 30-year-old coach of the other team.'],
+        {"Tomas Ferrand": "PERSON"},
+    )
+    assert [r[1] for r in rows] == [None, None]
+
+
 # --- scripts/eval_quotes.py: matching and scoring ---------------------------------------
 
 def test_eval_quotes_matching_and_scores():
