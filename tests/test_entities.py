@@ -94,6 +94,18 @@ def test_clean_name_strips_possessives_and_titles():
     assert clean_name("the Kremlin’s", "ORG") == "Kremlin"
 
 
+def test_a_sentences_the_before_a_country_is_no_part_of_its_name():
+    # "The Ireland captain ...", "The USA team ...": NER glues the sentence's "The" on.
+    assert clean_name("The Ireland", "GPE") == "Ireland"
+    assert clean_name("The USA", "GPE") == "USA"
+    assert entity_id_for("GPE", clean_name("The USA", "GPE")) == entity_id_for("GPE", "United States")
+    # Countries written with their article keep it, and so does any other name.
+    assert clean_name("The Netherlands", "GPE") == "The Netherlands"
+    assert clean_name("The Gambia", "GPE") == "The Gambia"
+    assert clean_name("The Hague", "GPE") == "The Hague"
+    assert clean_name("The Times", "ORG") == "The Times"
+
+
 def test_a_currency_glued_to_a_code_is_no_country_and_no_initial():
     # BBC: "A$7.17" made an entity "A" (24 mentions) and "US$" counted as the US. CoNLL-2003
     # tags "A$", "US$", "C$" MISC: a currency, kept whole and keyed apart from the country.

@@ -607,6 +607,11 @@ def clean_name(text: str | None, label: str | None = None) -> str:
         s = _WRAP_RE.sub("", s)
     if s.startswith("the ") and len(s) > 4:
         s = s[4:]
+    elif (s.startswith("The ") and country_code(s[4:], label) and not s.endswith("s")
+          and s not in _NEWS_COUNTRY):
+        # "The Ireland captain", "The USA team": a country's name after a sentence's "The"
+        # that belongs to the noun after it; "The Netherlands", "The Gambia" keep theirs.
+        s = s[4:]
     if (label or "").upper() == "PERSON":
         stripped = _TITLE_RE.sub("", s).strip()
         if stripped:
