@@ -53,7 +53,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        ends with it ("said the Kelvo Institute scheme had ..." names nobody)
 # 1.6.4: quote speakers: an epithet ("said the 23-year-old", "the Spaniard said") resolves
 #        as a he/she; a sentence led by a he/she or an epithet names no subject for a later
-#        pronoun; a sentence's "The" before a country's name is no part of it ("The USA
+#        pronoun; a verb of belief attributes a partial quote ('X believes it was "up
+#        there"'); a sentence's "The" before a country's name is no part of it ("The USA
 #        team" is the US: entity ids)
 PIPELINE_VERSION = "1.6.4"
 ENV_PREFIX = "NEWSETL_"

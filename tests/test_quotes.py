@@ -126,6 +126,23 @@ def test_verbs_beyond_said(verb):
     assert rows == [("The deal is dead", "Olaf Scholz", "Olaf Scholz", "said_after")]
 
 
+def test_belief_verbs_attribute_partial_quotes_but_give_way_to_speech_verbs():
+    rows = quotes_of(
+        ['Nora Quill, twice a champion, believes the final was "up there" with her best games.',
+         'Acme Corp has said it believes there is "no legal basis" for the claim.',
+         '"It will kill radio," thinks Ivo Brand.',
+         'Pia Sand said the slump was not as "dramatic" as Mr Tom Holm believed.'],
+        {"Nora Quill": "PERSON", "Acme Corp": "ORG", "Ivo Brand": "PERSON", "Pia Sand": "PERSON",
+         "Tom Holm": "PERSON"},
+    )
+    assert rows == [
+        ("up there", "Nora Quill", "Nora Quill", "said_before"),
+        ("no legal basis", "Acme Corp", "Acme Corp", "said_before"),
+        ("It will kill radio", "Ivo Brand", "Ivo Brand", "said_after"),
+        ("dramatic", "Pia Sand", "Pia Sand", "said_before"),
+    ]
+
+
 def test_according_to():
     rows = quotes_of(['The talks were “a waste of time,” according to Maria Lopez.'], {"Maria Lopez": "PERSON"})
     assert rows == [("a waste of time", "Maria Lopez", "Maria Lopez", "according_to")]

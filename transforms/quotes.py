@@ -40,7 +40,10 @@ Attribution, tried in this order for each quote:
   as a “beacon”`), and so does a preposition before it (`said on radio station X`; not
   "by" or "from": `a claim by X that`). A job title may stand between the verb and a
   person (`said Tarwick Air president and chief executive Rolf Danby`), and a role word
-  after an organisation (`said a Juventus official, who ...`).
+  after an organisation (`said a Juventus official, who ...`). A verb of belief
+  ("believes", "thinks") attributes too (`X believes the match was "up there"`), after
+  any speech verb of the same sentence (`X has said it believes there is "no basis"` is
+  X); after a quote only when it opens the attribution (`"...," thinks X`).
 * ``according_to`` `according to X` in the same sentence.
 * ``pronoun``      he/she (or "said he") in either position, resolved to the subject of
   the last sentence before it that names a person, in paragraph order: that sentence's
@@ -141,8 +144,14 @@ _VERB_WORDS = (
     "boast boasts boasted joked predict predicts predicted stress stresses stressed "
     "emphasised emphasized cautioned pledge pledged demand demands demanded shouted "
     "complain complains complained reported accuse accuses accused urge urges urged "
-    "testified quipped mused tells answered answer answers wondered"
+    "testified quipped mused tells answered answer answers wondered "
+    "believes believed thinks feels"
 )
+# Verbs of belief: a partial quote after them is the believer's words ("X believes the
+# match was \"up there\""), but they give way to a speech verb of the same sentence ("X has
+# said it believes there is \"no basis\"" is X), and after a quote they attribute only when
+# they open the attribution ('"...," thinks X'; not '"dramatic" as X believed').
+_BELIEF_VERBS = frozenset("believes believed thinks feels".split())
 _VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()), key=len, reverse=True)) + r")\b")
 # Verbs whose next name is the one spoken to ("told the BBC", "told Reuters"), never the
 # speaker: "said Trump" inverts, "told Trump" does not.
@@ -679,6 +688,23 @@ def _tail_window(text: str, spans: list[_Span], k: int) -> tuple[int, int] | Non
     return t_lo, min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
 
 
+def _tail_verb(text: str, spans: list[_Span], k: int) -> tuple[tuple[int, int] | None, re.Match | None, bool]:
+    """The window after quote k (`_tail_window`), its speech verb, and whether the verb
+    opens the attribution or follows a comma ('"...," said X', '"..." once he had realised,
+    said Mr X': a name after it may speak; '"..." and promised to hail Labour's record'
+    names no speaker). A belief verb that does not open it is none ('"dramatic" as X
+    believed')."""
+    tail = _tail_window(text, spans, k)
+    verb = _VERB_RE.search(text, *tail) if tail else None
+    if verb is None:
+        return tail, None, False
+    pre = text[tail[0] : verb.start()]
+    inverted = not pre.strip(" ,;:—–-") or pre.rstrip().endswith(",")
+    if verb.group(0) in _BELIEF_VERBS and not inverted:
+        return tail, None, False
+    return tail, verb, inverted
+
+
 def _attribute(
     art: _Article, text: str, par: int, spans: list[_Span], k: int
 ) -> _Speaker | None:
@@ -689,14 +715,8 @@ def _attribute(
 
     # After the quote, in the rest of its sentence.
     pronoun_only = None
-    tail = _tail_window(text, spans, k)
-    verb = _VERB_RE.search(text, *tail) if tail else None
+    tail, verb, inverted = _tail_verb(text, spans, k)
     if verb:
-        # '"...," said X' only when the verb opens the attribution or follows a comma
-        # ('"..." once he had realised, said Mr X'); '"..." and promised to hail Labour's
-        # record' names no speaker.
-        pre = text[tail[0] : verb.start()]
-        inverted = not pre.strip(" ,;:—–-") or pre.rstrip().endswith(",")
         sp = _speaker_around_verb(art, text, par, mentions, *tail, verb, "said_after", inverted)
         if sp:
             if sp.attribution == "said_after" or sp.speaker is not None:
@@ -708,7 +728,7 @@ def _attribute(
     h_lo = _clause_before(text, prev_end, h_hi)
     verbs = list(_VERB_RE.finditer(text, h_lo, h_hi))
     if verbs:
-        verb = verbs[-1]
+        verb = next((v for v in reversed(verbs) if v.group(0) not in _BELIEF_VERBS), verbs[-1])
         # "X refused ..., saying Britain would ...“...”": a participle after a comma takes
         # the sentence's subject, so skip the name-next-to-verb rules.
         participle = verb.group(0).endswith("ing") and _prev_nonspace(text, verb.start()) == ","
@@ -756,8 +776,7 @@ def _attribute(
 def _verb_after(text: str, spans: list[_Span], k: int) -> bool:
     """The rest of quote k's sentence has a speech verb ('"We will appeal," lawyers told
     Reuters'): the quote has an attribution, even one that names nobody."""
-    tail = _tail_window(text, spans, k)
-    return tail is not None and _VERB_RE.search(text, *tail) is not None
+    return _tail_verb(text, spans, k)[1] is not None
 
 
 def _speaker_of_sentence_before(
