@@ -345,6 +345,19 @@ def test_shipped_model_same_entities_with_spacys_own_vectors_table():
     assert ours == theirs and any(ours)
 
 
+def test_a_span_without_a_capital_is_no_name():
+    # BBC: "wi-fi" was a NORP entity of 13 mentions, "jukebox" a PERSON.
+    text = "Wi-Fi rivals say wi-fi and the jukebox are here, said Ann Lee of wikinews.com."
+    for word in ("wi-fi", "jukebox"):
+        at = text.index(word)
+        assert ner._lowercase(text, at, at + len(word)), word
+    for word in ("Wi-Fi", "Ann Lee", "wikinews.com"):
+        at = text.index(word)
+        assert not ner._lowercase(text, at, at + len(word)), word
+    # A paragraph all in lowercase: its spans are kept.
+    assert not ner._lowercase("ann lee met bob", 0, 7)
+
+
 def test_a_closed_class_word_alone_at_a_sentence_start_is_no_name():
     # BBC: "An" (11 mentions) and "Let" (8) were PERSON entities: "An unprotected computer
     # ...", "\"Let's be realistic ...".

