@@ -94,18 +94,6 @@ def test_clean_name_strips_possessives_and_titles():
     assert clean_name("the Kremlin’s", "ORG") == "Kremlin"
 
 
-def test_a_sentences_the_before_a_country_is_no_part_of_its_name():
-    # "The Ireland captain ...", "The USA team ...": NER glues the sentence's "The" on.
-    assert clean_name("The Ireland", "GPE") == "Ireland"
-    assert clean_name("The USA", "GPE") == "USA"
-    assert entity_id_for("GPE", clean_name("The USA", "GPE")) == entity_id_for("GPE", "United States")
-    # Countries written with their article keep it, and so does any other name.
-    assert clean_name("The Netherlands", "GPE") == "The Netherlands"
-    assert clean_name("The Gambia", "GPE") == "The Gambia"
-    assert clean_name("The Hague", "GPE") == "The Hague"
-    assert clean_name("The Times", "ORG") == "The Times"
-
-
 def test_a_currency_glued_to_a_code_is_no_country_and_no_initial():
     # BBC: "A$7.17" made an entity "A" (24 mentions) and "US$" counted as the US. CoNLL-2003
     # tags "A$", "US$", "C$" MISC: a currency, kept whole and keyed apart from the country.
@@ -646,6 +634,23 @@ def test_glued_sentence_initial_word_is_trimmed_from_the_span():
     assert out["end_char"].to_list() == df["end_char"].to_list()
     assert out["entity_name"].to_list()[:2] == ["Gerald Ford", "Gerald Ford"]
     assert out.schema == {**df.schema, "ner_label": pl.String, "entity_id": pl.String, "entity_name": pl.String}
+
+
+def test_a_sentences_the_before_a_country_is_trimmed_from_the_span():
+    # "The Ireland captain ...", "The USA team ...": NER glues the sentence's "The" on.
+    df = mentions_frame([
+        ("a", 0, 0, "The Ireland", "GPE"),
+        ("a", 1, 0, "The USA", "GPE"),
+        ("a", 2, 0, "The Netherlands", "GPE"),  # countries written with their article keep it
+        ("a", 3, 0, "The Gambia", "GPE"),
+        ("a", 4, 0, "The Hague", "GPE"),  # and so does any other name
+        ("a", 5, 0, "The Times", "ORG"),
+    ])
+    out = resolve_mentions(df)
+    assert out["text"].to_list() == ["Ireland", "USA", "The Netherlands", "The Gambia", "The Hague", "The Times"]
+    assert out["start_char"].to_list() == [4, 4, 0, 0, 0, 0]
+    assert out["entity_id"][1] == entity_id_for("GPE", "United States")
+    assert out["entity_name"][0] == "Ireland"
 
 
 def test_org_legal_suffixes_fold_but_short_forms_stay():

@@ -129,7 +129,7 @@ def test_verbs_beyond_said(verb):
 def test_belief_verbs_attribute_partial_quotes_but_give_way_to_speech_verbs():
     rows = quotes_of(
         ['Nora Quill, twice a champion, believes the final was "up there" with her best games.',
-         'Acme Corp has said it believes there is "no legal basis" for the claim.',
+         'Acme Corp has said it believes the lawsuit is "without merit" and will fight it.',
          '"It will kill radio," thinks Ivo Brand.',
          'Pia Sand said the slump was not as "dramatic" as Mr Tom Holm believed.'],
         {"Nora Quill": "PERSON", "Acme Corp": "ORG", "Ivo Brand": "PERSON", "Pia Sand": "PERSON",
@@ -137,7 +137,7 @@ def test_belief_verbs_attribute_partial_quotes_but_give_way_to_speech_verbs():
     )
     assert rows == [
         ("up there", "Nora Quill", "Nora Quill", "said_before"),
-        ("no legal basis", "Acme Corp", "Acme Corp", "said_before"),
+        ("without merit", "Acme Corp", "Acme Corp", "said_before"),
         ("It will kill radio", "Ivo Brand", "Ivo Brand", "said_after"),
         ("dramatic", "Pia Sand", "Pia Sand", "said_before"),
     ]
@@ -365,10 +365,10 @@ def test_a_sentence_led_by_a_pronoun_names_no_subject_for_the_next_pronoun():
 def test_an_epithet_speaks_for_the_person_the_article_is_about():
     rows = quotes_of(
         ["Ada Norwick beat the holder in straight sets to reach the final.",
-         '"Bring it on," said the 23-year-old. "I played well."'],
+         '"I am ready for her," said the 23-year-old. "I played well."'],
         {"Ada Norwick": "PERSON"},
     )
-    assert rows == [("Bring it on", "Ada Norwick", "Ada Norwick", "pronoun"),
+    assert rows == [("I am ready for her", "Ada Norwick", "Ada Norwick", "pronoun"),
                     ("I played well.", "Ada Norwick", "Ada Norwick", "continuation")]
     rows = quotes_of(
         ["Tomas Ferrand knocked out Olaf Brenner in the third round.", '"It was hard work," the Frenchman said.',

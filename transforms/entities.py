@@ -607,11 +607,6 @@ def clean_name(text: str | None, label: str | None = None) -> str:
         s = _WRAP_RE.sub("", s)
     if s.startswith("the ") and len(s) > 4:
         s = s[4:]
-    elif (s.startswith("The ") and country_code(s[4:], label) and not s.endswith("s")
-          and s not in _NEWS_COUNTRY):
-        # "The Ireland captain", "The USA team": a country's name after a sentence's "The"
-        # that belongs to the noun after it; "The Netherlands", "The Gambia" keep theirs.
-        s = s[4:]
     if (label or "").upper() == "PERSON":
         stripped = _TITLE_RE.sub("", s).strip()
         if stripped:
@@ -839,9 +834,21 @@ def _drop_false_full_names(
 _NO_TRIM = {"WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"}
 
 
+def _the_before_country(label: str, surface: str) -> bool:
+    """A sentence's "The" glued to a country's name, belonging to the noun after it ("The
+    Ireland captain", "The USA team"); "The Netherlands", "The Gambia" keep theirs."""
+    rest = surface[4:]
+    return (surface.startswith("The ") and not rest.endswith("s") and surface not in _NEWS_COUNTRY
+            and country_code(rest, label) is not None)
+
+
 def _trims(labels: list[str], surfaces: list[str]) -> list[int]:
-    """Rule 0: characters to cut off the front of each span ("Once Ford" -> 5)."""
+    """Rule 0: characters to cut off the front of each span ("Once Ford" -> 5); a "The"
+    before a country's name (`_the_before_country`)."""
     cut = [0 if lab in _NO_TRIM else trim_span(s or "") for lab, s in zip(labels, surfaces)]
+    the = [lab not in _NO_TRIM and _the_before_country(lab, s or "") for lab, s in zip(labels, surfaces)]
+    if any(the):
+        cut = [4 if t else c for c, t in zip(cut, the)]
     if not any(cut):
         return cut
     # Words named on their own (untrimmed spans) and full PERSON names' words.
@@ -853,7 +860,7 @@ def _trims(labels: list[str], surfaces: list[str]) -> list[int]:
             if lab == "PERSON":
                 named.update(key.split())
     for i, (lab, s, c) in enumerate(zip(labels, surfaces, cut)):
-        if c and lab != "PERSON" and name_key(clean_name(s[c:], lab)) not in named:
+        if c and lab != "PERSON" and not the[i] and name_key(clean_name(s[c:], lab)) not in named:
             cut[i] = 0
     return cut
 
