@@ -362,6 +362,17 @@ def test_a_sentence_led_by_a_pronoun_names_no_subject_for_the_next_pronoun():
     assert rows == [("I told the truth", "Tom Vance", "Tom Vance", "pronoun")]
 
 
+def test_a_pronoun_after_a_quote_is_not_the_person_the_quoted_words_are_about():
+    # 'Mr Lind "ran the accounts," he told the court': Lind is the subject of the quoted
+    # words; the "he" is the person named before.
+    rows = quotes_of(
+        ["In court, Mr Ole Varga denied that he had pushed finance chief Jon Lind to hide costs.",
+         'Mr Lind "ran the accounts," he told the jury.'],
+        {"Ole Varga": "PERSON", "Jon Lind": "PERSON", "Lind": "PERSON"},
+    )
+    assert rows == [("ran the accounts", "Ole Varga", "Ole Varga", "pronoun")]
+
+
 def test_an_epithet_speaks_for_the_person_the_article_is_about():
     rows = quotes_of(
         ["Ada Norwick beat the holder in straight sets to reach the final.",
