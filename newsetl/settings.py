@@ -55,8 +55,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        as a he/she; a sentence led by a he/she or an epithet names no subject for a later
 #        pronoun; a verb of belief attributes a partial quote ('X believes it was "up
 #        there"'); a person named right before a quote is not the he/she after it; a
-#        sentence's "The" before a country's name is no part of it ("The USA
-#        team" is the US: mention spans, entity ids); an NER span without a capital letter in a cased
+#        sentence's "The" before a country's name is no part of it ("The USA team" is the
+#        US: mention spans, entity ids); an NER span without a capital letter in a cased
 #        paragraph is no name ("wi-fi"; mentions)
 PIPELINE_VERSION = "1.6.4"
 ENV_PREFIX = "NEWSETL_"

@@ -468,7 +468,7 @@ class _Article:
             # Not after a subject of the other sex ('She praised X. "...," he said').
             said = (lead.group(1) or "").casefold()
             same = not said or not pronoun or said == pronoun.casefold()
-            if same and (said or _is_epithet(lead.group(2).split()[-1])):
+            if same and (said or _is_epithet(lead.group(2))):
                 return self.person_referred_to(last.paragraph_index, begin, pronoun or said, depth + 1)
         j = bisect.bisect_left(self._person_pos, (last.paragraph_index, begin))
         return next((m for m in self._persons[j:i] if fits(m) and not _after_preposition(text, m.start)), last)
@@ -575,13 +575,14 @@ def _voice_gap(text: str, m: _Mention, vs: int) -> bool:
 # An epithet: "the" and a word that news writes for a person it has already named, never
 # to bring in a new one: an age ("the 25-year-old") or a nationality ("the Spaniard",
 # "the Scot"; not an adjective that names a people, "the French"), with at most two words
-# before it ("the Birchfield Harrier 30-year-old"). It speaks as "he"/"she" would.
+# before it ("the Leeds-born 30-year-old"). It speaks as "he"/"she" would.
 _EPITHET_BEFORE_RE = re.compile(r"\b[Tt]he\s+((?:[\w’'-]+\s+){0,2}?[\w’'-]+)\s*" + _APPOSITIVE + r"?(?:"
                                 + _AUX + r"\s+)*$")
 _EPITHET_AFTER_RE = re.compile(r"\s*,?\s*[Tt]he\s+")
 # A sentence whose subject is a he/she or an epithet, after an opening connective.
 _LEAD_RE = re.compile(r"\s*(?:(?:But|And|However|Yet|Now|Then|Still|Meanwhile),?\s+)?"
-                      r"(?:(He|She)|The\s+((?:[\w’'-]+\s+){0,2}?[\w’'-]+)(?=[\s,]))\b")
+                      r"(?:(He|She)|The\s+([\w’'-]+)(?=[\s,]))\b")
+_HE_SHE_RE = re.compile(r"\b([Hh]e|[Ss]he)\b")
 _AGE_RE = re.compile(r"\d+-year-old")
 _NATIONALITY_NOUNS = frozenset("scot scotsman scotswoman welshman welshwoman englishman englishwoman irishman "
                                "irishwoman frenchman frenchwoman dutchman dutchwoman kiwi aussie".split())
@@ -726,7 +727,7 @@ def _attribute(
             subj = next((m for m in mentions if m.label == "PERSON" and not m.in_quote and m.end <= q_start - 1
                          and not text[m.end : q_start - 1].strip()), None)
             if subj is not None and subj.entity_id == sp.entity_id:
-                pm = _PRONOUN_AFTER_RE.match(text, verb.end(), tail[1])
+                pm = _HE_SHE_RE.search(text, *tail)
                 sp = _from_pronoun(art, pm.group(1) if pm else "", par, subj.start)
         if sp:
             if sp.attribution == "said_after" or sp.speaker is not None:
