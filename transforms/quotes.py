@@ -132,6 +132,11 @@ _TAIL_MAX_CHARS = 80  # attribution after a quote starts within a few words of i
 # NORP ("North Korean") is an adjective far more often than a speaker.
 _SPEAKER_LABELS = ("PERSON", "ORG", "GPE")
 
+# Verbs of belief: a partial quote after them is the believer's words ("X believes the
+# match was \"up there\""), but they give way to a speech verb of the same sentence ("X has
+# said it believes there is \"no basis\"" is X), and after a quote they attribute only when
+# they open the attribution ('"...," thinks X'; not '"dramatic" as X believed').
+_BELIEF_VERBS = frozenset("believes believed thinks feels".split())
 _VERB_WORDS = (
     "say says said saying tell tells told telling add adds added adding state stated "
     "claim claims claimed claiming warn warns warned warning write writes wrote writing "
@@ -146,15 +151,10 @@ _VERB_WORDS = (
     "boast boasts boasted joked predict predicts predicted stress stresses stressed "
     "emphasised emphasized cautioned pledge pledged demand demands demanded shouted "
     "complain complains complained reported accuse accuses accused urge urges urged "
-    "testified quipped mused tells answered answer answers wondered "
-    "believes believed thinks feels"
+    "testified quipped mused tells answered answer answers wondered"
 )
-# Verbs of belief: a partial quote after them is the believer's words ("X believes the
-# match was \"up there\""), but they give way to a speech verb of the same sentence ("X has
-# said it believes there is \"no basis\"" is X), and after a quote they attribute only when
-# they open the attribution ('"...," thinks X'; not '"dramatic" as X believed').
-_BELIEF_VERBS = frozenset("believes believed thinks feels".split())
-_VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()), key=len, reverse=True)) + r")\b")
+_VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()) | _BELIEF_VERBS, key=len, reverse=True))
+                      + r")\b")
 # Verbs whose next name is the one spoken to ("told the BBC", "told Reuters"), never the
 # speaker: "said Trump" inverts, "told Trump" does not.
 _ADDRESSEE_VERBS = frozenset("tell tells told telling".split())
