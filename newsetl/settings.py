@@ -58,7 +58,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        sentence's "The" before a country's name is no part of it ("The USA team" is the
 #        US: mention spans, entity ids); an NER span without a capital letter in a cased
 #        paragraph is no name ("wi-fi"; mentions)
-PIPELINE_VERSION = "1.6.4"
+# 1.6.5: quote speakers: an abbreviation in brackets after a name ("the Acme Institute (AI)
+#        said") and a person of an organisation or place before the verb ("X of the Acme
+#        Institute said", "Lord X of Dunmore said" is X)
+PIPELINE_VERSION = "1.6.5"
 ENV_PREFIX = "NEWSETL_"
 
 

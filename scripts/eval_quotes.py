@@ -257,6 +257,10 @@ def render(res: dict, secs: float, n_gold: int) -> str:
         f"article's text: {res['all'].get('unplaced', 0)}.",
         "",
         # Measured with this script and gold at the commit named.
+        "Commit 668c03d (before an abbreviation in brackets could stand between a name and its "
+        "speech verb, 'the Acme Institute (AI) has said', and a person named before 'of' or 'from' "
+        "an organisation or place spoke for it, 'X of the Acme Institute said'): speaker accuracy "
+        "analysis 0.834 (attribution precision 0.963), held-out 0.850 (0.927), all 0.841 (0.947). "
         "Commit 5b38132 (before a person named right before a quote stopped being the he/she after "
         "it, 'Mr X \"made the decisions,\" he told the court'): speaker accuracy analysis 0.828 "
         "(attribution precision 0.956), held-out 0.850 (0.927), all 0.838 (0.943). "

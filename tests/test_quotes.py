@@ -590,3 +590,21 @@ def test_a_statement_or_report_speaks_for_its_owner_and_a_person_for_the_organis
          "Marlow Hotel Association": "ORG", "Norland Bank": "ORG"},
     )
     assert [r[1] for r in rows] == ["Varo", "Ivo Penrose", "Ada Vinn", "Norland Bank"]
+
+
+def test_an_abbreviation_in_brackets_after_a_name_and_a_person_of_an_organisation():
+    # BBC-wide: "The <association> (<abbr>) said ..." named nobody, and "X of the <org>
+    # said", "X from <org> said", "Lord X of <place> said" named the organisation or place.
+    rows = quotes_of(
+        ['The Guild of Pewter Makers (GPM) said it was "deeply troubled" by the plan.',
+         'Sales will face "hard times", the Tarnbury Chamber of Trade (TCT) has said.',
+         'Ola Brisk of the Fenwick Institute said the rules were "unfair".',
+         '"It is a start," Edda Mold, from the Harrow Union (HU) told reporters.',
+         'Lord Quayle of Dunmore said: "The law is clear."',
+         'Nadia Fenn, of Orrin Bank, described the deal as a "fair price".'],
+        {"Guild of Pewter Makers": "ORG", "GPM": "ORG", "Tarnbury Chamber of Trade": "ORG", "TCT": "ORG",
+         "Ola Brisk": "PERSON", "Fenwick Institute": "ORG", "Edda Mold": "PERSON", "Harrow Union": "ORG",
+         "HU": "ORG", "Quayle": "PERSON", "Dunmore": "GPE", "Nadia Fenn": "PERSON", "Orrin Bank": "ORG"},
+    )
+    assert [r[1] for r in rows] == ["Guild of Pewter Makers", "Tarnbury Chamber of Trade", "Ola Brisk",
+                                    "Edda Mold", "Quayle", "Nadia Fenn"]

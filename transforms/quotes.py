@@ -32,7 +32,9 @@ Attribution, tried in this order for each quote:
   before the verb (appositives and auxiliaries allowed: "X, 78, has said"; an
   organisation's unnamed voice too: "a BBC spokesman said" is the BBC, and a name's
   statement or report: "Mr X's statement said" is X; but a person named right before
-  the organisation speaks: "X, Acme Party health spokesman said" is X); if there
+  the organisation speaks: "X, Acme Party health spokesman said" and "X of the Acme
+  Institute said" are X); an abbreviation in brackets may follow the name ("the Acme
+  Institute (AI) has said"); if there
   is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
   A name after a verb (here and in ``said_after``) is the speaker only when the
   attribution ends with it: a possessive or a word that goes on with a clause makes it
@@ -169,7 +171,10 @@ _AUX = (
 # longer comma pairs are clauses with a subject of their own.
 # Written so that no text can be matched two ways (no catastrophic backtracking).
 _APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
-_SUBJECT_GAP_RE = re.compile(r"^\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
+# An abbreviation in brackets may follow the name ("the Institute of Widget Makers (IWM)
+# said"): news defines an organisation's abbreviation at its first mention.
+_ABBREVIATION = r"(?:\s*\([A-Z][A-Za-z&.]{1,9}\))"
+_SUBJECT_GAP_RE = re.compile(r"^" + _ABBREVIATION + r"?\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
 # An organisation's unnamed voice between its name and the verb ("a BBC spokesman said",
 # "an Apple spokeswoman told"): the organisation is the source.
 _ROLE_WORDS = ("spokesman", "spokeswoman", "spokesperson", "official", "officials", "source", "sources",
@@ -560,6 +565,12 @@ def _name_ends_phrase(text: str, end: int, hi: int, role: bool = True) -> bool:
     return role and word in _ROLE_WORDS and _name_ends_phrase(text, m.end(), hi, role=False)
 
 
+# Between a person and the organisation named right before a speech verb: the person
+# speaks for it ("X, Acme Party health spokesman said", "X of the Acme Institute said",
+# "X, from the Acme Association, told").
+_PERSON_OF_ORG_RE = re.compile(r"(?:,\s*|\s+(?=of|from|at))(?:(?:of|from|at)\s+(?:the\s+)?)?$")
+
+
 def _voice_gap(text: str, m: _Mention, vs: int) -> bool:
     """Between mention `m` and the speech verb at `vs` stands a voice or document of its
     own: an organisation's unnamed spokesperson ("a BBC spokesman said"), or a name's
@@ -637,10 +648,11 @@ def _speaker_around_verb(
         best = max(before, key=lambda m: m.end)
         if best.label != "PERSON" or _voice_gap(text, best, vs):
             # "Ivo Penrose, Kestrel Party health spokesman said", "Ada Vinn, Marlow Hotel
-            # Association said": the person named right before the organisation speaks.
-            comma = re.search(r",\s*$", text[max(lo, best.start - 4) : best.start])
-            if comma:
-                at = best.start - len(comma.group(0))
+            # Association said", "Ola Brisk of the Fenwick Institute said": the person named
+            # right before the organisation speaks.
+            link = _PERSON_OF_ORG_RE.search(text, max(lo, best.start - 16), best.start)
+            if link:
+                at = link.start()
                 best = next((m for m in cands if m.label == "PERSON" and m.end == at), best)
         return _from_mention(best, attribution)
     pm = _PRONOUN_BEFORE_RE.search(text[lo:vs])
