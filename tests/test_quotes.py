@@ -608,3 +608,20 @@ def test_an_abbreviation_in_brackets_after_a_name_and_a_person_of_an_organisatio
     )
     assert [r[1] for r in rows] == ["Guild of Pewter Makers", "Tarnbury Chamber of Trade", "Ola Brisk",
                                     "Edda Mold", "Quayle", "Nadia Fenn"]
+
+
+def test_a_partial_quote_early_in_a_long_sentence_that_ends_with_its_attribution():
+    # BBC-wide: 'X needs "..." to ... <more than 80 characters>, the <org> has said.' named
+    # nobody: the attribution stood beyond the window after the quote.
+    rows = quotes_of(
+        ['Growth needs "deep and lasting reform" to return to the towns and villages across the whole '
+         'northern region in the coming years, '
+         'the Kelmar Fund has said.',
+         'Orla Pike said the plan was "a disgrace" and would cost many jobs across the whole region '
+         'for years to come, the Dunmore Gazette reported.',
+         '"It is broken," said Ivo Reed, the chief executive of the firm, when the long-delayed plan '
+         'for the new hall was finally announced.'],
+        {"Kelmar Fund": "ORG", "Orla Pike": "PERSON", "Dunmore Gazette": "ORG", "Ivo Reed": "PERSON"},
+    )
+    assert [r[1:4:2] for r in rows] == [("Kelmar Fund", "said_after"), ("Orla Pike", "said_before"),
+                                        ("Ivo Reed", "said_after")]

@@ -25,6 +25,9 @@ Attribution, tried in this order for each quote:
   starts a new sentence with a new speaker). A name after the verb counts only when the
   verb opens the attribution or follows a comma (`"..." and promised to hail Labour's
   record` names nobody).
+  A partial quote early in a long sentence takes the attribution that ends the
+  sentence (`... need "deep reform" to grow again in the coming years, the Acme Fund has
+  said.`) when no speech verb comes before the quote and none is near after it.
 * ``said_before``  the speech verb precedes the quote in the same sentence:
   `X said: "..."`, `X told reporters "..."` (the name after "told" is the one spoken to,
   never the speaker: `X told the BBC: "..."`), and partial quotes such as
@@ -155,8 +158,14 @@ _VERB_WORDS = (
     "complain complains complained reported accuse accuses accused urge urges urged "
     "testified quipped mused tells answered answer answers wondered"
 )
-_VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_VERB_WORDS.split()) | _BELIEF_VERBS, key=len, reverse=True))
-                      + r")\b")
+
+
+def _alternation(words: set[str] | frozenset[str]) -> str:
+    """A regex alternation of `words`, longest first."""
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_VERB_RE = re.compile(r"\b(?:" + _alternation(set(_VERB_WORDS.split()) | _BELIEF_VERBS) + r")\b")
 # Verbs whose next name is the one spoken to ("told the BBC", "told Reuters"), never the
 # speaker: "said Trump" inverts, "told Trump" does not.
 _ADDRESSEE_VERBS = frozenset("tell tells told telling".split())
@@ -214,6 +223,9 @@ _ABBREV = {"mr", "mrs", "ms", "dr", "st", "gen", "sen", "rep", "gov", "jr", "sr"
            "col", "capt", "sgt", "no", "vs", "etc", "inc", "corp", "co", "ltd", "us", "uk", "un"}
 _SPACE_RE = re.compile(r"\s+")
 _SENT_END_RE = re.compile(r"[.!?]+[\"”’)]*\s+")
+# The clause that ends a sentence as its attribution: ", the Acme Fund has said."
+_FINAL_ATTRIBUTION_RE = re.compile(r",\s+[^,\"“”]{1,60}?\s+(?:" + _AUX + r"\s+)*(?:"
+                                   + _alternation(set(_VERB_WORDS.split())) + r")\s*[.!?]?[\"”’)]*\s*$")
 
 
 @dataclass
@@ -698,9 +710,13 @@ def _tail_window(text: str, spans: list[_Span], k: int) -> tuple[int, int] | Non
     q_start, q_end, closed, _ = spans[k]
     if not closed or text[q_start:q_end].rstrip().endswith("."):
         return None
-    next_start = spans[k + 1].start - 1 if k + 1 < len(spans) else len(text)
     t_lo = q_end + 1
-    return t_lo, min(_clause_after(text, t_lo, next_start), t_lo + _TAIL_MAX_CHARS)
+    return t_lo, min(_clause_after(text, t_lo, _next_quote_start(text, spans, k)), t_lo + _TAIL_MAX_CHARS)
+
+
+def _next_quote_start(text: str, spans: list[_Span], k: int) -> int:
+    """Where the quote after quote k opens (its mark), else the paragraph's end."""
+    return spans[k + 1].start - 1 if k + 1 < len(spans) else len(text)
 
 
 def _tail_verb(text: str, spans: list[_Span], k: int) -> tuple[tuple[int, int] | None, re.Match | None, bool]:
@@ -711,6 +727,18 @@ def _tail_verb(text: str, spans: list[_Span], k: int) -> tuple[tuple[int, int] |
     believed')."""
     tail = _tail_window(text, spans, k)
     verb = _VERB_RE.search(text, *tail) if tail else None
+    q_start = spans[k].start
+    if (verb is None and tail is not None and tail[1] == tail[0] + _TAIL_MAX_CHARS
+            and not _VERB_RE.search(text, _clause_before(text, 0, q_start), q_start)):
+        # A partial quote early in a long sentence that ends with its attribution ('... need
+        # "deep reform" to grow again, the Acme Fund has said.'): the window is that clause;
+        # not when a speech verb comes before the quote ('X said it was "..." ..., Y
+        # reported' is X's, by said_before).
+        end = _clause_after(text, tail[0], _next_quote_start(text, spans, k))
+        final = _FINAL_ATTRIBUTION_RE.search(text, tail[0], end)
+        if final:
+            tail = (final.start(), end)
+            verb = _VERB_RE.search(text, *tail)
     if verb is None:
         return tail, None, False
     pre = text[tail[0] : verb.start()]
