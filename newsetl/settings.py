@@ -61,7 +61,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.5: quote speakers: an abbreviation in brackets after a name ("the Acme Institute (AI)
 #        said") and a person of an organisation or place before the verb ("X of the Acme
 #        Institute said", "Lord X of Dunmore said" is X); a partial quote early in a long
-#        sentence takes the attribution that ends it (", the Acme Fund has said."); an entity
+#        sentence takes the attribution that ends it (", the Acme Fund has said."); a job
+#        title of up to 15 words between a speaker and the verb; "laughed"; an entity
 #        spelled as a brand ("WeWork", "iPhone") is no PERSON, GPE, LOC or NORP (entities.label)
 PIPELINE_VERSION = "1.6.5"
 ENV_PREFIX = "NEWSETL_"

@@ -625,3 +625,19 @@ def test_a_partial_quote_early_in_a_long_sentence_that_ends_with_its_attribution
     )
     assert [r[1:4:2] for r in rows] == [("Kelmar Fund", "said_after"), ("Orla Pike", "said_before"),
                                         ("Ivo Reed", "said_after")]
+
+
+def test_a_long_appositive_between_the_speaker_and_the_verb():
+    # BBC-wide and on the extraction web pages: '"...," X, <a job title of 8-15 words>, said'
+    # named nobody (appositives were at most 7 words).
+    rows = quotes_of(
+        ['"The deal is very significant," Ada Quell, the lawyer leading the class action against '
+         'Norland Water, said.',
+         'Bo Vint, head of the regional equities desk at the Kestrel Investment Fund in Dunmore, said he '
+         'thought a "well funded" offer would win.',
+         '"It was scary at the time," laughs Edda Mold.'],
+        {"Ada Quell": "PERSON", "Norland Water": "ORG", "Bo Vint": "PERSON",
+         "Kestrel Investment Fund": "ORG", "Dunmore": "GPE", "Edda Mold": "PERSON"},
+    )
+    assert [r[1:4:2] for r in rows] == [("Ada Quell", "said_after"), ("Bo Vint", "said_before"),
+                                        ("Edda Mold", "said_after")]

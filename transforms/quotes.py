@@ -32,13 +32,12 @@ Attribution, tried in this order for each quote:
   `X said: "..."`, `X told reporters "..."` (the name after "told" is the one spoken to,
   never the speaker: `X told the BBC: "..."`), and partial quotes such as
   `X described the treaty as a “breakthrough document.”` The speaker is the name right
-  before the verb (appositives and auxiliaries allowed: "X, 78, has said"; an
-  organisation's unnamed voice too: "a BBC spokesman said" is the BBC, and a name's
-  statement or report: "Mr X's statement said" is X; but a person named right before
-  the organisation speaks: "X, Acme Party health spokesman said" and "X of the Acme
-  Institute said" are X); an abbreviation in brackets may follow the name ("the Acme
-  Institute (AI) has said"); if there
-  is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
+  before the verb (an appositive of up to 15 words and auxiliaries allowed: "X, 78, has
+  said"; an organisation's unnamed voice too: "a BBC spokesman said" is the BBC, and a
+  name's statement or report: "Mr X's statement said" is X; but a person named right
+  before the organisation speaks: "X, Acme Party health spokesman said" and "X of the
+  Acme Institute said" are X); an abbreviation in brackets may follow the name ("the
+  Acme Institute (AI) has said"); if there is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
   A name after a verb (here and in ``said_after``) is the speaker only when the
   attribution ends with it: a possessive or a word that goes on with a clause makes it
   part of what was said (`said the Kelvo Institute scheme had “...”`, `described Norland
@@ -156,7 +155,7 @@ _VERB_WORDS = (
     "boast boasts boasted joked predict predicts predicted stress stresses stressed "
     "emphasised emphasized cautioned pledge pledged demand demands demanded shouted "
     "complain complains complained reported accuse accuses accused urge urges urged "
-    "testified quipped mused tells answered answer answers wondered"
+    "testified quipped mused tells answered answer answers wondered laughed laughs"
 )
 
 
@@ -177,13 +176,20 @@ _AUX = (
 )
 # Text allowed between a subject and its speech verb: auxiliaries, one appositive.
 # An appositive is at most 7 words between commas (", 78,", ", the foreign minister,");
-# longer comma pairs are clauses with a subject of their own.
+# longer comma pairs are clauses with a subject of their own, except right before the
+# verb (_SUBJECT_GAP_RE), where a job title runs up to 15 words (", head of equities at
+# the Acme Investment Fund in Dunmore, said": BBC-wide 19 quotes gained a speaker, about
+# 16 of them right, against 7 words).
 # Written so that no text can be matched two ways (no catastrophic backtracking).
-_APPOSITIVE = r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,6}\s*,\s*)"
+def _appositive(max_words: int) -> str:
+    return r"(?:,\s*[^,\s“”\"]+(?:\s+[^,\s“”\"]+){0,%d}\s*,\s*)" % (max_words - 1)
+
+
+_APPOSITIVE = _appositive(7)
 # An abbreviation in brackets may follow the name ("the Institute of Widget Makers (IWM)
 # said"): news defines an organisation's abbreviation at its first mention.
 _ABBREVIATION = r"(?:\s*\([A-Z][A-Za-z&.]{1,9}\))"
-_SUBJECT_GAP_RE = re.compile(r"^" + _ABBREVIATION + r"?\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
+_SUBJECT_GAP_RE = re.compile(r"^" + _ABBREVIATION + r"?\s*" + _appositive(15) + r"?(?:" + _AUX + r"\s+)*$")
 # An organisation's unnamed voice between its name and the verb ("a BBC spokesman said",
 # "an Apple spokeswoman told"): the organisation is the source.
 _ROLE_WORDS = ("spokesman", "spokeswoman", "spokesperson", "official", "officials", "source", "sources",
