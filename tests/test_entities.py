@@ -518,13 +518,15 @@ def test_a_name_spelled_as_a_brand_is_no_person_place_or_people():
     rows = [(f"w{i}", 0, 0, "FlexDesk", "PERSON") for i in range(6)]
     rows += [("g0", 0, 0, "ZapCab", "GPE"), ("g1", 0, 0, "ZapCab", "GPE"), ("g2", 0, 0, "ZapCab", "PRODUCT")]
     rows += [("n0", 0, 0, "iGrill", "NORP"), ("n1", 0, 0, "iGrill", "NORP")]
-    rows += [("c0", 0, 0, "ShowTime Tonight", "WORK_OF_ART"), ("c1", 0, 0, "QuikBuy", "PERSON"), ("c1", 1, 0, "QuikBuy", "PERSON")]
+    rows += [("c0", 0, 0, "ShowTime Tonight", "WORK_OF_ART")]
+    rows += [("c1", 0, 0, "QuikBuy", "PERSON"), ("c1", 1, 0, "QuikBuy", "PERSON")]
     # A surname prefix is how people's and places' names take a capital inside ("McArdle",
     # "DeKalb"); the name of a people never does ("MacBook" voted NORP is no people).
     rows += [(f"m{i}", 0, 0, "McArdle", "PERSON") for i in range(3)] + [("k0", 0, 0, "DeKalb", "GPE")]
     rows += [("b0", 0, 0, "MacBook", "NORP")]
     # A hyphenated or spaced name is not brand spelling; nor is a name in capitals.
-    rows += [("h0", 0, 0, "Smith-McKay", "PERSON"), ("h1", 0, 0, "Ellen DeMarco", "PERSON"), ("h2", 0, 0, "BBC", "ORG")]
+    rows += [("h0", 0, 0, "Smith-McKay", "PERSON"), ("h1", 0, 0, "Ellen DeMarco", "PERSON"),
+             ("h2", 0, 0, "BBC", "ORG")]
     out = resolve_mentions(mentions_frame(rows))
     ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
     assert ents == {"FlexDesk": "ORG", "ZapCab": "PRODUCT", "iGrill": "ORG", "ShowTime Tonight": "WORK_OF_ART",

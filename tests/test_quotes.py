@@ -641,3 +641,15 @@ def test_a_long_appositive_between_the_speaker_and_the_verb():
     )
     assert [r[1:4:2] for r in rows] == [("Ada Quell", "said_after"), ("Bo Vint", "said_before"),
                                         ("Edda Mold", "said_after")]
+
+
+def test_a_quote_ending_in_a_full_stop_inside_a_nested_quote_ends_its_sentence():
+    # Extraction web pages: '“... I said, ‘It is very simple.’” The members around X laughed.'
+    # The full stop before the closing single mark ends the sentence: the next one, whoever
+    # laughs in it, is no attribution.
+    rows = quotes_of(
+        ['“I asked for more,” Ada Quell said at the meeting. “They said, ‘The farms cannot '
+         'cope.’ I said, ‘Then buy bigger tractors.’” The staff around Bo Vint laughed.'],
+        {"Ada Quell": "PERSON", "Bo Vint": "PERSON"},
+    )
+    assert [r[1:4:2] for r in rows[:2]] == [("Ada Quell", "said_after"), ("Ada Quell", "continuation")]

@@ -1425,9 +1425,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     vote: ids do not depend on labels, so one entity gathers every label NER gave it).
     Three exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
     is ORG. One written as a brand ("WeWork", "iPhone": _INTERCAP) is no person, place or
-    people: it takes its most frequent other label, else ORG. PERSON loses to the most frequent other label when that label has at
-    least PERSON_DOUBT_MENTIONS mentions and PERSON_DOUBT_SHARE of them all, and the entity
-    is only ever written as one word.
+    people: it takes its most frequent other label, else ORG. PERSON loses to the most
+    frequent other label when that label has at least PERSON_DOUBT_MENTIONS mentions and
+    PERSON_DOUBT_SHARE of them all, and the entity is only ever written as one word.
     News introduces a person by full name or title ("Gordon Brown", "Lord Falconer"), so a
     one-word PERSON that the NER also calls something else is a club, company or programme
     ("Chelsea", "Gartner", "Newsnight"); see PERSON_DOUBT_MENTIONS.

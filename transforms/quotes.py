@@ -37,7 +37,8 @@ Attribution, tried in this order for each quote:
   name's statement or report: "Mr X's statement said" is X; but a person named right
   before the organisation speaks: "X, Acme Party health spokesman said" and "X of the
   Acme Institute said" are X); an abbreviation in brackets may follow the name ("the
-  Acme Institute (AI) has said"); if there is none (`X ..., claiming that ... “...”`) the first person named in the sentence.
+  Acme Institute (AI) has said"); if there is none (`X ..., claiming that ... “...”`)
+  the first person named in the sentence.
   A name after a verb (here and in ``said_after``) is the speaker only when the
   attribution ends with it: a possessive or a word that goes on with a clause makes it
   part of what was said (`said the Kelvo Institute scheme had “...”`, `described Norland
@@ -711,10 +712,10 @@ def _speaker_around_verb(
 def _tail_window(text: str, spans: list[_Span], k: int) -> tuple[int, int] | None:
     """The rest of quote k's sentence after its closing mark, where an attribution after
     the quote stands (at most _TAIL_MAX_CHARS). None when the quote is unclosed or ends in a
-    full stop: it ends its sentence then ('... eight months." A spokeswoman said ...' is
-    someone else speaking)."""
+    full stop, also one inside a nested quote's closing mark: it ends its sentence then
+    ('... eight months." A spokeswoman said ...' is someone else speaking)."""
     q_start, q_end, closed, _ = spans[k]
-    if not closed or text[q_start:q_end].rstrip().endswith("."):
+    if not closed or text[q_start:q_end].rstrip().rstrip("'’").endswith("."):
         return None
     t_lo = q_end + 1
     return t_lo, min(_clause_after(text, t_lo, _next_quote_start(text, spans, k)), t_lo + _TAIL_MAX_CHARS)
