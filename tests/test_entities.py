@@ -844,6 +844,27 @@ def test_a_party_and_its_name_are_one_entity_but_not_the_person_it_is_named_afte
     assert ids[5] == ORG("Hester Calloway Party") != ids[4]
 
 
+def test_a_bare_head_is_the_one_organisation_of_the_article_named_head_of_name():
+    # BBC: "the Bank" after "Bank of England" was an entity "Bank" of its own. Invented names
+    # below.
+    df = mentions_frame([
+        ("a", 0, 0, "Bank of Norland", "ORG"), ("a", 1, 0, "Bank", "ORG"), ("a", 2, 0, "The Bank", "ORG"),
+        ("b", 0, 0, "Academy of Stage Arts", "ORG"), ("b", 1, 0, "Academy", "ORG"),
+        # left alone: two names start with the word; another name ends in it; a person
+        ("c", 0, 0, "House of Elders", "ORG"), ("c", 1, 0, "House of Envoys", "ORG"), ("c", 2, 0, "House", "ORG"),
+        ("d", 0, 0, "Bank of Norland", "ORG"), ("d", 1, 0, "Kestrel Bank", "ORG"), ("d", 2, 0, "Bank", "ORG"),
+        ("e", 0, 0, "Bank of Norland", "ORG"), ("e", 1, 0, "Bank", "PERSON"),
+        # the bare word in an article that never writes the long name keeps its own id
+        ("f", 0, 0, "Bank", "ORG"),
+    ])
+    out = resolve_mentions(df)
+    names, ids = out["entity_name"].to_list(), out["entity_id"].to_list()
+    assert names[:5] == ["Bank of Norland"] * 3 + ["Academy of Stage Arts"] * 2
+    assert ids[1] == ids[2] == ORG("Bank of Norland") and ids[4] == ORG("Academy of Stage Arts")
+    assert ids[7] == ORG("House") and ids[10] == ORG("Bank") and ids[12] != ORG("Bank of Norland")
+    assert ids[13] == ORG("Bank")
+
+
 def test_a_bare_last_word_is_the_one_qualified_organisation_of_the_article():
     # BBC: "United" (99 mentions) mixed Manchester United, Dundee United and United
     # Airlines; in an article that writes "Manchester United", "United" is that club.

@@ -113,6 +113,11 @@ Resolution rules inside one article (mentions in paragraph/character order):
    one-word clip must be tagged ORG and have at most five letters ("Brits" is a group of
    people, "Congress" no clip of "Congressional Budget Office"); a legal form ("CNA Inc")
    and a name written with its article ("The Sun") clip nothing.
+7d. The head of a name: a one-word ORG that is the first word of the one ORG of the
+   article named "<head> of <name>" ("the Bank" after "Bank of England", "Hearts" after
+   "Hearts of Oak") is that ORG, with its name and id; not when another ORG of the article
+   ends in the word ("Deutsche Bank") or also starts with it ("House of Commons" and
+   "House of Lords").
 8. Country qualifiers: an ORG written with a leading country or its possessive ("U.S.
    Treasury", "Japan's Finance Ministry") and the ORG of the same article written
    without it ("Treasury") are one entity, with the short form's name and id. Never
@@ -1219,6 +1224,23 @@ def _org_short_forms(
         fits = {okeys[j] for j in by_last.get(okeys[i], ())}
         if len(fits) == 1:
             j = min(by_last[okeys[i]])
+            out[i] = out.get(j, clean[j])
+    # Rule 7d: a one-word ORG that is the head of the one ORG of the article named "<head> of
+    # <name>" ("the Bank" after "Bank of England", "the Academy" after "Academy of Motion
+    # Picture Arts and Sciences"), when no longer ORG of the article ends in it ("Deutsche
+    # Bank" makes "Bank" ambiguous) and no other one starts with it ("House of Commons" and
+    # "House of Lords").
+    by_head: dict[str, set[int]] = {}
+    for j in range(n):
+        words = clean[j].split()
+        if is_org[j] and len(words) >= 3 and words[1] == "of" and words[0][:1].isupper() and words[2][:1].isupper():
+            by_head.setdefault(name_key(words[0]), set()).add(j)
+    for i in range(n):
+        if not is_org[i] or i in out or " " in okeys[i] or okeys[i] in by_last:
+            continue
+        fits = {okeys[j] for j in by_head.get(okeys[i], ())}
+        if len(fits) == 1:
+            j = min(by_head[okeys[i]])
             out[i] = out.get(j, clean[j])
     return out, short_of
 
