@@ -1362,12 +1362,12 @@ PERSON_DOUBT_MENTIONS = 2
 PERSON_DOUBT_SHARE = 0.1
 
 # Brand spelling: a lowercase letter then a capital inside one word, the whole name with no
-# hyphen ("WeWork", "iPhone", "GlaxoSmithKline", "MoD"). Companies, products and works are written so; a person's or a
-# place's name only after a surname prefix ("McIlroy", "MacDonald", "DeKalb", "LaSalle"),
-# and the name of a people or party never. An entity only ever written as one word, that
-# is written so in at least half of its mentions and voted PERSON, GPE or LOC without such a
-# prefix, or NORP, takes its most frequent other label that is none of those four, else ORG
-# (entities_from_counts). On the BBC corpus the rule takes 24 entities, none of them a
+# hyphen ("WeWork", "iPhone", "GlaxoSmithKline", "MoD"). Companies, products and works are
+# written so; a person's or a place's name only after a surname prefix ("McIlroy",
+# "MacDonald", "DeKalb", "LaSalle"), and the name of a people or party never. An entity only
+# ever written as one word, that is written so in at least half of its mentions and voted
+# PERSON, GPE or LOC without such a prefix, or NORP, takes its most frequent other label
+# that is none of those four, else ORG (entities_from_counts). On the BBC corpus the rule takes 24 entities, none of them a
 # person, place or people: "EastEnders", "GlaxoSmithKline" and "MoD" voted PERSON, "GameBoy"
 # and "MacWorld" NORP, "SonyEricsson" and "PepsiCo" GPE, ..., and a few glued typos
 # ("atLabour"); "McIlroy" and "McManus" stay people. On the 121 web pages of
