@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -197,3 +198,22 @@ def test_a_later_run_links_an_acronym_an_earlier_article_spelled_out(tmp_path, m
                      "where m.text in ('EU', 'European Union') order by a.url, m.start_char")
     assert {r[1] for r in rows if r[0].endswith("-1")} == {"EU"}
     assert {r[2] for r in rows} == {entity_id_for("ORG", "European Union")}
+
+
+def test_jsonl_reject_reasons_say_what_is_wrong_with_the_body(tmp_path):
+    from newsetl.records import Reject
+    from newsetl.sources.files import iter_jsonl
+
+    p = tmp_path / "x.jsonl"
+    p.write_text("\n".join(json.dumps(o) for o in [
+        {"url": "https://a.invalid/1"},
+        {"url": "https://a.invalid/2", "text": 42},
+        {"url": "https://a.invalid/3", "text": "   ", "html": ["<p>x</p>"]},
+        {"url": "https://a.invalid/4", "text": "Ada Quell opened the new bridge on Monday."},
+    ]) + "\n")
+    out = list(iter_jsonl(p, "t"))
+    reasons = [o.reason for o in out if isinstance(o, Reject)]
+    assert reasons == ["line has neither 'text' nor 'html'",
+                       "line has no usable 'text' or 'html': 'text' is int, not a string",
+                       "line has no usable 'text' or 'html': 'text' is blank; 'html' is list, not a string"]
+    assert [o.url for o in out if not isinstance(o, Reject)] == ["https://a.invalid/4"]

@@ -150,6 +150,16 @@ def iter_file(path: Path, source: str, settings=None, fetcher=None) -> Iterator[
 JSONL_FIELDS = {"url", "title", "published_at", "source", "text", "html", "language", "authors"}
 
 
+def _no_body_reason(text: object, html: object) -> str:
+    """Why a JSONL object has no usable 'text' or 'html': missing, not a string, or blank."""
+    given = [(k, v) for k, v in (("text", text), ("html", html)) if v is not None]
+    if not given:
+        return "line has neither 'text' nor 'html'"
+    why = [f"'{k}' is {type(v).__name__}, not a string" if not isinstance(v, str) else f"'{k}' is blank"
+           for k, v in given]
+    return "line has no usable 'text' or 'html': " + "; ".join(why)
+
+
 def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
     opener = gzip.open if suffix_of(path)[1] else open
     try:
@@ -178,7 +188,7 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
                 continue
             text, html = obj.get("text"), obj.get("html")
             if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
-                yield Reject(source, ref, "line has neither 'text' nor 'html'")
+                yield Reject(source, ref, _no_body_reason(text, html))
                 continue
             authors = obj.get("authors") or []
             yield RawDoc(
