@@ -524,6 +524,9 @@ def test_a_name_spelled_as_a_brand_is_no_person_place_or_people():
     # "DeKalb"); the name of a people never does ("MacBook" voted NORP is no people).
     rows += [(f"m{i}", 0, 0, "McArdle", "PERSON") for i in range(3)] + [("k0", 0, 0, "DeKalb", "GPE")]
     rows += [("b0", 0, 0, "MacBook", "NORP")]
+    # A name voted NORP with such a word anywhere is no people; a person's full name is a person.
+    rows += [("b1", 0, 0, "ZapBook Air", "NORP"), ("b2", 0, 0, "Norland Greens", "NORP"),
+             ("b3", 0, 0, "Ola DeVane", "PERSON"), ("b4", 0, 0, "Ola PikWell", "PERSON")]
     # A hyphenated or spaced name is not brand spelling; nor is a name in capitals.
     rows += [("h0", 0, 0, "Smith-McKay", "PERSON"), ("h1", 0, 0, "Ellen DeMarco", "PERSON"),
              ("h2", 0, 0, "BBC", "ORG")]
@@ -531,6 +534,8 @@ def test_a_name_spelled_as_a_brand_is_no_person_place_or_people():
     ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
     assert ents == {"FlexDesk": "ORG", "ZapCab": "PRODUCT", "iGrill": "ORG", "ShowTime Tonight": "WORK_OF_ART",
                     "QuikBuy": "ORG", "McArdle": "PERSON", "DeKalb": "GPE", "MacBook": "ORG",
+                    "ZapBook Air": "ORG", "Norland Greens": "NORP", "Ola DeVane": "PERSON",
+                    "Ola PikWell": "PERSON",
                     "Smith-McKay": "PERSON", "Ellen DeMarco": "PERSON", "BBC": "ORG"}
     # each mention keeps the label the NER gave it
     assert out.filter(pl.col("text") == "FlexDesk")["label"].unique().to_list() == ["PERSON"]

@@ -1366,14 +1366,20 @@ PERSON_DOUBT_SHARE = 0.1
 # written so; a person's or a place's name only after a surname prefix ("McIlroy",
 # "MacDonald", "DeKalb", "LaSalle"), and the name of a people or party never. An entity only
 # ever written as one word, that is written so in at least half of its mentions and voted
-# PERSON, GPE or LOC without such a prefix, or NORP, takes its most frequent other label
-# that is none of those four, else ORG (entities_from_counts). On the BBC corpus the rule takes 24 entities, none of them a
+# PERSON, GPE or LOC without such a prefix, or an entity voted NORP with such a word in at
+# least half of its mentions, takes its most frequent other label that is none of those
+# four, else ORG (entities_from_counts). On the BBC corpus the rule takes 24 entities, none of them a
 # person, place or people: "EastEnders", "GlaxoSmithKline" and "MoD" voted PERSON, "GameBoy"
 # and "MacWorld" NORP, "SonyEricsson" and "PepsiCo" GPE, ..., and a few glued typos
 # ("atLabour"); "McIlroy" and "McManus" stay people. On the 121 web pages of
 # ../shared/data/extraction it takes 17 ("WeWork" voted PERSON on 36 mentions, "SpaceX" and
-# "iPhone" GPE, "MacBook" NORP, ...). ELEVANT has none.
+# "iPhone" GPE, "MacBook" NORP, ...). ELEVANT has none. The word rule for names voted NORP
+# takes 4 more BBC entities ("Nintendo GameBoy", "TiVo DVR", ...) and 7 on the web pages
+# ("MacBook Pro", 72 mentions).
 _INTERCAP = r"^[A-Za-z]*[a-z][A-Z][A-Za-z0-9.]*$"
+# ... and a word so spelled anywhere in a name voted NORP ("MacBook Pro", "Nintendo GameBoy":
+# a people's name has none; a person's full name often has one: "Paul McCartney").
+_INTERCAP_WORD = r"(?:^|\s)[A-Za-z]*[a-z][A-Z][A-Za-z0-9.]*(?:\s|$)"
 _NAME_PREFIX = r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)[A-Z]"
 _NOT_BRAND_LABELS = ("PERSON", "NORP", "GPE", "LOC")
 
@@ -1446,8 +1452,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
     vote: ids do not depend on labels, so one entity gathers every label NER gave it).
     Three exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
-    is ORG. One written as a brand ("WeWork", "iPhone": _INTERCAP) is no person, place or
-    people: it takes its most frequent other label, else ORG. PERSON loses to the most
+    is ORG. One written as a brand ("WeWork", "iPhone": _INTERCAP; for NORP a word so
+    written anywhere: "MacBook Pro") is no person, place or people: it takes its most
+    frequent other label, else ORG. PERSON loses to the most
     frequent other label when that label has at least PERSON_DOUBT_MENTIONS mentions and
     PERSON_DOUBT_SHARE of them all, and the entity is only ever written as one word.
     News introduces a person by full name or title ("Gordon Brown", "Lord Falconer"), so a
@@ -1485,10 +1492,13 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     other = (by_label.filter(pl.col("label") != "PERSON").group_by("entity_id")
              .agg(first_label.alias("_other"), pl.col("_n").max().alias("_other_n")))
     intercap = pl.col("_alias").str.contains(_INTERCAP).fill_null(False)
+    intercap_word = pl.col("_alias").str.contains(_INTERCAP_WORD).fill_null(False)
     shape = forms.group_by("entity_id").agg(pl.col("text").str.contains(r"\s").not_().all().alias("_one_word"),
                                             pl.col("mentions").sum().alias("_all"),
                                             (2 * (intercap * pl.col("mentions")).sum() >= pl.col("mentions").sum())
                                             .alias("_intercap"),
+                                            (2 * (intercap_word * pl.col("mentions")).sum() >= pl.col("mentions").sum())
+                                            .alias("_intercap_word"),
                                             pl.col("_alias").str.contains(_NAME_PREFIX).any().alias("_prefixed"))
     brand_other = (by_label.filter(~pl.col("label").is_in(_NOT_BRAND_LABELS)).group_by("entity_id")
                    .agg(first_label.alias("_brand_other")))
@@ -1499,8 +1509,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .any().fill_null(False).alias("_legal"))
     doubted = ((pl.col("label") == "PERSON") & pl.col("_one_word") & (pl.col("_other_n") >= PERSON_DOUBT_MENTIONS)
                & (pl.col("_other_n") >= PERSON_DOUBT_SHARE * pl.col("_all")))
-    brand = (pl.col("_one_word") & pl.col("_intercap")
-             & ((pl.col("label") == "NORP") | (pl.col("label").is_in(("PERSON", "GPE", "LOC")) & ~pl.col("_prefixed"))))
+    brand = (((pl.col("label") == "NORP") & pl.col("_intercap_word"))
+             | (pl.col("_one_word") & pl.col("_intercap") & pl.col("label").is_in(("PERSON", "GPE", "LOC"))
+                & ~pl.col("_prefixed")))
     labels = (
         by_label.group_by("entity_id").agg(first_label)
         .join(shape, on="entity_id", how="left")
