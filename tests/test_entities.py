@@ -541,6 +541,24 @@ def test_a_name_spelled_as_a_brand_is_no_person_place_or_people():
     assert out.filter(pl.col("text") == "FlexDesk")["label"].unique().to_list() == ["PERSON"]
 
 
+def test_a_name_ending_in_an_event_head_noun_is_an_event():
+    # BBC: "Brit Awards" voted PERSON, "Academy Awards" and "London Marathon" NORP. Invented names.
+    rows = [("a0", 0, 0, "Norland Awards", "PERSON"), ("a1", 0, 0, "Norland Awards", "PERSON"),
+            ("b0", 0, 0, "Kestrel Open", "NORP"), ("c0", 0, 0, "Tarn Cup", "ORG"),
+            ("d0", 0, 0, "Dunmore Marathon", "NORP"), ("d1", 0, 0, "Dunmore Marathon", "GPE"),
+            ("d2", 0, 0, "Dunmore Marathon", "NORP")]
+    # left alone: a person named Day, a company named Games, a venue voted LOC, one word
+    rows += [("e0", 0, 0, "Ola Day", "PERSON"), ("f0", 0, 0, "Argo Games", "ORG"),
+             ("g0", 0, 0, "Hollin Bowl", "LOC"), ("h0", 0, 0, "Cup", "ORG")]
+    out = resolve_mentions(mentions_frame(rows))
+    ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
+    assert ents == {"Norland Awards": "EVENT", "Kestrel Open": "EVENT", "Tarn Cup": "EVENT",
+                    "Dunmore Marathon": "EVENT", "Ola Day": "PERSON", "Argo Games": "ORG",
+                    "Hollin Bowl": "LOC", "Cup": "ORG"}
+    # each mention keeps the label the NER gave it
+    assert out.filter(pl.col("text") == "Norland Awards")["label"].unique().to_list() == ["PERSON"]
+
+
 def test_a_name_written_with_a_legal_form_is_an_org_whatever_the_bare_mentions_say():
     # Reuters style: "Noranda Inc" once, then "Noranda", which the NER calls a person.
     rows = [("a", 0, 0, "Noranda Inc", "ORG")] + [("a", i, 0, "Noranda", "PERSON") for i in range(1, 5)]
