@@ -64,7 +64,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        sentence takes the attribution that ends it (", the Acme Fund has said."); a job
 #        title of up to 15 words between a speaker and the verb; "laughed"; an entity
 #        spelled as a brand ("WeWork", "iPhone") is no PERSON, GPE, LOC or NORP, and a name
-#        ending in an event's head noun ("Brit Awards") is an EVENT (entities.label);
+#        ending in an event's head noun ("Brit Awards") is an EVENT, one ending in an
+#        organisation's ("Fabian Society") an ORG (entities.label);
 #        a bare head is the one "<head> of <name>" organisation of its article ("the Bank" after
 #        "Bank of England"; entity ids)
 PIPELINE_VERSION = "1.6.5"

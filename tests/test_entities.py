@@ -559,6 +559,21 @@ def test_a_name_ending_in_an_event_head_noun_is_an_event():
     assert out.filter(pl.col("text") == "Norland Awards")["label"].unique().to_list() == ["PERSON"]
 
 
+def test_a_name_ending_in_an_organisation_head_noun_is_an_org():
+    # BBC: "Champions League" voted NORP, "The Hansard Society" PERSON, "Police Federation"
+    # GPE. Invented names.
+    rows = [("a0", 0, 0, "Norland League", "NORP"), ("b0", 0, 0, "Kestrel Society", "PERSON"),
+            ("c0", 0, 0, "Dunmore Police Federation", "GPE"), ("d0", 0, 0, "Tarn University", "LOC")]
+    # left alone: places ending in "Union" or "Bank", a person named ... Bank, an ORG vote
+    rows += [("e0", 0, 0, "Norland Union", "GPE"), ("f0", 0, 0, "East Bank", "GPE"),
+             ("g0", 0, 0, "Ola Da Bank", "PERSON"), ("h0", 0, 0, "Harrow Council", "ORG")]
+    out = resolve_mentions(mentions_frame(rows))
+    ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
+    assert ents == {"Norland League": "ORG", "Kestrel Society": "ORG", "Dunmore Police Federation": "ORG",
+                    "Tarn University": "ORG", "Norland Union": "GPE", "East Bank": "GPE",
+                    "Ola Da Bank": "PERSON", "Harrow Council": "ORG"}
+
+
 def test_a_name_written_with_a_legal_form_is_an_org_whatever_the_bare_mentions_say():
     # Reuters style: "Noranda Inc" once, then "Noranda", which the NER calls a person.
     rows = [("a", 0, 0, "Noranda Inc", "ORG")] + [("a", i, 0, "Noranda", "PERSON") for i in range(1, 5)]
