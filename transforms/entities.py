@@ -1376,10 +1376,10 @@ PERSON_DOUBT_SHARE = 0.1
 # "iPhone" GPE, "MacBook" NORP, ...). ELEVANT has none. The word rule for names voted NORP
 # takes 4 more BBC entities ("Nintendo GameBoy", "TiVo DVR", ...) and 7 on the web pages
 # ("MacBook Pro", 72 mentions).
-_INTERCAP = r"^[A-Za-z]*[a-z][A-Z][A-Za-z0-9.]*$"
-# ... and a word so spelled anywhere in a name voted NORP ("MacBook Pro", "Nintendo GameBoy":
-# a people's name has none; a person's full name often has one: "Paul McCartney").
-_INTERCAP_WORD = r"(?:^|\s)[A-Za-z]*[a-z][A-Z][A-Za-z0-9.]*(?:\s|$)"
+# A word so spelled, anywhere in the name: for a one-word entity the name itself; for a name
+# voted NORP any of its words ("MacBook Pro", "Nintendo GameBoy": a people's name has none; a
+# person's full name often has one: "Paul McCartney").
+_INTERCAP = r"(?:^|\s)[A-Za-z]*[a-z][A-Z][A-Za-z0-9.]*(?:\s|$)"
 _NAME_PREFIX = r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)[A-Z]"
 _NOT_BRAND_LABELS = ("PERSON", "NORP", "GPE", "LOC")
 
@@ -1480,8 +1480,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
     vote: ids do not depend on labels, so one entity gathers every label NER gave it).
     Five exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
-    is ORG. One written as a brand ("WeWork", "iPhone": _INTERCAP; for NORP a word so
-    written anywhere: "MacBook Pro") is no person, place or people: it takes its most
+    is ORG. One written as a brand ("WeWork", "iPhone"; for NORP a word so written
+    anywhere: "MacBook Pro"; _INTERCAP) is no person, place or people: it takes its most
     frequent other label, else ORG. A name ending in an event's head noun ("Brit Awards",
     "London Marathon": _EVENT_HEAD) voted NORP, PERSON or ORG is an EVENT, and one ending in
     an organisation's head noun ("Fabian Society": _ORG_HEAD) voted NORP, PERSON, GPE or LOC
@@ -1522,20 +1522,16 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     first_label = pl.col("label").sort_by([pl.col("_n"), pl.col("label")], descending=[True, False]).first()
     other = (by_label.filter(pl.col("label") != "PERSON").group_by("entity_id")
              .agg(first_label.alias("_other"), pl.col("_n").max().alias("_other_n")))
-    intercap = pl.col("_alias").str.contains(_INTERCAP).fill_null(False)
-    intercap_word = pl.col("_alias").str.contains(_INTERCAP_WORD).fill_null(False)
-    event_head = pl.col("_alias").str.contains(_EVENT_HEAD).fill_null(False)
-    org_head = pl.col("_alias").str.contains(_ORG_HEAD).fill_null(False)
+    def in_most_mentions(pattern: str, name: str) -> pl.Expr:
+        """At least half of the entity's mentions are written in a form matching `pattern`."""
+        hit = pl.col("_alias").str.contains(pattern).fill_null(False)
+        return (2 * (hit * pl.col("mentions")).sum() >= pl.col("mentions").sum()).alias(name)
+
     shape = forms.group_by("entity_id").agg(pl.col("text").str.contains(r"\s").not_().all().alias("_one_word"),
                                             pl.col("mentions").sum().alias("_all"),
-                                            (2 * (intercap * pl.col("mentions")).sum() >= pl.col("mentions").sum())
-                                            .alias("_intercap"),
-                                            (2 * (intercap_word * pl.col("mentions")).sum() >= pl.col("mentions").sum())
-                                            .alias("_intercap_word"),
-                                            (2 * (event_head * pl.col("mentions")).sum() >= pl.col("mentions").sum())
-                                            .alias("_event"),
-                                            (2 * (org_head * pl.col("mentions")).sum() >= pl.col("mentions").sum())
-                                            .alias("_org_head"),
+                                            in_most_mentions(_INTERCAP, "_intercap"),
+                                            in_most_mentions(_EVENT_HEAD, "_event"),
+                                            in_most_mentions(_ORG_HEAD, "_org_head"),
                                             pl.col("_alias").str.contains(_NAME_PREFIX).any().alias("_prefixed"))
     brand_other = (by_label.filter(~pl.col("label").is_in(_NOT_BRAND_LABELS)).group_by("entity_id")
                    .agg(first_label.alias("_brand_other")))
@@ -1546,9 +1542,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .any().fill_null(False).alias("_legal"))
     doubted = ((pl.col("label") == "PERSON") & pl.col("_one_word") & (pl.col("_other_n") >= PERSON_DOUBT_MENTIONS)
                & (pl.col("_other_n") >= PERSON_DOUBT_SHARE * pl.col("_all")))
-    brand = (((pl.col("label") == "NORP") & pl.col("_intercap_word"))
-             | (pl.col("_one_word") & pl.col("_intercap") & pl.col("label").is_in(("PERSON", "GPE", "LOC"))
-                & ~pl.col("_prefixed")))
+    brand = pl.col("_intercap") & ((pl.col("label") == "NORP") | (
+        pl.col("_one_word") & pl.col("label").is_in(("PERSON", "GPE", "LOC")) & ~pl.col("_prefixed")))
     labels = (
         by_label.group_by("entity_id").agg(first_label)
         .join(shape, on="entity_id", how="left")

@@ -165,7 +165,8 @@ def _alternation(words: set[str] | frozenset[str]) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
-_VERB_RE = re.compile(r"\b(?:" + _alternation(set(_VERB_WORDS.split()) | _BELIEF_VERBS) + r")\b")
+_SPEECH_VERBS = frozenset(_VERB_WORDS.split())
+_VERB_RE = re.compile(r"\b(?:" + _alternation(_SPEECH_VERBS | _BELIEF_VERBS) + r")\b")
 # Verbs whose next name is the one spoken to ("told the BBC", "told Reuters"), never the
 # speaker: "said Trump" inverts, "told Trump" does not.
 _ADDRESSEE_VERBS = frozenset("tell tells told telling".split())
@@ -232,7 +233,7 @@ _SPACE_RE = re.compile(r"\s+")
 _SENT_END_RE = re.compile(r"[.!?]+[\"”’)]*\s+")
 # The clause that ends a sentence as its attribution: ", the Acme Fund has said."
 _FINAL_ATTRIBUTION_RE = re.compile(r",\s+[^,\"“”]{1,60}?\s+(?:" + _AUX + r"\s+)*(?:"
-                                   + _alternation(set(_VERB_WORDS.split())) + r")\s*[.!?]?[\"”’)]*\s*$")
+                                   + _alternation(_SPEECH_VERBS) + r")\s*[.!?]?[\"”’)]*\s*$")
 
 
 @dataclass
