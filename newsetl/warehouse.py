@@ -618,15 +618,42 @@ class Writer:
             params += [dates.min() - timedelta(days=window_days), dates.max() + timedelta(days=window_days)]
         if articles["published_date"].null_count():
             conds.append(f"{PARTITION_COLUMN} is null")
-        ids = query_pl(self.con, f"select article_id, {PARTITION_COLUMN} from _article_index "
-                                 f"where source in (select unnest(?)) and ({' or '.join(conds)})", params)
+        where = f"source in (select unnest(?)) and ({' or '.join(conds)})"
+        ids = query_pl(self.con, f"select article_id, {PARTITION_COLUMN} from _article_index where {where}", params)
         named = self._live_rows("entity_mentions", "distinct entity_id", ids["article_id"].to_list(),
                                 set(ids[PARTITION_COLUMN].to_list()))
-        if named.height == 0:
-            return empty
-        with registered(self.con, "_named", named):
-            return query_pl(self.con, "select entity_id, name, label, aliases, mention_count from entities "
-                                      "where entity_id in (select entity_id from _named)")
+        parts = [empty]
+        if named.height:
+            with registered(self.con, "_named", named):
+                parts.append(query_pl(self.con, "select entity_id, name, label, aliases, mention_count from entities "
+                                                "where entity_id in (select entity_id from _named)"))
+        parts.append(self._staged_entities(where, params).select(empty.columns))
+        return pl.concat(parts, how="vertical_relaxed")
+
+    def _staged_entities(self, where: str, params: list) -> pl.DataFrame:
+        """Entities named by the articles that earlier batches of this run staged (each in
+        its latest batch) and that match `where` (over articles' columns): the `entities`
+        table only has them once the run publishes, and a run of many batches must link
+        across them as a run of one batch does."""
+        from newsetl.transforms.entities import build_entities
+
+        arts = sorted(glob.glob(str(self.run_dir / "articles" / "*.parquet")))
+        ments = sorted(glob.glob(str(self.run_dir / "entity_mentions" / "*.parquet")))
+        if not arts or not ments or not self.latest_batch:
+            return build_entities(schema.empty("entity_mentions"))
+        latest = pl.DataFrame({"article_id": list(self.latest_batch), "_batch": list(self.latest_batch.values())},
+                              schema={"article_id": pl.String, "_batch": pl.Int32})
+        with registered(self.con, "_latest", latest):
+            rows = query_pl(
+                self.con,
+                f"select m.{COUNT_COLUMNS.replace(', ', ', m.')} "
+                f"from read_parquet({_sql_list(ments)}, hive_partitioning = false) m "
+                "semi join _latest l on m.article_id = l.article_id and m._batch = l._batch "
+                "where m.article_id in (select a.article_id "
+                f"from read_parquet({_sql_list(arts)}, hive_partitioning = false) a "
+                f"semi join _latest l on a.article_id = l.article_id and a._batch = l._batch where {where})",
+                params)
+        return build_entities(rows)
 
     def ner_cache_for(self, hashes: list[int]) -> pl.DataFrame:
         """Raw NER output already computed for these paragraph-text hashes (this run's or
