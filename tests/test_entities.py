@@ -404,6 +404,31 @@ def test_link_to_known_bare_word_far_more_common_alone_stays_apart():
     assert link_to_known(new, known.drop("mention_count"))["linked_to_known"].to_list() == [True, True]
 
 
+def test_link_to_known_team_written_alone_joins_the_one_known_team_of_its_place():
+    # "the Tarnby Otters" in one article, "the Otters" alone in another: the one known ORG
+    # named "<place> Otters" (its place a known GPE); never a generic noun ("Airlines"), a
+    # team of two places ("Rangers"), an ORG whose qualifier is no place ("Liberal
+    # Democrats") or a country ("Canada Eagles", a national side), or a word written alone
+    # far more often than the team is named.
+    known = _known([("Tarnby Otters", "ORG"), ("Tarnby", "GPE"), ("Vellmar", "GPE"), ("Dunmore", "GPE"),
+                    ("Vellmar Rangers", "ORG"), ("Dunmore Rangers", "ORG"), ("Vellmar Airlines", "ORG"),
+                    ("Liberal Democrats", "ORG"), ("Vellmar Falcons", "ORG"), ("Falcons", "ORG"),
+                    ("Canada", "GPE"), ("Canada Eagles", "ORG")]
+                   ).with_columns(pl.Series("mention_count", [4, 9, 3, 2, 2, 2, 3, 5, 1, 30, 40, 3]))
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "Otters", "ORG"), ("z", 1, 0, "Rangers", "ORG"), ("z", 2, 0, "Airlines", "ORG"),
+        ("z", 3, 0, "Democrats", "ORG"), ("z", 4, 0, "Falcons", "ORG"), ("z", 5, 0, "Otters", "NORP"),
+        ("z", 6, 0, "Eagles", "ORG"),
+    ]))
+    out = link_to_known(new, known)
+    assert out["entity_name"].to_list() == ["Tarnby Otters", "Rangers", "Airlines", "Democrats", "Falcons", "Otters",
+                                            "Eagles"]
+    assert out["linked_to_known"].to_list() == [True, False, False, False, False, False, False]
+    assert out["entity_id"][0] == entity_id_for("ORG", "Tarnby Otters")
+    # The place must be known as one: without "Tarnby" the team is not found.
+    assert not link_to_known(new, known.filter(pl.col("name") != "Tarnby"))["linked_to_known"][0]
+
+
 def test_link_to_known_only_links_person_mentions():
     new = resolve_mentions(mentions_frame([("z", 0, 0, "Ford", "ORG")]))
     out = link_to_known(new, _known([("Gerald Ford", "PERSON")]))

@@ -8,8 +8,9 @@ Four steps, all pure (no I/O, no logging):
   goes to the full name mentioned before it) and adds `entity_id` and `entity_name`.
 * `link_to_known` links bare surnames in articles that never give the full name to the
   one known full-name person of that surname, ORG acronyms to the one known ORG they
-  spell, and an ORG written as a known organisation's name to it (the caller picks the
-  candidates).
+  spell, an ORG written as a known organisation's name to it, and a team written alone
+  ("Mariners") to the one known team of a place ("Seattle Mariners"; the caller picks
+  the candidates).
 * `build_entities` aggregates landed mentions into one row per entity with native
   Polars expressions; one label per entity by vote over its mentions.
 
@@ -1614,6 +1615,14 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 ACRONYM_DOMINANCE = 5
 
 
+def _is_team_word(word: str) -> bool:
+    """One capitalised plural word that can name a team ("Mariners", "Tigers"): no acronym,
+    no demonym ("Americans"), no generic noun ("Airlines", "Times")."""
+    return (" " not in word and len(word) >= 4 and word[:1].isupper() and word.endswith("s")
+            and not _is_acronym(word) and not demonym_country(word)
+            and name_key(word) not in _ORG_DESCRIPTORS and name_key(word) not in ("times", "news"))
+
+
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     """Link bare surnames (and ORG acronyms) to the one known entity they can name.
 
@@ -1671,6 +1680,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     the entity because an article defined one by the other); and an acronym NER called a
     place ("UKIP" tagged GPE; never a country's own code) links with aliases only. A
     linked acronym's mention becomes ORG, as in an article that spells it out.
+
+    Teams named after their place: an ORG mention written as one capitalised plural word
+    ("Mariners"; no demonym, no generic noun such as "Airlines") takes the id and name of
+    the one known ORG written "<place> <that word>" ("Seattle Mariners"), the place a known
+    GPE or LOC and no country; with two such teams ("Rangers") or a word the candidates
+    write alone `ACRONYM_DOMINANCE` times as often as that team, it is left alone.
 
     Adds a boolean column `linked_to_known`; rows and their order are kept.
     """
@@ -1764,6 +1779,25 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 if any(b[:1] == a[:1] and clips(a, b) for b in forms):
                     by_clip.setdefault(_fold_plural(_org_key(a)), set()).add((eid, name))
 
+    # Teams named after their place (rule 7b across articles): "<place> <plural>" known as
+    # an ORG ("Seattle Mariners", the place a known GPE or LOC) and the plural written alone
+    # elsewhere ("the Mariners"). Not a country: a national side or body ("USA Eagles", "UK
+    # Athletics") is no more the bare word than "US Treasury" is "Treasury" (rule 8).
+    places = {name_key(n) for n, lab in known.select("name", "label").iter_rows()
+              if n and (lab or "").upper() in ("GPE", "LOC")}
+    by_team: dict[str, set[tuple[str, str]]] = {}
+    for eid, name, label, *rest in known.select("entity_id", "name", "label",
+                                                *(["aliases"] if with_aliases else [])).iter_rows():
+        if (label or "").upper() != "ORG" or not name:
+            continue
+        for form in {name, *((rest[0] or []) if rest else [])}:
+            words = (form or "").split()
+            if len(words) < 2 or _is_acronym(form) or not _is_team_word(words[-1]):
+                continue
+            qualifier = " ".join(words[:-1])
+            if name_key(qualifier) in places and not country_code(qualifier, "GPE"):
+                by_team.setdefault(name_key(words[-1]), set()).add((eid, name))
+
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
     ids = keys.get_column("entity_id").to_list()
@@ -1794,6 +1828,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                         if e != eid and (long[:len(toks)] == toks or toks[:len(long)] == long)}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         lab = (label or "").upper()
+        if (hit is None and by_team and lab == "ORG" and name and _is_team_word(name.strip())
+                and eid == entity_id_for("ORG", name)):
+            fits = {c for c in by_team.get(name_key(name), ()) if c[0] != eid}
+            hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
+            if hit is not None and (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit[0]) or 0):
+                hit = None  # the word alone names something else far more often
         if (hit is None and by_clip and lab in ("ORG", "NORP") and name and eid == entity_id_for(lab, name)
                 and (lab == "ORG" or " " in name.strip())):
             fits = {c for c in by_clip.get(_fold_plural(_org_key(name)), ()) if c[0] != eid}
