@@ -68,7 +68,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        organisation's ("Fabian Society") an ORG (entities.label);
 #        a bare head is the one "<head> of <name>" organisation of its article ("the Bank" after
 #        "Bank of England"; entity ids)
-PIPELINE_VERSION = "1.6.5"
+# 1.6.6: a royal named by one word keeps the title ("Prince Charles", no surname to link);
+#        a team written alone links to the one known team of its place ("Mariners")
+PIPELINE_VERSION = "1.6.6"
 ENV_PREFIX = "NEWSETL_"
 
 

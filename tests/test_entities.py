@@ -94,6 +94,25 @@ def test_clean_name_strips_possessives_and_titles():
     assert clean_name("the Kremlin’s", "ORG") == "Kremlin"
 
 
+def test_a_royal_named_by_one_word_keeps_the_title_and_is_no_surname():
+    # BBC: "Prince Charles", cleaned to "Charles", was linked across articles to the one
+    # known "Ray Charles". A monarch's, royal's or pope's one word is a given name.
+    assert clean_name("Prince Aldric's", "PERSON") == "Prince Aldric"
+    assert clean_name("Queen Maelis", "PERSON") == "Queen Maelis"
+    assert clean_name("King Tarvo Osk", "PERSON") == "Tarvo Osk"  # a full name needs no title
+    assert clean_name("Lord Dunmore", "PERSON") == "Dunmore"  # peers are named by a surname
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Prince Aldric", "PERSON"), ("a", 1, 0, "Aldric", "PERSON"),
+        ("b", 0, 0, "Aldric", "PERSON"),
+    ]))
+    assert out["entity_name"].to_list() == ["Prince Aldric", "Prince Aldric", "Aldric"]
+    known = _known([("Prince Aldric", "PERSON"), ("Tom Aldric", "PERSON")])
+    linked = link_to_known(out.filter(pl.col("article_id") == "b"), known)
+    assert linked["entity_name"].to_list() == ["Tom Aldric"]  # the prince is no candidate
+    prince = link_to_known(resolve_mentions(mentions_frame([("c", 0, 0, "Prince Aldric", "PERSON")])), known)
+    assert prince["entity_name"].to_list() == ["Prince Aldric"] and not prince["linked_to_known"][0]
+
+
 def test_a_currency_glued_to_a_code_is_no_country_and_no_initial():
     # BBC: "A$7.17" made an entity "A" (24 mentions) and "US$" counted as the US. CoNLL-2003
     # tags "A$", "US$", "C$" MISC: a currency, kept whole and keyed apart from the country.

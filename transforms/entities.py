@@ -192,6 +192,10 @@ _TITLE_PATTERN = (
     r"supreme\s+leader|leader|minister|secretary|judge|justice|mayor)\.?\s+)+"
 )
 _TITLE_RE = re.compile(_TITLE_PATTERN, re.IGNORECASE)
+# A monarch, royal or pope named by one word after the title is named by a given name
+# ("Prince Charles", "Queen Rania", "Pope Francis"): the title stays in the name, so the
+# word is no surname to link elsewhere ("Ray Charles").
+_ROYAL_TITLES = frozenset("king queen prince princess pope".split())
 # Words skipped when forming an organisation's initials ("Bank of England" -> BOE/BE).
 _INITIALS_STOP = {"of", "the", "and", "for", "in", "on", "at", "to", "&", "de", "du", "la"}
 
@@ -615,7 +619,10 @@ def clean_name(text: str | None, label: str | None = None) -> str:
         s = s[4:]
     if (label or "").upper() == "PERSON":
         stripped = _TITLE_RE.sub("", s).strip()
-        if stripped:
+        title = s[: len(s) - len(stripped)].split()
+        if stripped and " " not in stripped and title and title[-1].rstrip(".").lower() in _ROYAL_TITLES:
+            s = f"{title[-1]} {stripped}"
+        elif stripped:
             s = stripped
     return s
 
@@ -1698,7 +1705,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         toks = [t for t in name_key(name).split()]
         while len(toks) > 2 and toks[-1] in _SUFFIXES:
             toks = toks[:-1]
-        if len(toks) < 2:
+        if len(toks) < 2 or toks[0] in _ROYAL_TITLES:
             continue
         # "Andrew Lloyd Webber": surname "webber" and "lloyd webber".
         for k in range(1, len(toks)):
