@@ -1812,13 +1812,16 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     labels = keys.get_column("label").to_list()
     out_ids, out_names, out_labels, linked = [], [], [], []
     count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
+
+    def alone_far_more(eid: str, hit_id: str) -> bool:
+        """The word is written alone far more often than the candidate is named: it names
+        something else ("Oscar" next to an NER span "Strong Oscar")."""
+        return (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit_id) or 0)
     for eid, name, label in zip(ids, names, labels):
         hit, acronym = None, False
         if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
             hit = unique.get(name_key(name))
-            if hit is not None and (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit[0]) or 0):
-                # The bare word is written alone far more often than the person is named:
-                # it names something else ("Oscar", next to an NER span "Strong Oscar").
+            if hit is not None and alone_far_more(eid, hit[0]):
                 hit = None
         elif (label or "").upper() in ("ORG", "NORP") and name and _is_acronym(name):
             hit, acronym = unique_acro.get(name.replace(".", "").upper()), True
@@ -1839,8 +1842,8 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 and eid == entity_id_for("ORG", name)):
             fits = {c for c in by_team.get(name_key(name), ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
-            if hit is not None and (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit[0]) or 0):
-                hit = None  # the word alone names something else far more often
+            if hit is not None and alone_far_more(eid, hit[0]):
+                hit = None
         if (hit is None and by_clip and lab in ("ORG", "NORP") and name and eid == entity_id_for(lab, name)
                 and (lab == "ORG" or " " in name.strip())):
             fits = {c for c in by_clip.get(_fold_plural(_org_key(name)), ()) if c[0] != eid}
