@@ -69,7 +69,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        a bare head is the one "<head> of <name>" organisation of its article ("the Bank" after
 #        "Bank of England"; entity ids)
 # 1.6.6: a royal named by one word keeps the title ("Prince Charles", no surname to link);
-#        a team written alone links to the one known team of its place ("Mariners")
+#        a team written alone links to the one known team of its place ("Mariners");
+#        an honorific and a name is a person whatever NER called it ("Mr Cable" ORG)
 PIPELINE_VERSION = "1.6.6"
 ENV_PREFIX = "NEWSETL_"
 

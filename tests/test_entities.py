@@ -113,6 +113,20 @@ def test_a_royal_named_by_one_word_keeps_the_title_and_is_no_surname():
     assert prince["entity_name"].to_list() == ["Prince Aldric"] and not prince["linked_to_known"][0]
 
 
+def test_an_honorific_and_a_name_is_a_person_whatever_ner_called_it():
+    # BBC: "Mr Cable" ORG (12 mentions), "Ms Druyun" NORP, "Lord Archer" GPE stayed apart
+    # from the full name of their article under a name with the title in it.
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Darla Vexmoor", "PERSON"), ("a", 1, 0, "Ms Vexmoor", "NORP"),
+        ("a", 2, 0, "Mr O'Tarran", "ORG"), ("a", 3, 0, "Lord Quillby", "GPE"),
+        ("a", 4, 0, "Lord Chancellor", "GPE"), ("a", 5, 0, "Dr Fizzbang", "ORG"),
+        ("a", 6, 0, "Miss Tarvia", "WORK_OF_ART"), ("a", 7, 0, "Lord Howe Island", "GPE"),
+    ]))
+    assert out["label"].to_list() == ["PERSON"] * 4 + ["GPE", "ORG", "WORK_OF_ART", "GPE"]
+    assert out["entity_name"].to_list()[:4] == ["Darla Vexmoor", "Darla Vexmoor", "O'Tarran", "Quillby"]
+    assert out["ner_label"].to_list()[1] == "NORP"  # the mention keeps what NER said
+
+
 def test_a_currency_glued_to_a_code_is_no_country_and_no_initial():
     # BBC: "A$7.17" made an entity "A" (24 mentions) and "US$" counted as the US. CoNLL-2003
     # tags "A$", "US$", "C$" MISC: a currency, kept whole and keyed apart from the country.

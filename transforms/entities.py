@@ -173,6 +173,21 @@ _LABEL_GROUPS = {"GPE": "PLACE", "LOC": "PLACE"}
 # Labels that a bare surname is commonly mis-tagged with by en_core_web_sm.
 _RELABEL_FROM = {"ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT"}
 
+# A span that starts with a personal honorific and a capitalised name is a person whatever
+# NER called it (BBC: "Mr Cable" ORG, "Ms Druyun" NORP, "Lord Archer" GPE; "President
+# Trump" NORP on web pages): one or two name words after "Mr", "Mrs", "Ms", "Miss", "Mx",
+# "President", "Senator", "Sen", "Rep", "Gov" or "Gen", one after "Sir", "Dame", "Lord"
+# or "Lady" ("Lord Howe Island" is a place), never an office ("Lord Chancellor", "Lord
+# Chief Justice") and never "Dr" ("Dr Pepper", "Dr Martens" are brands).
+_HONORIFIC_RE = re.compile(
+    r"^(?:(?:Mr|Mrs|Ms|Miss|Mx|President|Senator|Sen|Rep|Gov|Gen)\.?\s+{w}(?:\s+{w})?"
+    r"|(?:Sir|Dame|Lord|Lady)\s+(?!(?:Chancellor|Chief|Justice|Mayor|Provost|Advocate|President|Speaker|"
+    r"Lieutenant|Chamberlain|Protector|Privy|High)\b){w})$".format(w=r"[A-Z][A-Za-z'’-]*[a-z]")
+)
+
+# Titles of works keep their label ("Miss Saigon", the musical).
+_HONORIFIC_RELABEL = {"ORG", "NORP", "GPE", "LOC"}
+
 # Generational suffixes: "Donald Trump Jr." is not a longer form of "Donald Trump".
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
@@ -976,6 +991,8 @@ def _resolve_article(
         # a demonym ("British-born"), kept NORP.
         labels = ["GPE" if c and lab == "NORP" and not demonym_country(s) else lab
                   for lab, c, s in zip(labels, cut_end, surfaces)]
+    labels = ["PERSON" if lab in _HONORIFIC_RELABEL and _HONORIFIC_RE.match((s or "").strip()) else lab
+              for lab, s in zip(labels, surfaces)]
     clean = [clean_name(s, lab) for s, lab in zip(surfaces, labels)]
     keys = [name_key(c) for c in clean]
 
