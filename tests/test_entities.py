@@ -1113,6 +1113,23 @@ def test_based_compound_names_the_place():
     assert ids[2] == country_entity_id("US")
 
 
+def test_other_compound_adjectives_name_the_thing_before_the_hyphen():
+    # BBC: "Oscar-winning", "EU-wide", "Blair-era", "Vioxx-related" were entities of their
+    # own (about 100 mentions); what they name is the word before the hyphen, of the kind
+    # the article calls it elsewhere, a person of the article, or NER's NORP.
+    df = mentions_frame([
+        ("a", 0, 0, "Quorra Tellis", "PERSON"), ("a", 1, 0, "Tellis-era", "NORP"),
+        ("a", 2, 0, "Zentrax-related", "NORP"), ("a", 3, 0, "Zentrax", "PRODUCT"),
+        ("a", 4, 0, "English-speaking", "NORP"), ("a", 5, 0, "Vellmar-wide", "NORP"),
+        ("a", 6, 0, "Blu-ray", "ORG"),  # no compound adjective: kept whole
+    ])
+    out = resolve_mentions(df)
+    assert out["text"].to_list() == ["Quorra Tellis", "Tellis", "Zentrax", "Zentrax", "English", "Vellmar", "Blu-ray"]
+    assert out["label"].to_list() == ["PERSON", "PERSON", "PRODUCT", "PRODUCT", "NORP", "NORP", "ORG"]
+    assert out["entity_name"].to_list()[:2] == ["Quorra Tellis"] * 2
+    assert out["entity_id"][2] == out["entity_id"][3]
+
+
 def test_span_glued_across_a_spaced_dash_or_an_unclosed_bracket_keeps_the_name():
     # BBC: 359 of 61,305 NER spans ran across " - " ("Alastair Campbell - we" became an
     # entity's name), 17 across an unclosed bracket.

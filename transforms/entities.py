@@ -900,6 +900,10 @@ _PARTICIPLE_RE = re.compile(
     r"(?<=[\w.])[-‐‑](?:based|born|bred|led|backed|owned|listed|headquartered|controlled|"
     r"funded|run|registered|made|bound)$"
 )
+# Other compound adjectives: any participle ("Oscar-winning", "English-speaking", "Trump-
+# imposed", "Vioxx-related") or "-wide", "-style", "-era", "-only", "-language" ("EU-wide",
+# "Blair-era"). What is left names a thing of any kind, not a place (see `_end_trims`).
+_COMPOUND_ADJ_RE = re.compile(r"(?<=[\w.])[-‐‑](?:[a-z]{3,}(?:ed|ing)|wide|style|era|only|language)$")
 
 
 # A stock ticker after a company's legal form, as wire copy writes it ("Pennzoil Co PZL",
@@ -914,7 +918,7 @@ def _end_trims(labels: list[str], surfaces: list[str]) -> list[int]:
     out = []
     for lab, s in zip(labels, surfaces):
         s = s or ""
-        m = _PARTICIPLE_RE.search(s) if lab not in _NO_TRIM and lab != "PERSON" else None
+        m = (_PARTICIPLE_RE.search(s) or _COMPOUND_ADJ_RE.search(s)) if lab not in _NO_TRIM and lab != "PERSON" else None
         if m and s[:1].isupper():
             out.append(len(s) - m.start())
             continue
@@ -986,11 +990,18 @@ def _resolve_article(
     surfaces = [(s or "")[c:] if c else s for s, c in zip(surfaces, cut)]
     cut_end = _end_trims(labels, surfaces)
     if any(cut_end):
+        place = [bool(c and _PARTICIPLE_RE.search(s or "")) for s, c in zip(surfaces, cut_end)]
         surfaces = [s[: len(s) - c] if c else s for s, c in zip(surfaces, cut_end)]
         # "Houston-based" was a NORP: what is left is a place (or a company, kept ORG), or
-        # a demonym ("British-born"), kept NORP.
-        labels = ["GPE" if c and lab == "NORP" and not demonym_country(s) else lab
-                  for lab, c, s in zip(labels, cut_end, surfaces)]
+        # a demonym ("British-born"), kept NORP. After another compound adjective
+        # ("Oscar-winning", "Vioxx-related") it takes the label the article gives that
+        # name elsewhere, else stays NORP ("English-speaking"); rule 1 below makes a
+        # surname of the article's person a PERSON ("Blair-era").
+        elsewhere = {name_key(clean_name(s, lab)): lab for s, lab, c in zip(surfaces, labels, cut_end)
+                     if not c and lab != "NORP"}
+        labels = [lab if not c or lab != "NORP" or demonym_country(s)
+                  else "GPE" if p else elsewhere.get(name_key(clean_name(s, "ORG")), "NORP")
+                  for lab, c, s, p in zip(labels, cut_end, surfaces, place)]
     labels = ["PERSON" if lab in _HONORIFIC_RELABEL and _HONORIFIC_RE.match((s or "").strip()) else lab
               for lab, s in zip(labels, surfaces)]
     clean = [clean_name(s, lab) for s, lab in zip(surfaces, labels)]
