@@ -71,7 +71,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.6: a royal named by one word keeps the title ("Prince Charles", no surname to link);
 #        a team written alone links to the one known team of its place ("Mariners");
 #        an honorific and a name is a person whatever NER called it ("Mr Cable" ORG);
-#        a name before a compound adjective's hyphen is that name ("Oscar-winning")
+#        a name before a compound adjective's hyphen is that name ("Oscar-winning");
+#        a surname that is also known people's first name links only to a dominant person
 PIPELINE_VERSION = "1.6.6"
 ENV_PREFIX = "NEWSETL_"
 

@@ -462,6 +462,22 @@ def test_link_to_known_team_written_alone_joins_the_one_known_team_of_its_place(
     assert not link_to_known(new, known.filter(pl.col("name") != "Tarnby"))["linked_to_known"][0]
 
 
+def test_link_to_known_a_word_that_is_also_a_first_name_needs_a_dominant_person():
+    # BBC: a bare "Charles" went to the one known "Ray Charles" and "Lucy" to an NER span
+    # "Love Lucy", while Charles Kennedy, Charles Clarke and Lucy X were named too.
+    new = resolve_mentions(mentions_frame([("z", 0, 0, "Maren", "PERSON"), ("z", 1, 0, "Tollan", "PERSON")]))
+    known = _known([("Ody Maren", "PERSON"), ("Maren Holt", "PERSON"), ("Iva Tollan", "PERSON")])
+    counts = pl.Series("mention_count", [3, 10, 4])
+    out = link_to_known(new, known.with_columns(counts))
+    assert out["entity_name"].to_list() == ["Maren", "Iva Tollan"]
+    assert out["linked_to_known"].to_list() == [False, True]
+    # The surname's person named five times as often as the first name's people: linked.
+    busy = link_to_known(new, known.with_columns(pl.Series("mention_count", [60, 10, 4])))
+    assert busy["entity_name"].to_list() == ["Ody Maren", "Iva Tollan"]
+    # Without counts, any first-name use leaves the word alone.
+    assert link_to_known(new, known)["linked_to_known"].to_list() == [False, True]
+
+
 def test_link_to_known_only_links_person_mentions():
     new = resolve_mentions(mentions_frame([("z", 0, 0, "Ford", "ORG")]))
     out = link_to_known(new, _known([("Gerald Ford", "PERSON")]))

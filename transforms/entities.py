@@ -144,6 +144,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections import defaultdict
 
 import polars as pl
 
@@ -1727,7 +1728,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     if mentions.height == 0 or known.height == 0:
         return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
     by_surname: dict[str, set[tuple[str, str]]] = {}
-    for eid, name, label in known.select("entity_id", "name", "label").iter_rows():
+    # Mentions of the known people whose first name each word is ("charles": Charles
+    # Kennedy's and Charles Clarke's): a word that is also a first name is no surname to
+    # guess unless the one person of that surname is named far more often.
+    first_names: dict[str, int] = defaultdict(int)
+    has_counts = "mention_count" in known.columns
+    for eid, name, label, *n in known.select("entity_id", "name", "label",
+                                             *(["mention_count"] if has_counts else [])).iter_rows():
         if (label or "").upper() != "PERSON" or not name:
             continue
         toks = [t for t in name_key(name).split()]
@@ -1735,6 +1742,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             toks = toks[:-1]
         if len(toks) < 2 or toks[0] in _ROYAL_TITLES:
             continue
+        first_names[toks[0]] += (n[0] or 0) if has_counts else 1
         # "Andrew Lloyd Webber": surname "webber" and "lloyd webber".
         for k in range(1, len(toks)):
             by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
@@ -1848,8 +1856,10 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     for eid, name, label in zip(ids, names, labels):
         hit, acronym = None, False
         if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
-            hit = unique.get(name_key(name))
-            if hit is not None and alone_far_more(eid, hit[0]):
+            key = name_key(name)
+            hit = unique.get(key)
+            if hit is not None and (alone_far_more(eid, hit[0]) or (
+                    key in first_names and (count.get(hit[0]) or 1) < ACRONYM_DOMINANCE * first_names[key])):
                 hit = None
         elif (label or "").upper() in ("ORG", "NORP") and name and _is_acronym(name):
             hit, acronym = unique_acro.get(name.replace(".", "").upper()), True
