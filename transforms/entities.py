@@ -1674,7 +1674,10 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     (the article never gave a full name: "Blair", "Lloyd-Webber") and exactly one known
     entity has that surname: it takes that entity's id and name. With zero or several
     known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
-    is left as it was; a first name ("Tony") never links. With a `mention_count` column,
+    is left as it was; a first name ("Tony") never links, nor does a surname that known
+    people have as their first name ("Charles": Ray Charles, and Charles Kennedy) unless
+    the one person of that surname is named `ACRONYM_DOMINANCE` times as often as they
+    are (without a `mention_count` column: never). With a `mention_count` column,
     neither does a word that the candidates name alone more than `ACRONYM_DOMINANCE`
     times as often as that person ("Oscar", the award, and an NER span "Strong Oscar").
 
