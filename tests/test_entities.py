@@ -624,6 +624,17 @@ def _voted_labels(votes: dict[str, list[str]]) -> tuple[pl.DataFrame, dict[str, 
     return out, {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
 
 
+def test_one_word_in_capitals_voted_person_is_no_person():
+    # BBC: "ODPM", "CNPC", "ICBC" voted PERSON. Invented names: an acronym voted PERSON takes
+    # its other label, else ORG; a capitalised name, a two-word name in capitals and an
+    # acronym voted ORG keep theirs.
+    _, ents = _voted_labels({
+        "ZORBEX": ["PERSON", "PERSON"], "QVTA": ["PERSON", "PERSON", "GPE"], "Quillon": ["PERSON", "PERSON"],
+        "KARL VENTO": ["PERSON", "PERSON"], "PLXA": ["ORG", "PERSON"],
+    })
+    assert ents == {"ZORBEX": "ORG", "QVTA": "GPE", "Quillon": "PERSON", "KARL VENTO": "PERSON", "PLXA": "ORG"}
+
+
 def test_a_name_ending_in_an_event_head_noun_is_an_event():
     # BBC: "Brit Awards" voted PERSON, "Academy Awards" and "London Marathon" NORP. Invented
     # names. Left alone: a person named Day, a company named Games, a venue voted LOC, one word.

@@ -1418,6 +1418,11 @@ PERSON_DOUBT_SHARE = 0.1
 # person's full name often has one: "Paul McCartney").
 _INTERCAP = r"(?:^|\s)[A-Za-z]*[a-z][A-Z][A-Za-z0-9.]*(?:\s|$)"
 _NAME_PREFIX = r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)[A-Z]"
+# A one-word name written in capitals ("ODPM", "IAAF", "WPP", "HD"; on the web pages "KLOOK")
+# and voted PERSON is an acronym or a brand: news writes a person's name in capitals only in
+# an all-caps headline, which the NER post-processing leaves out of label votes. BBC: 39
+# entities (118 mentions), none a person but "JK" and "JFK".
+_ALL_CAPS_WORD = r"^[A-Z][A-Z0-9&.'’-]*[A-Z0-9]\.?$"
 _NOT_BRAND_LABELS = ("PERSON", "NORP", "GPE", "LOC")
 
 # Event names: a name of two or more words whose last word is an event's head noun ("Brit
@@ -1516,10 +1521,11 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     then alphabetical.
     label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
     vote: ids do not depend on labels, so one entity gathers every label NER gave it).
-    Five exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
+    Six exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
     is ORG. One written as a brand ("WeWork", "iPhone"; for NORP a word so written
     anywhere: "MacBook Pro"; _INTERCAP) is no person, place or people: it takes its most
-    frequent other label, else ORG. A name ending in an event's head noun ("Brit Awards",
+    frequent other label, else ORG; one word written in capitals ("IAAF"; _ALL_CAPS_WORD)
+    is no person: it takes its most frequent label but PERSON, else ORG. A name ending in an event's head noun ("Brit Awards",
     "London Marathon": _EVENT_HEAD) voted NORP, PERSON or ORG is an EVENT, and one ending in
     an organisation's head noun ("Fabian Society": _ORG_HEAD) voted NORP, PERSON, GPE or LOC
     is an ORG. PERSON loses to the most frequent other label when that label has at least
@@ -1569,6 +1575,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                                             in_most_mentions(_INTERCAP, "_intercap"),
                                             in_most_mentions(_EVENT_HEAD, "_event"),
                                             in_most_mentions(_ORG_HEAD, "_org_head"),
+                                            in_most_mentions(_ALL_CAPS_WORD, "_caps"),
                                             pl.col("_alias").str.contains(_NAME_PREFIX).any().alias("_prefixed"))
     brand_other = (by_label.filter(~pl.col("label").is_in(_NOT_BRAND_LABELS)).group_by("entity_id")
                    .agg(first_label.alias("_brand_other")))
@@ -1581,6 +1588,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                & (pl.col("_other_n") >= PERSON_DOUBT_SHARE * pl.col("_all")))
     brand = pl.col("_intercap") & ((pl.col("label") == "NORP") | (
         pl.col("_one_word") & pl.col("label").is_in(("PERSON", "GPE", "LOC")) & ~pl.col("_prefixed")))
+    caps = pl.col("_caps") & pl.col("_one_word") & (pl.col("label") == "PERSON")
     labels = (
         by_label.group_by("entity_id").agg(first_label)
         .join(shape, on="entity_id", how="left")
@@ -1589,6 +1597,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .join(brand_other, on="entity_id", how="left")
         .select("entity_id", pl.when(pl.col("_legal")).then(pl.lit("ORG"))
                 .when(brand).then(pl.col("_brand_other").fill_null("ORG"))
+                .when(caps).then(pl.col("_other").fill_null("ORG"))
                 .when(pl.col("_event") & pl.col("label").is_in(_EVENT_FROM_LABELS)).then(pl.lit("EVENT"))
                 .when(pl.col("_org_head") & pl.col("label").is_in(_ORG_FROM_LABELS)).then(pl.lit("ORG"))
                 .when(doubted).then(pl.col("_other")).otherwise(pl.col("label")).alias("label"))
