@@ -82,9 +82,18 @@ def gather_shards(runner, writer: Writer, futures: list, params: list[dict], cop
 @task(name="land-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def land_batch(writer: Writer, frames, rejects: list[Reject], run_id: str,
                whole_file_refs: list[str]) -> dict[str, int]:
-    # Bare surnames join the one known full name of their source and time window.
-    known = writer.known_entities(frames["articles"], process.LINK_WINDOW_DAYS)
-    return writer.land(process.link_known(frames, known), rejects, run_id, whole_file_refs)
+    return writer.land(frames, rejects, run_id, whole_file_refs)
+
+
+@task(name="link-entities", cache_policy=NO_CACHE)
+def link_entities(writer: Writer) -> None:
+    """Bare surnames join the one known full name of their source and time window (and
+    acronyms, short forms and teams their one known entity: process.link_known), once
+    every batch of the run is staged: each batch against the warehouse's entities and
+    those of all the run's other batches, so where batches split changes no link."""
+    for batch, frames in writer.staged_batches():
+        known = writer.known_entities(frames["articles"], process.LINK_WINDOW_DAYS, exclude_batch=batch)
+        writer.stage_linked(batch, process.link_known(frames, known))
 
 
 @task(name="write-run-files", cache_policy=NO_CACHE)
@@ -115,9 +124,10 @@ def commit(writer: Writer, run_row: dict) -> dict[str, int]:
 
 
 def publish(writer: Writer, run_row: dict) -> dict[str, int]:
-    """The end of a run, step by step: its files, duplicate clusters, entities, compaction
-    and evidence, then the commit."""
+    """The end of a run, step by step: cross-article links, its files, duplicate
+    clusters, entities, compaction and evidence, then the commit."""
     w = quote(writer)
+    link_entities(w)
     write_run_files(w, run_row["run_id"])
     update_duplicates(w)
     update_entities(w)

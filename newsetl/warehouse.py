@@ -96,6 +96,8 @@ META_DDL = "create table if not exists _meta (key varchar, value varchar)"
 DERIVED_VERSION = "1"
 # The columns entity counts are kept from (no positions: a minimum cannot be subtracted).
 COUNT_COLUMNS = "article_id, entity_id, entity_name, text, label"
+# The tables whose rows cross-article links change (entity ids, and the quotes' speakers).
+LINKED_TABLES = ("entity_mentions", "quotes")
 # An `_article_index` row from an `articles` row.
 INDEX_SELECT = f"article_id, content_hash, pipeline_version, {PARTITION_COLUMN}, source, input_ref, url is not null"
 
@@ -602,10 +604,12 @@ class Writer:
         return pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"].cast(pl.Int64)},
                             schema={"h": pl.Int64, "delta": pl.Int64})
 
-    def known_entities(self, articles: pl.DataFrame, window_days: int) -> pl.DataFrame:
+    def known_entities(self, articles: pl.DataFrame, window_days: int, exclude_batch: int | None = None) -> pl.DataFrame:
         """Entities (entity_id, name, label, aliases, mention_count) named in articles of the
         same sources within `window_days` of the batch's dates, or in the sources' undated articles when the
-        batch has undated ones: the candidates of cross-article surname linking."""
+        batch has undated ones: the candidates of cross-article surname linking. The
+        run's staged batches count too, but `exclude_batch` (the batch being linked, whose
+        own entities the caller adds)."""
         empty = pl.DataFrame(schema={"entity_id": pl.String, "name": pl.String, "label": pl.String,
                                      "aliases": pl.List(pl.String), "mention_count": pl.Int64})
         if articles.height == 0:
@@ -627,21 +631,24 @@ class Writer:
             with registered(self.con, "_named", named):
                 parts.append(query_pl(self.con, "select entity_id, name, label, aliases, mention_count from entities "
                                                 "where entity_id in (select entity_id from _named)"))
-        parts.append(self._staged_entities(where, params).select(empty.columns))
+        parts.append(self._staged_entities(where, params, exclude_batch).select(empty.columns))
         return pl.concat(parts, how="vertical_relaxed")
 
-    def _staged_entities(self, where: str, params: list) -> pl.DataFrame:
-        """Entities named by the articles that earlier batches of this run staged (each in
-        its latest batch) and that match `where` (over articles' columns): the `entities`
-        table only has them once the run publishes, and a run of many batches must link
-        across them as a run of one batch does."""
+    def _staged_entities(self, where: str, params: list, exclude_batch: int | None = None) -> pl.DataFrame:
+        """Entities named by the articles that batches of this run staged (each in its
+        latest batch; not those whose latest batch is `exclude_batch`) and that match
+        `where` (over articles' columns): the `entities` table only has them once the run
+        publishes, and a run of many batches must link across them as a run of one batch
+        does. The mentions as the workers resolved them, before cross-article links, as a
+        one-batch run's own entities are."""
         from newsetl.transforms.entities import build_entities
 
         arts = sorted(glob.glob(str(self.run_dir / "articles" / "*.parquet")))
         ments = sorted(glob.glob(str(self.run_dir / "entity_mentions" / "*.parquet")))
-        if not arts or not ments or not self.latest_batch:
+        latest = {a: b for a, b in self.latest_batch.items() if b != exclude_batch}
+        if not arts or not ments or not latest:
             return build_entities(schema.empty("entity_mentions"))
-        latest = pl.DataFrame({"article_id": list(self.latest_batch), "_batch": list(self.latest_batch.values())},
+        latest = pl.DataFrame({"article_id": list(latest), "_batch": list(latest.values())},
                               schema={"article_id": pl.String, "_batch": pl.Int32})
         with registered(self.con, "_latest", latest):
             rows = query_pl(
@@ -728,13 +735,8 @@ class Writer:
         for table in schema.PARTITIONED_TABLES:
             df = arts if table == "articles" else schema.conform(frames.get(table, schema.empty(table)), table)
             counts[table] = df.height
-            if df.height == 0:
-                continue
-            out = df.select(schema.stored_columns(table) + [PARTITION_COLUMN]).with_columns(
-                pl.lit(self.batch_no, dtype=pl.Int32).alias("_batch"))
-            d = self.run_dir / table
-            d.mkdir(exist_ok=True)
-            out.write_parquet(d / f"b{self.batch_no:06d}.parquet", compression="lz4")
+            if df.height:
+                self._stage(self.run_dir / table, df, self.batch_no)
         _step(self.settings, "stage-batch")
         for a in ids:
             self.latest_batch[a] = self.batch_no
@@ -765,6 +767,43 @@ class Writer:
         for k, v in counts.items():
             self.landed[k] = self.landed.get(k, 0) + v
         return counts
+
+    def _stage(self, folder: Path, df: pl.DataFrame, batch: int) -> None:
+        """One staged file of a batch's rows (stored columns, the partition column and
+        `_batch`), written whole or not at all (a retried step writes it again)."""
+        table = folder.name
+        out = df.select(schema.stored_columns(table) + [PARTITION_COLUMN]).with_columns(
+            pl.lit(batch, dtype=pl.Int32).alias("_batch"))
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".b{batch:06d}.parquet.tmp"
+        out.write_parquet(tmp, compression="lz4")
+        tmp.replace(folder / f"b{batch:06d}.parquet")
+
+    # ---- cross-article links, once every batch of the run is staged
+    def staged_batches(self):
+        """(batch number, frames) for each batch that staged entity mentions: its articles,
+        entity mentions and quotes as staged (the articles whose latest batch it is), for
+        the run's cross-article links (flows.pipeline.link_entities)."""
+        by_batch: dict[int, list[str]] = {}
+        for a, b in self.latest_batch.items():
+            by_batch.setdefault(b, []).append(a)
+        for b in sorted(by_batch):
+            frames = {}
+            for table in ("articles",) + LINKED_TABLES:
+                path = self.run_dir / table / f"b{b:06d}.parquet"
+                df = pl.read_parquet(path) if path.exists() else schema.empty(table)
+                frames[table] = df.filter(pl.col("article_id").is_in(by_batch[b]))
+            if frames["entity_mentions"].height:
+                yield b, frames
+
+    def stage_linked(self, batch: int, frames: dict[str, pl.DataFrame]) -> None:
+        """A staged batch's entity mentions and quotes after the run's cross-article links:
+        publish reads them in place of the batch's own, which stay as they were (so the
+        links are made again from them if the step is retried)."""
+        for table in LINKED_TABLES:
+            self._stage(self.run_dir / "linked" / table, schema.conform(frames[table], table), batch)
+        # Counts to update: the entities the links joined the mentions to.
+        self.touched_entities.update(frames["entity_mentions"]["entity_id"].drop_nulls().unique().to_list())
 
     def _land_rejects(self, rejects: list[Reject], run_id: str) -> int:
         if not rejects:
@@ -864,9 +903,13 @@ class Writer:
         df.write_parquet(self.run_dir / "latest.parquet")
 
     def _staged_sql(self, table: str) -> str | None:
+        """The rows of `table` this run publishes: each article's from its latest batch, a
+        batch's entity mentions and quotes as the cross-article links left them."""
         files = sorted(glob.glob(str(self.run_dir / table / "*.parquet")))
         if not files:
             return None
+        linked = self.run_dir / "linked" / table
+        files = [str(linked / Path(f).name) if (linked / Path(f).name).exists() else f for f in files]
         latest = str(self.run_dir / "latest.parquet").replace("'", "''")
         cols = ", ".join(schema.stored_columns(table) + [PARTITION_COLUMN])
         return (f"select {cols} from read_parquet({_sql_list(files)}, hive_partitioning = false) s "

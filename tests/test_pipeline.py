@@ -200,6 +200,34 @@ def test_a_later_run_links_an_acronym_an_earlier_article_spelled_out(tmp_path, m
     assert {r[2] for r in rows} == {entity_id_for("ORG", "European Union")}
 
 
+def test_a_bare_surname_links_to_a_full_name_of_a_later_batch_and_batches_change_no_link(tmp_path, monkeypatch):
+    """Cross-article links are made once every batch of the run is staged (issue 11): a
+    bare "Blair" in the first batch joins the "Tony Blair" of the third, and a run of one
+    article a batch gives every mention the entity a run of one batch gives it."""
+    from newsetl.transforms.entities import entity_id_for
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    texts = ["Mr Blair said on Monday that the talks in London would go on. Officials agreed.",
+             "The weather in Leeds was cold again this week, forecasters said.",
+             "Prime Minister Tony Blair met union leaders in London on Tuesday. The meeting was short.",
+             "Mr Blair told reporters in London that he was confident of a deal."]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"url": f"https://example.test/p-{i}", "title": "", "text": t,
+                                       "source": "example.test", "published_at": f"2026-03-0{i + 1}T10:00:00Z"}) + "\n"
+                           for i, t in enumerate(texts)), encoding="utf-8")
+    got = {}
+    for size in ("1", "50"):
+        monkeypatch.setenv("NEWSETL_BATCH_SIZE", size)
+        wh = tmp_path / f"wh{size}"
+        assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
+        got[size] = query(wh, "select a.url, m.start_char, m.text, m.entity_id from entity_mentions m "
+                              "join articles a using (article_id) order by a.url, m.start_char")
+    blair = {r[0][-1]: r[3] for r in got["1"] if r[2] == "Blair"}
+    assert blair == {"0": entity_id_for("PERSON", "Tony Blair"), "3": entity_id_for("PERSON", "Tony Blair")}
+    assert got["1"] == got["50"]
+    assert query(tmp_path / "wh1", "select count(*) from runs")[0][0] == 1
+
+
 def test_jsonl_reject_reasons_say_what_is_wrong_with_the_body(tmp_path):
     from newsetl.records import Reject
     from newsetl.sources.files import iter_jsonl
