@@ -73,7 +73,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        an honorific and a name is a person whatever NER called it ("Mr Cable" ORG);
 #        a name before a compound adjective's hyphen is that name ("Oscar-winning");
 #        a surname that is also known people's first name links only to a dominant person
-PIPELINE_VERSION = "1.6.6"
+# 1.6.7: cross-article links made once every batch of a run is staged (a batch sees the
+#        batches after it too); a one-word all-caps name voted PERSON is no person
+#        (entities.label)
+PIPELINE_VERSION = "1.6.7"
 ENV_PREFIX = "NEWSETL_"
 
 
