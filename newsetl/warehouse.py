@@ -456,6 +456,8 @@ class Writer:
         self._parquet_views([t for t in schema.PARTITIONED_TABLES if t not in have])
         self.batch_no = 0
         self.latest_batch: dict[str, int] = {}  # article_id -> the batch that staged it last
+        # batch -> (its sources, first and last published date, whether it has undated articles)
+        self.batch_span: dict[int, tuple[set[str], object, object, bool]] = {}
         self.replaced: set[str] = set()  # live article ids this run replaces
         self.replaced_dates: set = set()
         self.touched_dates: set = set()
@@ -617,10 +619,13 @@ class Writer:
         sources = articles["source"].drop_nulls().unique().to_list()
         dates = articles["published_date"].drop_nulls()
         conds, params = [], [sources]
+        lo = hi = None
         if dates.len():
             conds.append(f"{PARTITION_COLUMN} between ? and ?")
-            params += [dates.min() - timedelta(days=window_days), dates.max() + timedelta(days=window_days)]
-        if articles["published_date"].null_count():
+            lo, hi = dates.min() - timedelta(days=window_days), dates.max() + timedelta(days=window_days)
+            params += [lo, hi]
+        undated = articles["published_date"].null_count() > 0
+        if undated:
             conds.append(f"{PARTITION_COLUMN} is null")
         where = f"source in (select unnest(?)) and ({' or '.join(conds)})"
         ids = query_pl(self.con, f"select article_id, {PARTITION_COLUMN} from _article_index where {where}", params)
@@ -631,21 +636,28 @@ class Writer:
             with registered(self.con, "_named", named):
                 parts.append(query_pl(self.con, "select entity_id, name, label, aliases, mention_count from entities "
                                                 "where entity_id in (select entity_id from _named)"))
-        parts.append(self._staged_entities(where, params, exclude_batch).select(empty.columns))
+        # Only the staged batches that can hold such articles are read: a long run (a
+        # backfill of years) costs each batch what its window holds, not the whole run.
+        near = {b for b, (srcs, first, last, nulls) in self.batch_span.items()
+                if b != exclude_batch and not srcs.isdisjoint(sources)
+                and ((lo is not None and first is not None and first <= hi and last >= lo) or (undated and nulls))}
+        parts.append(self._staged_entities(where, params, near).select(empty.columns))
         return pl.concat(parts, how="vertical_relaxed")
 
-    def _staged_entities(self, where: str, params: list, exclude_batch: int | None = None) -> pl.DataFrame:
-        """Entities named by the articles that batches of this run staged (each in its
-        latest batch; not those whose latest batch is `exclude_batch`) and that match
-        `where` (over articles' columns): the `entities` table only has them once the run
-        publishes, and a run of many batches must link across them as a run of one batch
-        does. The mentions as the workers resolved them, before cross-article links, as a
-        one-batch run's own entities are."""
+    def _staged_entities(self, where: str, params: list, batches: set[int]) -> pl.DataFrame:
+        """Entities named by the articles that `batches` of this run staged (each article
+        in its latest batch, if among them) and that match `where` (over articles'
+        columns): the `entities` table only has them once the run publishes, and a run of
+        many batches must link across them as a run of one batch does. The mentions as the
+        workers resolved them, before cross-article links, as a one-batch run's own
+        entities are."""
         from newsetl.transforms.entities import build_entities
 
-        arts = sorted(glob.glob(str(self.run_dir / "articles" / "*.parquet")))
-        ments = sorted(glob.glob(str(self.run_dir / "entity_mentions" / "*.parquet")))
-        latest = {a: b for a, b in self.latest_batch.items() if b != exclude_batch}
+        def files(table: str) -> list[str]:
+            return [str(f) for b in sorted(batches) if (f := self.run_dir / table / f"b{b:06d}.parquet").exists()]
+
+        arts, ments = files("articles"), files("entity_mentions")
+        latest = {a: b for a, b in self.latest_batch.items() if b in batches}
         if not arts or not ments or not latest:
             return build_entities(schema.empty("entity_mentions"))
         latest = pl.DataFrame({"article_id": list(latest), "_batch": list(latest.values())},
@@ -731,6 +743,9 @@ class Writer:
         # Same article staged by an earlier batch of this run: the later batch wins (publish
         # keeps only each article's latest batch).
         self.batch_no += 1
+        dated = arts[PARTITION_COLUMN].drop_nulls()
+        self.batch_span[self.batch_no] = (set(arts["source"].drop_nulls().to_list()), dated.min(), dated.max(),
+                                          arts[PARTITION_COLUMN].null_count() > 0)
         counts: dict[str, int] = {}
         for table in schema.PARTITIONED_TABLES:
             df = arts if table == "articles" else schema.conform(frames.get(table, schema.empty(table)), table)

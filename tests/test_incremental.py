@@ -219,3 +219,27 @@ def test_known_entities_include_the_batches_this_run_staged(settings, synth, mod
     assert want < _ids_in_window(a, source, day)  # the edit dropped some: the test can fail
     assert set(second["entity_id"].to_list()) == want
     assert first.columns == ["entity_id", "name", "label", "aliases", "mention_count"]
+
+
+def test_known_entities_read_only_the_staged_batches_of_the_window(settings, synth, model):
+    """A long run (a backfill of years) links each batch against the staged batches of its
+    sources and window only: a batch years away is not even read."""
+    a = synth.make_batch(model, 0, 40, NOW)
+    arts = a["articles"].filter(pl.col("published_date").is_not_null()).head(1)
+    far = synth.make_batch(model, 200, 40, NOW)
+    far = edited(far, far["articles"]["article_id"].to_list(), move_days=3000)
+    far_arts = far["articles"].filter(pl.col("published_date").is_not_null()).head(1)
+    w = W.Writer(settings)
+    try:
+        w.land(a, [], "r1")
+        before = w.known_entities(arts, 30)
+        w.land(far, [], "r1")
+        staged = w.run_dir / "entity_mentions" / "b000002.parquet"
+        assert staged.exists()
+        staged.write_bytes(b"not parquet")  # read it, and the query fails
+        after = w.known_entities(arts, 30)
+        with pytest.raises(duckdb.Error):
+            w.known_entities(far_arts, 30)
+    finally:
+        w.abort()
+    assert before.height and after.sort("entity_id").equals(before.sort("entity_id"))
