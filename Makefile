@@ -60,6 +60,7 @@ eval: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) scripts/eval_ner.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
 	$(PY) scripts/eval_ner_pipeline.py --data $(SHARED)/ner-conll2003/valid.iob2.txt --write
 	$(PY) scripts/eval_sentiment.py --data $(SHARED)/sentiment-newsmtsc --write
+	$(PY) scripts/eval_sentiment_pipeline.py --data $(SHARED)/sentiment-newsmtsc --write
 	$(PY) scripts/eval_entities.py --data $(SHARED) --write
 	$(PY) scripts/eval_quotes.py --data $(SHARED) --write
 	$(PY) scripts/eval_dedup.py --data $(SHARED) --write
