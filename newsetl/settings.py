@@ -75,7 +75,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        a surname that is also known people's first name links only to a dominant person
 # 1.6.7: cross-article links made once every batch of a run is staged (a batch sees the
 #        batches after it too); a one-word all-caps name voted PERSON is no person
-#        (entities.label)
+#        (entities.label); a surname written alone after the full name is that person
+#        where the NER found nothing (ner._surnames)
 PIPELINE_VERSION = "1.6.7"
 ENV_PREFIX = "NEWSETL_"
 

@@ -166,6 +166,37 @@ def _spans(paras, marks):
     return out
 
 
+def test_a_surname_the_model_missed_after_the_full_name_is_the_person():
+    # The shipped model misses "Pence" alone (CoNLL-2003's 1996 news never has it); news
+    # names a person in full first and by surname after.
+    article = ["Mike Pence said he would attend the talks.", "Pence later left, and Pence's aide said so."]
+    without = ner.recognize_articles([article], model=OURS, surnames=False)[0][1]
+    assert (0, 5, "PERSON") not in without  # the model's miss: the test can fail
+    [paras] = recognize_articles([article], model=OURS)
+    assert [article[1][s:e] for s, e, lab in paras[1] if lab == "PERSON"] == ["Pence", "Pence"]
+
+
+def test_surnames_tags_only_a_lone_capitalised_surname():
+    paras = ["Theresa May and Chris Day met Jamie Winter and Anna Brown on Monday.",
+             "In May, Day played on Boxing Day. Mr Day watched the Winter Olympics.",
+             "Brown rice was served, brown bread too, and Brown said so. Day-long talks.",
+             "DAY AND BROWN SHINE IN LEEDS"]
+    marks = {0: [("Theresa May", "PERSON"), ("Chris Day", "PERSON"), ("Jamie Winter", "PERSON"),
+                 ("Anna Brown", "PERSON")]}
+    out = ner._surnames(paras, _spans(paras, marks))
+    added = [[p[s:e] for s, e, _ in spans] for p, spans in zip(paras, out)]
+    # "May" is a month, "Boxing Day" and "Winter Olympics" other names, "Day-long" glued to
+    # a hyphen; "Brown" starts a sentence in an article that writes "brown" too; caps skipped.
+    assert added[1:] == [["Day", "Day"], ["Brown"], []]
+    assert all(lab == "PERSON" for spans in out[1:3] for _, _, lab in spans)
+    # A surname some span of the article labels otherwise, or another person's first name, is left.
+    paras[2] = "Brown Smith arrived, and Brown said so."
+    marks[1], marks[2] = [("Boxing Day", "EVENT")], [("Brown Smith", "PERSON")]
+    kept = ner._surnames(paras, _spans(paras, marks))
+    assert [paras[1][s:e] for s, e, _ in kept[1]] == ["Boxing Day"]
+    assert [paras[2][s:e] for s, e, _ in kept[2]] == ["Brown Smith"]
+
+
 def test_harmonise_one_word_names_written_as_organisations_are_not_people():
     paras = [
         "Shares in oil giant Yukos fell as Yukos shareholders sold.",  # organisation noun

@@ -47,6 +47,12 @@ PROPAGATE = False
 # in ALL-CAPS text.
 _PROPAGATE_MIN_CHARS = 3
 
+# Tag a person's surname written alone where the model found nothing, once the article has
+# named the person in full (see `_surnames`): news names a person in full first and by
+# surname after, and the model misses surnames its 1996 training news never had ("Mike
+# Pence ... Pence said").
+SURNAMES = True
+
 # Paragraphs longer than this go to the model in pieces (cut at line or sentence ends): keeps a
 # paragraph-less dump of a page from hitting spaCy's max_length (1,000,000) or memory.
 MAX_PIECE_CHARS = 100_000
@@ -199,6 +205,7 @@ def recognize_articles(
     consistency: bool = True,
     propagate: bool = PROPAGATE,
     known: dict[str, list[Mention]] | None = None,
+    surnames: bool | None = None,
 ) -> list[list[list[Mention]]]:
     """Mentions per article, per paragraph: `(start_char, end_char, label)`.
 
@@ -209,6 +216,7 @@ def recognize_articles(
     on the other texts, each distinct text once), and is filled with what this call computed.
     """
     known = {} if known is None else known
+    surnames = SURNAMES if surnames is None else surnames
     flat: list[str] = [p if isinstance(p, str) else "" for paras in articles for p in paras]
     todo = list(dict.fromkeys(t for t in flat if t not in known))
     if todo:
@@ -224,7 +232,73 @@ def recognize_articles(
             article = _harmonise(paras, article)
             if propagate:
                 article = _propagate(paras, article)
+            if surnames:
+                article = _surnames(paras, article)
         out.append(article)
+    return out
+
+
+_NAME_WORD = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)?")
+# Capitalised words that are no surname written alone ("in May", "on Friday").
+_CALENDAR = frozenset("january february march april may june july august september october november "
+                      "december monday tuesday wednesday thursday friday saturday sunday".split())
+# A title before the surname ("Mr Pence") is no other name next to it.
+_TITLE_BEFORE = re.compile(r"(?:^|\s)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|President|Senator|Sen|Rep|Gov)\.?\s+$")
+_CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019.-]*\s+$")
+_CAPITAL_AFTER = re.compile(r"(?:['\u2019]s)?\s+[A-Z]")
+
+
+def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
+    """Tag the surname of a person the article names in full where it stands alone and the
+    model found nothing ("Mike Pence" ... "Pence said"): the last word of a PERSON span of
+    two or more words, a capitalised name word of 3+ letters that no span of the article
+    labels otherwise, that no other person of the article has as a first name, and that is
+    no month or weekday ("Theresa May" ... "in May"). Skipped: ALL-CAPS paragraphs, matches
+    glued to a hyphen or inside another span, matches next to another capitalised word
+    (part of a name or title the model did not tag: "Boxing Day" for Chris Day, "Winter
+    Olympics"; a title before is fine: "Mr Pence"), and, when the article also writes the
+    word in lower case ("young", "brown"), matches that start a sentence, where a capital
+    says nothing."""
+    last: dict[str, int] = {}
+    other: set[str] = set()
+    firsts: set[str] = set()
+    for p, spans in zip(paras, article):
+        for s, e, label in spans:
+            words = _POSSESSIVE.sub("", p[s:e]).split()
+            if label != "PERSON":
+                other.update(words)
+                continue
+            if len(words) >= 2:
+                firsts.add(words[0])
+                if _NAME_WORD.fullmatch(words[-1]) and len(words[-1]) >= 3 and words[-1].lower() not in _GLUE_WORDS:
+                    last[words[-1]] = last.get(words[-1], 0) + 1
+            elif len(words) == 1:
+                other.discard(words[0])
+    names = [w for w in last if w not in other and w not in firsts and w.lower() not in _CALENDAR]
+    if not names:
+        return article
+    word_re = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+                         + r")(?![\w-])")
+    text = "\n".join(paras)
+    lower = {w for w in names if re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", text)}
+    out = []
+    for p, spans in zip(paras, article):
+        if _is_all_caps(p):
+            out.append(spans)
+            continue
+        added = []
+        for m in word_re.finditer(p):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te, _ in spans):
+                continue
+            before = p[max(0, s - 40):s]
+            if ((_CAPITAL_BEFORE.search(before) and not _TITLE_BEFORE.search(before))
+                    or _CAPITAL_AFTER.match(p, e)):
+                continue
+            if m.group(0) in lower and re.search(r"(?:^|[.!?][\"'\u201d\u2019)]*)\s*[\"'\u201c\u2018(]*$", p[:s]):
+                continue
+            added.append((s, e, "PERSON"))
+        out.append(sorted(spans + added) if added else spans)
     return out
 
 
