@@ -238,6 +238,7 @@ def recognize_articles(
     return out
 
 
+_LOWER_WORD = re.compile(r"(?<![\w'\u2019-])[a-z]+(?:['\u2019-][a-z]+)?(?![\w'\u2019-])")
 _NAME_WORD = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)?")
 # Capitalised words that are no surname written alone ("in May", "on Friday").
 _CALENDAR = frozenset("january february march april may june july august september october november "
@@ -279,11 +280,11 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
         return article
     word_re = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
                          + r")(?![\w-])")
-    text = "\n".join(paras)
-    lower = {w for w in names if re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", text)}
+    written = set(_LOWER_WORD.findall("\n".join(paras)))
+    lower = {w for w in names if w.lower() in written}
     out = []
     for p, spans in zip(paras, article):
-        if _is_all_caps(p):
+        if not word_re.search(p) or _is_all_caps(p):
             out.append(spans)
             continue
         added = []
