@@ -178,7 +178,7 @@ def test_a_surname_the_model_missed_after_the_full_name_is_the_person():
 
 def test_surnames_tags_only_a_lone_capitalised_surname():
     paras = ["Theresa May and Chris Day met Jamie Winter and Anna Brown on Monday.",
-             "In May, Day played on Boxing Day. Mr Day watched the Winter Olympics.",
+             "In May, Day played on Boxing Day. Mr Day watched the Winter Olympics in Leeds. Day left.",
              "Brown rice was served, brown bread too, and Brown said so. Day-long talks.",
              "DAY AND BROWN SHINE IN LEEDS"]
     marks = {0: [("Theresa May", "PERSON"), ("Chris Day", "PERSON"), ("Jamie Winter", "PERSON"),
@@ -187,7 +187,7 @@ def test_surnames_tags_only_a_lone_capitalised_surname():
     added = [[p[s:e] for s, e, _ in spans] for p, spans in zip(paras, out)]
     # "May" is a month, "Boxing Day" and "Winter Olympics" other names, "Day-long" glued to
     # a hyphen; "Brown" starts a sentence in an article that writes "brown" too; caps skipped.
-    assert added[1:] == [["Day", "Day"], ["Brown"], []]
+    assert added[1:] == [["Day", "Day", "Day"], ["Brown"], []]
     assert all(lab == "PERSON" for spans in out[1:3] for _, _, lab in spans)
     # A surname some span of the article labels otherwise, or another person's first name, is left.
     paras[2] = "Brown Smith arrived, and Brown said so."

@@ -245,7 +245,8 @@ _CALENDAR = frozenset("january february march april may june july august septemb
                       "december monday tuesday wednesday thursday friday saturday sunday".split())
 # A title before the surname ("Mr Pence") is no other name next to it.
 _TITLE_BEFORE = re.compile(r"(?:^|\s)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|President|Senator|Sen|Rep|Gov)\.?\s+$")
-_CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019.-]*\s+$")
+# (A capitalised word that ends a sentence is no name next to it: "in London. Pence said".)
+_CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019-]*\s+$")
 _CAPITAL_AFTER = re.compile(r"(?:['\u2019]s)?\s+[A-Z]")
 
 
@@ -260,7 +261,7 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
     Olympics"; a title before is fine: "Mr Pence"), and, when the article also writes the
     word in lower case ("young", "brown"), matches that start a sentence, where a capital
     says nothing."""
-    last: dict[str, int] = {}
+    last: dict[str, None] = {}  # an ordered set
     other: set[str] = set()
     firsts: set[str] = set()
     for p, spans in zip(paras, article):
@@ -272,9 +273,7 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
             if len(words) >= 2:
                 firsts.add(words[0])
                 if _NAME_WORD.fullmatch(words[-1]) and len(words[-1]) >= 3 and words[-1].lower() not in _GLUE_WORDS:
-                    last[words[-1]] = last.get(words[-1], 0) + 1
-            elif len(words) == 1:
-                other.discard(words[0])
+                    last[words[-1]] = None
     names = [w for w in last if w not in other and w not in firsts and w.lower() not in _CALENDAR]
     if not names:
         return article
