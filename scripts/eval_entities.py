@@ -140,6 +140,29 @@ def paragraph_offsets(doc_text: str, paragraphs: list[tuple[int, str]]) -> dict[
     return out
 
 
+def source_spans(doc_text: str, paragraphs: list[tuple[int, str]], mentions: list[tuple]) -> tuple[list[tuple], int]:
+    """Landed mentions (paragraph_index, start, end, value) as (start, end, value) in the
+    source text, and how many could not be placed (their paragraph not found)."""
+    offsets = paragraph_offsets(doc_text, paragraphs)
+    spans, lost = [], 0
+    for pidx, s, e, value in mentions:
+        offs = offsets.get(pidx)
+        if offs is None:
+            lost += 1
+            continue
+        spans.append((offs[s], offs[min(e, len(offs) - 1)], value))
+    return spans, lost
+
+
+def best_overlap(spans: list[tuple], a: int, b: int):
+    """The value of the span that overlaps [a, b) most (None if none does)."""
+    best, best_ov = None, 0
+    for s, e, value in spans:
+        if (ov := min(b, e) - max(a, s)) > best_ov:
+            best, best_ov = value, ov
+    return best
+
+
 def bcubed(pairs: list[tuple[str, str]]) -> tuple[float, float, float]:
     """B-cubed P, R, F1 of predicted clusters (first) against gold clusters (second)."""
     if not pairs:
@@ -182,22 +205,11 @@ def _score_mentions(docs: list[dict], art: dict, paras: dict, landed: pl.DataFra
     unaligned = 0
     for doc in docs:
         aid = art.get(doc["url"])
-        spans: list[tuple[int, int, str]] = []
-        if aid is not None:
-            offsets = paragraph_offsets(doc["text"], paras.get(aid, []))
-            for pidx, s, e, eid in ments.get(aid, []):
-                offs = offsets.get(pidx)
-                if offs is None or eid is None:
-                    unaligned += offs is None
-                    continue
-                spans.append((offs[s], offs[min(e, len(offs) - 1)], eid))
+        spans, lost = source_spans(doc["text"], paras.get(aid, []), ments.get(aid, [])) if aid else ([], 0)
+        unaligned += lost
+        spans = [sp for sp in spans if sp[2] is not None]
         for a, b, qid, surface in gold_mentions(doc):
-            best, best_ov = None, 0
-            for s, e, eid in spans:
-                ov = min(b, e) - max(a, s)
-                if ov > best_ov:
-                    best, best_ov = eid, ov
-            rows.append((doc["file"], qid, surface, best, half_of(doc["file"], doc["id"])))
+            rows.append((doc["file"], qid, surface, best_overlap(spans, a, b), half_of(doc["file"], doc["id"])))
 
     def summary(sel: list[tuple]) -> dict:
         matched = [r for r in sel if r[3] is not None]

@@ -36,16 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from _report import replace_section  # noqa: E402
-from eval_entities import paragraph_offsets, run_cli  # noqa: E402
+from eval_entities import best_overlap, run_cli, source_spans  # noqa: E402
+from eval_sentiment import LABEL_IX, MODEL  # noqa: E402
 from train_sentiment import POLARITY, macro_f1  # noqa: E402
 
-from newsetl.settings import Settings  # noqa: E402
 from newsetl.transforms import sentiment as S  # noqa: E402
 
 SECTION = "eval:sentiment-pipeline"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sentiment-newsmtsc"
 SPLITS = ("dev-rw", "dev-mt")
-LABEL_IX = {lab: i for i, lab in enumerate(S.LABELS)}
 # A target that is no name: a pronoun, or a noun phrase led by a determiner ("The governor").
 NOT_A_NAME = frozenset("he she his her him hers himself herself they them their it its i we you "
                        "the this that these those a an".split())
@@ -85,16 +84,8 @@ def landed_labels(rows: list[dict], split: str, tmp: Path) -> tuple[list[str | N
     out: list[str | None] = []
     for i, r in enumerate(rows):
         aid = art.get(f"https://newsmtsc.invalid/{split}/{i}")
-        offsets = paragraph_offsets(r["sentence_normalized"], paras.get(aid, [])) if aid else {}
-        spans = [(offs[s], offs[min(e, len(offs) - 1)], lab) for pidx, s, e, lab in ments.get(aid, [])
-                 if (offs := offsets.get(pidx)) is not None]
-        for t in r["targets"]:
-            a, b = int(t["from"]), int(t["to"])
-            best, best_ov = None, 0
-            for s, e, lab in spans:
-                if (ov := min(b, e) - max(a, s)) > best_ov:
-                    best, best_ov = lab, ov
-            out.append(best)
+        spans = source_spans(r["sentence_normalized"], paras.get(aid, []), ments.get(aid, []))[0] if aid else []
+        out.extend(best_overlap(spans, int(t["from"]), int(t["to"])) for t in r["targets"])
     return out, seconds
 
 
@@ -102,8 +93,7 @@ def evaluate(rows: list[dict], landed: list[str | None]) -> dict:
     targets = [t for r in rows for t in r["targets"]]
     y = np.array([POLARITY[float(t["polarity"])] for t in targets])
     sents = [r["sentence_normalized"] for r in rows for _ in r["targets"]]
-    direct = S.target_scores(sents, [(int(t["from"]), int(t["to"])) for t in targets],
-                             S.load_target_model(Settings.from_env().model_paths[1]))
+    direct = S.target_scores(sents, [(int(t["from"]), int(t["to"])) for t in targets], MODEL)
     d = np.array([LABEL_IX[lab] for _, lab in direct])
     found = np.array([lab is not None for lab in landed])
     p = np.array([LABEL_IX[lab] if lab is not None else -1 for lab in landed])

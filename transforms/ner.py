@@ -28,7 +28,7 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-from newsetl.transforms.entities import _GLUE_WORDS
+from newsetl.transforms.entities import _GLUE_WORDS, _TITLE_RE
 
 Mention = tuple[int, int, str]
 
@@ -243,11 +243,12 @@ _NAME_WORD = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)?")
 # Capitalised words that are no surname written alone ("in May", "on Friday").
 _CALENDAR = frozenset("january february march april may june july august september october november "
                       "december monday tuesday wednesday thursday friday saturday sunday".split())
-# A title before the surname ("Mr Pence") is no other name next to it.
-_TITLE_BEFORE = re.compile(r"(?:^|\s)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|President|Senator|Sen|Rep|Gov)\.?\s+$")
-# (A capitalised word that ends a sentence is no name next to it: "in London. Pence said".)
+# A capitalised word right before or after a surname (a title before is fine: "Mr Pence",
+# entities._TITLE_RE; one that ends a sentence is no name next to it: "in London. Pence said").
 _CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019-]*\s+$")
 _CAPITAL_AFTER = re.compile(r"(?:['\u2019]s)?\s+[A-Z]")
+# Text before a sentence's first word: a paragraph start or end punctuation, then openers.
+_SENTENCE_START = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)]*)\s*[\"'\u201c\u2018(]*$")
 
 
 def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
@@ -258,10 +259,10 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
     no month or weekday ("Theresa May" ... "in May"). Skipped: ALL-CAPS paragraphs, matches
     glued to a hyphen or inside another span, matches next to another capitalised word
     (part of a name or title the model did not tag: "Boxing Day" for Chris Day, "Winter
-    Olympics"; a title before is fine: "Mr Pence"), and, when the article also writes the
+    Olympics"; a personal title before is fine: "Mr Pence", "Senator Pence"), and, when the article also writes the
     word in lower case ("young", "brown"), matches that start a sentence, where a capital
     says nothing."""
-    last: dict[str, None] = {}  # an ordered set
+    last: set[str] = set()
     other: set[str] = set()
     firsts: set[str] = set()
     for p, spans in zip(paras, article):
@@ -273,7 +274,7 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
             if len(words) >= 2:
                 firsts.add(words[0])
                 if _NAME_WORD.fullmatch(words[-1]) and len(words[-1]) >= 3 and words[-1].lower() not in _GLUE_WORDS:
-                    last[words[-1]] = None
+                    last.add(words[-1])
     names = [w for w in last if w not in other and w not in firsts and w.lower() not in _CALENDAR]
     if not names:
         return article
@@ -291,11 +292,10 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
             s, e = m.span()
             if any(s < te and ts < e for ts, te, _ in spans):
                 continue
-            before = p[max(0, s - 40):s]
-            if ((_CAPITAL_BEFORE.search(before) and not _TITLE_BEFORE.search(before))
-                    or _CAPITAL_AFTER.match(p, e)):
+            cap = _CAPITAL_BEFORE.search(p, max(0, s - 40), s)
+            if (cap and not _TITLE_RE.fullmatch(cap.group(0))) or _CAPITAL_AFTER.match(p, e):
                 continue
-            if m.group(0) in lower and re.search(r"(?:^|[.!?][\"'\u201d\u2019)]*)\s*[\"'\u201c\u2018(]*$", p[:s]):
+            if m.group(0) in lower and _SENTENCE_START.search(p, 0, s):
                 continue
             added.append((s, e, "PERSON"))
         out.append(sorted(spans + added) if added else spans)
