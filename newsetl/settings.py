@@ -77,7 +77,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        batches after it too); a one-word all-caps name voted PERSON is no person
 #        (entities.label); a surname written alone after the full name is that person
 #        where the NER found nothing (ner._surnames)
-PIPELINE_VERSION = "1.6.7"
+# 1.6.8: so is a one-word person named after a personal title ("President Trump" ... "Trump
+#        said"), not after a royal one
+PIPELINE_VERSION = "1.6.8"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -197,6 +197,19 @@ def test_surnames_tags_only_a_lone_capitalised_surname():
     assert [paras[2][s:e] for s, e, _ in kept[2]] == ["Brown Smith"]
 
 
+def test_a_surname_named_after_a_title_is_a_surname_too_but_a_royal_name_is_not():
+    # News often names a person first as "President Trump" or "Mr Pence", never in full.
+    paras = ["President Trump met Mr Pence and Prince Charles in Dover.",
+             "Trump praised the talks. Pence agreed. Charles left. Dover was quiet."]
+    marks = {0: [("Trump", "PERSON"), ("Pence", "PERSON"), ("Charles", "PERSON"), ("Dover", "GPE")]}
+    out = ner._surnames(paras, _spans(paras, marks))
+    assert [paras[1][s:e] for s, e, lab in out[1] if lab == "PERSON"] == ["Trump", "Pence"]
+    # A one-word person with no title before it is no evidence of a surname.
+    paras[0] = "Trump met Pence in Dover."
+    marks[0] = [("Trump", "PERSON"), ("Pence", "PERSON"), ("Dover", "GPE")]
+    assert ner._surnames(paras, _spans(paras, marks))[1] == []
+
+
 def test_harmonise_one_word_names_written_as_organisations_are_not_people():
     paras = [
         "Shares in oil giant Yukos fell as Yukos shareholders sold.",  # organisation noun

@@ -28,7 +28,7 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-from newsetl.transforms.entities import _GLUE_WORDS, _TITLE_RE
+from newsetl.transforms.entities import _GLUE_WORDS, _TITLE_PATTERN, _TITLE_RE
 
 Mention = tuple[int, int, str]
 
@@ -248,13 +248,18 @@ _CALENDAR = frozenset("january february march april may june july august septemb
 _CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019-]*\s+$")
 _CAPITAL_AFTER = re.compile(r"(?:['\u2019]s)?\s+[A-Z]")
 # Text before a sentence's first word: a paragraph start or end punctuation, then openers.
+# A personal title right before a one-word PERSON span ("President Trump", "Mr Pence"): that
+# word is a surname too. Not a royal one: "Prince Charles" is named by a given name.
+_TITLED = re.compile(r"(?<![\w-])(?!(?:king|queen|prince|princess|pope)\b)" + _TITLE_PATTERN[1:-1] + r"$",
+                     re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)]*)\s*[\"'\u201c\u2018(]*$")
 
 
 def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
     """Tag the surname of a person the article names in full where it stands alone and the
     model found nothing ("Mike Pence" ... "Pence said"): the last word of a PERSON span of
-    two or more words, a capitalised name word of 3+ letters that no span of the article
+    two or more words, or of a one-word one after a personal title ("President Trump"; not
+    a royal one, "Prince Charles"), a capitalised name word of 3+ letters that no span of the article
     labels otherwise, that no other person of the article has as a first name, and that is
     no month or weekday ("Theresa May" ... "in May"). Skipped: ALL-CAPS paragraphs, matches
     glued to a hyphen or inside another span, matches next to another capitalised word
@@ -273,8 +278,10 @@ def _surnames(paras: list[str], article: list[list[Mention]]) -> list[list[Menti
                 continue
             if len(words) >= 2:
                 firsts.add(words[0])
-                if _NAME_WORD.fullmatch(words[-1]) and len(words[-1]) >= 3 and words[-1].lower() not in _GLUE_WORDS:
-                    last.add(words[-1])
+            elif not _TITLED.search(p, max(0, s - 40), s):
+                continue
+            if _NAME_WORD.fullmatch(words[-1]) and len(words[-1]) >= 3 and words[-1].lower() not in _GLUE_WORDS:
+                last.add(words[-1])
     names = [w for w in last if w not in other and w not in firsts and w.lower() not in _CALENDAR]
     if not names:
         return article
