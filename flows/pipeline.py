@@ -23,6 +23,7 @@ from newsetl.progress import Progress
 from newsetl.runstate import RunSummary, count_prepared
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
+from newsetl.transforms.entities import known_surnames
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
 from newsetl.warehouse import Writer, writer_lock
@@ -36,9 +37,9 @@ def prepare_batch(docs, writer: Writer, force: bool) -> process.Prepared:
 
 @task(name="enrich-shard", cache_policy=NO_CACHE)
 def enrich_shard(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str],
-                 ner_cache_ipc: bytes | None) -> dict[str, bytes]:
+                 ner_cache_ipc: bytes | None, people: tuple[str, ...] = ()) -> dict[str, bytes]:
     """One shard of whole articles on a worker: Arrow IPC bytes in and out."""
-    return process.enrich_packed(articles_ipc, paragraphs_ipc, models, ner_cache_ipc)
+    return process.enrich_packed(articles_ipc, paragraphs_ipc, models, ner_cache_ipc, people)
 
 
 def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int, models,
@@ -50,12 +51,16 @@ def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int,
     plan = copies.plan(prep) if copies is not None else None
     todo = plan.todo if plan is not None else prep
     known = writer.ner_cache_for(process.text_hashes(process.ner_texts(todo.articles, todo.paragraphs).to_list()))
+    # The people the warehouse (as the run found it) knows in the batch's sources and window,
+    # by the surnames that linking would join to them: the NER tags those written alone.
+    people = tuple(known_surnames(writer.known_entities(todo.articles, process.LINK_WINDOW_DAYS, staged=False))
+                   if writer.settings.known_people and todo.articles.height else ())
     params = []
     for a, p in process.shard(todo, n_shards, writer.settings.min_shard_words, known["h"]):
         hashes = pl.Series(process.text_hashes(process.ner_texts(a, p).to_list()), dtype=pl.Int64)
         cache = known.filter(pl.col("h").is_in(hashes.implode()))
         params.append({"articles_ipc": process.pack(a), "paragraphs_ipc": process.pack(p), "models": models,
-                       "ner_cache_ipc": process.pack(cache) if cache.height else None})
+                       "ner_cache_ipc": process.pack(cache) if cache.height else None, "people": people})
     return [runner.submit(enrich_shard, p) for p in params], params, plan
 
 

@@ -306,9 +306,11 @@ def ner_texts(articles: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.Series:
 
 
 def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, str],
-           ner_cache: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+           ner_cache: pl.DataFrame | None = None, people: tuple[str, ...] = ()) -> dict[str, pl.DataFrame]:
     """One shard of whole articles -> rows for every article-owned table. `models`: the
-    NER pipeline and the target-sentiment model (`Settings.model_paths`).
+    NER pipeline and the target-sentiment model (`Settings.model_paths`). `people`: surnames
+    of people known before ("Trump" of a known "Donald Trump"), tagged as persons where they
+    stand alone and the model found nothing (transforms.ner._surnames).
 
     ner_cache: raw NER output of paragraph texts enriched before (h = text_hashes, spans),
     for this model and pipeline version. The model runs only on the other texts; what it
@@ -358,7 +360,8 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
             if h in by_h:
                 known[t] = [(sp["start"], sp["end"], sp["label"]) for sp in by_h[h]]
     cached = set(known)
-    found = recognize_articles(ner_in["text"].to_list(), model=ner_model, known=known) if ner_in.height else []
+    found = (recognize_articles(ner_in["text"].to_list(), model=ner_model, known=known, people=frozenset(people))
+             if ner_in.height else [])
     fresh = [t for t in known if t not in cached]
     new_cache = pl.DataFrame(
         {"h": text_hashes(fresh),
@@ -633,10 +636,11 @@ def unpack(data: bytes) -> pl.DataFrame:
 
 
 def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str],
-                  ner_cache_ipc: bytes | None = None) -> dict[str, bytes]:
+                  ner_cache_ipc: bytes | None = None, people: tuple[str, ...] = ()) -> dict[str, bytes]:
     """`enrich` for a worker process or a Dask worker: IPC bytes in and out."""
     cache = unpack(ner_cache_ipc) if ner_cache_ipc else None
-    return {name: pack(df) for name, df in enrich(unpack(articles_ipc), unpack(paragraphs_ipc), models, cache).items()}
+    frames = enrich(unpack(articles_ipc), unpack(paragraphs_ipc), models, cache, people)
+    return {name: pack(df) for name, df in frames.items()}
 
 
 def now_utc() -> datetime:

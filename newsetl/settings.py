@@ -79,7 +79,11 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        where the NER found nothing (ner._surnames)
 # 1.6.8: so is a one-word person named after a personal title ("President Trump" ... "Trump
 #        said"), not after a royal one
-PIPELINE_VERSION = "1.6.8"
+# 1.6.9: so is a surname the warehouse has seen stand alone for a known person, where it
+#        stands as a name (ner._surnames people; settings.known_people); a capitalised
+#        sentence opener ("At", "The") before a surname is no part of a name; "O'Reilly" and
+#        "Don't" hold no surname; a person is never named by a form led by "The"
+PIPELINE_VERSION = "1.6.9"
 ENV_PREFIX = "NEWSETL_"
 
 
@@ -128,6 +132,11 @@ class Settings(BaseSettings):
     # transformer for the quarter of targets it is least sure of), or a folder written by
     # scripts/train_sentiment.py.
     target_sentiment_model: str = "newsetl-tsc"
+    # The NER also tags, as a person, a surname written alone that names the one person of
+    # that surname the warehouse knows in the batch's sources and window ("Trump" once a
+    # "Donald Trump" has landed), where the model found nothing. Off: each article's
+    # mentions depend on its own text alone.
+    known_people: bool = True
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
     workers: int = Field(default_factory=_default_workers, ge=1)
     # Articles read per batch: bounds memory for corpora larger than RAM. 500 keeps a

@@ -606,12 +606,14 @@ class Writer:
         return pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"].cast(pl.Int64)},
                             schema={"h": pl.Int64, "delta": pl.Int64})
 
-    def known_entities(self, articles: pl.DataFrame, window_days: int, exclude_batch: int | None = None) -> pl.DataFrame:
+    def known_entities(self, articles: pl.DataFrame, window_days: int, exclude_batch: int | None = None,
+                       staged: bool = True) -> pl.DataFrame:
         """Entities (entity_id, name, label, aliases, mention_count) named in articles of the
         same sources within `window_days` of the batch's dates, or in the sources' undated articles when the
         batch has undated ones: the candidates of cross-article surname linking. The
-        run's staged batches count too, but `exclude_batch` (the batch being linked, whose
-        own entities the caller adds)."""
+        run's staged batches count too (unless `staged` is false: the warehouse as the run
+        found it), but `exclude_batch` (the batch being linked, whose own entities the
+        caller adds)."""
         empty = pl.DataFrame(schema={"entity_id": pl.String, "name": pl.String, "label": pl.String,
                                      "aliases": pl.List(pl.String), "mention_count": pl.Int64})
         if articles.height == 0:
@@ -639,7 +641,7 @@ class Writer:
         # Only the staged batches that can hold such articles are read: a long run (a
         # backfill of years) costs each batch what its window holds, not the whole run.
         near = {b for b, (srcs, first, last, nulls) in self.batch_span.items()
-                if b != exclude_batch and not srcs.isdisjoint(sources)
+                if staged and b != exclude_batch and not srcs.isdisjoint(sources)
                 and ((lo is not None and first is not None and first <= hi and last >= lo) or (undated and nulls))}
         parts.append(self._staged_entities(where, params, near).select(empty.columns))
         return pl.concat(parts, how="vertical_relaxed")

@@ -19,6 +19,7 @@ from newsetl.transforms.entities import (
     demonym_country,
     demonym_entity_id,
     entity_id_for,
+    known_surnames,
     link_to_known,
     name_key,
     resolve_mentions,
@@ -125,6 +126,29 @@ def test_an_honorific_and_a_name_is_a_person_whatever_ner_called_it():
     assert out["label"].to_list() == ["PERSON"] * 4 + ["GPE", "ORG", "WORK_OF_ART", "GPE"]
     assert out["entity_name"].to_list()[:4] == ["Darla Vexmoor", "Darla Vexmoor", "O'Tarran", "Quillby"]
     assert out["ner_label"].to_list()[1] == "NORP"  # the mention keeps what NER said
+
+
+def test_known_surnames_need_the_surname_seen_alone_for_that_person():
+    known = pl.DataFrame({
+        "entity_id": ["p1", "p2", "p3", "p4", "p5", "o1"],
+        "name": ["Donald J. Trump", "Ivanka Trump", "Colin High", "Prince Charles", "Robert Smith Jr.", "Acme Corp"],
+        "label": ["PERSON", "PERSON", "PERSON", "PERSON", "PERSON", "ORG"],
+        "aliases": [["Donald Trump", "Trump", "Trump's"], ["Ivanka Trump", "Trump"], ["Colin High"],
+                    ["Charles", "Prince Charles"], ["Smith", "Robert Smith Jr."], ["Acme", "Corp"]],
+    })
+    # Two people of one surname still make it a person's name (linking decides which one);
+    # a full name never written short (an NER junk person) is no evidence; nor is a royal's
+    # given name; a generational suffix is skipped.
+    assert known_surnames(known) == ["Smith", "Trump"]
+    assert known_surnames(known.drop("aliases")) == []
+
+
+def test_a_person_is_not_named_by_a_form_led_by_the():
+    # NewsMTSC: "The Trump campaign ..." left an NER span "The Trump", and the person with
+    # 673 mentions was named "The Trump" (most words first).
+    rows = [(f"a{i}", 0, 0, "Trump", "PERSON") for i in range(3)] + [("b", 0, 0, "The Trump", "PERSON")]
+    ents = build_entities(resolve_mentions(mentions_frame(rows)))
+    assert ents.filter(pl.col("mention_count") == 4)["name"].to_list() == ["Trump"]
 
 
 def test_a_currency_glued_to_a_code_is_no_country_and_no_initial():

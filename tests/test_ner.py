@@ -210,6 +210,26 @@ def test_a_surname_named_after_a_title_is_a_surname_too_but_a_royal_name_is_not(
     assert ner._surnames(paras, _spans(paras, marks))[1] == []
 
 
+def test_surnames_the_warehouse_knows_are_tagged_only_where_a_name_stands():
+    people = frozenset({"Trump", "High", "Younger", "Frost", "Flight", "Reilly", "Don"})
+    paras = ["Trump said on Monday he would go. At Trump's request, aides left. Trump fired Flynn.",
+             "Trump swiftly replied, and officials met Trump. The Trump administration agreed.",
+             "High oil prices hurt. Trump rallies drew crowds. Pitt the Younger and A Touch of Frost aired.",
+             "Flight of the Phoenix opened, Bill O'Reilly said. \"Don't,\" he said.",
+             "TRUMP SAID NO. Trump-style politics spread."]
+    out = ner._surnames(paras, [[] for _ in paras], people)
+    got = [[p[s:e] + "@" + str(s) for s, e, lab in spans if lab == "PERSON"] for p, spans in zip(paras, out)]
+    # A sentence's first word only before what a subject takes (a verb, a possessive, a
+    # comma); a capitalised opener before it ("At", "The") is no part of a name.
+    assert got[0] == ["Trump@0", "Trump@37", "Trump@66"]
+    assert got[1] == ["Trump@0", "Trump@41", "Trump@52"]
+    # "High oil", "Trump rallies" (a sentence start before a noun), "the Younger", "of Frost",
+    # "Flight of the ...", "O'Reilly", "Don't", ALL-CAPS and hyphen-glued words: none.
+    assert got[2:] == [[], [], []]
+    # Without the warehouse's people, only the article's own full names count.
+    assert ner._surnames(paras, [[] for _ in paras]) == [[] for _ in paras]
+
+
 def test_harmonise_one_word_names_written_as_organisations_are_not_people():
     paras = [
         "Shares in oil giant Yukos fell as Yukos shareholders sold.",  # organisation noun

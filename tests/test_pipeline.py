@@ -228,6 +228,38 @@ def test_a_bare_surname_links_to_a_full_name_of_a_later_batch_and_batches_change
     assert query(tmp_path / "wh1", "select count(*) from runs")[0][0] == 1
 
 
+def test_a_surname_the_warehouse_knows_alone_is_a_person_in_later_news(tmp_path, monkeypatch):
+    """The NER misses "Trump" written alone (CoNLL-2003's 1996 news never has it). Once the
+    warehouse has seen "Trump" stand for a "Donald Trump", later news of the same source
+    and window gets the mention, linked to him; with NEWSETL_KNOWN_PEOPLE=false it does not."""
+    import shutil
+
+    from newsetl.transforms.entities import entity_id_for
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+
+    def jsonl(name: str, day: int, text: str) -> str:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(json.dumps({"url": f"https://example.test/{name}", "title": "", "text": text,
+                                    "source": "example.test", "published_at": f"2026-03-{day:02d}T10:00:00Z"}) + "\n",
+                        encoding="utf-8")
+        return str(path)
+
+    first = jsonl("first", 2, "President Donald Trump met union leaders in Ohio on Tuesday. Later Trump spoke "
+                              "to reporters in Columbus about the new steel tariffs.")
+    later = jsonl("later", 9, "Trump said on Monday that the talks in Ohio would go on. Officials agreed "
+                              "to meet again next week in Columbus.")
+    assert run_cli("run", first, "--warehouse", str(tmp_path / "wh")) == 0
+    shutil.copytree(tmp_path / "wh", tmp_path / "off")
+    assert run_cli("run", later, "--warehouse", str(tmp_path / "wh")) == 0
+    sql = ("select m.start_char, m.text, m.label, m.entity_id from entity_mentions m join articles a "
+           "using (article_id) where a.url like '%/later' and m.text = 'Trump'")
+    assert query(tmp_path / "wh", sql) == [(0, "Trump", "PERSON", entity_id_for("PERSON", "Donald Trump"))]
+    monkeypatch.setenv("NEWSETL_KNOWN_PEOPLE", "false")
+    assert run_cli("run", later, "--warehouse", str(tmp_path / "off")) == 0
+    assert query(tmp_path / "off", sql) == []
+
+
 def test_jsonl_reject_reasons_say_what_is_wrong_with_the_body(tmp_path):
     from newsetl.records import Reject
     from newsetl.sources.files import iter_jsonl

@@ -1623,6 +1623,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                     # form written most often ("Russia", not a rare "Russian Federation")
                     # and not named by a fuller form ("Manchester United", not "United").
                     person.not_() & pl.col("_suffix"),
+                    # ... but no form led by "The" for a person: "The Trump" is "The Trump
+                    # campaign" cut short, not a fuller name than "Trump".
+                    person & pl.col("_alias").str.starts_with("The "),
                     pl.when(person).then(words).otherwise(pl.col("_n")),
                     pl.when(person).then(pl.col("_n")).otherwise(length),
                     pl.when(person).then(length).otherwise(0),
@@ -1630,7 +1633,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                     pl.col("_pos"),
                     pl.col("_alias"),
                 ],
-                descending=[False, False, True, True, True, True, False, False],
+                descending=[False, False, False, True, True, True, True, False, False],
             )
             .first()
             .alias("name")
@@ -1666,6 +1669,30 @@ def _is_team_word(word: str) -> bool:
     return (" " not in word and len(word) >= 4 and word[:1].isupper() and word.endswith("s")
             and not _is_acronym(word) and not demonym_country(word)
             and name_key(word) not in _ORG_DESCRIPTORS and name_key(word) not in ("times", "news"))
+
+
+def known_surnames(known: pl.DataFrame) -> list[str]:
+    """Surnames of known people that the warehouse has seen written alone for them ("Trump":
+    one of the aliases of a known "Donald Trump"), as their names write them: what the NER
+    may tag as a person where it found nothing (ner._surnames). Whichever person of that
+    surname is meant (linking decides that: link_to_known), the word names a person. A full
+    name alone is no such evidence: NER's junk people ("Colin High") would make "High oil
+    prices" a person. `known`: entity_id, name, label, aliases (known_entities)."""
+    if known.height == 0 or "aliases" not in known.columns:
+        return []
+    out = set()
+    for name, label, aliases in known.select("name", "label", "aliases").iter_rows():
+        if (label or "").upper() != "PERSON" or not name or not aliases:
+            continue
+        words = name.split()
+        while len(words) > 2 and name_key(words[-1]) in _SUFFIXES:
+            words = words[:-1]
+        if len(words) < 2 or name_key(words[0]) in _ROYAL_TITLES:
+            continue
+        surname = _POSSESSIVE_RE.sub("", words[-1])
+        if surname in aliases:
+            out.add(surname)
+    return sorted(out)
 
 
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
