@@ -97,8 +97,8 @@ def link_entities(writer: Writer) -> None:
     every batch of the run is staged: each batch against the warehouse's entities and
     those of all the run's other batches, so where batches split changes no link."""
     for batch, frames in writer.staged_batches():
-        known = writer.known_entities(frames["articles"], process.LINK_WINDOW_DAYS, exclude_batch=batch)
-        writer.stage_linked(batch, process.link_known(frames, known))
+        known = writer.known_entities(frames["articles"], process.LINK_WINDOW_DAYS)
+        writer.stage_linked(batch, process.link_known(frames, known, own=False))
 
 
 @task(name="write-run-files", cache_policy=NO_CACHE)

@@ -653,19 +653,19 @@ def now_utc() -> datetime:
 LINK_WINDOW_DAYS = 30
 
 
-def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame, own: bool = True) -> dict[str, pl.DataFrame]:
     """Bare surnames, acronyms and organisations written in another known form ("Acme
     Chemical Co" for the entity called "Acme") of a batch linked to the one known entity
     (transforms.entities.link_to_known); `known` = entities named in the same sources and
-    window (the warehouse's), and the batch's own full names are added here. Quotes follow
-    their speaker's new id."""
+    window (the warehouse's), and the batch's own entities are added here (`own=False`:
+    `known` has them already). Quotes follow their speaker's new id."""
     from newsetl.transforms.entities import build_entities, link_to_known
 
     mentions = frames.get("entity_mentions")
     if mentions is None or mentions.height == 0:
         return frames
     cols = ["entity_id", "name", "label"] + [c for c in ("aliases", "mention_count") if c in known.columns]
-    own = build_entities(mentions).select(cols)
+    mine = build_entities(mentions).select(cols) if own else known.select(cols).clear()
     # One row per entity (the stored name and label first, so the choice is deterministic),
     # with the forms and mentions of the window and of the batch together: an acronym the
     # batch defines is evidence, and counts decide which of two readings dominates.
@@ -674,7 +674,7 @@ def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame) -> dict[str
         agg.append(pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True))
     if "mention_count" in cols:
         agg.append(pl.col("mention_count").sum())
-    cands = (pl.concat([known.select(cols), own], how="vertical_relaxed")
+    cands = (pl.concat([known.select(cols), mine], how="vertical_relaxed")
              .group_by("entity_id", maintain_order=True).agg(agg).select(cols))
     linked = link_to_known(mentions, cands)
     out = dict(frames)

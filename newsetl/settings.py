@@ -82,7 +82,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.9: so is a surname the warehouse has seen stand alone for a known person, where it
 #        stands as a name (ner._surnames people; settings.known_people); a capitalised
 #        sentence opener ("At", "The") before a surname is no part of a name; "O'Reilly" and
-#        "Don't" hold no surname; a person is never named by a form led by "The"
+#        "Don't" hold no surname; a person is never named by a form led by "The";
+#        cross-article links see the staged batches of a window, the linked batch among
+#        them, as one set (labels voted over all of them, as in a run of one batch)
 PIPELINE_VERSION = "1.6.9"
 ENV_PREFIX = "NEWSETL_"
 

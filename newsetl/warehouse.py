@@ -458,6 +458,7 @@ class Writer:
         self.latest_batch: dict[str, int] = {}  # article_id -> the batch that staged it last
         # batch -> (its sources, first and last published date, whether it has undated articles)
         self.batch_span: dict[int, tuple[set[str], object, object, bool]] = {}
+        self._staged_memo: dict[tuple, pl.DataFrame] = {}  # known_entities' staged part, by window and batches
         self.replaced: set[str] = set()  # live article ids this run replaces
         self.replaced_dates: set = set()
         self.touched_dates: set = set()
@@ -606,14 +607,14 @@ class Writer:
         return pl.DataFrame({"h": evidence_hashes(ev), "delta": ev["article_count"].cast(pl.Int64)},
                             schema={"h": pl.Int64, "delta": pl.Int64})
 
-    def known_entities(self, articles: pl.DataFrame, window_days: int, exclude_batch: int | None = None,
-                       staged: bool = True) -> pl.DataFrame:
+    def known_entities(self, articles: pl.DataFrame, window_days: int, staged: bool = True) -> pl.DataFrame:
         """Entities (entity_id, name, label, aliases, mention_count) named in articles of the
         same sources within `window_days` of the batch's dates, or in the sources' undated articles when the
         batch has undated ones: the candidates of cross-article surname linking. The
-        run's staged batches count too (unless `staged` is false: the warehouse as the run
-        found it), but `exclude_batch` (the batch being linked, whose own entities the
-        caller adds)."""
+        run's staged batches count too, the batch itself among them, built as one set of
+        mentions (unless `staged` is false: the warehouse as the run found it). The stored
+        and the staged rows come apart: an entity the warehouse and the run both name has a
+        row of each."""
         empty = pl.DataFrame(schema={"entity_id": pl.String, "name": pl.String, "label": pl.String,
                                      "aliases": pl.List(pl.String), "mention_count": pl.Int64})
         if articles.height == 0:
@@ -641,9 +642,15 @@ class Writer:
         # Only the staged batches that can hold such articles are read: a long run (a
         # backfill of years) costs each batch what its window holds, not the whole run.
         near = {b for b, (srcs, first, last, nulls) in self.batch_span.items()
-                if staged and b != exclude_batch and not srcs.isdisjoint(sources)
+                if staged and not srcs.isdisjoint(sources)
                 and ((lo is not None and first is not None and first <= hi and last >= lo) or (undated and nulls))}
-        parts.append(self._staged_entities(where, params, near).select(empty.columns))
+        # Batches of one window (every batch of an undated corpus) share one build: linking a
+        # run costs what its windows hold, once, not once per batch.
+        key = (where, repr(params), frozenset(near))
+        if near and key not in self._staged_memo:
+            self._staged_memo[key] = self._staged_entities(where, params, near).select(empty.columns)
+        if near:
+            parts.append(self._staged_memo[key])
         return pl.concat(parts, how="vertical_relaxed")
 
     def _staged_entities(self, where: str, params: list, batches: set[int]) -> pl.DataFrame:

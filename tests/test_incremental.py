@@ -221,6 +221,30 @@ def test_known_entities_include_the_batches_this_run_staged(settings, synth, mod
     assert first.columns == ["entity_id", "name", "label", "aliases", "mention_count"]
 
 
+def test_batches_of_one_window_share_one_build_of_the_staged_entities(settings, synth, model, monkeypatch):
+    """Linking a run reads and builds the staged entities of a window once, not once per
+    batch: every batch of an undated corpus has the same window, and a run of many batches
+    used to read every other batch for each one."""
+    w = W.Writer(settings)
+    builds = []
+    real = W.Writer._staged_entities
+    monkeypatch.setattr(W.Writer, "_staged_entities", lambda self, *a: builds.append(a[2]) or real(self, *a))
+    try:
+        batches = []
+        for i in range(3):  # one undated source, as BBC's corpus is
+            b = synth.make_batch(model, 40 * i, 40, NOW)
+            b = {t: df.with_columns(pl.lit(None, dtype=pl.Date).alias("published_date"))
+                 if "published_date" in df.columns else df for t, df in b.items()}
+            b["articles"] = b["articles"].with_columns(pl.lit("one.test").alias("source"))
+            batches.append(b)
+            w.land(b, [], "r1")
+        undated = [b["articles"].head(1) for b in batches]
+        known = [w.known_entities(arts, 30) for arts in undated]
+    finally:
+        w.abort()
+    assert len(builds) == 1 and known[0].height and all(k.equals(known[0]) for k in known)
+
+
 def test_known_entities_read_only_the_staged_batches_of_the_window(settings, synth, model):
     """A long run (a backfill of years) links each batch against the staged batches of its
     sources and window only: a batch years away is not even read."""
