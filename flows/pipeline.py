@@ -23,9 +23,9 @@ from newsetl.progress import Progress
 from newsetl.runstate import RunSummary, count_prepared
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import batches, iter_sources
-from newsetl.transforms.entities import known_surnames
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
+from newsetl.transforms.entities import known_surnames
 from newsetl.warehouse import Writer, writer_lock
 
 
@@ -52,7 +52,8 @@ def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int,
     todo = plan.todo if plan is not None else prep
     known = writer.ner_cache_for(process.text_hashes(process.ner_texts(todo.articles, todo.paragraphs).to_list()))
     # The people the warehouse (as the run found it) knows in the batch's sources and window,
-    # by the surnames that linking would join to them: the NER tags those written alone.
+    # by the surnames it has seen written alone for them: the NER tags those where they
+    # stand alone as a name (linking then decides which person).
     people = tuple(known_surnames(writer.known_entities(todo.articles, process.LINK_WINDOW_DAYS, staged=False))
                    if writer.settings.known_people and todo.articles.height else ())
     params = []
@@ -95,7 +96,8 @@ def link_entities(writer: Writer) -> None:
     """Bare surnames join the one known full name of their source and time window (and
     acronyms, short forms and teams their one known entity: process.link_known), once
     every batch of the run is staged: each batch against the warehouse's entities and
-    those of all the run's other batches, so where batches split changes no link."""
+    those of all the run's batches of its window (itself among them, as one set), so where
+    batches split changes no link."""
     for batch, frames in writer.staged_batches():
         known = writer.known_entities(frames["articles"], process.LINK_WINDOW_DAYS)
         writer.stage_linked(batch, process.link_known(frames, known, own=False))

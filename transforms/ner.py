@@ -248,7 +248,6 @@ _CALENDAR = frozenset("january february march april may june july august septemb
 # entities._TITLE_RE; one that ends a sentence is no name next to it: "in London. Pence said").
 _CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019-]*\s+$")
 _CAPITAL_AFTER = re.compile(r"(?:['\u2019]s)?\s+[A-Z]")
-# Text before a sentence's first word: a paragraph start or end punctuation, then openers.
 # A personal title right before a one-word PERSON span ("President Trump", "Mr Pence"): that
 # word is a surname too. Not a royal one: "Prince Charles" is named by a given name.
 _TITLED = re.compile(r"(?<![\w-])(?!(?:king|queen|prince|princess|pope)\b)" + _TITLE_PATTERN[1:-1] + r"$",
@@ -260,6 +259,7 @@ _SUBJECT_NEXT = re.compile(r"(?:['\u2019]s\b|,|\s+(?:[a-z]+ly\s+)?(?:[a-z]{2,}ed
                            r"spoke|met|made|took|gave|won|lost|went|came|sent|left)\b)")
 _NOUN_BEFORE = re.compile(r"(?<!\w)(?:the|a|an|of)\s+$")
 _OF_NAME_AFTER = re.compile(r"\s+of\s+(?:the\s+)?[A-Z]")
+# Text before a sentence's first word: a paragraph start or end punctuation, then openers.
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)]*)\s*[\"'\u201c\u2018(]*$")
 
 
@@ -274,7 +274,13 @@ def _surnames(paras: list[str], article: list[list[Mention]], people: frozenset[
     (part of a name or title the model did not tag: "Boxing Day" for Chris Day, "Winter
     Olympics"; a personal title before is fine: "Mr Pence", "Senator Pence"), and, when the article also writes the
     word in lower case ("young", "brown"), matches that start a sentence, where a capital
-    says nothing."""
+    says nothing.
+
+    `people`: surnames the warehouse knows (entities.known_surnames), tagged the same way
+    in articles that never name the person in full, with stricter context because nothing
+    in the article vouches for them: as a sentence's first word only before a verb, a
+    possessive or a comma ("Trump said", not "High oil prices"), never after "the", "a" or
+    "of" ("Pitt the Younger") nor before "of (the) X" ("Flight of the Phoenix")."""
     last: set[str] = set()
     other: set[str] = set()
     firsts: set[str] = set()
