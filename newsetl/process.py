@@ -665,7 +665,7 @@ def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame, own: bool =
     if mentions is None or mentions.height == 0:
         return frames
     cols = ["entity_id", "name", "label"] + [c for c in ("aliases", "mention_count") if c in known.columns]
-    mine = build_entities(mentions).select(cols) if own else known.select(cols).clear()
+    parts = [known.select(cols)] + ([build_entities(mentions).select(cols)] if own else [])
     # One row per entity (the stored name and label first, so the choice is deterministic),
     # with the forms and mentions of the window and of the batch together: an acronym the
     # batch defines is evidence, and counts decide which of two readings dominates.
@@ -674,7 +674,7 @@ def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame, own: bool =
         agg.append(pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True))
     if "mention_count" in cols:
         agg.append(pl.col("mention_count").sum())
-    cands = (pl.concat([known.select(cols), mine], how="vertical_relaxed")
+    cands = (pl.concat(parts, how="vertical_relaxed")
              .group_by("entity_id", maintain_order=True).agg(agg).select(cols))
     linked = link_to_known(mentions, cands)
     out = dict(frames)

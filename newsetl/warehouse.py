@@ -458,7 +458,9 @@ class Writer:
         self.latest_batch: dict[str, int] = {}  # article_id -> the batch that staged it last
         # batch -> (its sources, first and last published date, whether it has undated articles)
         self.batch_span: dict[int, tuple[set[str], object, object, bool]] = {}
-        self._staged_memo: dict[tuple, pl.DataFrame] = {}  # known_entities' staged part, by window and batches
+        # known_entities' staged part for the last window asked: (key, entities). One entry, so
+        # a long run holds one window's entities, not one per window it ever linked.
+        self._staged_memo: tuple[tuple, pl.DataFrame] | None = None
         self.replaced: set[str] = set()  # live article ids this run replaces
         self.replaced_dates: set = set()
         self.touched_dates: set = set()
@@ -644,13 +646,13 @@ class Writer:
         near = {b for b, (srcs, first, last, nulls) in self.batch_span.items()
                 if staged and not srcs.isdisjoint(sources)
                 and ((lo is not None and first is not None and first <= hi and last >= lo) or (undated and nulls))}
-        # Batches of one window (every batch of an undated corpus) share one build: linking a
-        # run costs what its windows hold, once, not once per batch.
-        key = (where, repr(params), frozenset(near))
-        if near and key not in self._staged_memo:
-            self._staged_memo[key] = self._staged_entities(where, params, near).select(empty.columns)
+        # Consecutive batches of one window (every batch of an undated corpus) share one build:
+        # linking a run costs what its windows hold, once, not once per batch.
         if near:
-            parts.append(self._staged_memo[key])
+            key = (where, repr(params), frozenset(near))
+            if self._staged_memo is None or self._staged_memo[0] != key:
+                self._staged_memo = (key, self._staged_entities(where, params, near).select(empty.columns))
+            parts.append(self._staged_memo[1])
         return pl.concat(parts, how="vertical_relaxed")
 
     def _staged_entities(self, where: str, params: list, batches: set[int]) -> pl.DataFrame:

@@ -131,16 +131,15 @@ def main(argv=None) -> int:
     results, seconds = {}, 0.0
     with tempfile.TemporaryDirectory(prefix="newsetl-sentiment-pipeline-") as tmp:
         tmp = Path(tmp)
-        for split in SPLITS:
-            rows = load(args.data / f"{split}.jsonl")
+        dev = {split: load(args.data / f"{split}.jsonl") for split in SPLITS}
+        for split, rows in dev.items():
             landed, s = landed_labels(rows, split, tmp)
             seconds += s
             results[(split, "empty")] = evaluate(rows, landed)
         # The same dev news after the train news landed: the warehouse knows its people.
         history_seconds = run_cli(write_jsonl(load(args.data / "train.jsonl"), "train", tmp / "train.jsonl"),
                                   tmp / "wh-train")
-        for split in SPLITS:
-            rows = load(args.data / f"{split}.jsonl")
+        for split, rows in dev.items():
             landed, s = landed_labels(rows, split, tmp, history=tmp / "wh-train", tag="-after-train")
             seconds += s
             results[(split, "train landed first")] = evaluate(rows, landed)

@@ -201,12 +201,14 @@ _POSSESSIVE_RE = re.compile(r"(?:['’ʼ][sS]|(?<=[sSzZ])['’ʼ])$")
 _WRAP_RE = re.compile(r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+|(?:[\s\"“”'‘’«»()\[\]{},;:!?]|(?<![A-Z])[£$€¥])+$")
 _SPACE_RE = re.compile(r"\s+")
 # Honorifics that NER sometimes includes in a PERSON span ("President Joe Biden").
-_TITLE_PATTERN = (
-    r"^(?:(?:mr|mrs|ms|miss|dr|prof|sir|dame|lord|lady|president|president-elect|"
+# One title and the space after it; the pattern below is a run of them at a name's start.
+_ONE_TITLE = (
+    r"(?:(?:mr|mrs|ms|miss|dr|prof|sir|dame|lord|lady|president|president-elect|"
     r"vice\s+president|prime\s+minister|chancellor|sen|senator|rep|gov|governor|gen|"
     r"general|col|colonel|capt|captain|king|queen|prince|princess|pope|"
-    r"supreme\s+leader|leader|minister|secretary|judge|justice|mayor)\.?\s+)+"
+    r"supreme\s+leader|leader|minister|secretary|judge|justice|mayor)\.?\s+)"
 )
+_TITLE_PATTERN = "^" + _ONE_TITLE + "+"
 _TITLE_RE = re.compile(_TITLE_PATTERN, re.IGNORECASE)
 # A monarch, royal or pope named by one word after the title is named by a given name
 # ("Prince Charles", "Queen Rania", "Pope Francis"): the title stays in the name, so the

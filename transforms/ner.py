@@ -28,7 +28,7 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-from newsetl.transforms.entities import _GLUE_WORDS, _TITLE_PATTERN, _TITLE_RE
+from newsetl.transforms.entities import _GLUE_WORDS, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE
 
 Mention = tuple[int, int, str]
 
@@ -250,7 +250,7 @@ _CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019-]*\s+$")
 _CAPITAL_AFTER = re.compile(r"(?:['\u2019]s)?\s+[A-Z]")
 # A personal title right before a one-word PERSON span ("President Trump", "Mr Pence"): that
 # word is a surname too. Not a royal one: "Prince Charles" is named by a given name.
-_TITLED = re.compile(r"(?<![\w-])(?!(?:king|queen|prince|princess|pope)\b)" + _TITLE_PATTERN[1:-1] + r"$",
+_TITLED = re.compile(r"(?<![\w-])(?!(?:" + "|".join(sorted(_ROYAL_TITLES)) + r")\b)" + _ONE_TITLE + r"$",
                      re.IGNORECASE)
 # What follows a sentence's subject: a possessive, a comma, or a verb: past tense ("fired",
 # "urged"), perhaps after an adverb ("swiftly fired"), or a common verb of news.
