@@ -144,6 +144,39 @@ def uppercase_copies(texts, spans_list, share, rng):
     return out_t, out_s
 
 
+def swapped_copies(texts, spans_list, share, rng):
+    """Copies of a share of the sentences with every entity replaced by another name of
+    the same label from the training text (mention replacement): the context, not the
+    memorised name, has to carry the label. A name in an ALL-CAPS sentence is upper-cased."""
+    inventory: dict[str, list[str]] = defaultdict(list)
+    seen = set()
+    for text, spans in zip(texts, spans_list):
+        for s, e, lab in spans:
+            name = text[s:e]
+            if (name, lab) not in seen and not name.isupper():
+                seen.add((name, lab))
+                inventory[lab].append(name)
+    out_t, out_s = [], []
+    for text, spans in zip(texts, spans_list):
+        if not spans or rng.random() >= share:
+            continue
+        caps = text.upper() == text
+        parts, new_spans, pos = [], [], 0
+        for s, e, lab in sorted(spans):
+            pool = inventory.get(lab)
+            name = rng.choice(pool) if pool else text[s:e]
+            name = name.upper() if caps else name
+            parts.append(text[pos:s])
+            start = sum(len(p) for p in parts)
+            parts.append(name)
+            new_spans.append((start, start + len(name), lab))
+            pos = e
+        parts.append(text[pos:])
+        out_t.append("".join(parts))
+        out_s.append(new_spans)
+    return out_t, out_s
+
+
 def evaluate(nlp, articles, gold):
     flat = [p for a in articles for p in a]
     docs = iter(nlp.pipe(flat, batch_size=128))
@@ -216,6 +249,8 @@ def main(argv=None) -> int:
                     help="another CoNLL file whose documents are added to training (never held out), "
                          "e.g. dev for the final model")
     ap.add_argument("--upper-share", type=float, default=0.1)
+    ap.add_argument("--swap-share", type=float, default=0.0,
+                    help="share of sentences added again with their names swapped for others of the label")
     ap.add_argument("--dropout", type=float, default=0.15)
     ap.add_argument("--learn-rate", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
@@ -274,6 +309,10 @@ def main(argv=None) -> int:
     print(f"relabel done in {time.time() - t_start:.0f}s", flush=True)
 
     up_t, up_s = uppercase_copies(texts, fine_spans, args.upper_share, rng)
+    if args.swap_share:
+        sw_t, sw_s = swapped_copies(texts, fine_spans, args.swap_share, rng)
+        up_t, up_s = up_t + sw_t, up_s + sw_s
+        print(f"{len(sw_t)} name-swapped copies", flush=True)
     # The model to train: the sm model's own NER (its tok2vec is inside the component),
     # with tokenizer and vocab (lexeme norms) from the same package.
     base_model = resolve_base(args.base)
@@ -325,6 +364,7 @@ def main(argv=None) -> int:
     best.meta.update(shipped_meta({
         "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
         "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
+        **({"swap_share": args.swap_share} if args.swap_share else {}),
         "dropout": args.dropout, "learn_rate": args.learn_rate,
         "epochs_schedule": args.epochs, "holdout_docs": len(held),
         "base": args.base, "train_docs": n_train_docs - len(held),

@@ -426,9 +426,41 @@ def test_a_closed_class_word_alone_at_a_sentence_start_is_no_name():
     # BBC: "An" (11 mentions) and "Let" (8) were PERSON entities: "An unprotected computer
     # ...", "\"Let's be realistic ...".
     for text, start, end in [("An unprotected computer was hit.", 0, 2), ('He said. "Let\'s go."', 10, 13),
-                             ("Rates rose. Amid the gloom, shares fell.", 12, 16)]:
+                             ("Rates rose. Amid the gloom, shares fell.", 12, 16),
+                             ("We won. Given the pressure, credit is due.", 8, 13),
+                             ('"Given that few people back up, it hurts."', 1, 6),
+                             ('"Given I am still off-colour, I won."', 1, 6)]:
         assert ner._closed_word_alone(text, start, end), text[start:end]
     # Mid-sentence, in capitals, or a name: kept.
     for text, start, end in [("The envoy An met Bush.", 10, 12), ("OR", 0, 2), ("Given saved it.", 0, 5),
                              ("Will Smith", 0, 4)]:
         assert not ner._closed_word_alone(text, start, end), text[start:end]
+
+
+def test_two_group_words_the_model_split_are_one_name_but_a_demonym_stays_apart():
+    text = "Liberal Democrat leader Charles Kennedy met Rwandan Hutu and Swiss Army Knife fans."
+    spans = [(0, 7, "NORP"), (8, 16, "NORP"), (24, 39, "PERSON"), (44, 51, "NORP"), (52, 56, "NORP"),
+             (61, 66, "NORP"), (67, 77, "NORP")]
+    out = ner._join_groups(text, spans)
+    assert [text[s:e] for s, e, _ in out] == [
+        "Liberal Democrat", "Charles Kennedy", "Rwandan", "Hutu", "Swiss", "Army Knife"]
+    # A compound adjective before a name, a country's plural, or a span of more than one
+    # word (CoNLL-2003 writes "National League" and "Most Valuable Player" apart) is no
+    # half of a group.
+    text = "its Luxembourg-based Clearstream unit; creating Two Britains"
+    spans = [(4, 20, "NORP"), (21, 32, "NORP"), (48, 51, "NORP"), (52, 60, "NORP")]
+    assert ner._join_groups(text, spans) == spans
+    text = "National League Most Valuable Player"
+    assert ner._join_groups(text, [(0, 15, "NORP"), (16, 36, "NORP")]) == [(0, 15, "NORP"), (16, 36, "NORP")]
+    # Other labels, or more than one space between, stay as the model gave them.
+    assert ner._join_groups("Liberal  Democrat", [(0, 7, "NORP"), (9, 17, "NORP")]) == [
+        (0, 7, "NORP"), (9, 17, "NORP")]
+    assert ner._join_groups("Liberal Democrat", [(0, 7, "ORG"), (8, 16, "NORP")]) == [
+        (0, 7, "ORG"), (8, 16, "NORP")]
+
+
+def test_the_shipped_model_names_the_liberal_democrats_whole():
+    text = "Former Liberal Democrat MP Jackie Ballard said the vote was close."
+    names = _by_text(text, recognize([text], model=OURS)[0])
+    assert names.get("Liberal Democrat") == "NORP"
+    assert "Liberal" not in names and "Democrat" not in names
