@@ -428,8 +428,8 @@ def test_a_closed_class_word_alone_at_a_sentence_start_is_no_name():
     for text, start, end in [("An unprotected computer was hit.", 0, 2), ('He said. "Let\'s go."', 10, 13),
                              ("Rates rose. Amid the gloom, shares fell.", 12, 16),
                              ("We won. Given the pressure, credit is due.", 8, 13),
-                             ('"Given that few people back up, it hurts."', 1, 6),
-                             ('"Given I am still off-colour, I won."', 1, 6)]:
+                             ('"Given that few firms keep copies, it hurts."', 1, 6),
+                             ('"Given I was ill, I ran well."', 1, 6)]:
         assert ner._closed_word_alone(text, start, end), text[start:end]
     # Mid-sentence, in capitals, or a name: kept.
     for text, start, end in [("The envoy An met Bush.", 10, 12), ("OR", 0, 2), ("Given saved it.", 0, 5),
@@ -460,7 +460,7 @@ def test_two_group_words_the_model_split_are_one_name_but_a_demonym_stays_apart(
 
 
 def test_the_shipped_model_names_the_liberal_democrats_whole():
-    text = "Former Liberal Democrat MP Jackie Ballard said the vote was close."
+    text = "Former Liberal Democrat MP Jane Hollis said the vote was close."
     names = _by_text(text, recognize([text], model=OURS)[0])
     assert names.get("Liberal Democrat") == "NORP"
     assert "Liberal" not in names and "Democrat" not in names
