@@ -85,7 +85,7 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        "Don't" hold no surname; a person is never named by a form led by "The";
 #        cross-article links see the staged batches of a window, the linked batch among
 #        them, as one set (labels voted over all of them, as in a run of one batch)
-PIPELINE_VERSION = "1.6.10"
+PIPELINE_VERSION = "1.6.11"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -128,6 +128,34 @@ def test_an_honorific_and_a_name_is_a_person_whatever_ner_called_it():
     assert out["ner_label"].to_list()[1] == "NORP"  # the mention keeps what NER said
 
 
+def test_an_honorific_before_an_organisation_name_leaves_it_an_organisation_and_a_country_no_first_name():
+    # CoNLL-2003 train: "Miss Venezuela Organisation" and "Miss Universe Inc" were made
+    # people, and the country, the first word of such a "person", went with them.
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Miss Kestrel Organisation", "ORG"), ("a", 1, 0, "Miss Kestrel Inc", "ORG"),
+        ("a", 2, 0, "Venezuela", "GPE"), ("a", 3, 0, "Venezuela Organisation", "PERSON"),
+    ]))
+    assert out["label"].to_list() == ["ORG", "ORG", "GPE", "PERSON"]
+    assert out["entity_name"].to_list()[2] == "Venezuela"
+    # A country that is a person's surname is that person ("Jordan" after "Michael Jordan").
+    out = resolve_mentions(mentions_frame([("b", 0, 0, "Tarik Jordan", "PERSON"), ("b", 1, 0, "Jordan", "GPE")]))
+    assert out["label"].to_list() == ["PERSON", "PERSON"]
+    assert out["entity_name"].to_list() == ["Tarik Jordan", "Tarik Jordan"]
+
+
+def test_a_name_tagged_person_once_stays_what_the_article_mostly_calls_it():
+    # CoNLL-2003 train: the dateline "SAO PAULO" tagged PERSON made every "Sao Paulo" of the
+    # article a person (NER's label consistency leaves lines in capitals alone).
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "PORTO VELHA", "PERSON"), ("a", 1, 0, "Porto Velha", "GPE"), ("a", 2, 0, "Porto Velha", "GPE"),
+    ]))
+    assert out["label"].to_list() == ["PERSON", "GPE", "GPE"]
+    assert out["entity_name"].to_list()[1:] == ["Porto Velha", "Porto Velha"]
+    # Tagged PERSON as often as not, the name is the person's ("Blair" ORG once, PERSON once).
+    out = resolve_mentions(mentions_frame([("b", 0, 0, "Orlov", "ORG"), ("b", 1, 0, "Orlov", "PERSON")]))
+    assert out["label"].to_list() == ["PERSON", "PERSON"]
+
+
 def test_known_surnames_need_the_surname_seen_alone_for_that_person():
     known = pl.DataFrame({
         "entity_id": ["p1", "p2", "p3", "p4", "p5", "o1"],

@@ -316,3 +316,32 @@ def test_filter_cuts_at_comment_widget_labels(widget) -> None:
 )
 def test_filter_drops_credit_lines(credit) -> None:
     assert _filter((BODY, "p"), (credit, "p"), (BODY, "p")) == [(BODY, "p"), (BODY, "p")]
+
+
+# --------------------------------------------------------------------------- language
+# An English sports table whose names are Polish (written for this test): read whole, the
+# names outvote the few English words.
+_POLISH_TABLE = """FOOTBALL - TOP SCORERS IN THE POLISH LEAGUE .
+KRAKOW 2024-09-02
+Top scorers in the Polish
+league after Sunday 's games :
+9 - Grzegorz Wachowiak ( Wisla Plock )
+7 - Przemyslaw Kaczmarczyk ( Gornik Zabrze ) , Szczepan Wojtaszek
+( Zaglebie Lubin ) , Wojciech Szymczyk ( Stal Mielec )
+5 - Bartosz Chrzanowski ( Pogon Szczecin ) , Lukasz Brzeczyszczykiewicz ( Jagiellonia Bialystok ) ,
+Mieczyslaw Zdziebko , Zbigniew Grzybowski ( both Radomiak Radom ) ,
+Jaroslaw Pstrokonski ( Korona Kielce ) , Tadeusz Wlodarczyk
+( Warta Poznan ) , Krzysztof Ziolkowski ( Cracovia )"""
+
+
+def test_language_is_read_from_the_words_that_are_no_names() -> None:
+    from newsetl.transforms import html_meta
+
+    assert html_meta.detect_language(_POLISH_TABLE)[0] == "en"
+    # The whole text reads as Polish: what the detector said before it skipped names.
+    assert html_meta._identifier.classify(_POLISH_TABLE)[0] == "pl"
+    german = ("Die Bundesregierung hat am Mittwoch beschlossen, dass die Steuern im kommenden Jahr "
+              "nicht erhöht werden. Der Finanzminister sagte in Berlin, man wolle die Wirtschaft "
+              "stärken und die Bürger entlasten. Kritik kam von der Opposition im Bundestag.")
+    assert html_meta.detect_language(german)[0] == "de"  # capitalised nouns go, the rest is German
+    assert html_meta.detect_language("短い" * 120)[0] == "ja"  # a script without case keeps its words

@@ -144,7 +144,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import polars as pl
 
@@ -1005,7 +1005,10 @@ def _resolve_article(
         labels = [lab if not c or lab != "NORP" or demonym_country(s)
                   else "GPE" if p else elsewhere.get(name_key(clean_name(s, "ORG")), "NORP")
                   for lab, c, s, p in zip(labels, cut_end, surfaces, place)]
-    labels = ["PERSON" if lab in _HONORIFIC_RELABEL and _HONORIFIC_RE.match((s or "").strip()) else lab
+    # Not a name that ends as an organisation's does ("Miss Universe Inc", "Miss Venezuela
+    # Organisation": the pageant's company, not a woman named Venezuela).
+    labels = ["PERSON" if (lab in _HONORIFIC_RELABEL and _HONORIFIC_RE.match((s or "").strip())
+                           and not _ORG_NAME_END_RE.search((s or "").strip())) else lab
               for lab, s in zip(labels, surfaces)]
     clean = [clean_name(s, lab) for s, lab in zip(surfaces, labels)]
     keys = [name_key(c) for c in clean]
@@ -1029,14 +1032,27 @@ def _resolve_article(
     alias_of, compounds = _drop_false_full_names(clusters, {k for k, lab in zip(keys, labels) if lab == "PERSON"})
     single_person_keys = {keys[i] for i in range(n) if labels[i] == "PERSON"}
 
-    # Label conflicts: a bare surname tagged ORG/GPE/... that is part of a PERSON name.
+    # Label conflicts: a bare surname tagged ORG/GPE/... that is part of a PERSON name, and
+    # a name the article tags PERSON elsewhere, when PERSON is at least as frequent a label
+    # for it: a dateline in capitals that NER called a person ("SAO PAULO 1996-08-22", kept
+    # apart by `transforms.ner`'s label consistency) leaves the place "Sao Paulo" alone.
+    key_votes: dict[str, Counter] = defaultdict(Counter)
+    for k, lab in zip(keys, labels):
+        key_votes[k][lab] += 1
     out_labels = list(labels)
     for i in range(n):
         # All-caps short forms are acronyms ("UN" is not the "Un" of "Kim Jong Un").
         if labels[i] in _RELABEL_FROM and keys[i] and not _is_acronym(clean[i]):
             toks = set(_tokens(keys[i]))
-            part_of_person = any(toks <= c.tokens for c in clusters.values())
-            if (toks and part_of_person and len(toks) < 3) or keys[i] in single_person_keys:
+            votes = key_votes[keys[i]]
+            person_too = 2 * votes["PERSON"] >= sum(votes.values())
+            part_of_person = any(toks < c.tokens or (person_too and toks == c.tokens) for c in clusters.values())
+            if part_of_person and country_code(clean[i], labels[i]):
+                # A country is a person's surname ("Michael Jordan" ... "Jordan"), never a
+                # first word of one: a span such as "Venezuela Organisation" taken for a
+                # person leaves the country alone.
+                part_of_person = any(toks <= c.tokens and c.surname() in toks for c in clusters.values())
+            if (toks and part_of_person and len(toks) < 3) or (keys[i] in single_person_keys and person_too):
                 out_labels[i] = "PERSON"
 
     # Acronyms -> the single name in the article with matching initials: ORG acronyms to
@@ -1452,8 +1468,10 @@ _EVENT_FROM_LABELS = ("NORP", "PERSON", "ORG")
 # 5 on the extraction pages ("Arab League", "Palestinian Authority"), 9 on ELEVANT ("George
 # Mason University" PERSON, "Port Authority" GPE).
 _ORG_HEAD = (r"\S\s+(?:League|Association|Federation|Council|Committee|Commission|Institute|Agency|Authority|"
-             r"Company|Corporation|Club|Society|Foundation|Party|University|College|Ministry|Trust)$")
+             r"Company|Corporation|Club|Society|Foundation|Party|University|College|Ministry|Trust|"
+             r"Organisation|Organization)$")
 _ORG_FROM_LABELS = ("NORP", "PERSON", "GPE", "LOC")
+_ORG_NAME_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})")
 
 
 def entity_counts(mentions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
