@@ -14,6 +14,15 @@ found this way on CoNLL *train* (2.4% of its gold entities sat in lines taken fo
 text or inline links; 0.7% after the rules in transforms/boilerplate.py). Dev is scored once
 as the final check; the shipped NER model was also trained on dev, so its dev numbers are an
 upper bound: the boilerplate losses are what this report is for.
+
+The CV estimate of the same thing, on train: with the fold models of `scripts/ner_cv.py`
+(`train_ner.py --folds 5 --fold k --out DIR/md-fk`, k = 0..4),
+
+    .venv/bin/python scripts/eval_ner_pipeline.py --cv-dir DIR --data ../shared/data/ner-conll2003/train.iob2.txt
+
+runs each fold model through the CLI on the train documents it never saw and records the
+pooled scores, next to its `recognize_articles` output on the same documents, in
+docs/ner_cv.json (`cli_cv`); the report above prints them.
 """
 
 from __future__ import annotations
