@@ -85,6 +85,12 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        "Don't" hold no surname; a person is never named by a form led by "The";
 #        cross-article links see the staged batches of a window, the linked batch among
 #        them, as one set (labels voted over all of them, as in a run of one batch)
+# 1.6.10: two one-word NORP spans one space apart, neither a country's word, are one name
+#        ("Liberal" + "Democrat"); a sentence-initial "Given" before a determiner is no name
+# 1.6.11: the language guess reads the words that are no name (English results tables of
+#        foreign clubs); an honorific before an organisation's name makes no person, a
+#        country no person's first name; a name tagged PERSON once makes its other
+#        mentions people only when PERSON is at least as frequent a label for it
 PIPELINE_VERSION = "1.6.11"
 ENV_PREFIX = "NEWSETL_"
 
