@@ -30,6 +30,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -123,6 +124,13 @@ def sentence_text_and_spans(tokens: list[str], tags: list[str]):
         (starts[a], starts[b - 1] + len(tokens[b - 1]), lab) for a, b, lab in spans
     ]
     return text, char_spans
+
+
+def fold_docs(n_docs: int, folds: int, k: int) -> list[int]:
+    """The train documents that CV fold k of `folds` holds out: by their position in the
+    file (crc32 of "doc<i>"), a stable id, so every fold run and every report holds out the
+    same documents."""
+    return [i for i in range(n_docs) if zlib.crc32(f"doc{i}".encode()) % folds == k]
 
 
 def load_articles(path: Path):

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from _report import replace_section  # noqa: E402
 from eval_entities import run_cli  # noqa: E402
-from eval_ner import CV_JSON, DEFAULT_DATA, TO_CONLL, load_articles, score  # noqa: E402
+from eval_ner import CV_JSON, DEFAULT_DATA, TO_CONLL, fold_docs, load_articles, score  # noqa: E402
 
 SECTION = "eval:ner-pipeline"
 
@@ -102,8 +102,6 @@ def cv_through_cli(args) -> int:
     folds are scored together against the gold (the same harness as the dev runs). Next to
     it, the fold models' `recognize_articles` output on the same documents: the difference is
     what the steps after NER (language, boilerplate, entity resolution) do to the spans."""
-    import zlib
-
     from eval_ner import to_conll
     from newsetl.transforms.ner import recognize_articles
 
@@ -111,7 +109,7 @@ def cv_through_cli(args) -> int:
     articles, gold, _ = load_articles(data)
     pooled_gold, cli, rec, lost_all = [], [], [], Counter()
     for k in range(args.folds):
-        held = [i for i in range(len(articles)) if zlib.crc32(f"doc{i}".encode()) % args.folds == k]
+        held = fold_docs(len(articles), args.folds, k)
         arts, golds = [articles[i] for i in held], [gold[i] for i in held]
         model = str(args.cv_dir / f"{args.cv_name}-f{k}")
         os.environ["NEWSETL_SPACY_MODEL"] = model

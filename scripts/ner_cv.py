@@ -27,14 +27,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import json
 import sys
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_ner import CV_JSON, load_articles, score, to_conll  # noqa: E402
+from eval_ner import CV_JSON, fold_docs, load_articles, score, to_conll  # noqa: E402
 from train_ner import DEFAULT_TRAIN  # noqa: E402
 
 # (label consistency, name propagation), simplest first; propagation runs inside consistency.
@@ -83,7 +82,7 @@ def postprocessing(dir_: Path, name: str, folds: int, train: Path) -> list[dict]
     articles, gold, _ = load_articles(train)
     pooled_gold, pooled = [], {s: [] for s in SETTINGS}
     for k in range(folds):
-        held = [i for i in range(len(articles)) if zlib.crc32(f"doc{i}".encode()) % folds == k]
+        held = fold_docs(len(articles), folds, k)
         arts = [articles[i] for i in held]
         pooled_gold += [gold[i] for i in held]
         known: dict = {}

@@ -49,7 +49,6 @@ import random
 import shutil
 import sys
 import time
-import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -57,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_ner import TO_CONLL, load_articles, score  # noqa: E402
+from eval_ner import TO_CONLL, fold_docs, load_articles, score  # noqa: E402
 
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
 DEFAULT_OUT = ROOT / "newsetl" / "models" / "ner"
@@ -161,16 +160,15 @@ def swapped_copies(texts, spans_list, share, rng):
         if not spans or rng.random() >= share:
             continue
         caps = text.upper() == text
-        parts, new_spans, pos = [], [], 0
+        parts, new_spans, pos, length = [], [], 0, 0
         for s, e, lab in sorted(spans):
             pool = inventory.get(lab)
             name = rng.choice(pool) if pool else text[s:e]
             name = name.upper() if caps else name
-            parts.append(text[pos:s])
-            start = sum(len(p) for p in parts)
-            parts.append(name)
+            start = length + s - pos
+            parts += [text[pos:s], name]
             new_spans.append((start, start + len(name), lab))
-            pos = e
+            pos, length = e, start + len(name)
         parts.append(text[pos:])
         out_t.append("".join(parts))
         out_s.append(new_spans)
@@ -286,9 +284,7 @@ def main(argv=None) -> int:
     order = list(range(len(articles)))
     rng.shuffle(order)
     if args.folds:
-        # CV: documents by their position in the train file, a stable id, so every fold
-        # run (and every recipe compared) holds out the same documents
-        held = {i for i in range(len(articles)) if zlib.crc32(f"doc{i}".encode()) % args.folds == args.fold}
+        held = set(fold_docs(len(articles), args.folds, args.fold))
     else:
         held = set(order[: args.holdout_docs])
     print(f"holdout: {len(held)} docs" + (f" (fold {args.fold} of {args.folds})" if args.folds else ""), flush=True)

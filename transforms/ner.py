@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, country_code, demonym_country,
+    _GLUE_WORDS, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, _names_country, demonym_country, name_key,
 )
 
 Mention = tuple[int, int, str]
@@ -396,8 +396,7 @@ def _group_word(name: str) -> bool:
     ("Luxembourg-based", "Oscar-winning", "HIV-positive" before a name)."""
     if not (name.isalpha() and name[:1].isupper()):
         return False
-    return not (demonym_country(name, "NORP") or country_code(name, "NORP")
-                or (name.endswith("s") and country_code(name[:-1], "NORP")))
+    return not (demonym_country(name, "NORP") or _names_country(name_key(name)))
 
 
 def _closed_word_alone(text: str, start: int, end: int) -> bool:
