@@ -91,7 +91,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        foreign clubs); an honorific before an organisation's name makes no person, a
 #        country no person's first name; a name tagged PERSON once makes its other
 #        mentions people only when PERSON is at least as frequent a label for it
-PIPELINE_VERSION = "1.6.11"
+# 1.6.12: a span that lists names ("Sibierski, McManaman, Musampa", "CBS All Access,
+#        Disney") is one mention per name (ner._split_lists); a company's name without its
+#        legal form ("Noranda" of "Noranda Inc") tagged PERSON or NORP is the company
+PIPELINE_VERSION = "1.6.12"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -726,8 +726,10 @@ def test_a_name_written_with_a_legal_form_is_an_org_whatever_the_bare_mentions_s
     ents = {r["name"]: r["label"] for r in build_entities(out).iter_rows(named=True)}
     # (as an organisation it is named by its most frequent form)
     assert ents == {"Noranda": "ORG", "Southern Co": "ORG", "Kim Sa": "PERSON", "John Asa": "PERSON"}
-    # each mention keeps the label the NER gave it
-    assert out.filter(pl.col("text") == "Noranda")["label"].unique().to_list() == ["PERSON"]
+    # the bare mentions are the company (rule 7: the name without its legal form); each
+    # keeps the label the NER gave it in ner_label
+    bare = out.filter(pl.col("text") == "Noranda")
+    assert bare["label"].unique().to_list() == ["ORG"] and bare["ner_label"].unique().to_list() == ["PERSON"]
 
 
 def test_a_person_is_named_by_the_fullest_form_then_the_most_written_one():
@@ -954,6 +956,16 @@ def test_company_short_form_joins_the_full_name_in_the_article():
     assert out["ner_label"].to_list()[2:4] == ["NORP", "PERSON"]
     assert set(out["entity_id"].to_list()[:4]) == {ORG("Varnell")}
     assert names[4:] == ["Ostrander"] * 2 + ["Quillfeather"] * 2 + ["Harbour"] * 2
+    # The name without its legal form, tagged PERSON or NORP, is the company too (ELEVANT:
+    # "Noranda Inc" ... "Noranda" tagged PERSON four times), but not when a person of that
+    # surname is named in the article.
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Pellworth Inc", "ORG"), ("a", 1, 0, "Pellworth", "PERSON"), ("a", 2, 0, "Pellworth", "NORP"),
+        ("b", 0, 0, "Dora Pellworth", "PERSON"), ("b", 1, 0, "Pellworth Inc", "ORG"), ("b", 2, 0, "Pellworth", "PERSON"),
+    ]))
+    assert out["label"].to_list() == ["ORG"] * 3 + ["PERSON", "ORG", "PERSON"]
+    assert out["entity_name"].to_list()[:3] == ["Pellworth"] * 3
+    assert out["entity_name"].to_list()[5] == "Dora Pellworth"
     # An acronym of the long form follows it.
     out = resolve_mentions(mentions_frame([
         ("a", 0, 0, "Varnell Chemical Co", "ORG"), ("a", 1, 0, "VCC", "ORG"), ("a", 2, 0, "Varnell", "ORG")]))
@@ -1611,3 +1623,22 @@ def test_a_currency_entity_is_named_as_written():
     out = resolve_mentions(mentions_frame([("a", 0, 0, "US$", "NORP"), ("a", 1, 0, "Labour £", "ORG")]))
     ents = build_entities(out)
     assert sorted(ents["name"].to_list()) == ["Labour", "US$"]
+
+
+def test_a_one_word_person_after_a_royal_title_is_named_with_it():
+    # The NER leaves the title out of the span (CoNLL-2003's gold does): "Prince Andrew"
+    # was the entity "Andrew", one with every other Andrew. Invented sentences.
+    s = "Prince Ostrin met Ostrin Vale and Queen Maudra; later Ostrin spoke and Pope Leontius wrote."
+    out = resolve_mentions(sentence_frame("a", s, [("Ostrin", "PERSON"), ("Ostrin Vale", "PERSON"),
+                                                   ("Maudra", "PERSON"), ("Ostrin", "PERSON"),
+                                                   ("Leontius", "PERSON")]))
+    assert out["entity_name"].to_list() == [
+        "Prince Ostrin", "Ostrin Vale", "Queen Maudra", "Prince Ostrin", "Pope Leontius"]
+    # The span is unchanged, and one that holds the title is the same entity.
+    assert out["text"].to_list()[0] == "Ostrin"
+    assert out["entity_id"][0] == entity_id_for("PERSON", "Prince Ostrin")
+    # Lower case, a hyphenated word or a longer name: no title.
+    s = "the prince Ostrin saw Kingsley-Queen Maudra and Prince Ostrin Vale."
+    out = resolve_mentions(sentence_frame("b", s, [("Ostrin", "PERSON"), ("Maudra", "PERSON"),
+                                                   ("Ostrin Vale", "PERSON")]))
+    assert out["entity_name"].to_list() == ["Ostrin Vale", "Maudra", "Ostrin Vale"]

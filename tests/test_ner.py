@@ -459,6 +459,22 @@ def test_two_group_words_the_model_split_are_one_name_but_a_demonym_stays_apart(
         (0, 7, "ORG"), (8, 16, "NORP")]
 
 
+def test_a_list_of_names_the_model_glued_is_one_span_per_name():
+    text = "Subs: Varro, Quillan, Ostby. Rival services such as Orbit Plus, Zeffle showed it."
+    a, b = text.index("Varro"), text.index("Orbit")
+    spans = [(a, text.index("."), "PERSON"), (b, text.index(" showed"), "ORG")]
+    out = ner._split_lists(text, spans)
+    assert [(text[s:e], lab) for s, e, lab in out] == [
+        ("Varro", "PERSON"), ("Quillan", "PERSON"), ("Ostby", "PERSON"), ("Orbit Plus", "ORG"), ("Zeffle", "ORG")]
+    # A name with commas of its own stays whole: joined by "and", "of", "for"; a legal form;
+    # and a part that starts in lowercase is no list of names.
+    for name in ["Department for Trade, Mines and Energy", "Council on Water, Soil and Air",
+                 "Tarrow, Inc.", "Varro, said Quillan"]:
+        text = f"He met the {name} today."
+        spans = [(11, 11 + len(name), "ORG")]
+        assert ner._split_lists(text, spans) == spans, name
+
+
 def test_the_shipped_model_names_the_liberal_democrats_whole():
     text = "Former Liberal Democrat MP Jane Hollis said the vote was close."
     names = _by_text(text, recognize([text], model=OURS)[0])

