@@ -93,7 +93,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        mentions people only when PERSON is at least as frequent a label for it
 # 1.6.12: a span that lists names ("Sibierski, McManaman, Musampa", "CBS All Access,
 #        Disney") is one mention per name (ner._split_lists); a company's name without its
-#        legal form ("Noranda" of "Noranda Inc") tagged PERSON or NORP is the company
+#        legal form ("Noranda" of "Noranda Inc") tagged PERSON or NORP is the company; a
+#        one-word person after a royal title is named with it ("Prince Andrew"); a surname
+#        NER tagged ORG, GPE, ... links to the one known person of it when that person
+#        dominates ("Mourinho" ORG)
 PIPELINE_VERSION = "1.6.12"
 ENV_PREFIX = "NEWSETL_"
 

@@ -1642,3 +1642,36 @@ def test_a_one_word_person_after_a_royal_title_is_named_with_it():
     out = resolve_mentions(sentence_frame("b", s, [("Ostrin", "PERSON"), ("Maudra", "PERSON"),
                                                    ("Ostrin Vale", "PERSON")]))
     assert out["entity_name"].to_list() == ["Ostrin Vale", "Maudra", "Ostrin Vale"]
+
+
+def test_link_to_known_a_surname_under_another_label_joins_the_dominant_known_person():
+    # "Trump" tagged ORG all through an article that never gives the full name (extraction
+    # pages); BBC: "Mourinho" ORG, "Safin" ORG. Invented names.
+    known = pl.DataFrame({
+        "entity_id": ["p1", "w1", "p2", "c1", "p3", "p4", "c2"],
+        "name": ["Dora Quillfeather", "Quillfeather", "Ivo Marlow", "Marlow", "Marlow Tess", "Ren Calder", "Calder"],
+        "label": ["PERSON", "ORG", "PERSON", "GPE", "PERSON", "PERSON", "GPE"],
+        "aliases": [["Dora Quillfeather", "Quillfeather"], ["Quillfeather"], ["Ivo Marlow", "Marlow"],
+                    ["Marlow"], ["Marlow Tess"], ["Ren Calder", "Calder"], ["Calder"]],
+        "mention_count": [60, 4, 80, 10, 2, 20, 30],
+    })
+    mentions = pl.DataFrame({
+        "entity_id": ["w1", "c1", "c2", "x1", "x2"],
+        "entity_name": ["Quillfeather", "Marlow", "Calder", "Ostby", "QF"],
+        "label": ["ORG", "GPE", "GPE", "NORP", "ORG"],
+    })
+    out = link_to_known(mentions, known)
+    assert out["entity_id"].to_list()[0] == "p1" and out["label"][0] == "PERSON"
+    # Left alone: a word known as a first name too ("Marlow Tess"), a place named more
+    # often than the person of that surname ("Calder"), names no known person has, acronyms.
+    assert out["entity_id"].to_list()[1:] == ["c1", "c2", "x1", "x2"]
+    assert out["label"].to_list()[1:] == ["GPE", "GPE", "NORP", "ORG"]
+    # Dominance decides: a person named less than ACRONYM_DOMINANCE times as often as the
+    # word's own entity is not linked; without the word among the person's aliases neither.
+    out = link_to_known(mentions, known.with_columns(
+        pl.when(pl.col("entity_id") == "w1").then(13).otherwise(pl.col("mention_count")).alias("mention_count")))
+    assert out["entity_id"][0] == "w1"
+    out = link_to_known(mentions, known.with_columns(
+        pl.when(pl.col("entity_id") == "p1").then(pl.lit(["Dora Quillfeather"])).otherwise(pl.col("aliases"))
+        .alias("aliases")))
+    assert out["entity_id"][0] == "w1"

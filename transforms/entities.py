@@ -1752,6 +1752,23 @@ def known_surnames(known: pl.DataFrame) -> list[str]:
     return sorted(out)
 
 
+def _surname_under_other_label(
+    name: str, eid: str, unique: dict[str, tuple[str, str]], first_names: dict[str, int],
+    count: dict[str, int], person_aliases: dict[str, set[str]],
+) -> tuple[str, str] | None:
+    """The one known person a one-word name that NER did not call a person stands for
+    ("Trump" tagged ORG in an article that never gives the full name), or None. Only when
+    the candidates write that word alone for the person (an alias), the person is named
+    `ACRONYM_DOMINANCE` times as often as the word's own entity ("London" the city is no
+    "Michael London", "Rock" no "Chris Rock") and no known people have it as a first name."""
+    key = name_key(name)
+    hit = unique.get(key)
+    if (hit is None or key in first_names or key not in person_aliases.get(hit[0], ())
+            or (count.get(hit[0]) or 0) < ACRONYM_DOMINANCE * max(count.get(eid) or 0, 1)):
+        return None
+    return hit
+
+
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     """Link bare surnames (and ORG acronyms) to the one known entity they can name.
 
@@ -1813,6 +1830,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     place ("UKIP" tagged GPE; never a country's own code) links with aliases only. A
     linked acronym's mention becomes ORG, as in an article that spells it out.
 
+    A surname under another label: a one-word mention NER tagged ORG, GPE, NORP, ... (not
+    a country, demonym or acronym: "Trump" tagged ORG all through an article that never
+    gives the full name) whose word is the surname of the one known person and one of that
+    person's aliases, when that person is named `ACRONYM_DOMINANCE` times as often as the
+    word's own entity ("London" the city is no "Michael London"), takes that person's id
+    and name and becomes PERSON. Not when known people have the word as a first name.
+
     Teams named after their place: an ORG mention written as one capitalised plural word
     ("Mariners"; no demonym, no generic noun such as "Airlines") takes the id and name of
     the one known ORG written "<place> <that word>" ("Seattle Mariners"), the place a known
@@ -1843,6 +1867,12 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
         for k in range(1, len(toks)):
             by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
     unique = {s: next(iter(c)) for s, c in by_surname.items() if len({e for e, _ in c}) == 1}
+    # The words each known person was written as alone ("trump" for Donald Trump).
+    person_aliases: dict[str, set[str]] = {}
+    if "aliases" in known.columns:
+        for eid, label, aliases in known.select("entity_id", "label", "aliases").iter_rows():
+            if (label or "").upper() == "PERSON" and aliases:
+                person_aliases.setdefault(eid, set()).update(name_key(a) for a in aliases if a and " " not in a.strip())
     by_initials: dict[str, set[tuple[str, str]]] = {}
     with_aliases = "aliases" in known.columns
     rows = known.select("entity_id", "name", "label", *(["aliases"] if with_aliases else [])).iter_rows()
@@ -1982,12 +2012,17 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
                 and (lab == "ORG" or " " in name.strip())):
             fits = {c for c in by_clip.get(_fold_plural(_org_key(name)), ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
+        person = False
+        if (hit is None and lab in _RELABEL_FROM and name and not re.search(r"\s", name.strip())
+                and not _is_acronym(name) and not country_code(name, lab) and not demonym_country(name, lab)):
+            hit = _surname_under_other_label(name, eid, unique, first_names, count, person_aliases)
+            person = hit is not None
         if hit is not None and hit[0] != eid:
             out_ids.append(hit[0])
             out_names.append(hit[1])
             # An acronym linked to an organisation is one, as in an article that spells it
-            # out (rule 6: "IMF" tagged NORP becomes ORG).
-            out_labels.append("ORG" if acronym else label)
+            # out (rule 6: "IMF" tagged NORP becomes ORG); a surname linked to a person is one.
+            out_labels.append("ORG" if acronym else "PERSON" if person else label)
             linked.append(True)
         else:
             out_ids.append(eid)
