@@ -91,6 +91,15 @@ def _kinds(df: pl.DataFrame) -> list[tuple[str, str]]:
         ("The Associated Press contributed to this report.", "credit"),
         ("Fox News’ Jessica Napoli contributed to this report.", "credit"),
         ("Compiled by Jo Bloggs", "credit"),
+        # affiliate and sponsorship disclosures (written for the test after the pattern of
+        # tech, commerce and podcast pages among the extraction pages)
+        ("Disclosure: Gadgetry Weekly may earn a commission from products linked on this page.", "disclosure"),
+        ("We may earn a small commission when you buy through links in this article.", "disclosure"),
+        ("This post contains affiliate links.", "disclosure"),
+        ("This sponsored offer is brought to you by Vaultly.", "disclosure"),
+        ("This week's Court Report podcast is sponsored by the Harbour Open.", "disclosure"),
+        ("This series is supported by a grant from the Lumen Foundation.", "disclosure"),
+        ("This shop has been compensated by Brightmart and its advertiser. All opinions are mine.", "disclosure"),
     ],
 )
 def test_phrase_rules(line, reason):
@@ -136,6 +145,11 @@ PROSE_LOOKALIKES = [
     "Reporting by local journalists exposed the scheme in 2018.",
     "She contributed reporting to a series that won a Pulitzer Prize in 2019.",
     "Volunteers contributed research to the flood report.",
+    # someone else's sponsorship or commission is news
+    "The marathon is sponsored by a local brewery this year.",
+    "Brokers may earn commissions of up to 5% on such sales.",
+    "This season was sponsored by a betting firm, which angered fans.",
+    "Agents can receive compensation from both sides under the new rules.",
 ]
 
 

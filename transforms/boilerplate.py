@@ -7,7 +7,9 @@ Two kinds of evidence are combined:
      prompts, social handles with a follow/platform context, UI instructions
      ("press Ctrl + Enter", "enable JavaScript"), section labels ("Related stories"),
      "Read more: ..." link prefixes, copyright lines, bylines, reporting credits,
-     contact e-mails, timestamps, reading times, media credits, CMS shortcodes;
+     contact e-mails, timestamps, reading times, media credits, CMS shortcodes,
+     affiliate and sponsorship disclosures ("We may earn a commission ...", "This
+     episode is sponsored by ...");
    - layout: a short line without terminal punctuation whose content words recur in the
      next paragraph(s) introduces them: a heading. A short Title-Case line whose words do
      NOT continue, between prose paragraphs, is a link to another story: boilerplate.
@@ -175,6 +177,21 @@ _COPYRIGHT = (
     r"(?i)^\W*(?:©|\(c\)\s*\d{4}|copyright\s*(?:©|\(c\))?\s*\d{4})|\ball rights reserved\b"
     r"|\bfor (?:your )?personal,? non-?commercial use only\b"
     r"|\bmay not be (?:published|reproduced|copied|redistributed|rewritten)\b"
+)
+# Affiliate and sponsorship disclosures that commerce, tech and podcast pages print with
+# a story (US FTC rules ask for them): the publisher speaks of its own page ("we", "this
+# post", "this shop"), so a report of someone else's sponsorship ("The race is sponsored
+# by ...") stays prose.
+_DISCLOSURE = (
+    r"(?i)\b(?:we|(?:this|our) (?:site|website|page|publication))\s+(?:may|might|could|will|can)\s+(?:also\s+)?"
+    r"(?:earn|receive|get|collect)\s+(?:a\s+)?(?:small\s+)?"
+    r"(?:share of (?:sales|revenue)|(?:affiliate\s+)?commissions?|compensation)\b"
+    r"|\b(?:uses?|contains?|includes?|may contain)\s+(?:[\w-]+\s+){0,3}affiliate links?\b"
+    r"|^\W*(?:this|the following)\s+(?:week[’']s\s+|month[’']s\s+)?(?:[\w-]+\s+){0,2}"
+    r"(?:post|article|content|story|deal|page|episode|podcast|newsletter|video|series|shop)\s+"
+    r"(?:is|was|has been)\s+(?:sponsored|supported|paid for|brought to you|compensated)\s+by\b"
+    r"|^\W*(?:this|the following)\s+sponsored\s+(?:[\w-]+\s+){0,2}(?:is|was)\s+brought to you by\b"
+    r"|^\W*(?:affiliate\s+)?disclosure\s*:|^\W*FTC\s*:"
 )
 _BYLINE = r"^(?:[Bb]y|BY|[Ww]ritten by|[Rr]eport(?:ed|ing) by|[Ww]ords by)\s+\p{Lu}"
 _MONTH = (
@@ -507,6 +524,7 @@ def classify_paragraphs(
             & (pl.col("_n_cap") >= 0.6 * pl.col("_n_content")),
         ),
         ("call_to_action", (words <= 60) & pl.col("_text").str.contains(_CTA_LONG)),
+        ("disclosure", (words <= 60) & ~pl.col("_reported") & pl.col("_text").str.contains(_DISCLOSURE)),
         ("credit", (words <= 25) & text.str.contains(_CREDIT)),
         ("contact", (words <= 10) & text.str.contains(_EMAIL)),
         ("social_handle", (words <= 6) & text.str.contains(_PROFILE_URL)),
