@@ -712,6 +712,17 @@ def test_a_name_ending_in_an_organisation_head_noun_is_an_org():
     assert ents == {"Norland League": "ORG", "Kestrel Society": "ORG", "Dunmore Police Federation": "ORG",
                     "Tarn University": "ORG", "Norland Union": "GPE", "East Bank": "GPE",
                     "Ola Da Bank": "PERSON", "Harrow Council": "ORG"}
+    # Studios, papers and schools are organisations; centres, arenas and theatres are
+    # facilities (BBC: "Miramax Films" PERSON, "Sunday Times" NORP, "Sage Centre" GPE). An
+    # ORG vote stays ("Policy Centre", a think tank), and so does a person named ... Hall.
+    _, ents = _voted_labels({
+        "Kestrel Films": ["PERSON"], "Sunday Clarion Times": ["NORP"], "Tarn Grammar School": ["PERSON"],
+        "Dunmore Centre": ["GPE"], "Kestrel Arena": ["NORP"], "Harrow Policy Centre": ["ORG"],
+        "Tarn Policy Centre": ["GPE"],
+        "Ola Hall": ["PERSON"]})
+    assert ents == {"Kestrel Films": "ORG", "Sunday Clarion Times": "ORG", "Tarn Grammar School": "ORG",
+                    "Dunmore Centre": "FAC", "Kestrel Arena": "FAC", "Harrow Policy Centre": "ORG", "Tarn Policy Centre": "GPE",
+                    "Ola Hall": "PERSON"}
 
 
 def test_a_name_written_with_a_legal_form_is_an_org_whatever_the_bare_mentions_say():

@@ -1506,8 +1506,16 @@ _EVENT_FROM_LABELS = ("NORP", "PERSON", "ORG")
 # Mason University" PERSON, "Port Authority" GPE).
 _ORG_HEAD = (r"\S\s+(?:League|Association|Federation|Council|Committee|Commission|Institute|Agency|Authority|"
              r"Company|Corporation|Club|Society|Foundation|Party|University|College|Ministry|Trust|"
-             r"Organisation|Organization)$")
+             r"Organisation|Organization|Films|Productions|Studios|Records|Airlines|Airways|Police|Orchestra|"
+             r"Hospital|School|Times|Herald|Tribune|Gazette|Journal)$")
 _ORG_FROM_LABELS = ("NORP", "PERSON", "GPE", "LOC")
+# Head nouns of buildings and venues ("Sage Centre", "Kennedy Center", "Moscone Center",
+# "Blossom Music Center": voted GPE or NORP on BBC and the extraction pages): a facility.
+# Not "Hall" or "Tower", which are surnames too, nor a research centre ("Foreign Policy
+# Centre", "Centre for ..."), an organisation.
+_FAC_HEAD = r"\S\s+(?:Centre|Center|Stadium|Arena|Airport|Amphitheatre|Amphitheater|Theatre|Theater)$"
+_RESEARCH_CENTRE = r"\b(?:Policy|Research|Studies)\s+(?:Centre|Center)$"
+_FAC_FROM_LABELS = ("NORP", "PERSON", "GPE", "LOC")
 _ORG_NAME_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})")
 
 
@@ -1578,14 +1586,15 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     then alphabetical.
     label: the most frequent (resolved) label, ties -> alphabetical (the corpus-level
     vote: ids do not depend on labels, so one entity gathers every label NER gave it).
-    Six exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
+    Seven exceptions. An entity written with a legal form ("Noranda Inc", _LEGAL_FORM_END)
     is ORG. One written as a brand ("WeWork", "iPhone"; for NORP a word so written
     anywhere: "MacBook Pro"; _INTERCAP) is no person, place or people: it takes its most
     frequent other label, else ORG; one word written in capitals ("IAAF"; _ALL_CAPS_WORD)
     is no person: it takes its most frequent label but PERSON, else ORG. A name ending in an event's head noun ("Brit Awards",
     "London Marathon": _EVENT_HEAD) voted NORP, PERSON or ORG is an EVENT, and one ending in
-    an organisation's head noun ("Fabian Society": _ORG_HEAD) voted NORP, PERSON, GPE or LOC
-    is an ORG. PERSON loses to the most frequent other label when that label has at least
+    an organisation's head noun ("Fabian Society", "Miramax Films", "Sunday Times": _ORG_HEAD)
+    voted NORP, PERSON, GPE or LOC is an ORG, and one ending in a building's or venue's
+    ("Kennedy Center", "Sage Centre": _FAC_HEAD) so voted is a FAC. PERSON loses to the most frequent other label when that label has at least
     PERSON_DOUBT_MENTIONS mentions and PERSON_DOUBT_SHARE of them all, and the entity is
     only ever written as one word.
     News introduces a person by full name or title ("Gordon Brown", "Lord Falconer"), so a
@@ -1622,9 +1631,12 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     first_label = pl.col("label").sort_by([pl.col("_n"), pl.col("label")], descending=[True, False]).first()
     other = (by_label.filter(pl.col("label") != "PERSON").group_by("entity_id")
              .agg(first_label.alias("_other"), pl.col("_n").max().alias("_other_n")))
-    def in_most_mentions(pattern: str, name: str) -> pl.Expr:
-        """At least half of the entity's mentions are written in a form matching `pattern`."""
+    def in_most_mentions(pattern: str, name: str, unless: str | None = None) -> pl.Expr:
+        """At least half of the entity's mentions are written in a form matching `pattern`
+        (and not `unless`)."""
         hit = pl.col("_alias").str.contains(pattern).fill_null(False)
+        if unless is not None:
+            hit = hit & ~pl.col("_alias").str.contains(unless).fill_null(False)
         return (2 * (hit * pl.col("mentions")).sum() >= pl.col("mentions").sum()).alias(name)
 
     shape = forms.group_by("entity_id").agg(pl.col("text").str.contains(r"\s").not_().all().alias("_one_word"),
@@ -1632,6 +1644,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                                             in_most_mentions(_INTERCAP, "_intercap"),
                                             in_most_mentions(_EVENT_HEAD, "_event"),
                                             in_most_mentions(_ORG_HEAD, "_org_head"),
+                                            in_most_mentions(_FAC_HEAD, "_fac_head", _RESEARCH_CENTRE),
                                             in_most_mentions(_ALL_CAPS_WORD, "_caps"),
                                             pl.col("_alias").str.contains(_NAME_PREFIX).any().alias("_prefixed"))
     brand_other = (by_label.filter(~pl.col("label").is_in(_NOT_BRAND_LABELS)).group_by("entity_id")
@@ -1657,6 +1670,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                 .when(caps).then(pl.col("_other").fill_null("ORG"))
                 .when(pl.col("_event") & pl.col("label").is_in(_EVENT_FROM_LABELS)).then(pl.lit("EVENT"))
                 .when(pl.col("_org_head") & pl.col("label").is_in(_ORG_FROM_LABELS)).then(pl.lit("ORG"))
+                .when(pl.col("_fac_head") & pl.col("label").is_in(_FAC_FROM_LABELS)).then(pl.lit("FAC"))
                 .when(doubted).then(pl.col("_other")).otherwise(pl.col("label")).alias("label"))
     )
     person = pl.col("label") == "PERSON"
