@@ -96,7 +96,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        legal form ("Noranda" of "Noranda Inc") tagged PERSON or NORP is the company; a
 #        one-word person after a royal title is named with it ("Prince Andrew"); a surname
 #        NER tagged ORG, GPE, ... links to the one known person of it when that person
-#        dominates ("Mourinho" ORG); affiliate and sponsorship disclosures are boilerplate
+#        dominates ("Mourinho" ORG); affiliate and sponsorship disclosures are boilerplate;
+#        a plural after "the" whose singular names no person of the article is no person
+#        ("the Lakers")
 PIPELINE_VERSION = "1.6.12"
 ENV_PREFIX = "NEWSETL_"
 

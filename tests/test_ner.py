@@ -152,6 +152,23 @@ def test_harmonise_majority_and_surname_rule():
     assert [m[0][2] for m in ner._harmonise(paras, mentions)] == ["ORG", "ORG", "ORG"]
 
 
+def test_harmonise_a_plural_after_the_is_a_team_unless_a_person_of_its_singular_is_named():
+    # Extraction pages: "the Lakers" PERSON 11 times; BBC: "the Magpies", "the Byrds". A
+    # family ("the Varrows" after "Ada Varrow") stays people. Invented names.
+    paras = ["Ostby scored twice for the Quillers.", "The Quillers won.", "Fans love the Quillers."]
+    mentions = _spans(paras, {0: [("Ostby", "PERSON"), ("Quillers", "PERSON")], 1: [("Quillers", "PERSON")],
+                              2: [("Quillers", "PERSON")]})
+    out = ner._harmonise(paras, mentions)
+    assert [m[2] for p in out for m in p] == ["PERSON", "ORG", "ORG", "ORG"]
+    paras = ["Ada Varrow met the press.", "Later the Varrows left."]
+    mentions = _spans(paras, {0: [("Ada Varrow", "PERSON")], 1: [("Varrows", "PERSON")]})
+    assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["PERSON", "PERSON"]
+    # A name that only ends in "s" is no plural.
+    paras = ["Prayers to the Jesus of the poor.", "Then the Williams.", "Williams won."]
+    mentions = _spans(paras, {0: [("Jesus", "PERSON")], 1: [("Williams", "PERSON")], 2: [("Williams", "PERSON")]})
+    assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["PERSON"] * 3
+
+
 def _spans(paras, marks):
     """[(start, end, label)] per paragraph from {paragraph index: [(surface, label), ...]},
     each surface at its next occurrence."""

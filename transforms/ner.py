@@ -530,18 +530,34 @@ _CUE_BEFORE_RE = re.compile(r"(?:^|[\s(\"“‘'])([A-Za-z]+)[ \t]+$")
 _PHRASE_END_RE = re.compile(r"^(?:$|\s*(?:[.,;:!?)\]\"”]|[\u2019']\s))")
 
 
-def _not_a_person_cue(text: str, start: int, end: int) -> str | None:
+def _not_a_person_cue(text: str, start: int, end: int, plural_ok: bool = False) -> str | None:
     """"appositive", "determiner" or None: how the words around a one-word mention say it
-    is not a person's name."""
+    is not a person's name. A word ending in "s" after a determiner counts only with
+    `plural_ok` (its singular names no person of the article: "the Lakers", not "the
+    Kennedys")."""
     m = _CUE_BEFORE_RE.search(text, max(0, start - 40), start)
     if m is None:
         return None
     word = m.group(1)
     if word in _ORG_APPOSITIVES:
         return "appositive"
-    if word in _DETERMINERS and text[end - 1] != "s" and _PHRASE_END_RE.match(text[end:end + 3]):
+    if (word in _DETERMINERS and (text[end - 1] != "s" or plural_ok)
+            and _PHRASE_END_RE.match(text[end:end + 3])):
         return "determiner"
     return None
+
+
+def _plural_of_no_person(key: str, person_words: set[str]) -> bool:
+    """A plural ("Lakers", "Beatles", "Ospreys") whose singular is no word of a person the
+    article names: a team, band or group, not a family ("the Kennedys" after "John
+    Kennedy"). Not a name that only ends in s ("Jesus", "Williams": "ss", "us", "is",
+    "ms" endings and two-letter stems)."""
+    if len(key) < 5 or not key.endswith("s") or key.endswith(("ss", "us", "is", "ms", "'s", "’s")):
+        return False
+    stems = {key[:-1], key[:-2]} if key.endswith("es") else {key[:-1]}
+    if key.endswith("ies"):
+        stems.add(key[:-3] + "y")
+    return not stems & person_words
 
 
 def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
@@ -555,7 +571,9 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
        article's most frequent other label for it, else ORG (companies, clubs and bands,
        the commonest such names). The NER calls many unknown one-word names PERSON, and
        news writes neither cue before a person's name. A surname of a multi-token PERSON
-       of the article (rule 3) and plurals ("the Kennedys") are left alone.
+       of the article (rule 3) and a family ("the Kennedys" after "John Kennedy") are left
+       alone; a plural whose singular names no person of the article is a team or band
+       ("the Lakers", "the Byrds").
     3. A single-token mention equal to the last token of a multi-token PERSON in the
        same article ("Clinton" after "Bill Clinton") becomes PERSON.
     ALL-CAPS paragraphs (headlines, result tables) neither vote nor change: on CoNLL-2003
@@ -588,11 +606,14 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     doubted = {key for key, label in majority.items()
                if label == "PERSON" and key not in surnames and not any(c.isspace() for c in key)}
     if doubted:
+        person_words = {w for key, label in majority.items() if label == "PERSON" for w in key.split()}
+        person_words |= {w for key, c in votes.items() if c["PERSON"] for w in key.split() if key not in doubted}
+        plurals = {key for key in doubted if _plural_of_no_person(key, person_words)}
         cues: dict[str, set[str]] = defaultdict(set)
         for p, spans, is_caps in zip(paras, article, caps):
             if not is_caps:
                 for s, e, _ in spans:
-                    if p[s:e] in doubted and (cue := _not_a_person_cue(p, s, e)):
+                    if p[s:e] in doubted and (cue := _not_a_person_cue(p, s, e, p[s:e] in plurals)):
                         cues[p[s:e]].add(cue)
         for key, kinds in cues.items():
             others = [(n, -first_seen[(key, lab)], lab) for lab, n in votes[key].items() if lab != "PERSON"]
