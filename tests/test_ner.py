@@ -256,13 +256,13 @@ def test_harmonise_one_word_names_written_as_organisations_are_not_people():
         "Under the Bush administration, Bush said.",  # a name as a modifier: still a person
         "A Goode, O Smith and A Goode again.",  # initials in a team list, not determiners
         "Tony Blair spoke. The Blair.",  # surname of a full name of the article
-        "We met the Kennedys, and Kennedys came.",  # a family
+        "We met John Kennedy and the Kennedys.",  # a family of a person the article names
     ]
     marks = {
         0: [("Yukos", "PERSON"), ("Yukos", "GPE")], 1: [("Yukos", "PERSON"), ("Moscow", "GPE")],
         2: [("Mac", "PERSON"), ("Mac", "PRODUCT"), ("Mac", "PERSON")], 3: [("Oscar", "PERSON")],
         4: [("Bush", "PERSON"), ("Bush", "PERSON")], 5: [("Goode", "PERSON"), ("Goode", "PERSON")],
-        6: [("Tony Blair", "PERSON"), ("Blair", "PERSON")], 7: [("Kennedys", "PERSON"), ("Kennedys", "PERSON")],
+        6: [("Tony Blair", "PERSON"), ("Blair", "PERSON")], 7: [("John Kennedy", "PERSON"), ("Kennedys", "PERSON")],
     }
     mentions = _spans(paras, marks)
     out = ner._harmonise(paras, mentions)
