@@ -53,6 +53,11 @@ def _sents(text: str) -> list[str]:
         ("Wait... The boats came. And then… nothing.", ["Wait...", "The boats came.", "And then… nothing."]),
         # ? and ! followed by lower case continue the sentence
         ('"Why?" he asked. "Because!" she said.', ['"Why?" he asked.', '"Because!" she said.']),
+        # a list item's number opens its sentence; a number that ends a sentence ends it
+        ("1. Ditch the diet. Eat more fibre.", ["1. Ditch the diet.", "Eat more fibre."]),
+        ("12. Never skip meals", ["12. Never skip meals"]),
+        ("The score was 3-1. Then came 2. The end.", ["The score was 3-1.", "Then came 2.", "The end."]),
+        ("They won in 2019. Fans cheered.", ["They won in 2019.", "Fans cheered."]),
         # no terminal punctuation, extra spaces
         ("  A heading without a period  ", ["A heading without a period"]),
         ("", []),

@@ -73,6 +73,8 @@ def _ambiguous_period(text: str, sent_start: int, period_pos: int, j: int, n: in
     key = word.lower()
     if key in _TITLES:
         return True
+    if sp < 0 and word.isdigit() and len(word) <= 3:
+        return True  # a list item's number ("1. Ditch the diet"), not a sentence
     if not (
         key in _ABBREVIATIONS
         or key in _NUMBER_ABBREVIATIONS
