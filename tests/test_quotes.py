@@ -653,3 +653,20 @@ def test_a_quote_ending_in_a_full_stop_inside_a_nested_quote_ends_its_sentence()
         {"Ada Quell": "PERSON", "Bo Vint": "PERSON"},
     )
     assert [r[1:4:2] for r in rows[:2]] == [("Ada Quell", "said_after"), ("Ada Quell", "continuation")]
+
+
+def test_titles_in_quote_marks_are_no_quotes():
+    # Extraction pages: a band's set list ('including "Listen To The Music," "Takin' It To The
+    # Streets," ...') became 9 quotes of the band's source. Invented titles.
+    rows = quotes_of(
+        ['According to Tessa Varn, the tour will include "Harbour Lights Again," "Running On Salt," '
+         '"Minute To Midnight" and "Quiet Fields."',
+         'She sang the single "Shake The Rafters" live. "We Will Win This," she said.',
+         'Critics mocked the so-called "Grand Bargain" of the council.',
+         'Ivo Reed said "Vote For Change" was his slogan.',
+         '"Vote Leave, Take Control," said Ada Quell. "Get It Done," said Ivo Reed.'],
+        {"Tessa Varn": "PERSON", "Ivo Reed": "PERSON", "Ada Quell": "PERSON"},
+        cols=("quote", "speaker"),
+    )
+    assert rows == [("We Will Win This", "Tessa Varn"), ("Grand Bargain", None), ("Vote For Change", "Ivo Reed"),
+                    ("Vote Leave, Take Control", "Ada Quell"), ("Get It Done", "Ivo Reed")]

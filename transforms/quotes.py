@@ -16,7 +16,9 @@ closing mark precedes one), so a missing closing mark spoils one quote, not the 
 the paragraph. Single marks ‘...’ are used only when a paragraph has no double
 marks (British headline style), because ’ is also the apostrophe. The `quote` column
 holds the text inside the marks, trimmed, with a trailing comma dropped (the comma
-belongs to the attribution: “We will win,” he said).
+belongs to the attribution: “We will win,” he said). A title set in quote marks is no
+quote: a Title Case quote after a title noun ("the single “Black Water”") or in a list of
+them ("“Listen To The Music,” “Takin’ It To The Streets,” ..."; `_is_title`).
 
 Attribution, tried in this order for each quote:
 
@@ -1028,7 +1030,7 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
             q_end = s + len(body)
             quote = "".join(ch for j, ch in enumerate(text[q_start:q_end], q_start) if j not in span.reopens)
             quote = _SPACE_RE.sub(" ", quote).strip() if span.reopens else quote
-            if q_end <= q_start or not any(ch.isalnum() for ch in quote):
+            if q_end <= q_start or not any(ch.isalnum() for ch in quote) or _is_title(text, spans, k, quote):
                 continue
             sp = _attribute(art, text, par, spans, k)
             if sp is None or sp.speaker is None:
@@ -1068,6 +1070,47 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
             qi += 1
         carried = prev if spans and not spans[-1].closed else None
         before = (par, text, spans)
+
+
+_TITLE_WORD_RE = re.compile(r"[\w’'\-]+")
+_TITLE_SMALL = frozenset("a an the and or but of in on at to for by with from as is it my me you your".split())
+_TITLE_NOUN_RE = re.compile(
+    r"\b(?:songs?|singles?|hits?|tracks?|albums?|films?|movies?|books?|novels?|shows?|series|episodes?|"
+    r"programmes?|programs?|plays?|musicals?|titled|entitled|(?<!so-)called)\W*$", re.IGNORECASE)
+_LIST_GAP_RE = re.compile(r"^\W{0,3}\s*(?:,|and|or|&|, and|, or)\s*\W{0,3}$")
+
+
+def _title_case(quote: str) -> bool:
+    """Two to ten words, every word but small ones capitalised ("Takin’ It To The
+    Streets", "Listen To The Music"), no sentence inside."""
+    words = _TITLE_WORD_RE.findall(quote)
+    if not 2 <= len(words) <= 10 or re.search(r"[.!?]\s", quote):
+        return False
+    big = [w for w in words if w.lower() not in _TITLE_SMALL]
+    return len(big) >= 2 and all(w[:1].isupper() or w[:1].isdigit() for w in big) and not quote.isupper()
+
+
+def _is_title(text: str, spans: list[_Span], k: int, quote: str) -> bool:
+    """A quoted title, not speech: a Title Case quote after a title noun ("the single “Black
+    Water”", "a film called “Glasgow”") or one of a list of such quotes ("including “Listen
+    To The Music,” “Takin’ It To The Streets,” ..."). News sets titles of songs, films and
+    shows in quote marks; their words are nobody's. Not after "so-called": a scare quote
+    ("so-called "John Doe" defendants"), kept and flagged as one."""
+    if not _title_case(quote):
+        return False
+    s = spans[k].start
+    if _TITLE_NOUN_RE.search(text[max(0, s - 40): s - 1]):
+        return True
+    for j in (k - 1, k + 1):
+        if 0 <= j < len(spans):
+            first, second = (spans[j], spans[k]) if j < k else (spans[k], spans[j])
+            gap = text[first.end + 1: second.start - 1] if second.start - 1 > first.end else ""
+            listed = (text[first.start: first.end].rstrip().endswith(",") and not gap.strip("\"”“„«» ")
+                      ) or _LIST_GAP_RE.match(gap)
+            other = text[spans[j].start: spans[j].end].rstrip().rstrip(",")
+            if listed and _title_case(other):
+                return True
+    return False
 
 
 def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) -> pl.DataFrame:
