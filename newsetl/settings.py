@@ -99,7 +99,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        dominates ("Mourinho" ORG); affiliate and sponsorship disclosures are boilerplate;
 #        a plural after "the" whose singular names no person of the article is no person
 #        ("the Lakers"); a list item's number ("1. Ditch the diet") is no sentence; a
-#        title in quote marks ("the single “Black Water”") is no quote
+#        title in quote marks ("the single “Black Water”") is no quote; a name as the
+#        modifier of "administration", "government", ... does not vote on its label
 PIPELINE_VERSION = "1.6.12"
 ENV_PREFIX = "NEWSETL_"
 

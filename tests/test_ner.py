@@ -169,6 +169,18 @@ def test_harmonise_a_plural_after_the_is_a_team_unless_a_person_of_its_singular_
     assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["PERSON"] * 3
 
 
+def test_harmonise_a_name_as_the_modifier_of_an_administration_does_not_vote():
+    # "The Obama administration" was GPE and "Obama was silent" PERSON: the tie went to
+    # the first seen, and both became GPE. Invented names.
+    paras = ["The Varrow administration said so.", "Varrow was silent.", "The Ostby government fell."]
+    mentions = _spans(paras, {0: [("Varrow", "GPE")], 1: [("Varrow", "PERSON")], 2: [("Ostby", "ORG")]})
+    assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["PERSON", "PERSON", "ORG"]
+    # Written only as a modifier, its own votes decide.
+    paras = ["The Varrow administration said so.", "The Varrow administration's plan."]
+    mentions = _spans(paras, {0: [("Varrow", "GPE")], 1: [("Varrow", "ORG")]})
+    assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["GPE", "GPE"]
+
+
 def _spans(paras, marks):
     """[(start, end, label)] per paragraph from {paragraph index: [(surface, label), ...]},
     each surface at its next occurrence."""

@@ -560,10 +560,19 @@ def _plural_of_no_person(key: str, person_words: set[str]) -> bool:
     return not stems & person_words
 
 
+# A name written before one of these nouns modifies it ("the Obama administration", "the
+# Blair government"); the model labels it by the construct (ORG, GPE), so such a mention
+# has no vote when the article writes the name elsewhere (see `_harmonise`).
+_MODIFIER_OF_RE = re.compile(r"['\u2019]?s?\s+(?:administration|government|presidency|era|campaign|camp|regime|"
+                             r"cabinet|aides|team|White House)\b")
+
+
 def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
     """Make labels consistent inside one article.
 
-    1. The same surface string gets its majority label (ties: first seen).
+    1. The same surface string gets its majority label (ties: first seen). A mention
+       written as the modifier of "administration", "government", "campaign", ... ("the
+       Obama administration") votes only when the article writes the name nowhere else.
     2. A one-word surface whose majority is PERSON, but that the article writes at least
        once after an organisation noun in apposition ("oil giant Yukos") or after a
        determiner with nothing after it in its noun phrase ("the Mac.", "an Oscar,"), is
@@ -584,14 +593,19 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     first_seen: dict[tuple[str, str], int] = {}
     order = 0
     caps = [_is_all_caps(p) for p in paras]
+    modifier_votes: dict[str, Counter] = defaultdict(Counter)
     for p, spans, is_caps in zip(paras, article, caps):
         if is_caps:
             continue
         for s, e, label in spans:
             key = p[s:e]
-            votes[key][label] += 1
+            (modifier_votes if _MODIFIER_OF_RE.match(p, e) else votes)[key][label] += 1
             first_seen.setdefault((key, label), order)
             order += 1
+    # A name only ever written as a modifier votes as such ("the Bush administration" alone).
+    for key, c in modifier_votes.items():
+        if key not in votes:
+            votes[key] = c
     if not votes:
         return article
     majority = {
