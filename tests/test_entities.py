@@ -721,7 +721,8 @@ def test_a_name_ending_in_an_organisation_head_noun_is_an_org():
         "Tarn Policy Centre": ["GPE"],
         "Ola Hall": ["PERSON"]})
     assert ents == {"Kestrel Films": "ORG", "Sunday Clarion Times": "ORG", "Tarn Grammar School": "ORG",
-                    "Dunmore Centre": "FAC", "Kestrel Arena": "FAC", "Harrow Policy Centre": "ORG", "Tarn Policy Centre": "GPE",
+                    "Dunmore Centre": "FAC", "Kestrel Arena": "FAC", "Harrow Policy Centre": "ORG",
+                    "Tarn Policy Centre": "GPE",
                     "Ola Hall": "PERSON"}
 
 
@@ -972,7 +973,8 @@ def test_company_short_form_joins_the_full_name_in_the_article():
     # surname is named in the article.
     out = resolve_mentions(mentions_frame([
         ("a", 0, 0, "Pellworth Inc", "ORG"), ("a", 1, 0, "Pellworth", "PERSON"), ("a", 2, 0, "Pellworth", "NORP"),
-        ("b", 0, 0, "Dora Pellworth", "PERSON"), ("b", 1, 0, "Pellworth Inc", "ORG"), ("b", 2, 0, "Pellworth", "PERSON"),
+        ("b", 0, 0, "Dora Pellworth", "PERSON"), ("b", 1, 0, "Pellworth Inc", "ORG"),
+        ("b", 2, 0, "Pellworth", "PERSON"),
     ]))
     assert out["label"].to_list() == ["ORG"] * 3 + ["PERSON", "ORG", "PERSON"]
     assert out["entity_name"].to_list()[:3] == ["Pellworth"] * 3

@@ -663,10 +663,12 @@ def test_titles_in_quote_marks_are_no_quotes():
          '"Minute To Midnight" and "Quiet Fields."',
          'She sang the single "Shake The Rafters" live. "We Will Win This," she said.',
          'Critics mocked the so-called "Grand Bargain" of the council.',
+         'Ada Quell called the report "Fake News" on Monday.',
          'Ivo Reed said "Vote For Change" was his slogan.',
          '"Vote Leave, Take Control," said Ada Quell. "Get It Done," said Ivo Reed.'],
         {"Tessa Varn": "PERSON", "Ivo Reed": "PERSON", "Ada Quell": "PERSON"},
         cols=("quote", "speaker"),
     )
-    assert rows == [("We Will Win This", "Tessa Varn"), ("Grand Bargain", None), ("Vote For Change", "Ivo Reed"),
+    assert rows == [("We Will Win This", "Tessa Varn"), ("Grand Bargain", None), ("Fake News", "Ada Quell"),
+                    ("Vote For Change", "Ivo Reed"),
                     ("Vote Leave, Take Control", "Ada Quell"), ("Get It Done", "Ivo Reed")]

@@ -780,11 +780,11 @@ def _defined_in_parentheses(
 _ROYAL_BEFORE_RE = re.compile(r"(?<![\w-])(Prince|Princess|King|Queen|Pope) $")
 
 
-def _royal_titles_before(texts: list[str], ordered: pl.DataFrame) -> list[str]:
-    """For each mention, the royal title written right before its span in its sentence
-    ("Prince" for the span "Andrew" of "Prince Andrew"), else "". The NER, fine-tuned on
-    CoNLL-2003 whose gold leaves titles out, mostly tags the name without it."""
-    out = [""] * len(texts)
+def _royal_titles_before(ordered: pl.DataFrame) -> list[str]:
+    """For each mention (row), the royal title written right before its span in its
+    sentence ("Prince" for the span "Andrew" of "Prince Andrew"), else "". The NER,
+    fine-tuned on CoNLL-2003 whose gold leaves titles out, mostly tags the name without it."""
+    out = [""] * ordered.height
     for i, (start, s0, sent) in enumerate(zip(ordered.get_column("start_char").to_list(),
                                               ordered.get_column("s_start").to_list(),
                                               ordered.get_column("s_text").to_list())):
@@ -1364,7 +1364,7 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
             ordered.get_column("s_text").to_list())
     else:
         defined = [-1] * len(texts)
-    titles = _royal_titles_before(texts, ordered) if {"s_text", "s_start"} <= set(ordered.columns) else None
+    titles = _royal_titles_before(ordered) if {"s_text", "s_start"} <= set(ordered.columns) else None
 
     out_labels: list[str] = []
     out_ids: list[str | None] = []
@@ -1594,9 +1594,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     "London Marathon": _EVENT_HEAD) voted NORP, PERSON or ORG is an EVENT, and one ending in
     an organisation's head noun ("Fabian Society", "Miramax Films", "Sunday Times": _ORG_HEAD)
     voted NORP, PERSON, GPE or LOC is an ORG, and one ending in a building's or venue's
-    ("Kennedy Center", "Sage Centre": _FAC_HEAD) so voted is a FAC. PERSON loses to the most frequent other label when that label has at least
-    PERSON_DOUBT_MENTIONS mentions and PERSON_DOUBT_SHARE of them all, and the entity is
-    only ever written as one word.
+    ("Kennedy Center", "Sage Centre": _FAC_HEAD) so voted is a FAC. PERSON loses to the
+    most frequent other label when that label has at least PERSON_DOUBT_MENTIONS mentions
+    and PERSON_DOUBT_SHARE of them all, and the entity is only ever written as one word.
     News introduces a person by full name or title ("Gordon Brown", "Lord Falconer"), so a
     one-word PERSON that the NER also calls something else is a club, company or programme
     ("Chelsea", "Gartner", "Newsnight"); see PERSON_DOUBT_MENTIONS.

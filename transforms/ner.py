@@ -551,7 +551,7 @@ def _plural_of_no_person(key: str, person_words: set[str]) -> bool:
     """A plural ("Lakers", "Beatles", "Ospreys") whose singular is no word of a person the
     article names: a team, band or group, not a family ("the Kennedys" after "John
     Kennedy"). Not a name that only ends in s ("Jesus", "Williams": "ss", "us", "is",
-    "ms" endings and two-letter stems)."""
+    "ms" endings) nor a word of under five letters."""
     if len(key) < 5 or not key.endswith("s") or key.endswith(("ss", "us", "is", "ms", "'s", "’s")):
         return False
     stems = {key[:-1], key[:-2]} if key.endswith("es") else {key[:-1]}

@@ -1076,7 +1076,7 @@ _TITLE_WORD_RE = re.compile(r"[\w’'\-]+")
 _TITLE_SMALL = frozenset("a an the and or but of in on at to for by with from as is it my me you your".split())
 _TITLE_NOUN_RE = re.compile(
     r"\b(?:songs?|singles?|hits?|tracks?|albums?|films?|movies?|books?|novels?|shows?|series|episodes?|"
-    r"programmes?|programs?|plays?|musicals?|titled|entitled|(?<!so-)called)\W*$", re.IGNORECASE)
+    r"programmes?|programs?|plays?|musicals?|titled|entitled)\W*$", re.IGNORECASE)
 _LIST_GAP_RE = re.compile(r"^\W{0,3}\s*(?:,|and|or|&|, and|, or)\s*\W{0,3}$")
 
 
@@ -1092,10 +1092,11 @@ def _title_case(quote: str) -> bool:
 
 def _is_title(text: str, spans: list[_Span], k: int, quote: str) -> bool:
     """A quoted title, not speech: a Title Case quote after a title noun ("the single “Black
-    Water”", "a film called “Glasgow”") or one of a list of such quotes ("including “Listen
-    To The Music,” “Takin’ It To The Streets,” ..."). News sets titles of songs, films and
-    shows in quote marks; their words are nobody's. Not after "so-called": a scare quote
-    ("so-called "John Doe" defendants"), kept and flagged as one."""
+    Water”", "a film titled “Quiet Fields”") or one of a list of such quotes ("including
+    “Listen To The Music,” “Takin’ It To The Streets,” ..."). News sets titles of songs,
+    films and shows in quote marks; their words are nobody's. Not after "called" or
+    "so-called": a partial quote ('called it “Fake News”') or a scare quote ('so-called
+    “John Doe” defendants'), kept as such."""
     if not _title_case(quote):
         return False
     s = spans[k].start
