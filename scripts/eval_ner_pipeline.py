@@ -105,7 +105,9 @@ def cv_through_cli(args) -> int:
     from eval_ner import to_conll
     from newsetl.transforms.ner import recognize_articles
 
-    data = args.data if args.data != DEFAULT_DATA else ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
+    from train_ner import DEFAULT_TRAIN
+
+    data = args.data if args.data != DEFAULT_DATA else DEFAULT_TRAIN
     articles, gold, _ = load_articles(data)
     pooled_gold, cli, rec, lost_all = [], [], [], Counter()
     for k in range(args.folds):

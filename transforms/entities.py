@@ -777,24 +777,19 @@ def _defined_in_parentheses(
     return out
 
 
-_ROYAL_BEFORE_RE = re.compile(r"(?<![\w-])(Prince|Princess|King|Queen|Pope) $")
+# A royal title right before a span, at the end of the sentence text before it.
+_ROYAL_BEFORE = r"(?:^|[^\w-])(Prince|Princess|King|Queen|Pope) $"
 
 
 def _royal_titles_before(ordered: pl.DataFrame) -> list[str]:
     """For each mention (row), the royal title written right before its span in its
     sentence ("Prince" for the span "Andrew" of "Prince Andrew"), else "". The NER,
     fine-tuned on CoNLL-2003 whose gold leaves titles out, mostly tags the name without it."""
-    out = [""] * ordered.height
-    for i, (start, s0, sent) in enumerate(zip(ordered.get_column("start_char").to_list(),
-                                              ordered.get_column("s_start").to_list(),
-                                              ordered.get_column("s_text").to_list())):
-        if sent is None or s0 is None or start is None:
-            continue
-        at = start - s0
-        m = _ROYAL_BEFORE_RE.search(sent, max(0, at - 9), at) if 0 < at <= len(sent) else None
-        if m:
-            out[i] = m.group(1)
-    return out
+    at = pl.col("start_char").cast(pl.Int64) - pl.col("s_start").cast(pl.Int64)
+    before = pl.col("s_text").str.slice(0, at)
+    title = (pl.when((at > 0) & (at <= pl.col("s_text").str.len_chars()))
+             .then(before.str.extract(_ROYAL_BEFORE, 1)))
+    return ordered.select(title.fill_null("")).to_series().to_list()
 
 
 def _is_acronym(name: str) -> bool:

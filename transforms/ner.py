@@ -620,8 +620,7 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     doubted = {key for key, label in majority.items()
                if label == "PERSON" and key not in surnames and not any(c.isspace() for c in key)}
     if doubted:
-        person_words = {w for key, label in majority.items() if label == "PERSON" for w in key.split()}
-        person_words |= {w for key, c in votes.items() if c["PERSON"] for w in key.split() if key not in doubted}
+        person_words = {w for key, c in votes.items() if c["PERSON"] for w in key.split()}
         plurals = {key for key in doubted if _plural_of_no_person(key, person_words)}
         cues: dict[str, set[str]] = defaultdict(set)
         for p, spans, is_caps in zip(paras, article, caps):

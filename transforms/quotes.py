@@ -1073,6 +1073,7 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
 
 
 _TITLE_WORD_RE = re.compile(r"[\w’'\-]+")
+_SENTENCE_INSIDE_RE = re.compile(r"[.!?]\s")
 _TITLE_SMALL = frozenset("a an the and or but of in on at to for by with from as is it my me you your".split())
 _TITLE_NOUN_RE = re.compile(
     r"\b(?:songs?|singles?|hits?|tracks?|albums?|films?|movies?|books?|novels?|shows?|series|episodes?|"
@@ -1084,7 +1085,7 @@ def _title_case(quote: str) -> bool:
     """Two to ten words, every word but small ones capitalised ("Takin’ It To The
     Streets", "Listen To The Music"), no sentence inside."""
     words = _TITLE_WORD_RE.findall(quote)
-    if not 2 <= len(words) <= 10 or re.search(r"[.!?]\s", quote):
+    if not 2 <= len(words) <= 10 or _SENTENCE_INSIDE_RE.search(quote):
         return False
     big = [w for w in words if w.lower() not in _TITLE_SMALL]
     return len(big) >= 2 and all(w[:1].isupper() or w[:1].isdigit() for w in big) and not quote.isupper()
