@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from newsetl import env
@@ -32,16 +33,29 @@ def cmd_run(args) -> int:
     from newsetl.prefect_server import temporary_api
 
     # Prefect's temporary API server boots while the pipeline's modules are imported.
+    # So do the shard workers, on the core the command leaves idle while it waits for the API.
+    temporary = not os.environ.get("PREFECT_API_URL")
     with temporary_api() as api_ready:
+        import fastapi.encoders  # noqa: F401  (what the flow call imports first: now, while the API boots)
+        import prefect.flow_engine  # noqa: F401
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        from newsetl.fanout import prestarted_pool
         from newsetl.flows.pipeline import run_flow
         from newsetl.warehouse import WarehouseBusy
 
-        api_ready()
-        try:
-            summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait, settings=settings)
-        except WarehouseBusy as exc:
-            print(f"newsetl run: {exc}", file=sys.stderr)
-            return 3
+        # Flow-run heartbeats let a server's services mark a crashed run; the temporary API
+        # runs no services and ends with the command, so nothing reads them, and the flow's
+        # end waits for the heartbeat thread's next 1 s tick (0.5 s on average).
+        no_heartbeats = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
+        with prestarted_pool(settings), temporary_settings(no_heartbeats):
+            api_ready()
+            try:
+                summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait,
+                                   settings=settings)
+            except WarehouseBusy as exc:
+                print(f"newsetl run: {exc}", file=sys.stderr)
+                return 3
     print(summary.markdown(settings))
     return 0 if summary.status == "completed" else 1
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -72,6 +73,16 @@ class RecoveringProcessPool(ProcessPoolTaskRunner):
         self.models = models
         self._renew_lock = threading.Lock()
 
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        """As ProcessPoolTaskRunner's, but after a run whose shards all came back the
+        workers exit in the background (about 0.5 s of model teardown) while the run
+        publishes; the interpreter joins them at exit."""
+        ex = self._executor
+        if exc_type is None and ex is not None:
+            ex.shutdown(wait=False)
+            self._executor = None
+        super().__exit__(exc_type, exc_value, traceback)
+
     def duplicate(self) -> "RecoveringProcessPool":
         return type(self)(self._max_workers, self.models)
 
@@ -90,12 +101,70 @@ class RecoveringProcessPool(ProcessPoolTaskRunner):
             pool_restarts += 1
 
 
-def start_workers(runner) -> None:
-    """Spawn a process pool's workers now (ProcessPoolExecutor spawns them at the first
-    submit): their initializer loads the models while the flow reads its first batch."""
+def start_workers(runner, n: int = 1) -> None:
+    """Spawn `n` of a process pool's workers now (ProcessPoolExecutor spawns them at the
+    first submits): their initializer loads the models while the flow reads its first batch."""
     ex = getattr(runner, "_executor", None)
     if isinstance(ex, ProcessPoolExecutor):
-        ex.submit(int)
+        for _ in range(n):
+            ex.submit(int)
+
+
+# A process pool started before its flow (`prestarted_pool`), for the flow's `shard_runner`.
+_prestarted: list[tuple[tuple, "RecoveringProcessPool"]] = []
+
+
+def _pool_key(settings: Settings) -> tuple | None:
+    """What a process pool for these settings is made of; None when the run uses no
+    process pool (Dask, or one worker in the flow's own thread)."""
+    if local_dask_workers(settings) or settings.dask_address or settings.workers <= 1:
+        return None
+    return settings.workers, settings.model_paths
+
+
+@contextmanager
+def prestarted_pool(settings: Settings):
+    """Start the run's process pool before its flow, for `shard_runner` to take over.
+
+    `newsetl run` enters this while Prefect's temporary API server boots: the command then
+    only waits, so the workers import and load their models beside the server's boot
+    instead of after the flow has started. A pool the flow did not take (its settings
+    differ, or it failed before its first shard) is closed here."""
+    key = _pool_key(settings)
+    if key is None:
+        yield
+        return
+    runner = RecoveringProcessPool(*key)
+    runner.__enter__()
+    entry = (key, runner)
+    _prestarted.append(entry)
+    try:
+        start_workers(runner, runner._max_workers)
+        yield
+    finally:
+        if entry in _prestarted:
+            _prestarted.remove(entry)
+            runner.__exit__(*sys.exc_info())
+
+
+def _take_prestarted(settings: Settings):
+    key = _pool_key(settings)
+    for entry in _prestarted:
+        if entry[0] == key:
+            _prestarted.remove(entry)
+            return entry[1]
+    return None
+
+
+@contextmanager
+def _started(runner):
+    """A runner already entered (prestarted), exited like `with runner:` would."""
+    try:
+        yield runner
+    except BaseException as exc:
+        runner.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    runner.__exit__(None, None, None)
 
 
 def local_dask_workers(settings: Settings) -> int:
@@ -122,6 +191,11 @@ def shard_runner(settings: Settings):
         with get_client(sync_client=True) as client:
             os.environ["PREFECT_API_URL"] = str(client.api_url)
     try:
+        prestarted = _take_prestarted(settings)
+        if prestarted is not None:
+            with _started(prestarted) as runner:
+                yield runner
+            return
         with task_runner(settings) as runner:
             start_workers(runner)  # they load their models while the first batch is read
             yield runner

@@ -653,30 +653,44 @@ def now_utc() -> datetime:
 LINK_WINDOW_DAYS = 30
 
 
+# The candidates (and their lookups) of the last `known` that link_known(own=False) linked
+# against: the batches of one window (every batch of an undated corpus) share one set, so
+# its lookups are built once, not once per batch.
+_LINK_MEMO: list[tuple[pl.DataFrame, pl.DataFrame, object]] = []
+
+
 def link_known(frames: dict[str, pl.DataFrame], known: pl.DataFrame, own: bool = True) -> dict[str, pl.DataFrame]:
     """Bare surnames, acronyms and organisations written in another known form ("Acme
     Chemical Co" for the entity called "Acme") of a batch linked to the one known entity
     (transforms.entities.link_to_known); `known` = entities named in the same sources and
     window (the warehouse's), and the batch's own entities are added here (`own=False`:
     `known` has them already). Quotes follow their speaker's new id."""
-    from newsetl.transforms.entities import build_entities, link_to_known
+    from newsetl.transforms.entities import build_entities, known_index, link_to_known
 
     mentions = frames.get("entity_mentions")
     if mentions is None or mentions.height == 0:
         return frames
-    cols = ["entity_id", "name", "label"] + [c for c in ("aliases", "mention_count") if c in known.columns]
-    parts = [known.select(cols)] + ([build_entities(mentions).select(cols)] if own else [])
-    # One row per entity (the stored name and label first, so the choice is deterministic),
-    # with the forms and mentions of the window and of the batch together: an acronym the
-    # batch defines is evidence, and counts decide which of two readings dominates.
-    agg = [pl.col("name").first(), pl.col("label").first()]
-    if "aliases" in cols:
-        agg.append(pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True))
-    if "mention_count" in cols:
-        agg.append(pl.col("mention_count").sum())
-    cands = (pl.concat(parts, how="vertical_relaxed")
-             .group_by("entity_id", maintain_order=True).agg(agg).select(cols))
-    linked = link_to_known(mentions, cands)
+    memo = _LINK_MEMO[0] if _LINK_MEMO and not own else None
+    if memo is not None and memo[0].equals(known):
+        cands, index = memo[1], memo[2]
+    else:
+        cols = ["entity_id", "name", "label"] + [c for c in ("aliases", "mention_count") if c in known.columns]
+        parts = [known.select(cols)] + ([build_entities(mentions).select(cols)] if own else [])
+        # One row per entity (the stored name and label first, so the choice is deterministic),
+        # with the forms and mentions of the window and of the batch together: an acronym the
+        # batch defines is evidence, and counts decide which of two readings dominates.
+        agg = [pl.col("name").first(), pl.col("label").first()]
+        if "aliases" in cols:
+            agg.append(pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls()
+                       .unique(maintain_order=True))
+        if "mention_count" in cols:
+            agg.append(pl.col("mention_count").sum())
+        cands = (pl.concat(parts, how="vertical_relaxed")
+                 .group_by("entity_id", maintain_order=True).agg(agg).select(cols))
+        index = known_index(cands)
+        if not own:
+            _LINK_MEMO[:] = [(known, cands, index)]
+    linked = link_to_known(mentions, cands, index)
     out = dict(frames)
     out["entity_mentions"] = schema.conform(linked.drop("linked_to_known"), "entity_mentions")
     quotes = frames.get("quotes")

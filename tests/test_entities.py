@@ -1688,3 +1688,24 @@ def test_link_to_known_a_surname_under_another_label_joins_the_dominant_known_pe
         pl.when(pl.col("entity_id") == "p1").then(pl.lit(["Dora Quillfeather"])).otherwise(pl.col("aliases"))
         .alias("aliases")))
     assert out["entity_id"][0] == "w1"
+
+
+def test_link_known_builds_a_windows_lookups_once_and_only_for_the_same_candidates():
+    # The batches of one window link against one set of candidates: its lookups are built
+    # once. Another set (a window that also knows Cherie Blair) is looked at afresh.
+    from newsetl import process
+
+    frames = {"entity_mentions": resolve_mentions(mentions_frame([("z", 0, 0, "Blair", "PERSON")]))}
+    one = _known([("Tony Blair", "PERSON")])
+    first = process.link_known(frames, one, own=False)["entity_mentions"]
+    index = process._LINK_MEMO[0][2]
+    again = process.link_known(frames, one.clone(), own=False)["entity_mentions"]  # an equal frame
+    assert process._LINK_MEMO[0][2] is index
+    assert first["entity_id"].to_list() == again["entity_id"].to_list() == [PERSON("Tony Blair")]
+    two = _known([("Tony Blair", "PERSON"), ("Cherie Blair", "PERSON")])
+    other = process.link_known(frames, two, own=False)["entity_mentions"]
+    assert other["entity_id"].to_list() == [PERSON("Blair")]  # two Blairs known: left apart
+    assert process._LINK_MEMO[0][2] is not index
+    # A batch's own entities join the candidates (own=True): never the memo's.
+    own = process.link_known(frames, one, own=True)["entity_mentions"]
+    assert own["entity_id"].to_list() == [PERSON("Tony Blair")]

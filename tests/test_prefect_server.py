@@ -96,3 +96,33 @@ def test_run_on_its_own_server_and_a_killed_run_leaves_nothing(tmp_path):
             os.killpg(p.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_run_on_the_temporary_api_sends_no_flow_heartbeats(tmp_path, monkeypatch):
+    # Heartbeats let a server's services mark a crashed run. The temporary API runs no
+    # services and ends with the command, so a run on it sends none (the flow's end would
+    # wait up to 1 s for the heartbeat thread); a run on a configured server keeps them.
+    import newsetl.flows.pipeline as pipeline
+    from prefect.settings import get_current_settings
+
+    from newsetl.cli import main
+    from newsetl.runstate import RunSummary
+
+    seen = []
+
+    def fake_run_flow(**kw):
+        seen.append((get_current_settings().flows.heartbeat_frequency, os.environ["PREFECT_API_URL"]))
+        return RunSummary(run_id="r", status="completed")
+
+    monkeypatch.setattr(pipeline, "run_flow", fake_run_flow)
+    for k, v in _env(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")  # no pool: only the flow's settings matter here
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    argv = ["run", str(SAMPLE), "--warehouse", str(tmp_path / "wh")]
+    assert main(argv) == 0
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    assert main(argv) == 0
+    (temporary, url), (configured, configured_url) = seen
+    assert temporary is None and url != configured_url
+    assert configured == get_current_settings().flows.heartbeat_frequency is not None

@@ -193,6 +193,25 @@ def test_a_targets_features_do_not_depend_on_how_many_tokens_it_spans():
     assert "R+:denied" in f1 and "R+:awful" in f1 and "L-:failed" in f1
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab ,.'’\"n", max_size=30), st.integers(-3, 33), st.integers(-3, 33))
+def test_target_features_mask_the_tokens_overlapping_the_span(text, start, end):
+    # target_features finds the target's tokens by bisection over the sentence's shared
+    # tokens; it must mask what the plain rule (target_token_range) names, odd spans too,
+    # and give the same features with a sentence's tokens shared or not.
+    toks, spans = S.reader_tokens(text)
+    ts, te = S.target_token_range(spans, start, end)
+    low = [w.lower().replace("’", "'") for w in toks]
+    seq = low[:ts] + ["<t>"] + low[te:]
+    f, _ = S.target_features(text, start, end, compound=0.0, templates=("mention",))
+    assert [x[2:] for x in f if x.startswith("b:")] == [f"{x}_{y}" for x, y in zip(seq, seq[1:])]
+    assert [x for x in f if x.startswith("m:")] == (["m:" + low[te - 1]] if te > ts else [])
+    shared = S.sentence_tokens(text)
+    for tpl in ((), S.TEMPLATES):
+        assert (S.target_features(text, start, end, compound=0.2, templates=tpl, tokens=shared)
+                == S.target_features(text, start, end, compound=0.2, templates=tpl))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab ,.'", max_size=30), st.integers(-3, 33), st.integers(-3, 33))
 def test_target_token_range_is_the_tokens_overlapping_the_span(text, start, end):

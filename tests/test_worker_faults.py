@@ -166,3 +166,55 @@ def test_killed_dask_worker_shards_rerun_elsewhere(settings, corpus, prefect_ser
     assert st == {"articles": N_ARTICLES, "distinct": N_ARTICLES, "para_dups": 0, "sent_dups": 0,
                   "orphans": 0, "no_paras": 0}
     assert ex.local_dask_workers(settings) == 2
+
+
+def _all_gone(procs: list[psutil.Process], timeout: float = 30.0) -> bool:
+    """Every process has exited (or is a zombie left for its parent to reap) within `timeout`."""
+    def alive(p):
+        try:
+            return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(alive(p) for p in procs)
+
+
+def test_a_pool_started_before_the_flow_runs_its_shards(settings, corpus, prefect_server, monkeypatch):
+    # `newsetl run` starts the pool's workers while Prefect's API boots (fanout.prestarted_pool):
+    # the flow takes that pool over, its shards run there, and the pool closes with the flow.
+    from newsetl import fanout
+    from newsetl.flows.pipeline import run_flow
+
+    settings = _fault_settings(settings)
+    used = []
+    shard_results = fanout.shard_results
+    monkeypatch.setattr(fanout, "shard_results", lambda runner, *a: (used.append(runner), shard_results(runner, *a))[1])
+    with fanout.prestarted_pool(settings):
+        (_, pool), = fanout._prestarted
+        early = [psutil.Process(p.pid) for p in pool._executor._processes.values()]
+        assert len(early) == 2  # every worker spawned before the flow
+        summary = run_flow(sources=[str(corpus)], settings=settings)
+        assert not fanout._prestarted and pool._executor is None  # taken over, then closed
+    assert used and all(r is pool for r in used)
+    assert summary.status == "completed" and summary.landed["articles"] == N_ARTICLES
+    assert _state(settings.db_path)["articles"] == N_ARTICLES
+    assert _all_gone(early)  # the workers left once the flow was done with them
+
+
+def test_a_prestarted_pool_the_flow_does_not_take_is_closed(settings, corpus, prefect_server):
+    # A run whose settings want no pool (one worker) leaves the prestarted one alone; the
+    # command's context closes it, and its workers leave.
+    from newsetl import fanout
+    from newsetl.flows.pipeline import run_flow
+
+    settings = _fault_settings(settings)
+    with fanout.prestarted_pool(settings):
+        (_, pool), = fanout._prestarted
+        early = [psutil.Process(p.pid) for p in pool._executor._processes.values()]
+        summary = run_flow(sources=[str(corpus)], settings=settings.with_(workers=1))
+        assert fanout._prestarted  # not taken
+    assert not fanout._prestarted and pool._executor is None
+    assert summary.status == "completed"
+    assert _all_gone(early)

@@ -149,6 +149,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from typing import NamedTuple
 
 import polars as pl
 
@@ -1778,84 +1779,23 @@ def _surname_under_other_label(
     return hit
 
 
-def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
-    """Link bare surnames (and ORG acronyms) to the one known entity they can name.
+class KnownIndex(NamedTuple):
+    """`link_to_known`'s lookups over one set of known entities (`known_index`)."""
+    unique: dict[str, tuple[str, str]]  # surname -> the one known person of it
+    first_names: dict[str, int]
+    person_aliases: dict[str, set[str]]
+    unique_acro: dict[str, tuple[str, str]]
+    by_short: dict[str, set[tuple[str, str]]]
+    by_head: dict[str, set[tuple[str, str, tuple[str, ...]]]]
+    by_clip: dict[str, set[tuple[str, str]]]
+    by_team: dict[str, set[tuple[str, str]]]
+    count: dict[str, int]
+    with_aliases: bool
 
-    `mentions`: output of resolve_mentions (needs entity_id, entity_name, label).
-    `known`: the candidate entities, at least columns entity_id, name, label: the
-    caller's choice of "people known in the same source and time window" (for example
-    build_entities over that source's mentions of the last N days, plus the full names
-    resolved in the current batch). Only rows with label PERSON whose name has two or
-    more words count; a name's surname is its last word (a generational suffix such as
-    "Jr." skipped) or, for a hyphenated or multi-word surname, its last words.
 
-    A mention is linked when its label is PERSON and its entity_name is one written word
-    (the article never gave a full name: "Blair", "Lloyd-Webber") and exactly one known
-    entity has that surname: it takes that entity's id and name. With zero or several
-    known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
-    is left as it was; a first name ("Tony") never links, nor does a surname that known
-    people have as their first name ("Charles": Ray Charles, and Charles Kennedy) unless
-    the one person of that surname is named `ACRONYM_DOMINANCE` times as often as they
-    are (without a `mention_count` column: never). With a `mention_count` column,
-    neither does a word that the candidates name alone more than `ACRONYM_DOMINANCE`
-    times as often as that person ("Oscar", the award, and an NER span "Strong Oscar").
-
-    ORG acronyms the same way: a mention labelled ORG (or NORP) whose entity_name is an
-    acronym ("EU": the article never spelled it out) links to the one known ORG (label
-    ORG) with a form of two or more words whose initials spell it ("European Union"; a
-    trailing legal form may be left out: "GM" -> "General Motors Corp"); with several
-    ("AP": Associated Press and Arsenal Press) it is left alone. When `known` has the
-    entities table's `aliases` column, the acronym must also be one of the candidate's
-    own forms (some article called it so): the European Union, named "EU" after its most
-    written form, is found by its alias "European Union", and a known "Edinburgh
-    University" that no article called "EU" is no candidate. Without `aliases`, the
-    spelled-out name alone decides. With a `mention_count` column too, an acronym that
-    several known entities were called by goes to the one with `ACRONYM_DOMINANCE` times
-    the mentions of the others together.
-
-    Organisations known by another form: an ORG mention whose entity_name is the name of
-    exactly one known ORG entity whose id is not that name's own id (the corpus names
-    the entity "Acme Chemical Co", but its id is that of "Acme": rules 7 and 8 joined
-    the two forms in some article) takes that entity's id and name. With `aliases`, so
-    does a mention written as one of a known organisation's long forms ("Acme Chemical
-    Co", an alias of "Acme"; "US Federal Reserve", an alias of "Federal Reserve" that rule
-    8 joined, while "US Treasury" is no alias of a "Treasury" some article called "UK
-    Treasury") or as a shorter or longer version of one ("Moodys Investors" for
-    "Moodys", whose alias "Moodys Investors Service Inc" shows "Moodys" is a short form;
-    never another company of the same first word: "United Bank" is not the "United" of
-    "United Airlines"). It needs evidence from an article that wrote both forms; a bare word is never
-    guessed to be the head of a longer company name across articles ("Union" / "Union
-    Investment").
-
-    Clipped names (rule 7c, `clips`): an ORG or NORP mention written as a clip of another
-    alias of one known ORG or NORP entity ("Lib Dems", both aliases of "Liberal Democrats"
-    because an article wrote them together) takes that entity's id and name and keeps its
-    label; a one-word clip only when tagged ORG ("Fed"). Two known entities clipped the
-    same way: left alone.
-
-    An acronym is also found by an alias that it abbreviates without being its initials
-    (Schwartz & Hearst, `abbreviates`: "UKIP" of "UK Independence Party", both aliases of
-    the entity because an article defined one by the other); and an acronym NER called a
-    place ("UKIP" tagged GPE; never a country's own code) links with aliases only. A
-    linked acronym's mention becomes ORG, as in an article that spells it out.
-
-    A surname under another label: a one-word mention NER tagged ORG, GPE, NORP, ... (not
-    a country, demonym or acronym: "Trump" tagged ORG all through an article that never
-    gives the full name) whose word is the surname of the one known person and one of that
-    person's aliases, when that person is named `ACRONYM_DOMINANCE` times as often as the
-    word's own entity ("London" the city is no "Michael London"), takes that person's id
-    and name and becomes PERSON. Not when known people have the word as a first name.
-
-    Teams named after their place: an ORG mention written as one capitalised plural word
-    ("Mariners"; no demonym, no generic noun such as "Airlines") takes the id and name of
-    the one known ORG written "<place> <that word>" ("Seattle Mariners"), the place a known
-    GPE or LOC and no country; with two such teams ("Rangers") or a word the candidates
-    write alone `ACRONYM_DOMINANCE` times as often as that team, it is left alone.
-
-    Adds a boolean column `linked_to_known`; rows and their order are kept.
-    """
-    if mentions.height == 0 or known.height == 0:
-        return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
+def known_index(known: pl.DataFrame) -> KnownIndex:
+    """The lookups `link_to_known` reads from `known` (see there): built once for a set of
+    candidates that several batches link against."""
     by_surname: dict[str, set[tuple[str, str]]] = {}
     # Mentions of the known people whose first name each word is ("charles": Charles
     # Kennedy's and Charles Clarke's): a word that is also a first name is no surname to
@@ -1976,13 +1916,99 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
             if name_key(qualifier) in places and not country_code(qualifier, "GPE"):
                 by_team.setdefault(name_key(words[-1]), set()).add((eid, name))
 
+    count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
+    return KnownIndex(unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip,
+                      by_team, count, with_aliases)
+
+
+def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
+                  index: KnownIndex | None = None) -> pl.DataFrame:
+    """Link bare surnames (and ORG acronyms) to the one known entity they can name.
+
+    `mentions`: output of resolve_mentions (needs entity_id, entity_name, label).
+    `known`: the candidate entities, at least columns entity_id, name, label: the
+    caller's choice of "people known in the same source and time window" (for example
+    build_entities over that source's mentions of the last N days, plus the full names
+    resolved in the current batch). Only rows with label PERSON whose name has two or
+    more words count; a name's surname is its last word (a generational suffix such as
+    "Jr." skipped) or, for a hyphenated or multi-word surname, its last words.
+
+    A mention is linked when its label is PERSON and its entity_name is one written word
+    (the article never gave a full name: "Blair", "Lloyd-Webber") and exactly one known
+    entity has that surname: it takes that entity's id and name. With zero or several
+    known people of that surname ("Blair" when both Tony and Cherie Blair are known) it
+    is left as it was; a first name ("Tony") never links, nor does a surname that known
+    people have as their first name ("Charles": Ray Charles, and Charles Kennedy) unless
+    the one person of that surname is named `ACRONYM_DOMINANCE` times as often as they
+    are (without a `mention_count` column: never). With a `mention_count` column,
+    neither does a word that the candidates name alone more than `ACRONYM_DOMINANCE`
+    times as often as that person ("Oscar", the award, and an NER span "Strong Oscar").
+
+    ORG acronyms the same way: a mention labelled ORG (or NORP) whose entity_name is an
+    acronym ("EU": the article never spelled it out) links to the one known ORG (label
+    ORG) with a form of two or more words whose initials spell it ("European Union"; a
+    trailing legal form may be left out: "GM" -> "General Motors Corp"); with several
+    ("AP": Associated Press and Arsenal Press) it is left alone. When `known` has the
+    entities table's `aliases` column, the acronym must also be one of the candidate's
+    own forms (some article called it so): the European Union, named "EU" after its most
+    written form, is found by its alias "European Union", and a known "Edinburgh
+    University" that no article called "EU" is no candidate. Without `aliases`, the
+    spelled-out name alone decides. With a `mention_count` column too, an acronym that
+    several known entities were called by goes to the one with `ACRONYM_DOMINANCE` times
+    the mentions of the others together.
+
+    Organisations known by another form: an ORG mention whose entity_name is the name of
+    exactly one known ORG entity whose id is not that name's own id (the corpus names
+    the entity "Acme Chemical Co", but its id is that of "Acme": rules 7 and 8 joined
+    the two forms in some article) takes that entity's id and name. With `aliases`, so
+    does a mention written as one of a known organisation's long forms ("Acme Chemical
+    Co", an alias of "Acme"; "US Federal Reserve", an alias of "Federal Reserve" that rule
+    8 joined, while "US Treasury" is no alias of a "Treasury" some article called "UK
+    Treasury") or as a shorter or longer version of one ("Moodys Investors" for
+    "Moodys", whose alias "Moodys Investors Service Inc" shows "Moodys" is a short form;
+    never another company of the same first word: "United Bank" is not the "United" of
+    "United Airlines"). It needs evidence from an article that wrote both forms; a bare word is never
+    guessed to be the head of a longer company name across articles ("Union" / "Union
+    Investment").
+
+    Clipped names (rule 7c, `clips`): an ORG or NORP mention written as a clip of another
+    alias of one known ORG or NORP entity ("Lib Dems", both aliases of "Liberal Democrats"
+    because an article wrote them together) takes that entity's id and name and keeps its
+    label; a one-word clip only when tagged ORG ("Fed"). Two known entities clipped the
+    same way: left alone.
+
+    An acronym is also found by an alias that it abbreviates without being its initials
+    (Schwartz & Hearst, `abbreviates`: "UKIP" of "UK Independence Party", both aliases of
+    the entity because an article defined one by the other); and an acronym NER called a
+    place ("UKIP" tagged GPE; never a country's own code) links with aliases only. A
+    linked acronym's mention becomes ORG, as in an article that spells it out.
+
+    A surname under another label: a one-word mention NER tagged ORG, GPE, NORP, ... (not
+    a country, demonym or acronym: "Trump" tagged ORG all through an article that never
+    gives the full name) whose word is the surname of the one known person and one of that
+    person's aliases, when that person is named `ACRONYM_DOMINANCE` times as often as the
+    word's own entity ("London" the city is no "Michael London"), takes that person's id
+    and name and becomes PERSON. Not when known people have the word as a first name.
+
+    Teams named after their place: an ORG mention written as one capitalised plural word
+    ("Mariners"; no demonym, no generic noun such as "Airlines") takes the id and name of
+    the one known ORG written "<place> <that word>" ("Seattle Mariners"), the place a known
+    GPE or LOC and no country; with two such teams ("Rangers") or a word the candidates
+    write alone `ACRONYM_DOMINANCE` times as often as that team, it is left alone.
+
+    Adds a boolean column `linked_to_known`; rows and their order are kept. `index`:
+    `known_index(known)`, when the caller already built it.
+    """
+    if mentions.height == 0 or known.height == 0:
+        return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
+    unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip, by_team, count, with_aliases = (
+        index if index is not None else known_index(known))
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
     ids = keys.get_column("entity_id").to_list()
     names = keys.get_column("entity_name").to_list()
     labels = keys.get_column("label").to_list()
     out_ids, out_names, out_labels, linked = [], [], [], []
-    count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
 
     def alone_far_more(eid: str, hit_id: str) -> bool:
         """The word is written alone far more often than the candidate is named: it names

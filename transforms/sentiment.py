@@ -35,9 +35,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -64,6 +66,8 @@ _PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", 
              "my", "we", "us", "our", "you", "your", "it", "its", "himself", "herself"}
 _SPEECH = {"said", "says", "say", "told", "tells", "stated", "added", "argued", "wrote",
            "tweeted", "claimed", "insisted", "asked", "noted", "explained", "declared"}
+# words that may stand before a target that still opens its sentence ("first")
+_LEAD_WORDS = frozenset({"the", "a", "an", "president", "former", "sen", "rep", "mr", "ms", "mrs", "dr", "."})
 NEAR = 5  # tokens either side of the target that count as "near"
 # Optional feature templates, chosen per model by grouped k-fold CV on NewsMTSC train
 # (scripts/train_sentiment.py); a model file without "templates" uses none (older models).
@@ -235,51 +239,73 @@ def _band(x: float) -> str:
     return "+" if x >= VADER_POS else "-" if x <= VADER_NEG else "0"
 
 
+class SentenceTokens(NamedTuple):
+    """One sentence tokenised as `target_features` and the reader read it, with what every
+    target in it shares (computed once per sentence by `sentence_tokens`)."""
+    orig: list[str]  # tokens as written
+    spans: list[tuple[int, int]]  # their character spans
+    starts: list[int]  # the spans' starts and ends, ascending
+    ends: list[int]
+    toks: list[str]  # lower-cased, ’ as '
+    lexv: list[float | None]  # VADER lexicon valence of each token (None: not in it)
+    lexi: list[int]  # the tokens that have one
+    negf: list[bool]  # token is a negation
+    qcum: list[int]  # quote tokens among toks[:i], for i in 0..len(toks)
+    bigrams: list[str]  # "b:" feature of each pair of neighbouring tokens
+
+
+def sentence_tokens(sentence: str) -> SentenceTokens:
+    """The sentence's tokens (`reader_tokens`) and what `target_features` reads of them."""
+    lex = _lexicon()
+    neg_words = _negations()
+    orig, spans = reader_tokens(sentence)
+    toks = [w.lower().replace("’", "'") for w in orig]
+    qcum = [0]
+    for w in toks:
+        qcum.append(qcum[-1] + (w in _QUOTES))
+    lexv = [lex.get(w) for w in toks]
+    return SentenceTokens(orig, spans, [a for a, _ in spans], [b for _, b in spans], toks, lexv,
+                          [i for i, v in enumerate(lexv) if v is not None],
+                          [w in neg_words or w.endswith("n't") for w in toks], qcum,
+                          ["b:" + x + "_" + y for x, y in zip(toks, toks[1:])])
+
+
 def target_features(sentence: str, start: int, end: int,
                     compound: float | None = None,
-                    templates: Sequence[str] = ()) -> tuple[list[str], list[float]]:
+                    templates: Sequence[str] = (),
+                    tokens: SentenceTokens | None = None) -> tuple[list[str], list[float]]:
     """Feature strings and numeric features for the mention sentence[start:end].
 
     `templates` switches on optional feature groups from `TEMPLATES` (the model's own list).
-    Shared by training and inference: keep it deterministic (no Python `hash`).
+    `tokens`: `sentence_tokens(sentence)`, when the caller scores several targets of one
+    sentence. Shared by training and inference: keep it deterministic (no Python `hash`).
     """
-    lex = _lexicon()
-    neg_words = _negations()
     if compound is None:
         compound = float(_vader().polarity_scores(sentence)["compound"]) if sentence else 0.0
-    toks: list[str] = []
-    orig: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for m in _TOKEN_RE.finditer(sentence):
-        orig.append(m.group())
-        toks.append(orig[-1].lower().replace("’", "'"))
-        spans.append(m.span())
-    # tokens overlapping the mention; an empty/odd span becomes an insertion point
-    ts = te = None
-    for i, (a, b) in enumerate(spans):
-        if a < end and b > start:
-            if ts is None:
-                ts = i
-            te = i + 1
-    if ts is None:
-        ts = te = sum(1 for a, _ in spans if a < start)
+    tk = tokens if tokens is not None else sentence_tokens(sentence)
+    orig, toks = tk.orig, tk.toks
+    n = len(toks)
+    # tokens overlapping the mention (those ending after its start and starting before its
+    # end: one run, as tokens do not overlap); an empty/odd span becomes an insertion point
+    ts, te = bisect_right(tk.ends, start), bisect_left(tk.starts, end)
+    if ts >= te:
+        ts = te = bisect_left(tk.starts, start)
     mention = toks[ts:te]
     seq = toks[:ts] + ["<t>"] + toks[te:]
     t = ts  # index of <t> in seq
     m_ = len(seq)
 
     # lexicon valence per token of seq with VADER-style negation (3 tokens back)
+    negs = tk.negf[:ts] + [False] + tk.negf[te:]
     val = [0.0] * m_
-    for i, w in enumerate(seq):
-        v = lex.get(w)
-        if v is None or w == "<t>":
-            continue
-        for j in range(max(0, i - 3), i):
-            wj = seq[j]
-            if wj in neg_words or wj.endswith("n't"):
-                v *= -0.74
-                break
-        val[i] = v
+    hot: list[int] = []  # positions in seq of the tokens with a valence
+    for k in tk.lexi:
+        if ts <= k < te:
+            continue  # the target's own words
+        i = k if k < ts else k - te + ts + 1
+        hot.append(i)
+        v = tk.lexv[k]
+        val[i] = v * -0.74 if any(negs[max(0, i - 3):i]) else v
 
     # clause containing the target
     cs = t
@@ -289,12 +315,17 @@ def target_features(sentence: str, start: int, end: int,
     while ce < m_ and seq[ce] not in _CLAUSE_BREAK:
         ce += 1
 
-    f: list[str] = ["bias"]
-    fa = f.append
     # (a plain bag of words of the whole sentence was tried and dropped: the side-aware
     # bags below carry it, and it cost ~0.004 macro F1 in train CV.)
-    for i in range(m_ - 1):
-        fa("b:" + seq[i] + "_" + seq[i + 1])
+    # the bigrams of seq, in order: the sentence's own either side of the target, and the
+    # two that hold "<t>"
+    f: list[str] = ["bias"] + tk.bigrams[:max(0, ts - 1)]
+    fa = f.append
+    if ts > 0:
+        fa("b:" + toks[ts - 1] + "_<t>")
+    if te < n:
+        fa("b:<t>_" + toks[te])
+    f += tk.bigrams[te:]
     for k in (1, 2, 3):
         fa(f"l{k}:" + (seq[t - k] if t - k >= 0 else "<s>"))
         fa(f"r{k}:" + (seq[t + k] if t + k < m_ else "</s>"))
@@ -317,22 +348,21 @@ def target_features(sentence: str, start: int, end: int,
         if val[i]:
             fa(("L" if i < t else "R") + ("+" if val[i] > 0 else "-") + ":" + seq[i])
     # quotes: target inside a quotation, quotation present
-    nq_before = sum(1 for w in seq[:t] if w in _QUOTES)
-    nq = sum(1 for w in seq if w in _QUOTES)
+    nq_before = tk.qcum[ts]
+    nq = nq_before + tk.qcum[n] - tk.qcum[te]
     if nq:
         fa("q:any")
         if nq_before % 2 == 1:
             fa("q:in")
     # pronoun mention ("she", "his"), but not the acronyms "US" / "IT"
-    if mention and all(w in _PRONOUNS for w in mention) and not (
+    if mention and _PRONOUNS.issuperset(mention) and not (
             len(sentence[start:end].strip()) > 1 and sentence[start:end].isupper()):
         fa("pron")
-    if any(w in _SPEECH for w in seq[t + 1:t + 4]):
+    if not _SPEECH.isdisjoint(seq[t + 1:t + 4]):
         fa("speaker")
-    if any(w in neg_words or w.endswith("n't") for w in seq[cs:ce]):
+    if any(negs[cs:ce]):
         fa("neg:clause")
-    first = t <= 1 or (t <= 3 and all(w in {"the", "a", "an", "president", "former", "sen",
-                                           "rep", "mr", "ms", "mrs", "dr", "."} for w in seq[:t]))
+    first = t <= 1 or (t <= 3 and _LEAD_WORDS.issuperset(seq[:t]))
     cb = _bin(compound, _CMP_EDGES)
     fa(f"cmp:{cb}")
     fa(f"cmp:{cb}|first:{int(first)}")
@@ -347,9 +377,10 @@ def target_features(sentence: str, start: int, end: int,
     left_far = sum(val[:max(0, t - NEAR)])
     right_far = sum(val[t + 1 + NEAR:])
     clause = sum(val[cs:ce])
-    decay = sum(v * math.exp(-abs(i - t) / 4.0) for i, v in enumerate(val) if v)
-    npos = sum(1 for v in val if v > 0)
-    nneg = sum(1 for v in val if v < 0)
+    nz = [(i, val[i]) for i in hot if val[i]]
+    decay = sum(v * math.exp(-abs(i - t) / 4.0) for i, v in nz)
+    npos = sum(1 for _, v in nz if v > 0)
+    nneg = sum(1 for _, v in nz if v < 0)
     fa("lnS:" + ("+" if left_near > 0.5 else "-" if left_near < -0.5 else "0"))
     fa("rnS:" + ("+" if right_near > 0.5 else "-" if right_near < -0.5 else "0"))
     fa("clS:" + ("+" if clause > 0.5 else "-" if clause < -0.5 else "0"))
@@ -454,13 +485,14 @@ class TargetModel:
         reads every model's: the regression alone, or fused with the reader by the alpha
         the training script chose by CV (renormalised), then the fusion's own class offsets."""
         comps = _compounds(sentences, remember=False)
-        rows = [target_features(s, a, b, compound=c, templates=self.templates)
+        tokens = {s: sentence_tokens(s) for s in dict.fromkeys(sentences)}  # once a sentence
+        rows = [target_features(s, a, b, compound=c, templates=self.templates, tokens=tokens[s])
                 for s, (a, b), c in zip(sentences, spans, comps)]
         if self.reader is None:
             return self.predict(rows)
         spec = self.meta["reader"]
         lp = fuse(np.log(softmax(self.logits(*self.design(rows))) + 1e-12),
-                  self.reader.logprobs(sentences, spans), float(spec["alpha"]))
+                  self.reader.logprobs(sentences, spans, tokens), float(spec["alpha"]))
         return softmax(lp), np.argmax(lp + np.asarray(spec["offsets"]), axis=1)
 
 
@@ -468,15 +500,14 @@ def build_design(rows, vocab: dict[str, int], mean: np.ndarray, std: np.ndarray)
     """Design matrix in two parts: dense numeric features, and binary feature strings as
     CSR without values (indices into the vocabulary; unknown strings dropped). Every row
     holds "bias" (vocabulary entry 0), so no CSR row is empty."""
-    get = vocab.get
     Xn = (np.asarray([r[1] for r in rows], dtype=np.float64).reshape(len(rows), len(mean))
           - mean) / std
-    ids: list[int] = []
-    indptr = [0]
-    for feats, _ in rows:
-        ids.extend([i for i in map(get, feats) if i is not None])
-        indptr.append(len(ids))
-    return Xn, np.asarray(indptr, dtype=np.int64), np.asarray(ids, dtype=np.int64)
+    lens = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    flat = [w for feats, _ in rows for w in feats]
+    idx = np.fromiter(map(vocab.get, flat, repeat(-1, len(flat))), dtype=np.int64, count=len(flat))
+    known = idx >= 0
+    per_row = np.bincount(np.repeat(np.arange(len(rows)), lens)[known], minlength=len(rows))
+    return Xn, np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64), idx[known]
 
 
 def design_dot(Xn: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
@@ -623,11 +654,8 @@ READER_TARGET_TOKENS = 32_768
 
 def reader_tokens(sentence: str) -> tuple[list[str], list[tuple[int, int]]]:
     """The reader's tokens (those of `target_features`) and their character spans."""
-    toks, spans = [], []
-    for m in _TOKEN_RE.finditer(sentence):
-        toks.append(m.group())
-        spans.append(m.span())
-    return toks, spans
+    found = list(_TOKEN_RE.finditer(sentence))
+    return [m.group() for m in found], [m.span() for m in found]
 
 
 def target_token_range(spans: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
@@ -715,9 +743,11 @@ class VectorReader:
         rows[~found] = len(self.VP) - 1
         return self.VP[rows] + reader_extras(words, found) @ self.Pext + self.p["bp"]
 
-    def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]],
+                 tokens: dict[str, SentenceTokens] | None = None) -> np.ndarray:
         """Log-probabilities (n, 3) toward sentences[i][start:end]; a sentence that holds
-        several targets is read once."""
+        several targets is read once. `tokens`: `sentence_tokens` of the sentences, when the
+        caller has them."""
         p = self.p
         out = np.zeros((len(sentences), 3))
         if not len(sentences):
@@ -726,7 +756,8 @@ class VectorReader:
         for i, s in enumerate(sentences):
             by_sent.setdefault(s, []).append(i)
         texts = list(by_sent)
-        toks = [reader_tokens(s) for s in texts]
+        toks = ([(tokens[s].orig, tokens[s].spans) for s in texts] if tokens is not None
+                else [reader_tokens(s) for s in texts])
         types: dict[str, int] = {}
         ids = [[types.setdefault(w, len(types)) for w in tk] for tk, _ in toks]
         table = self.token_table(list(types)) if types else np.zeros((0, len(p["bp"])), np.float32)
