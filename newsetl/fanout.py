@@ -101,13 +101,12 @@ class RecoveringProcessPool(ProcessPoolTaskRunner):
             pool_restarts += 1
 
 
-def start_workers(runner, n: int = 1) -> None:
-    """Spawn `n` of a process pool's workers now (ProcessPoolExecutor spawns them at the
-    first submits): their initializer loads the models while the flow reads its first batch."""
+def start_workers(runner) -> None:
+    """Spawn a process pool's workers now (ProcessPoolExecutor spawns them at the first
+    submit): their initializer loads the models while the flow reads its first batch."""
     ex = getattr(runner, "_executor", None)
     if isinstance(ex, ProcessPoolExecutor):
-        for _ in range(n):
-            ex.submit(int)
+        ex.submit(int)
 
 
 # A process pool started before its flow (`prestarted_pool`), for the flow's `shard_runner`.
@@ -127,9 +126,11 @@ def prestarted_pool(settings: Settings):
     """Start the run's process pool before its flow, for `shard_runner` to take over.
 
     `newsetl run` enters this while Prefect's temporary API server boots: the command then
-    only waits, so the workers import and load their models beside the server's boot
-    instead of after the flow has started. A pool the flow did not take (its settings
-    differ, or it failed before its first shard) is closed here."""
+    only waits, so one worker imports and loads its models on the otherwise idle core
+    instead of after the flow has started (the others spawn at the flow's first shards:
+    started here too, they slowed the server's boot, and a run with nothing new to enrich
+    paid their start-up). A pool the flow did not take (its settings differ, or it failed
+    before its first shard) is closed here."""
     key = _pool_key(settings)
     if key is None:
         yield
@@ -139,7 +140,7 @@ def prestarted_pool(settings: Settings):
     entry = (key, runner)
     _prestarted.append(entry)
     try:
-        start_workers(runner, runner._max_workers)
+        start_workers(runner)
         yield
     finally:
         if entry in _prestarted:

@@ -63,8 +63,9 @@ def test_run_on_its_own_server_and_a_killed_run_leaves_nothing(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "1 new" in done.stdout and "Error logging to API" not in done.stderr
 
-    # Killed with SIGKILL once its server and its two pool workers are up: no cleanup code
-    # runs, yet neither may stay behind.
+    # Killed with SIGKILL once its server and its pool worker are up (one article: one
+    # shard, on the worker started before the flow): no cleanup code runs, yet neither may
+    # stay behind.
     # It waits at its first landing step while state/hold exists (the pool is up then).
     wh2 = tmp_path / "wh2"
     (wh2 / "state").mkdir(parents=True)
@@ -82,7 +83,7 @@ def test_run_on_its_own_server_and_a_killed_run_leaves_nothing(tmp_path):
 
     def up():
         cmds = [" ".join(c.cmdline()) for c in kids() if c.is_running()]
-        return any("create_app" in c for c in cmds) and sum("spawn_main" in c for c in cmds) >= 2
+        return any("create_app" in c for c in cmds) and any("spawn_main" in c for c in cmds)
 
     try:
         assert _wait_for(up, 120), [c.cmdline() for c in kids()]
