@@ -110,7 +110,7 @@ def start_workers(runner) -> None:
 
 
 # A process pool started before its flow (`prestarted_pool`), for the flow's `shard_runner`.
-_prestarted: list[tuple[tuple, "RecoveringProcessPool"]] = []
+_prestarted: list["RecoveringProcessPool"] = []
 
 
 def _pool_key(settings: Settings) -> tuple | None:
@@ -137,23 +137,22 @@ def prestarted_pool(settings: Settings):
         return
     runner = RecoveringProcessPool(*key)
     runner.__enter__()
-    entry = (key, runner)
-    _prestarted.append(entry)
+    _prestarted.append(runner)
     try:
         start_workers(runner)
         yield
     finally:
-        if entry in _prestarted:
-            _prestarted.remove(entry)
+        if runner in _prestarted:
+            _prestarted.remove(runner)
             runner.__exit__(*sys.exc_info())
 
 
 def _take_prestarted(settings: Settings):
     key = _pool_key(settings)
-    for entry in _prestarted:
-        if entry[0] == key:
-            _prestarted.remove(entry)
-            return entry[1]
+    for runner in _prestarted:
+        if (runner._max_workers, runner.models) == key:
+            _prestarted.remove(runner)
+            return runner
     return None
 
 

@@ -192,7 +192,7 @@ def test_a_pool_started_before_the_flow_runs_its_shards(settings, corpus, prefec
     shard_results = fanout.shard_results
     monkeypatch.setattr(fanout, "shard_results", lambda runner, *a: (used.append(runner), shard_results(runner, *a))[1])
     with fanout.prestarted_pool(settings):
-        (_, pool), = fanout._prestarted
+        pool, = fanout._prestarted
         early = [psutil.Process(p.pid) for p in pool._executor._processes.values()]
         assert len(early) == 1  # a worker spawned before the flow
         summary = run_flow(sources=[str(corpus)], settings=settings)
@@ -211,7 +211,7 @@ def test_a_prestarted_pool_the_flow_does_not_take_is_closed(settings, corpus, pr
 
     settings = _fault_settings(settings)
     with fanout.prestarted_pool(settings):
-        (_, pool), = fanout._prestarted
+        pool, = fanout._prestarted
         early = [psutil.Process(p.pid) for p in pool._executor._processes.values()]
         summary = run_flow(sources=[str(corpus)], settings=settings.with_(workers=1))
         assert fanout._prestarted  # not taken
