@@ -79,6 +79,9 @@ TABLES: dict[str, list[Column]] = {
         ("aliases", "VARCHAR[]"),
         ("article_count", "BIGINT"),
         ("mention_count", "BIGINT"),
+        # ISO 3166-1 alpha-2 of a country, or of the country whose people a demonym
+        # names ("American" -> "US"); null for every other entity.
+        ("country_code", "VARCHAR"),
     ],
     "quotes": [
         ("article_id", "VARCHAR"),

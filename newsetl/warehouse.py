@@ -271,6 +271,19 @@ def ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
         for name, typ in schema.TABLES[table]:
             if name not in have:
                 con.execute(f"alter table {table} add column {name} {typ}")
+                if (table, name) == ("entities", "country_code"):
+                    _fill_country_codes(con)
+
+
+def _fill_country_codes(con) -> None:
+    """`entities.country_code` for the rows of a catalog made before the column existed
+    (each run sets it for the entities it touches): one update joined to the few hundred
+    ids a country or a demonym can have, which are made from its ISO code."""
+    from newsetl.transforms.entities import country_ids
+
+    with registered(con, "_country_ids", country_ids()):
+        con.execute("update entities set country_code = c.country_code from _country_ids c "
+                    "where entities.entity_id = c.entity_id")
 
 
 def file_schema_id(path: Path) -> tuple[int, str]:

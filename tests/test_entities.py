@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tests.conftest import MENTION_SCHEMA, load_summit
+from newsetl import schema
 from newsetl.transforms.entities import (
     build_entities,
     clean_name,
@@ -363,7 +364,7 @@ def test_empty_mentions():
     out = resolve_mentions(mentions_frame([]))
     assert out.height == 0
     assert {"entity_id", "entity_name"} <= set(out.columns)
-    assert build_entities(out).columns == ["entity_id", "name", "label", "aliases", "article_count", "mention_count"]
+    assert build_entities(out).columns == [c for c, _ in schema.TABLES["entities"]]
 
 
 # --- build_entities on the seed-like article -------------------------------------------
@@ -414,9 +415,11 @@ def test_build_entities_aggregates_over_articles():
             "aliases": [["Kim", "Kim Jong Un", "Kim Jong-un"]],
             "article_count": [2],
             "mention_count": [5],
+            "country_code": [None],  # no country, nor a country's people
         },
         schema={"entity_id": pl.String, "name": pl.String, "label": pl.String,
-                "aliases": pl.List(pl.String), "article_count": pl.Int64, "mention_count": pl.Int64},
+                "aliases": pl.List(pl.String), "article_count": pl.Int64, "mention_count": pl.Int64,
+                "country_code": pl.String},
     )
     assert_frame_equal(build_entities(df), expected)
     assert_frame_equal(build_entities(df.lazy()), expected)
@@ -562,6 +565,22 @@ def test_country_forms_are_one_gpe_and_demonyms_their_own_norp():
     assert country["mention_count"] == 6
     people = ents.filter(pl.col("entity_id") == demonym_entity_id("US")).row(0, named=True)
     assert (people["label"], people["name"], people["aliases"]) == ("NORP", "Americans", ["American", "Americans"])
+    # The demonym carries its country: both rows hold its ISO code, no other row does.
+    assert (country["country_code"], people["country_code"]) == ("US", "US")
+    assert ents.filter(pl.col("country_code").is_not_null()).height == 2
+
+
+def test_country_code_column_marks_countries_and_their_people_only():
+    df = mentions_frame([
+        ("a", 0, 0, "Britain", "GPE"), ("a", 1, 0, "British", "NORP"), ("a", 2, 0, "England", "GPE"),
+        ("a", 3, 0, "Jordan", "PERSON"), ("a", 4, 0, "Tony Blair", "PERSON"), ("b", 0, 0, "Germans", "NORP"),
+        ("b", 1, 0, "Korean", "NORP"),
+    ])
+    ents = build_entities(resolve_mentions(df))
+    assert dict(ents.select("name", "country_code").rows()) == {
+        "Britain": "GB", "British": "GB", "Germans": "DE",
+        # not an ISO country, a person named like one, a person, an ambiguous demonym
+        "England": None, "Jordan": None, "Tony Blair": None, "Korean": None}
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,37 @@ def test_old_catalog_gets_its_derived_tables_once_and_repair_rebuilds_them(setti
     check_derived(settings)
 
 
+def with_country_mentions(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The batch with its first two mentions made "US" (GPE) and "American" (NORP)."""
+    from newsetl.transforms.entities import country_entity_id, demonym_entity_id
+
+    m = frames["entity_mentions"]
+    first = pl.int_range(pl.len()) == 0
+    second = pl.int_range(pl.len()) == 1
+    m = m.with_columns(
+        text=pl.when(first).then(pl.lit("US")).when(second).then(pl.lit("American")).otherwise("text"),
+        label=pl.when(first).then(pl.lit("GPE")).when(second).then(pl.lit("NORP")).otherwise("label"),
+        entity_id=pl.when(first).then(pl.lit(country_entity_id("US")))
+        .when(second).then(pl.lit(demonym_entity_id("US"))).otherwise("entity_id"),
+    )
+    return {**frames, "entity_mentions": schema.conform(m, "entity_mentions")}
+
+
+def test_old_catalog_gets_country_codes_for_entities_no_run_touches_again(settings, synth, model):
+    run(settings, with_country_mentions(synth.make_batch(model, 0, 40, NOW)), run_id="r1")
+    con = duckdb.connect(str(settings.db_path))
+    con.execute("alter table entities drop column country_code")  # a catalog from before the column
+    con.close()
+    run(settings, synth.make_batch(model, 40, 20, NOW), run_id="r2")  # no country in this batch
+    check_derived(settings)
+    con = catalog(settings)
+    try:
+        rows = con.execute("select name, label, country_code from entities where country_code = 'US'").fetchall()
+        assert sorted(rows) == [("American", "NORP", "US"), ("US", "GPE", "US")]
+    finally:
+        con.close()
+
+
 def test_internal_tables_are_compacted_by_size_tier(settings, synth, model):
     for i in range(2 * W.INTERNAL_COMPACT_FILES + 3):
         run(settings, synth.make_batch(model, 1000 + 10 * i, 10, NOW), run_id=f"r{i}")

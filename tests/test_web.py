@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
+import duckdb
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -330,6 +331,36 @@ def test_entity_page(server):
     cooc = html[html.index('id="cooccurring"'):]
     assert '<a href="/entities/e_acme">Acme Corp</a>' in cooc and '<a href="/entities/e_paris">Paris</a>' in cooc
     assert 'id="chart-entity-timeline"' in html and 'data-dated="1"' in html
+
+
+def test_entity_page_links_a_country_and_its_people(tmp_path):
+    rows = web_rows()
+    rows["entities"] += [
+        {"entity_id": "e_fr", "name": "France", "label": "GPE", "aliases": ["France"],
+         "article_count": 2, "mention_count": 3, "country_code": "FR"},
+        {"entity_id": "e_french", "name": "French", "label": "NORP", "aliases": ["French"],
+         "article_count": 1, "mention_count": 1, "country_code": "FR"},
+    ]
+    settings = build_warehouse(tmp_path, rows)
+    srv = _serve(settings)
+    try:
+        people = page(srv, "/entities/e_french")
+        assert ('id="same-country">Same country (FR): <a href="/entities/e_fr">France</a> '
+                '<span class="label">GPE</span></p>') in people
+        assert '<a href="/entities/e_french">French</a>' in page(srv, "/entities/e_fr")
+        assert 'id="same-country"' not in page(srv, "/entities/e_alice")
+    finally:
+        _stop(srv)
+    # A catalog made before the column existed still serves the page, without the line.
+    con = duckdb.connect(str(settings.db_path))
+    con.execute("alter table entities drop column country_code")
+    con.close()
+    srv = _serve(settings)
+    try:
+        html = page(srv, "/entities/e_french")
+        assert 'id="entity-name">French' in html and 'id="same-country"' not in html
+    finally:
+        _stop(srv)
 
 
 def test_entity_mentions_are_paginated(server, monkeypatch):

@@ -448,6 +448,30 @@ def demonym_entity_id(code: str) -> str:
     return _hash_id("DEMONYM", code.upper())
 
 
+@functools.cache
+def _country_of_id() -> dict[str, str]:
+    """entity id -> ISO alpha-2 for every id a country or its demonym can have."""
+    codes = set(_country_table().values()) | set(_demonym_table().values())
+    out = {country_entity_id(c): c for c in codes}
+    out.update({demonym_entity_id(c): c for c in codes})
+    return out
+
+
+def country_ids() -> pl.DataFrame:
+    """(entity_id, country_code) of every id a country or a demonym can have."""
+    table = _country_of_id()
+    return pl.DataFrame({"entity_id": list(table), "country_code": list(table.values())},
+                        schema={"entity_id": pl.String, "country_code": pl.String})
+
+
+def country_of_entity(entity_id: pl.Expr | str = "entity_id") -> pl.Expr:
+    """`country_code` of an entity: the ISO 3166-1 alpha-2 code of the country it is
+    ("US" for "U.S.", "America", ...) or whose people it names ("US" for the NORP entity
+    "American"), else null. Read off the id, which these entities take from the code."""
+    col = pl.col(entity_id) if isinstance(entity_id, str) else entity_id
+    return col.replace_strict(_country_of_id(), default=None, return_dtype=pl.String)
+
+
 # Plural endings of words for groups of people ("Tories", "Republicans", "Democrats",
 # "Conservatives", "Socialists", "Blairites", "Muslims"): a one-word name with one of these
 # endings keys like its singular. Other one-word names keep their plural: a name and its
@@ -1600,6 +1624,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     counts of just the ids a run touched gives the same rows as on the corpus.
     aliases: sorted distinct cleaned surface forms (possessives and PERSON titles
     stripped), short forms included.
+    country_code: ISO 3166-1 alpha-2 of a country or of a demonym's country
+    (`country_of_entity`), so "US" and "American" share "US" and stay two entities.
     """
     c = sum_entity_counts(counts).lazy()
     forms = c.filter(pl.col("mentions") > 0).with_columns(_alias=_clean_surface_expr("text", "label"))
@@ -1719,7 +1745,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         # A mention that is all punctuation has no cleaned form: fall back to its raw text.
         .with_columns(pl.coalesce("name", "_raw").alias("name"))
         .select("entity_id", "name", "label", "aliases", pl.col("article_count").cast(pl.Int64),
-                pl.col("mention_count").cast(pl.Int64))
+                pl.col("mention_count").cast(pl.Int64), country_of_entity().alias("country_code"))
         .sort("entity_id")
     )
     return out.collect()

@@ -175,6 +175,8 @@ class Pages:
                               [eid, MENTIONS_PER_PAGE, (page - 1) * MENTIONS_PER_PAGE])
             quotes = r.rows("entity_quotes", [eid, QUOTES_SHOWN])
             cooc = r.rows("entity_cooccurring", [eid, eid, COOCCURRING_SHOWN])
+            same_country = (r.rows("entity_same_country", [ent["country_code"], eid])
+                            if ent.get("country_code") else [])
         for m in mentions:
             if m.get("paragraph_text"):
                 m["context"] = render.highlight(m["paragraph_text"], m["start_char"], m["end_char"],
@@ -184,7 +186,7 @@ class Pages:
                 m["context"] = render.highlight(text, 0, len(text))
         aliases = [a for a in (ent.get("aliases") or []) if a != ent.get("name")]
         return self.html("entity.html", ent=ent, aliases=aliases, stats=stats, mentions=mentions,
-                         quotes=quotes, cooc=cooc, page=page, pages=pages, total=total,
+                         quotes=quotes, cooc=cooc, same_country=same_country, page=page, pages=pages, total=total,
                          per_page=MENTIONS_PER_PAGE, dated=(stats.get("dated_mentions") or 0) > 0)
 
     def article(self, request: Request) -> Response:

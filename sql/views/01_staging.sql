@@ -108,7 +108,8 @@ select
     label,
     aliases,
     article_count,
-    mention_count
+    mention_count,
+    country_code
 from source;
 
 -- name: stg_quotes

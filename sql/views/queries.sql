@@ -60,10 +60,20 @@ order by (lower(name) = lower(?)) desc, mention_count desc nulls last, name
 limit ?;
 
 -- name: entity_by_id
--- One entity. Params: entity_id.
-select entity_id, name, label, aliases, article_count, mention_count
+-- One entity (every column: a catalog made before country_code existed has none until
+-- its next run). Params: entity_id.
+select *
 from entities
 where entity_id = ?;
+
+-- name: entity_same_country
+-- The other entities of one country: the country and the demonym of its people ("US",
+-- "American"). Params: country_code, entity_id.
+select entity_id, name, label, mention_count
+from entities
+where country_code = ? and entity_id <> ?
+order by mention_count desc, name
+limit 5;
 
 -- name: entity_from_mentions
 -- An id that only occurs in entity_mentions (no entities row), described from its
