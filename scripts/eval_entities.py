@@ -230,7 +230,7 @@ def bbc_top(jsonl: Path, n: int = 20) -> tuple[list[tuple], float]:
         secs = run_cli(jsonl, Path(tmp) / "wh", nice=True)
         con = duckdb.connect(str(Path(tmp) / "wh" / "news.duckdb"), read_only=True)
         top = con.execute(
-            "select name, label, mention_count, article_count, aliases from entities "
+            "select name, label, country_code, mention_count, article_count, aliases from entities "
             "order by mention_count desc, name limit ?", [n]
         ).fetchall()
         con.close()
@@ -302,11 +302,12 @@ def render(res: dict, top: list[tuple] | None, secs: float, bbc_secs: float | No
         lines += [
             "",
             f"BBC top 20 entities (`newsetl run ../shared/data/bbc-news/bbc-news.jsonl` into a temp "
-            f"warehouse, {bbc_secs:.0f} s under nice):",
+            f"warehouse, {bbc_secs:.0f} s under nice; country: `entities.country_code`, which a "
+            "country and the demonym of its people share):",
             "",
-            md_table(["name", "label", "mentions", "articles", "aliases"],
-                     [[nm, lab, mc, ac, ", ".join(al[:8]) + (" ..." if len(al) > 8 else "")]
-                      for nm, lab, mc, ac, al in top]),
+            md_table(["name", "label", "country", "mentions", "articles", "aliases"],
+                     [[nm, lab, cc or "", mc, ac, ", ".join(al[:8]) + (" ..." if len(al) > 8 else "")]
+                      for nm, lab, cc, mc, ac, al in top]),
         ]
     return "\n".join(lines)
 
