@@ -464,12 +464,12 @@ def country_ids() -> pl.DataFrame:
                         schema={"entity_id": pl.String, "country_code": pl.String})
 
 
-def country_of_entity(entity_id: pl.Expr | str = "entity_id") -> pl.Expr:
-    """`country_code` of an entity: the ISO 3166-1 alpha-2 code of the country it is
-    ("US" for "U.S.", "America", ...) or whose people it names ("US" for the NORP entity
-    "American"), else null. Read off the id, which these entities take from the code."""
-    col = pl.col(entity_id) if isinstance(entity_id, str) else entity_id
-    return col.replace_strict(_country_of_id(), default=None, return_dtype=pl.String)
+def country_of_entity() -> pl.Expr:
+    """`country_code` of the `entity_id` column: the ISO 3166-1 alpha-2 code of the country
+    an entity is ("US" for "U.S.", "America", ...) or whose people it names ("US" for the
+    NORP entity "American"), else null. Read off the id, which these entities take from
+    the code."""
+    return pl.col("entity_id").replace_strict(_country_of_id(), default=None, return_dtype=pl.String)
 
 
 # Plural endings of words for groups of people ("Tories", "Republicans", "Democrats",

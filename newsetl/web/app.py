@@ -186,8 +186,8 @@ class Pages:
                 m["context"] = render.highlight(text, 0, len(text))
         aliases = [a for a in (ent.get("aliases") or []) if a != ent.get("name")]
         return self.html("entity.html", ent=ent, aliases=aliases, stats=stats, mentions=mentions,
-                         quotes=quotes, cooc=cooc, same_country=same_country, page=page, pages=pages, total=total,
-                         per_page=MENTIONS_PER_PAGE, dated=(stats.get("dated_mentions") or 0) > 0)
+                         quotes=quotes, cooc=cooc, same_country=same_country, page=page, pages=pages,
+                         total=total, per_page=MENTIONS_PER_PAGE, dated=(stats.get("dated_mentions") or 0) > 0)
 
     def article(self, request: Request) -> Response:
         aid = request.path_params["article_id"]
