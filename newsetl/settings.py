@@ -101,7 +101,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        ("the Lakers"); a list item's number ("1. Ditch the diet") is no sentence; a
 #        title in quote marks ("the single “Black Water”") is no quote; a name as the
 #        modifier of "administration", "government", ... does not vote on its label
-PIPELINE_VERSION = "1.6.12"
+# 1.6.13: a name written with a first initial ("G Easterby") is the article's one full name
+#        of that initial and surname ("Guy Easterby"), or across articles the one known person
+PIPELINE_VERSION = "1.6.13"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -477,6 +477,49 @@ def test_link_to_known_ambiguous_surname_stays_apart():
     assert link_to_known(new, one)["entity_id"].to_list() == [PERSON("Tony Blair")]
 
 
+def test_a_name_with_a_first_initial_is_the_one_full_name_of_that_initial_and_surname():
+    # Line-ups and results tables write "G Easterby" for the "Guy Easterby" of the report.
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Guy Easterby", "PERSON"), ("a", 1, 0, "G Easterby", "PERSON"),
+        ("a", 2, 0, "R. de Marigny", "PERSON"), ("a", 3, 0, "Roland de Marigny", "PERSON"),
+        ("a", 4, 0, "T Easterby", "PERSON"),  # another initial: another person
+        ("b", 0, 0, "Gordon Brown", "PERSON"), ("b", 1, 0, "Graham Brown", "PERSON"),
+        ("b", 2, 0, "G Brown", "PERSON"),  # two fit: left alone
+        ("c", 0, 0, "J.R.R. Tolkien", "PERSON"), ("c", 1, 0, "John Tolkien", "PERSON"),  # initials, not one
+    ]))
+    assert out["entity_name"].to_list() == [
+        "Guy Easterby", "Guy Easterby", "Roland de Marigny", "Roland de Marigny", "T Easterby",
+        "Gordon Brown", "Graham Brown", "G Brown", "J.R.R. Tolkien", "John Tolkien"]
+    # The entity is named by the full form even where the initial is written more often.
+    more = resolve_mentions(mentions_frame([("a", 0, 0, "Guy Easterby", "PERSON")]
+                                           + [("a", i, 0, "G Easterby", "PERSON") for i in range(1, 4)]))
+    assert build_entities(more).select("name", "mention_count").rows() == [("Guy Easterby", 4)]
+    # ... and an initial still makes a fuller name than the bare surname.
+    bare = resolve_mentions(mentions_frame([("a", 0, 0, "R Corrigan", "PERSON")]
+                                           + [("a", i, 0, "Corrigan", "PERSON") for i in range(1, 4)]))
+    assert build_entities(bare).select("name", "mention_count").rows() == [("R Corrigan", 4)]
+
+
+def test_link_to_known_a_name_with_a_first_initial_joins_the_one_known_person():
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "G Easterby", "PERSON"), ("z", 1, 0, "R de Marigny", "PERSON"),
+        ("z", 2, 0, "G Brown", "PERSON"), ("z", 3, 0, "C Blair", "PERSON"),
+    ]))
+    known = _known([("Guy Easterby", "PERSON"), ("Roland de Marigny", "PERSON"), ("Gordon Brown", "PERSON"),
+                    ("Graham Brown", "PERSON"), ("Tony Blair", "PERSON"), ("G Easterby", "PERSON")])
+    out = link_to_known(new, known)
+    assert out["entity_name"].to_list() == ["Guy Easterby", "Roland de Marigny", "G Brown", "C Blair"]
+    assert out["linked_to_known"].to_list() == [True, True, False, False]
+    # With the entities' aliases, only a person some article wrote with that initial next
+    # to the full name is a candidate: the singer "R Kelly" is no "Ruth Kelly".
+    new = resolve_mentions(mentions_frame([("z", 0, 0, "G Easterby", "PERSON"), ("z", 1, 0, "R Kelly", "PERSON")]))
+    known = build_entities(resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Guy Easterby", "PERSON"), ("a", 1, 0, "G Easterby", "PERSON"),
+        ("b", 0, 0, "Ruth Kelly", "PERSON"), ("b", 1, 0, "Kelly", "PERSON")])))
+    out = link_to_known(new, known)
+    assert out.select("entity_name", "linked_to_known").rows() == [("Guy Easterby", True), ("R Kelly", False)]
+
+
 def test_link_to_known_bare_word_far_more_common_alone_stays_apart():
     # BBC: an NER span "Strong Oscar" in one article made every bare "Oscar" (the award,
     # 103 mentions in 56 articles) that person. A word named alone five times as often as

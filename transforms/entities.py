@@ -69,6 +69,10 @@ Resolution rules inside one article (mentions in paragraph/character order):
    only when none does, to a full name that has it elsewhere ("Tony"). Among several
    fits, the one mentioned most recently before it wins; when none was mentioned
    before (a headline that uses the surname first), the first one mentioned after it.
+3b. A full name written with a first initial ("G Easterby", "R. de Marigny") is a form
+   of the article's one other full name of that surname whose first name starts with
+   that letter ("Guy Easterby"); with two such names ("Gordon Brown", "Graham Brown") or
+   none it is a person of its own (`link_to_known` does the same across articles).
 4. Label conflicts: a mention tagged ORG/GPE/LOC/NORP/FAC/PRODUCT/WORK_OF_ART/EVENT
    whose tokens are a subset of a PERSON name in the same article ("Kim" tagged ORG)
    becomes that PERSON (its `label` column is rewritten; the NER label is kept in
@@ -905,6 +909,38 @@ def _drop_false_full_names(
     return alias_of, compounds
 
 
+def initial_form(key: str) -> tuple[str, str] | None:
+    """(initial, surname) of a name key written with a first initial ("g easterby" of "G
+    Easterby", "r de marigny" of "R. de Marigny": sports line-ups and results tables),
+    else None. Two or more initials ("J.R.R. Tolkien") are left alone."""
+    toks = key.split()
+    if len(toks) >= 2 and len(toks[0]) == 1 and toks[0].isalpha() and all(len(t) > 1 for t in toks[1:]):
+        return toks[0], " ".join(toks[1:])
+    return None
+
+
+def _initial_forms(clusters: dict[str, _Cluster]) -> dict[str, _Cluster]:
+    """Rule 3b: a full name written with a first initial ("G Easterby") is a form of the
+    one other full name of the article with that surname and a first name of that initial
+    ("Guy Easterby"); with two ("Gordon Brown", "Graham Brown" for "G Brown") or none it
+    stays its own person. Removed from `clusters`, returned as key -> cluster."""
+    out: dict[str, _Cluster] = {}
+    for key in list(clusters):
+        form = initial_form(key)
+        if form is None:
+            continue
+        initial, surname = form
+        n = len(surname.split())
+        fits = [c for c in clusters.values()
+                if c.key != key and initial_form(c.key) is None and len(c.key.split()) > n
+                and " ".join(c.key.split()[-n:]) == surname and c.key.split()[0].startswith(initial)]
+        if len(fits) == 1:
+            out[key] = fits[0]
+    for key in out:
+        del clusters[key]
+    return out
+
+
 # Labels whose spans are titles, where a leading "When" or "Under" is part of the name.
 _NO_TRIM = {"WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"}
 
@@ -1081,6 +1117,7 @@ def _resolve_article(
                 del clusters[key]
                 break
     alias_of, compounds = _drop_false_full_names(clusters, {k for k, lab in zip(keys, labels) if lab == "PERSON"})
+    alias_of.update(_initial_forms(clusters))
     single_person_keys = {keys[i] for i in range(n) if labels[i] == "PERSON"}
 
     # Label conflicts: a bare surname tagged ORG/GPE/... that is part of a PERSON name, and
@@ -1597,8 +1634,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     Every canonical name is itself a cleaned surface form, so names are chosen from the
     cleaned surface forms. name: among them, prefer not-all-caps (acronyms of up to six
     letters excepted: "US" beats a rare "Us" by frequency); then, for an entity whose
-    voted label is PERSON, the one with the most words (each part of a hyphenated word
-    counts), then the most frequent, then the longest, and for any other
+    voted label is PERSON, a form not led by "The", then the one with the most words (each
+    part of a hyphenated word counts; a first initial half a word: "Guy Easterby", then the
+    "G Easterby" of line-ups, then "Easterby"), then the most frequent, then the longest, and for any other
     entity a form that its articles did not name by a fuller form ending in it
     ("Manchester United", not "United": rule 7b), then the most frequent, then the
     longest; then the one most often chosen as
@@ -1698,6 +1736,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     person = pl.col("label") == "PERSON"
     length = pl.col("_alias").str.len_chars().cast(pl.Int64)
     words = pl.col("_alias").str.count_matches(_WORD_PART).cast(pl.Int64)
+    initial = pl.col("_alias").str.contains(r"^\p{Lu}\.?\s")
     names = (
         names.with_columns(pl.col("_nn").fill_null(0), pl.col("_pos").fill_null(0), pl.col("_suffix").fill_null(False))
         .join(labels, on="entity_id", how="left")
@@ -1719,7 +1758,10 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                     # ... but no form led by "The" for a person: "The Trump" is "The Trump
                     # campaign" cut short, not a fuller name than "Trump".
                     person & pl.col("_alias").str.starts_with("The "),
-                    pl.when(person).then(words).otherwise(pl.col("_n")),
+                    # A first initial is half a word: "Guy Easterby" over the "G Easterby"
+                    # of a line-up, which is still fuller than "Easterby".
+                    pl.when(person).then(words.cast(pl.Float64) - 0.5 * initial.cast(pl.Float64))
+                    .otherwise(pl.col("_n").cast(pl.Float64)),
                     pl.when(person).then(pl.col("_n")).otherwise(length),
                     pl.when(person).then(length).otherwise(0),
                     pl.col("_nn"),
@@ -1817,12 +1859,15 @@ class KnownIndex(NamedTuple):
     by_team: dict[str, set[tuple[str, str]]]
     count: dict[str, int]
     with_aliases: bool
+    by_initial: dict[tuple[str, str], set[tuple[str, str]]]  # (initial, surname) -> known people
 
 
 def known_index(known: pl.DataFrame) -> KnownIndex:
     """The lookups `link_to_known` reads from `known` (see there): built once for a set of
     candidates that several batches link against."""
     by_surname: dict[str, set[tuple[str, str]]] = {}
+    # The same by the first name's initial too ("g", "easterby"), for names written with one.
+    by_initial: dict[tuple[str, str], set[tuple[str, str]]] = {}
     # Mentions of the known people whose first name each word is ("charles": Charles
     # Kennedy's and Charles Clarke's): a word that is also a first name is no surname to
     # guess unless the one person of that surname is named far more often.
@@ -1841,13 +1886,22 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
         # "Andrew Lloyd Webber": surname "webber" and "lloyd webber".
         for k in range(1, len(toks)):
             by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
+            if len(toks[0]) > 1 and "aliases" not in known.columns:
+                by_initial.setdefault((toks[0][0], " ".join(toks[-k:])), set()).add((eid, name))
     unique = {s: next(iter(c)) for s, c in by_surname.items() if len({e for e, _ in c}) == 1}
     # The words each known person was written as alone ("trump" for Donald Trump).
     person_aliases: dict[str, set[str]] = {}
     if "aliases" in known.columns:
-        for eid, label, aliases in known.select("entity_id", "label", "aliases").iter_rows():
+        for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
             if (label or "").upper() == "PERSON" and aliases:
                 person_aliases.setdefault(eid, set()).update(name_key(a) for a in aliases if a and " " not in a.strip())
+                # With aliases, a person is found by a first initial only when some article
+                # wrote them so next to their full name (rule 3b made it an alias): "R Kelly"
+                # the singer is no known "Ruth Kelly" that no article called "R Kelly".
+                if name and initial_form(name_key(name)) is None:
+                    for a in aliases:
+                        if a and (form := initial_form(name_key(a))) is not None:
+                            by_initial.setdefault(form, set()).add((eid, name))
     by_initials: dict[str, set[tuple[str, str]]] = {}
     with_aliases = "aliases" in known.columns
     rows = known.select("entity_id", "name", "label", *(["aliases"] if with_aliases else [])).iter_rows()
@@ -1944,7 +1998,7 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
 
     count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
     return KnownIndex(unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip,
-                      by_team, count, with_aliases)
+                      by_team, count, with_aliases, by_initial)
 
 
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
@@ -1969,6 +2023,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
     are (without a `mention_count` column: never). With a `mention_count` column,
     neither does a word that the candidates name alone more than `ACRONYM_DOMINANCE`
     times as often as that person ("Oscar", the award, and an NER span "Strong Oscar").
+
+    A name written with a first initial ("G Easterby", "R. de Marigny": sports line-ups,
+    results tables) links the same way to the one known person of that surname whose first
+    name starts with that letter ("Guy Easterby"); with two ("Gordon Brown", "Graham Brown"
+    for "G Brown") or none it is left alone. With `aliases`, only a person that some article
+    wrote in that form next to the full name (rule 3b) is a candidate: the singer "R Kelly"
+    is no known "Ruth Kelly".
 
     ORG acronyms the same way: a mention labelled ORG (or NORP) whose entity_name is an
     acronym ("EU": the article never spelled it out) links to the one known ORG (label
@@ -2027,8 +2088,8 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
     """
     if mentions.height == 0 or known.height == 0:
         return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
-    unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip, by_team, count, with_aliases = (
-        index if index is not None else known_index(known))
+    (unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip, by_team, count, with_aliases,
+     by_initial) = index if index is not None else known_index(known)
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
     ids = keys.get_column("entity_id").to_list()
@@ -2048,6 +2109,9 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
             if hit is not None and (alone_far_more(eid, hit[0]) or (
                     key in first_names and (count.get(hit[0]) or 1) < ACRONYM_DOMINANCE * first_names[key])):
                 hit = None
+        elif (label or "").upper() == "PERSON" and name and (form := initial_form(name_key(name))) is not None:
+            fits = {c for c in by_initial.get(form, ()) if c[0] != eid}
+            hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
         elif (label or "").upper() in ("ORG", "NORP") and name and _is_acronym(name):
             hit, acronym = unique_acro.get(name.replace(".", "").upper()), True
         elif (with_aliases and (label or "").upper() in ("GPE", "LOC") and name and _is_acronym(name)
