@@ -1636,8 +1636,8 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     letters excepted: "US" beats a rare "Us" by frequency); then, for an entity whose
     voted label is PERSON, a form not led by "The", then the one with the most words (each
     part of a hyphenated word counts; a first initial half a word: "Guy Easterby", then the
-    "G Easterby" of line-ups, then "Easterby"), then the most frequent, then the longest, and for any other
-    entity a form that its articles did not name by a fuller form ending in it
+    "G Easterby" of line-ups, then "Easterby"), then the most frequent, then the longest,
+    and for any other entity a form that its articles did not name by a fuller form ending in it
     ("Manchester United", not "United": rule 7b), then the most frequent, then the
     longest; then the one most often chosen as
     entity_name, then the one seen earliest in its article (when positions were counted),
