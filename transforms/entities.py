@@ -1736,7 +1736,9 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     person = pl.col("label") == "PERSON"
     length = pl.col("_alias").str.len_chars().cast(pl.Int64)
     words = pl.col("_alias").str.count_matches(_WORD_PART).cast(pl.Int64)
-    initial = pl.col("_alias").str.contains(r"^\p{Lu}\.?\s")
+    # A form `initial_form` reads as a first initial: one letter, then a word of two or more
+    # ("G Easterby", "R. de Marigny"; not "A. B. Smith", whose initials run on).
+    initial = pl.col("_alias").str.contains(r"^\p{Lu}\.?\s+[^\s.]{2,}")
     names = (
         names.with_columns(pl.col("_nn").fill_null(0), pl.col("_pos").fill_null(0), pl.col("_suffix").fill_null(False))
         .join(labels, on="entity_id", how="left")
@@ -1873,6 +1875,7 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
     # guess unless the one person of that surname is named far more often.
     first_names: dict[str, int] = defaultdict(int)
     has_counts = "mention_count" in known.columns
+    with_aliases = "aliases" in known.columns
     for eid, name, label, *n in known.select("entity_id", "name", "label",
                                              *(["mention_count"] if has_counts else [])).iter_rows():
         if (label or "").upper() != "PERSON" or not name:
@@ -1886,12 +1889,12 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
         # "Andrew Lloyd Webber": surname "webber" and "lloyd webber".
         for k in range(1, len(toks)):
             by_surname.setdefault(" ".join(toks[-k:]), set()).add((eid, name))
-            if len(toks[0]) > 1 and "aliases" not in known.columns:
+            if len(toks[0]) > 1 and not with_aliases:
                 by_initial.setdefault((toks[0][0], " ".join(toks[-k:])), set()).add((eid, name))
     unique = {s: next(iter(c)) for s, c in by_surname.items() if len({e for e, _ in c}) == 1}
     # The words each known person was written as alone ("trump" for Donald Trump).
     person_aliases: dict[str, set[str]] = {}
-    if "aliases" in known.columns:
+    if with_aliases:
         for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
             if (label or "").upper() == "PERSON" and aliases:
                 person_aliases.setdefault(eid, set()).update(name_key(a) for a in aliases if a and " " not in a.strip())
@@ -1903,7 +1906,6 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
                         if a and (form := initial_form(name_key(a))) is not None:
                             by_initial.setdefault(form, set()).add((eid, name))
     by_initials: dict[str, set[tuple[str, str]]] = {}
-    with_aliases = "aliases" in known.columns
     rows = known.select("entity_id", "name", "label", *(["aliases"] if with_aliases else [])).iter_rows()
     for eid, name, label, *rest in rows:
         if (label or "").upper() != "ORG" or not name:

@@ -285,11 +285,7 @@ def target_features(sentence: str, start: int, end: int,
     tk = tokens if tokens is not None else sentence_tokens(sentence)
     orig, toks = tk.orig, tk.toks
     n = len(toks)
-    # tokens overlapping the mention (those ending after its start and starting before its
-    # end: one run, as tokens do not overlap); an empty/odd span becomes an insertion point
-    ts, te = bisect_right(tk.ends, start), bisect_left(tk.starts, end)
-    if ts >= te:
-        ts = te = bisect_left(tk.starts, start)
+    ts, te = token_range(tk.starts, tk.ends, start, end)
     mention = toks[ts:te]
     seq = toks[:ts] + ["<t>"] + toks[te:]
     t = ts  # index of <t> in seq
@@ -658,14 +654,19 @@ def reader_tokens(sentence: str) -> tuple[list[str], list[tuple[int, int]]]:
     return [m.group() for m in found], [m.span() for m in found]
 
 
+def token_range(starts: Sequence[int], ends: Sequence[int], start: int, end: int) -> tuple[int, int]:
+    """Tokens [ts, te) that overlap sentence[start:end], given the tokens' ascending starts
+    and ends (those ending after its start and starting before its end: one run, as tokens
+    do not overlap); an empty range where the target would sit when no token overlaps it."""
+    ts, te = bisect_right(ends, start), bisect_left(starts, end)
+    if ts >= te:
+        ts = te = bisect_left(starts, start)
+    return ts, te
+
+
 def target_token_range(spans: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
-    """Tokens [ts, te) that overlap sentence[start:end]; an empty range where the target
-    would sit when no token overlaps it."""
-    hit = [i for i, (a, b) in enumerate(spans) if a < end and b > start]
-    if hit:
-        return hit[0], hit[-1] + 1
-    at = sum(1 for a, _ in spans if a < start)
-    return at, at
+    """`token_range` of tokens given by their character spans."""
+    return token_range([a for a, _ in spans], [b for _, b in spans], start, end)
 
 
 def distance_buckets(pos: np.ndarray, ts, te) -> np.ndarray:
@@ -765,8 +766,12 @@ class VectorReader:
         half = READER_WIDTH // 2
         span_of = np.zeros((len(sentences), 2), dtype=np.int64)  # token range of each target
         for j, s in enumerate(texts):
+            if tokens is not None:
+                starts, ends = tokens[s].starts, tokens[s].ends
+            else:
+                starts, ends = [a for a, _ in toks[j][1]], [b for _, b in toks[j][1]]
             for i in by_sent[s]:
-                span_of[i] = target_token_range(toks[j][1], spans[i][0], spans[i][1])
+                span_of[i] = token_range(starts, ends, spans[i][0], spans[i][1])
         targets_of = [by_sent[s] for s in texts]
         order = np.argsort([len(x) for x in ids], kind="stable")
         batches, cur = [], []
