@@ -15,7 +15,9 @@ the same 5-fold split grouped by article and the same two fold seeds; dev is nev
    out-of-fold predictions, then label the fold. Written to docs/sentiment_cv.json, which
    scripts/eval_sentiment.py reports (it would take ~5 minutes to retrain there).
 3. The shipped alpha and offsets: chosen on all out-of-fold predictions of both seeds.
-4. The shipped reader: trained on all of train with the same settings.
+4. The shipped reader: trained on all of train with the same settings, plus the targets of
+   any `--extra` file (the final fit only, as in scripts/train_sentiment.py: steps 1-3 see
+   train alone).
 
 The reader (`transforms.sentiment.VectorReader`, whose inference code scores the held-out
 folds here, so the CV number is the shipped code's) and its settings were chosen on train CV
@@ -298,6 +300,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, default=TR.DEFAULT_OUT,
                     help="the regression's folder; the reader is added to it")
     ap.add_argument("--cv-json", type=Path, default=CV_JSON)
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="NewsMTSC jsonl whose targets join the final reader's training only")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
 
@@ -340,7 +344,16 @@ def main(argv=None) -> int:
         pairs.append((L_lr, L_rd))
 
     alpha, off = choose_fusion(pairs, [y] * len(pairs))
-    params = train_reader(Z, tok_ids, ranges, y, np.arange(len(y)), init_seed(0, None))
+    if args.extra:
+        data_all = data + [t for path in args.extra for t in TR.load_jsonl(path)]
+        y_all = np.array([d[3] for d in data_all])
+        Z, tok_ids, ranges = prepare(data_all, vectors)
+        record["extra"] = [path.name for path in args.extra]
+        record["n_final_targets"] = int(len(y_all))
+        record["command"] += "".join(f" --extra {path.name}" for path in args.extra)
+    else:
+        y_all = y
+    params = train_reader(Z, tok_ids, ranges, y_all, np.arange(len(y_all)), init_seed(0, None))
     out = args.model / READER_FILE
     np.savez_compressed(out, **params)
     cv = float(np.mean([r["macro_f1_fused"] for r in record["per_seed"]]))

@@ -274,6 +274,40 @@ def test_train_folds_group_by_article():
     assert (tr.fold_ids(data, 0) != tr.fold_ids(data, 1)).any()  # repeats differ
 
 
+def _write_newsmtsc(path, rows, prefix):
+    """rows of (sentence, start, end, label) as NewsMTSC jsonl, three sentences an article."""
+    import json
+
+    pol = {0: 2.0, 1: 4.0, 2: 6.0}
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, (s, a, b, lab) in enumerate(rows):
+            fh.write(json.dumps({"primary_gid": f"{prefix}_{i // 3}_{i}_x_{a}_{b}", "sentence_normalized": s,
+                                 "targets": [{"from": a, "to": b, "polarity": pol[lab]}]}) + "\n")
+    return path
+
+
+def test_extra_training_files_join_the_final_fit_only(tmp_path):
+    """`train_sentiment.py --extra` (dev after its final check) adds targets to the shipped
+    fit; the CV that chose the recipe, and so its score, is that of train alone."""
+    import numpy as np
+    from tests.conftest import load_script
+
+    tr = load_script("train_sentiment")
+    train = _write_newsmtsc(tmp_path / "train.jsonl", _toy_data(90, seed=4), "allsides_1")
+    extra = _write_newsmtsc(tmp_path / "dev-rw.jsonl", _toy_data(30, seed=5), "allsides_2")
+    fixed = ["--train", str(train), "--templates", "", "--l2", "0.003"]
+    assert tr.main([*fixed, "--out", str(tmp_path / "a")]) == 0
+    assert tr.main([*fixed, "--extra", str(extra), "--out", str(tmp_path / "b")]) == 0
+    a, b = S.TargetModel.load(tmp_path / "a"), S.TargetModel.load(tmp_path / "b")
+    assert a.meta["cv_macro_f1"] == b.meta["cv_macro_f1"]
+    assert (a.meta["n_train_targets"], b.meta["n_train_targets"]) == (90, 120)
+    assert (a.meta["extra"], b.meta["extra"]) == ([], ["dev-rw.jsonl"])
+    assert "--extra dev-rw.jsonl" in b.meta["command"] and "dev-rw.jsonl" in b.meta["trained_on"]
+    assert not np.array_equal(a.W, b.W)
+    ev = load_script("eval_sentiment")
+    assert ev.in_sample_splits(b.meta) == {"dev-rw"} and ev.in_sample_splits(a.meta) == set()
+
+
 # --- the context reader (VectorReader) and its trainer ----------------------------------
 TOY_WORDS = ("the minister was praised criticised met with Smith Jones Lopez for her his "
              "honest corrupt work on Tuesday and said . , wonderful terrible reform plan").split()
