@@ -31,6 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
+from newsetl.memory import freeze_startup_objects
 from newsetl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
 
         load_pipeline(models[0])
         sentiment.load_target_model(models[1])
+    # Modules and models live as long as the worker: out of the collector's sight, so the
+    # full collections a shard's allocations trigger walk only the shard's own objects
+    # (as the run's main process does at flow start).
+    freeze_startup_objects()
 
 
 def _exit_when_orphaned(parent: int, every: float = 1.0) -> None:

@@ -532,15 +532,18 @@ def main(argv=None) -> int:
 
     if args.write:
         cmd = ".venv/bin/python scripts/eval_sentiment.py --write"
+        train_args = (" --train $D/train.jsonl" + "".join(f" --extra $D/{f}" for f in meta.get("extra") or [])
+                      if seen else "")
         log = meta.get("cv_selection_log") or []
         sel = "; ".join(
             ("+".join(e["templates"]) or "base") + (f" L2 {e['l2']:g}" if "l2" in e else "")
             + f": {e['cv_macro_f1']:.4f}" for e in log)
         section = ("## Sentiment toward entities (NewsMTSC: train CV, then dev once)\n\n"
                    f"Command: `{cmd}` (data: `../shared/data/sentiment-newsmtsc/`, "
-                   f"train with `.venv/bin/{meta.get('command', 'python scripts/train_sentiment.py')}`, then "
-                   f"`.venv/bin/{reader.get('command', 'python scripts/train_sentiment_reader.py')}`"
-                   + (" (the --extra files join the final fit only, after selection on train CV)" if seen else "")
+                   f"train with `.venv/bin/python scripts/train_sentiment.py{train_args}`, then "
+                   f"`.venv/bin/python scripts/train_sentiment_reader.py{train_args}`"
+                   + (", D being that folder: the --extra files join the final fit only, after "
+                      "selection on train CV" if seen else "")
                    + ").\n\n"
                    f"{table}\n\n{summary}\n"
                    f"Published SOTA for reference (paper, holdout test-rw): GRU-TSC (RoBERTa) "

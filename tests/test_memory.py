@@ -51,3 +51,14 @@ def test_release_trims_the_heap_on_linux():
     blocks = [bytearray(200_000) for _ in range(200)]  # 40 MB of heap, then freed
     del blocks
     assert release_free_memory(collect=False) is True
+
+
+def test_worker_initializer_freezes_what_it_loaded(frozen):
+    """fanout.load_models (each pool worker's initializer) leaves the models and modules it
+    loaded out of later collections, as the run's main process does at flow start."""
+    from newsetl.fanout import load_models
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    load_models(None)
+    assert gc.get_freeze_count() > 1000
