@@ -82,6 +82,11 @@ def load_jsonl(path: Path):
     return out
 
 
+def load_extra(paths) -> list:
+    """The targets of the `--extra` files, in order (they join a final fit only)."""
+    return [t for path in paths for t in load_jsonl(path)]
+
+
 def fold_ids(data, seed: int, folds: int = FOLDS) -> np.ndarray:
     """Fold per target, grouped by article, deterministic for a seed."""
     return np.array([zlib.crc32(f"{seed}:{d[5]}".encode()) % folds for d in data])
@@ -302,7 +307,7 @@ def main(argv=None) -> int:
 
     # 3. offsets on all out-of-fold predictions (first repeat's split), then the final fit
     off = fit_offsets(r["probs"][0], y)
-    extra = [t for path in args.extra for t in load_jsonl(path)]
+    extra = load_extra(args.extra)
     rows_all = rows + featurize(extra, chosen)
     y_all = np.concatenate([y, np.array([d[3] for d in extra], dtype=y.dtype)])
     vocab = build_vocab(rows_all)

@@ -345,7 +345,7 @@ def main(argv=None) -> int:
 
     alpha, off = choose_fusion(pairs, [y] * len(pairs))
     if args.extra:
-        data_all = data + [t for path in args.extra for t in TR.load_jsonl(path)]
+        data_all = data + TR.load_extra(args.extra)
         y_all = np.array([d[3] for d in data_all])
         Z, tok_ids, ranges = prepare(data_all, vectors)
         record["extra"] = [path.name for path in args.extra]
