@@ -297,12 +297,13 @@ def reader_cv_labels(n: int) -> list[np.ndarray]:
     from the training run's record; refuses a record of other model files."""
     import json
 
-    from train_sentiment_reader import CV_JSON as READER_CV, sha256
+    from train_sentiment_reader import CV_JSON as READER_CV
 
     folder = Path(Settings.from_env().model_paths[1])
     rec = json.loads(READER_CV.read_text(encoding="utf-8"))
+    sha = model_hashes(folder, MODEL.meta)
     for key, file in (("reader_sha256", MODEL.meta["reader"]["file"]), ("weights_sha256", "weights.npz")):
-        if rec[key] != sha256(folder / file):
+        if rec[key] != sha[file]:
             raise SystemExit(f"{READER_CV} was written for other model files than {folder}: "
                              "run scripts/train_sentiment_reader.py")
     labs = [np.array([int(c) for c in r["labels"]]) for r in rec["per_seed"]]
@@ -380,6 +381,7 @@ def in_sample_splits(meta: dict) -> set[str]:
 
 
 def model_hashes(folder: Path, meta: dict) -> dict:
+    """sha256 of a target model's weight files (the regression's, and the reader's if any)."""
     from train_sentiment_reader import sha256
 
     files = ["weights.npz"] + ([meta["reader"]["file"]] if meta.get("reader") else [])

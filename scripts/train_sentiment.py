@@ -315,13 +315,14 @@ def main(argv=None) -> int:
     X = S.build_design(rows_all, vocab, mean, std)
     W = fit(*X, y_all, len(mean) + len(vocab), l2)
     f_train = macro_f1(y_all, np.argmax(np.log(S.softmax(S.design_dot(*X, W)) + 1e-12) + off, 1))[0]
-    files = [args.train.name] + [path.name for path in args.extra]
+    extra_names = [path.name for path in args.extra]
+    files = [args.train.name] + extra_names
     model = S.TargetModel(vocab, W, mean, std, off, meta={
         "kind": "multinomial logistic regression over transforms.sentiment.target_features",
         "templates": list(chosen),
         "trained_on": f"NewsMTSC {' + '.join(files)} (fhamborg/NewsMTSC b9d9b79, MIT)",
         "n_train_targets": int(len(y_all)),
-        "extra": [path.name for path in args.extra],
+        "extra": extra_names,
         "selected_on": f"{args.train.name} CV only ({len(y)} targets)",
         "l2": l2, "iters": ITERS, "lr": LR, "min_count": MIN_COUNT,
         "cv": f"{FOLDS}-fold x {REPEATS} repeats, grouped by article, nested offsets",
@@ -331,8 +332,7 @@ def main(argv=None) -> int:
         "cv_per_class_f1": r["per_class"],
         "cv_selection_log": log,
         "train_macro_f1": round(f_train, 4),
-        "command": "python scripts/train_sentiment.py"
-                   + "".join(f" --extra {path.name}" for path in args.extra),
+        "command": "python scripts/train_sentiment.py" + "".join(f" --extra {x}" for x in extra_names),
     })
     model.save(args.out)
     say(f"chosen l2={l2:g}, templates {list(chosen)}: CV macro F1 {r['macro_f1']:.4f}; "

@@ -925,15 +925,14 @@ def _initial_forms(clusters: dict[str, _Cluster]) -> dict[str, _Cluster]:
     ("Guy Easterby"); with two ("Gordon Brown", "Graham Brown" for "G Brown") or none it
     stays its own person. Removed from `clusters`, returned as key -> cluster."""
     out: dict[str, _Cluster] = {}
-    for key in list(clusters):
-        form = initial_form(key)
-        if form is None:
-            continue
-        initial, surname = form
+    forms = {key: form for key in clusters if (form := initial_form(key)) is not None}
+    if not forms:
+        return out
+    full = [(c, c.key.split()) for c in clusters.values() if c.key not in forms]
+    for key, (initial, surname) in forms.items():
         n = len(surname.split())
-        fits = [c for c in clusters.values()
-                if c.key != key and initial_form(c.key) is None and len(c.key.split()) > n
-                and " ".join(c.key.split()[-n:]) == surname and c.key.split()[0].startswith(initial)]
+        fits = [c for c, toks in full
+                if len(toks) > n and " ".join(toks[-n:]) == surname and toks[0].startswith(initial)]
         if len(fits) == 1:
             out[key] = fits[0]
     for key in out:
