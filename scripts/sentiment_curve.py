@@ -71,7 +71,7 @@ def point(data, y, rows, meta, Z, tok_ids, ranges, vectors, folds: int, share: f
             sizes.append(len(tr))
             return tr
 
-        P = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)), keep=keep)
+        P = TR.oof_probs(rows, y, fold, keep=keep, **TR.recipe(meta))
         L_rd = R.oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans,
                             keep=lambda tr, seed=seed: kept(data, tr, share, seed))
         lab, _ = R.nested_fusion_labels(np.log(P + 1e-12), L_rd, y, fold)

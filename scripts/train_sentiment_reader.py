@@ -284,7 +284,7 @@ def oof_fused(rows, Z, tok_ids, ranges, y, fold, seed, meta: dict, vectors, sent
     """Out-of-fold predictions of the shipped recipe for one fold seed: the regression's
     probabilities, the reader's log-probabilities, the fused CV labels and each fold's alpha
     (chosen on the other folds). Used here and by scripts/tsc_transformer_cv.py."""
-    P_lr = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)))
+    P_lr = TR.oof_probs(rows, y, fold, **TR.recipe(meta))
     L_rd = oof_reader(Z, tok_ids, ranges, y, fold, seed, vectors, sents, spans, say=say)
     lab, alphas = nested_fusion_labels(np.log(P_lr + 1e-12), L_rd, y, fold)
     return P_lr, L_rd, lab, alphas

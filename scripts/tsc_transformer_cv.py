@@ -22,6 +22,12 @@ chooses them, about 4 minutes on one core). The shipped threshold is the quantil
 train; it is written into newsetl/models/tsc_minilm_routed/model.json.
 
     .venv/bin/python scripts/tsc_transformer_cv.py --runs /tmp/mini/lora
+
+After the default model is retrained, `--from-record` recomputes the routed rows and the
+shipped threshold from the tier's out-of-fold labels already in the record (the tier did not
+change; its torch runs need not be repeated):
+
+    .venv/bin/python scripts/tsc_transformer_cv.py --from-record
 """
 
 from __future__ import annotations
@@ -103,23 +109,15 @@ def write_route_below(value: float, folder: Path = ROUTED_MODEL) -> None:
     (folder / "model.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=Path, required=True, help="tsc_teacher.py's --out folder")
-    ap.add_argument("--train", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=CV_JSON)
-    ap.add_argument("--route-share", type=float, default=ROUTE_SHARE,
-                    help="share of targets the routed model sends to the tier (a cost budget)")
-    args = ap.parse_args(argv)
-    data = load_jsonl(args.train)
-    y = np.array([d[3] for d in data])
-    fold = fold_ids(data, FOLD_SEED, FOLDS)
+def tier_record(runs: Path, data, y: np.ndarray, fold: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The tier's out-of-fold labels from the runs tsc_teacher.py left in `runs`, and
+    the record of them (routed rows added by main)."""
     labels = np.full(len(data), -1)
     per_fold = []
     for k in range(FOLDS):
         idx = np.where(fold == k)[0]
-        adapter = args.runs / f"adapter_f{k}.npz"
-        probs = args.runs / f"teacher_f{k}_lora8_holdout.npy"
+        adapter = runs / f"adapter_f{k}.npz"
+        probs = runs / f"teacher_f{k}_lora8_holdout.npy"
         if adapter.exists():
             model = TransformerTargetModel.load(Path(resolve_model("newsetl-tsc-minilm")), adapter=adapter)
             lp = model.logprobs([data[j][0] for j in idx], [(data[j][1], data[j][2]) for j in idx])
@@ -138,7 +136,7 @@ def main(argv=None) -> int:
                          "source": source, "adapter_sha256": sha})
         print(f"fold {k}: {len(idx)} targets, macro F1 {f:.4f} ({source})", flush=True)
     if not per_fold:
-        raise SystemExit(f"no fold results in {args.runs}")
+        raise SystemExit(f"no fold results in {runs}")
     done = labels >= 0
     rec = {"command": "python scripts/tsc_transformer_cv.py --runs <tsc_teacher.py --out>",
            "recipe": "tsc_teacher.py --lora 8 --lr 5e-4 --epochs 3 (fixed before the runs)",
@@ -146,6 +144,30 @@ def main(argv=None) -> int:
            "folds_run": [p["fold"] for p in per_fold], "per_fold": per_fold,
            "macro_f1_pooled": round(float(macro_f1(y[done], labels[done])[0]), 4),
            "labels": "".join(str(int(v)) if v >= 0 else "." for v in labels)}
+    return labels, rec
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--runs", type=Path, help="tsc_teacher.py's --out folder")
+    src.add_argument("--from-record", action="store_true",
+                     help="reuse the tier's out-of-fold labels in --out; redo the routed rows only")
+    ap.add_argument("--train", type=Path, default=DATA)
+    ap.add_argument("--out", type=Path, default=CV_JSON)
+    ap.add_argument("--route-share", type=float, default=ROUTE_SHARE,
+                    help="share of targets the routed model sends to the tier (a cost budget)")
+    args = ap.parse_args(argv)
+    data = load_jsonl(args.train)
+    y = np.array([d[3] for d in data])
+    fold = fold_ids(data, FOLD_SEED, FOLDS)
+    if args.from_record:
+        rec = json.loads(args.out.read_text(encoding="utf-8"))
+        if rec["n_targets"] != len(data) or rec["fold_seed"] != FOLD_SEED:
+            raise SystemExit(f"{args.out} is not a record of these {len(data)} targets, fold seed {FOLD_SEED}")
+        labels = np.array([-1 if c == "." else int(c) for c in rec["labels"]])
+    else:
+        labels, rec = tier_record(args.runs, data, y, fold)
 
     P, default_labels = default_oof(data, y, fold)
     shipped_cv = json.loads(RD.CV_JSON.read_text(encoding="utf-8"))["per_seed"][FOLD_SEED]["labels"]

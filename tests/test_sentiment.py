@@ -308,6 +308,49 @@ def test_extra_training_files_join_the_final_fit_only(tmp_path):
     assert ev.in_sample_splits(b.meta) == {"dev-rw"} and ev.in_sample_splits(a.meta) == set()
 
 
+
+def test_nb_penalty_spares_features_whose_class_odds_are_uneven():
+    """The NB weighting of the L2 (train_sentiment.nb_penalty): a feature held by one class's
+    targets only is penalised less than one held equally by every class; gamma 0 is plain L2."""
+    import numpy as np
+    from tests.conftest import load_script
+
+    tr = load_script("train_sentiment")
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2] * 4)
+    # vocabulary: 0 bias, 1 in every row, 2 in the negatives only, 3 in one row of each class
+    rows = [[0, 1, 2] if lab == 0 else [0, 1] for lab in y]
+    for i in (0, 3, 6):
+        rows[i] = rows[i] + [3]
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    indices = np.concatenate(rows)
+    plain = tr.nb_penalty(indptr, indices, y, 4, 0.003, 0.0)
+    assert np.allclose(plain, 0.003)
+    reg = tr.nb_penalty(indptr, indices, y, 4, 0.003, 0.75)
+    assert reg[2] < 0.003 < reg[1]  # the one-class feature is spared, the even one is not
+    assert reg[2] < reg[3]
+
+
+def test_nb_gamma_is_chosen_recorded_and_used_by_every_cv(tmp_path):
+    """--nb-gamma fixes the weighting; the model records it and `recipe` hands it to the CV
+    of the reader script, the eval and the learning curve; a larger gamma changes the fit."""
+    import numpy as np
+    from tests.conftest import load_script
+
+    tr = load_script("train_sentiment")
+    train = _write_newsmtsc(tmp_path / "train.jsonl", _toy_data(90, seed=4), "allsides_1")
+    fixed = ["--train", str(train), "--templates", "", "--l2", "0.003"]
+    assert tr.main([*fixed, "--nb-gamma", "0", "--out", str(tmp_path / "a")]) == 0
+    assert tr.main([*fixed, "--nb-gamma", "1", "--out", str(tmp_path / "b")]) == 0
+    a, b = S.TargetModel.load(tmp_path / "a"), S.TargetModel.load(tmp_path / "b")
+    assert (a.meta["nb_gamma"], b.meta["nb_gamma"]) == (0.0, 1.0)
+    assert tr.recipe(b.meta) == {"l2": 0.003, "min_count": tr.MIN_COUNT, "nb_gamma": 1.0}
+    assert tr.recipe({"l2": 0.01})["nb_gamma"] == 0.0  # a model from before the weighting
+    assert not np.allclose(a.W, b.W)
+    # The search runs when no gamma is given, and its steps are in the selection log.
+    assert tr.main([*fixed, "--out", str(tmp_path / "c")]) == 0
+    log = S.TargetModel.load(tmp_path / "c").meta["cv_selection_log"]
+    assert [e["nb_gamma"] for e in log if "nb_gamma" in e] == list(tr.NB_GAMMA_GRID[1:])
+
 # --- the context reader (VectorReader) and its trainer ----------------------------------
 TOY_WORDS = ("the minister was praised criticised met with Smith Jones Lopez for her his "
              "honest corrupt work on Tuesday and said . , wonderful terrible reform plan").split()

@@ -288,3 +288,45 @@ def test_routed_folder_errors_are_clear(tmp_path):
         S.load_target_model(tmp_path)
     with pytest.raises(ValueError, match="not a target-sentiment model folder"):
         S.load_target_model(tmp_path / "missing")
+
+
+def test_routed_rows_redone_from_the_recorded_tier_labels(tmp_path, monkeypatch):
+    """`tsc_transformer_cv.py --from-record` (after the default is retrained): the tier's
+    out-of-fold labels come from the record, the routed rows and the threshold are redone
+    against the new default, and a record of other targets is refused."""
+    from tests.conftest import load_script
+
+    T = load_script("tsc_transformer_cv")
+    n = 60
+    pol = {0: 2.0, 1: 4.0, 2: 6.0}
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, n)
+    train = tmp_path / "train.jsonl"
+    with open(train, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"primary_gid": f"allsides_{i // 3}_{i}_x_0_5", "sentence_normalized": "Smith said so.",
+                                 "targets": [{"from": 0, "to": 5, "polarity": pol[int(y[i])]}]}) + "\n")
+    fold = T.fold_ids(T.load_jsonl(train), T.FOLD_SEED, T.FOLDS)
+    tier = y.copy()  # a tier that is always right, so routing can only help
+    default = (y + 1) % 3  # a default that is always wrong
+    P = np.full((n, 3), 0.2)
+    P[np.arange(n), default] = np.linspace(0.5, 0.9, n)  # its confidence grows with the index
+    cv_json = tmp_path / "cv.json"
+    cv_json.write_text(json.dumps({"per_seed": [{"labels": "".join(map(str, default))}]}))
+    monkeypatch.setattr(T, "default_oof", lambda data, yy, ff: (P, default))
+    monkeypatch.setattr(T.RD, "CV_JSON", cv_json)
+    written = []
+    monkeypatch.setattr(T, "write_route_below", written.append)
+    rec_path = tmp_path / "tier.json"
+    rec_path.write_text(json.dumps({"n_targets": n, "fold_seed": T.FOLD_SEED, "labels": "".join(map(str, tier)),
+                                    "folds_run": list(range(T.FOLDS)), "macro_f1_pooled": 1.0}))
+    assert T.main(["--from-record", "--train", str(train), "--out", str(rec_path)]) == 0
+    rec = json.loads(rec_path.read_text())
+    assert rec["labels"] == "".join(map(str, tier)) and rec["macro_f1_pooled"] == 1.0  # the tier as recorded
+    routed = rec["routed"]
+    assert routed["default_macro_f1_pooled"] == 0.0 and routed["macro_f1_pooled"] > 0.0
+    assert written == [routed["route_below"]] == [round(float(np.quantile(P.max(1), 0.25)), 4)]
+    other = dict(json.loads(rec_path.read_text()), n_targets=n + 1)
+    rec_path.write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match="not a record of these"):
+        T.main(["--from-record", "--train", str(train), "--out", str(rec_path)])
