@@ -140,8 +140,8 @@ TRIED = (
     "both models retrained 0.684 and 0.676, against 0.696 on the same folds without: a "
     "reader taught by the fusion agrees more with the regression, and the fusion lives on "
     "their disagreement.")
-# Measured with train_sentiment.oof_probs(..., nb_gamma=g) and the cached out-of-fold reader
-# log-probabilities of each fold seed (nested fusion as scripts/train_sentiment_reader.py).
+# Fold seeds 2 and 3: scripts/experiments/tsc_nb_check.py; the nearby settings with the same
+# functions (experiment code not kept).
 NB_WEIGHTING = (
     "Shipped since: the regression's L2 weighted per binary feature by naive Bayes "
     "(`scripts/train_sentiment.py` `nb_penalty`; the NBSVM idea of Wang and Manning, 2012: "
@@ -151,7 +151,7 @@ NB_WEIGHTING = (
     "chosen by the training script's own criterion, the regression's train CV (fold seeds 0, 1): "
     "0 / 0.25 / 0.5 / 0.75 / 1 gave 0.673 / 0.677 / 0.680 / 0.682 / 0.682, fused with the "
     "reader 0.696 / 0.698 / 0.703 / 0.700 / 0.699; 0.75 ships. On fold seeds 2 and 3, never "
-    "used to choose anything, the regression rose 0.674 -> 0.681 and the fusion 0.690 -> 0.698 "
+    "used to choose anything (`scripts/experiments/tsc_nb_check.py`), the regression rose 0.674 -> 0.681 and the fusion 0.690 -> 0.698 "
     "(both seeds lower than 0 and 1 with either recipe: the spread of fold splits). Nearby "
     "settings, fused, fold seeds 0 and 1 (not searched by the script, shown for their spread): "
     "smoothing 0.5 / 2 at gamma 0.5 0.698 / 0.701; the root mean square over the classes instead "
