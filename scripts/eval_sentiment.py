@@ -155,7 +155,7 @@ NB_WEIGHTING = (
     "(both seeds lower than 0 and 1 with either recipe: the spread of fold splits). Nearby "
     "settings, fused, fold seeds 0 and 1 (not searched by the script, shown for their spread): "
     "smoothing 0.5 / 2 at gamma 0.5 0.698 / 0.701; the root mean square over the classes instead "
-    "of the largest 0.701; L2 0.001 at gamma 0.5 / 1 0.700 / 0.702, L2 0.01 0.693 / 0.698; "
+    "of the largest, at gamma 0.5, 0.701; L2 0.001 at gamma 0.5 / 1 0.700 / 0.702, L2 0.01 0.693 / 0.698; "
     "minimum feature count 1 / 3 at gamma 0.75 0.699 / 0.700. Inference is unchanged (the "
     "same features and vocabulary; only the weights differ). Dev, the final check of the "
     "recipe trained on train alone, once: the regression alone rose on both splits (dev-rw "
