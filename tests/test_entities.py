@@ -1437,6 +1437,47 @@ def test_link_to_known_acronym_needs_an_article_that_used_it():
         assert not linked or out["entity_id"][0] == entity_id_for("ORG", "European Union")
 
 
+
+def test_variant_long_forms_of_one_acronym_are_one_organisation():
+    """Rule 6c (BBC: "Office of" / "Office for National Statistics", "US Federal
+    Communications Commission" / "Federal Communications Commission", "Trade Unions" /
+    "Trades Union Congress", each next to its acronym in some article): the acronym alone
+    links to the most named, and the other variant's mentions join it too."""
+    from newsetl.transforms.entities import variant_key
+
+    assert variant_key("US Food and Drug Administration") == ("US", "food drug administration")
+    assert variant_key("The Food and Drug Administration") == (None, "food drug administration")
+    assert variant_key("Trade Unions Congress")[1] == variant_key("Trades Union Congress")[1]
+    assert variant_key("Office of National Statistics") == variant_key("Office for National Statistics")
+
+    known = _known_aliases([
+        ("Office for National Statistics", "ONS", "ORG", ["ONS", "Office for National Statistics"]),
+        ("Office of National Statistics", "Office of National Statistics", "ORG",
+         ["ONS", "Office of National Statistics"]),
+        ("US Federal Communications Commission", "FCC", "ORG", ["FCC", "US Federal Communications Commission"]),
+        ("Federal Communications Commission", "FCC", "ORG", ["FCC", "Federal Communications Commission"]),
+        # One acronym, two countries' bodies: not one organisation.
+        ("US National Security Agency", "NSA", "ORG", ["NSA", "US National Security Agency"]),
+        ("UK National Security Agency", "NSA", "ORG", ["NSA", "UK National Security Agency"]),
+        # One acronym, two different names: not one either.
+        ("Associated Press", "AP", "ORG", ["AP", "Associated Press"]),
+        ("Arsenal Press", "AP", "ORG", ["AP", "Arsenal Press"]),
+    ]).with_columns(pl.Series("mention_count", [31, 7, 5, 14, 4, 3, 9, 2]))
+    new = resolve_mentions(mentions_frame([
+        ("z", 0, 0, "ONS", "ORG"),  # the acronym alone
+        ("y", 0, 0, "Office of National Statistics", "ORG"),  # the minor variant, spelled out
+        ("x", 0, 0, "US Federal Communications Commission", "GPE"),  # its label is its own
+        ("w", 0, 0, "NSA", "ORG"),
+        ("v", 0, 0, "Arsenal Press", "ORG"),
+    ]))
+    out = link_to_known(new, known)
+    ons, fcc = entity_id_for("ORG", "Office for National Statistics"), entity_id_for("ORG", "Federal Communications Commission")
+    assert out["entity_id"].to_list()[:3] == [ons, ons, fcc]
+    assert out["label"][2] == "GPE"  # each mention keeps its own label; the vote is the entity's
+    assert out["linked_to_known"].to_list() == [True, True, True, False, False]
+    # Without mention counts there is no "most named": nothing joins.
+    assert not link_to_known(new, known.drop("mention_count"))["linked_to_known"].any()
+
 def test_link_to_known_long_form_of_a_known_company():
     new = resolve_mentions(mentions_frame([
         ("z", 0, 0, "Moodys Investors", "ORG"),  # another long form of the head "Moodys"

@@ -8,7 +8,9 @@ Four steps, all pure (no I/O, no logging):
   goes to the full name mentioned before it) and adds `entity_id` and `entity_name`.
 * `link_to_known` links bare surnames in articles that never give the full name to the
   one known full-name person of that surname, ORG acronyms to the one known ORG they
-  spell, an ORG written as a known organisation's name to it, and a team written alone
+  spell (variant long forms of one organisation that share its acronym, "Office of" /
+  "Office for National Statistics", to the most named: rule 6c), an ORG written as a
+  known organisation's name to it, and a team written alone
   ("Mariners") to the one known team of a place ("Seattle Mariners"; the caller picks
   the candidates).
 * `build_entities` aggregates landed mentions into one row per entity with native
@@ -531,6 +533,31 @@ def _org_key(name: str) -> str:
         while len(toks) > 1 and toks[-1] in ("and", "&"):
             toks = toks[:-1]
     return " ".join(toks)
+
+
+def variant_key(form: str) -> tuple[str | None, str]:
+    """What the spelled-out variants of one organisation's name share: (the code of a
+    leading country, or None; the rest without "the", function words, legal forms and
+    plural endings). "US Food and Drug Administration" -> ("US", "food drug
+    administration"), "The Food and Drug Administration" -> (None, the same); "Office of" /
+    "Office for National Statistics" and "Trade Unions" / "Trades Union Congress" key alike."""
+    toks = _org_key(form).split()
+    country = None
+    for j in (2, 1):
+        if len(toks) > j and (code := _country_table().get(" ".join(toks[:j]))):
+            country, toks = code, toks[j:]
+            break
+    return country, " ".join(_fold_plural(t) for t in toks if t not in _INITIALS_STOP)
+
+
+def variants_of_one(keys_by_entity: dict[str, set[tuple[str | None, str]]]) -> bool:
+    """Several entities' long forms (`variant_key`s, per entity) are variants of one
+    organisation's name: one rest is common to all, and no two name different countries
+    ("US" and none may meet: the bare form is the country's own body in its news)."""
+    rests = [{rest for _, rest in keys} for keys in keys_by_entity.values()]
+    common = set.intersection(*rests) if rests else set()
+    countries = {c for keys in keys_by_entity.values() for c, rest in keys if c and rest in common}
+    return len(rests) > 1 and bool(common) and len(countries) <= 1
 
 
 # Generic words that follow a company's own name ("Acme Chemical Co", "Zeta Oil and Gas
@@ -1861,6 +1888,7 @@ class KnownIndex(NamedTuple):
     count: dict[str, int]
     with_aliases: bool
     by_initial: dict[tuple[str, str], set[tuple[str, str]]]  # (initial, surname) -> known people
+    variant_of: dict[str, tuple[str, str]]  # entity -> the organisation its long form is a variant of
 
 
 def known_index(known: pl.DataFrame) -> KnownIndex:
@@ -1905,6 +1933,7 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
                         if a and (form := initial_form(name_key(a))) is not None:
                             by_initial.setdefault(form, set()).add((eid, name))
     by_initials: dict[str, set[tuple[str, str]]] = {}
+    variants: dict[str, dict[str, set[tuple[str | None, str]]]] = {}  # acronym -> entity -> long forms' keys
     rows = known.select("entity_id", "name", "label", *(["aliases"] if with_aliases else [])).iter_rows()
     for eid, name, label, *rest in rows:
         if (label or "").upper() != "ORG" or not name:
@@ -1922,22 +1951,33 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
                 for acro in _initials(form):
                     if len(acro) >= 2 and (acronyms is None or acro in acronyms):
                         by_initials.setdefault(acro, set()).add((eid, name))
+                        variants.setdefault(acro, {}).setdefault(eid, set()).add(variant_key(form))
                 # An acronym of the entity's own forms that is no plain initials, written
                 # next to this form by some article (rule 6b: "UK Independence Party (UKIP)").
                 for acro in acronyms or ():
                     if abbreviates(acro, form):
                         by_initials.setdefault(acro, set()).add((eid, name))
+                        variants.setdefault(acro, {}).setdefault(eid, set()).add(variant_key(form))
     unique_acro = {a: next(iter(c)) for a, c in by_initials.items() if len({e for e, _ in c}) == 1}
+    variant_of: dict[str, tuple[str, str]] = {}
     if with_aliases and "mention_count" in known.columns:
         # Several entities called by the acronym: the one the corpus names far more often
-        # (the European Union against a one-article typo "Europe Union") is meant.
+        # (the European Union against a one-article typo "Europe Union") is meant. So is
+        # the most named when their long forms are variants of one name (`variants_of_one`:
+        # "Office for" / "Office of National Statistics", "US Federal Communications
+        # Commission" / "Federal Communications Commission", each written next to its
+        # acronym by some article): the others are that organisation too (rule 6c).
         count = dict(known.select("entity_id", "mention_count").iter_rows())
         for acro, cands in by_initials.items():
-            ranked = sorted({e for e, _ in cands}, key=lambda e: -(count.get(e) or 0))
+            ranked = sorted({e for e, _ in cands}, key=lambda e: (-(count.get(e) or 0), e))
             if acro not in unique_acro and len(ranked) > 1:
                 top, rest = count.get(ranked[0]) or 0, sum(count.get(e) or 0 for e in ranked[1:])
-                if top >= ACRONYM_DOMINANCE * max(rest, 1):
+                one = variants_of_one(variants.get(acro, {}))
+                if top >= ACRONYM_DOMINANCE * max(rest, 1) or one:
                     unique_acro[acro] = next(c for c in cands if c[0] == ranked[0])
+                if one:
+                    for e in ranked[1:]:
+                        variant_of.setdefault(e, unique_acro[acro])
     # Organisations known by a short form: an entity whose name (its most written form) is
     # not the name its id comes from ("Acme", id of "Acme Chemical Co": articles wrote
     # both, rule 7). The short form written alone elsewhere is that entity.
@@ -1999,7 +2039,7 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
 
     count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
     return KnownIndex(unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip,
-                      by_team, count, with_aliases, by_initial)
+                      by_team, count, with_aliases, by_initial, variant_of)
 
 
 def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
@@ -2071,6 +2111,13 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
     place ("UKIP" tagged GPE; never a country's own code) links with aliases only. A
     linked acronym's mention becomes ORG, as in an article that spells it out.
 
+    Variants of one organisation's long form (rule 6c, with aliases and mention counts):
+    when the entities called by one acronym all spell it out the same way up to "the",
+    function words, plural endings and a leading country (`variant_key`: "Office of" and
+    "Office for National Statistics", "US Federal Communications Commission" and "Federal
+    Communications Commission"; never two different countries), they are one organisation:
+    the acronym alone links to the most named of them, and so do the others' mentions.
+
     A surname under another label: a one-word mention NER tagged ORG, GPE, NORP, ... (not
     a country, demonym or acronym: "Trump" tagged ORG all through an article that never
     gives the full name) whose word is the surname of the one known person and one of that
@@ -2090,7 +2137,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
     if mentions.height == 0 or known.height == 0:
         return mentions.with_columns(pl.lit(False).alias("linked_to_known"))
     (unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip, by_team, count, with_aliases,
-     by_initial) = index if index is not None else known_index(known)
+     by_initial, variant_of) = index if index is not None else known_index(known)
     # Decided once per distinct (id, name, label), then joined back to the mentions.
     keys = mentions.select("entity_id", "entity_name", "label").unique(maintain_order=True)
     ids = keys.get_column("entity_id").to_list()
@@ -2104,7 +2151,9 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
         return (count.get(eid) or 0) > ACRONYM_DOMINANCE * (count.get(hit_id) or 0)
     for eid, name, label in zip(ids, names, labels):
         hit, acronym = None, False
-        if (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
+        if eid in variant_of:
+            hit = variant_of[eid]  # each mention keeps its own label, as the vote wants
+        elif (label or "").upper() == "PERSON" and name and not re.search(r"\s", name.strip()):
             key = name_key(name)
             hit = unique.get(key)
             if hit is not None and (alone_far_more(eid, hit[0]) or (
