@@ -1948,18 +1948,16 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
             acronyms = {a.replace(".", "").upper() for a in forms if _is_acronym(a)}
         for form in forms:
             if len(name_key(form).split()) >= 2 and not _is_acronym(form):
-                for acro in _initials(form):
-                    if len(acro) >= 2 and (acronyms is None or acro in acronyms):
-                        by_initials.setdefault(acro, set()).add((eid, name))
-                        variants.setdefault(acro, {}).setdefault(eid, set()).add(variant_key(form))
+                spelled = {a for a in _initials(form) if len(a) >= 2 and (acronyms is None or a in acronyms)}
                 # An acronym of the entity's own forms that is no plain initials, written
                 # next to this form by some article (rule 6b: "UK Independence Party (UKIP)").
-                for acro in acronyms or ():
-                    if abbreviates(acro, form):
-                        by_initials.setdefault(acro, set()).add((eid, name))
-                        variants.setdefault(acro, {}).setdefault(eid, set()).add(variant_key(form))
+                spelled |= {a for a in acronyms or () if abbreviates(a, form)}
+                for acro in sorted(spelled):  # a fixed order, whatever the set hashes
+                    by_initials.setdefault(acro, set()).add((eid, name))
+                    variants.setdefault(acro, {}).setdefault(eid, set()).add(variant_key(form))
     unique_acro = {a: next(iter(c)) for a, c in by_initials.items() if len({e for e, _ in c}) == 1}
     variant_of: dict[str, tuple[str, str]] = {}
+    count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
     if with_aliases and "mention_count" in known.columns:
         # Several entities called by the acronym: the one the corpus names far more often
         # (the European Union against a one-article typo "Europe Union") is meant. So is
@@ -1967,7 +1965,6 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
         # "Office for" / "Office of National Statistics", "US Federal Communications
         # Commission" / "Federal Communications Commission", each written next to its
         # acronym by some article): the others are that organisation too (rule 6c).
-        count = dict(known.select("entity_id", "mention_count").iter_rows())
         for acro, cands in by_initials.items():
             ranked = sorted({e for e, _ in cands}, key=lambda e: (-(count.get(e) or 0), e))
             if acro not in unique_acro and len(ranked) > 1:
@@ -2037,7 +2034,6 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
             if name_key(qualifier) in places and not country_code(qualifier, "GPE"):
                 by_team.setdefault(name_key(words[-1]), set()).add((eid, name))
 
-    count = dict(known.select("entity_id", "mention_count").iter_rows()) if "mention_count" in known.columns else {}
     return KnownIndex(unique, first_names, person_aliases, unique_acro, by_short, by_head, by_clip,
                       by_team, count, with_aliases, by_initial, variant_of)
 
