@@ -319,7 +319,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
     paragraphs (label consistency, entities, quotes, sentiment) runs again per article."""
     from newsetl.transforms import sentiment as S
     from newsetl.transforms.boilerplate import wire_credit
-    from newsetl.transforms.entities import resolve_mentions
+    from newsetl.transforms.entities import APOSTROPHE_PATTERN, resolve_mentions
     from newsetl.transforms.ner import recognize_articles
     from newsetl.transforms.quotes import extract_quotes
     from newsetl.transforms.sentences import split_sentences
@@ -400,9 +400,14 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         sent_keys, left_on="start_char", right_on="s_start", by=["article_id", "paragraph_index"], strategy="backward",
         check_sortedness=False,
     )
+    # Whether each article has an apostrophe anywhere (rule 1c reads "Texacos" as a lost
+    # "Texaco's" only in text that has none).
+    apostrophes = content.group_by("article_id").agg(
+        pl.col("text").str.contains(APOSTROPHE_PATTERN).any().alias("article_apostrophes"))
     mentions = resolve_mentions(mentions.drop("s_start", "s_text").join(
         sent_keys.select("article_id", "paragraph_index", "sentence_index", "s_start", "s_text"),
-        on=["article_id", "paragraph_index", "sentence_index"], how="left"))
+        on=["article_id", "paragraph_index", "sentence_index"], how="left")
+        .join(apostrophes, on="article_id", how="left", maintain_order="left")).drop("article_apostrophes")
     rel = mentions.select(
         (pl.col("start_char") - pl.col("s_start")).alias("a"), (pl.col("end_char") - pl.col("s_start")).alias("b")
     )

@@ -1760,6 +1760,38 @@ def test_a_one_word_person_after_a_royal_title_is_named_with_it():
     assert out["entity_name"].to_list() == ["Ostrin Vale", "Maudra", "Ostrin Vale"]
 
 
+def test_a_name_with_its_apostrophe_lost_is_the_possessive_in_text_without_apostrophes():
+    # Rule 1c. Text that lost its apostrophes (an ASCII fold; the ELEVANT Reuters-128 file
+    # writes "Texacos stock rose"). Invented names.
+    s = ("Analysts like Brantoil Inc and Corvex. Brantoils stock rose as Corvexs bid held, said "
+         "Ilsa Marrow. Marrows view, and Ilsa Marrows, in Velmaria: Velmarias debt. The Gildas beat "
+         "Gilda and Olympic fans cheered the Olympics. Oswin Tate met Lev Oswins and Oswins aide.")
+    spans = [("Brantoil Inc", "ORG"), ("Corvex", "ORG"), ("Brantoils", "NORP"), ("Corvexs", "PERSON"),
+             ("Ilsa Marrow", "PERSON"), ("Marrows", "ORG"), ("Ilsa Marrows", "PERSON"), ("Velmaria", "GPE"),
+             ("Velmarias", "NORP"), ("Gildas", "ORG"), ("Gilda", "ORG"), ("Olympic", "EVENT"),
+             ("Olympics", "EVENT"), ("Oswin Tate", "PERSON"), ("Lev Oswins", "PERSON"), ("Oswins", "PERSON")]
+    out = resolve_mentions(sentence_frame("a", s, spans))
+    names = dict(zip(out["text"].to_list(), out["entity_name"].to_list()))
+    labels = dict(zip(out["text"].to_list(), out["label"].to_list()))
+    # The possessive is the name, with the label the article gives the name.
+    assert names["Brantoils"] == names["Brantoil Inc"] == "Brantoil" and labels["Brantoils"] == "ORG"
+    assert names["Corvexs"] == "Corvex" and labels["Corvexs"] == "ORG"
+    assert names["Marrows"] == names["Ilsa Marrows"] == "Ilsa Marrow" and labels["Marrows"] == "PERSON"
+    assert names["Velmarias"] == "Velmaria" and labels["Velmarias"] == "GPE"
+    # The span is unchanged.
+    assert "Brantoils" in out["text"].to_list()
+    # A name in the plural after "the" is no possessive; nor a plural of a word that only
+    # an adjective or a longer name has.
+    assert names["Gildas"] == "Gildas" and names["Olympics"] == "Olympics"
+    # Nor a word of a longer name: "Oswins" is Lev Oswins, not Oswin Tate's.
+    assert names["Oswins"] == "Lev Oswins"
+    # With an apostrophe anywhere in the article's sentences, "Brantoils" is a name of its own.
+    out = resolve_mentions(sentence_frame("b", s.replace("held,", "held, it's said,"), spans))
+    names = dict(zip(out["text"].to_list(), out["entity_name"].to_list()))
+    assert names["Brantoils"] == "Brantoils" and names["Corvexs"] == "Corvexs"
+    assert names["Velmarias"] == "Velmarias" and names["Marrows"] != "Ilsa Marrow"
+
+
 def test_link_to_known_a_surname_under_another_label_joins_the_dominant_known_person():
     # "Trump" tagged ORG all through an article that never gives the full name (extraction
     # pages); BBC: "Mourinho" ORG, "Safin" ORG. Invented names.

@@ -228,6 +228,27 @@ def test_a_bare_surname_links_to_a_full_name_of_a_later_batch_and_batches_change
     assert query(tmp_path / "wh1", "select count(*) from runs")[0][0] == 1
 
 
+def test_a_possessive_that_lost_its_apostrophe_is_read_only_in_text_without_any(tmp_path, monkeypatch):
+    """Rule 1c through the flow: "Blairs" is Tony Blair's in an article without apostrophes;
+    one apostrophe anywhere in the article, even in a paragraph that names nobody, keeps
+    "Blairs" a name of its own (the pipeline gives resolve_mentions the article's flag)."""
+    from newsetl.transforms.entities import entity_id_for
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    body = ("Prime Minister Tony Blair met union leaders in London on Tuesday. "
+            "Blairs plan for the railways was welcomed by the unions.\n\nThe meeting {} short.")
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"url": f"https://example.test/b-{i}", "title": "", "text": body.format(verb),
+                                       "source": "example.test", "published_at": f"2026-03-0{i + 1}T10:00:00Z"}) + "\n"
+                           for i, verb in enumerate(("was", "wasn't"))), encoding="utf-8")
+    wh = tmp_path / "wh"
+    assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
+    rows = dict(query(wh, "select a.url, m.entity_id from entity_mentions m join articles a using (article_id) "
+                          "where m.text = 'Blairs'"))
+    assert rows["https://example.test/b-0"] == entity_id_for("PERSON", "Tony Blair")
+    assert rows["https://example.test/b-1"] != entity_id_for("PERSON", "Tony Blair")
+
+
 def test_a_surname_the_warehouse_knows_alone_is_a_person_in_later_news(tmp_path, monkeypatch):
     """The NER misses "Trump" written alone (CoNLL-2003's 1996 news never has it). Once the
     warehouse has seen "Trump" stand for a "Donald Trump", later news of the same source

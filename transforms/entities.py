@@ -63,6 +63,13 @@ Resolution rules inside one article (mentions in paragraph/character order):
 1b. A one-word PERSON span written right after a royal title ("Prince", "Princess",
    "King", "Queen", "Pope") is named with it, as a span that holds the title is: "Prince
    Andrew", not "Andrew" (needs the sentence: `s_text`, `s_start`). The span is unchanged.
+1c. In an article whose text has no apostrophe at all (text that lost them, as an
+   ASCII fold drops a curly one: "Texacos stock rose"), a name that is another person's,
+   organisation's or place's name of the article with an "s" added ("Texacos" after
+   "Texaco Inc", "Randols" after "William Randol", "Chinas" after "China") is that
+   name's possessive: named and labelled as that name. Not after "the" ("the Oscars"),
+   not a group of people, a demonym or an industry word (`_lost_possessives`). The span
+   is unchanged.
 2. PERSON names of two or more tokens are "full names"; the ones with the same
    `name_key` form one entity.
 3. A PERSON mention whose tokens are a subset of a full name's tokens ("Trump",
@@ -175,6 +182,7 @@ __all__ = [
     "sum_entity_counts",
     "entities_from_counts",
     "ENTITY_COUNT_SCHEMA",
+    "APOSTROPHE_PATTERN",
     "link_to_known",
 ]
 
@@ -837,15 +845,96 @@ def _defined_in_parentheses(
 _ROYAL_BEFORE = r"(?:^|[^\w-])(Prince|Princess|King|Queen|Pope) $"
 
 
+# "the" right before a span: "the Oscars" is a name in the plural, not "Oscar's" (rule 1c).
+_THE_BEFORE = r"(?:^|[^\w-])([Tt]he) $"
+
+
+def _before_span(ordered: pl.DataFrame, pattern: str) -> list[str]:
+    """For each mention (row), group 1 of `pattern` matched against its sentence's text
+    up to the span, else ""."""
+    at = pl.col("start_char").cast(pl.Int64) - pl.col("s_start").cast(pl.Int64)
+    before = pl.col("s_text").str.slice(0, at)
+    found = (pl.when((at > 0) & (at <= pl.col("s_text").str.len_chars()))
+             .then(before.str.extract(pattern, 1)))
+    return ordered.select(found.fill_null("")).to_series().to_list()
+
+
 def _royal_titles_before(ordered: pl.DataFrame) -> list[str]:
     """For each mention (row), the royal title written right before its span in its
     sentence ("Prince" for the span "Andrew" of "Prince Andrew"), else "". The NER,
     fine-tuned on CoNLL-2003 whose gold leaves titles out, mostly tags the name without it."""
-    at = pl.col("start_char").cast(pl.Int64) - pl.col("s_start").cast(pl.Int64)
-    before = pl.col("s_text").str.slice(0, at)
-    title = (pl.when((at > 0) & (at <= pl.col("s_text").str.len_chars()))
-             .then(before.str.extract(_ROYAL_BEFORE, 1)))
-    return ordered.select(title.fill_null("")).to_series().to_list()
+    return _before_span(ordered, _ROYAL_BEFORE)
+
+
+APOSTROPHE_PATTERN = f"[{_APOSTROPHES}]"
+
+
+def _articles_without_apostrophes(ordered: pl.DataFrame) -> list[bool]:
+    """For each mention (row), whether its article's text has no apostrophe: text whose
+    apostrophes were lost on the way ("Texacos stock rose", "doesnt": an ASCII fold that
+    drops a curly one; rule 1c). The article's own flag `article_apostrophes` when the
+    caller gives it (the pipeline: any paragraph), else no sentence that holds a mention."""
+    if "article_apostrophes" in ordered.columns:
+        has = pl.col("article_apostrophes").fill_null(True)
+    else:
+        has = pl.col("s_text").str.contains(APOSTROPHE_PATTERN).fill_null(False).any().over("article_id")
+    return ordered.select(~has).to_series().to_list()
+
+
+# The last word of a name that is another name of the article with an "s" glued on (rule 1c),
+# and the labels of the names a possessive is read from.
+_LOST_POSSESSIVE_RE = re.compile(r"^[A-Z][A-Za-z]*[a-z]s$")
+_POSSESSOR_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC"})
+
+
+def _lost_possessives(labels: list[str], clean: list[str], after_the: list[bool]) -> dict[int, tuple[str, str]]:
+    """Rule 1c, for an article without apostrophes: a name that is another name of the
+    article with an "s" added is that name's possessive with its apostrophe lost
+    ("Texacos" after "Texaco Inc", "Pennzoils" after "Pennzoil", "Randols" and "Ilsa
+    Marrows" after "Ilsa Marrow", "Chinas" after "China"). The other name is a person's,
+    an organisation's or a place's: its whole name, a word of a person's full name, or a
+    company's short form (`_org_key`, `_org_heads`). Returns mention index -> (the name
+    without the "s", the label of the first mention that has that name).
+
+    Not joined: a name written after "the" (`after_the[i]`: "the Oscars", "the Osbournes"
+    are plurals; no possessive of a name takes "the"); a word of a longer name of the
+    article ("Williams" next to "Rowan Williams" and "Prince William"); a word inside a
+    longer name that is not a person's, nor an adjective ("Olympics" next to "Olympic
+    Games" or an "Olympic" tagged EVENT, "Aids" next to "Band Aid": plurals that text
+    without apostrophes writes too); a group of people ("Democrats": `_GROUP_PLURALS`), a
+    demonym, an industry or legal-form word ("Services")."""
+    stems: dict[str, str] = {}  # name key -> the label of its first mention
+    in_longer: set[str] = set()  # the words of the article's names of two or more words
+    for c, lab in zip(clean, labels):
+        toks = c.split() if c else []
+        if lab not in _POSSESSOR_LABELS or not toks:
+            continue
+        forms = [c]
+        if lab == "PERSON" and len(toks) > 1:
+            forms += toks  # "Randol" of "William Randol"
+        elif lab == "ORG":
+            forms += [_org_key(c), *_org_heads(c)]  # "texaco" of "Texaco Inc"
+        for form in forms:
+            key = name_key(form)
+            if key and not key.endswith("s"):  # nobody writes "Joness" for "Jones'"
+                stems.setdefault(key, lab)
+    for c in clean:
+        toks = c.split() if c else []
+        # ... not counting one that is itself a possessive ("Ilsa Marrows" for "Marrows").
+        if len(toks) > 1 and not (_LOST_POSSESSIVE_RE.match(toks[-1]) and name_key(c[:-1]) in stems):
+            in_longer.update(name_key(t) for t in toks)
+    out: dict[int, tuple[str, str]] = {}
+    for i, c in enumerate(clean):
+        last = c.split()[-1] if c else ""
+        if not _LOST_POSSESSIVE_RE.match(last) or len(c) < 4 or after_the[i]:
+            continue
+        key, stem = name_key(c), c[:-1]
+        skey = name_key(stem)
+        if (skey in stems and (" " in key or key not in in_longer) and not key.endswith(_GROUP_PLURALS)
+                and not key.endswith(("ss", "us", "is")) and not demonym_country(c) and not demonym_country(stem)
+                and skey not in _ORG_DESCRIPTORS and skey not in _LEGAL_SUFFIXES and skey not in _INITIALS_STOP):
+            out[i] = (stem, stems[skey])
+    return out
 
 
 def _is_acronym(name: str) -> bool:
@@ -1083,11 +1172,13 @@ def _split_cuts(labels: list[str], surfaces: list[str]) -> tuple[list[int], list
 
 def _resolve_article(
     labels: list[str], surfaces: list[str], defined_by: list[int] | None = None,
-    titles: list[str] | None = None,
+    titles: list[str] | None = None, after_the: list[bool] | None = None,
 ) -> tuple[list[str], list[str | None], list[str], list[int], list[int]]:
     """Resolve one article's mentions (given in reading order). `defined_by[i]` is the
     mention that mention i is written in parentheses after, or -1 (rule 6b); `titles[i]`
-    the royal title written right before it, or "" (rule 1b).
+    the royal title written right before it, or "" (rule 1b); `after_the[i]` whether
+    "the" is written right before it, given only for an article whose text has no
+    apostrophes (rule 1c).
 
     Returns (resolved labels, entity ids, entity names, characters trimmed off the front
     of each span), aligned with the input. The id is None only for a span naming two
@@ -1124,6 +1215,11 @@ def _resolve_article(
         # Andrew"), as a span that holds the title is (clean_name).
         clean = [f"{t} {c}" if t and lab == "PERSON" and c and " " not in c else c
                  for c, t, lab in zip(clean, titles, labels)]
+    if after_the is not None:
+        # Rule 1c: "Texacos" is "Texaco's" with its apostrophe lost, and takes the label the
+        # article gives "Texaco".
+        for i, (stem, lab) in _lost_possessives(labels, clean, after_the).items():
+            clean[i], labels[i] = stem, lab
     keys = [name_key(c) for c in clean]
 
     # Full PERSON names, one cluster per key.
@@ -1428,6 +1524,9 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     sentence-initial word ("Once Ford", rule 0) comes back trimmed: its `text` and
     `start_char` (and nothing else) change; one with a glued participle ("Houston-based",
     rule 0b) likewise its `text` and `end_char` (when the frame has `end_char`).
+    Optional columns: `s_text`, `s_start` (each mention's sentence: rules 1b, 1c, 6b) and
+    `article_apostrophes` (whether the article's text has an apostrophe: rule 1c; without
+    it, the article's sentences that hold mentions decide).
     """
     extra = {"entity_id": pl.String, "entity_name": pl.String}
     if mentions.height == 0:
@@ -1448,6 +1547,11 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     else:
         defined = [-1] * len(texts)
     titles = _royal_titles_before(ordered) if {"s_text", "s_start"} <= set(ordered.columns) else None
+    if titles is not None:
+        bare = _articles_without_apostrophes(ordered)
+        after_the = [bool(t) for t in _before_span(ordered, _THE_BEFORE)] if any(bare) else [False] * len(texts)
+    else:
+        bare, after_the = [False] * len(texts), []
 
     out_labels: list[str] = []
     out_ids: list[str | None] = []
@@ -1462,7 +1566,7 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
             end += 1
         lab, ids, names, cut, cut_end = _resolve_article(
             labels_in[start:end], texts[start:end], [j - start if j >= 0 else -1 for j in defined[start:end]],
-            titles[start:end] if titles is not None else None)
+            titles[start:end] if titles is not None else None, after_the[start:end] if bare[start] else None)
         out_labels += lab
         out_ids += ids
         out_names += names

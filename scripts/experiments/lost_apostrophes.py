@@ -1,0 +1,123 @@
+"""Rule 1c (transforms/entities.py `_lost_possessives`) on text that lost its apostrophes:
+BBC articles run through `newsetl run` as they are and with every apostrophe deleted (what
+an ASCII fold does to a curly one: "Blair's" -> "Blairs"), mention by mention:
+
+    .venv/bin/python scripts/experiments/lost_apostrophes.py --data ../shared/data
+
+Reports, over the possessive mentions of the original text ("Blair's", "Texaco's"), how
+many of the stripped copies ("Blairs") are the same entity as the original; and every
+mention ending in "s" that the original writes the same way (no apostrophe was lost:
+"won two Oscars") but that became another entity ("Oscar"): wrong joins, to read. Run it at
+a commit without the rule for the number to compare (docs/benchmarks.md, eval:entities).
+BBC is read from ../shared, never copied. About a minute (two CLI runs of 500 articles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import eval_entities as EV  # noqa: E402
+
+APOSTROPHES = "'’‘`´ʼ"
+STRIP_RE = re.compile(f"[{APOSTROPHES}]")
+
+
+def articles(data: Path, every: int, limit: int) -> list[dict]:
+    """Every `every`-th BBC article (all five topics), at most `limit`."""
+    out = []
+    with open(data / "bbc-news" / "bbc-news.jsonl", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i % every == 1:
+                out.append(json.loads(line))
+    return out[:limit]
+
+
+def land(docs: list[dict], strip: bool, work: Path) -> tuple[dict, list[tuple]]:
+    """Run the CLI; (paragraph texts by (url, index), mentions as (url, paragraph, start,
+    end, text, entity_id, entity_name))."""
+    tag = "stripped" if strip else "original"
+    jsonl = work / f"{tag}.jsonl"
+    with open(jsonl, "w", encoding="utf-8") as fh:
+        for d in docs:
+            text, title = (STRIP_RE.sub("", d["text"]), STRIP_RE.sub("", d["title"])) if strip else (d["text"], d["title"])
+            fh.write(json.dumps({"url": f"bbc://{d['id']}", "title": title, "text": text, "source": "bbc"}) + "\n")
+    EV.run_cli(jsonl, work / tag)
+    con = duckdb.connect(str(work / tag / "news.duckdb"), read_only=True)
+    url = dict(con.execute("select article_id, url from articles").fetchall())
+    paras = {(url[a], p): t for a, p, t in con.execute("select article_id, paragraph_index, text from paragraphs").fetchall()}
+    ments = [(url[a], p, s, e, t, eid, n) for a, p, s, e, t, eid, n in con.execute(
+        "select article_id, paragraph_index, start_char, end_char, text, entity_id, entity_name from entity_mentions").fetchall()]
+    con.close()
+    return paras, ments
+
+
+def original_offsets(text: str) -> list[int]:
+    """For each character of `text` with its apostrophes deleted, its index in `text` (and
+    one past the end)."""
+    out = [i for i, ch in enumerate(text) if ch not in APOSTROPHES]
+    return out + [len(text)]
+
+
+def compare(orig: tuple[dict, list], stripped: tuple[dict, list]) -> dict:
+    o_paras, o_ments = orig
+    _, s_ments = stripped
+    by_start = {(u, p, s): (e, eid, n, t) for u, p, s, e, t, eid, n in o_ments}
+    same = total = 0
+    wrong: Counter = Counter()
+    maps: dict = {}
+    for u, p, s, e, text, eid, name in s_ments:
+        o_text = o_paras.get((u, p))
+        if o_text is None:
+            continue
+        offs = maps.setdefault((u, p), original_offsets(o_text))
+        if e >= len(offs):
+            continue
+        o_start, o_end = offs[s], offs[e - 1] + 1 if e > s else offs[s]
+        orig = by_start.get((u, p, o_start))
+        # The original span ends where the stripped one does, and the apostrophe (and "s") of
+        # a possessive follow it there: "Blair" + "'s".
+        possessive = (orig is not None and text.endswith("s") and o_end < len(o_text) + 1
+                      and re.match(f"[{APOSTROPHES}]", o_text[o_end - 2: o_end - 1] or "") is not None)
+        if possessive:
+            total += 1
+            same += orig[1] == eid
+        elif orig is not None and text.endswith("s") and orig[3] == text and orig[1] != eid:
+            # Written so in the original too (no apostrophe lost: "won two Oscars"), yet
+            # another entity: a wrong join.
+            wrong[(text, name, orig[2])] += 1
+    return {"possessives": total, "same_entity": same, "wrong_joins": sorted(wrong.items(), key=lambda kv: -kv[1])}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--every", type=int, default=4)
+    ap.add_argument("--limit", type=int, default=500)
+    args = ap.parse_args(argv)
+    docs = articles(args.data, args.every, args.limit)
+    with tempfile.TemporaryDirectory(prefix="newsetl-apostrophes-") as tmp:
+        work = Path(tmp)
+        res = compare(land(docs, False, work), land(docs, True, work))
+    print(f"{len(docs)} BBC articles; possessive mentions of the original text: {res['possessives']}; "
+          f"the same entity once the apostrophes are gone: {res['same_entity']} "
+          f"({res['same_entity'] / max(res['possessives'], 1):.3f})")
+    print("names ending in s, written so in the original too, that became another entity "
+          "(mentions; name in the stripped text <- in the original):")
+    for (text, name, was), n in res["wrong_joins"]:
+        print(f"  {n:3d}  {text}: {name} <- {was}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
