@@ -1785,6 +1785,20 @@ def test_a_name_with_its_apostrophe_lost_is_the_possessive_in_text_without_apost
     assert names["Gildas"] == "Gildas" and names["Olympics"] == "Olympics"
     # Nor a word of a longer name: "Oswins" is Lev Oswins, not Oswin Tate's.
     assert names["Oswins"] == "Lev Oswins"
+    # A span glued across such a possessive keeps the name after it (rule 0e), not when
+    # the rest is industry words and a legal form; a country's possessive needs no "Kenya"
+    # written alone, an acronym's does.
+    s2 = ("Brantoil Inc and the BBC met. Brantoils Dara Vell spoke, Brantoils Holdings Plc grew, "
+          "Kenyas Lake Turkana dried and BBCs chief Ned Ray wrote in Kenyas papers.")
+    out = resolve_mentions(sentence_frame("c", s2, [
+        ("Brantoil Inc", "ORG"), ("BBC", "ORG"), ("Brantoils Dara Vell", "PERSON"),
+        ("Brantoils Holdings Plc", "ORG"), ("Kenyas Lake Turkana", "LOC"), ("BBCs", "NORP"),
+        ("Ned Ray", "PERSON"), ("Kenyas", "NORP")]))
+    assert out["text"].to_list() == ["Brantoil Inc", "BBC", "Dara Vell", "Brantoils Holdings Plc", "Lake Turkana",
+                                     "BBCs", "Ned Ray", "Kenyas"]
+    assert out["start_char"][2] == s2.index("Dara Vell") and out["start_char"][4] == s2.index("Lake Turkana")
+    assert out["entity_id"][5] == out["entity_id"][1] and out["label"][5] == "ORG"
+    assert out["entity_id"][7] == entity_id_for("GPE", "Kenya")
     # With an apostrophe anywhere in the article's sentences, "Brantoils" is a name of its own.
     out = resolve_mentions(sentence_frame("b", s.replace("held,", "held, it's said,"), spans))
     names = dict(zip(out["text"].to_list(), out["entity_name"].to_list()))

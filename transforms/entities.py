@@ -57,6 +57,10 @@ Resolution rules inside one article (mentions in paragraph/character order):
    `text`, `start_char` and `end_char` change. Titles are left whole.
 0d. A stock ticker after a company's legal form ("Pennzoil Co PZL", "Cetus Corp CTUS":
    wire copy) is trimmed off: `text` and `end_char` change.
+0e. In an article whose text has no apostrophe at all, a span NER glued across a
+   possessive that lost its apostrophe ("Japans Honda", "Oxfams Barbara Stocking", "Pan
+   Am Corps Pan Am World Airways"; see rule 1c) keeps the name after it: `text` and
+   `start_char` change (`_possessive_cuts`).
 1. Surface forms are cleaned: whitespace collapsed, wrapping punctuation and possessive
    endings ('s, ’s, trailing ' or ’) removed, a leading lowercase "the" dropped, and for
    PERSON a leading honorific ("Mr.", "President", ...) dropped.
@@ -65,11 +69,11 @@ Resolution rules inside one article (mentions in paragraph/character order):
    Andrew", not "Andrew" (needs the sentence: `s_text`, `s_start`). The span is unchanged.
 1c. In an article whose text has no apostrophe at all (text that lost them, as an
    ASCII fold drops a curly one: "Texacos stock rose"), a name that is another person's,
-   organisation's or place's name of the article with an "s" added ("Texacos" after
-   "Texaco Inc", "Randols" after "William Randol", "Chinas" after "China") is that
-   name's possessive: named and labelled as that name. Not after "the" ("the Oscars"),
-   not a group of people, a demonym or an industry word (`_lost_possessives`). The span
-   is unchanged.
+   organisation's or place's name of the article, or a country, with an "s" added
+   ("Texacos" after "Texaco Inc", "Randols" after "William Randol", "BBCs", "Chinas") is
+   that name's possessive: named and labelled as that name. Not after "the" ("the
+   Oscars"), not a group of people, a demonym or an industry word (`_lost_possessives`).
+   The span is unchanged.
 2. PERSON names of two or more tokens are "full names"; the ones with the same
    `name_key` form one entity.
 3. A PERSON mention whose tokens are a subset of a full name's tokens ("Trump",
@@ -883,41 +887,72 @@ def _articles_without_apostrophes(ordered: pl.DataFrame) -> list[bool]:
 
 # The last word of a name that is another name of the article with an "s" glued on (rule 1c),
 # and the labels of the names a possessive is read from.
-_LOST_POSSESSIVE_RE = re.compile(r"^[A-Z][A-Za-z]*[a-z]s$")
+_LOST_POSSESSIVE_RE = re.compile(r"^(?:[A-Z][A-Za-z]*[a-z]|[A-Z]{2,})s$")
 _POSSESSOR_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC"})
 
 
-def _lost_possessives(labels: list[str], clean: list[str], after_the: list[bool]) -> dict[int, tuple[str, str]]:
-    """Rule 1c, for an article without apostrophes: a name that is another name of the
-    article with an "s" added is that name's possessive with its apostrophe lost
-    ("Texacos" after "Texaco Inc", "Pennzoils" after "Pennzoil", "Randols" and "Ilsa
-    Marrows" after "Ilsa Marrow", "Chinas" after "China"). The other name is a person's,
-    an organisation's or a place's: its whole name, a word of a person's full name, or a
-    company's short form (`_org_key`, `_org_heads`). Returns mention index -> (the name
-    without the "s", the label of the first mention that has that name).
-
-    Not joined: a name written after "the" (`after_the[i]`: "the Oscars", "the Osbournes"
-    are plurals; no possessive of a name takes "the"); a word of a longer name of the
-    article ("Williams" next to "Rowan Williams" and "Prince William"); a word inside a
-    longer name that is not a person's, nor an adjective ("Olympics" next to "Olympic
-    Games" or an "Olympic" tagged EVENT, "Aids" next to "Band Aid": plurals that text
-    without apostrophes writes too); a group of people ("Democrats": `_GROUP_PLURALS`), a
-    demonym, an industry or legal-form word ("Services")."""
-    stems: dict[str, str] = {}  # name key -> the label of its first mention
-    in_longer: set[str] = set()  # the words of the article's names of two or more words
+def _possessor_stems(labels: list[str], clean: list[str]) -> dict[str, str]:
+    """Rule 1c: the names of an article that a possessive can be of, by key, with the label
+    of their first mention: a person's, an organisation's or a place's whole name, a word
+    of a person's full name ("randol" of "William Randol") and a company's short form
+    (`_org_key`, `_org_heads`: "texaco" of "Texaco Inc"). Never a key ending in "s":
+    nobody writes "Joness" for "Jones'"."""
+    stems: dict[str, str] = {}
     for c, lab in zip(clean, labels):
         toks = c.split() if c else []
         if lab not in _POSSESSOR_LABELS or not toks:
             continue
         forms = [c]
         if lab == "PERSON" and len(toks) > 1:
-            forms += toks  # "Randol" of "William Randol"
+            forms += toks
         elif lab == "ORG":
-            forms += [_org_key(c), *_org_heads(c)]  # "texaco" of "Texaco Inc"
+            forms += [_org_key(c), *_org_heads(c)]
         for form in forms:
             key = name_key(form)
-            if key and not key.endswith("s"):  # nobody writes "Joness" for "Jones'"
+            if key and not key.endswith("s"):
                 stems.setdefault(key, lab)
+    return stems
+
+
+def _possessive_of(form: str, stems: dict[str, str], countries: bool = True) -> tuple[str, str] | None:
+    """(the name, its label) when `form` is a name of the article (`stems`) or, with
+    `countries`, a country with an "s" added and its apostrophe lost ("Texacos", "BBCs",
+    "Chinas"), else None.
+    Never a group of people ("Democrats": `_GROUP_PLURALS`), a demonym, an industry or
+    legal-form word ("Services")."""
+    last = form.split()[-1] if form else ""
+    if not _LOST_POSSESSIVE_RE.match(last) or len(form) < 4:
+        return None
+    key, stem = name_key(form), form[:-1]
+    skey = name_key(stem)
+    if (key.endswith(_GROUP_PLURALS) or key.endswith(("ss", "us", "is")) or demonym_country(form)
+            or demonym_country(stem) or skey in _ORG_DESCRIPTORS or skey in _LEGAL_SUFFIXES
+            or skey in _INITIALS_STOP):
+        return None
+    for k in (skey, _org_key(stem)):  # "Pan Am Corps": "Pan Am Corp's" of a "Pan Am"
+        if k in stems:
+            return stem, stems[k]
+    if countries and not _is_acronym(stem) and country_code(stem, "GPE"):
+        return stem, "GPE"  # a country need not be written alone ("Chinas trade surplus")
+    return None
+
+
+def _lost_possessives(labels: list[str], clean: list[str], after_the: list[bool]) -> dict[int, tuple[str, str]]:
+    """Rule 1c, for an article without apostrophes: a name that is another name of the
+    article (`_possessor_stems`) or a country with an "s" added is that name's possessive
+    with its apostrophe lost ("Texacos" after "Texaco Inc", "Pennzoils" after "Pennzoil",
+    "Randols" and "Ilsa Marrows" after "Ilsa Marrow", "BBCs" after "BBC", "Chinas").
+    Returns mention index -> (the name without the "s", the label of the first mention
+    that has that name; GPE for a country).
+
+    Not joined (besides `_possessive_of`'s exceptions): a name written after "the"
+    (`after_the[i]`: "the Oscars", "the Osbournes" are plurals; no possessive of a name
+    takes "the"); a word of a longer name of the article ("Williams" next to "Rowan
+    Williams" and "Prince William"); a word inside a longer name that is not a person's,
+    nor an adjective ("Olympics" next to "Olympic Games" or an "Olympic" tagged EVENT,
+    "Aids" next to "Band Aid": plurals that text without apostrophes writes too)."""
+    stems = _possessor_stems(labels, clean)
+    in_longer: set[str] = set()  # the words of the article's names of two or more words
     for c in clean:
         toks = c.split() if c else []
         # ... not counting one that is itself a possessive ("Ilsa Marrows" for "Marrows").
@@ -925,15 +960,35 @@ def _lost_possessives(labels: list[str], clean: list[str], after_the: list[bool]
             in_longer.update(name_key(t) for t in toks)
     out: dict[int, tuple[str, str]] = {}
     for i, c in enumerate(clean):
-        last = c.split()[-1] if c else ""
-        if not _LOST_POSSESSIVE_RE.match(last) or len(c) < 4 or after_the[i]:
+        if not c or after_the[i] or (" " not in c.strip() and name_key(c) in in_longer):
             continue
-        key, stem = name_key(c), c[:-1]
-        skey = name_key(stem)
-        if (skey in stems and (" " in key or key not in in_longer) and not key.endswith(_GROUP_PLURALS)
-                and not key.endswith(("ss", "us", "is")) and not demonym_country(c) and not demonym_country(stem)
-                and skey not in _ORG_DESCRIPTORS and skey not in _LEGAL_SUFFIXES and skey not in _INITIALS_STOP):
-            out[i] = (stem, stems[skey])
+        hit = _possessive_of(c, stems)
+        if hit is not None:
+            out[i] = hit
+    return out
+
+
+def _possessive_cuts(labels: list[str], surfaces: list[str], after_the: list[bool]) -> list[int]:
+    """Rule 0e, for an article without apostrophes: characters to cut off the front of a
+    span that NER glued across a possessive whose apostrophe was lost ("Japans Honda",
+    "Oxfams Barbara Stocking", "News Corps News International": `_possessive_of` the
+    front words, read against the article's names). The name after it is kept: the span
+    names what the possessive qualifies. Not after "the"; the rest must start with a
+    capital and hold a word that is no industry word or legal form ("Reuters Holdings
+    Plc" next to "Reuter" is a name, not Reuter's holdings). A person's span is cut at a country only when the article names that country
+    ("Frances Carter" is a woman's name)."""
+    stems = _possessor_stems(labels, [clean_name(s, lab) for s, lab in zip(surfaces, labels)])
+    out = []
+    for s, lab, before_the in zip(surfaces, labels, after_the):
+        cut = 0
+        if s and not before_the:
+            for m in re.finditer(r"\S+(?=\s+[A-Z])", s):
+                front, rest = s[: m.end()].strip(), _org_key(s[m.end():])
+                if (_possessive_of(front, stems, countries=lab != "PERSON") is not None
+                        and not all(w in _ORG_DESCRIPTORS for w in rest.split())):
+                    cut = len(s) - len(s[m.end():].lstrip())
+                    break
+        out.append(cut)
     return out
 
 
@@ -1190,6 +1245,11 @@ def _resolve_article(
     surfaces = [(s or "")[f: len(s or "") - e] if f or e else s for s, f, e in zip(surfaces, split_front, split_end)]
     cut = _trims(labels, surfaces)
     surfaces = [(s or "")[c:] if c else s for s, c in zip(surfaces, cut)]
+    if after_the is not None:
+        front = _possessive_cuts(labels, surfaces, after_the)
+        if any(front):
+            surfaces = [s[f:] if f else s for s, f in zip(surfaces, front)]
+            cut = [c + f for c, f in zip(cut, front)]
     cut_end = _end_trims(labels, surfaces)
     if any(cut_end):
         place = [bool(c and _PARTICIPLE_RE.search(s or "")) for s, c in zip(surfaces, cut_end)]

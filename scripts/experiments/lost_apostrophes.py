@@ -7,7 +7,9 @@ an ASCII fold does to a curly one: "Blair's" -> "Blairs"), mention by mention:
 Reports, over the possessive mentions of the original text ("Blair's", "Texaco's"), how
 many of the stripped copies ("Blairs") are the same entity as the original; and every
 mention ending in "s" that the original writes the same way (no apostrophe was lost:
-"won two Oscars") but that became another entity ("Oscar"): wrong joins, to read. Run it at
+"won two Oscars") but that became another entity ("Oscar"): wrong joins, to read. And
+over the names written right after a possessive ("Honda" of "Japan's Honda"), how many
+keep their span once NER reads "Japans Honda". Run it at
 a commit without the rule for the number to compare (docs/benchmarks.md, eval:entities).
 BBC is read from ../shared, never copied. About a minute (two CLI runs of 500 articles).
 """
@@ -96,7 +98,20 @@ def compare(orig: tuple[dict, list], stripped: tuple[dict, list]) -> dict:
             # Written so in the original too (no apostrophe lost: "won two Oscars"), yet
             # another entity: a wrong join.
             wrong[(text, name, orig[2])] += 1
-    return {"possessives": total, "same_entity": same, "wrong_joins": sorted(wrong.items(), key=lambda kv: -kv[1])}
+    # The names right after a possessive ("Japan's Honda": "Honda"), which NER glues to it
+    # once the apostrophe is gone ("Japans Honda"): is the stripped text's span the
+    # original's (rule 0e)?
+    spans = {(u, p, maps.setdefault((u, p), original_offsets(o_paras[(u, p)]))[s],
+              maps[(u, p)][e - 1] + 1 if e > s else None) for u, p, s, e, *_ in s_ments if (u, p) in o_paras
+             and e < len(maps.setdefault((u, p), original_offsets(o_paras[(u, p)])))}
+    after = kept = 0
+    for u, p, s, e, *_ in o_ments:
+        text = o_paras.get((u, p), "")
+        if re.search(f"[{APOSTROPHES}]s? $", text[max(0, s - 3): s]):
+            after += 1
+            kept += (u, p, s, e) in spans
+    return {"possessives": total, "same_entity": same, "wrong_joins": sorted(wrong.items(), key=lambda kv: -kv[1]),
+            "after_possessive": after, "same_span": kept}
 
 
 def main(argv=None) -> int:
@@ -112,6 +127,9 @@ def main(argv=None) -> int:
     print(f"{len(docs)} BBC articles; possessive mentions of the original text: {res['possessives']}; "
           f"the same entity once the apostrophes are gone: {res['same_entity']} "
           f"({res['same_entity'] / max(res['possessives'], 1):.3f})")
+    print(f"names right after a possessive (\"Japan's Honda\"): {res['after_possessive']}; "
+          f"the same span once the apostrophes are gone: {res['same_span']} "
+          f"({res['same_span'] / max(res['after_possessive'], 1):.3f})")
     print("names ending in s, written so in the original too, that became another entity "
           "(mentions; name in the stripped text <- in the original):")
     for (text, name, was), n in res["wrong_joins"]:
