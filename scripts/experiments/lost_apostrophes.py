@@ -72,45 +72,40 @@ def original_offsets(text: str) -> list[int]:
 
 
 def compare(orig: tuple[dict, list], stripped: tuple[dict, list]) -> dict:
+    """Counts over the original text's mentions (so both runs share one denominator):
+    possessives ("Blair's": the span, or the span followed by "'s") and whether a mention
+    of the stripped text over them is the same entity; names right after a possessive
+    ("Honda" of "Japan's Honda") and whether the stripped text has that very span; and the
+    stripped text's mentions ending in "s" that the original writes the same way but that
+    became another entity."""
     o_paras, o_ments = orig
     _, s_ments = stripped
-    by_start = {(u, p, s): (e, eid, n, t) for u, p, s, e, t, eid, n in o_ments}
-    same = total = 0
-    wrong: Counter = Counter()
-    maps: dict = {}
+    # The stripped text's mentions in the original's coordinates.
+    placed: dict = {}
     for u, p, s, e, text, eid, name in s_ments:
         o_text = o_paras.get((u, p))
-        if o_text is None:
+        if o_text is None or e <= s:
             continue
-        offs = maps.setdefault((u, p), original_offsets(o_text))
+        offs = original_offsets(o_text)
         if e >= len(offs):
             continue
-        o_start, o_end = offs[s], offs[e - 1] + 1 if e > s else offs[s]
-        orig = by_start.get((u, p, o_start))
-        # The original span ends where the stripped one does, and the apostrophe (and "s") of
-        # a possessive follow it there: "Blair" + "'s".
-        possessive = (orig is not None and text.endswith("s") and o_end < len(o_text) + 1
-                      and re.match(f"[{APOSTROPHES}]", o_text[o_end - 2: o_end - 1] or "") is not None)
-        if possessive:
-            total += 1
-            same += orig[1] == eid
-        elif orig is not None and text.endswith("s") and orig[3] == text and orig[1] != eid:
-            # Written so in the original too (no apostrophe lost: "won two Oscars"), yet
-            # another entity: a wrong join.
-            wrong[(text, name, orig[2])] += 1
-    # The names right after a possessive ("Japan's Honda": "Honda"), which NER glues to it
-    # once the apostrophe is gone ("Japans Honda"): is the stripped text's span the
-    # original's (rule 0e)?
-    spans = {(u, p, maps.setdefault((u, p), original_offsets(o_paras[(u, p)]))[s],
-              maps[(u, p)][e - 1] + 1 if e > s else None) for u, p, s, e, *_ in s_ments if (u, p) in o_paras
-             and e < len(maps.setdefault((u, p), original_offsets(o_paras[(u, p)])))}
-    after = kept = 0
-    for u, p, s, e, *_ in o_ments:
-        text = o_paras.get((u, p), "")
-        if re.search(f"[{APOSTROPHES}]s? $", text[max(0, s - 3): s]):
+        placed.setdefault((u, p), []).append((offs[s], offs[e - 1] + 1, text, eid, name))
+    possessives = same = after = kept = 0
+    wrong: Counter = Counter()
+    for u, p, s, e, text, eid, name in o_ments:
+        o_text = o_paras.get((u, p), "")
+        here = placed.get((u, p), [])
+        if re.search(f"[{APOSTROPHES}]s$", text) or re.match(f"[{APOSTROPHES}]s\\b", o_text[e: e + 3]):
+            possessives += 1
+            same += any(ps < e and s < pe and peid == eid for ps, pe, _, peid, _ in here)
+        if re.search(f"[{APOSTROPHES}]s? $", o_text[max(0, s - 3): s]):
             after += 1
-            kept += (u, p, s, e) in spans
-    return {"possessives": total, "same_entity": same, "wrong_joins": sorted(wrong.items(), key=lambda kv: -kv[1]),
+            kept += any(ps == s and pe == e for ps, pe, *_ in here)
+        if text.endswith("s"):
+            for ps, pe, ptext, peid, pname in here:
+                if ps == s and ptext == text and peid != eid:
+                    wrong[(text, pname, name)] += 1  # no apostrophe here, yet another entity
+    return {"possessives": possessives, "same_entity": same, "wrong_joins": sorted(wrong.items(), key=lambda kv: -kv[1]),
             "after_possessive": after, "same_span": kept}
 
 
