@@ -1799,6 +1799,9 @@ def test_a_name_with_its_apostrophe_lost_is_the_possessive_in_text_without_apost
     assert out["start_char"][2] == s2.index("Dara Vell") and out["start_char"][4] == s2.index("Lake Turkana")
     assert out["entity_id"][5] == out["entity_id"][1] and out["label"][5] == "ORG"
     assert out["entity_id"][7] == entity_id_for("GPE", "Kenya")
+    # A country's possessive that ends like a group of people ("Japans": "-ans").
+    out = resolve_mentions(sentence_frame("d", "Japans exports rose.", [("Japans", "NORP")]))
+    assert out["entity_id"][0] == entity_id_for("GPE", "Japan") and out["label"][0] == "GPE"
     # With an apostrophe anywhere in the article's sentences, "Brantoils" is a name of its own.
     out = resolve_mentions(sentence_frame("b", s.replace("held,", "held, it's said,"), spans))
     names = dict(zip(out["text"].to_list(), out["entity_name"].to_list()))

@@ -918,21 +918,22 @@ def _possessive_of(form: str, stems: dict[str, str], countries: bool = True) -> 
     """(the name, its label) when `form` is a name of the article (`stems`) or, with
     `countries`, a country with an "s" added and its apostrophe lost ("Texacos", "BBCs",
     "Chinas"), else None.
-    Never a group of people ("Democrats": `_GROUP_PLURALS`), a demonym, an industry or
-    legal-form word ("Services")."""
+    Never a group of people ("Democrats": `_GROUP_PLURALS`; a country's is one: "Japans"),
+    a demonym, an industry or legal-form word ("Services")."""
     last = form.split()[-1] if form else ""
     if not _LOST_POSSESSIVE_RE.match(last) or len(form) < 4:
         return None
     key, stem = name_key(form), form[:-1]
     skey = name_key(stem)
-    if (key.endswith(_GROUP_PLURALS) or key.endswith(("ss", "us", "is")) or demonym_country(form)
+    country = countries and not _is_acronym(stem) and country_code(stem, "GPE")
+    if ((key.endswith(_GROUP_PLURALS) and not country) or key.endswith(("ss", "us", "is")) or demonym_country(form)
             or demonym_country(stem) or skey in _ORG_DESCRIPTORS or skey in _LEGAL_SUFFIXES
             or skey in _INITIALS_STOP):
         return None
     for k in (skey, _org_key(stem)):  # "Pan Am Corps": "Pan Am Corp's" of a "Pan Am"
         if k in stems:
             return stem, stems[k]
-    if countries and not _is_acronym(stem) and country_code(stem, "GPE"):
+    if country:
         return stem, "GPE"  # a country need not be written alone ("Chinas trade surplus")
     return None
 
