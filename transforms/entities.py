@@ -849,8 +849,9 @@ def _defined_in_parentheses(
 _ROYAL_BEFORE = r"(?:^|[^\w-])(Prince|Princess|King|Queen|Pope) $"
 
 
-# "the" right before a span: "the Oscars" is a name in the plural, not "Oscar's" (rule 1c).
-_THE_BEFORE = r"(?:^|[^\w-])([Tt]he) $"
+# "the" right before a span: "the Oscars" is a name in the plural, not "Oscar's" (rule 1c;
+# transforms.ner reads it too).
+THE_BEFORE = r"(?:^|[^\w-])([Tt]he) $"
 
 
 def _before_span(ordered: pl.DataFrame, pattern: str) -> list[str]:
@@ -976,8 +977,9 @@ def _possessive_cuts(labels: list[str], surfaces: list[str], after_the: list[boo
     front words, read against the article's names). The name after it is kept: the span
     names what the possessive qualifies. Not after "the"; the rest must start with a
     capital and hold a word that is no industry word or legal form ("Reuters Holdings
-    Plc" next to "Reuter" is a name, not Reuter's holdings). A person's span is cut at a country only when the article names that country
-    ("Frances Carter" is a woman's name)."""
+    Plc" next to "Reuter" is a name, not Reuter's holdings). A person's span is cut at a
+    country only when the article names that country ("Frances Carter" is a woman's
+    name)."""
     stems = _possessor_stems(labels, [clean_name(s, lab) for s, lab in zip(surfaces, labels)])
     out = []
     for s, lab, before_the in zip(surfaces, labels, after_the):
@@ -1610,7 +1612,7 @@ def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
     titles = _royal_titles_before(ordered) if {"s_text", "s_start"} <= set(ordered.columns) else None
     if titles is not None:
         bare = _articles_without_apostrophes(ordered)
-        after_the = [bool(t) for t in _before_span(ordered, _THE_BEFORE)] if any(bare) else [False] * len(texts)
+        after_the = [bool(t) for t in _before_span(ordered, THE_BEFORE)] if any(bare) else [False] * len(texts)
     else:
         bare, after_the = [False] * len(texts), []
 

@@ -33,8 +33,8 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, _names_country,
-    demonym_country, name_key,
+    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, THE_BEFORE,
+    _names_country, demonym_country, name_key,
 )
 
 Mention = tuple[int, int, str]
@@ -340,7 +340,7 @@ def _surnames(paras: list[str], article: list[list[Mention]], people: frozenset[
 
 
 _APOSTROPHE_RE = re.compile(APOSTROPHE_PATTERN)
-_THE_END = re.compile(r"(?<![\w-])[Tt]he\s+$")
+_THE_END = re.compile(THE_BEFORE)
 
 
 def _lost_possessive_names(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
