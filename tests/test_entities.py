@@ -987,12 +987,16 @@ def test_eval_entities_bcubed_and_offsets():
     assert doc[offs[0][6]:offs[0][15]] == "paragraph"
     assert ev.paragraph_offsets(doc, [(0, "not in the text")]) == {0: None}
     # The jackknife interval: a perfect clustering has no spread; one with a split entity
-    # has, centred on the score.
+    # has, centred on the score unless it reaches 1.
     assert ev.jackknife_interval([("d1", "x", "Q1"), ("d2", "y", "Q2")]) == (1.0, 1.0)
     rows = [("d1", "x", "Q1"), ("d1", "x", "Q1"), ("d2", "y", "Q1"), ("d3", "z", "Q2"), ("d4", "w", "Q3")]
     lo, hi = ev.jackknife_interval(rows)
     f = ev.bcubed([(p, g) for _, p, g in rows])[2]
-    assert lo < f < hi and abs((lo + hi) / 2 - f) < 1e-9
+    assert lo < f < hi == 1.0
+    rows = [(f"d{i}", "x", "Q1") for i in range(6)] + [(f"e{i}", f"y{i % 2}", "Q2") for i in range(6)]
+    lo, hi = ev.jackknife_interval(rows)
+    f = ev.bcubed([(p, g) for _, p, g in rows])[2]
+    assert lo < f < hi < 1.0 and abs((lo + hi) / 2 - f) < 1e-9
     # The two halves: a fixed function of file and id, both used.
     halves = [ev.half_of("rss-500", i) for i in range(40)]
     assert halves == [ev.half_of("rss-500", i) for i in range(40)]
