@@ -181,9 +181,10 @@ def bcubed(pairs: list[tuple[str, str]]) -> tuple[float, float, float]:
 
 def jackknife_interval(rows: list[tuple[str, str, str]]) -> tuple[float, float]:
     """B-cubed F1 -+ 1.96 standard errors (within 0..1), the error from the
-    delete-one-document jackknife. `rows`: (document, predicted cluster, gold cluster) per matched mention.
-    Not a bootstrap: drawing documents with replacement leaves out a third of them, and
-    with them most splits and merges across documents, so its F1s sit above the score."""
+    delete-one-document jackknife. `rows`: (document, predicted cluster, gold cluster) per
+    matched mention. Not a bootstrap: drawing documents with replacement leaves out a
+    third of them, and with them most splits and merges across documents, so its F1s sit
+    above the score."""
     by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for doc, pred, gold in rows:
         by_doc[doc].append((pred, gold))
