@@ -721,16 +721,23 @@ def _tokens(key: str) -> tuple[str, ...]:
     return tuple(key.split())
 
 
+def legal_form_cuts(words: list[str]) -> list[list[str]]:
+    """The written words of a name without its trailing legal-form words, one more off at
+    a time ("GAF Corp Inc" -> [["GAF", "Corp"], ["GAF"]]); at least one word is kept.
+    `_org_key` does the same on keys."""
+    out = []
+    while len(words) > 1 and words[-1].casefold().rstrip(".") in _LEGAL_SUFFIXES:
+        words = words[:-1]
+        out.append(words)
+    return out
+
+
 def _initials(name: str) -> set[str]:
     """Initials of an organisation's name, with and without a trailing legal form
     ("General Motors Corp" -> {"GMC", "GM"})."""
     # Capitalised words only: "e-University" and "eBay UK" do not spell "EU".
     words = [w for w in re.split(r"[\s\-]+", name) if w and w.casefold() not in _INITIALS_STOP and w[0].isupper()]
-    out = {"".join(w[0] for w in words).upper()}
-    while len(words) > 1 and words[-1].casefold().rstrip(".") in _LEGAL_SUFFIXES:
-        words = words[:-1]
-        out.add("".join(w[0] for w in words).upper())
-    return out
+    return {"".join(w[0] for w in ws).upper() for ws in [words, *legal_form_cuts(words)]}
 
 
 def abbreviation_start(short: str, long: str) -> int:

@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, THE_BEFORE,
-    _names_country, demonym_country, name_key,
+    _names_country, demonym_country, legal_form_cuts, name_key,
 )
 
 Mention = tuple[int, int, str]
@@ -357,15 +357,16 @@ def _lost_possessive_names(paras: list[str], article: list[list[Mention]]) -> li
     names: dict[str, str] = {}
     for p, spans in zip(paras, article):
         for s, e, label in spans:
+            if label not in ("PERSON", "ORG", "GPE", "LOC"):
+                continue
             words = p[s:e].split()
             forms = [" ".join(words)]
             if label == "PERSON" and len(words) > 1:
                 forms.append(words[-1])
-            while label == "ORG" and len(words) > 1 and words[-1].casefold().rstrip(".") in _LEGAL_SUFFIXES:
-                words = words[:-1]  # "GAF" of "GAF Corp"
-                forms.append(" ".join(words))
+            elif label == "ORG":
+                forms += [" ".join(ws) for ws in legal_form_cuts(words)]  # "GAF" of "GAF Corp"
             for form in forms:
-                if len(form) >= 3 and not form.endswith(("s", "S")) and label in ("PERSON", "ORG", "GPE", "LOC"):
+                if len(form) >= 3 and not form.endswith(("s", "S")):
                     names.setdefault(form, label)
     if not names:
         return article

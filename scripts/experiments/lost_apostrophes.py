@@ -82,11 +82,12 @@ def compare(orig: tuple[dict, list], stripped: tuple[dict, list]) -> dict:
     _, s_ments = stripped
     # The stripped text's mentions in the original's coordinates.
     placed: dict = {}
+    offsets: dict = {}  # one map per paragraph
     for u, p, s, e, text, eid, name in s_ments:
         o_text = o_paras.get((u, p))
         if o_text is None or e <= s:
             continue
-        offs = original_offsets(o_text)
+        offs = offsets.get((u, p)) or offsets.setdefault((u, p), original_offsets(o_text))
         if e >= len(offs):
             continue
         placed.setdefault((u, p), []).append((offs[s], offs[e - 1] + 1, text, eid, name))
