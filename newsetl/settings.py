@@ -103,7 +103,12 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        modifier of "administration", "government", ... does not vote on its label
 # 1.6.13: a name written with a first initial ("G Easterby") is the article's one full name
 #        of that initial and surname ("Guy Easterby"), or across articles the one known person
-PIPELINE_VERSION = "1.6.13"
+# 1.6.14: in text without a single apostrophe, a name with an "s" glued on is that name's
+#        lost possessive ("Texacos", "GAFs"; ner._lost_possessive_names, entities rules 1c
+#        and 0e); a NER span that runs over a sentence end gives way to the names the model
+#        finds in each sentence ("$45m. Rumours", "Bradford Bulls. Kel Coslett";
+#        ner._cut_at_sentences); "P." before a name is an initial, not "p." (sentences)
+PIPELINE_VERSION = "1.6.14"
 ENV_PREFIX = "NEWSETL_"
 
 

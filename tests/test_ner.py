@@ -339,6 +339,80 @@ def test_very_long_paragraph_is_cut_in_pieces_with_right_offsets():
         assert text[s:e] in {"Angela Merkel", "Emmanuel Macron", "Berlin"}
 
 
+def test_a_span_over_a_sentence_end_gives_way_to_the_names_of_each_sentence():
+    # the shipped model glues these across the period; no landed span may cross a sentence
+    # end of the pipeline's own split, and the names on either side are found
+    texts = [
+        "He joined Bradford Bulls. Kel Coslett said the move was a surprise.",
+        "The deal will cost the firm about $45m. Rumours of a sale had spread for weeks.",
+        "Brown wrote to the Sea Fish Industry Authority. Committee members were told to wait.",
+        # an abbreviation inside a sentence is no sentence end: the names keep their spans
+        "The U.S. Treasury said Avco Corp. Avco Financial Services would pay.",
+    ]
+    out = recognize(texts, model=OURS)
+    for text, mentions in zip(texts, out):
+        bounds = ner.sentence_spans(text)
+        for s, e, _ in mentions:
+            assert sum(1 for a, b in bounds if a < e and s < b) == 1, text[s:e]
+    assert set(_by_text(texts[0], out[0])) == {"Bradford Bulls", "Kel Coslett"}
+    assert out[1] == []  # "m. Rumours" was no name
+    assert set(_by_text(texts[2], out[2])) == {"Brown", "Sea Fish Industry Authority"}
+    assert "U.S. Treasury" in _by_text(texts[3], out[3])
+
+
+class _Ent:
+    def __init__(self, start, end, label):
+        self.start_char, self.end_char, self.label_ = start, end, label
+
+
+class _Doc:
+    def __init__(self, ents):
+        self.ents = ents
+
+
+class _SentenceModel:
+    """A stand-in for the NER that reads each sentence alone: its names by string."""
+
+    def __init__(self, names):
+        self.names, self.calls = names, []
+
+    def pipe(self, texts, batch_size=None):
+        for t in texts:
+            self.calls.append(t)
+            yield _Doc([_Ent(t.index(n), t.index(n) + len(n), lab) for n, lab in self.names.items() if n in t])
+
+
+def test_cut_at_sentences_reads_only_the_sentences_a_glued_span_touches():
+    text = "Talks began. Eve met Dow Jones. Nobody came. Ida Lund spoke at Acme Corp today."
+    glued = (text.index("Jones. Nobody"), text.index("Jones. Nobody") + len("Jones. Nobody"), "PERSON")
+    acme = (text.index("Acme Corp"), text.index("Acme Corp") + len("Acme Corp"), "ORG")
+    model = _SentenceModel({"Eve": "PERSON", "Dow Jones": "ORG", "Ida Lund": "PERSON"})
+    results = [[glued, acme]]
+    ner._cut_at_sentences(model, [text], results, 8)
+    # the two sentences the span touched were read, the others not; the names found there
+    # that reach into the glued span replace it ("Dow Jones", with its own label; "Eve"
+    # lies outside it), and the paragraph's other span stays
+    assert model.calls == ["Eve met Dow Jones.", "Nobody came."]
+    assert [(text[a:b], lab) for a, b, lab in results[0]] == [("Dow Jones", "ORG"), ("Acme Corp", "ORG")]
+    # a span inside one sentence is left alone, and the model is not called
+    model = _SentenceModel({"Acme": "ORG"})
+    results = [[acme]]
+    ner._cut_at_sentences(model, [text], results, 8)
+    assert model.calls == [] and results == [[acme]]
+    # nothing found within the reach: the glued span goes
+    model = _SentenceModel({})
+    results = [[glued]]
+    ner._cut_at_sentences(model, [text], results, 8)
+    assert results == [[]]
+    # the split put a sentence end after an initial ("Such" opens sentences): a name still
+    text = "Essex 372 ( P. Such 8-118 ) ."
+    assert len(ner.sentence_spans(text)) == 2
+    such = (text.index("P. Such"), text.index("P. Such") + len("P. Such"), "PERSON")
+    model, results = _SentenceModel({}), [[such]]
+    ner._cut_at_sentences(model, [text], results, 8)
+    assert results == [[such]] and model.calls == []
+
+
 # --- static vectors named by a model's meta (transforms.ner.attach_vectors) ---
 
 def _vectors_package(tmp_path, monkeypatch, rows=3, width=4, name="toy_vectors"):

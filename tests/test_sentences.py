@@ -45,6 +45,11 @@ def _sents(text: str) -> list[str]:
         # decimals and initials
         ("Prices rose 4.5 per cent. Wages fell 1.2%.", ["Prices rose 4.5 per cent.", "Wages fell 1.2%."]),
         ("J. K. Rowling wrote it. It sold.", ["J. K. Rowling wrote it.", "It sold."]),
+        # an initial that is also an abbreviation of a number's ("p. 14"): a capital is an
+        # initial, a lower-case one ends a sentence unless a number follows
+        ("Kent 108 ( P. Lowe 4-38 , M. Ealy 2-9 ) .", ["Kent 108 ( P. Lowe 4-38 , M. Ealy 2-9 ) ."]),
+        ("See p. 14 for the rest.", ["See p. 14 for the rest."]),
+        ("He minded his p. The q came later.", ["He minded his p.", "The q came later."]),
         # quotes closing after the period
         ('He said "enough." Then he left.', ['He said "enough."', "Then he left."]),
         ("She said “no.” Then silence.", ["She said “no.”", "Then silence."]),

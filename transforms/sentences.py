@@ -84,8 +84,8 @@ def _ambiguous_period(text: str, sent_start: int, period_pos: int, j: int, n: in
         return False
     if text[j].isdigit():
         return True
-    if key in _NUMBER_ABBREVIATIONS:
-        return False
+    if key in _NUMBER_ABBREVIATIONS and not (len(word) == 1 and word.isupper()):
+        return False  # "p." ends a sentence, "P." is an initial ("P. Simmons") as "K." is
     k = j
     while k < n and (text[k].isalpha() or text[k] in "'’"):
         k += 1
