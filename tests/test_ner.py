@@ -411,6 +411,12 @@ def test_cut_at_sentences_reads_only_the_sentences_a_glued_span_touches():
     model, results = _SentenceModel({}), [[such]]
     ner._cut_at_sentences(model, [text], results, 8)
     assert results == [[such]] and model.calls == []
+    # a sentence longer than a piece the model reads is not read again
+    text = "x " * (ner.MAX_PIECE_CHARS // 2) + "Eve met Dow Jones. Nobody came."
+    glued = (text.index("Jones. Nobody"), text.index("Jones. Nobody") + len("Jones. Nobody"), "PERSON")
+    model, results = _SentenceModel({"Dow Jones": "ORG"}), [[glued]]
+    ner._cut_at_sentences(model, [text], results, 8)
+    assert results == [[glued]] and model.calls == []
 
 
 # --- static vectors named by a model's meta (transforms.ner.attach_vectors) ---

@@ -448,8 +448,11 @@ def _cut_at_sentences(nlp, texts: list[str], results: list[list[Mention]], batch
         bounds = sentence_spans(texts[k])
         for span in spans:
             touched = [(ss, se) for ss, se in bounds if ss < span[1] and span[0] < se]
-            # an initial ("P. Such") is no sentence end inside a name, whatever word follows
-            if len(touched) > 1 and not any(_INITIAL_END.search(texts[k], span[0], ss) for ss, _ in touched[1:]):
+            # an initial ("P. Such") is no sentence end inside a name, whatever word follows;
+            # a "sentence" longer than a piece the model reads (a page without stops) is not
+            # read again
+            if (len(touched) > 1 and not any(_INITIAL_END.search(texts[k], span[0], ss) for ss, _ in touched[1:])
+                    and all(se - ss <= MAX_PIECE_CHARS for ss, se in touched)):
                 glued.setdefault(k, []).append((span, touched))
     if not glued:
         return
