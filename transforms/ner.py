@@ -37,7 +37,7 @@ from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, name_key,
 )
-from newsetl.transforms.sentences import sentence_spans
+from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
 
 Mention = tuple[int, int, str]
 
@@ -429,7 +429,6 @@ def _kept_spans(text: str, off: int, doc) -> list[Mention]:
     return out
 
 
-_SENTENCE_END_INSIDE = re.compile(r"[.!?…]\S*\s")
 _INITIAL_END = re.compile(r"(?<![\w.-])[A-Z]\.\s+$")
 
 
@@ -443,7 +442,7 @@ def _cut_at_sentences(nlp, texts: list[str], results: list[list[Mention]], batch
     within sentences). In place, on `results` (text index -> spans)."""
     glued: dict[int, list[tuple[Mention, list[tuple[int, int]]]]] = {}
     for k, spans in enumerate(results):
-        if not any(_SENTENCE_END_INSIDE.search(texts[k], a, b) for a, b, _ in spans):
+        if not any(_SENTENCE_END.search(texts[k], a, b) for a, b, _ in spans):  # the split's own candidates
             continue
         bounds = sentence_spans(texts[k])
         for span in spans:
