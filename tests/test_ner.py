@@ -419,6 +419,59 @@ def test_cut_at_sentences_reads_only_the_sentences_a_glued_span_touches():
     assert results == [[glued]] and model.calls == []
 
 
+
+def _glue(monkeypatch, paras, spans, names):
+    """Run the possessive-glue step on one article with a stand-in model; -> (texts and
+    labels per paragraph, what the model read)."""
+    model = _SentenceModel(names)
+    monkeypatch.setitem(ner._PIPELINES, "stand-in", model)
+    article = [[(p.index(t), p.index(t) + len(t), lab) for t, lab in sp] for p, sp in zip(paras, spans)]
+    out = ner._possessive_glue("stand-in", paras, article, 8)
+    return [[(p[a:b], lab) for a, b, lab in sp] for p, sp in zip(paras, out)], model.calls
+
+
+def test_a_span_glued_over_a_possessive_is_the_name_before_it_and_the_names_after_it(monkeypatch):
+    paras = ["Ladbrokes cut the odds.", "Ladbrokes' Warren Lush said punters were busy. Nobody else did."]
+    out, calls = _glue(monkeypatch, paras, [[("Ladbrokes", "ORG")], [("Ladbrokes' Warren Lush", "ORG")]],
+                       {"Warren Lush": "PERSON"})
+    # the front takes the label of its own mentions; the model reads the sentence from the
+    # word after the possessive, and its names there replace the rest of the span
+    assert out[1] == [("Ladbrokes", "ORG"), ("Warren Lush", "PERSON")]
+    assert calls == ["Warren Lush said punters were busy."]
+    # "'s", and CoNLL's tokens with a space before the apostrophe
+    paras = ["Iliescu spoke .", "Iliescu 's Party of Social Democracy won ."]
+    out, _ = _glue(monkeypatch, paras, [[("Iliescu", "PERSON")], [("Iliescu 's Party of Social Democracy", "ORG")]],
+                   {"Party of Social Democracy": "ORG"})
+    assert out[1] == [("Iliescu", "PERSON"), ("Party of Social Democracy", "ORG")]
+
+
+def test_a_possessive_inside_a_name_stays_one_span(monkeypatch):
+    names = {"Investors Service": "ORG", "Union": "ORG", "Donuts": "ORG"}
+    # the front is written elsewhere only with its possessive: the name holds it
+    paras = ["Moody's said the outlook was stable.", "Moody's Investors Service cut the rating."]
+    spans = [[("Moody", "ORG")], [("Moody's Investors Service", "ORG")]]
+    assert _glue(monkeypatch, paras, spans, names) == ([[("Moody", "ORG")], [("Moody's Investors Service", "ORG")]], [])
+    # the front is no name of the article
+    paras = ["The Musicians' Union said members would strike."]
+    assert _glue(monkeypatch, paras, [[("Musicians' Union", "ORG")]], names) == ([[("Musicians' Union", "ORG")]], [])
+    # an apostrophe after no "s" is no possessive
+    paras = ["Dunkin opened.", "Dunkin' Donuts opened."]
+    spans = [[("Dunkin", "ORG")], [("Dunkin' Donuts", "ORG")]]
+    assert _glue(monkeypatch, paras, spans, names)[0][1] == [("Dunkin' Donuts", "ORG")]
+    # the model finds no name in the rest: the span stays whole
+    paras = ["The Trade Representative spoke.", "The Trade Representative's Office declined to comment."]
+    spans = [[("Trade Representative", "ORG")], [("Trade Representative's Office", "ORG")]]
+    out, calls = _glue(monkeypatch, paras, spans, {})
+    assert out[1] == [("Trade Representative's Office", "ORG")] and calls == ["Office declined to comment."]
+
+
+def test_the_shipped_model_names_a_party_and_its_spokesman_apart():
+    paras = ["The Lib Dems said the plan was flawed.",
+             "The Lib Dems' Treasury spokesman Vince Cable said it would cost jobs."]
+    out = ner.recognize_articles([paras], model=OURS)[0]
+    texts = [paras[1][a:b] for a, b, _ in out[1]]
+    assert "Lib Dems" in texts and "Treasury" in texts and not any("'" in t for t in texts)
+
 # --- static vectors named by a model's meta (transforms.ner.attach_vectors) ---
 
 def _vectors_package(tmp_path, monkeypatch, rows=3, width=4, name="toy_vectors"):

