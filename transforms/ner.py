@@ -401,14 +401,15 @@ _POSSESSIVE_NEXT = re.compile(r"\s?['\u2019]")
 
 def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]], batch_size: int = 64) -> list[list[Mention]]:
     """A span that runs over a possessive into the name after it ("Ladbrokes' Warren Lush
-    said", "Arsenal's Edu", "the Lib Dems' Treasury spokesman") is two names, when the
+    said", "Atticus' David Slager", "the Lib Dems' Treasury spokesman") is two names, when the
     front is a name the article also writes as a mention of its own, not followed by a
     possessive (so "Moody's Investors Service" next to "Moody's said" stays one name, as do
     "Musicians' Union" and "Queen's Park", whose fronts are no names of the article). The
     model then reads the sentence from the word after the possessive, and the span gives way
     to the front, with the label of the front's own mentions, and the names the model finds
-    in the rest of the span. When it finds none there ("US Trade Representative's Office",
-    "Foster's Group": the rest is no name alone), the span stays whole."""
+    in the rest of the span. When it finds none there ("US Trade Representative's Office":
+    the rest is no name alone; also "Arsenal's Edu", where the model does not read "Edu"
+    as a name), the span stays whole."""
     alone: dict[str, Counter] = defaultdict(Counter)
     for p, spans in zip(paras, article):
         for s, e, label in spans:
