@@ -463,6 +463,11 @@ def test_a_possessive_inside_a_name_stays_one_span(monkeypatch):
     spans = [[("Trade Representative", "ORG")], [("Trade Representative's Office", "ORG")]]
     out, calls = _glue(monkeypatch, paras, spans, {})
     assert out[1] == [("Trade Representative's Office", "ORG")] and calls == ["Office declined to comment."]
+    # a sentence longer than a piece the model reads (a page without stops) is not read again
+    paras = ["Ladbrokes cut the odds.", "Ladbrokes' Warren Lush said " + "x " * (ner.MAX_PIECE_CHARS // 2)]
+    out, calls = _glue(monkeypatch, paras, [[("Ladbrokes", "ORG")], [("Ladbrokes' Warren Lush", "ORG")]],
+                       {"Warren Lush": "PERSON"})
+    assert out[1] == [("Ladbrokes' Warren Lush", "ORG")] and calls == []
 
 
 def test_the_shipped_model_names_a_party_and_its_spokesman_apart():

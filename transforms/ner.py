@@ -417,6 +417,7 @@ def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]],
                 alone[p[s:e]][label] += 1
     jobs: list[tuple[int, Mention, int, int, str, int]] = []  # paragraph, span, front end, rest start, front label, sentence end
     for k, (p, spans) in enumerate(zip(paras, article)):
+        bounds = None
         for s, e, label in spans:
             for m in _INNER_POSSESSIVE.finditer(p, s, e):
                 if m.start() <= s or not (m.group(0).rstrip().endswith("s") or p[m.start() - 1] in "sS"):
@@ -424,8 +425,11 @@ def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]],
                 front = p[s:m.start()]
                 rest = m.end() + len(p[m.end():e]) - len(p[m.end():e].lstrip())
                 if front in alone and rest < e:
-                    end = next((se for ss, se in sentence_spans(p) if ss <= rest < se), len(p))
-                    jobs.append((k, (s, e, label), m.start(), rest, alone[front].most_common(1)[0][0], end))
+                    bounds = sentence_spans(p) if bounds is None else bounds
+                    end = next((se for ss, se in bounds if ss <= rest < se), len(p))
+                    # a "sentence" longer than a piece the model reads (a page without stops): not read again
+                    if end - rest <= MAX_PIECE_CHARS:
+                        jobs.append((k, (s, e, label), m.start(), rest, alone[front].most_common(1)[0][0], end))
                     break
     if not jobs:
         return article
