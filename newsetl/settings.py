@@ -111,7 +111,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.15: a NER span glued over a possessive into the name after it ("Ladbrokes' Warren Lush")
 #        is the front, a name the article writes alone, and the names the model finds
 #        after the possessive (ner._possessive_glue)
-PIPELINE_VERSION = "1.6.15"
+# 1.6.16: a NER span that ends in a lowercase joining or closed-class word runs on over the
+#        name after it ("Queen of the" + "South") or ends at its last name word ("Americast
+#        said"; ner._mend_edges)
+PIPELINE_VERSION = "1.6.16"
 ENV_PREFIX = "NEWSETL_"
 
 

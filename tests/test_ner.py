@@ -477,6 +477,52 @@ def test_the_shipped_model_names_a_party_and_its_spokesman_apart():
     texts = [paras[1][a:b] for a, b, _ in out[1]]
     assert "Lib Dems" in texts and "Treasury" in texts and not any("'" in t for t in texts)
 
+
+def _mend(text, named):
+    spans = sorted((text.index(t), text.index(t) + len(t), lab) for t, lab in named)
+    return [(text[a:b], lab) for a, b, lab in ner._mend_edges(text, spans)]
+
+
+def test_a_span_the_model_stopped_at_a_joining_word_runs_on_over_the_name_after_it():
+    # the model's span after it is taken in, with the first span's label
+    text = "Queen of the South beat Hearts on Saturday."
+    assert _mend(text, [("Queen of the", "ORG"), ("South", "LOC"), ("Hearts", "ORG")]) == [
+        ("Queen of the South", "ORG"), ("Hearts", "ORG")]
+    # no span there, and joining words before the name
+    text = "Ticket sales for Lord of the Rings rose, said Piet den Braber."
+    assert _mend(text, [("Lord of", "WORK_OF_ART"), ("Piet den", "PERSON")]) == [
+        ("Lord of the Rings", "WORK_OF_ART"), ("Piet den Braber", "PERSON")]
+    # in the model's raw output, which the paragraph cache holds
+    text = "Queen of the South beat Hearts. Acmecorp said so."
+    model = _SentenceModel({"Queen of the": "ORG", "Acmecorp said": "ORG"})
+    assert [(text[a:b], lab) for a, b, lab in ner._run(model, [text], 8)[0]] == [
+        ("Queen of the South", "ORG"), ("Acmecorp", "ORG")]
+
+
+def test_a_span_that_ends_in_a_closed_class_word_ends_at_its_last_name_word():
+    cases = [
+        ("Acmecorp said profits rose.", [("Acmecorp said", "ORG")], [("Acmecorp", "ORG")]),
+        ("The Security Council of definitive plans met.", [("Security Council of definitive", "ORG")],
+         [("Security Council", "ORG")]),
+        ("He sang Ring of Fire with his band.", [("Ring of Fire with", "WORK_OF_ART")], [("Ring of Fire", "WORK_OF_ART")]),
+        # "and", "for" and "at the" join two names as often as one name: no run-on, the second stays
+        ("Bands such as Foo Fighters and Iron Maiden played.", [("Foo Fighters and", "ORG"), ("Iron Maiden", "ORG")],
+         [("Foo Fighters", "ORG"), ("Iron Maiden", "ORG")]),
+        ("The Labour MP for Pendle spoke.", [("Labour MP for", "ORG"), ("Pendle", "GPE")],
+         [("Labour MP", "ORG"), ("Pendle", "GPE")]),
+        ("They staged Twelfth Night at the National Theatre.", [("Twelfth Night at the", "WORK_OF_ART"), ("National Theatre", "ORG")],
+         [("Twelfth Night", "WORK_OF_ART"), ("National Theatre", "ORG")]),
+        # a spaced dash before the joining word: the name is the side before it
+        ("The Oscars - the Hollywood awards - are near.", [("Oscars - the", "EVENT"), ("Hollywood", "GPE")],
+         [("Oscars", "EVENT"), ("Hollywood", "GPE")]),
+    ]
+    for text, named, want in cases:
+        assert _mend(text, named) == want, text
+    # names with their own lowercase words stay whole: a particle before a name word, a noun
+    for text, named in [("Le Conseil Superieur de l'Audiovisuel said.", [("Conseil Superieur de l'Audiovisuel", "ORG")]),
+                        ("Star magazine reported it.", [("Star magazine", "ORG")])]:
+        assert _mend(text, named) == named
+
 # --- static vectors named by a model's meta (transforms.ner.attach_vectors) ---
 
 def _vectors_package(tmp_path, monkeypatch, rows=3, width=4, name="toy_vectors"):
