@@ -508,6 +508,7 @@ def test_a_span_that_ends_in_a_closed_class_word_ends_at_its_last_name_word():
         # "and", "for" and "at the" join two names as often as one name: no run-on, the second stays
         ("Bands such as Foo Fighters and Iron Maiden played.", [("Foo Fighters and", "ORG"), ("Iron Maiden", "ORG")],
          [("Foo Fighters", "ORG"), ("Iron Maiden", "ORG")]),
+        ("A show by Lucas & Walliams.", [("Lucas &", "PERSON")], [("Lucas", "PERSON")]),
         ("The Labour MP for Pendle spoke.", [("Labour MP for", "ORG"), ("Pendle", "GPE")],
          [("Labour MP", "ORG"), ("Pendle", "GPE")]),
         ("They staged Twelfth Night at the National Theatre.", [("Twelfth Night at the", "WORK_OF_ART"), ("National Theatre", "ORG")],

@@ -557,7 +557,7 @@ def _mend_edges(text: str, spans: list[Mention]) -> list[Mention]:
     or a closed-class word at the end) the span ends at its last word that is no such word.
     A name never ends in a lowercase closed-class word (CoNLL-2003's gold: none does, but for
     one truncated line)."""
-    if not any(text[b - 1:b].islower() for _, b, _ in spans):
+    if not any(text[b - 1:b].islower() or text[b - 1:b] == "&" for _, b, _ in spans):
         return spans
     out: list[Mention] = []
     for start, end, label in sorted(spans):
