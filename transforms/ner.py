@@ -471,12 +471,14 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
     for (k, off, _), doc in zip(pieces, docs):
         results[k] += _kept_spans(texts[k], off, doc)
     _cut_at_sentences(nlp, texts, results, batch_size)
-    return [_join_groups(texts[k], _split_lists(texts[k], _mend_edges(texts[k], spans))) for k, spans in enumerate(results)]
+    return [_join_groups(texts[k], _split_lists(texts[k], spans)) for k, spans in enumerate(results)]
 
 
 def _kept_spans(text: str, off: int, doc) -> list[Mention]:
     """The model's spans of `doc` (a piece of `text` that starts at `off`) in `text`'s
-    offsets, cleaned, without labels we do not keep and spans that are no names."""
+    offsets, cleaned, without labels we do not keep and spans that are no names, their ends
+    mended (`_mend_edges`). Every read of the model goes through here: the paragraph's, and
+    the sentences and sentence tails read again (`_cut_at_sentences`, `_possessive_glue`)."""
     out = []
     for ent in doc.ents:
         if ent.label_ not in KEPT_LABELS:
@@ -484,7 +486,7 @@ def _kept_spans(text: str, off: int, doc) -> list[Mention]:
         cleaned = _clean(text, off + ent.start_char, off + ent.end_char)
         if cleaned is not None and not _closed_word_alone(text, *cleaned) and not _lowercase(text, *cleaned):
             out.append((cleaned[0], cleaned[1], ent.label_))
-    return out
+    return _mend_edges(text, out)
 
 
 _INITIAL_END = re.compile(r"(?<![\w.-])[A-Z]\.\s+$")
@@ -563,8 +565,8 @@ def _mend_edges(text: str, spans: list[Mention]) -> list[Mention]:
     for start, end, label in sorted(spans):
         if out and start < out[-1][1]:
             continue  # taken in by the name before it
-        words = [m.group(0) for m in re.finditer(r"\S+", text[start:end])]
-        ends = [m.end() + start for m in re.finditer(r"\S+", text[start:end])]
+        found = list(re.finditer(r"\S+", text[start:end]))
+        words = [m.group(0) for m in found]
         if len(words) < 2 or words[-1] not in _CLOSED_TAIL and not any(w in _CONNECTORS for w in words[1:]):
             out.append((start, end, label))
             continue
@@ -584,7 +586,7 @@ def _mend_edges(text: str, spans: list[Mention]) -> list[Mention]:
                 break
         while cut > 1 and words[cut - 1] in _CLOSED_TAIL:
             cut -= 1
-        cleaned = _clean(text, start, ends[cut - 1]) if cut < len(words) else (start, end)
+        cleaned = _clean(text, start, start + found[cut - 1].end()) if cut < len(words) else (start, end)
         if cleaned is not None and any(ch.isupper() for ch in text[cleaned[0]:cleaned[1]]):
             out.append((cleaned[0], cleaned[1], label))
     return out
