@@ -1003,6 +1003,31 @@ def test_eval_entities_bcubed_and_offsets():
     assert set(halves) == {"analysis", "held-out"}
 
 
+def test_eval_entities_split_kinds_and_ceiling():
+    from tests.conftest import load_script
+
+    ev = load_script("eval_entities")
+    kind = ev.split_kind
+    assert kind("Noranda Inc", "Noranda") == "same name"
+    assert kind("Pan Am", "Pan Am World Airways") == "leading words"
+    assert kind("Hoechst Celanese Corp", "Celanese Corp") == "last words"
+    assert kind("Budget", "House Budget Committees") == "words inside"
+    assert kind("GM", "General Motors Corp") == "acronym"
+    assert kind("Avco Financial Services Inc", "Avco Corp") == "leading words"
+    assert kind("Merrill Lynch Capital Markets", "Merrill Lynch Captial Markets") == "a shared word"
+    assert kind("DuPont", "DD") == "no shared word"
+    # Q1 split three ways: "Pan Am" / "Pan Am World Airways" (related) in one document,
+    # "Clipper" (related to neither) in another; Q2 whole.
+    rows = [("d1", "a", "Q1", "Pan Am"), ("d1", "b", "Q1", "Pan Am World Airways"),
+            ("d2", "c", "Q1", "Clipper"), ("d2", "e", "Q2", "Delta")]
+    counts, joined = ev.split_pairs(rows)
+    assert counts == {("leading words", True): (1, 1), ("no shared word", False): (2, 1)}
+    before = ev.bcubed([(p, g) for _, p, g, _ in rows])[2]
+    after = ev.bcubed([("a", "Q1"), ("a", "Q1"), ("c", "Q1"), ("e", "Q2")])[2]
+    assert before < joined == after < 1.0
+    assert ev.split_pairs([("d1", "a", "Q1", "X"), ("d1", "a", "Q1", "Y")]) == ({}, 1.0)
+
+
 def test_middle_initial_is_not_part_of_a_person_id():
     assert entity_id_for("PERSON", "Donald J. Trump") == entity_id_for("PERSON", "Donald Trump")
     assert entity_id_for("PERSON", "George W. Bush") == entity_id_for("PERSON", "George Bush")
