@@ -114,7 +114,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.16: a NER span that ends in a lowercase joining or closed-class word runs on over the
 #        name after it ("Queen of the" + "South") or ends at its last name word ("Americast
 #        said"; ner._mend_edges)
-PIPELINE_VERSION = "1.6.16"
+# 1.6.17: a name's leading words written after the name are that name in the article
+#        ("Real" after "Real Madrid", "Pan Am" after "Pan Am World Airways"; entities rule 7e;
+#        entity ids and names)
+PIPELINE_VERSION = "1.6.17"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -938,8 +938,8 @@ def test_org_legal_suffixes_fold_but_short_forms_stay():
         ("a", 3, 0, "Paxar", "ORG"),
         ("c", 0, 0, "Microsoft", "ORG"),
         ("d", 0, 0, "Microsoft Corp.", "ORG"),
-        ("e", 0, 0, "Apple Insider", "ORG"),
-        ("e", 1, 0, "Apple", "ORG"),
+        ("e", 0, 0, "Apple", "ORG"),  # as BBC writes it: the company first (rule 7e)
+        ("e", 1, 0, "Apple Insider", "ORG"),
     ])
     ids = resolve_mentions(df)["entity_id"].to_list()
     assert ids[0] == ids[1] == entity_id_for("ORG", "Kinross") and ids[2] == ids[3] and ids[4] == ids[5]
@@ -1085,9 +1085,10 @@ def test_company_short_form_joins_the_full_name_in_the_article():
 
 def test_company_short_form_must_not_merge():
     df = mentions_frame([
-        # a name-like word after the head: another entity ("Apple Insider" on BBC)
-        ("a", 0, 0, "Lumen Gazette", "ORG"),
-        ("a", 1, 0, "Lumen", "ORG"),
+        # a name-like word after the head, the head written first: another entity ("Apple"
+        # ... "Apple Insider" on BBC; rule 7e)
+        ("a", 0, 0, "Lumen", "ORG"),
+        ("a", 1, 0, "Lumen Gazette", "ORG"),
         # two companies with that head: ambiguous, left alone
         ("b", 0, 0, "Brisk Oil Co", "ORG"),
         ("b", 1, 0, "Brisk Mining Corp", "ORG"),
@@ -1115,7 +1116,7 @@ def test_company_short_form_must_not_merge():
     ])
     out = resolve_mentions(df)
     ids, names = out["entity_id"].to_list(), out["entity_name"].to_list()
-    assert ids[1] == ORG("Lumen") != ids[0]
+    assert ids[0] == ORG("Lumen") != ids[1]
     assert names[2:5] == ["Brisk Oil Co", "Brisk Mining Corp", "Brisk"] and len(set(ids[2:5])) == 3
     assert names[7] == "Helen Tarrow" and ids[7] == PERSON("Helen Tarrow")
     assert names[9] == "Marlow" and ids[9] != ids[8]
@@ -1123,6 +1124,48 @@ def test_company_short_form_must_not_merge():
     assert ids[15] == ORG("Energy") != ids[14]
     assert names[17:] == ["Muslim", "Muslims"] and ids[17] == ids[18] != ids[16]
     assert out["label"].to_list()[17:] == ["NORP", "NORP"]
+
+
+def test_leading_words_after_the_name_are_that_name():
+    # Rule 7e (ELEVANT analysis half: "Pan Am World Airways" ... "Pan Am" tagged PERSON; BBC:
+    # "Real Madrid" ... "Real" in 10 articles, "Marsh & McLennan" ... "Marsh").
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Quorra Madrid", "ORG"), ("a", 1, 0, "Quorra", "ORG"),
+        ("b", 0, 0, "Halvik Sun Nordic Holidays", "ORG"), ("b", 1, 0, "Halvik Sun", "PERSON"),
+        ("c", 0, 0, "Harrow & Finch", "ORG"), ("c", 1, 0, "Harrow", "ORG"),
+        ("d", 0, 0, "Belcor Financial Services Inc", "ORG"), ("d", 1, 0, "Belcor Corp", "ORG"),
+        ("d", 2, 0, "Belcor", "ORG"),
+    ]))
+    ids, names = out["entity_id"].to_list(), out["entity_name"].to_list()
+    # The long form's name and id: "Real" is Real Madrid here, Real Sociedad elsewhere.
+    assert names[:2] == ["Quorra Madrid"] * 2 and ids[1] == ORG("Quorra Madrid")
+    assert names[2:4] == ["Halvik Sun Nordic Holidays"] * 2 and out["label"][3] == "ORG"
+    assert names[4:6] == ["Harrow & Finch"] * 2
+    # A short form that is an ORG of the article with its legal form is that ORG.
+    assert ids[8] == ids[7] == ORG("Belcor") != ids[6]
+
+
+def test_leading_words_that_stay_apart_from_the_name():
+    cases = [
+        [("Quorra", "ORG"), ("Quorra Madrid", "ORG")],  # the short form first: a name of its own
+        [("Fenwick Auto", "ORG"), ("Fenwick Powertrain", "ORG"), ("Fenwick", "ORG")],  # two
+        [("Arvo Lindqvist", "ORG"), ("Arvo", "ORG"), ("Lindqvist", "PERSON")],  # a person tagged ORG
+        [("Tomas Brevik", "ORG"), ("Tomas", "PERSON")],  # a "person" before one word only
+        [("Senate Ways Committee", "ORG"), ("Senate", "ORG")],  # a part of it
+        [("Orrin's Edu", "ORG"), ("Orrin", "ORG")],  # a possessive
+        [("Wander The Hills", "ORG"), ("Wander", "ORG")],  # a title's function word
+        [("Ostra for the Cup", "ORG"), ("Ostra", "ORG")],  # lowercase words
+        [("Greenleaf MP", "ORG"), ("Greenleaf", "ORG")],  # a post-nominal glued to a party
+        [("Vexa PlayStation", "ORG"), ("Vexa", "ORG"), ("PlayStation", "PRODUCT")],  # its own name
+        [("Energy Trading Inc", "ORG"), ("Energy", "ORG")],  # descriptors alone
+    ]
+    rows = [(f"a{k}", i, 0, text, label) for k, case in enumerate(cases) for i, (text, label) in enumerate(case)]
+    out = resolve_mentions(mentions_frame(rows))
+    for k, case in enumerate(cases):
+        got = out.filter(pl.col("article_id") == f"a{k}")
+        ids = got["entity_id"].to_list()
+        short = next(i for i, (text, _) in enumerate(case) if " " not in text and text not in ("Lindqvist", "PlayStation"))
+        assert sum(ids[short] == x for x in ids) == 1, case
 
 
 def test_a_party_and_its_name_are_one_entity_but_not_the_person_it_is_named_after():

@@ -1475,6 +1475,9 @@ def _org_short_forms(
        the article also writes it in the plural: a group of people ("Muslim voters",
        "Muslims") is not the organisation named after it ("Muslim Association of
        Britain"). With two ORGs of that head ("Acme Oil", "Acme Mining") nothing is joined.
+    7e. (7b, 7c and 7d are below.) Whatever words follow them, the leading words of one
+       ORG of the article written after it ("Real" after "Real Madrid"), with conditions
+       (`_org_leads`); that mention takes the long form's name and id.
     8. An ORG written with a leading country or its possessive ("U.S. Treasury",
        "Japan's Finance Ministry") and the ORG of the article written without it
        ("Treasury") are one entity.
@@ -1496,26 +1499,33 @@ def _org_short_forms(
                 long_by_head.setdefault(okeys[i], set()).add(okeys[i])
     short_of: dict[str, str] = {}  # long org key -> short name
     shorts: list[int] = []
+    person_tokens = [c.tokens for c in assigned if c is not None]
+    # Words the article writes as a NORP plural ("Muslims": the singular "muslim").
+    group_plurals = {_fold_plural(keys[j]) for j in range(n)
+                     if labels[j] == "NORP" and keys[j] and " " not in keys[j] and _fold_plural(keys[j]) != keys[j]}
+
+    def short_form(i: int) -> bool:
+        """Whether mention i can be an organisation's short form (rules 7 and 7e)."""
+        if labels[i] not in _ORG_SHORT_LABELS or not keys[i] or _is_acronym(clean[i]):
+            return False
+        if labels[i] == "NORP" and keys[i] in group_plurals:
+            return False
+        if _org_key(clean[i]) != keys[i]:
+            return False  # a name with its legal form ("Acme Corp") is a full name itself
+        if labels[i] == "PERSON":
+            cl = assigned[i]
+            # A person's name or a word of one; only a two-word "person" that is the
+            # whole head ("Readers Digest") can be the company.
+            if keys[i] in compounds or (cl is not None and cl.key != keys[i]):
+                return False
+            if cl is None and any(set(keys[i].split()) <= toks for toks in person_tokens):
+                return False
+        return True
+
     if long_by_head:
-        person_tokens = [c.tokens for c in assigned if c is not None]
-        # Words the article writes as a NORP plural ("Muslims": the singular "muslim").
-        group_plurals = {_fold_plural(keys[j]) for j in range(n)
-                         if labels[j] == "NORP" and keys[j] and " " not in keys[j] and _fold_plural(keys[j]) != keys[j]}
         for i in range(n):
-            if labels[i] not in _ORG_SHORT_LABELS or not keys[i] or _is_acronym(clean[i]):
+            if not short_form(i):
                 continue
-            if labels[i] == "NORP" and keys[i] in group_plurals:
-                continue
-            if _org_key(clean[i]) != keys[i]:
-                continue  # a name with its legal form ("Acme Corp") is a full name itself
-            if labels[i] == "PERSON":
-                cl = assigned[i]
-                # A person's name or a word of one; only a two-word "person" that is the
-                # whole head ("Readers Digest") can be the company.
-                if keys[i] in compounds or (cl is not None and cl.key != keys[i]):
-                    continue
-                if cl is None and any(set(keys[i].split()) <= toks for toks in person_tokens):
-                    continue
             fits = long_by_head.get(keys[i], set())
             if labels[i] == "PERSON" and any(f.endswith(" party") for f in fits):
                 continue  # a party named after a person is not the person ("the Kilroy-Silk Party")
@@ -1581,7 +1591,82 @@ def _org_short_forms(
         if len(fits) == 1:
             j = min(by_head[okeys[i]])
             out[i] = out.get(j, clean[j])
+    # Rule 7e: a name's leading words written after the name ("Real" after "Real Madrid",
+    # "Pan Am" after "Pan Am World Airways"), whatever words follow them, when one ORG of
+    # the article starts with them (see `_org_leads`). News writes the full name first and
+    # a short form after it; a short form written first is a name of its own ("Google"
+    # before "Google News", "Microsoft" before "Microsoft Office"). Takes the long form's
+    # name and id, as rules 7b and 7d do: "Real" is Real Madrid in one article and Real
+    # Sociedad in another.
+    leads = _org_leads(labels, clean, keys, is_org, okeys)
+    first_of: dict[str, int] = {}
+    for i in range(n):
+        first_of.setdefault(keys[i], i)
+    names = {okeys[j] for j in range(n) if is_org[j] and okeys[j] != keys[j]}
+    for i in range(n):
+        if (i in out or labels[i] not in ("ORG", "PERSON") or keys[i] not in leads or keys[i] in names
+                or not short_form(i)):
+            continue  # an ORG of the article written so is that ORG ("Avco" of "Avco Corp")
+        cl = assigned[i]
+        if cl is not None and any(assigned[j] is cl and keys[j] != keys[i] for j in range(n)):
+            continue  # a person the article writes another way ("Steve Redgrave" ... "Redgrave")
+        hit = leads[keys[i]]
+        # A PERSON-tagged short form only before two words or more: one word after a
+        # "person" is mostly the surname of a person tagged ORG ("Phillips Idowu").
+        if hit is not None and hit[0] < first_of[keys[i]] and (labels[i] == "ORG" or hit[1] >= 2):
+            out[i] = out.get(hit[0], clean[hit[0]])
     return out, short_of
+
+
+# Words after an organisation's name that make a part of it, a place or an event named
+# after it, not the organisation ("Senate Budget Committee", "Celtic Park", "Butler
+# Inquiry"), and parliamentary post-nominals that NER glues to a party ("Labour MP"):
+# rule 7e joins no short form to such a name.
+_PART_WORDS = frozenset("""committee committees subcommittee board panel inquiry award awards prize
+    park stadium arena trophy cup mp mps mep meps msp msps mla mlas""".split())
+# Function words that a title capitalises ("Meet The Parents", "Pirates Of The Caribbean").
+_TITLE_FUNCTION_WORDS = frozenset("the of and for in on at to a an vs more".split())
+
+
+def _org_leads(labels: list[str], clean: list[str], keys: list[str], is_org: list[bool],
+               okeys: list[str]) -> dict[str, tuple[int, int] | None]:
+    """Rule 7e's long forms: the key of each run of leading words of an ORG of the article
+    -> (the mention that first writes that ORG, how many words follow them) ("real" ->
+    "Real Madrid", 1), or None when two ORGs of the article start with those words ("Fiat
+    Auto", "Fiat Powertrain"). Only where every word after them is capitalised, a number
+    or "&" ("Channel 4", "Marsh & McLennan"; not "Arsenal for the Premiership", "Meet The
+    Parents"), the name has no possessive ("Arsenal's Edu"), does not end in a
+    `_PART_WORDS` word, and its last word is no name the article writes alone, other than a
+    place ("Guillermo Coria" tagged ORG, "Coria"; "Sony PlayStation", "PlayStation"); never a
+    country, a demonym ("British Airways") or `_ORG_DESCRIPTORS` words alone ("Energy
+    Trading Inc")."""
+    alone = {keys[j] for j in range(len(keys))
+             if labels[j] not in ("GPE", "LOC", "NORP") and keys[j] and " " not in keys[j]}
+    out: dict[str, tuple[int, int] | None] = {}
+    owner: dict[str, str] = {}
+    for j in range(len(keys)):
+        if not is_org[j] or _POSSESSIVE_RE.search(clean[j]) or re.search(APOSTROPHE_PATTERN + r"\w*\s", clean[j]):
+            continue
+        words = clean[j].split()
+        while len(words) > 1 and name_key(words[-1]) in _LEGAL_SUFFIXES | {"and", ""}:
+            words = words[:-1]  # "Harcourt Brace Jovanovich Inc": the name's own words
+        if len(words) < 2 or name_key(words[-1]) in alone or name_key(words[-1]) in _PART_WORDS:
+            continue
+        for k in range(1, len(words)):
+            tail = words[k:]
+            if words[k - 1] == "&" or not all(
+                    w == "&" or ((w[:1].isupper() or w[:1].isdigit()) and w.lower() not in _TITLE_FUNCTION_WORDS)
+                    for w in tail):
+                continue
+            lead = name_key(" ".join(words[:k]))
+            if (not lead or lead == okeys[j] or _names_country(lead) or lead in _demonym_table()
+                    or all(t in _ORG_DESCRIPTORS for t in lead.split())):
+                continue  # descriptors alone are no name ("Energy" of "Energy Trading Inc")
+            if lead not in out:
+                out[lead], owner[lead] = (j, len(tail)), okeys[j]
+            elif owner[lead] != okeys[j]:
+                out[lead] = None
+    return out
 
 
 def resolve_mentions(mentions: pl.DataFrame) -> pl.DataFrame:
