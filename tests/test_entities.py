@@ -1133,6 +1133,7 @@ def test_leading_words_after_the_name_are_that_name():
         ("a", 0, 0, "Quorra Madrid", "ORG"), ("a", 1, 0, "Quorra", "ORG"),
         ("b", 0, 0, "Halvik Sun Nordic Holidays", "ORG"), ("b", 1, 0, "Halvik Sun", "PERSON"),
         ("c", 0, 0, "Harrow & Finch", "ORG"), ("c", 1, 0, "Harrow", "ORG"),
+        ("c", 2, 0, "O'Dowd Comics Hub", "ORG"), ("c", 3, 0, "O'Dowd Comics", "ORG"),
         ("d", 0, 0, "Belcor Financial Services Inc", "ORG"), ("d", 1, 0, "Belcor Corp", "ORG"),
         ("d", 2, 0, "Belcor", "ORG"),
     ]))
@@ -1141,8 +1142,9 @@ def test_leading_words_after_the_name_are_that_name():
     assert names[:2] == ["Quorra Madrid"] * 2 and ids[1] == ORG("Quorra Madrid")
     assert names[2:4] == ["Halvik Sun Nordic Holidays"] * 2 and out["label"][3] == "ORG"
     assert names[4:6] == ["Harrow & Finch"] * 2
+    assert names[6:8] == ["O'Dowd Comics Hub"] * 2  # an apostrophe, but no possessive
     # A short form that is an ORG of the article with its legal form is that ORG.
-    assert ids[8] == ids[7] == ORG("Belcor") != ids[6]
+    assert ids[10] == ids[9] == ORG("Belcor") != ids[8]
 
 
 def test_leading_words_that_stay_apart_from_the_name():
@@ -1153,6 +1155,7 @@ def test_leading_words_that_stay_apart_from_the_name():
         [("Tomas Brevik", "ORG"), ("Tomas", "PERSON")],  # a "person" before one word only
         [("Senate Ways Committee", "ORG"), ("Senate", "ORG")],  # a part of it
         [("Orrin's Edu", "ORG"), ("Orrin", "ORG")],  # a possessive
+        [("Dorsets' Ware Trust", "ORG"), ("Dorsets", "ORG")],  # a plural's possessive
         [("Wander The Hills", "ORG"), ("Wander", "ORG")],  # a title's function word
         [("Ostra for the Cup", "ORG"), ("Ostra", "ORG")],  # lowercase words
         [("Greenleaf MP", "ORG"), ("Greenleaf", "ORG")],  # a post-nominal glued to a party

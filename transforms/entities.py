@@ -1603,12 +1603,15 @@ def _org_short_forms(
     for i in range(n):
         first_of.setdefault(keys[i], i)
     names = {okeys[j] for j in range(n) if is_org[j] and okeys[j] != keys[j]}
+    forms: dict[int, set[str]] = defaultdict(set)  # a person cluster's keys in the article
+    for j in range(n):
+        if assigned[j] is not None:
+            forms[id(assigned[j])].add(keys[j])
     for i in range(n):
         if (i in out or labels[i] not in ("ORG", "PERSON") or keys[i] not in leads or keys[i] in names
                 or not short_form(i)):
             continue  # an ORG of the article written so is that ORG ("Avco" of "Avco Corp")
-        cl = assigned[i]
-        if cl is not None and any(assigned[j] is cl and keys[j] != keys[i] for j in range(n)):
+        if assigned[i] is not None and forms[id(assigned[i])] - {keys[i]}:
             continue  # a person the article writes another way ("Steve Redgrave" ... "Redgrave")
         hit = leads[keys[i]]
         # A PERSON-tagged short form only before two words or more: one word after a
@@ -1624,6 +1627,8 @@ def _org_short_forms(
 # rule 7e joins no short form to such a name.
 _PART_WORDS = frozenset("""committee committees subcommittee board panel inquiry award awards prize
     park stadium arena trophy cup mp mps mep meps msp msps mla mlas""".split())
+# A possessive inside a name ("Arsenal's Edu", "Dubs' Succession"; not "O'Malley Group").
+_INNER_POSSESSIVE_RE = re.compile(r"(?:['\u2019\u02bc][sS]|[sS]['\u2019\u02bc])\s")
 # Function words that a title capitalises ("Meet The Parents", "Pirates Of The Caribbean").
 _TITLE_FUNCTION_WORDS = frozenset("the of and for in on at to a an vs more".split())
 
@@ -1645,7 +1650,7 @@ def _org_leads(labels: list[str], clean: list[str], keys: list[str], is_org: lis
     out: dict[str, tuple[int, int] | None] = {}
     owner: dict[str, str] = {}
     for j in range(len(keys)):
-        if not is_org[j] or _POSSESSIVE_RE.search(clean[j]) or re.search(APOSTROPHE_PATTERN + r"\w*\s", clean[j]):
+        if not is_org[j] or _POSSESSIVE_RE.search(clean[j]) or _INNER_POSSESSIVE_RE.search(clean[j]):
             continue
         words = clean[j].split()
         while len(words) > 1 and name_key(words[-1]) in _LEGAL_SUFFIXES | {"and", ""}:
