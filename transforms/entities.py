@@ -219,6 +219,11 @@ _APOSTROPHES = "'’‘`´ʼ"
 _HYPHENS = "-‐‑‒–—―"
 _WORD_PART = rf"[^\s{re.escape(_HYPHENS)}]+"  # a word, or each part of a hyphenated one ("Kim Jong-un": 3)
 _POSSESSIVE_RE = re.compile(r"(?:['’ʼ][sS]|(?<=[sSzZ])['’ʼ])$")
+# A possessive inside a name, before a capitalised word: "Arsenal's Edu", "Ladbrokes' Warren
+# Lush". The "'" alone only after an "s" (a plural's possessive): "Dunkin' Donuts", "Lil'
+# Kim" and "O'Malley Group" have none. A space before the apostrophe: CoNLL's tokens
+# ("Iliescu 's Party"). Used by entities rule 7e and ner._possessive_glue.
+INNER_POSSESSIVE_RE = re.compile(r"(?:\s?['’]s\b|(?<=[sS])\s?['’])(?=\s+[A-Z0-9])")
 # Currency signs are wrapping too: NER glues them to the name before an amount ("Labour £"),
 # but not one glued to a capital: "A$", "US$" (CoNLL-2003 tags them MISC) name a currency.
 _WRAP_RE = re.compile(r"^[\s\"“”'‘’«»()\[\]{},;:.!?]+|(?:[\s\"“”'‘’«»()\[\]{},;:!?]|(?<![A-Z])[£$€¥])+$")
@@ -1627,8 +1632,8 @@ def _org_short_forms(
 # rule 7e joins no short form to such a name.
 _PART_WORDS = frozenset("""committee committees subcommittee board panel inquiry award awards prize
     park stadium arena trophy cup mp mps mep meps msp msps mla mlas""".split())
-# A possessive inside a name ("Arsenal's Edu", "Dubs' Succession"; not "O'Malley Group").
-_INNER_POSSESSIVE_RE = re.compile(r"(?:['\u2019\u02bc][sS]|[sS]['\u2019\u02bc])\s")
+# What ends a name after its own words: legal forms and what joins them ("Smith and Co Inc").
+_LEGAL_TAIL = _LEGAL_SUFFIXES | {"and", ""}
 # Function words that a title capitalises ("Meet The Parents", "Pirates Of The Caribbean").
 _TITLE_FUNCTION_WORDS = frozenset("the of and for in on at to a an vs more".split())
 
@@ -1650,10 +1655,10 @@ def _org_leads(labels: list[str], clean: list[str], keys: list[str], is_org: lis
     out: dict[str, tuple[int, int] | None] = {}
     owner: dict[str, str] = {}
     for j in range(len(keys)):
-        if not is_org[j] or _POSSESSIVE_RE.search(clean[j]) or _INNER_POSSESSIVE_RE.search(clean[j]):
+        if not is_org[j] or _POSSESSIVE_RE.search(clean[j]) or INNER_POSSESSIVE_RE.search(clean[j]):
             continue
         words = clean[j].split()
-        while len(words) > 1 and name_key(words[-1]) in _LEGAL_SUFFIXES | {"and", ""}:
+        while len(words) > 1 and name_key(words[-1]) in _LEGAL_TAIL:
             words = words[:-1]  # "Harcourt Brace Jovanovich Inc": the name's own words
         if len(words) < 2 or name_key(words[-1]) in alone or name_key(words[-1]) in _PART_WORDS:
             continue

@@ -38,7 +38,8 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, THE_BEFORE,
+    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, INNER_POSSESSIVE_RE,
+    THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, name_key,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
@@ -394,10 +395,6 @@ def _lost_possessive_names(paras: list[str], article: list[list[Mention]]) -> li
     return out
 
 
-# An apostrophe inside a span, before a capitalised word: "Ladbrokes' Warren Lush",
-# "Arsenal's Edu". The "'" alone only after an "s" (a plural's possessive), so "Dunkin'
-# Donuts" and "Lil' Kim" are no possessives. A space before the apostrophe: CoNLL's tokens.
-_INNER_POSSESSIVE = re.compile(r"\s?['\u2019](?:s\b)?(?=\s+[A-Z0-9])")
 _POSSESSIVE_NEXT = re.compile(r"\s?['\u2019]")
 
 
@@ -421,8 +418,8 @@ def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]],
     for k, (p, spans) in enumerate(zip(paras, article)):
         bounds = None
         for s, e, label in spans:
-            for m in _INNER_POSSESSIVE.finditer(p, s, e):
-                if m.start() <= s or not (m.group(0).rstrip().endswith("s") or p[m.start() - 1] in "sS"):
+            for m in INNER_POSSESSIVE_RE.finditer(p, s, e):
+                if m.start() <= s:
                     continue
                 front = p[s:m.start()]
                 rest = m.end() + len(p[m.end():e]) - len(p[m.end():e].lstrip())
