@@ -117,7 +117,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.17: a name's leading words written after the name are that name in the article
 #        ("Real" after "Real Madrid", "Pan Am" after "Pan Am World Airways"; entities rule 7e;
 #        entity ids and names)
-PIPELINE_VERSION = "1.6.17"
+# 1.6.18: an acronym tagged PERSON or PRODUCT joins the one ORG of the article spelled out
+#        with its initials ("AEFA", "IRB"), and an acronym that heads a company's name is
+#        that company ("WMC" of "WMC Resources"; entities rule 7; entity ids and names)
+PIPELINE_VERSION = "1.6.18"
 ENV_PREFIX = "NEWSETL_"
 
 

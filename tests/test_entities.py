@@ -1481,6 +1481,46 @@ def test_norp_tagged_acronym_joins_the_spelled_out_org():
     assert out["entity_name"][3] == "GOP"
 
 
+def test_acronym_tagged_person_or_product_joins_the_one_spelled_out_org():
+    # BBC: "American Express Financial Advisors" ... "AEFA" and "International Rugby Board" ...
+    # "IRB", which the model tagged PERSON and PRODUCT (11 articles).
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "Vallory Export Finance Agency", "ORG"), ("a", 1, 0, "VEFA", "PERSON"),
+        ("b", 0, 0, "Ostrand Rowing Board", "ORG"), ("b", 1, 0, "ORB", "PRODUCT"),
+        # Two ORGs with those initials: neither is guessed.
+        ("c", 0, 0, "Kestrel Tin Mines", "ORG"), ("c", 1, 0, "Kirby Tool Makers", "ORG"),
+        ("c", 2, 0, "KTM", "PERSON"),
+        # Two letters are rather a person's initials; a person is never the long form.
+        ("d", 0, 0, "Jalen Korr", "PERSON"), ("d", 1, 0, "Juniper Kites", "ORG"), ("d", 2, 0, "JK", "PERSON"),
+        ("e", 0, 0, "Tamsin Ode Moss", "PERSON"), ("e", 1, 0, "TOM", "PERSON"),
+    ]))
+    names, labels = out["entity_name"].to_list(), out["label"].to_list()
+    assert names[1] == "Vallory Export Finance Agency" and labels[1] == "ORG"
+    assert out["entity_id"][1] == out["entity_id"][0]
+    assert names[3] == "Ostrand Rowing Board" and labels[3] == "ORG"
+    assert names[6] == "KTM" and labels[6] == "PERSON"
+    assert names[9] == "JK" and labels[9] == "PERSON"
+    assert names[11] == "TOM" and labels[11] == "PERSON"
+
+
+def test_acronym_that_heads_a_company_name_is_that_company():
+    # Rule 7 with an acronym as the head (BBC: "WMC Resources" ... "WMC", "SBC
+    # Communications" ... "SBC", "UFJ Holdings" ... "UFJ"; 9 articles).
+    out = resolve_mentions(mentions_frame([
+        ("a", 0, 0, "QRX Resources", "ORG"), ("a", 1, 0, "QRX", "ORG"), ("a", 2, 0, "QRX", "PERSON"),
+        ("b", 0, 0, "ZTV Sport", "ORG"), ("b", 1, 0, "ZTV", "ORG"),  # "sport" is no descriptor: a part
+        ("c", 0, 0, "KLD Holdings", "ORG"), ("c", 1, 0, "KLD Mining", "ORG"), ("c", 2, 0, "KLD", "ORG"),
+        ("d", 0, 0, "US Airways", "ORG"), ("d", 1, 0, "US", "GPE"),  # a country heads nothing
+    ]))
+    ids, names = out["entity_id"].to_list(), out["entity_name"].to_list()
+    # The short form's name, as rule 7 gives "Acme" for "Acme Chemical Co".
+    assert ids[0] == ids[1] == ids[2] == ORG("QRX") and names[0] == "QRX"
+    assert out["label"][2] == "ORG"
+    assert ids[3] != ids[4]
+    assert len({ids[5], ids[6], ids[7]}) == 3  # two companies of that head: none is guessed
+    assert ids[8] != ids[9] and out["label"][9] == "GPE"
+
+
 def test_initials_come_from_capitalised_words():
     from newsetl.transforms.entities import _initials
 

@@ -1366,18 +1366,27 @@ def _resolve_article(
             acronym_target[clean[i]] = state
             out_labels[i] = "GPE"
             continue
-        if out_labels[i] in _ACRONYM_LABELS and _is_acronym(clean[i]) and not country_code(clean[i], "GPE"):
-            acro = clean[i].replace(".", "").upper()
+        if not _is_acronym(clean[i]) or country_code(clean[i], "GPE"):
+            continue
+        acro = clean[i].replace(".", "").upper()
+        if out_labels[i] in _ACRONYM_LABELS:
             pools = ((org_names, place_names) if out_labels[i] == "ORG" else (org_names,) if out_labels[i] == "NORP"
                      else (place_names, org_names))
-            for pool in pools:
-                fits = sorted({name for name in pool if acro in _initials(name)})
-                if fits:
-                    if len(fits) == 1:
-                        acronym_target[clean[i]] = fits[0]
-                        if out_labels[i] == "NORP":
-                            out_labels[i] = "ORG"  # "IMF" tagged NORP, spelled out as an ORG
-                    break
+        elif len(acro) >= 3:
+            # Tagged PERSON or PRODUCT ("AEFA", "IRB"): an ORG of the article spelled out
+            # with those initials ("American Express Financial Advisors") names it; two
+            # letters are rather a person's initials ("JK").
+            pools = (org_names,)
+        else:
+            continue
+        for pool in pools:
+            fits = sorted({name for name in pool if acro in _initials(name)})
+            if fits:
+                if len(fits) == 1:
+                    acronym_target[clean[i]] = fits[0]
+                    if out_labels[i] not in ("ORG", "GPE", "LOC"):
+                        out_labels[i] = "ORG"  # "IMF" tagged NORP, spelled out as an ORG
+                break
 
     cluster_list = sorted(clusters.values(), key=lambda c: c.first)
     assigned: list[_Cluster | None] = [None] * n
@@ -1474,7 +1483,8 @@ def _org_short_forms(
     """Rules 7 and 8: the organisations of one article written in a long and a short form.
 
     7. A company's leading words ("Acme" next to "Acme Chemical Co", see `_org_heads`)
-       and that one ORG of the article with that head are one entity. A NORP- or
+       and that one ORG of the article with that head are one entity, an acronym too
+       ("WMC" next to "WMC Resources"). A NORP- or
        PERSON-tagged short form too (small models tag a bare company name so), unless it
        is part of a person's name in the article (then it is that person) or, NORP-tagged,
        the article also writes it in the plural: a group of people ("Muslim voters",
@@ -1509,9 +1519,10 @@ def _org_short_forms(
     group_plurals = {_fold_plural(keys[j]) for j in range(n)
                      if labels[j] == "NORP" and keys[j] and " " not in keys[j] and _fold_plural(keys[j]) != keys[j]}
 
-    def short_form(i: int) -> bool:
-        """Whether mention i can be an organisation's short form (rules 7 and 7e)."""
-        if labels[i] not in _ORG_SHORT_LABELS or not keys[i] or _is_acronym(clean[i]):
+    def short_form(i: int, acronym: bool = False) -> bool:
+        """Whether mention i can be an organisation's short form (rules 7 and 7e); an
+        acronym only with `acronym` (rule 7: "WMC" of "WMC Resources")."""
+        if labels[i] not in _ORG_SHORT_LABELS or not keys[i] or (_is_acronym(clean[i]) and not acronym):
             return False
         if labels[i] == "NORP" and keys[i] in group_plurals:
             return False
@@ -1529,7 +1540,7 @@ def _org_short_forms(
 
     if long_by_head:
         for i in range(n):
-            if not short_form(i):
+            if not short_form(i, acronym=True):
                 continue
             fits = long_by_head.get(keys[i], set())
             if labels[i] == "PERSON" and any(f.endswith(" party") for f in fits):
