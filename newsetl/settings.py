@@ -120,7 +120,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.18: an acronym tagged PERSON or PRODUCT joins the one ORG of the article spelled out
 #        with its initials ("AEFA", "IRB"), and an acronym that heads a company's name is
 #        that company ("WMC" of "WMC Resources"; entities rule 7; entity ids and names)
-PIPELINE_VERSION = "1.6.18"
+# 1.6.19: in text without apostrophes, a weekday's or a month's possessive glued to a name is
+#        cut off ("Saturdays Six Nations"), and a country's before a person's whole name
+#        ("Britains Greg Rusedski"; entities rule 0e; spans, entity ids and names)
+PIPELINE_VERSION = "1.6.19"
 ENV_PREFIX = "NEWSETL_"
 
 

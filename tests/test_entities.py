@@ -1931,6 +1931,37 @@ def test_a_name_with_its_apostrophe_lost_is_the_possessive_in_text_without_apost
     assert names["Velmarias"] == "Velmarias" and names["Marrows"] != "Ilsa Marrow"
 
 
+def test_a_weekday_or_month_possessive_glued_to_a_name_is_cut_in_text_without_apostrophes():
+    # Rule 0e (BBC with its apostrophes deleted: "Saturdays Six Nations", "Januarys Carling
+    # Cup", "Sundays Leipzig International"). Invented names.
+    s = ("Saturdays Quell Cup clash drew fans to Marrow Park. Januarys Vell Trophy final and "
+         "the Sundays Tour ended. Mondays are quiet at Wednesdays Hub.")
+    spans = [("Saturdays Quell Cup", "EVENT"), ("Marrow Park", "FAC"), ("Januarys Vell Trophy", "EVENT"),
+             ("Sundays Tour", "EVENT"), ("Wednesdays Hub", "ORG")]
+    out = resolve_mentions(sentence_frame("a", s, spans))
+    assert out["text"].to_list() == ["Quell Cup", "Marrow Park", "Vell Trophy", "Sundays Tour", "Hub"]
+    assert out["start_char"][0] == s.index("Quell Cup") and out["start_char"][2] == s.index("Vell Trophy")
+    # With an apostrophe in the article, the span is a name as written.
+    s2 = s.replace("quiet", "the team's quiet")
+    out = resolve_mentions(sentence_frame("b", s2, spans))
+    assert out["text"].to_list()[0] == "Saturdays Quell Cup"
+
+
+def test_a_country_possessive_glued_to_a_whole_name_is_cut_in_text_without_apostrophes():
+    # Rule 0e (BBC with its apostrophes deleted: "Britains Greg Rusedski", "Irelands Paul
+    # Brizzel", "Frances Nathalie Dechy", the country not written alone). Invented names.
+    s = "Britains Dara Vell beat Kenyas Ned Ray Oyelo. Frances Quill won and Irelands Tam sang."
+    spans = [("Britains Dara Vell", "PERSON"), ("Kenyas Ned Ray Oyelo", "PERSON"), ("Frances Quill", "PERSON"),
+             ("Irelands Tam", "PERSON")]
+    out = resolve_mentions(sentence_frame("a", s, spans))
+    assert out["text"].to_list() == ["Dara Vell", "Ned Ray Oyelo", "Frances Quill", "Irelands Tam"]
+    assert out["start_char"][0] == s.index("Dara Vell") and out["label"][1] == "PERSON"
+    # With the country written alone, one word after it is cut too (as before).
+    s2 = s + " Ireland cheered."
+    out = resolve_mentions(sentence_frame("b", s2, [*spans, ("Ireland", "GPE")]))
+    assert out["text"].to_list()[3] == "Tam"
+
+
 def test_link_to_known_a_surname_under_another_label_joins_the_dominant_known_person():
     # "Trump" tagged ORG all through an article that never gives the full name (extraction
     # pages); BBC: "Mourinho" ORG, "Safin" ORG. Invented names.

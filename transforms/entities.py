@@ -884,6 +884,9 @@ def _royal_titles_before(ordered: pl.DataFrame) -> list[str]:
 
 
 APOSTROPHE_PATTERN = f"[{_APOSTROPHES}]"
+# Months and weekdays: capitalised words that name no one.
+CALENDAR_WORDS = frozenset("january february march april may june july august september october november "
+                           "december monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 def _articles_without_apostrophes(ordered: pl.DataFrame) -> list[bool]:
@@ -982,16 +985,25 @@ def _lost_possessives(labels: list[str], clean: list[str], after_the: list[bool]
     return out
 
 
+def _calendar_possessive(front: str) -> bool:
+    """A weekday or a month with an "s" added, one word ("Saturdays" of "Saturdays Six
+    Nations", "Januarys" of "Januarys Carling Cup"): "Saturday's" with its apostrophe lost;
+    no name starts with one."""
+    key = name_key(front)
+    return " " not in key and key.endswith("s") and key[:-1] in CALENDAR_WORDS
+
+
 def _possessive_cuts(labels: list[str], surfaces: list[str], after_the: list[bool]) -> list[int]:
     """Rule 0e, for an article without apostrophes: characters to cut off the front of a
     span that NER glued across a possessive whose apostrophe was lost ("Japans Honda",
     "Oxfams Barbara Stocking", "News Corps News International": `_possessive_of` the
-    front words, read against the article's names). The name after it is kept: the span
+    front words, read against the article's names; a weekday's or a month's, "Saturdays Six
+    Nations": `_calendar_possessive`). The name after it is kept: the span
     names what the possessive qualifies. Not after "the"; the rest must start with a
     capital and hold a word that is no industry word or legal form ("Reuters Holdings
     Plc" next to "Reuter" is a name, not Reuter's holdings). A person's span is cut at a
-    country only when the article names that country ("Frances Carter" is a woman's
-    name)."""
+    country the article does not name only before two words or more ("Britains Greg
+    Rusedski"; "Frances Carter" is a woman's name)."""
     stems = _possessor_stems(labels, [clean_name(s, lab) for s, lab in zip(surfaces, labels)])
     out = []
     for s, lab, before_the in zip(surfaces, labels, after_the):
@@ -999,7 +1011,11 @@ def _possessive_cuts(labels: list[str], surfaces: list[str], after_the: list[boo
         if s and not before_the:
             for m in re.finditer(r"\S+(?=\s+[A-Z])", s):
                 front, rest = s[: m.end()].strip(), _org_key(s[m.end():])
-                if (_possessive_of(front, stems, countries=lab != "PERSON") is not None
+                # A person's span: a country only before a whole name ("Britains Greg
+                # Rusedski"), not before one word ("Frances Carter" is a woman's name).
+                whole = len(s[m.end():].split()) >= 2
+                if ((_possessive_of(front, stems, countries=lab != "PERSON" or whole) is not None
+                     or _calendar_possessive(front))
                         and not all(w in _ORG_DESCRIPTORS for w in rest.split())):
                     cut = len(s) - len(s[m.end():].lstrip())
                     break

@@ -38,8 +38,8 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, INNER_POSSESSIVE_RE,
-    THE_BEFORE,
+    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, CALENDAR_WORDS,
+    INNER_POSSESSIVE_RE, THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, name_key,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
@@ -257,9 +257,6 @@ def recognize_articles(
 
 _LOWER_WORD = re.compile(r"(?<![\w'\u2019-])[a-z]+(?:['\u2019-][a-z]+)?(?![\w'\u2019-])")
 _NAME_WORD = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)?")
-# Capitalised words that are no surname written alone ("in May", "on Friday").
-_CALENDAR = frozenset("january february march april may june july august september october november "
-                      "december monday tuesday wednesday thursday friday saturday sunday".split())
 # A capitalised word right before or after a surname (a title before is fine: "Mr Pence",
 # entities._TITLE_RE; one that ends a sentence is no name next to it: "in London. Pence said").
 _CAPITAL_BEFORE = re.compile(r"[A-Z][\w'\u2019-]*\s+$")
@@ -312,7 +309,8 @@ def _surnames(paras: list[str], article: list[list[Mention]], people: frozenset[
                 continue
             last.add(words[-1])
     names = [w for w in last | people if _NAME_WORD.fullmatch(w) and len(w) >= 3 and w.lower() not in _GLUE_WORDS
-             and w not in other and w not in firsts and w.lower() not in _CALENDAR]
+             and w not in other and w not in firsts
+             and w.lower() not in CALENDAR_WORDS]  # no surname written alone: "in May", "on Friday"
     if not names:
         return article
     word_re = re.compile(r"(?<![\w-])(?<!\w['\u2019])(?:" + "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))

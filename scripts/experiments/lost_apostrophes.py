@@ -35,12 +35,12 @@ APOSTROPHES = "'’‘`´ʼ"
 STRIP_RE = re.compile(f"[{APOSTROPHES}]")
 
 
-def articles(data: Path, every: int, limit: int) -> list[dict]:
-    """Every `every`-th BBC article (all five topics), at most `limit`."""
+def articles(data: Path, every: int, limit: int, offset: int = 1) -> list[dict]:
+    """Every `every`-th BBC article from the `offset`-th (all five topics), at most `limit`."""
     out = []
     with open(data / "bbc-news" / "bbc-news.jsonl", encoding="utf-8") as fh:
         for i, line in enumerate(fh):
-            if i % every == 1:
+            if i % every == offset:
                 out.append(json.loads(line))
     return out[:limit]
 
@@ -115,8 +115,10 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--every", type=int, default=4)
     ap.add_argument("--limit", type=int, default=500)
+    ap.add_argument("--offset", type=int, default=1,
+                    help="which article of each `every` (1: the sample rules were read on; 3: another one)")
     args = ap.parse_args(argv)
-    docs = articles(args.data, args.every, args.limit)
+    docs = articles(args.data, args.every, args.limit, args.offset)
     with tempfile.TemporaryDirectory(prefix="newsetl-apostrophes-") as tmp:
         work = Path(tmp)
         res = compare(land(docs, False, work), land(docs, True, work))
