@@ -1389,9 +1389,9 @@ def _resolve_article(
             pools = ((org_names, place_names) if out_labels[i] == "ORG" else (org_names,) if out_labels[i] == "NORP"
                      else (place_names, org_names))
         elif len(acro) >= 3:
-            # Tagged PERSON or PRODUCT ("AEFA", "IRB"): an ORG of the article spelled out
-            # with those initials ("American Express Financial Advisors") names it; two
-            # letters are rather a person's initials ("JK").
+            # Tagged another label (on BBC: PERSON, "AEFA"; PRODUCT, "IRB"): an ORG of the
+            # article spelled out with those initials ("American Express Financial
+            # Advisors") names it; two letters are rather a person's initials ("JK").
             pools = (org_names,)
         else:
             continue
