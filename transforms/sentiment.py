@@ -37,7 +37,7 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -499,8 +499,9 @@ def build_design(rows, vocab: dict[str, int], mean: np.ndarray, std: np.ndarray)
     Xn = (np.asarray([r[1] for r in rows], dtype=np.float64).reshape(len(rows), len(mean))
           - mean) / std
     lens = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-    flat = [w for feats, _ in rows for w in feats]
-    idx = np.fromiter(map(vocab.get, flat, repeat(-1, len(flat))), dtype=np.int64, count=len(flat))
+    n = int(lens.sum())
+    idx = np.fromiter(map(vocab.get, chain.from_iterable(feats for feats, _ in rows), repeat(-1, n)),
+                      dtype=np.int64, count=n)
     known = idx >= 0
     per_row = np.bincount(np.repeat(np.arange(len(rows)), lens)[known], minlength=len(rows))
     return Xn, np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64), idx[known]
@@ -759,10 +760,18 @@ class VectorReader:
         texts = list(by_sent)
         toks = ([(tokens[s].orig, tokens[s].spans) for s in texts] if tokens is not None
                 else [reader_tokens(s) for s in texts])
-        types: dict[str, int] = {}
-        ids = [[types.setdefault(w, len(types)) for w in tk] for tk, _ in toks]
-        table = self.token_table(list(types)) if types else np.zeros((0, len(p["bp"])), np.float32)
-        h = p["Wc"].shape[1]
+        words = [w for tk, _ in toks for w in tk]  # every sentence's tokens, one after another
+        types = {w: k for k, w in enumerate(dict.fromkeys(words))}
+        ids = np.fromiter(map(types.__getitem__, words), dtype=np.int64, count=len(words))
+        n_tok = np.fromiter((len(tk) for tk, _ in toks), dtype=np.int64, count=len(toks))
+        first = np.cumsum(n_tok) - n_tok  # where each sentence's tokens start in `ids`
+        d, h = len(p["bp"]), p["Wc"].shape[1]
+        table = self.token_table(list(types)) if types else np.zeros((0, d), np.float32)
+        # The convolution, word type by word type: what each type adds to the channels of a
+        # position when it stands at window offset k (a last row of zeros: the padding).
+        conv = [np.vstack([table @ p["Wc"][k * d:(k + 1) * d], np.zeros((1, h), np.float32)])
+                for k in range(READER_WIDTH)]
+        pad = len(table)
         half = READER_WIDTH // 2
         span_of = np.zeros((len(sentences), 2), dtype=np.int64)  # token range of each target
         for j, s in enumerate(texts):
@@ -773,25 +782,29 @@ class VectorReader:
             for i in by_sent[s]:
                 span_of[i] = token_range(starts, ends, spans[i][0], spans[i][1])
         targets_of = [by_sent[s] for s in texts]
-        order = np.argsort([len(x) for x in ids], kind="stable")
+        order = np.argsort(n_tok, kind="stable")
         batches, cur = [], []
         for j in order:  # ascending length: the last sentence sets the batch's width
-            if cur and (len(cur) + 1) * max(1, len(ids[j])) > READER_BATCH_TOKENS:
+            if cur and (len(cur) + 1) * max(1, n_tok[j]) > READER_BATCH_TOKENS:
                 batches.append(cur)
                 cur = []
             cur.append(j)
         batches.append(cur)
         for sel in batches:
-            L = max(1, max(len(ids[j]) for j in sel))
-            H = np.zeros((len(sel), L + 2 * half, table.shape[1]), np.float32)
-            lens = np.zeros(len(sel), dtype=np.int64)
-            for r, j in enumerate(sel):
-                H[r, half:half + len(ids[j])] = table[ids[j]]
-                lens[r] = len(ids[j])
-            U = np.concatenate([H[:, k:k + L] for k in range(READER_WIDTH)], axis=2)
-            C = U @ p["Wc"] + p["bc"]  # (sentences, L, h): target independent
+            lens = n_tok[sel]
+            L = max(1, int(lens.max()))
+            # each sentence's word-type ids in a row, padded on both sides
+            grid = np.full((len(sel), L + 2 * half), pad, dtype=np.int64)
+            rows = np.repeat(np.arange(len(sel)), lens)
+            cols = np.arange(len(rows)) - np.repeat(np.cumsum(lens) - lens, lens)
+            grid[rows, cols + half] = ids[first[sel][rows] + cols]
+            C = conv[0][grid[:, :L]]  # (sentences, L, h): target independent
+            for k in range(1, READER_WIDTH):
+                C += conv[k][grid[:, k:k + L]]
+            C += p["bc"]
+            C[np.arange(L)[None, :] >= lens[:, None]] = -np.inf  # padding: 0 after the ReLU
             tix_all = np.concatenate([targets_of[j] for j in sel])
-            row_all = np.concatenate([np.full(len(targets_of[j]), r) for r, j in enumerate(sel)])
+            row_all = np.repeat(np.arange(len(sel)), [len(targets_of[j]) for j in sel])
             step = max(1, READER_TARGET_TOKENS // L)
             pos = np.arange(L)[None, :]
             for t0 in range(0, len(tix_all), step):
@@ -800,12 +813,21 @@ class VectorReader:
                 A = C[row]  # (targets, L, h)
                 A += p["Bb"][distance_buckets(pos, ts, te)]
                 np.maximum(A, 0, out=A)
-                A *= (pos < lens[row][:, None])[:, :, None]  # padding -> 0: A >= 0, no max picks it
-                inside = (pos >= ts) & (pos < te)
-                feats = np.concatenate([  # an empty side pools to 0
-                    (A * (pos < ts)[:, :, None]).max(1),
-                    (A * (pos >= te)[:, :, None]).max(1),
-                    (A * inside[:, :, None]).sum(1) / np.maximum(inside.sum(1), 1)[:, None],
-                    A.max(1)], axis=1)
+                # Pooled (A >= 0, so an empty side pools to 0): the max left of the target and
+                # right of it, one token position at a time up to the farthest target, the
+                # mean over the target's few tokens, and the max over the sentence.
+                ts, te = ts[:, 0], te[:, 0]
+                at = np.arange(len(tix))
+                left = np.zeros((len(tix), h), np.float32)
+                for k in range(int(ts.max())):
+                    np.maximum(left, A[:, k], out=left, where=(k < ts)[:, None])
+                right = np.zeros((len(tix), h), np.float32)
+                for k in range(int(te.min()), L):
+                    np.maximum(right, A[:, k], out=right, where=(k >= te)[:, None])
+                width = te - ts
+                inside = np.zeros((len(tix), h), np.float32)
+                for k in range(int(width.max())):
+                    inside += A[at, np.minimum(ts + k, L - 1)] * (k < width)[:, None]
+                feats = np.concatenate([left, right, inside / np.maximum(width, 1)[:, None], A.max(1)], axis=1)
                 out[tix] = log_softmax((feats @ p["Wo"] + p["bo"]).astype(np.float64))
         return out
