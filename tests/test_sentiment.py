@@ -390,23 +390,31 @@ def _toy_data(n, seed=0):
     return out
 
 
-def test_reader_inference_matches_the_trainers_forward_pass(toy_vectors):
+def _reader_and_trainer(data, idx, vectors, seed: int):
+    """A reader trained a few steps on the first 40 targets of `data`, then run on `idx` by
+    inference (`VectorReader.logprobs`) and by the trainer's forward pass: (inference
+    log-probabilities, the trainer's, the trainer's input table Z, token ranges)."""
     import numpy as np
     from tests.conftest import load_script
 
     R = load_script("train_sentiment_reader")
-    data = _toy_data(60)
     y = np.array([d[3] for d in data])
-    Z, tok, rg = R.prepare(data, toy_vectors)
-    assert Z.shape == (len(set(w for d in data for w in S.reader_tokens(d[0])[0])) + 1, 8 + 3)
-    params = R.train_reader(Z, tok, rg, y, np.arange(40), seed=1, steps=5)
+    Z, tok, rg = R.prepare(data, vectors)
+    params = R.train_reader(Z, tok, rg, y, np.arange(40), seed=seed, steps=5)
     net = R.Net(Z.shape[1], np.random.default_rng(0))
     net.p = params
-    idx = np.arange(40, 60)
     logits, _ = net.forward(Z, *R.batch_arrays(idx, tok, rg, len(Z) - 1))
-    want = S.log_softmax(logits.astype(np.float64))
-    got = S.VectorReader(params, toy_vectors).logprobs([data[i][0] for i in idx],
-                                                       [(data[i][1], data[i][2]) for i in idx])
+    got = S.VectorReader(params, vectors).logprobs([data[i][0] for i in idx],
+                                                   [(data[i][1], data[i][2]) for i in idx])
+    return got, S.log_softmax(logits.astype(np.float64)), Z, rg
+
+
+def test_reader_inference_matches_the_trainers_forward_pass(toy_vectors):
+    import numpy as np
+
+    data = _toy_data(60)
+    got, want, Z, _ = _reader_and_trainer(data, np.arange(40, 60), toy_vectors, seed=1)
+    assert Z.shape == (len(set(w for d in data for w in S.reader_tokens(d[0])[0])) + 1, 8 + 3)
     assert np.abs(got - want).max() < 1e-5
     assert np.allclose(np.exp(got).sum(1), 1.0)
 
@@ -416,9 +424,7 @@ def test_reader_inference_matches_the_trainers_forward_pass_at_the_edges(toy_vec
     between tokens (no token of its own) and sentences of different lengths in one batch
     (padding): inference pools as the trainer's forward pass does."""
     import numpy as np
-    from tests.conftest import load_script
 
-    R = load_script("train_sentiment_reader")
     data = _toy_data(40, seed=5)
     s1 = "Smith praised the honest reform plan of Jones"
     s2 = "Lopez"
@@ -426,16 +432,8 @@ def test_reader_inference_matches_the_trainers_forward_pass_at_the_edges(toy_vec
     gap = s3.index(" and")  # between "Smith" and "and": an empty target
     data += [(s1, 0, 5, 2), (s1, s1.index("Jones"), len(s1), 0), (s2, 0, 5, 1), (s3, gap, gap, 1),
              (s3, 0, len("the minister"), 2)]
-    y = np.array([d[3] for d in data])
-    Z, tok, rg = R.prepare(data, toy_vectors)
-    params = R.train_reader(Z, tok, rg, y, np.arange(40), seed=2, steps=5)
-    net = R.Net(Z.shape[1], np.random.default_rng(0))
-    net.p = params
     idx = np.arange(30, len(data))
-    logits, _ = net.forward(Z, *R.batch_arrays(idx, tok, rg, len(Z) - 1))
-    want = S.log_softmax(logits.astype(np.float64))
-    got = S.VectorReader(params, toy_vectors).logprobs([data[i][0] for i in idx],
-                                                       [(data[i][1], data[i][2]) for i in idx])
+    got, want, _, rg = _reader_and_trainer(data, idx, toy_vectors, seed=2)
     assert [rg[i] for i in idx[-5:]] == [(0, 1), (7, 8), (0, 1), (5, 5), (0, 2)]
     assert np.abs(got - want).max() < 1e-5
 
