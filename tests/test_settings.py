@@ -29,7 +29,7 @@ def test_defaults():
     assert s.parquet_dir == s.warehouse / "parquet"
     assert s.state_dir == s.warehouse / "state"
     assert s.model_paths == (str(BUNDLED_MODELS["newsetl-ner"]), str(BUNDLED_MODELS["newsetl-tsc"]))
-    assert s.workers >= 1 and s.batch_size == 500 and s.progress is None
+    assert s.workers >= 1 and s.batch_size == 1000 and s.progress is None
     assert (s.snapshot_retention_seconds, s.compact_min_files, s.reader_memory_limit, s.enrich_cache) == (
         3600.0, 8, "2GB", True)
 
@@ -51,7 +51,7 @@ def test_empty_variable_means_unset(monkeypatch):
     monkeypatch.setenv("NEWSETL_PROGRESS", "")
     monkeypatch.setenv("NEWSETL_BATCH_SIZE", "")
     s = Settings.from_env()
-    assert s.progress is None and s.batch_size == 500
+    assert s.progress is None and s.batch_size == 1000
 
 
 def test_overrides_beat_environment_and_none_is_ignored(monkeypatch):
@@ -76,7 +76,7 @@ def test_frozen_and_with(tmp_path):
         s.workers = 2  # type: ignore[misc]
     t = s.with_(workers=2, batch_size=7)
     assert (t.workers, t.batch_size, t.warehouse) == (2, 7, tmp_path)
-    assert (s.workers, s.batch_size) == (1, 500)
+    assert (s.workers, s.batch_size) == (1, 1000)
     assert s.with_() == s and hash(s.with_()) == hash(s)
 
 
