@@ -109,6 +109,26 @@ def test_quotes_by_speaker(con):
     ]
 
 
+def test_longest_quote_is_the_same_whichever_order_the_rows_are_stored_in(tmp_path):
+    # Two quotes of one length: the sample must not depend on storage order (batch size,
+    # compaction); a plain arg_max over the length returned either.
+    got = []
+    for order in ([0, 1], [1, 0]):
+        c = duckdb.connect(str(tmp_path / f"q{order[0]}.duckdb"))
+        for t in TABLES:
+            c.execute(ddl(t))
+        sqlfiles.create_views(c)
+        c.execute("insert into articles (article_id, source) values ('a1', 'wire')")
+        texts = ["Costs will fall next year.", "Prices will rise next year"]
+        assert len(texts[0]) == len(texts[1])
+        for i in order:
+            c.execute("insert into quotes (article_id, paragraph_index, quote_index, quote, speaker, speaker_entity_id) "
+                      "values ('a1', 0, ?, ?, 'Alice Smith', 'e_alice')", [i, texts[i]])
+        got.append(c.execute("select longest_quote from quotes_by_speaker").fetchall())
+        c.close()
+    assert got[0] == got[1] == [("Prices will rise next year",)]
+
+
 def test_article_overview(con):
     got = rows(
         con,

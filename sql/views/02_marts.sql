@@ -166,7 +166,8 @@ grouped as (
         count(distinct source) as sources,
         min(day) as first_day,
         max(day) as last_day,
-        arg_max(quote_text, length(quote_text)) as longest_quote
+        -- ties in length go to the text that sorts last, so the sample is the same however the rows are stored
+        arg_max(quote_text, (length(quote_text), quote_text)) as longest_quote
     from quotes
     group by speaker_key
 )
