@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     # Worker processes for the enrichment fan-out (spaCy is the costly step).
     workers: int = Field(default_factory=_default_workers, ge=1)
     # Articles read per batch: bounds memory for corpora larger than RAM. 1,000 keeps a
-    # batch's frames small (BBC: peak RSS of the run 1.90 GB against 1.83 at 500) while
+    # batch's frames small (BBC: peak RSS of the run 1.90-1.93 GB, 1.81-1.86 at 500) while
     # Prefect's per-batch and per-shard costs stay small beside the work (BBC: 3 batches
     # and 12 shards instead of 5 and 20, ~1.5 s less on the bench's CPU estimate).
     batch_size: int = Field(1000, ge=1)
