@@ -29,6 +29,10 @@ from newsetl.transforms.entities import known_surnames
 from newsetl.warehouse import Writer, writer_lock
 
 
+# The first batch of a run holds 1 / FIRST_BATCH_SHARE of `batch_size` articles.
+FIRST_BATCH_SHARE = 4
+
+
 @task(name="prepare-batch", cache_policy=NO_CACHE)
 def prepare_batch(docs, writer: Writer, force: bool) -> process.Prepared:
     # The warehouse answers for just this batch: its ids' hashes and its evidence entries.
@@ -164,7 +168,10 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             with fanout.shard_runner(settings) as runner:
                 n_shards = fanout.n_workers(runner, settings) * fanout.SHARDS_PER_WORKER
                 copies = process.CopyMemo() if settings.enrich_cache else None
-                stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size)
+                # The first batch is a quarter of the others: the workers start on it while the
+                # main process reads and prepares the next (HTML extraction runs there).
+                stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size,
+                                 first=max(1, settings.batch_size // FIRST_BATCH_SHARE))
                 while True:
                     with summary.timed("read"):
                         nxt = next(stream, None)

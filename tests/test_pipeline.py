@@ -200,6 +200,23 @@ def test_a_later_run_links_an_acronym_an_earlier_article_spelled_out(tmp_path, m
     assert {r[2] for r in rows} == {entity_id_for("ORG", "European Union")}
 
 
+def test_batches_start_small_and_keep_each_reject_with_the_batch_it_was_met_in():
+    """`batches(first=...)`: the first batch is smaller (the workers start on it while the
+    rest is read), later ones full; every doc and reject comes out once, in order."""
+    from newsetl.flows.pipeline import FIRST_BATCH_SHARE
+    from newsetl.records import RawDoc, Reject
+    from newsetl.sources.dispatch import batches
+
+    items = [RawDoc("s", f"d{i}", text="x") for i in range(10)]
+    items.insert(3, Reject("s", "r0", "bad"))
+    items.append(Reject("s", "r1", "bad"))
+    got = [([d.input_ref for d in docs], [r.input_ref for r in rej]) for docs, rej in batches(iter(items), 4, first=2)]
+    assert got == [(["d0", "d1"], []), (["d2", "d3", "d4", "d5"], ["r0"]), (["d6", "d7", "d8", "d9"], []),
+                   ([], ["r1"])]
+    assert [len(d) for d, _ in batches(iter(items), 4)] == [4, 4, 2]
+    assert FIRST_BATCH_SHARE > 1
+
+
 def test_a_bare_surname_links_to_a_full_name_of_a_later_batch_and_batches_change_no_link(tmp_path, monkeypatch):
     """Cross-article links are made once every batch of the run is staged (issue 11): a
     bare "Blair" in the first batch joins the "Tony Blair" of the third, and a run of one

@@ -32,13 +32,18 @@ def iter_sources(sources: Iterable[str], settings: Settings, fetcher=None) -> It
         yield from docs_from_urls(urls, settings, fetcher)
 
 
-def batches(items: Iterator[RawDoc | Reject], size: int) -> Iterator[tuple[list[RawDoc], list[Reject]]]:
+def batches(items: Iterator[RawDoc | Reject], size: int,
+            first: int | None = None) -> Iterator[tuple[list[RawDoc], list[Reject]]]:
+    """Docs in batches of `size`, each with the rejects met while it filled; the first
+    batch holds `first` docs when given (a small first batch reaches the workers sooner)."""
     docs: list[RawDoc] = []
     rejects: list[Reject] = []
+    limit = first or size
     for item in items:
         (rejects if isinstance(item, Reject) else docs).append(item)
-        if len(docs) >= size:
+        if len(docs) >= limit:
             yield docs, rejects
             docs, rejects = [], []
+            limit = size
     if docs or rejects:
         yield docs, rejects
