@@ -22,15 +22,11 @@ from newsetl.records import Reject
 from newsetl.progress import Progress
 from newsetl.runstate import RunSummary, count_prepared
 from newsetl.settings import PIPELINE_VERSION, Settings
-from newsetl.sources.dispatch import batches, iter_sources
+from newsetl.sources.dispatch import iter_sources, run_batches
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
 from newsetl.transforms.entities import known_surnames
 from newsetl.warehouse import Writer, writer_lock
-
-
-# The first batch of a run holds 1 / FIRST_BATCH_SHARE of `batch_size` articles.
-FIRST_BATCH_SHARE = 4
 
 
 @task(name="prepare-batch", cache_policy=NO_CACHE)
@@ -168,10 +164,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             with fanout.shard_runner(settings) as runner:
                 n_shards = fanout.n_workers(runner, settings) * fanout.SHARDS_PER_WORKER
                 copies = process.CopyMemo() if settings.enrich_cache else None
-                # The first batch is a quarter of the others: the workers start on it while the
-                # main process reads and prepares the next (HTML extraction runs there).
-                stream = batches(iter_sources(sources, settings, fetcher), settings.batch_size,
-                                 first=max(1, settings.batch_size // FIRST_BATCH_SHARE))
+                stream = run_batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
                     with summary.timed("read"):
                         nxt = next(stream, None)

@@ -104,18 +104,18 @@ def measure(corpus: Path, shards: int | None, rounds: int, workdir: Path) -> dic
     from newsetl import process
     from newsetl.fanout import SHARDS_PER_WORKER
     from newsetl.settings import Settings
-    from newsetl.sources.dispatch import batches, iter_sources
+    from newsetl.sources.dispatch import iter_sources, run_batches
     from newsetl.transforms import sentiment
     from newsetl.transforms.ner import load_pipeline
 
     settings = Settings.from_env(warehouse=str(workdir / "wh"))
     models = settings.model_paths
     shards = shards or settings.workers * SHARDS_PER_WORKER
-    # as `newsetl run` cuts a fresh corpus with a process pool of settings.workers: batches
-    # of batch_size documents, each prepared and split into `shards` shards of at least
+    # as `newsetl run` cuts a fresh corpus with a process pool of settings.workers: its
+    # batches (run_batches), each prepared and split into `shards` shards of at least
     # min_shard_words
     parts, n_articles = [], 0
-    for docs, _rejects in batches(iter_sources([str(corpus)], settings), settings.batch_size):
+    for docs, _rejects in run_batches(iter_sources([str(corpus)], settings), settings.batch_size):
         prep = process.prepare(docs)
         n_articles += prep.articles.height
         parts += process.shard(prep, shards, settings.min_shard_words)

@@ -203,9 +203,8 @@ def test_a_later_run_links_an_acronym_an_earlier_article_spelled_out(tmp_path, m
 def test_batches_start_small_and_keep_each_reject_with_the_batch_it_was_met_in():
     """`batches(first=...)`: the first batch is smaller (the workers start on it while the
     rest is read), later ones full; every doc and reject comes out once, in order."""
-    from newsetl.flows.pipeline import FIRST_BATCH_SHARE
     from newsetl.records import RawDoc, Reject
-    from newsetl.sources.dispatch import batches
+    from newsetl.sources.dispatch import FIRST_BATCH_SHARE, batches, run_batches
 
     items = [RawDoc("s", f"d{i}", text="x") for i in range(10)]
     items.insert(3, Reject("s", "r0", "bad"))
@@ -214,7 +213,9 @@ def test_batches_start_small_and_keep_each_reject_with_the_batch_it_was_met_in()
     assert got == [(["d0", "d1"], []), (["d2", "d3", "d4", "d5"], ["r0"]), (["d6", "d7", "d8", "d9"], []),
                    ([], ["r1"])]
     assert [len(d) for d, _ in batches(iter(items), 4)] == [4, 4, 2]
+    # a run's batches (the flow and bench_steps): the first a share of the others
     assert FIRST_BATCH_SHARE > 1
+    assert [len(d) for d, _ in run_batches(iter(items), 4 * FIRST_BATCH_SHARE)] == [4, 6]
 
 
 def test_a_bare_surname_links_to_a_full_name_of_a_later_batch_and_batches_change_no_link(tmp_path, monkeypatch):

@@ -32,6 +32,16 @@ def iter_sources(sources: Iterable[str], settings: Settings, fetcher=None) -> It
         yield from docs_from_urls(urls, settings, fetcher)
 
 
+# A run's first batch holds 1 / FIRST_BATCH_SHARE of `batch_size` articles: the workers
+# start on it while the main process reads and prepares the next (HTML extraction runs there).
+FIRST_BATCH_SHARE = 4
+
+
+def run_batches(items: Iterator[RawDoc | Reject], size: int) -> Iterator[tuple[list[RawDoc], list[Reject]]]:
+    """A run's batches (`newsetl run`, scripts/bench_steps.py): a small first one, then `size`."""
+    return batches(items, size, first=max(1, size // FIRST_BATCH_SHARE))
+
+
 def batches(items: Iterator[RawDoc | Reject], size: int,
             first: int | None = None) -> Iterator[tuple[list[RawDoc], list[Reject]]]:
     """Docs in batches of `size`, each with the rejects met while it filled; the first
