@@ -39,10 +39,16 @@ def test_views_are_stored_in_the_database_file(con):
     assert sqlfiles.view_names()[: len(STAGING)] == STAGING  # staging first: marts read it
 
 
-def test_create_views_is_idempotent_and_works_on_an_empty_warehouse(tmp_path):
-    c = duckdb.connect(str(tmp_path / "empty.duckdb"))
+def empty_tables(path: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB file at `path` with every contract table, empty, and no views yet."""
+    c = duckdb.connect(str(path))
     for t in TABLES:
         c.execute(ddl(t))
+    return c
+
+
+def test_create_views_is_idempotent_and_works_on_an_empty_warehouse(tmp_path):
+    c = empty_tables(tmp_path / "empty.duckdb")
     assert sqlfiles.create_views(c) == STAGING + MARTS
     assert sqlfiles.create_views(c) == STAGING + MARTS
     for v in STAGING + MARTS:
@@ -114,9 +120,7 @@ def test_longest_quote_is_the_same_whichever_order_the_rows_are_stored_in(tmp_pa
     # compaction); a plain arg_max over the length returned either.
     got = []
     for order in ([0, 1], [1, 0]):
-        c = duckdb.connect(str(tmp_path / f"q{order[0]}.duckdb"))
-        for t in TABLES:
-            c.execute(ddl(t))
+        c = empty_tables(tmp_path / f"q{order[0]}.duckdb")
         sqlfiles.create_views(c)
         c.execute("insert into articles (article_id, source) values ('a1', 'wire')")
         texts = ["Costs will fall next year.", "Prices will rise next year"]
