@@ -6,9 +6,11 @@ transforms, and newsetl.warehouse (landing). Tasks are batch-sized, never per ar
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 import uuid
+from collections import deque
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -29,10 +31,41 @@ from newsetl.transforms.entities import known_surnames
 from newsetl.warehouse import Writer, writer_lock
 
 
+@task(name="extract-pages", cache_policy=NO_CACHE)
+def extract_pages(pages: list) -> list:
+    """One chunk of a batch's HTML pages on a worker: (html, url) in, extractions out."""
+    return process.extract_chunk(pages)
+
+
+def extract_on_workers(runner, docs, chunks: list[list[int]], in_flight: int) -> dict[int, object]:
+    """A batch's HTML pages extracted on the workers, chunk by chunk
+    (`process.extraction_chunks`), by document index: the costly part of `process.prepare`,
+    whose main process then builds the rows. At most `in_flight` chunks are submitted at a
+    time (each submit holds a pickled copy of its pages), the first behind the shards
+    already queued."""
+    out: dict[int, object] = {}
+    pending: deque = deque()
+    todo = iter(chunks)
+
+    def submit(chunk: list[int]) -> None:
+        params = {"pages": quote(process.chunk_pages(docs, chunk))}
+        pending.append((chunk, params, runner.submit(extract_pages, params)))
+
+    for chunk in itertools.islice(todo, in_flight):
+        submit(chunk)
+    while pending:
+        chunk, params, future = pending.popleft()
+        (results,) = fanout.shard_results(runner, extract_pages, [future], [params])
+        out.update(zip(chunk, results, strict=True))
+        if (nxt := next(todo, None)) is not None:
+            submit(nxt)
+    return out
+
+
 @task(name="prepare-batch", cache_policy=NO_CACHE)
-def prepare_batch(docs, writer: Writer, force: bool) -> process.Prepared:
+def prepare_batch(docs, writer: Writer, force: bool, extracted: dict[int, object] | None = None) -> process.Prepared:
     # The warehouse answers for just this batch: its ids' hashes and its evidence entries.
-    return process.prepare(docs, writer.known_for, writer.evidence_for, force=force)
+    return process.prepare(docs, writer.known_for, writer.evidence_for, force=force, extracted=extracted)
 
 
 @task(name="enrich-shard", cache_policy=NO_CACHE)
@@ -162,7 +195,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
         try:
             in_flight: list = []
             with fanout.shard_runner(settings) as runner:
-                n_shards = fanout.n_workers(runner, settings) * fanout.SHARDS_PER_WORKER
+                n_workers = fanout.n_workers(runner, settings)
+                n_shards = n_workers * fanout.SHARDS_PER_WORKER
                 copies = process.CopyMemo() if settings.enrich_cache else None
                 stream = run_batches(iter_sources(sources, settings, fetcher), settings.batch_size)
                 while True:
@@ -170,8 +204,13 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         nxt = next(stream, None)
                     if nxt is not None:
                         docs, rejects = nxt
+                        chunks = process.extraction_chunks(docs, settings.extract_chunk_chars)
+                        extracted = None
+                        if n_workers > 1 and len(chunks) > 1:  # else `prepare` extracts the HTML itself
+                            with summary.timed("extract (wait)"):
+                                extracted = extract_on_workers(runner, docs, chunks, n_workers + 1)
                         with summary.timed("prepare"):
-                            prep = prepare_batch(quote(docs), quote(writer), force)
+                            prep = prepare_batch(quote(docs), quote(writer), force, quote(extracted))
                         count_prepared(summary, prep, rejects)
                         futures, params, plan = submit_shards(runner, writer, prep, n_shards, settings.model_paths,
                                                               copies)

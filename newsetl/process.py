@@ -1,7 +1,9 @@
 """Composes the pure transforms into the two steps the flow runs per batch:
 
 - `prepare`: RawDocs -> article and paragraph frames with stable ids, content hashes,
-  language and paragraph kinds (main process: cheap, and needs the batch as a whole);
+  language and paragraph kinds (main process: cheap, and needs the batch as a whole),
+  after HTML extraction, the costly per-page part, which the workers may have done
+  (`extraction_chunks`, `extract_chunk`);
 - `enrich`: one shard of articles -> every table's rows (worker processes: spaCy NER,
   sentiment, entities, quotes).
 
@@ -63,9 +65,60 @@ def detect_languages(texts: list[str]) -> list[str | None]:
     return [detect_language(t[:LANGID_SAMPLE_CHARS])[0] for t in texts]
 
 
-def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
-    """Per-document work that is Python by nature: HTML extraction and metadata."""
+def needs_extraction(doc: RawDoc) -> bool:
+    """Whether `prepare` extracts this document's text from its HTML."""
+    return doc.html is not None and doc.text is None
+
+
+def extract_page(html: str, url: str | None):
+    """One HTML page's text and metadata (transforms.html_extract.Extracted), or the
+    reason it could not be parsed (a str): what `_doc_rows` uses, wherever it ran."""
+    try:
+        from newsetl.transforms.html_extract import extract_html
+
+        return extract_html(html, url)
+    except Exception as exc:  # extraction must never sink a batch
+        return f"HTML could not be parsed ({exc.__class__.__name__})"
+
+
+def extraction_chunks(docs: list[RawDoc], chunk_chars: int) -> list[list[int]]:
+    """The indices of the documents to extract, in chunks of about `chunk_chars`
+    characters of HTML (extraction's cost follows the length), balanced: the chunks
+    the flow hands to its workers. One chunk (or none) means the batch is extracted
+    where it is prepared."""
+    todo = [i for i, d in enumerate(docs) if needs_extraction(d)]
+    size = {i: min(len(docs[i].html), _max_html_chars()) for i in todo}
+    n = max(1, min(len(todo), -(-sum(size.values()) // max(1, chunk_chars))))
+    loads, chunks = [0] * n, [[] for _ in range(n)]
+    for i in sorted(todo, key=lambda i: -size[i]):
+        k = loads.index(min(loads))
+        chunks[k].append(i)
+        loads[k] += size[i]
+    return [sorted(c) for c in chunks if c]
+
+
+def _max_html_chars() -> int:
+    from newsetl.transforms.html_extract import MAX_HTML_CHARS
+
+    return MAX_HTML_CHARS
+
+
+def chunk_pages(docs: list[RawDoc], indices: list[int]) -> list[tuple[str, str | None]]:
+    """The HTML (as far as extraction reads it) and URL of these documents, for a worker."""
+    cap = _max_html_chars()
+    return [(docs[i].html[:cap], docs[i].url) for i in indices]
+
+
+def extract_chunk(pages: list[tuple[str, str | None]]) -> list:
+    """`extract_page` over a chunk of `chunk_pages` (in a worker process)."""
+    return [extract_page(html, url) for html, url in pages]
+
+
+def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None) -> tuple[list[dict], list[Reject]]:
+    """Per-document work that is Python by nature: HTML extraction (unless `extracted`
+    already holds a document's `extract_page` result, by its index) and metadata."""
     rows, rejects = [], []
+    extracted = extracted or {}
     for i, d in enumerate(docs):
         row = {
             "doc_key": str(i),
@@ -85,18 +138,13 @@ def _doc_rows(docs: list[RawDoc]) -> tuple[list[dict], list[Reject]]:
             "blocks": None,
             "whole_file": d.whole_file,
         }
-        if d.html is not None and d.text is None:
-            from newsetl.transforms.html_extract import MAX_HTML_CHARS
-
-            if len(d.html) > MAX_HTML_CHARS:  # extraction reads the start only: say so
-                row["raw_meta"] = json.dumps({**(d.extra or {}), "html_truncated_at_chars": MAX_HTML_CHARS,
+        if needs_extraction(d):
+            if len(d.html) > _max_html_chars():  # extraction reads the start only: say so
+                row["raw_meta"] = json.dumps({**(d.extra or {}), "html_truncated_at_chars": _max_html_chars(),
                                               "html_chars": len(d.html)}, default=str, ensure_ascii=False)
-            try:
-                from newsetl.transforms.html_extract import extract_html
-
-                ex = extract_html(d.html, d.url)
-            except Exception as exc:  # extraction must never sink a batch
-                rejects.append(Reject(d.source, d.input_ref, f"HTML could not be parsed ({exc.__class__.__name__})"))
+            ex = extracted[i] if i in extracted else extract_page(d.html, d.url)
+            if isinstance(ex, str):
+                rejects.append(Reject(d.source, d.input_ref, ex))
                 continue
             if not ex.blocks:
                 rejects.append(Reject(d.source, d.input_ref, "no article text found in the HTML"))
@@ -136,6 +184,7 @@ def prepare(
     known=None,
     evidence=None,
     force: bool = False,
+    extracted: dict[int, object] | None = None,
 ) -> Prepared:
     """RawDocs -> frames ready to enrich.
 
@@ -144,11 +193,13 @@ def prepare(
       just the batch's ids); unchanged articles are dropped here.
     evidence: corpus evidence for boilerplate from outside this batch: None, a frame, or a
       function (batch_evidence, relanded_ids) -> counts of those same entries from
-      everything landed before, without the current versions of `relanded_ids`."""
+      everything landed before, without the current versions of `relanded_ids`.
+    extracted: `extract_page` results already computed (by workers) for some of the
+      docs, by their index in `docs`; the others are extracted here."""
     from newsetl.transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
     from newsetl.transforms.text import normalize_text_expr, split_paragraphs
 
-    rows, rejects = _doc_rows(docs)
+    rows, rejects = _doc_rows(docs, extracted)
     if not rows:
         return Prepared(schema.empty("articles"), schema.empty("paragraphs"), rejects)
     docs_df = pl.DataFrame(rows, schema=_DOC_SCHEMA, strict=False)

@@ -188,6 +188,12 @@ class Settings(BaseSettings):
     # syndicated copies): each shard gets at least this many words (~0.5 s of NER), so
     # Prefect's per-task cost (~0.1-0.2 s) stays small beside the work. 0 = always split.
     min_shard_words: int = Field(4000, ge=0)
+    # HTML pages (files, web pages, WARC records) are extracted on the workers, in chunks of
+    # about this many characters of HTML (~1 s of extraction at ~8M characters a second:
+    # Prefect's per-task cost stays small beside it, and so does what a chunk holds in
+    # memory), when a batch has two chunks' worth or more; else where the batch is
+    # prepared, in the run's main process.
+    extract_chunk_chars: int = Field(8_000_000, ge=1)
     # Dask scheduler address ("tcp://host:8786", or "local:N" for a local cluster);
     # empty = local process pool.
     dask_address: str = ""

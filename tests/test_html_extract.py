@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newsetl import process
+from newsetl.records import RawDoc
 from newsetl.transforms.html_extract import Extracted, extract_html
 from newsetl.transforms.html_meta import clean_url, find_published, parse_datetime
 
@@ -345,3 +348,66 @@ def test_language_is_read_from_the_words_that_are_no_names() -> None:
               "stärken und die Bürger entlasten. Kritik kam von der Opposition im Bundestag.")
     assert html_meta.detect_language(german)[0] == "de"  # capitalised nouns go, the rest is German
     assert html_meta.detect_language("短い" * 120)[0] == "ja"  # a script without case keeps its words
+
+
+# --------------------------------------------------------------------------- on the workers
+def _pages(sizes: list[int]) -> list[RawDoc]:
+    return [RawDoc("s", f"p{i}.html", html="<p>" + "word " * (n // 5) + "</p>") for i, n in enumerate(sizes)]
+
+
+def test_extraction_chunks_hold_each_page_once_balanced_by_length() -> None:
+    docs = _pages([9000, 1000, 5000, 5000, 1000, 8000]) + [RawDoc("s", "plain.txt", text="no HTML to extract")]
+    sizes = [len(d.html) for d in docs[:6]]
+    total = sum(sizes)  # 29,042 characters
+    chunks = process.extraction_chunks(docs, 10_000)
+    assert sorted(i for c in chunks for i in c) == [0, 1, 2, 3, 4, 5]  # the text document is not extracted
+    assert len(chunks) == 3 and all(c == sorted(c) for c in chunks)
+    loads = [sum(sizes[i] for i in c) for c in chunks]
+    assert sum(loads) == total and max(loads) - min(loads) <= min(sizes)
+    assert process.extraction_chunks(docs, total) == [[0, 1, 2, 3, 4, 5]]  # one chunk: prepared where it is read
+    assert process.extraction_chunks(docs[-1:], 1) == []
+
+
+def test_prepare_uses_extractions_made_elsewhere_and_rejects_a_page_that_failed_there() -> None:
+    pages = [load("article_full.html"), load("article_jsonld_de.html"), "<html><body><p>The council approved the flood barrier budget on Tuesday.</p></body></html>"]
+    docs = [RawDoc("s", f"p{i}.html", html=h, url=f"https://news.example.org/{i}") for i, h in enumerate(pages)]
+    here = process.prepare(docs, {})
+    assert here.articles.height == 3 and not here.rejects
+    done = dict(zip([0, 1], process.extract_chunk(process.chunk_pages(docs, [0, 1]))))
+    elsewhere = process.prepare(docs, {}, extracted={**done, 2: "HTML could not be parsed (RecursionError)"})
+    assert elsewhere.articles.equals(here.articles.filter(pl.col("input_ref") != "p2.html"))
+    kept = elsewhere.articles["article_id"].implode()
+    assert elsewhere.paragraphs.equals(here.paragraphs.filter(pl.col("article_id").is_in(kept)))
+    assert [(r.input_ref, r.reason) for r in elsewhere.rejects] == [("p2.html", "HTML could not be parsed (RecursionError)")]
+
+
+class _Runner:
+    """A task runner that runs each task at its first `result()`, counting how many
+    submitted tasks wait at once."""
+
+    def __init__(self):
+        self.waiting = self.most_waiting = 0
+
+    def submit(self, task, params):
+        self.waiting += 1
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        runner = self
+
+        class Future:
+            def result(self):
+                runner.waiting -= 1
+                return task.fn(**{k: v.unquote() if hasattr(v, "unquote") else v for k, v in params.items()})
+
+        return Future()
+
+
+def test_extraction_on_workers_keeps_a_few_chunks_in_flight_and_returns_each_page_by_index() -> None:
+    from flows.pipeline import extract_on_workers
+
+    docs = _pages([3000, 2000, 2500, 1000, 4000, 1500, 500])
+    chunks = process.extraction_chunks(docs, 2000)
+    runner = _Runner()
+    got = extract_on_workers(runner, docs, chunks, in_flight=3)
+    assert len(chunks) == 7 and runner.most_waiting == 3
+    assert sorted(got) == list(range(7))
+    assert all(got[i].blocks == extract_html(d.html).blocks for i, d in enumerate(docs))

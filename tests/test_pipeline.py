@@ -316,3 +316,33 @@ def test_jsonl_reject_reasons_say_what_is_wrong_with_the_body(tmp_path):
                        "line has no usable 'text' or 'html': 'text' is int, not a string",
                        "line has no usable 'text' or 'html': 'text' is blank; 'html' is list, not a string"]
     assert [o.url for o in out if not isinstance(o, Reject)] == ["https://a.invalid/4"]
+
+
+def test_html_pages_extracted_on_the_workers_land_as_the_main_process_lands_them(tmp_path, monkeypatch):
+    """With two workers, a batch's HTML pages are extracted on them, chunk by chunk (here
+    one page a chunk), and the main process extracts none: every article, paragraph and
+    reject is the one a run that extracts in its main process lands."""
+    from newsetl import process
+
+    src = tmp_path / "pages"
+    src.mkdir()
+    for page in [*sorted((FIXTURES / "html").glob("*.html")), FIXTURES / "web" / "page_utf8.html", E2E / "broken.html"]:
+        shutil.copy(page, src / page.name)
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    assert run_cli("run", str(src), "--warehouse", str(tmp_path / "main")) == 0
+
+    def extracted_here(html, url):
+        raise AssertionError("the main process extracted a page")
+
+    monkeypatch.setattr(process, "extract_page", extracted_here)  # the spawned workers import their own
+    monkeypatch.setenv("NEWSETL_WORKERS", "2")
+    monkeypatch.setenv("NEWSETL_EXTRACT_CHUNK_CHARS", "1")
+    assert run_cli("run", str(src), "--warehouse", str(tmp_path / "workers")) == 0
+    sqls = ["select article_id, input_ref, title, canonical_url, published_at, language, authors, content_hash"
+            " from articles order by article_id",
+            "select article_id, paragraph_index, text, kind, kind_reason from paragraphs order by article_id, paragraph_index",
+            "select input_ref, reason from rejects order by input_ref"]
+    for sql in sqls:
+        assert query(tmp_path / "workers", sql) == query(tmp_path / "main", sql)
+    assert len(query(tmp_path / "main", sqls[0])) == 4
+    assert query(tmp_path / "main", sqls[2]) == [(str(src / "broken.html"), "no article text found in the HTML")]

@@ -33,7 +33,7 @@ def iter_sources(sources: Iterable[str], settings: Settings, fetcher=None) -> It
 
 
 # A run's first batch holds 1 / FIRST_BATCH_SHARE of `batch_size` articles: the workers
-# start on it while the main process reads and prepares the next (HTML extraction runs there).
+# start on it sooner, while the main process reads and prepares the next.
 FIRST_BATCH_SHARE = 4
 
 
