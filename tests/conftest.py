@@ -5,6 +5,7 @@ than one test file uses: load_script, query, load_summit."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -39,6 +40,36 @@ def load_script(name: str) -> ModuleType:
             del sys.modules[mod_name]
             raise
     return sys.modules[mod_name]
+
+
+BBC = SHARED / "bbc-news" / "bbc-news.jsonl"
+
+
+def news_jsonl(out: Path, n: int, spread: bool = False) -> Path:
+    """n news articles as JSONL (id, title, text with blank-line paragraphs) at `out`: BBC
+    stories from ../shared when present (the first n, or with `spread` n taken across the
+    file: several categories), else built from the bundled sample and our fixtures, so a
+    test that needs a corpus passes on a machine without ../shared too. Every built article
+    is its own text (its paragraphs rotated and numbered): none is a copy of another."""
+    if BBC.exists():
+        lines = BBC.read_text(encoding="utf-8").splitlines()
+        picked = lines[::max(1, len(lines) // n)][:n] if spread else lines[:n]
+        out.write_text("\n".join(picked) + "\n", encoding="utf-8")
+        return out
+    texts = []
+    for p in sorted(FIXTURES.rglob("*.txt")) + sorted((ROOT / "data" / "sample").glob("*.txt")):
+        t = p.read_text(encoding="utf-8", errors="replace").strip()
+        if len(t.split()) > 30:
+            title, _, body = t.partition("\n")
+            texts.append((title.strip(), [b.strip() for b in body.split("\n") if b.strip()]))
+    rows = []
+    for i in range(n):
+        title, paras = texts[i % len(texts)]
+        k = i // len(texts) % len(paras)
+        rows.append({"id": f"fixture/{i:03d}", "title": f"{title} ({i})",
+                     "text": "\n\n".join([f"Paragraph {i} of a fixture article."] + paras[k:] + paras[:k])})
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return out
 
 
 @pytest.fixture(scope="module")

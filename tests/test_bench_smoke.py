@@ -5,14 +5,14 @@ shared; `make bench` is where the numbers come from)."""
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import news_jsonl
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "wire.jsonl"
-SHARED_BBC = ROOT.parent / "shared" / "data" / "bbc-news" / "bbc-news.jsonl"
 
 
 def _bench():
@@ -23,26 +23,7 @@ def _bench():
 
 
 def _twenty_articles(tmp_path: Path) -> Path:
-    """20 articles as JSONL (id, title, text with blank-line paragraphs): from the shared
-    BBC file when present, else built from the bundled sample and fixtures."""
-    out = tmp_path / "twenty.jsonl"
-    if SHARED_BBC.exists():
-        lines = SHARED_BBC.read_text(encoding="utf-8").splitlines()[:20]
-        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return out
-    texts = []
-    for p in sorted((ROOT / "tests" / "fixtures").rglob("*.txt")) + sorted((ROOT / "data" / "sample").glob("*.txt")):
-        t = p.read_text(encoding="utf-8", errors="replace").strip()
-        if len(t.split()) > 30:
-            texts.append((p.stem, t))
-    rows = []
-    for i in range(20):
-        name, t = texts[i % len(texts)]
-        title, _, body = t.partition("\n")
-        rows.append({"id": f"fixture/{i:03d}", "title": f"{title.strip()} {i}",
-                     "text": f"Paragraph {i} of a fixture article.\n\n" + body.strip()})
-    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return out
+    return news_jsonl(tmp_path / "twenty.jsonl", 20)
 
 
 def test_corpus_helpers(tmp_path):

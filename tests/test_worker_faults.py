@@ -14,20 +14,15 @@ import duckdb
 import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BBC = ROOT.parent / "shared" / "data" / "bbc-news" / "bbc-news.jsonl"
+from tests.conftest import news_jsonl
+
 N_ARTICLES = 48
 
 
 @pytest.fixture
 def corpus(tmp_path) -> Path:
-    assert BBC.exists(), f"shared test data missing: {BBC}"
-    lines = BBC.read_text(encoding="utf-8").splitlines()
-    step = len(lines) // N_ARTICLES
-    path = tmp_path / "src" / "bbc.jsonl"
-    path.parent.mkdir()
-    path.write_text("\n".join(lines[::step][:N_ARTICLES]) + "\n", encoding="utf-8")
-    return path
+    (tmp_path / "src").mkdir()
+    return news_jsonl(tmp_path / "src" / "news.jsonl", N_ARTICLES, spread=True)
 
 
 def _pool_workers(exclude: set[int]) -> list[psutil.Process]:
