@@ -63,9 +63,13 @@ def extract_on_workers(runner, docs, chunks: list[list[int]], in_flight: int) ->
 
 
 @task(name="prepare-batch", cache_policy=NO_CACHE)
-def prepare_batch(docs, writer: Writer, force: bool, extracted: dict[int, object] | None = None) -> process.Prepared:
+def prepare_batch(docs, writer: Writer, force: bool, extracted: dict[int, object] | None = None,
+                  page_keys: list[int | None] | None = None) -> process.Prepared:
     # The warehouse answers for just this batch: its ids' hashes and its evidence entries.
-    return process.prepare(docs, writer.known_for, writer.evidence_for, force=force, extracted=extracted)
+    prep = process.prepare(docs, writer.known_for, writer.evidence_for, force=force, extracted=extracted,
+                           page_keys=page_keys)
+    writer.remember_pages(prep.pages)
+    return prep
 
 
 @task(name="enrich-shard", cache_policy=NO_CACHE)
@@ -204,13 +208,17 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         nxt = next(stream, None)
                     if nxt is not None:
                         docs, rejects = nxt
+                        with summary.timed("prepare"):  # pages extracted before, into articles still landed so
+                            docs, page_keys, same = process.drop_unchanged_pages(docs, writer.pages_seen,
+                                                                                 writer.known_for, force)
                         chunks = process.extraction_chunks(docs, settings.extract_chunk_chars)
                         extracted = None
                         if n_workers > 1 and len(chunks) > 1:  # else `prepare` extracts the HTML itself
                             with summary.timed("extract (wait)"):
                                 extracted = extract_on_workers(runner, docs, chunks, n_workers + 1)
                         with summary.timed("prepare"):
-                            prep = prepare_batch(quote(docs), quote(writer), force, quote(extracted))
+                            prep = prepare_batch(quote(docs), quote(writer), force, quote(extracted), quote(page_keys))
+                        prep.unchanged += same
                         count_prepared(summary, prep, rejects)
                         futures, params, plan = submit_shards(runner, writer, prep, n_shards, settings.model_paths,
                                                               copies)

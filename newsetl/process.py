@@ -42,6 +42,8 @@ class Prepared:
     duplicates_in_batch: int = 0
     # input_refs of whole-file articles without a URL: what they replace (see warehouse.land)
     whole_file_refs: list[str] = field(default_factory=list)
+    # (key, article_id, content_hash) of the HTML documents extracted (`page_key`)
+    pages: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PAGES_SEEN_SCHEMA))
 
 
 def _sha(text: str) -> str:
@@ -81,6 +83,39 @@ def extract_page(html: str, url: str | None):
         return f"HTML could not be parsed ({exc.__class__.__name__})"
 
 
+# What `prepare` remembers of each HTML document it extracted: its page key and the
+# article the extraction gave (stored by the warehouse, `Writer.pages_seen`).
+PAGES_SEEN_SCHEMA = {"key": pl.Int64, "article_id": pl.String, "content_hash": pl.String}
+
+
+def page_key(doc: RawDoc) -> int:
+    """Stable 63-bit key of what `prepare` reads of an HTML document (its HTML, URLs and
+    title) under this pipeline version: the same key, the same article and content hash."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in (PIPELINE_VERSION, doc.url or "", doc.canonical_url or "", doc.title or "", doc.html):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return int.from_bytes(h.digest(), "little") >> 1
+
+
+def drop_unchanged_pages(docs: list[RawDoc], seen, known,
+                         force: bool = False) -> tuple[list[RawDoc], list[int | None], int]:
+    """The documents left to prepare, their page keys (None: no HTML to extract), and how
+    many were dropped: HTML documents that this pipeline version extracted before into an
+    article still landed as that extraction gave it. `prepare` would extract them only to
+    find them unchanged; a re-run of pages (a WARC or HTML folder read again, a server
+    without validators) costs hashing them instead. seen: page keys -> {key:
+    (article_id, content_hash)}; known: as in `prepare`."""
+    keys = [page_key(d) if needs_extraction(d) else None for d in docs]
+    hits = {} if force or not any(k is not None for k in keys) else seen([k for k in keys if k is not None])
+    if not hits:
+        return docs, keys, 0
+    landed = known(sorted({aid for aid, _ in hits.values()}))
+    keep = [i for i, k in enumerate(keys)
+            if k not in hits or landed.get(hits[k][0]) != (hits[k][1], PIPELINE_VERSION)]
+    return [docs[i] for i in keep], [keys[i] for i in keep], len(docs) - len(keep)
+
+
 def extraction_chunks(docs: list[RawDoc], chunk_chars: int) -> list[list[int]]:
     """The indices of the documents to extract, in chunks of about `chunk_chars`
     characters of HTML (extraction's cost follows the length), balanced: the chunks
@@ -114,7 +149,8 @@ def extract_chunk(pages: list[tuple[str, str | None]]) -> list:
     return [extract_page(html, url) for html, url in pages]
 
 
-def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None) -> tuple[list[dict], list[Reject]]:
+def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None,
+              page_keys: list[int | None] | None = None) -> tuple[list[dict], list[Reject]]:
     """Per-document work that is Python by nature: HTML extraction (unless `extracted`
     already holds a document's `extract_page` result, by its index) and metadata."""
     rows, rejects = [], []
@@ -122,6 +158,7 @@ def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None) ->
     for i, d in enumerate(docs):
         row = {
             "doc_key": str(i),
+            "page_key": page_keys[i] if page_keys is not None else None,
             "source": d.source,
             "input_ref": d.input_ref,
             # the URL the article was read from, as given; ids come from the canonical one
@@ -162,6 +199,7 @@ def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None) ->
 
 _DOC_SCHEMA = {
     "doc_key": pl.String,
+    "page_key": pl.Int64,
     "source": pl.String,
     "input_ref": pl.String,
     "url": pl.String,
@@ -185,6 +223,7 @@ def prepare(
     evidence=None,
     force: bool = False,
     extracted: dict[int, object] | None = None,
+    page_keys: list[int | None] | None = None,
 ) -> Prepared:
     """RawDocs -> frames ready to enrich.
 
@@ -195,11 +234,13 @@ def prepare(
       function (batch_evidence, relanded_ids) -> counts of those same entries from
       everything landed before, without the current versions of `relanded_ids`.
     extracted: `extract_page` results already computed (by workers) for some of the
-      docs, by their index in `docs`; the others are extracted here."""
+      docs, by their index in `docs`; the others are extracted here.
+    page_keys: `page_key` of each doc (None for one without HTML to extract), aligned with
+      `docs`: the extracted ones come back in `Prepared.pages`."""
     from newsetl.transforms.boilerplate import classify_paragraphs, corpus_evidence, merge_evidence
     from newsetl.transforms.text import normalize_text_expr, split_paragraphs
 
-    rows, rejects = _doc_rows(docs, extracted)
+    rows, rejects = _doc_rows(docs, extracted, page_keys)
     if not rows:
         return Prepared(schema.empty("articles"), schema.empty("paragraphs"), rejects)
     docs_df = pl.DataFrame(rows, schema=_DOC_SCHEMA, strict=False)
@@ -235,6 +276,8 @@ def prepare(
         # Language is detected in `enrich` (worker processes) when the source gave none.
         pl.col("language").str.slice(0, 2).str.to_lowercase(),
     )
+    pages = (docs_df.filter(pl.col("page_key").is_not_null())
+             .select(pl.col("page_key").alias("key"), "article_id", "content_hash"))
     # The same article twice in one batch: keep the last occurrence (the newest copy).
     n_before = docs_df.height
     docs_df = docs_df.unique(subset="article_id", keep="last", maintain_order=True)
@@ -271,11 +314,11 @@ def prepare(
         batch_evidence = merge_evidence(earlier, batch_evidence)
     paras = classify_paragraphs(paras, arts, batch_evidence)
     whole_refs = docs_df.filter(pl.col("whole_file") & pl.col("url").is_null())["input_ref"].to_list()
-    articles = docs_df.drop("doc_key", "text", "blocks", "whole_file").with_columns(
+    articles = docs_df.drop("doc_key", "page_key", "text", "blocks", "whole_file").with_columns(
         pl.col("published_at").dt.date().alias("published_date"),
         pl.lit(PIPELINE_VERSION).alias("pipeline_version"),
     )
-    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, whole_refs)
+    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, whole_refs, pages)
 
 
 # A paragraph whose raw NER output is already known costs about 1/15 of one the model

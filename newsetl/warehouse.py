@@ -63,6 +63,7 @@ FILES = "_files"
 EVIDENCE = "_evidence"
 DEDUP_KEYS = "_dedup_keys"
 NER_CACHE = "_ner_cache"
+PAGES_SEEN = "_pages_seen"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_COLUMN = "published_date"
 MANIFEST = "manifest.json"
@@ -492,6 +493,9 @@ class Writer:
         from newsetl.process import NER_CACHE_SCHEMA
 
         self.ner_run = pl.DataFrame(schema=NER_CACHE_SCHEMA)  # (h, spans, targets) this run computed
+        from newsetl.process import PAGES_SEEN_SCHEMA
+
+        self.pages_run = pl.DataFrame(schema=PAGES_SEEN_SCHEMA)  # HTML pages this run extracted
 
     # ---- startup housekeeping
     def _migrate_old_layout(self) -> None:
@@ -732,6 +736,33 @@ class Writer:
                               "select model_key, h, any_value(spans) as spans from {src} "
                               "group by model_key, h order by model_key, h")
 
+    def pages_seen(self, keys: list[int]) -> dict[int, tuple[str, str]]:
+        """(article_id, content_hash) that extracting each of these HTML pages gave before
+        (`process.page_key`: this pipeline version), this run's or stored; `known_for`
+        says whether that article is still landed so."""
+        want = pl.Series("key", keys, dtype=pl.Int64).unique()
+        got = self.pages_run.filter(pl.col("key").is_in(want.implode()))
+        rest = want.filter(~want.is_in(got["key"].implode()))
+        files = self._abs(live_files(self.con, PAGES_SEEN))
+        if rest.len() and files:
+            with registered(self.con, "_pk", rest.to_frame()):
+                got = pl.concat([got, query_pl(self.con, "select key, article_id, content_hash from "
+                                                         f"read_parquet({_sql_list(files)}) "
+                                                         "where key in (select key from _pk)")],
+                                how="vertical_relaxed")
+        return {k: (a, h) for k, a, h in got.unique("key", keep="first").iter_rows()}
+
+    def remember_pages(self, pages: pl.DataFrame) -> None:
+        """The HTML pages a batch extracted (`Prepared.pages`): stored at publish."""
+        if pages.height:
+            self.pages_run = pl.concat([self.pages_run, pages.select(self.pages_run.columns)], how="vertical_relaxed")
+
+    def _append_pages_seen(self, run_id: str, new_files: list[str]) -> None:
+        if self.pages_run.height:
+            self._append_internal(PAGES_SEEN, self.pages_run.unique("key", keep="last").sort("key"), run_id,
+                                  new_files, "select key, any_value(article_id) as article_id, any_value(content_hash)"
+                                             " as content_hash from {src} group by key order by key")
+
     def _abs(self, rels: list[str]) -> list[str]:
         return [str(self.files_root / r) for r in rels]
 
@@ -914,11 +945,12 @@ class Writer:
         _step(self.settings, "entities")
 
     def compact(self) -> None:
-        """Small files of touched partitions merged; evidence and NER cache appended."""
+        """Small files of touched partitions merged; evidence, NER cache and pages seen appended."""
         if self.changed:
             self.retired += self._compact(self.run_id, self.new_files)
             self._append_evidence(self.run_id, self.new_files, self.retired)
         self._append_ner_cache(self.run_id, self.new_files)
+        self._append_pages_seen(self.run_id, self.new_files)
         _step(self.settings, "compact")
 
     def commit(self, run_row: dict) -> dict[str, int]:

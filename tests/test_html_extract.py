@@ -411,3 +411,22 @@ def test_extraction_on_workers_keeps_a_few_chunks_in_flight_and_returns_each_pag
     assert len(chunks) == 7 and runner.most_waiting == 3
     assert sorted(got) == list(range(7))
     assert all(got[i].blocks == extract_html(d.html).blocks for i, d in enumerate(docs))
+
+
+def test_pages_extracted_before_into_an_article_still_landed_so_are_dropped() -> None:
+    from newsetl.settings import PIPELINE_VERSION
+
+    page = load("article_full.html")
+    docs = [RawDoc("s", "a.html", html=page, url="https://news.example.org/a"),
+            RawDoc("s", "b.txt", text="Plain text is read, not extracted."),
+            RawDoc("s", "c.html", html=page, url="https://news.example.org/a", title="Another title")]
+    keys = [process.page_key(d) if d.html else None for d in docs]
+    assert keys[0] != keys[2]  # the title is part of what prepare reads
+    seen = {keys[0]: ("u1", "hash1"), keys[2]: ("u1", "hash2")}
+    landed = {"u1": ("hash1", PIPELINE_VERSION)}  # as page a's extraction gave it
+    kept, kept_keys, dropped = process.drop_unchanged_pages(docs, lambda ks: {k: seen[k] for k in ks if k in seen},
+                                                            lambda ids: {i: landed[i] for i in ids if i in landed})
+    assert [d.input_ref for d in kept] == ["b.txt", "c.html"] and kept_keys == [None, keys[2]] and dropped == 1
+    assert process.drop_unchanged_pages(docs, lambda ks: seen, lambda ids: landed, force=True) == (docs, keys, 0)
+    landed["u1"] = ("hash1", "an older pipeline")
+    assert process.drop_unchanged_pages(docs, lambda ks: seen, lambda ids: landed)[2] == 0

@@ -346,3 +346,46 @@ def test_html_pages_extracted_on_the_workers_land_as_the_main_process_lands_them
         assert query(tmp_path / "workers", sql) == query(tmp_path / "main", sql)
     assert len(query(tmp_path / "main", sqls[0])) == 4
     assert query(tmp_path / "main", sqls[2]) == [(str(src / "broken.html"), "no article text found in the HTML")]
+
+
+def test_a_rerun_of_html_pages_extracts_only_the_pages_that_changed(tmp_path, monkeypatch):
+    """A page this pipeline version extracted before, into an article still landed as that
+    extraction gave it, is not extracted again (`process.drop_unchanged_pages`): a re-run
+    of a folder of pages extracts only the edited page, then its old version read again
+    (the article is landed as the edited one now), and every page under --force."""
+    from newsetl import process
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    src = tmp_path / "pages"
+    src.mkdir()
+    for page in sorted((FIXTURES / "html").glob("*.html")):
+        shutil.copy(page, src / page.name)
+    wh = tmp_path / "wh"
+    assert run_cli("run", str(src), "--warehouse", str(wh)) == 0
+    first = query(wh, "select article_id, content_hash, text from articles order by article_id")
+    assert len(first) == 3
+    real, calls = process.extract_page, []
+
+    def counted(html, url):
+        calls.append(html)
+        return real(html, url)
+
+    monkeypatch.setattr(process, "extract_page", counted)
+
+    def rerun(*flags: str) -> tuple[int, int]:
+        calls.clear()
+        assert run_cli("run", str(src), "--warehouse", str(wh), *flags) == 0
+        (unchanged,) = query(wh, "select articles_unchanged from runs order by started_at desc limit 1")[0]
+        return len(calls), unchanged
+
+    assert rerun() == (0, 3)
+    assert query(wh, "select article_id, content_hash, text from articles order by article_id") == first
+    page = src / "article_full.html"
+    original = page.read_text(encoding="utf-8")
+    page.write_text(original.replace("almost a decade", "more than a decade"), encoding="utf-8")
+    assert rerun() == (1, 2)
+    assert "more than a decade" in query(wh, "select string_agg(text, ' ') from articles")[0][0]
+    page.write_text(original, encoding="utf-8")
+    assert rerun() == (1, 2)
+    assert query(wh, "select article_id, content_hash, text from articles order by article_id") == first
+    assert rerun("--force") == (3, 0)
