@@ -32,23 +32,23 @@ from newsetl.warehouse import Writer, writer_lock
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
-def extract_pages(pages: list) -> list:
-    """One chunk of a batch's HTML pages on a worker: (html, url) in, extractions out."""
-    return process.extract_chunk(pages)
+def extract_pages(pages: bytes) -> list:
+    """One chunk of a batch's HTML pages on a worker: pickled (html, url) in, extractions out."""
+    return process.extract_packed(pages)
 
 
 def extract_on_workers(runner, docs, chunks: list[list[int]], in_flight: int) -> dict[int, object]:
     """A batch's HTML pages extracted on the workers, chunk by chunk
     (`process.extraction_chunks`), by document index: the costly part of `process.prepare`,
     whose main process then builds the rows. At most `in_flight` chunks are submitted at a
-    time (each submit holds a pickled copy of its pages), the first behind the shards
-    already queued."""
+    time (each submit holds copies of its pages), the first behind the shards already
+    queued."""
     out: dict[int, object] = {}
     pending: deque = deque()
     todo = iter(chunks)
 
     def submit(chunk: list[int]) -> None:
-        params = {"pages": quote(process.chunk_pages(docs, chunk))}
+        params = {"pages": process.pack_pages(docs, chunk)}
         pending.append((chunk, params, runner.submit(extract_pages, params)))
 
     for chunk in itertools.islice(todo, in_flight):

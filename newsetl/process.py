@@ -3,7 +3,7 @@
 - `prepare`: RawDocs -> article and paragraph frames with stable ids, content hashes,
   language and paragraph kinds (main process: cheap, and needs the batch as a whole),
   after HTML extraction, the costly per-page part, which the workers may have done
-  (`extraction_chunks`, `extract_chunk`);
+  (`extraction_chunks`, `extract_packed`);
 - `enrich`: one shard of articles -> every table's rows (worker processes: spaCy NER,
   sentiment, entities, quotes).
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import pickle
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -138,15 +139,17 @@ def _max_html_chars() -> int:
     return MAX_HTML_CHARS
 
 
-def chunk_pages(docs: list[RawDoc], indices: list[int]) -> list[tuple[str, str | None]]:
-    """The HTML (as far as extraction reads it) and URL of these documents, for a worker."""
+def pack_pages(docs: list[RawDoc], indices: list[int]) -> bytes:
+    """The HTML (as far as extraction reads it) and URL of these documents, as bytes for a
+    worker process or a Dask worker (pickled: a decoded page may hold lone surrogates,
+    which Arrow strings cannot)."""
     cap = _max_html_chars()
-    return [(docs[i].html[:cap], docs[i].url) for i in indices]
+    return pickle.dumps([(docs[i].html[:cap], docs[i].url) for i in indices], protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def extract_chunk(pages: list[tuple[str, str | None]]) -> list:
-    """`extract_page` over a chunk of `chunk_pages` (in a worker process)."""
-    return [extract_page(html, url) for html, url in pages]
+def extract_packed(pages: bytes) -> list:
+    """`extract_page` over a chunk of `pack_pages`, in a worker."""
+    return [extract_page(html, url) for html, url in pickle.loads(pages)]
 
 
 def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None,

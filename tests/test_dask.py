@@ -22,6 +22,8 @@ def corpus(dst: Path) -> Path:
     shutil.copytree(ROOT / "data" / "sample", dst / "sample")
     for name in ("korea-talks.txt", "cp1252.txt", "feedlike.jsonl", "empty.txt", "broken.html"):
         shutil.copy(E2E / name, dst / name)
+    for page in sorted((ROOT / "tests" / "fixtures" / "html").glob("*.html")):  # extracted on the cluster
+        shutil.copy(page, dst / page.name)
     if BBC.exists():  # a few real news stories, several categories, to give the shards work
         lines = BBC.read_text(encoding="utf-8").splitlines()
         (dst / "bbc.jsonl").write_text("\n".join(lines[::150]) + "\n", encoding="utf-8")
@@ -61,7 +63,8 @@ def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server
 
     src = corpus(tmp_path / "src")
     serial = settings.with_(warehouse=tmp_path / "serial", workers=1)
-    dask = settings.with_(warehouse=tmp_path / "dask", workers=2, dask_address="local:2", min_shard_words=0)
+    dask = settings.with_(warehouse=tmp_path / "dask", workers=2, dask_address="local:2", min_shard_words=0,
+                          extract_chunk_chars=1)
 
     s1 = run_flow(sources=[str(src)], settings=serial)
     s2 = run_flow(sources=[str(src)], settings=dask)
@@ -69,6 +72,7 @@ def test_local_dask_cluster_lands_same_tables_as_serial(settings, prefect_server
     assert s1.landed["articles"] >= 10
     assert s2.landed == s1.landed
     assert on_dask.count("enrich-shard") >= 2  # the shards really went to the cluster
+    assert on_dask.count("extract-pages") >= 2  # and the HTML pages, a chunk each
 
     a, b = tables(serial.db_path), tables(dask.db_path)
     assert set(a) == set(b)

@@ -373,7 +373,7 @@ def test_prepare_uses_extractions_made_elsewhere_and_rejects_a_page_that_failed_
     docs = [RawDoc("s", f"p{i}.html", html=h, url=f"https://news.example.org/{i}") for i, h in enumerate(pages)]
     here = process.prepare(docs, {})
     assert here.articles.height == 3 and not here.rejects
-    done = dict(zip([0, 1], process.extract_chunk(process.chunk_pages(docs, [0, 1]))))
+    done = dict(zip([0, 1], process.extract_packed(process.pack_pages(docs, [0, 1]))))
     elsewhere = process.prepare(docs, {}, extracted={**done, 2: "HTML could not be parsed (RecursionError)"})
     assert elsewhere.articles.equals(here.articles.filter(pl.col("input_ref") != "p2.html"))
     kept = elsewhere.articles["article_id"].implode()
@@ -396,7 +396,7 @@ class _Runner:
         class Future:
             def result(self):
                 runner.waiting -= 1
-                return task.fn(**{k: v.unquote() if hasattr(v, "unquote") else v for k, v in params.items()})
+                return task.fn(**params)
 
         return Future()
 
