@@ -1,6 +1,6 @@
 """Shared test setup: Prefect offline and quiet, one Prefect test server per session,
 and a small warehouse built by the real flow from tests/fixtures. Also the helpers more
-than one test file uses: load_script, query, load_summit."""
+than one test file uses: load_script, query, load_summit, news_jsonl."""
 
 from __future__ import annotations
 
