@@ -12,7 +12,6 @@ import pytest
 from tests.conftest import news_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample" / "wire.jsonl"
 
 
 def _bench():

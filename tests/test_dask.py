@@ -9,9 +9,10 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from tests.conftest import news_jsonl
+
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "fixtures" / "e2e"
-BBC = ROOT.parent / "shared" / "data" / "bbc-news" / "bbc-news.jsonl"
 
 # Columns that differ between two runs of the same data by design.
 VOLATILE = {"run_id", "started_at", "finished_at", "rejected_at", "seconds"}
@@ -24,9 +25,7 @@ def corpus(dst: Path) -> Path:
         shutil.copy(E2E / name, dst / name)
     for page in sorted((ROOT / "tests" / "fixtures" / "html").glob("*.html")):  # extracted on the cluster
         shutil.copy(page, dst / page.name)
-    if BBC.exists():  # a few real news stories, several categories, to give the shards work
-        lines = BBC.read_text(encoding="utf-8").splitlines()
-        (dst / "bbc.jsonl").write_text("\n".join(lines[::150]) + "\n", encoding="utf-8")
+    news_jsonl(dst / "news.jsonl", 15, spread=True)  # several categories, to give the shards work
     return dst
 
 
