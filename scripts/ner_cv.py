@@ -76,6 +76,11 @@ def epoch_curve(curves: list[dict]) -> list[dict]:
         bare = [(c["curve"][i].get("scores_no_apostrophes") or {}).get("ALL") for c in curves]
         if all(bare):  # the same holdout written without apostrophes (train_ner.py)
             row["f1_no_apostrophes"] = round(sum(s[2] for s in bare) / len(bare), 4)
+        people = [c["curve"][i].get("person_targets") for c in curves]
+        if all(people):  # held-out NewsMTSC name targets (train_ner.py --person-targets), pooled
+            n = sum(p["targets"] for p in people)
+            row["person_targets"] = {"targets": n, **{k: round(sum(p[k] * p["targets"] for p in people) / n, 4)
+                                                      for k in ("person", "exact")}}
         out.append(row)
     return out
 
@@ -118,7 +123,8 @@ def main(argv=None) -> int:
     best = choose_epoch(curve)
     for r in curve:
         print(f"epoch {r['epoch']}: mean holdout F1 {r['f1']:.4f}  per fold {r['f1_per_fold']}"
-              + (f"  without apostrophes {r['f1_no_apostrophes']:.4f}" if "f1_no_apostrophes" in r else ""))
+              + (f"  without apostrophes {r['f1_no_apostrophes']:.4f}" if "f1_no_apostrophes" in r else "")
+              + (f"  person targets {r['person_targets']}" if "person_targets" in r else ""))
     print(f"best epoch by CV: {best['epoch']} ({best['f1']:.4f})")
     post = postprocessing(args.dir, args.name, args.folds, args.train)
     for r in post:

