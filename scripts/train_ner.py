@@ -44,7 +44,7 @@ trained on train alone (recorded once in docs/ner_cv.json), then the report:
         --out /tmp/ner-train-only
     OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --model /tmp/ner-train-only --skip-raw --dev-check
     OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_ner.py --write
-(about 16 min wall for each of the two trainings, run side by side on the 2-core machine.)
+(11-12 min wall for each of the two trainings, run side by side on the 2-core machine.)
 """
 
 from __future__ import annotations
@@ -367,10 +367,10 @@ def make_partial_examples(nlp, items, others=None):
     from spacy.training import Example
 
     examples = []
-    for i, (text, names, titles) in enumerate(items):
+    for k, (text, names, titles) in enumerate(items):
         pred, ref = nlp.make_doc(text), nlp.make_doc(text)
         ents = [sp for a, b in names if (sp := ref.char_span(a, b, label="PERSON", alignment_mode="expand"))]
-        for a, b, lab in (others[i] if others else []):
+        for a, b, lab in (others[k] if others else []):
             sp = ref.char_span(a, b, label=lab, alignment_mode="expand")
             if sp is not None and not any(sp.start < e.end and e.start < sp.end for e in ents):
                 ents.append(sp)

@@ -214,3 +214,9 @@ def test_partial_examples_mark_names_titles_and_plain_words_and_leave_the_rest_m
     assert tags["Yesterday"] == tags["Bank"] == tags["England"] == tags["Pelosi"] == tags["Washington"] == ""
     assert tags["of"] == ""
     assert tags["and"] == ""  # between two capitalised words too: a name may run over it
+    # with another model's names for the rest (--self-label), those are labelled too
+    bank = text.index("Bank of England")
+    (ex,) = train_ner.make_partial_examples(nlp, [(text, [(a, a + 5)], [])],
+                                            [[(bank, bank + 15, "ORG"), (a, a + 5, "ORG")]])
+    tags = [(t.text, t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "")) for t in ex.reference]
+    assert tags[2:7] == [("Trump", "B-PERSON"), ("met", "O"), ("the", "O"), ("Bank", "B-ORG"), ("of", "I-ORG")]
