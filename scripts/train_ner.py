@@ -71,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_ner import TO_CONLL, fold_docs, load_articles, score  # noqa: E402
 
 from newsetl.transforms.entities import _APOSTROPHES as APOSTROPHES  # noqa: E402  what the pipeline counts
-from newsetl.transforms.entities import _TITLE_RE  # noqa: E402  the pipeline's titles
+from newsetl.transforms.entities import CALENDAR_WORDS, _TITLE_RE  # noqa: E402  the pipeline's titles, weekdays, months
 
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "ner-conll2003" / "train.iob2.txt"
 DEFAULT_OUT = ROOT / "newsetl" / "models" / "ner"
@@ -262,10 +262,13 @@ def swapped_copies(texts, spans_list, share, rng):
 # A target that is no name: a pronoun, or a noun phrase led by a determiner ("The governor").
 NOT_A_NAME = frozenset("he she his her him hers himself herself they them their it its i we you "
                        "the this that these those a an".split())
-CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march "
-                     "april may june july august september october november december".split())
 _NAME_WORD = re.compile(r"[A-Z][\w.'\u2019-]*$")
 _WORD_BEFORE = re.compile(r"([A-Z][\w.'\u2019-]*)\s+$")
+
+
+def _overlap(a: int, b: int, s: int, e: int) -> bool:
+    """Whether the character spans [a, b) and [s, e) share a character."""
+    return min(b, e) > max(a, s)
 
 
 def is_name(mention: str) -> bool:
@@ -292,7 +295,7 @@ def person_target_spans(text: str, start: int, end: int) -> tuple[tuple[int, int
     words = name.split()
     if not 1 <= len(words) <= 3 or not all(_NAME_WORD.match(w) for w in words):
         return None
-    if any(w.lower().strip(".") in CALENDAR for w in words):
+    if any(w.lower().strip(".") in CALENDAR_WORDS for w in words):
         return None
     a = start + mention.index(name, cut)
     b = a + len(name)
@@ -317,6 +320,8 @@ def load_person_targets(path: Path, folds: int, fold: int, base_nlp):
     out."""
     import zlib
 
+    from train_sentiment import article_of
+
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [r["sentence_normalized"] for r in rows]
     train, hold = [], []
@@ -329,17 +334,16 @@ def load_person_targets(path: Path, folds: int, fold: int, base_nlp):
             if got is None:
                 continue
             (a, b), ts = got
-            if any(min(b, oe) > max(a, os_) for os_, oe in other):
+            if any(_overlap(a, b, os_, oe) for os_, oe in other):
                 continue
-            if any(min(b, ne) > max(a, ns) for ns, ne in names):
+            if any(_overlap(a, b, ns, ne) for ns, ne in names):
                 continue
             names.append((a, b))
             if ts < a:
                 titles.append((ts, a))
         if not names:
             continue
-        art = "_".join(r["primary_gid"].split("_")[:3])
-        held = bool(folds) and zlib.crc32(art.encode()) % folds == fold
+        held = bool(folds) and zlib.crc32(article_of(r["primary_gid"]).encode()) % folds == fold
         (hold if held else train).append((text, sorted(names), titles))
     return train, hold
 
@@ -356,7 +360,7 @@ def self_labels(items, model: str) -> list[list[tuple[int, int, str]]]:
     for (text, names, titles), doc in zip(items, nlp.pipe([t for t, _, _ in items], batch_size=128)):
         taken = names + titles
         out.append([(e.start_char, e.end_char, e.label_) for e in doc.ents
-                    if not any(min(e.end_char, b) > max(e.start_char, a) for a, b in taken)])
+                    if not any(_overlap(a, b, e.start_char, e.end_char) for a, b in taken)])
     return out
 
 
@@ -402,7 +406,7 @@ def person_recall(nlp, items) -> dict:
         ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
         for a, b in names:
             n += 1
-            hits = [lab for s, e, lab in ents if min(b, e) > max(a, s)]
+            hits = [lab for s, e, lab in ents if _overlap(a, b, s, e)]
             person += "PERSON" in hits
             anyl += bool(hits)
             exact += (a, b, "PERSON") in ents
