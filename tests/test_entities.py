@@ -93,6 +93,11 @@ def test_clean_name_strips_possessives_and_titles():
     assert clean_name("Jones’", "PERSON") == "Jones"
     assert clean_name("President Joe Biden", "PERSON") == "Joe Biden"
     assert clean_name("President", "PERSON") == "President"  # never cleaned to nothing
+    # US legislators' titles (NewsMTSC: "Representative Hurd", "Congressman Kennedy").
+    assert clean_name("Representative Louise Slaughter", "PERSON") == "Louise Slaughter"
+    assert clean_name("Congresswoman Maxine Waters", "PERSON") == "Maxine Waters"
+    assert clean_name("Congressman Kennedy", "PERSON") == "Kennedy"
+    assert clean_name("Representative Office", "ORG") == "Representative Office"  # people only
     assert clean_name("the Kremlin’s", "ORG") == "Kremlin"
 
 

@@ -232,7 +232,8 @@ _SPACE_RE = re.compile(r"\s+")
 # One title and the space after it; the pattern below is a run of them at a name's start.
 _ONE_TITLE = (
     r"(?:(?:mr|mrs|ms|miss|dr|prof|sir|dame|lord|lady|president|president-elect|"
-    r"vice\s+president|prime\s+minister|chancellor|sen|senator|rep|gov|governor|gen|"
+    r"vice\s+president|prime\s+minister|chancellor|sen|senator|rep|representative|congressman|"
+    r"congresswoman|gov|governor|gen|"
     r"general|col|colonel|capt|captain|king|queen|prince|princess|pope|"
     r"supreme\s+leader|leader|minister|secretary|judge|justice|mayor)\.?\s+)"
 )
