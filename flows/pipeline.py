@@ -37,28 +37,45 @@ def extract_pages(pages: bytes) -> list:
     return process.extract_packed(pages)
 
 
+# The reject of a page whose extraction killed its worker process (`fanout.run_alone`).
+CRASHED_PAGE = "HTML extraction killed its worker process (a crash or out of memory): page set aside"
+
+
 def extract_on_workers(runner, docs, chunks: list[list[int]], in_flight: int) -> dict[int, object]:
     """A batch's HTML pages extracted on the workers, chunk by chunk
     (`process.extraction_chunks`), by document index: the costly part of `process.prepare`,
     whose main process then builds the rows. At most `in_flight` chunks are submitted at a
     time (each submit holds copies of its pages), the first behind the shards already
-    queued."""
+    queued. The chunks that were on the pool when a worker died run again alone, halved
+    down to the page that kills its worker (`fanout.run_alone`), which is rejected."""
     out: dict[int, object] = {}
     pending: deque = deque()
     todo = iter(chunks)
+    suspects: list[list[int]] = []
 
     def submit(chunk: list[int]) -> None:
-        params = {"pages": process.pack_pages(docs, chunk)}
-        pending.append((chunk, params, runner.submit(extract_pages, params)))
+        pending.append((chunk, runner.submit(extract_pages, {"pages": process.pack_pages(docs, chunk)})))
 
     for chunk in itertools.islice(todo, in_flight):
         submit(chunk)
     while pending:
-        chunk, params, future = pending.popleft()
-        (results,) = fanout.shard_results(runner, extract_pages, [future], [params])
-        out.update(zip(chunk, results, strict=True))
+        chunk, future = pending.popleft()
+        try:
+            out.update(zip(chunk, future.result(), strict=True))
+        except Exception as exc:
+            if not fanout.worker_died(exc):
+                raise
+            if hasattr(runner, "renew"):
+                runner.renew()
+            suspects.append(chunk)
         if (nxt := next(todo, None)) is not None:
             submit(nxt)
+    if suspects:
+        alone = fanout.run_alone(runner, extract_pages, suspects,
+                                 lambda part: {"pages": process.pack_pages(docs, part)}, CRASHED_PAGE)
+        for i in (i for i, ex in alone.items() if ex == CRASHED_PAGE):
+            get_run_logger().warning("page %s killed its extraction worker process: rejected", docs[i].input_ref)
+        out.update(alone)
     return out
 
 

@@ -16,6 +16,13 @@ underlying ProcessPoolExecutor, every shard in it fails with BrokenProcessPool, 
 fixes it: `renew()` replaces a broken executor, and `shard_results` resubmits the shards
 that failed with BrokenProcessPool, at most POOL_RETRIES times per batch; past that the
 batch fails and the run lands nothing.
+
+A page that kills the worker extracting it (a crash in a parser's C code, the OOM killer)
+would break the pool on every retry. So the chunks of HTML pages that were on a pool when
+a worker died run again one at a time (`run_alone`): a chunk that kills its worker alone
+is halved, down to the one page that does, which becomes a reject; the rest of the batch
+lands. More such pages in one batch than MAX_CRASHED_ITEMS is a crash loop (no memory for
+any work, a broken model or library), not bad pages: the batch fails, as before.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ log = logging.getLogger(__name__)
 
 # A worker dying twice in one batch is a crash loop (out of memory, a bad model), not bad luck.
 POOL_RETRIES = 2
+# Items (pages) of one `run_alone` call that may each kill their worker alone before the
+# deaths count as a crash loop rather than bad input.
+MAX_CRASHED_ITEMS = 3
 # Fresh pools started after a worker died (the run log and tests read it).
 pool_restarts = 0
 
@@ -238,6 +248,43 @@ def n_workers(runner, settings: Settings) -> int:
         except Exception:
             return max(1, local_dask_workers(settings))
     return max(1, getattr(runner, "_max_workers", 1) or 1)
+
+
+def worker_died(exc: BaseException) -> bool:
+    """A shard failed because its worker process died, not because its own code raised:
+    the process pool is broken (BrokenProcessPool), or Dask gave up on a task whose
+    workers kept dying under it (KilledWorker)."""
+    return isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker"
+
+
+def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
+    """`task`'s results by item, for parts (lists of items) that were on a pool when a
+    worker died.
+
+    One submission at a time, so a death names its part: a part that kills its worker
+    alone is halved, down to the item that does, whose result is `crashed`. `params_of`
+    gives a part's task parameters; the task returns one result per item, in order. Past
+    MAX_CRASHED_ITEMS such items the deaths are a crash loop, and the last one is raised."""
+    out: dict = {}
+    stack, n_crashed = [list(p) for p in reversed(parts) if p], 0
+    while stack:
+        part = stack.pop()
+        try:
+            out.update(zip(part, runner.submit(task, params_of(part)).result(), strict=True))
+            continue
+        except Exception as exc:
+            if not worker_died(exc):
+                raise
+            if hasattr(runner, "renew"):
+                runner.renew()
+            if len(part) > 1:
+                stack += [part[len(part) // 2:], part[: len(part) // 2]]  # the first half next
+                continue
+            n_crashed += 1
+            if n_crashed > MAX_CRASHED_ITEMS:
+                raise
+        out[part[0]] = crashed
+    return out
 
 
 def shard_results(runner, task, futures: list, params: list[dict]) -> list:

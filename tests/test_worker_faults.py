@@ -213,3 +213,170 @@ def test_a_prestarted_pool_the_flow_does_not_take_is_closed(settings, corpus, pr
     assert not fanout._prestarted and pool._executor is None
     assert summary.status == "completed"
     assert _all_gone(early)
+
+
+# --- a page that kills the worker extracting it ------------------------------------------
+
+CRASH_MARK = "<!-- newsetl test: this page kills its extraction worker -->"
+
+
+def _load_models_then_crash_on_mark(models, parent=None):
+    """Pool worker initializer for the test: the real one, then HTML extraction that kills
+    its own process (SIGSEGV, as a crash in a parser's C code would) on a marked page.
+    Module-level, so the spawned worker imports it by name."""
+    from newsetl import fanout, process
+
+    fanout.load_models(models, parent)
+    real = process.extract_page
+
+    def extract_page(html, url):
+        if CRASH_MARK in html:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(html, url)
+
+    process.extract_page = extract_page
+
+
+def _html_pages(dst: Path, n: int, marked: int) -> list[Path]:
+    """n news articles as HTML pages (from `news_jsonl`), page `marked` with CRASH_MARK."""
+    import html
+    import json
+
+    dst.mkdir()
+    rows = [json.loads(line) for line in news_jsonl(dst.parent / "pages.jsonl", n, spread=True).read_text(
+        encoding="utf-8").splitlines()]
+    pages = []
+    for i, row in enumerate(rows):
+        body = "".join(f"<p>{html.escape(p.strip())}</p>" for p in row["text"].split("\n") if p.strip())
+        page = dst / f"story-{i}.html"
+        page.write_text(f"<!DOCTYPE html><html><head><title>{html.escape(row['title'])}</title></head><body>"
+                        f"<article><h1>{html.escape(row['title'])}</h1>{body}</article>"
+                        f"{CRASH_MARK if i == marked else ''}</body></html>", encoding="utf-8")
+        pages.append(page)
+    return pages
+
+
+def test_page_that_kills_its_extraction_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server,
+                                                                              monkeypatch):
+    from newsetl import fanout
+    from newsetl.flows.pipeline import CRASHED_PAGE, run_flow
+
+    n = 8
+    pages = _html_pages(tmp_path / "pages", n, marked=5)
+    sizes = sorted(p.stat().st_size for p in pages)
+    # Three chunks of HTML on two workers: the marked page shares its chunk with others.
+    settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0,
+                              extract_chunk_chars=sum(sizes) // 3 + 1)
+    monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_on_mark)
+    restarts = fanout.pool_restarts
+    summary = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
+
+    assert summary.status == "completed"
+    assert summary.landed["articles"] == n - 1
+    # The first death broke the pool under every chunk in flight; alone, the marked page's
+    # chunk died again, then its halves down to the page.
+    assert fanout.pool_restarts - restarts >= 3
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        rejects = con.execute("select input_ref, reason from rejects").fetchall()
+        landed = {r[0] for r in con.execute("select input_ref from articles").fetchall()}
+    finally:
+        con.close()
+    assert rejects == [(str(pages[5]), CRASHED_PAGE)]
+    assert landed == {str(p) for i, p in enumerate(pages) if i != 5}
+
+    # The page is no longer fatal: a re-run lands it, clears its reject, duplicates nothing.
+    monkeypatch.undo()
+    again = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
+    assert again.status == "completed" and again.articles_new == 1 and again.articles_unchanged == n - 1
+    st = _state(settings.db_path)
+    assert st["articles"] == st["distinct"] == n
+    assert st["para_dups"] == st["sent_dups"] == st["orphans"] == 0
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        assert con.execute("select count(*) from rejects").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+class _DyingPool:
+    """A runner whose worker dies under any submitted part that holds a bad item, as a
+    process pool's does (the futures fail with BrokenProcessPool)."""
+
+    def __init__(self, bad):
+        self.bad, self.calls, self.renewed = set(bad), [], 0
+
+    def submit(self, task, params):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        part = params["part"]
+        self.calls.append(part)
+        fut = Future()
+        if self.bad & set(part):
+            fut.set_exception(BrokenProcessPool("a worker died"))
+        else:
+            try:
+                fut.set_result([task(x) for x in part])
+            except Exception as exc:  # the task's own error, as its future reports it
+                fut.set_exception(exc)
+        return fut
+
+    def renew(self):
+        self.renewed += 1
+
+
+def test_run_alone_halves_a_part_down_to_the_item_that_kills_its_worker():
+    from newsetl.fanout import run_alone
+
+    pool = _DyingPool(bad={5})
+    out = run_alone(pool, str, [[0, 1, 2, 3], [4, 5, 6, 7, 8]], lambda part: {"part": part}, "crashed")
+    assert out == {**{i: str(i) for i in range(9) if i != 5}, 5: "crashed"}
+    assert pool.calls == [[0, 1, 2, 3], [4, 5, 6, 7, 8], [4, 5], [4], [5], [6, 7, 8]]
+    assert pool.renewed == 3  # one fresh pool per death
+
+
+def test_run_alone_raises_on_a_crash_loop_and_on_errors_of_the_task():
+    from concurrent.futures.process import BrokenProcessPool
+
+    from newsetl import fanout
+
+    # Every item kills its worker: a crash loop (a broken model, no memory), not bad input.
+    pool = _DyingPool(bad=range(10))
+    with pytest.raises(BrokenProcessPool):
+        fanout.run_alone(pool, str, [list(range(10))], lambda part: {"part": part}, "crashed")
+    singles = [c for c in pool.calls if len(c) == 1]
+    assert len(singles) == fanout.MAX_CRASHED_ITEMS + 1
+
+    # An error the task raises is no dead worker: it fails at once, nothing is halved.
+    def boom(x):
+        raise ValueError("bad page")
+
+    pool = _DyingPool(bad=())
+    with pytest.raises(ValueError):
+        fanout.run_alone(pool, boom, [[1, 2]], lambda part: {"part": part}, "crashed")
+    assert pool.calls == [[1, 2]] and pool.renewed == 0
+
+
+def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server):
+    import dask
+
+    from newsetl.flows.pipeline import CRASHED_PAGE, run_flow
+    from tests import dask_crash_preload
+
+    assert dask_crash_preload.MARK == CRASH_MARK
+    n = 6
+    pages = _html_pages(tmp_path / "pages", n, marked=2)
+    settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0, dask_address="local:2",
+                              extract_chunk_chars=sum(p.stat().st_size for p in pages) // 2 + 1)
+    # Every worker of the local cluster imports the preload at start (distributed's
+    # `distributed.worker.preload`, handed to the worker processes by their nannies).
+    with dask.config.set({"distributed.worker.preload": ["tests.dask_crash_preload"]}):
+        summary = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
+    assert summary.status == "completed"
+    assert summary.landed["articles"] == n - 1
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        assert con.execute("select input_ref, reason from rejects").fetchall() == [(str(pages[2]), CRASHED_PAGE)]
+    finally:
+        con.close()
