@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from newsetl import process, schema
-from newsetl import fanout
+from newsetl import fanout, pagecrash
 from newsetl.memory import freeze_startup_objects, release_free_memory
 from newsetl.records import Reject
 from newsetl.progress import Progress
@@ -211,7 +211,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
-    with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher:
+    with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher, \
+            pagecrash.CrashJournal(settings.state_dir) as journal:
         writer = Writer(settings)
         try:
             in_flight: list = []
@@ -230,10 +231,12 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                                                                                  writer.known_for, force)
                         chunks = process.extraction_chunks(docs, settings.extract_chunk_chars)
                         extracted = None
-                        if n_workers > 1 and len(chunks) > 1:  # else `prepare` extracts the HTML itself
+                        if n_workers > 1 and len(chunks) > 1:  # else the pages are extracted here
                             with summary.timed("extract (wait)"):
                                 extracted = extract_on_workers(runner, docs, chunks, n_workers + 1)
                         with summary.timed("prepare"):
+                            extracted = pagecrash.extract_here(journal, docs, page_keys, extracted,
+                                                               process.extract_page)
                             prep = prepare_batch(quote(docs), quote(writer), force, quote(extracted), quote(page_keys))
                         prep.unchanged += same
                         count_prepared(summary, prep, rejects)

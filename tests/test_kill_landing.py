@@ -9,6 +9,8 @@ NEWSETL_TEST_KILLS / NEWSETL_TEST_KILL_SEED change the number of kills and the s
 from __future__ import annotations
 
 import os
+import signal
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +105,50 @@ def test_a_data_file_is_written_outside_the_data_files_then_moved(tmp_path, sett
         run_flow(sources=[str(sample)], settings=s)
     assert seen and not seen[0][1]
     assert not [f for f in (s.warehouse / "parquet").rglob("*.parquet")]
+
+
+def test_a_page_that_kills_the_run_twice_is_rejected_and_the_rest_lands(tmp_path, api_url):
+    """A batch of one chunk of HTML is extracted in the run's own process, where a crash on a
+    page kills the run. The next run counts that death from the journal the dead run left
+    (newsetl.pagecrash); after two, the page is a reject and the rest of its batch lands."""
+    import json
+
+    import duckdb
+
+    from newsetl.pagecrash import CRASH_LIMIT, CRASHED_REASON
+    from newsetl.process import page_key
+    from newsetl.sources.files import iter_file
+    from tests.crash_hook import crash_on_mark as hook
+
+    src = tmp_path / "pages"
+    src.mkdir()
+    body = "<p>{} council members met on Tuesday to agree the budget for the coming year, officials said.</p>"
+    for i in range(3):
+        mark = hook.MARK if i == 1 else ""
+        (src / f"p{i}.html").write_text(
+            f"<html><head><title>Budget story {i}</title></head><body><article><h1>Budget story {i}</h1>"
+            + "".join(body.format(n) for n in ("Nine", "Ten", "Eleven", f"{i + 12}")) + f"</article>{mark}</body></html>",
+            encoding="utf-8")
+    wh = tmp_path / "wh"
+    env = R.cli_env(wh, api_url, tmp_path / "sh", PYTHONPATH=str(Path(hook.__file__).parent))
+    state = wh / "state"
+    key = page_key(next(iter_file(src / "p1.html", str(src))))
+
+    for death in range(1, CRASH_LIMIT + 1):
+        r = R.run_to_end([str(src)], env)
+        assert r.returncode == -signal.SIGSEGV, (r.returncode, r.stderr[-2000:])
+        assert (state / "extracting").read_text().split()[-1] == str(key)  # the page it died on
+        counts = json.loads((state / "crashed-pages.json").read_text()) if death > 1 else {}
+        assert counts == ({str(key): death - 1} if death > 1 else {})
+
+    r = R.run_to_end([str(src)], env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((state / "crashed-pages.json").read_text()) == {str(key): CRASH_LIMIT}
+    assert not (state / "extracting").exists()
+    con = duckdb.connect(str(wh / "news.duckdb"), read_only=True)
+    try:
+        assert con.execute("select input_ref, reason from rejects").fetchall() == [(str(src / "p1.html"), CRASHED_REASON)]
+        assert sorted(x for (x,) in con.execute("select input_ref from articles").fetchall()) == [
+            str(src / "p0.html"), str(src / "p2.html")]
+    finally:
+        con.close()

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from tests.conftest import news_jsonl
+from tests.crash_hook import crash_on_mark
 
 N_ARTICLES = 48
 
@@ -217,24 +218,16 @@ def test_a_prestarted_pool_the_flow_does_not_take_is_closed(settings, corpus, pr
 
 # --- a page that kills the worker extracting it ------------------------------------------
 
-CRASH_MARK = "<!-- newsetl test: this page kills its extraction worker -->"
+CRASH_MARK = crash_on_mark.MARK
 
 
 def _load_models_then_crash_on_mark(models, parent=None):
     """Pool worker initializer for the test: the real one, then HTML extraction that kills
-    its own process (SIGSEGV, as a crash in a parser's C code would) on a marked page.
-    Module-level, so the spawned worker imports it by name."""
-    from newsetl import fanout, process
+    its own process on a marked page. Module-level, so the spawned worker imports it by name."""
+    from newsetl import fanout
 
     fanout.load_models(models, parent)
-    real = process.extract_page
-
-    def extract_page(html, url):
-        if CRASH_MARK in html:
-            os.kill(os.getpid(), signal.SIGSEGV)
-        return real(html, url)
-
-    process.extract_page = extract_page
+    crash_on_mark.install()
 
 
 def _html_pages(dst: Path, n: int, marked: int) -> list[Path]:
@@ -362,16 +355,13 @@ def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings
     import dask
 
     from newsetl.flows.pipeline import CRASHED_PAGE, run_flow
-    from tests import dask_crash_preload
-
-    assert dask_crash_preload.MARK == CRASH_MARK
     n = 6
     pages = _html_pages(tmp_path / "pages", n, marked=2)
     settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0, dask_address="local:2",
                               extract_chunk_chars=sum(p.stat().st_size for p in pages) // 2 + 1)
     # Every worker of the local cluster imports the preload at start (distributed's
     # `distributed.worker.preload`, handed to the worker processes by their nannies).
-    with dask.config.set({"distributed.worker.preload": ["tests.dask_crash_preload"]}):
+    with dask.config.set({"distributed.worker.preload": ["tests.crash_hook.crash_on_mark"]}):
         summary = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
     assert summary.status == "completed"
     assert summary.landed["articles"] == n - 1

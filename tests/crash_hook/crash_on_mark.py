@@ -1,0 +1,26 @@
+"""Test-only: HTML extraction that kills its own process (SIGSEGV, as a crash in a parser's
+C code would) on a page holding MARK. `install()` puts it in place in the process that calls
+it: the run's own process (sitecustomize.py beside this file), a pool worker (an initializer
+in tests/test_worker_faults.py) or a Dask worker (this module as its preload: `dask_setup`)."""
+
+import os
+import signal
+
+MARK = "<!-- newsetl test: this page kills the process that extracts it -->"
+
+
+def install() -> None:
+    import newsetl.process as process
+
+    real = process.extract_page
+
+    def extract_page(html, url):
+        if MARK in html:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(html, url)
+
+    process.extract_page = extract_page
+
+
+def dask_setup(worker) -> None:
+    install()
