@@ -5,13 +5,13 @@ it. On worker processes `fanout.run_alone` finds such a page and rejects it. A b
 HTML is one chunk (or a run with one worker) is extracted in the run's own process, where
 nothing survives to catch it, and every re-run would die on the same page. So:
 
-- before each page it extracts itself, the run appends the page's key
-  (`process.page_key`) to a journal in the state folder (`extracting`: a line per page, no
-  fsync; what a killed process wrote stays in the file);
+- before each page it extracts itself, the run writes the page's key (`process.page_key`)
+  over the one before in a journal in the state folder (`extracting`: one write call, no
+  fsync; what a killed process wrote stays in the file), and empties it once the batch's
+  pages are extracted, so a run killed later (landing, say) blames no page;
 - a run that ends, even with a Python error, removes the journal;
-- the next run finds a journal left behind: its last key is the page that was being
-  extracted when the process died, and it counts one death for that page
-  (`crashed-pages.json`);
+- the next run finds a key in a journal left behind: the page that was being extracted
+  when the process died, and it counts one death for that page (`crashed-pages.json`);
 - a page with CRASH_LIMIT deaths is rejected on sight, with CRASHED_REASON, and is not
   extracted again. Two deaths, because one may be bad luck (a run killed by hand while it
   extracted that page).
@@ -43,9 +43,9 @@ class CrashJournal:
         self._fh = None
 
     def __enter__(self) -> "CrashJournal":
-        left = self.path.read_text(encoding="utf-8").split() if self.path.exists() else []
+        left = self.path.read_text(encoding="utf-8").strip() if self.path.exists() else ""
         if left:  # the run before died while it extracted this page
-            key = int(left[-1])
+            key = int(left)
             self.counts[key] = self.counts.get(key, 0) + 1
             tmp = self.counts_path.with_name(self.counts_path.name + ".tmp")
             tmp.write_text(json.dumps({str(k): v for k, v in sorted(self.counts.items())}), encoding="utf-8")
@@ -63,22 +63,24 @@ class CrashJournal:
         """The page killed CRASH_LIMIT runs: reject it, do not extract it."""
         return key is not None and self.counts.get(key, 0) >= CRASH_LIMIT
 
-    def extracting(self, key: int) -> None:
-        """Say which page the run extracts next (unbuffered: one write call)."""
+    def extracting(self, key: int | None) -> None:
+        """Say which page the run extracts next, over the one before (one write call of a
+        fixed width); None: no page (the batch's pages are done)."""
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115  (closed at __exit__)
-        self._fh.write(b"%d\n" % key)
+            self._fh = open(self.path, "wb", buffering=0)  # noqa: SIM115  (closed at __exit__)
+        os.pwrite(self._fh.fileno(), b"%20s\n" % (b"" if key is None else b"%d" % key), 0)
 
 
 def extract_here(journal: CrashJournal, docs, page_keys: list[int | None], done: dict[int, object] | None,
                  extract) -> dict[int, object]:
     """`extract(html, url)` of the documents that need it and are not in `done` (by index),
-    in this process, each written to the journal first; a page that killed CRASH_LIMIT runs
-    gets CRASHED_REASON (a reject) instead."""
+    in this process, each named in the journal first (the journal is blank again once they
+    are done); a page that killed CRASH_LIMIT runs gets CRASHED_REASON (a reject) instead."""
     from newsetl.process import needs_extraction
 
     out = dict(done or {})
+    extracted_here = False
     for i, d in enumerate(docs):
         if i in out or not needs_extraction(d):
             continue
@@ -86,8 +88,10 @@ def extract_here(journal: CrashJournal, docs, page_keys: list[int | None], done:
         if journal.crashed(key):
             out[i] = CRASHED_REASON
             continue
-        if key is not None:
-            journal.extracting(key)
+        journal.extracting(key)
         out[i] = extract(d.html, d.url)
+        extracted_here = True
+    if extracted_here:
+        journal.extracting(None)
     return out
 

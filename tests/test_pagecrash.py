@@ -18,14 +18,17 @@ def _die_on(key: int, state) -> None:
     """What a run killed while extracting page `key` leaves: its journal, not removed."""
     j = CrashJournal(state).__enter__()
     j.extracting(7)
-    j.extracting(key)
+    j.extracting(key)  # over the key before it
     j._fh.close()
 
 
 def test_a_run_that_ends_leaves_no_journal_and_counts_nothing(tmp_path):
     with CrashJournal(tmp_path) as j:
-        out = extract_here(j, [_doc(0), _doc(1)], [10, 11], None, lambda html, url: url)
-        assert (tmp_path / "extracting").read_text().split() == ["10", "11"]
+        seen = []
+        out = extract_here(j, [_doc(0), _doc(1)], [10, 11], None,
+                           lambda html, url: seen.append((tmp_path / "extracting").read_text().strip()) or url)
+        assert seen == ["10", "11"]  # each page named in the journal while it is extracted
+        assert (tmp_path / "extracting").read_text().strip() == ""  # and none once they are done
     assert out == {0: "https://example.org/0", 1: "https://example.org/1"}
     assert not (tmp_path / "extracting").exists() and not (tmp_path / "crashed-pages.json").exists()
     # A Python error is no crash: the journal goes too.
@@ -56,7 +59,14 @@ def test_the_page_a_dead_run_was_extracting_is_rejected_after_the_limit(tmp_path
     # page 1 is not extracted again; page 2 has no HTML; page 3 was extracted elsewhere
     assert out == {0: "https://example.org/0", 1: CRASHED_REASON, 3: "done on a worker"}
     assert calls == ["https://example.org/0"]
-    # A journal left empty (a run that died before its first page) counts nothing.
-    (tmp_path / "extracting").write_text("")
+    # A journal left blank (a run that died after its pages were extracted, while it
+    # landed them, say) counts nothing.
+    assert (tmp_path / "extracting").exists() is False
+    with CrashJournal(tmp_path) as j:
+        extract_here(j, [_doc(0)], [10], None, extract)
+        j._fh.close()
+        j._fh = None
+        left = (tmp_path / "extracting").read_text()
+    (tmp_path / "extracting").write_text(left)
     with CrashJournal(tmp_path) as j:
         assert j.counts == {11: CRASH_LIMIT}
