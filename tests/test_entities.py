@@ -1786,6 +1786,8 @@ def test_clips_finds_clipped_names(short, long):
     ("Fed", "Federal", True),  # a one-word long form is no name to clip
     ("Fed", "Mercantile Federal Bank", True),  # clips follow the long form's word order
     ("Lib Dems", "liberal democrats", True),  # lowercase words are no name
+    # the first part of a word written as two ("MacBook", "YouTube") names something else
+    ("Mac", "MacBook Pro", True), ("You", "YouTube Music", True), ("Play", "PlayStation Network", True),
 ])
 def test_clips_rejects_what_is_no_clipped_name(short, long, one_word):
     from newsetl.transforms.entities import clips

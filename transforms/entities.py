@@ -806,7 +806,9 @@ def clips(short: str, long: str, one_word: bool = True) -> bool:
     ("Fed" / "Federal Reserve") counts only with `one_word` and at most
     `_CLIP_ONE_WORD_MAX` letters, and never a name written with its article ("The Sun"
     is not "The Sunday Telegraph"). Every word of both is capitalised and alphabetic;
-    demonyms and countries are never clips ("Brits", "Euro")."""
+    demonyms and countries are never clips ("Brits", "Euro"). A clip never stops at a
+    capital inside the long word: that word is two words written as one ("MacBook",
+    "YouTube", "PlayStation"), and its first part names something else ("Mac", "Play")."""
     sw, lw = _org_key(short).split(), _org_key(long).split()
     if len(lw) < 2 or not sw or len(sw) > len(lw) or not lw[0].startswith(sw[0][:_CLIP_KEEP]):
         return False
@@ -825,6 +827,8 @@ def clips(short: str, long: str, one_word: bool = True) -> bool:
             continue
         if len(a) < _CLIP_KEEP or len(b) - len(a) < _CLIP_DROP or not b.startswith(a):
             return False
+        if any(w[len(a):len(a) + 1].isupper() and w[:len(a)].lower() == a for w in long.split()):
+            return False  # "Mac" of "MacBook": the first part of a compound
         clipped = True
     return clipped
 
