@@ -123,7 +123,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.19: in text without apostrophes, a weekday's or a month's possessive glued to a name is
 #        cut off ("Saturdays Six Nations"), and a country's before a person's whole name
 #        ("Britains Greg Rusedski"; entities rule 0e; spans, entity ids and names)
-PIPELINE_VERSION = "1.6.19"
+# 1.6.20: "Representative", "Congressman" and "Congresswoman" are titles, cut off a person's
+#        name ("Representative Louise Slaughter"); a clip never stops at a capital inside the
+#        long word ("Mac" is no clip of "MacBook Pro"; entities rule 7c; entity ids and names)
+PIPELINE_VERSION = "1.6.20"
 ENV_PREFIX = "NEWSETL_"
 
 
