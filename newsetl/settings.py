@@ -187,6 +187,12 @@ class Settings(BaseSettings):
     # Prefect's per-batch and per-shard costs stay small beside the work (BBC: 3 batches
     # and 12 shards instead of 5 and 20, ~1.5 s less on the bench's CPU estimate).
     batch_size: int = Field(1000, ge=1)
+    # ... or fewer, once a batch's documents hold this many characters of HTML and text. The
+    # main process holds a batch's pages while it is extracted and prepared: 718 web pages
+    # (~180 KB of HTML each) in one batch took it to ~0.97 GB and the run to 2.3 GB. At
+    # 48M characters (~270 such pages) the run stays under 2 GiB; plain-text batches never
+    # reach it (BBC: 1,000 articles hold ~5M characters). 0: no character bound.
+    batch_chars: int = Field(48_000_000, ge=0)
     # A batch is split into fewer shards when it has little text to enrich (e.g. mostly
     # syndicated copies): each shard gets at least this many words (~0.5 s of NER), so
     # Prefect's per-task cost (~0.1-0.2 s) stays small beside the work. 0 = always split.

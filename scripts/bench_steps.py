@@ -115,7 +115,8 @@ def measure(corpus: Path, shards: int | None, rounds: int, workdir: Path) -> dic
     # batches (run_batches), each prepared and split into `shards` shards of at least
     # min_shard_words
     parts, n_articles = [], 0
-    for docs, _rejects in run_batches(iter_sources([str(corpus)], settings), settings.batch_size):
+    for docs, _rejects in run_batches(iter_sources([str(corpus)], settings), settings.batch_size,
+                                      settings.batch_chars or None):
         prep = process.prepare(docs)
         n_articles += prep.articles.height
         parts += process.shard(prep, shards, settings.min_shard_words)

@@ -218,6 +218,27 @@ def test_batches_start_small_and_keep_each_reject_with_the_batch_it_was_met_in()
     assert [len(d) for d, _ in run_batches(iter(items), 4 * FIRST_BATCH_SHARE)] == [4, 6]
 
 
+def test_a_batch_of_big_pages_ends_at_its_character_bound():
+    """Web pages hold ~100 times the characters of a plain article: a batch also ends once
+    its documents hold `chars` characters of HTML and text (settings.batch_chars), so the
+    memory a batch takes follows what it holds, not only how many documents."""
+    from newsetl.records import RawDoc, Reject
+    from newsetl.sources.dispatch import FIRST_BATCH_SHARE, batches, doc_chars, run_batches
+
+    pages = [RawDoc("s", f"p{i}", html="<p>" + "x" * 993 + "</p>") for i in range(6)]  # 1,000 characters
+    texts = [RawDoc("s", f"t{i}", text="y" * 10) for i in range(6)]
+    assert {doc_chars(d) for d in pages} == {1000} and {doc_chars(d) for d in texts} == {10}
+    got = [[d.input_ref for d in docs] for docs, _ in batches(iter(pages + texts), 100, chars=2500)]
+    assert got == [["p0", "p1", "p2"], ["p3", "p4", "p5"], ["t0", "t1", "t2", "t3", "t4", "t5"]]
+    # the count bound still holds, and a reject counts for nothing
+    got = batches(iter([Reject("s", "r", "bad")] + texts), 4, chars=2500)
+    assert [([d.input_ref for d in docs], len(rej)) for docs, rej in got] == [
+        (["t0", "t1", "t2", "t3"], 1), (["t4", "t5"], 0)]
+    # a run's first batch: a share of both bounds
+    sizes = [len(d) for d, _ in run_batches(iter(pages), 100, chars=FIRST_BATCH_SHARE * 1000)]
+    assert sizes == [1, 4, 1]
+
+
 def test_a_bare_surname_links_to_a_full_name_of_a_later_batch_and_batches_change_no_link(tmp_path, monkeypatch):
     """Cross-article links are made once every batch of the run is staged (issue 11): a
     bare "Blair" in the first batch joins the "Tony Blair" of the third, and a run of one
