@@ -17,6 +17,8 @@ Measurements (see issue 2 and issue 6):
   rerun         the same command again into the same warehouse (nothing changed)
   e2e_1w        as e2e_1x with NEWSETL_WORKERS=1 (fresh warehouse)
   e2e_4x        the corpus 4 times (unique url/title/source per copy), fresh warehouse
+  e2e_html      the extraction pages (<shared>/extraction/html, 121 real news pages) 8 times,
+                each copy with its own comment: HTML extraction and its memory, fresh warehouse
   floor         bare spaCy `nlp.pipe`, only `ner` enabled, n_process=workers, over the
                 body paragraphs (text split on blank lines)
   naive         full default spaCy pipeline + vaderSentiment per doc.sents sentence +
@@ -106,6 +108,21 @@ def write_corpus(articles: list[dict], path: Path, copies: int = 1, syndicated: 
                         obj["source"] = f"{a.get('source') or 'bbc-news'}-copy{k}"
                 fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return path
+
+
+def write_html_pages(src: Path, dst: Path, copies: int) -> Path:
+    """`copies` of every page in `src` (.html or .html.gz) under dst/c<k>/, each copy ending
+    in its own comment: the same articles under new page keys, as a web archive read twice
+    holds them, so every copy is extracted."""
+    import gzip
+
+    for k in range(copies):
+        (dst / f"c{k}").mkdir(parents=True, exist_ok=True)
+        for page in sorted(src.glob("*.html*")):
+            data = gzip.decompress(page.read_bytes()) if page.suffix == ".gz" else page.read_bytes()
+            name = page.name[:-3] if page.suffix == ".gz" else page.name
+            (dst / f"c{k}" / name).write_bytes(data + f"\n<!-- copy {k} -->\n".encode())
+    return dst
 
 
 def body_paragraphs(articles: list[dict]) -> list[str]:
@@ -375,7 +392,8 @@ def machine_info() -> dict:
 
 def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers: int = 2,
               model: str = DEFAULT_MODEL, naive_limit: int | None = None, copies: int = 4,
-              log=print, env_extra: dict | None = None, warmup: bool = True, repeats: int = 1) -> dict:
+              log=print, env_extra: dict | None = None, warmup: bool = True, repeats: int = 1,
+              html_src: Path | None = None, html_copies: int = 8) -> dict:
     """Run every measurement; returns the report dict (see `render_markdown`).
 
     repeats: the rows that enter a speed ratio (e2e_1x, floor, floor_1w, e2e_1w, syndicated)
@@ -385,7 +403,9 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
     is kept in the report.
 
     env_extra: environment for every subprocess (e.g. PREFECT_API_URL of a running
-    server: then no command starts Prefect's embedded server; the tests use that)."""
+    server: then no command starts Prefect's embedded server; the tests use that).
+
+    html_src: a folder of web pages; `html_copies` copies of them make the e2e_html row."""
     workdir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
     arts = load_articles(corpus_src, limit)
@@ -429,6 +449,11 @@ def run_bench(corpus_src: Path, workdir: Path, limit: int | None = None, workers
     step(f"e2e_{copies}x", lambda: measure_e2e(corpus4, workdir / f"wh_{copies}x", workers,
                                                  dict(env, NEWSETL_ENRICH_CACHE="false"), log))
     step(f"syndicated_{copies}x", lambda: measure_e2e(synd, workdir / f"wh_synd_{copies}x", workers, env, log))
+    if html_src is not None and any(html_src.glob("*.html*")):
+        pages = write_html_pages(html_src, workdir / "html_pages", html_copies)
+        report["html"] = {"src": str(html_src), "copies": html_copies,
+                          "pages": sum(1 for _ in pages.rglob("*.html"))}
+        step("e2e_html", lambda: measure_e2e(pages, workdir / "wh_html", workers, env, log))
     report["repeats"] = repeats
     for k in range(2, repeats + 1):  # later rounds: the ratio rows again, fresh warehouses
         step("e2e_1x", lambda: measure_e2e(corpus, workdir / f"wh_1x_r{k}", workers, env, log))
@@ -524,6 +549,9 @@ def ratios(report: dict) -> list[dict]:
             f"<= {TARGET_SYNDICATED_OVER_1X}", v <= TARGET_SYNDICATED_OVER_1X)
         add(f"peak RSS, {c} syndicated copies (process tree)", synd["peak_rss_tree"] / 1e9, "< 2.15 GB (2 GiB)",
             synd["peak_rss_tree"] < TARGET_RSS_BYTES)
+    if runs.get("e2e_html"):
+        add("peak RSS, web pages (process tree)", runs["e2e_html"]["peak_rss_tree"] / 1e9, "< 2.15 GB (2 GiB)",
+            runs["e2e_html"]["peak_rss_tree"] < TARGET_RSS_BYTES)
     if e2e and runs.get("rerun"):
         v = runs["rerun"]["wall"] / e2e["wall"]
         add("re-run unchanged / first run (wall)", v, f"<= {TARGET_RERUN_OVER_FIRST}", v <= TARGET_RERUN_OVER_FIRST)
@@ -590,6 +618,10 @@ def render_markdown(report: dict) -> str:
         "floor_1w": "as floor with n_process=1",
         "naive": "full default spaCy + VADER per sentence + one INSERT per row, 1 process",
     }
+    if report.get("html"):
+        h = report["html"]
+        desc["e2e_html"] = (f"{h['pages']:,} web pages: `{h['src']}` x{h['copies']}, each copy with its own "
+                            "comment (HTML extraction on the workers), fresh warehouse")
     for k, r in runs.items():
         samples = ", ".join(f"{x['wall']:.1f} ({x['loadavg'] or float('nan'):.1f})" for x in r.get("samples", []))
         lines.append(f"| {k} | {desc.get(k, '')} | {r['wall']:.1f} | {samples} | {r.get('cpu', float('nan')):.1f} | "
@@ -719,7 +751,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run_bench(corpus, tmp, limit=limit, workers=workers, model=args.model,
                            naive_limit=args.naive_limit, copies=args.copies, repeats=args.repeats,
-                           log=lambda s: print(s, file=sys.stderr, flush=True))
+                           log=lambda s: print(s, file=sys.stderr, flush=True),
+                           html_src=Path(args.shared) / "extraction" / "html")
     finally:
         if not args.workdir:
             shutil.rmtree(tmp, ignore_errors=True)

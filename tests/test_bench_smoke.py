@@ -68,9 +68,15 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
     src = _twenty_articles(tmp_path)
     report = b.run_bench(src, tmp_path / "work", limit=20, workers=2, copies=2, naive_limit=10, repeats=2,
                          log=lambda *_: None, env_extra={"PREFECT_API_URL": PREFECT_API_URL.value()},
-                         warmup=False)
+                         warmup=False, html_src=ROOT / "tests" / "fixtures" / "html", html_copies=2)
     runs = report["runs"]
-    assert set(runs) == {"e2e_1x", "rerun", "floor", "floor_1w", "e2e_1w", "e2e_2x", "syndicated_2x", "naive"}
+    assert set(runs) == {"e2e_1x", "rerun", "floor", "floor_1w", "e2e_1w", "e2e_2x", "syndicated_2x", "naive",
+                         "e2e_html"}
+    # the web pages: every copy is read (its own page key) and their articles land
+    n_pages = len(list((ROOT / "tests" / "fixtures" / "html").glob("*.html")))
+    assert report["html"]["pages"] == 2 * n_pages
+    html = runs["e2e_html"]["summary"]
+    assert html["new"] >= 1 and html["new"] + html["unchanged"] + html.get("changed", 0) <= 2 * n_pages
     for name, r in runs.items():
         assert r["rc"] == 0, (name, r.get("stderr"))
         assert r["wall"] > 0 and r["peak_rss_tree"] > 0 and r["peak_rss_largest"] > 0
@@ -88,6 +94,7 @@ def test_bench_end_to_end_report(tmp_path, prefect_server):
     assert any(c.startswith("peak RSS 2x / 1x") for c in checks)
     assert any(c.startswith("2 syndicated copies") for c in checks)
     assert any(c.startswith("bare NER floor, 2 processes over 1") for c in checks)
+    assert "peak RSS, web pages (process tree)" in checks
     assert runs["syndicated_2x"]["summary"]["new"] == 2 * runs["e2e_1x"]["summary"]["new"]
     for name in ("e2e_1x", "floor", "floor_1w", "e2e_1w", "syndicated_2x"):  # the ratio rows ran twice
         assert len(runs[name]["samples"]) == 2 and runs[name]["wall"] == min(s["wall"] for s in runs[name]["samples"])
