@@ -26,6 +26,8 @@ import json
 import os
 from pathlib import Path
 
+from newsetl.process import needs_extraction
+
 CRASH_LIMIT = 2
 CRASHED_REASON = ("HTML extraction killed newsetl twice (a crash or out of memory) while it read this page: "
                   "page set aside")
@@ -43,8 +45,8 @@ class CrashJournal:
         self._fh = None
 
     def __enter__(self) -> "CrashJournal":
-        left = self.path.read_text(encoding="utf-8").strip() if self.path.exists() else ""
-        if left:  # the run before died while it extracted this page
+        left = self.path.read_text(encoding="utf-8", errors="replace").strip() if self.path.exists() else ""
+        if left.isdigit():  # the run before died while it extracted this page (else: no page)
             key = int(left)
             self.counts[key] = self.counts.get(key, 0) + 1
             tmp = self.counts_path.with_name(self.counts_path.name + ".tmp")
@@ -77,8 +79,6 @@ def extract_here(journal: CrashJournal, docs, page_keys: list[int | None], done:
     """`extract(html, url)` of the documents that need it and are not in `done` (by index),
     in this process, each named in the journal first (the journal is blank again once they
     are done); a page that killed CRASH_LIMIT runs gets CRASHED_REASON (a reject) instead."""
-    from newsetl.process import needs_extraction
-
     out = dict(done or {})
     extracted_here = False
     for i, d in enumerate(docs):

@@ -70,3 +70,7 @@ def test_the_page_a_dead_run_was_extracting_is_rejected_after_the_limit(tmp_path
     (tmp_path / "extracting").write_text(left)
     with CrashJournal(tmp_path) as j:
         assert j.counts == {11: CRASH_LIMIT}
+    # Nor does a journal a crash left garbled: the next run goes on.
+    (tmp_path / "extracting").write_bytes(b"12\x00\xff")
+    with CrashJournal(tmp_path) as j:
+        assert j.counts == {11: CRASH_LIMIT}
