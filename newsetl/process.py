@@ -817,6 +817,8 @@ def drop_pronouns_to_non_people(quotes: pl.DataFrame, not_people: set[str]) -> p
     the quote keeps no speaker, nor do the quotes that only continued it. Quote
     attribution runs before cross-article links and the corpus-level label vote; this
     applies the vote afterwards, so a bare "Parry" linked to Rick Parry keeps his quotes."""
+    from newsetl.transforms.quotes import scare_quote_expr
+
     pron = ((pl.col("attribution") == "pronoun") & pl.col("speaker_entity_id").is_in(list(not_people))).fill_null(False)
     if not not_people or not quotes.select(pron.any()).item():
         return quotes
@@ -831,6 +833,7 @@ def drop_pronouns_to_non_people(quotes: pl.DataFrame, not_people: set[str]) -> p
             .sort("_row")["_gone"])
     cleared = [pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
                for c in ("speaker", "speaker_entity_id", "speaker_name") if c in quotes.columns]
-    return quotes.with_columns(
+    out = quotes.with_columns(
         *cleared,
         pl.when(gone & cont).then(pl.lit("none")).otherwise(pl.col("attribution")).alias("attribution"))
+    return out.with_columns(scare_quote_expr()) if "scare_quote" in out.columns else out

@@ -91,6 +91,9 @@ TABLES: dict[str, list[Column]] = {
         ("speaker", "VARCHAR"),
         ("speaker_entity_id", "VARCHAR"),
         ("attribution", "VARCHAR"),
+        ("scare_quote", "BOOLEAN"),
+        ("start_char", "INTEGER"),
+        ("end_char", "INTEGER"),
         ("published_date", "DATE"),
     ],
     "rejects": [
@@ -185,6 +188,7 @@ _PA = {
     "DATE": pa.date32(),
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
     "VARCHAR[]": pa.list_(pa.string()),
+    "BOOLEAN": pa.bool_(),
 }
 _PL = {
     "VARCHAR": pl.String,
@@ -194,6 +198,7 @@ _PL = {
     "DATE": pl.Date,
     "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
     "VARCHAR[]": pl.List(pl.String),
+    "BOOLEAN": pl.Boolean,
 }
 
 

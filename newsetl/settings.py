@@ -125,7 +125,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        ("Britains Greg Rusedski"; entities rule 0e; spans, entity ids and names)
 # 1.6.20: "Representative", "Congressman" and "Congresswoman" are titles, cut off a person's
 #        name ("Representative Louise Slaughter"); a clip never stops at a capital inside the
-#        long word ("Mac" is no clip of "MacBook Pro"; entities rule 7c; entity ids and names)
+#        long word ("Mac" is no clip of "MacBook Pro"; entities rule 7c; entity ids and names);
+#        `quotes` lands scare_quote, start_char and end_char
 PIPELINE_VERSION = "1.6.20"
 ENV_PREFIX = "NEWSETL_"
 

@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from a checkout
 from newsetl import schema  # noqa: E402
 from newsetl.settings import PIPELINE_VERSION, Settings  # noqa: E402
 from newsetl.transforms.entities import entity_id_for  # noqa: E402
+from newsetl.transforms.quotes import scare_quote_expr  # noqa: E402
 
 # ------------------------------------------------------------------ shape of an article
 # Targets per article (issue 13, "like BBC"): 5 paragraphs, 19 sentences, 28 mentions,
@@ -562,7 +563,7 @@ def make_batch(model: Model, first: int, n: int, now: datetime) -> dict[str, pl.
         speaker_entity_id=v["entity_id"].gather(pl.Series(
             sent_df.filter(pl.col("quote").is_not_null())["speaker_ent"].to_numpy())),
         attribution=pl.lit("said_after"),
-    )
+    ).with_columns(scare_quote_expr())
 
     def with_ids(df: pl.DataFrame, table: str) -> pl.DataFrame:
         return schema.conform(df.join(dates, on="a", how="left"), table)

@@ -183,6 +183,20 @@ def test_pronoun_to_a_one_word_person_the_entities_table_calls_an_org_is_dropped
     assert out["quote"].to_list() == quotes["quote"].to_list()  # the quotes themselves stay
 
 
+def test_a_short_quote_whose_speaker_is_cleared_becomes_a_scare_quote():
+    # `scare_quote` (a landed column) follows the final speaker: "Very well" keeps no
+    # speaker once its "He" (Chelsea, an ORG by the label vote) is dropped.
+    from newsetl import process
+
+    pars, ments = article(["The praise went to leaders Chelsea.", 'He said: "Very well."'], {"Chelsea": "PERSON"})
+    quotes = extract_quotes(pars, ments)
+    chelsea = entity_id_for("PERSON", "Chelsea")
+    assert quotes.select("speaker_entity_id", "scare_quote").rows() == [(chelsea, False)]
+    known = pl.DataFrame({"entity_id": [chelsea], "name": ["Chelsea"], "label": ["ORG"]})
+    out = process.link_known({"entity_mentions": ments.drop("ner_label"), "quotes": quotes}, known)["quotes"]
+    assert out.select("speaker", "scare_quote").rows() == [(None, True)]
+
+
 def test_pronoun_without_antecedent_is_unresolved():
     rows = quotes_of(['“No comment,” he said.'], {})
     assert rows == [("No comment", None, None, "pronoun")]

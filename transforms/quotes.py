@@ -101,7 +101,8 @@ conditions”") is kept and flagged `scare_quote = True`; a short quote with a s
 
 Extra columns beyond the contract: speaker_name, scare_quote, start_char, end_char
 (offsets of the quote text inside the paragraph; `quote` is that slice, minus the
-re-opening marks of a multi-paragraph quote).
+re-opening marks of a multi-paragraph quote). The landed `quotes` table carries
+scare_quote, start_char and end_char too (newsetl.schema).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ import polars as pl
 
 from newsetl.transforms.entities import clean_name, demonym_country, name_key
 
-__all__ = ["extract_quotes", "QUOTE_SCHEMA"]
+__all__ = ["extract_quotes", "QUOTE_SCHEMA", "scare_quote_expr"]
 
 QUOTE_SCHEMA: dict[str, pl.DataType] = {
     "article_id": pl.String,
@@ -1064,7 +1065,6 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
             out["speaker_entity_id"].append(sp.entity_id)
             out["attribution"].append(sp.attribution)
             out["speaker_name"].append(sp.name)
-            out["scare_quote"].append(sp.speaker is None and len(quote.split()) <= _SCARE_MAX_WORDS)
             out["start_char"].append(q_start)
             out["end_char"].append(q_end)
             qi += 1
@@ -1115,6 +1115,13 @@ def _is_title(text: str, spans: list[_Span], k: int, quote: str) -> bool:
     return False
 
 
+def scare_quote_expr() -> pl.Expr:
+    """A quote of 1 to _SCARE_MAX_WORDS words with no speaker is a scare quote (or a title,
+    a nickname): the `scare_quote` column, computed again wherever a speaker is cleared."""
+    return (pl.col("speaker").is_null() & (pl.col("quote").str.count_matches(r"\S+") <= _SCARE_MAX_WORDS)).alias(
+        "scare_quote")
+
+
 def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) -> pl.DataFrame:
     """Quotes with speakers for one batch of articles.
 
@@ -1123,13 +1130,13 @@ def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) ->
     paragraph_index, start_char, end_char, text, label, entity_id, entity_name); raw NER
     mentions without entity_id/entity_name also work (speaker ids are then null).
     """
-    out: dict[str, list] = {c: [] for c in QUOTE_SCHEMA}
+    out: dict[str, list] = {c: [] for c in QUOTE_SCHEMA if c != "scare_quote"}
     pars_df = paragraphs
     if "kind" in pars_df.columns:
         pars_df = pars_df.filter(pl.col("kind").is_null() | (pl.col("kind") != "boilerplate"))
     pars_df = pars_df.filter(pl.col("text").is_not_null()).sort("article_id", "paragraph_index")
     if pars_df.height == 0:
-        return pl.DataFrame(out, schema=QUOTE_SCHEMA)
+        return _quote_frame(out)
 
     ments: dict[str, list[_Mention]] = {}
     if resolved_mentions is not None and resolved_mentions.height:
@@ -1154,4 +1161,9 @@ def extract_quotes(paragraphs: pl.DataFrame, resolved_mentions: pl.DataFrame) ->
             end += 1
         _article_quotes(art_ids[start], list(zip(idxs[start:end], texts[start:end])), ments.get(art_ids[start], []), out)
         start = end
-    return pl.DataFrame(out, schema=QUOTE_SCHEMA)
+    return _quote_frame(out)
+
+
+def _quote_frame(out: dict[str, list]) -> pl.DataFrame:
+    schema = {c: t for c, t in QUOTE_SCHEMA.items() if c != "scare_quote"}
+    return pl.DataFrame(out, schema=schema).with_columns(scare_quote_expr()).select(list(QUOTE_SCHEMA))

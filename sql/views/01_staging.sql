@@ -133,6 +133,9 @@ select
     source.speaker,
     source.speaker_entity_id,
     source.attribution,
+    source.scare_quote,
+    source.start_char,
+    source.end_char,
     source.published_date
 from source
 anti join boilerplate using (article_id, paragraph_index);
