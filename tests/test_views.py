@@ -149,6 +149,20 @@ def test_article_overview(con):
     ]
 
 
+def test_article_overview_counts_speech_quotes_without_scare_quotes(tmp_path):
+    c = empty_tables(tmp_path / "s.duckdb")
+    sqlfiles.create_views(c)
+    c.execute("insert into articles (article_id, source) values ('a1', 'wire')")
+    c.execute("insert into paragraphs (article_id, paragraph_index, text, kind) values ('a1', 0, 'x', 'body')")
+    for i, (quote, speaker, scare) in enumerate([("Costs will fall next year.", "Alice Smith", False),
+                                                  ("reforms", None, True),
+                                                  ("Landed before the flag existed.", None, None)]):
+        c.execute("insert into quotes (article_id, paragraph_index, quote_index, quote, speaker, scare_quote) "
+                  "values ('a1', 0, ?, ?, ?, ?)", [i, quote, speaker, scare])
+    assert c.execute("select quotes, speech_quotes from article_overview").fetchall() == [(3, 2)]
+    c.close()
+
+
 def test_duplicates_count_once_everywhere(con):
     # a4 is a copy of a1: without the duplicate rule Alice would have 4 articles.
     assert rows(con, "select sum(articles) from entity_daily where entity_id = 'e_alice'") == [(3,)]

@@ -230,7 +230,11 @@ top_entities as (
 ),
 
 quote_counts as (
-    select article_id, count(*) as quotes
+    select
+        article_id,
+        count(*) as quotes,
+        -- scare quotes (1-3 words, no speaker) left out; unflagged (older) quotes count
+        count(*) filter (where not coalesce(scare_quote, false)) as speech_quotes
     from stg_quotes
     group by article_id
 )
@@ -254,6 +258,7 @@ select
     coalesce(m.mentions, 0) as mentions,
     coalesce(m.distinct_entities, 0) as distinct_entities,
     coalesce(q.quotes, 0) as quotes,
+    coalesce(q.speech_quotes, 0) as speech_quotes,
     coalesce(t.top_entities, []::varchar[]) as top_entities
 from stg_articles as a
 left join paragraph_counts as p using (article_id)
