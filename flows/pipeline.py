@@ -63,10 +63,8 @@ def extract_on_workers(runner, docs, chunks: list[list[int]], in_flight: int) ->
         try:
             out.update(zip(chunk, future.result(), strict=True))
         except Exception as exc:
-            if not fanout.worker_died(exc):
+            if not fanout.recover(runner, exc):
                 raise
-            if hasattr(runner, "renew"):
-                runner.renew()
             suspects.append(chunk)
         if (nxt := next(todo, None)) is not None:
             submit(nxt)
@@ -225,8 +223,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                 while True:
                     with summary.timed("read"):
                         nxt = next(stream, None)
-                    ended = nxt is None
-                    if not ended:
+                    if nxt is not None:
                         docs, rejects = nxt
                         with summary.timed("prepare"):  # pages extracted before, into articles still landed so
                             docs, page_keys, same = process.drop_unchanged_pages(docs, writer.pages_seen,
@@ -246,11 +243,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                                                               copies)
                         summary.copied += plan.copies.height if plan else 0
                         in_flight.append((futures, params, plan, prep, rejects + prep.rejects, len(docs)))
-                        # The batch's raw documents (HTML pages: ~180 KB each) and extractions are
-                        # done with: let them go before the next batch is read, not after.
-                        nxt = docs = extracted = None
                     # Keep one batch enriching while the next is read and prepared.
-                    while in_flight and (ended or len(in_flight) > 1):
+                    while in_flight and (nxt is None or len(in_flight) > 1):
                         futures, params, plan, prep, rej, n_docs = in_flight.pop(0)
                         with summary.timed("enrich (wait)"):
                             frames = gather_shards(runner, writer, futures, params, copies, plan)
@@ -260,7 +254,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         del frames
                         release_free_memory()  # the batch's frames and results are gone now
                         progress.update(n_docs)
-                    if ended:
+                    if nxt is None:
                         break
             landed_any = bool(writer.latest_batch) or summary.articles_unchanged > 0
             summary.status = "completed" if landed_any or summary.rejects == 0 else "failed"

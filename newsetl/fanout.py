@@ -257,6 +257,16 @@ def worker_died(exc: BaseException) -> bool:
     return isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker"
 
 
+def recover(runner, exc: BaseException) -> bool:
+    """After a shard's error: whether its worker died (`worker_died`), with a broken
+    process pool replaced by then (a runner without `renew`, Dask, recovers by itself)."""
+    if not worker_died(exc):
+        return False
+    if hasattr(runner, "renew"):
+        runner.renew()
+    return True
+
+
 def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
     """`task`'s results by item, for parts (lists of items) that were on a pool when a
     worker died.
@@ -273,10 +283,8 @@ def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
             out.update(zip(part, runner.submit(task, params_of(part)).result(), strict=True))
             continue
         except Exception as exc:
-            if not worker_died(exc):
+            if not recover(runner, exc):
                 raise
-            if hasattr(runner, "renew"):
-                runner.renew()
             if len(part) > 1:
                 stack += [part[len(part) // 2:], part[: len(part) // 2]]  # the first half next
                 continue
