@@ -61,11 +61,14 @@ def extract_on_workers(runner, docs, chunks: list[list[int]], in_flight: int) ->
     while pending:
         chunk, future = pending.popleft()
         try:
-            out.update(zip(chunk, future.result(), strict=True))
+            out.update(zip(chunk, fanout.result(runner, future), strict=True))
         except Exception as exc:
             if not fanout.recover(runner, exc):
                 raise
             suspects.append(chunk)
+        # Dask keeps a result on its worker while its future lives, and computes it again
+        # each time that worker dies (as it does below, under `run_alone`).
+        del future
         if (nxt := next(todo, None)) is not None:
             submit(nxt)
     if suspects:

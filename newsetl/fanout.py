@@ -23,6 +23,14 @@ a worker died run again one at a time (`run_alone`): a chunk that kills its work
 is halved, down to the one page that does, which becomes a reject; the rest of the batch
 lands. More such pages in one batch than MAX_CRASHED_ITEMS is a crash loop (no memory for
 any work, a broken model or library), not bad pages: the batch fails, as before.
+
+On Dask a worker that dies is restarted by its nanny, but not always: a worker that dies
+while its nanny is still starting it can leave the nanny with no worker for good
+(dask/distributed#7312; seen here, 7 of 26 runs of the Dask fault test, when a page
+killed each new worker as it came up). With every worker gone a shard would wait forever, so
+`result` watches the cluster while it waits: a local cluster (the run's own) that has had no
+worker for NO_WORKERS_GRACE seconds gets new nannies; a remote cluster with no worker for
+NO_WORKERS_TIMEOUT seconds fails the batch with an error that says so.
 """
 
 from __future__ import annotations
@@ -50,6 +58,15 @@ POOL_RETRIES = 2
 MAX_CRASHED_ITEMS = 3
 # Fresh pools started after a worker died (the run log and tests read it).
 pool_restarts = 0
+# Seconds a Dask cluster may have no worker at all while a shard waits: a local cluster
+# then gets new nannies (`_revive`; a nanny restarts a dead worker in about a second, and
+# the crash tests see gaps of up to ~4 s), a remote one fails the batch.
+NO_WORKERS_GRACE = 20.0
+NO_WORKERS_TIMEOUT = 600.0
+# How often a shard's wait looks at the cluster (seconds).
+WAIT_POLL = 2.0
+# Local Dask clusters given new nannies after they lost every worker (tests read it).
+dask_revivals = 0
 
 
 def load_models(models: tuple[str, str] | None, parent: int | None = None) -> None:
@@ -280,7 +297,7 @@ def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
     while stack:
         part = stack.pop()
         try:
-            out.update(zip(part, runner.submit(task, params_of(part)).result(), strict=True))
+            out.update(zip(part, result(runner, runner.submit(task, params_of(part))), strict=True))
             continue
         except Exception as exc:
             if not recover(runner, exc):
@@ -295,6 +312,49 @@ def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
     return out
 
 
+def result(runner, future):
+    """A submitted task's result (`future.result()`). On Dask, the wait watches the
+    cluster: see the module's docstring (Faults) for what happens when it has no worker."""
+    inner = getattr(future, "wrapped_future", None)
+    client = getattr(runner, "client", None)
+    if client is None or not hasattr(inner, "key"):  # not a Dask future
+        return future.result()
+    idle_since = None
+    while True:
+        future.wait(WAIT_POLL)  # PrefectDaskFuture: keeps the final state it fetched
+        if inner.done():
+            return future.result()
+        if client.nthreads():
+            idle_since = None
+            continue
+        now = time.monotonic()
+        idle_since = idle_since or now
+        cluster = getattr(client, "cluster", None)
+        if cluster is not None and now - idle_since >= NO_WORKERS_GRACE:
+            _revive(client, cluster)
+            idle_since = None
+        elif now - idle_since >= NO_WORKERS_TIMEOUT:
+            raise RuntimeError(f"the Dask cluster at {client.scheduler.address} has had no worker for "
+                               f"{NO_WORKERS_TIMEOUT:.0f} s: its workers died or were stopped")
+
+
+def _revive(client, cluster, timeout: float = 120.0) -> None:
+    """New nannies for a local Dask cluster whose every worker is gone (the same number as
+    before: their worker specs are put back once the old nannies are closed)."""
+    global dask_revivals
+    specs = dict(cluster.worker_spec)
+    log.warning("the local Dask cluster has had no worker for %.0f s (a nanny that lost its worker): "
+                "starting %d new ones", NO_WORKERS_GRACE, len(specs))
+    cluster.scale(0)
+    deadline = time.monotonic() + timeout
+    while cluster.workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cluster.worker_spec.update(specs)
+    cluster.scale(len(specs))
+    client.wait_for_workers(len(specs), timeout=timeout)
+    dask_revivals += 1
+
+
 def shard_results(runner, task, futures: list, params: list[dict]) -> list:
     """Results of mapped shard futures, in order. A shard that failed because its worker
     died is resubmitted on a renewed pool (RecoveringProcessPool); any other error fails
@@ -304,7 +364,7 @@ def shard_results(runner, task, futures: list, params: list[dict]) -> list:
         attempts = 0
         while True:
             try:
-                out.append(fut.result())
+                out.append(result(runner, fut))
                 break
             except BrokenProcessPool:
                 if attempts >= POOL_RETRIES or not isinstance(runner, RecoveringProcessPool):

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
+from prefect import task
 
 from tests.conftest import news_jsonl
 
@@ -104,3 +105,51 @@ def test_local_dask_runner_reports_its_workers(settings):
         assert isinstance(runner, DaskTaskRunner)
         assert n_workers(runner, s) == 2
         assert runner.client.submit(pow, 3, 2).result() == 9
+
+
+@task(persist_result=False)
+def square(x: int) -> int:
+    return x * x
+
+
+def _close_every_worker(cluster) -> None:
+    """Leave a local cluster's nannies without their workers (as dask/distributed#7312 does):
+    the scheduler then knows no worker, and nothing starts one again by itself."""
+    for nanny in list(cluster.workers.values()):
+        cluster.sync(nanny.close)
+
+
+def test_a_shard_waiting_on_a_local_cluster_with_no_worker_gets_new_ones(settings, prefect_server, monkeypatch):
+    from newsetl import fanout
+
+    monkeypatch.setattr(fanout, "NO_WORKERS_GRACE", 1.0)
+    monkeypatch.setattr(fanout, "WAIT_POLL", 0.5)
+    revivals = fanout.dask_revivals
+
+    with fanout.task_runner(settings.with_(dask_address="local:1")) as runner:
+        _close_every_worker(runner.client.cluster)
+        assert not runner.client.nthreads()
+        # Without the watch this result would never come (the test's timeout would end it).
+        assert fanout.result(runner, runner.submit(square, {"x": 7})) == 49
+        assert fanout.dask_revivals == revivals + 1
+        assert len(runner.client.nthreads()) == 1
+
+
+def test_a_shard_waiting_on_a_remote_cluster_with_no_worker_fails_the_batch(prefect_server, monkeypatch):
+    import pytest
+    from distributed import LocalCluster
+    from prefect_dask import DaskTaskRunner
+
+    from newsetl import fanout
+
+    monkeypatch.setattr(fanout, "NO_WORKERS_TIMEOUT", 2.0)
+    monkeypatch.setattr(fanout, "WAIT_POLL", 0.5)
+    revivals = fanout.dask_revivals
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
+        with DaskTaskRunner(address=cluster.scheduler_address) as runner:
+            assert fanout.result(runner, runner.submit(square, {"x": 3})) == 9
+            _close_every_worker(cluster)
+            with pytest.raises(RuntimeError, match="has had no worker for 2 s"):
+                fanout.result(runner, runner.submit(square, {"x": 4}))
+    assert fanout.dask_revivals == revivals  # not ours to restart
