@@ -59,8 +59,8 @@ MAX_CRASHED_ITEMS = 3
 # Fresh pools started after a worker died (the run log and tests read it).
 pool_restarts = 0
 # Seconds a Dask cluster may have no worker at all while a shard waits: a local cluster
-# then gets new nannies (`_revive`; a nanny restarts a dead worker in about a second, and
-# the crash tests see gaps of up to ~4 s), a remote one fails the batch.
+# then gets new nannies (`_revive`; in the crash test a nanny brings a dead worker back
+# within half a second), a remote one fails the batch.
 NO_WORKERS_GRACE = 20.0
 NO_WORKERS_TIMEOUT = 600.0
 # How often a shard's wait looks at the cluster (seconds).

@@ -731,11 +731,15 @@ class Hang(Exception):
 @contextlib.contextmanager
 def hard_timeout(seconds: float = HARD_TIMEOUT_S):
     """A hard limit (SIGALRM, main thread only) on the block: raises Hang when exceeded.
-    Also used by tests/test_fuzz_*.py so a hang fails a test instead of stalling the suite."""
+    Also used by tests/test_fuzz_*.py so a hang fails a test instead of stalling the suite.
+    A timer already set (pytest-timeout's, under pytest) is put back afterwards, less the
+    time the block took."""
 
     def on_alarm(signum, frame):
         raise Hang(f"no answer within {seconds} s")
 
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -743,6 +747,8 @@ def hard_timeout(seconds: float = HARD_TIMEOUT_S):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
 
 
 def _transform_calls(text: str, html: str | None = None):

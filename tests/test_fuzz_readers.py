@@ -214,3 +214,25 @@ def test_empty_jsonl_and_warc_are_rejects_not_silence(tmp_path):
         p.write_bytes(gzip.compress(b"\n \n") if name.endswith(".gz") else b"")
         items = list(iter_file(p, "t"))
         assert len(items) == 1 and isinstance(items[0], Reject) and items[0].reason, (name, items)
+
+
+def test_hard_timeout_raises_and_puts_back_the_timer_it_found():
+    """Under pytest-timeout a test's own limit must not cancel the suite's (both are SIGALRM)."""
+    import signal
+    import time
+
+    saved_handler = signal.getsignal(signal.SIGALRM)
+    saved_timer, _ = signal.getitimer(signal.ITIMER_REAL)
+    signal.signal(signal.SIGALRM, lambda *a: None)
+    signal.setitimer(signal.ITIMER_REAL, 100)
+    try:
+        with hard_timeout(5):
+            pass
+        assert 95 < signal.getitimer(signal.ITIMER_REAL)[0] <= 100
+        with pytest.raises(R.Hang):
+            with hard_timeout(0.2):
+                time.sleep(3)
+        assert 90 < signal.getitimer(signal.ITIMER_REAL)[0] <= 100
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, saved_timer)
+        signal.signal(signal.SIGALRM, saved_handler)
