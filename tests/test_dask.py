@@ -112,11 +112,17 @@ def square(x: int) -> int:
     return x * x
 
 
-def _close_every_worker(cluster) -> None:
+def _close_every_worker(cluster, client) -> None:
     """Leave a local cluster's nannies without their workers (as dask/distributed#7312 does):
     the scheduler then knows no worker, and nothing starts one again by itself."""
+    import time
+
     for nanny in list(cluster.workers.values()):
         cluster.sync(nanny.close)
+    deadline = time.monotonic() + 60  # the scheduler drops a worker once its comm closes
+    while client.nthreads() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not client.nthreads()
 
 
 def test_a_shard_waiting_on_a_local_cluster_with_no_worker_gets_new_ones(settings, prefect_server, monkeypatch):
@@ -127,8 +133,7 @@ def test_a_shard_waiting_on_a_local_cluster_with_no_worker_gets_new_ones(setting
     revivals = fanout.dask_revivals
 
     with fanout.task_runner(settings.with_(dask_address="local:1")) as runner:
-        _close_every_worker(runner.client.cluster)
-        assert not runner.client.nthreads()
+        _close_every_worker(runner.client.cluster, runner.client)
         # Without the watch this result would never come (the test's timeout would end it).
         assert fanout.result(runner, runner.submit(square, {"x": 7})) == 49
         assert fanout.dask_revivals == revivals + 1
@@ -149,7 +154,7 @@ def test_a_shard_waiting_on_a_remote_cluster_with_no_worker_fails_the_batch(pref
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
         with DaskTaskRunner(address=cluster.scheduler_address) as runner:
             assert fanout.result(runner, runner.submit(square, {"x": 3})) == 9
-            _close_every_worker(cluster)
+            _close_every_worker(cluster, runner.client)
             with pytest.raises(RuntimeError, match="has had no worker for 2 s"):
                 fanout.result(runner, runner.submit(square, {"x": 4}))
     assert fanout.dask_revivals == revivals  # not ours to restart
