@@ -257,11 +257,16 @@ def task_runner(settings: Settings):
 SHARDS_PER_WORKER = 2
 
 
+def dask_client(runner):
+    """The Dask client of a started DaskTaskRunner; None for any other runner."""
+    return None if isinstance(runner, ProcessPoolTaskRunner) else getattr(runner, "client", None)
+
+
 def n_workers(runner, settings: Settings) -> int:
     """Worker slots of a started runner (the flow sizes its shards by it)."""
-    if hasattr(runner, "client") and not isinstance(runner, ProcessPoolTaskRunner):  # Dask
+    if (client := dask_client(runner)) is not None:
         try:
-            return max(1, sum(runner.client.nthreads().values()))
+            return max(1, sum(client.nthreads().values()))
         except Exception:
             return max(1, local_dask_workers(settings))
     return max(1, getattr(runner, "_max_workers", 1) or 1)
@@ -315,10 +320,10 @@ def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
 def result(runner, future):
     """A submitted task's result (`future.result()`). On Dask, the wait watches the
     cluster: see the module's docstring (Faults) for what happens when it has no worker."""
-    inner = getattr(future, "wrapped_future", None)
-    client = getattr(runner, "client", None)
-    if client is None or not hasattr(inner, "key"):  # not a Dask future
+    client = dask_client(runner)
+    if client is None:
         return future.result()
+    inner = future.wrapped_future  # a PrefectDaskFuture's distributed.Future
     idle_since = None
     while True:
         future.wait(WAIT_POLL)  # PrefectDaskFuture: keeps the final state it fetched
