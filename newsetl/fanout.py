@@ -77,6 +77,7 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
     if parent is not None:  # the run's pid, from the run: it may be gone before we get here
         threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True,
                          name="newsetl-orphan-watch").start()
+    _no_exit_join_on_prefect_queue()
     if models:
         from newsetl.transforms import sentiment
         from newsetl.transforms.ner import load_pipeline
@@ -87,6 +88,23 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
     # full collections a shard's allocations trigger walk only the shard's own objects
     # (as the run's main process does at flow start).
     freeze_startup_objects()
+
+
+def _no_exit_join_on_prefect_queue() -> None:
+    """Prefect's process pool hands every worker one multiprocessing queue (logs, events)
+    whose write lock all workers share. A worker killed while it held the lock leaves it
+    held for good; every other worker, at exit, then waits forever to flush that queue, and
+    the run (its interpreter joins the pool's workers) never exits: seen once at the end of
+    `make test` here after the page-crash tests. A worker's exit does not wait on it
+    (`cancel_join_thread`: what is still buffered at exit, logs at most, is dropped)."""
+    from functools import partial
+
+    from prefect.logging import handlers
+
+    sink = getattr(handlers, "_api_log_sink", None)
+    queue = sink.args[0] if isinstance(sink, partial) and sink.args else None
+    if hasattr(queue, "cancel_join_thread"):
+        queue.cancel_join_thread()
 
 
 def _exit_when_orphaned(parent: int, every: float = 1.0) -> None:

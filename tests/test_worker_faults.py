@@ -370,3 +370,18 @@ def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings
         assert con.execute("select input_ref, reason from rejects").fetchall() == [(str(pages[2]), CRASHED_PAGE)]
     finally:
         con.close()
+
+
+def _message_queue_joins_at_exit() -> bool:
+    from prefect.logging import handlers
+
+    return not handlers._api_log_sink.args[0]._joincancelled
+
+
+def test_a_pool_worker_does_not_wait_on_prefects_message_queue_at_exit():
+    """A worker killed while holding the shared queue's write lock must not keep the others,
+    and so the run, from exiting (fanout._no_exit_join_on_prefect_queue)."""
+    from newsetl.fanout import RecoveringProcessPool
+
+    with RecoveringProcessPool(1, None) as runner:
+        assert runner._executor.submit(_message_queue_joins_at_exit).result() is False
