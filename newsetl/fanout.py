@@ -13,7 +13,8 @@ process pool does not: a worker killed mid-shard (the OOM killer, SIGKILL) break
 underlying ProcessPoolExecutor, every shard in it fails with BrokenProcessPool, the task's
 `retries` never run (they live in the dead process) and the pool refuses new work
 (tests/test_worker_faults.py shows it). `RecoveringProcessPool` is the smallest wrapper that
-fixes it: `renew()` replaces a broken executor, and `shard_results` resubmits the shards
+fixes it: `renew()` replaces a broken executor (and Prefect's message queue its workers
+shared, whose lock the dead one may hold), and `shard_results` resubmits the shards
 that failed with BrokenProcessPool, at most POOL_RETRIES times per batch; past that the
 batch fails and the run lands nothing.
 
@@ -46,6 +47,11 @@ from concurrent.futures.process import BrokenProcessPool
 
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
+try:  # the message that stops the forwarding thread of a process pool's queue (Prefect 3.9)
+    from prefect.task_runners import _PROCESS_POOL_MESSAGE_QUEUE_SHUTDOWN as _PREFECT_QUEUE_SHUTDOWN
+except ImportError:  # pragma: no cover - another Prefect release
+    _PREFECT_QUEUE_SHUTDOWN = None
+
 from newsetl.memory import freeze_startup_objects
 from newsetl.settings import Settings
 
@@ -77,7 +83,6 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
     if parent is not None:  # the run's pid, from the run: it may be gone before we get here
         threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True,
                          name="newsetl-orphan-watch").start()
-    _no_exit_join_on_prefect_queue()
     if models:
         from newsetl.transforms import sentiment
         from newsetl.transforms.ner import load_pipeline
@@ -88,23 +93,6 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
     # full collections a shard's allocations trigger walk only the shard's own objects
     # (as the run's main process does at flow start).
     freeze_startup_objects()
-
-
-def _no_exit_join_on_prefect_queue() -> None:
-    """Prefect's process pool hands every worker one multiprocessing queue (logs, events)
-    whose write lock all workers share. A worker killed while it held the lock leaves it
-    held for good; every other worker, at exit, then waits forever to flush that queue, and
-    the run (its interpreter joins the pool's workers) never exits: seen once at the end of
-    `make test` here after the page-crash tests. A worker's exit does not wait on it
-    (`cancel_join_thread`: what is still buffered at exit, logs at most, is dropped)."""
-    from functools import partial
-
-    from prefect.logging import handlers
-
-    sink = getattr(handlers, "_api_log_sink", None)
-    queue = sink.args[0] if isinstance(sink, partial) and sink.args else None
-    if hasattr(queue, "cancel_join_thread"):
-        queue.cancel_join_thread()
 
 
 def _exit_when_orphaned(parent: int, every: float = 1.0) -> None:
@@ -147,8 +135,35 @@ class RecoveringProcessPool(ProcessPoolTaskRunner):
             log.warning("a shard worker process died; its shards run again on a fresh pool")
             ex.shutdown(wait=False, cancel_futures=True)
             self._executor = ProcessPoolExecutor(max_workers=self._max_workers, mp_context=ex._mp_context,
-                                                 initializer=ex._initializer, initargs=ex._initargs)
+                                                 initializer=ex._initializer,
+                                                 initargs=self._fresh_message_queue(ex._mp_context, ex._initargs))
             pool_restarts += 1
+
+    def _fresh_message_queue(self, mp_context, initargs: tuple) -> tuple:
+        """The new workers' initargs, with a new message queue (Prefect's: its workers'
+        logs and events, forwarded to the API by a thread of this process).
+
+        The dead worker may have died holding the old queue's write lock, which every
+        process that writes to it shares: nothing more would pass through that queue, and
+        this process, which puts the queue's shutdown message on it when the run ends,
+        would wait forever at exit to flush it. So the old queue is given up: this process
+        no longer joins its feeder at exit, and its forwarding thread is asked to stop
+        (it forwards what is already queued first; if the lock is lost, the thread, a
+        daemon, just stays asleep)."""
+        old = getattr(self, "_subprocess_message_queue", None)
+        if (old is None or _PREFECT_QUEUE_SHUTDOWN is None or not initargs or initargs[0] is not old
+                or not hasattr(self, "_forward_subprocess_messages")):
+            return initargs  # not the Prefect release this was written against: keep its queue
+        old.cancel_join_thread()
+        try:
+            old.put_nowait(_PREFECT_QUEUE_SHUTDOWN)
+        except (ValueError, OSError):
+            pass
+        self._subprocess_message_queue = mp_context.Queue()
+        self._message_forwarding_thread = threading.Thread(target=self._forward_subprocess_messages, daemon=True,
+                                                           name="ProcessPoolTaskRunnerMessageForwarder")
+        self._message_forwarding_thread.start()
+        return (self._subprocess_message_queue, *initargs[1:])
 
 
 def start_workers(runner) -> None:

@@ -4,8 +4,11 @@ lost or duplicated. The test kills a real worker process by pid while the batch 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -372,16 +375,20 @@ def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings
         con.close()
 
 
-def _message_queue_joins_at_exit() -> bool:
-    from prefect.logging import handlers
-
-    return not handlers._api_log_sink.args[0]._joincancelled
-
-
-def test_a_pool_worker_does_not_wait_on_prefects_message_queue_at_exit():
-    """A worker killed while holding the shared queue's write lock must not keep the others,
-    and so the run, from exiting (fanout._no_exit_join_on_prefect_queue)."""
-    from newsetl.fanout import RecoveringProcessPool
-
-    with RecoveringProcessPool(1, None) as runner:
-        assert runner._executor.submit(_message_queue_joins_at_exit).result() is False
+def test_a_worker_killed_holding_prefects_queue_lock_leaves_a_run_that_exits(api_url):
+    """The renewed pool gets a fresh message queue (RecoveringProcessPool.renew): the dead
+    worker's lock is lost with the old one. Before, the renewed workers' logs never reached
+    the API and the process (a `newsetl run`, or pytest) hung at exit for good."""
+    script = Path(__file__).parent / "crash_hook" / "lost_queue_lock.py"
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    try:
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout
+        pytest.fail(f"the process did not exit after its run; its output: {out!s:.2000}")
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in done.stdout.splitlines() if " " in line}
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert lines["results"] == "[0, 1, 4, 9]"
+    assert lines["pool"] == "restarts 1"
+    assert json.loads(lines["forwarded"]) == [f"renewed pool squared {x}" for x in range(4)]
+    assert "Timed out waiting for process-pool message forwarding" not in done.stderr
