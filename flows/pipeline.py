@@ -22,7 +22,7 @@ from newsetl import fanout, pagecrash
 from newsetl.memory import freeze_startup_objects, release_free_memory
 from newsetl.records import Reject
 from newsetl.progress import Progress
-from newsetl.runstate import RunSummary, count_prepared
+from newsetl.runstate import RunSummary, count_prepared, count_rejects
 from newsetl.settings import PIPELINE_VERSION, Settings
 from newsetl.sources.dispatch import iter_sources, run_batches
 from newsetl.sources.files import estimate_articles
@@ -120,12 +120,50 @@ def submit_shards(runner, writer: Writer, prep: process.Prepared, n_shards: int,
     return [runner.submit(enrich_shard, p) for p in params], params, plan
 
 
+# The reject of an article whose enrichment killed its worker process (`enrich_alone`).
+CRASHED_ARTICLE = "enrichment (NER, quotes, sentiment) killed its worker process (a crash or out of memory): article set aside"
+
+
+def enrich_alone(runner, shards: list[dict]) -> tuple[list[dict[str, bytes]], list[Reject]]:
+    """Shards whose worker died under them past their retries, run again one at a time and
+    halved down to the article that kills its worker (`fanout.run_alone`), which becomes a
+    reject. -> the results of the parts that came back, the rejects."""
+    frames = [(process.unpack(p["articles_ipc"]), process.unpack(p["paragraphs_ipc"])) for p in shards]
+    shard_of = {aid: k for k, (a, _) in enumerate(frames) for aid in a["article_id"].to_list()}
+
+    def params_of(part: list[str]) -> dict:  # a part never mixes shards: it is a shard or a half of one
+        k = shard_of[part[0]]
+        keep = pl.col("article_id").is_in(pl.Series(part, dtype=pl.String).implode())
+        a, p = (df.filter(keep) for df in frames[k])
+        return {**shards[k], "articles_ipc": process.pack(a), "paragraphs_ipc": process.pack(p)}
+
+    def split(part: list[str], result: dict) -> list:  # one result for the part: its first article holds it
+        return [(part[0], result)] + [(aid, None) for aid in part[1:]]
+
+    alone = fanout.run_alone(runner, enrich_shard, [a["article_id"].to_list() for a, _ in frames], params_of,
+                             CRASHED_ARTICLE, split)
+    crashed = {aid for aid, r in alone.items() if r == CRASHED_ARTICLE}
+    rejects = []
+    for a, _ in frames:
+        for row in a.filter(pl.col("article_id").is_in(pl.Series(sorted(crashed), dtype=pl.String).implode())).select(
+                "source", "input_ref").iter_rows():
+            get_run_logger().warning("article %s killed its enrichment worker process: rejected", row[1])
+            rejects.append(Reject(row[0], row[1], CRASHED_ARTICLE))
+    return [r for r in alone.values() if isinstance(r, dict)], rejects
+
+
 def gather_shards(runner, writer: Writer, futures: list, params: list[dict], copies: process.CopyMemo | None,
-                  plan: process.CopyPlan | None) -> dict[str, pl.DataFrame]:
-    """Every shard's rows, per table, and the copies' (a failed shard fails the batch:
-    nothing of it lands)."""
+                  plan: process.CopyPlan | None) -> tuple[dict[str, pl.DataFrame], list[Reject]]:
+    """Every shard's rows, per table, and the copies', and the rejects of articles that
+    killed their worker (`enrich_alone`). Any other failed shard fails the batch: nothing
+    of it lands."""
     parts: dict[str, list[pl.DataFrame]] = {}
-    for result in fanout.shard_results(runner, enrich_shard, futures, params):
+    results, died = fanout.shard_results(runner, enrich_shard, futures, params)
+    rejects: list[Reject] = []
+    if died:
+        alone, rejects = enrich_alone(runner, [params[i] for i in died])
+        results = [r for r in results if r is not None] + alone
+    for result in results:
         for name, data in result.items():
             parts.setdefault(name, []).append(process.unpack(data))
     for fresh in parts.pop("_ner_cache", []):
@@ -136,7 +174,7 @@ def gather_shards(runner, writer: Writer, futures: list, params: list[dict], cop
         copies.remember(out, plan)
         for name, df in copies.fill(plan).items():
             out[name] = pl.concat([out[name], df], how="vertical_relaxed")
-    return out
+    return out, rejects
 
 
 # Retried: staging a batch again is safe (the later staging of an article wins, rejects are upserts).
@@ -250,7 +288,9 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                     while in_flight and (nxt is None or len(in_flight) > 1):
                         futures, params, plan, prep, rej, n_docs = in_flight.pop(0)
                         with summary.timed("enrich (wait)"):
-                            frames = gather_shards(runner, writer, futures, params, copies, plan)
+                            frames, crashed = gather_shards(runner, writer, futures, params, copies, plan)
+                        rej = rej + crashed
+                        count_rejects(summary, crashed)
                         with summary.timed("land"):
                             land_batch(quote(writer), quote(frames), quote(rej), run_id,
                                        quote(prep.whole_file_refs))

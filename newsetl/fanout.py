@@ -15,15 +15,16 @@ underlying ProcessPoolExecutor, every shard in it fails with BrokenProcessPool, 
 (tests/test_worker_faults.py shows it). `RecoveringProcessPool` is the smallest wrapper that
 fixes it: `renew()` replaces a broken executor (and Prefect's message queue its workers
 shared, whose lock the dead one may hold), and `shard_results` resubmits the shards
-that failed with BrokenProcessPool, at most POOL_RETRIES times per batch; past that the
-batch fails and the run lands nothing.
+that failed with BrokenProcessPool, POOL_RETRIES times.
 
-A page that kills the worker extracting it (a crash in a parser's C code, the OOM killer)
-would break the pool on every retry. So the chunks of HTML pages that were on a pool when
-a worker died run again one at a time (`run_alone`): a chunk that kills its worker alone
-is halved, down to the one page that does, which becomes a reject; the rest of the batch
-lands. More such pages in one batch than MAX_CRASHED_ITEMS is a crash loop (no memory for
-any work, a broken model or library), not bad pages: the batch fails, as before.
+A page that kills the worker extracting it (a crash in a parser's C code, the OOM killer),
+or an article that kills the worker enriching it, would break the pool on every retry. So
+the chunks of HTML pages that were on a pool when a worker died, and the enrichment shards
+that died past their retries, run again one at a time (`run_alone`): a part that kills its
+worker alone is halved, down to the one page or article that does, which becomes a reject;
+the rest of the batch lands. More such items in one batch than MAX_CRASHED_ITEMS is a crash
+loop (no memory for any work, a broken model or library), not bad input: the batch fails
+and the run lands nothing.
 
 On Dask a worker that dies is restarted by its nanny, but not always: a worker that dies
 while its nanny is still starting it can leave the nanny with no worker for good
@@ -57,9 +58,10 @@ from newsetl.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A worker dying twice in one batch is a crash loop (out of memory, a bad model), not bad luck.
-POOL_RETRIES = 2
-# Items (pages) of one `run_alone` call that may each kill their worker alone before the
+# Times a shard whose worker died is run again with the others (a worker killed from
+# outside, once); a shard that dies more often than that runs alone (`run_alone`).
+POOL_RETRIES = 1
+# Items (pages, articles) of one `run_alone` call that may each kill their worker alone before the
 # deaths count as a crash loop rather than bad input.
 MAX_CRASHED_ITEMS = 3
 # Fresh pools started after a worker died (the run log and tests read it).
@@ -322,20 +324,22 @@ def recover(runner, exc: BaseException) -> bool:
     return True
 
 
-def run_alone(runner, task, parts: list[list], params_of, crashed) -> dict:
+def run_alone(runner, task, parts: list[list], params_of, crashed, split=None) -> dict:
     """`task`'s results by item, for parts (lists of items) that were on a pool when a
     worker died.
 
     One submission at a time, so a death names its part: a part that kills its worker
     alone is halved, down to the item that does, whose result is `crashed`. `params_of`
-    gives a part's task parameters; the task returns one result per item, in order. Past
+    gives a part's task parameters; the task returns one result per item, in order, or
+    `split(part, result)` says which result is whose ((item, result) pairs). Past
     MAX_CRASHED_ITEMS such items the deaths are a crash loop, and the last one is raised."""
+    split = split or (lambda part, res: zip(part, res, strict=True))
     out: dict = {}
     stack, n_crashed = [list(p) for p in reversed(parts) if p], 0
     while stack:
         part = stack.pop()
         try:
-            out.update(zip(part, result(runner, runner.submit(task, params_of(part))), strict=True))
+            out.update(split(part, result(runner, runner.submit(task, params_of(part)))))
             continue
         except Exception as exc:
             if not recover(runner, exc):
@@ -393,21 +397,27 @@ def _revive(client, cluster, timeout: float = 120.0) -> None:
     dask_revivals += 1
 
 
-def shard_results(runner, task, futures: list, params: list[dict]) -> list:
-    """Results of mapped shard futures, in order. A shard that failed because its worker
-    died is resubmitted on a renewed pool (RecoveringProcessPool); any other error fails
-    the batch."""
-    out = []
-    for fut, p in zip(futures, params):
+def shard_results(runner, task, futures: list, params: list[dict]) -> tuple[list, list[int]]:
+    """Results of mapped shard futures, in order, and the indices of the shards whose
+    worker died under them every time (their result is None), for the caller to run alone
+    (`run_alone`). A shard whose worker died is first resubmitted, on a renewed pool
+    (RecoveringProcessPool), up to POOL_RETRIES times; Dask has already rerun it on other
+    workers by the time it reports KilledWorker. Any other error fails the batch."""
+    out: list = []
+    died: list[int] = []
+    for i, (fut, p) in enumerate(zip(futures, params)):
         attempts = 0
         while True:
             try:
                 out.append(result(runner, fut))
                 break
-            except BrokenProcessPool:
-                if attempts >= POOL_RETRIES or not isinstance(runner, RecoveringProcessPool):
+            except Exception as exc:
+                if not recover(runner, exc):
                     raise
+                if attempts >= POOL_RETRIES or not isinstance(runner, RecoveringProcessPool):
+                    out.append(None)
+                    died.append(i)
+                    break
                 attempts += 1
-                runner.renew()
                 fut = runner.submit(task, p)
-    return out
+    return out, died

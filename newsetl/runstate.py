@@ -64,6 +64,9 @@ def count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[Re
     summary.articles_changed += len(prep.changed_ids)
     summary.articles_unchanged += prep.unchanged
     summary.duplicates_in_batch += prep.duplicates_in_batch
-    all_rejects = rejects + prep.rejects
-    summary.rejects += len(all_rejects)
-    summary.reject_samples.extend(all_rejects[: max(0, 10 - len(summary.reject_samples))])
+    count_rejects(summary, rejects + prep.rejects)
+
+
+def count_rejects(summary: RunSummary, rejects: list[Reject]) -> None:
+    summary.rejects += len(rejects)
+    summary.reject_samples.extend(rejects[: max(0, 10 - len(summary.reject_samples))])

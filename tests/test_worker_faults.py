@@ -89,6 +89,19 @@ def _state(db: Path) -> dict:
         con.close()
 
 
+# The id each landed article had in its JSONL line.
+ARTICLE_IDS = "select json_extract_string(raw_meta, '$.id') from articles"
+
+
+def _fetch(db: Path, *queries: str) -> list[list[tuple]]:
+    """Each query's rows, from the landed catalog."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [con.execute(q).fetchall() for q in queries]
+    finally:
+        con.close()
+
+
 def _fault_settings(settings):
     # One batch, four shards on two worker processes.
     return settings.with_(workers=2, batch_size=1000, min_shard_words=0)
@@ -118,18 +131,82 @@ def test_killed_worker_batch_completes_on_fresh_pool(settings, corpus, prefect_s
     assert _state(settings.db_path) == st
 
 
-def test_killed_worker_past_retry_budget_lands_nothing_and_rerun_completes(settings, corpus, prefect_server,
-                                                                        monkeypatch):
+def _load_models_then_crash_enrich_on_mark(models, parent=None):
+    """Pool worker initializer: the real one, then enrichment that kills its own process on
+    an article holding ENRICH_MARK (module-level: the spawned worker imports it by name)."""
+    from newsetl import fanout
+
+    fanout.load_models(models, parent)
+    crash_on_mark.install_enrich()
+
+
+def _load_models_then_crash_every_enrich(models, parent=None):
+    """As above, on every article: a crash loop (a broken model, no memory for any work)."""
+    from newsetl import fanout
+
+    fanout.load_models(models, parent)
+    crash_on_mark.install_enrich(every=True)
+
+
+def _marked_corpus(dst: Path, n: int, marked: int) -> tuple[Path, str]:
+    """n news articles as JSONL, article `marked` with ENRICH_MARK as its last paragraph.
+    -> the file, the marked article's id."""
+    path = news_jsonl(dst, n, spread=True)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows[marked]["text"] += "\n\n" + crash_on_mark.ENRICH_MARK
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path, str(rows[marked]["id"])
+
+
+def test_article_that_kills_its_enrichment_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server,
+                                                                                 monkeypatch):
+    from newsetl import fanout
+    from newsetl.flows.pipeline import CRASHED_ARTICLE, run_flow
+
+    n = 8
+    src, marked_id = _marked_corpus(tmp_path / "news.jsonl", n, marked=5)
+    settings = _fault_settings(settings)
+    monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_enrich_on_mark)
+    restarts = fanout.pool_restarts
+    summary = run_flow(sources=[str(src)], settings=settings)
+
+    assert summary.status == "completed"
+    assert summary.landed["articles"] == n - 1
+    assert summary.rejects == 1 and summary.reject_samples[0].reason == CRASHED_ARTICLE
+    # The marked shard died with the others, again on its retry, then alone, then as the
+    # half that holds the article.
+    assert fanout.pool_restarts - restarts >= 4
+    rejects, ids = _fetch(settings.db_path, "select input_ref, reason from rejects", ARTICLE_IDS)
+    ids = {r[0] for r in ids}
+    assert len(rejects) == 1 and rejects[0][1] == CRASHED_ARTICLE and rejects[0][0].startswith(str(src))
+    assert marked_id not in ids and len(ids) == n - 1
+    st = _state(settings.db_path)
+    assert st == {"articles": n - 1, "distinct": n - 1, "para_dups": 0, "sent_dups": 0, "orphans": 0, "no_paras": 0}
+
+    # No longer fatal: a re-run lands it, clears its reject, duplicates nothing.
+    monkeypatch.undo()
+    again = run_flow(sources=[str(src)], settings=settings)
+    assert again.status == "completed" and again.articles_new == 1 and again.articles_unchanged == n - 1
+    st = _state(settings.db_path)
+    assert st["articles"] == st["distinct"] == n
+    assert st["para_dups"] == st["sent_dups"] == st["orphans"] == st["no_paras"] == 0
+    assert _fetch(settings.db_path, "select count(*) from rejects") == [[(0,)]]
+
+
+def test_a_crash_loop_in_enrichment_lands_nothing_and_rerun_completes(settings, corpus, prefect_server,
+                                                                      monkeypatch):
     from concurrent.futures.process import BrokenProcessPool
 
     from newsetl.flows.pipeline import run_flow
     from newsetl import fanout
 
     settings = _fault_settings(settings)
-    monkeypatch.setattr(fanout, "POOL_RETRIES", 0)
-    result, killed = _run_and_kill(settings, [str(corpus)])
-    assert killed is not None, "no worker process was seen busy: the test did not exercise a kill"
-    assert isinstance(result.get("error"), BrokenProcessPool), result
+    monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_every_enrich)
+    monkeypatch.setattr(fanout, "MAX_CRASHED_ITEMS", 1)  # the second article that dies alone ends it
+    restarts = fanout.pool_restarts
+    with pytest.raises(BrokenProcessPool):
+        run_flow(sources=[str(corpus)], settings=settings)
+    assert fanout.pool_restarts > restarts
     # Whole batch or nothing: nothing of the failed run is visible, no staging left behind.
     assert not settings.db_path.exists()
     assert not (settings.state_dir / "catalog.staging.duckdb").exists()
@@ -272,12 +349,8 @@ def test_page_that_kills_its_extraction_worker_is_rejected_and_the_rest_lands(se
     # The first death broke the pool under every chunk in flight; alone, the marked page's
     # chunk died again, then its halves down to the page.
     assert fanout.pool_restarts - restarts >= 3
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    try:
-        rejects = con.execute("select input_ref, reason from rejects").fetchall()
-        landed = {r[0] for r in con.execute("select input_ref from articles").fetchall()}
-    finally:
-        con.close()
+    rejects, landed = _fetch(settings.db_path, "select input_ref, reason from rejects", "select input_ref from articles")
+    landed = {r[0] for r in landed}
     assert rejects == [(str(pages[5]), CRASHED_PAGE)]
     assert landed == {str(p) for i, p in enumerate(pages) if i != 5}
 
@@ -288,11 +361,7 @@ def test_page_that_kills_its_extraction_worker_is_rejected_and_the_rest_lands(se
     st = _state(settings.db_path)
     assert st["articles"] == st["distinct"] == n
     assert st["para_dups"] == st["sent_dups"] == st["orphans"] == 0
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    try:
-        assert con.execute("select count(*) from rejects").fetchone()[0] == 0
-    finally:
-        con.close()
+    assert _fetch(settings.db_path, "select count(*) from rejects") == [[(0,)]]
 
 
 class _DyingPool:
@@ -368,11 +437,7 @@ def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings
         summary = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
     assert summary.status == "completed"
     assert summary.landed["articles"] == n - 1
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    try:
-        assert con.execute("select input_ref, reason from rejects").fetchall() == [(str(pages[2]), CRASHED_PAGE)]
-    finally:
-        con.close()
+    assert _fetch(settings.db_path, "select input_ref, reason from rejects") == [[(str(pages[2]), CRASHED_PAGE)]]
 
 
 def test_a_worker_killed_holding_prefects_queue_lock_leaves_a_run_that_exits(api_url):
@@ -392,3 +457,20 @@ def test_a_worker_killed_holding_prefects_queue_lock_leaves_a_run_that_exits(api
     assert lines["pool"] == "restarts 1"
     assert json.loads(lines["forwarded"]) == [f"renewed pool squared {x}" for x in range(4)]
     assert "Timed out waiting for process-pool message forwarding" not in done.stderr
+
+
+def test_article_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server):
+    import dask
+
+    from newsetl.flows.pipeline import CRASHED_ARTICLE, run_flow
+    n = 6
+    src, marked_id = _marked_corpus(tmp_path / "news.jsonl", n, marked=2)
+    settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0, dask_address="local:2")
+    with dask.config.set({"distributed.worker.preload": ["tests.crash_hook.crash_on_mark"]}):
+        summary = run_flow(sources=[str(src)], settings=settings)
+    assert summary.status == "completed"
+    assert summary.landed["articles"] == n - 1
+    rejects, ids = _fetch(settings.db_path, "select reason from rejects", ARTICLE_IDS)
+    assert rejects == [(CRASHED_ARTICLE,)]
+    ids = {r[0] for r in ids}
+    assert marked_id not in ids and len(ids) == n - 1
