@@ -142,14 +142,20 @@ def enrich_alone(runner, shards: list[dict]) -> tuple[list[dict[str, bytes]], li
 
     alone = fanout.run_alone(runner, enrich_shard, [a["article_id"].to_list() for a, _ in frames], params_of,
                              CRASHED_ARTICLE, split)
-    crashed = {aid for aid, r in alone.items() if r == CRASHED_ARTICLE}
-    rejects = []
-    for a, _ in frames:
-        for row in a.filter(pl.col("article_id").is_in(pl.Series(sorted(crashed), dtype=pl.String).implode())).select(
-                "source", "input_ref").iter_rows():
-            get_run_logger().warning("article %s killed its enrichment worker process: rejected", row[1])
-            rejects.append(Reject(row[0], row[1], CRASHED_ARTICLE))
+    crashed = pl.Series([aid for aid, r in alone.items() if r == CRASHED_ARTICLE], dtype=pl.String)
+    rejects = [r for a, _ in frames for r in crashed_rejects(a.filter(pl.col("article_id").is_in(crashed.implode())))]
     return [r for r in alone.values() if isinstance(r, dict)], rejects
+
+
+def crashed_rejects(articles: pl.DataFrame, copies: bool = False) -> list[Reject]:
+    """A reject for each of these articles, whose enrichment killed its worker (or, with
+    `copies`, whose text is that of one that did)."""
+    out = []
+    for source, ref in articles.select("source", "input_ref").iter_rows():
+        get_run_logger().warning("article %s %s its enrichment worker process: rejected", ref,
+                                 "has the text of an article that killed" if copies else "killed")
+        out.append(Reject(source, ref, CRASHED_ARTICLE))
+    return out
 
 
 def gather_shards(runner, writer: Writer, futures: list, params: list[dict], copies: process.CopyMemo | None,
@@ -174,6 +180,7 @@ def gather_shards(runner, writer: Writer, futures: list, params: list[dict], cop
         copies.remember(out, plan)
         for name, df in copies.fill(plan).items():
             out[name] = pl.concat([out[name], df], how="vertical_relaxed")
+        rejects += crashed_rejects(copies.set_aside(plan), copies=True)
     return out, rejects
 
 

@@ -627,7 +627,9 @@ class CopyMemo:
     its own id and date without going to a worker. `enrich` reads nothing else of an
     article, so the rows are the ones enriching the copy would give (a test compares).
     Lives in the main process for one run; bounded by `max_bytes` (oldest batches go
-    first, never one a batch in flight still needs)."""
+    first, never one a batch in flight still needs). A text whose enrichment killed its
+    worker (no rows came back for it) is remembered too: its copies get no rows, they are
+    set aside (`set_aside`), and none goes to a worker to kill it again."""
 
     def __init__(self, max_bytes: int = 64 * 2**20):
         self.max_bytes = max_bytes
@@ -636,6 +638,7 @@ class CopyMemo:
         self._where: dict[str, int] = {}  # key -> chunk holding its rows
         self._coming: set[str] = set()  # keys sent to workers, rows not back yet
         self._pins: dict[str, int] = {}  # key -> copies in batches in flight
+        self._lost: set[str] = set()  # keys sent to workers whose rows never came back
         self._next = 0
 
     @staticmethod
@@ -657,7 +660,7 @@ class CopyMemo:
         """Split a batch: a copy is an article whose key is remembered or on its way (an
         earlier article of this batch or of a batch in flight); the rest go to the workers."""
         keys = self.keys(prep.articles, prep.paragraphs)
-        known = pl.Series([*self._where, *self._coming], dtype=pl.String)
+        known = pl.Series([*self._where, *self._coming, *self._lost], dtype=pl.String)
         keys = keys.with_columns((pl.col("_key").is_in(known.implode()) | ~pl.col("_key").is_first_distinct())
                                  .alias("_copy"))
         copies, work_keys = (keys.filter(pl.col("_copy")).drop("_copy"),
@@ -673,9 +676,13 @@ class CopyMemo:
         return CopyPlan(todo, work_keys, copies, prep.articles)
 
     def remember(self, frames: dict[str, pl.DataFrame], plan: CopyPlan) -> None:
-        """Keep the rows the workers returned for the plan's articles."""
+        """Keep the rows the workers returned for the plan's articles (an article with
+        none killed its worker: `gather_shards` set it aside)."""
         work_keys = plan.work_keys
         self._coming.difference_update(work_keys["_key"].to_list())
+        back = work_keys.filter(pl.col("article_id").is_in(frames["articles"]["article_id"].implode()))
+        self._lost.update(set(work_keys["_key"].to_list()) - set(back["_key"].to_list()))
+        work_keys = back
         if work_keys.height == 0:
             return
         # What enrich computed (the rest of an article row is the copy's own).
@@ -704,7 +711,7 @@ class CopyMemo:
     def fill(self, plan: CopyPlan) -> dict[str, pl.DataFrame]:
         """The plan's copies' rows: each remembered row under the copy's id and date."""
         out: dict[str, list[pl.DataFrame]] = {}
-        copies = plan.copies
+        copies = plan.copies.filter(~pl.col("_key").is_in(pl.Series(list(self._lost), dtype=pl.String).implode()))
         if copies.height:
             where = [self._where[k] for k in copies["_key"].to_list()]
             mine = plan.given.join(copies.with_columns(pl.Series("_chunk", where, dtype=pl.Int64)), on="article_id")
@@ -716,14 +723,20 @@ class CopyMemo:
                 for t in schema.ARTICLE_CHILD_TABLES:
                     out.setdefault(t, []).append(
                         schema.conform(dates.join(chunk[t], on="_key").drop("_key"), t))
-            for key in copies["_key"].to_list():
-                self._pins[key] -= 1
-                if not self._pins[key]:
-                    del self._pins[key]
+        for key in plan.copies["_key"].to_list():
+            self._pins[key] -= 1
+            if not self._pins[key]:
+                del self._pins[key]
         filled = {t: pl.concat(dfs, how="vertical_relaxed") for t, dfs in out.items()}
         if copies.height and filled["articles"].height != copies.height:  # never land a batch short
             raise RuntimeError(f"copy memo: {copies.height} copies, {filled['articles'].height} rows found")
         return filled
+
+    def set_aside(self, plan: CopyPlan) -> pl.DataFrame:
+        """The plan's copies of a text whose enrichment killed its worker (as the batch's
+        articles were given), which `fill` gives no rows."""
+        lost = plan.copies.filter(pl.col("_key").is_in(pl.Series(list(self._lost), dtype=pl.String).implode()))
+        return plan.given.filter(pl.col("article_id").is_in(lost["article_id"].implode()))
 
 
 def pack(df: pl.DataFrame) -> bytes:

@@ -167,3 +167,32 @@ def test_paragraphs_with_known_ner_output_weigh_less():
     shards = process.shard(prep, 2, cached=part)
     fresh = [a.filter(~pl.col("article_id").is_in(half)).height for a, _ in shards]
     assert len(shards) == 2 and min(fresh) >= 1
+
+
+def test_a_text_that_killed_its_worker_sets_its_copies_aside(models):
+    """No rows came back for one article (its enrichment killed the worker: the flow
+    rejected it). Its copies, in the same batch, in a batch in flight and in a later one,
+    get no rows and go to no worker: `set_aside` names them; the other copies fill."""
+    memo = process.CopyMemo()
+    one = prepared(wire_docs("one", 3))
+    plan1 = memo.plan(one)
+    lost = plan1.todo.articles["article_id"][0]
+    lost_key = plan1.work_keys.filter(pl.col("article_id") == lost)["_key"][0]
+    two = prepared(wire_docs("two", 4))
+    plan2 = memo.plan(two)  # batch one is still enriching
+    frames = enriched(plan1, models)
+    memo.remember({t: frames[t].filter(pl.col("article_id") != lost) for t in TABLES}, plan1)
+
+    got = memo.fill(plan2)
+    aside = memo.set_aside(plan2)
+    assert got["articles"].height == two.articles.height - 1 and aside.height == 1
+    assert aside["article_id"][0] not in got["articles"]["article_id"].to_list()
+    assert plan2.copies.filter(pl.col("article_id") == aside["article_id"][0])["_key"][0] == lost_key
+
+    three = prepared(wire_docs("three", 5))
+    plan3 = memo.plan(three)
+    assert plan3.todo.articles.height == 0 and plan3.copies.height == three.articles.height
+    assert memo.fill(plan3)["articles"].height == three.articles.height - 1
+    story = one.articles.filter(pl.col("article_id") == lost)["url"][0].rsplit("/", 1)[1]
+    assert memo.set_aside(plan3)["url"].to_list() == [f"https://three.example.net/story/{story}"]
+    assert memo._pins == {}

@@ -148,14 +148,17 @@ def _load_models_then_crash_every_enrich(models, parent=None):
     crash_on_mark.install_enrich(every=True)
 
 
-def _marked_corpus(dst: Path, n: int, marked: int) -> tuple[Path, str]:
-    """n news articles as JSONL, article `marked` with ENRICH_MARK as its last paragraph.
-    -> the file, the marked article's id."""
+def _marked_corpus(dst: Path, n: int, marked: int, copies: int = 0) -> tuple[Path, list[str]]:
+    """n news articles as JSONL, article `marked` with ENRICH_MARK as its last paragraph,
+    then `copies` more rows of its text under URLs of their own (syndication).
+    -> the file, the marked articles' ids."""
     path = news_jsonl(dst, n, spread=True)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     rows[marked]["text"] += "\n\n" + crash_on_mark.ENRICH_MARK
+    rows += [{**rows[marked], "id": f"{rows[marked]['id']}-copy-{k}", "url": f"https://copies.example.net/{k}"}
+             for k in range(copies)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path, str(rows[marked]["id"])
+    return path, [str(rows[marked]["id"])] + [str(r["id"]) for r in rows[n:]]
 
 
 def test_article_that_kills_its_enrichment_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server,
@@ -164,7 +167,9 @@ def test_article_that_kills_its_enrichment_worker_is_rejected_and_the_rest_lands
     from newsetl.flows.pipeline import CRASHED_ARTICLE, run_flow
 
     n = 8
-    src, marked_id = _marked_corpus(tmp_path / "news.jsonl", n, marked=5)
+    # With a copy of the marked text: the run enriches a text once and copies its rows
+    # (process.CopyMemo), so the copy never reaches a worker; it is set aside with it.
+    src, marked_ids = _marked_corpus(tmp_path / "news.jsonl", n, marked=5, copies=1)
     settings = _fault_settings(settings)
     monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_enrich_on_mark)
     restarts = fanout.pool_restarts
@@ -172,23 +177,24 @@ def test_article_that_kills_its_enrichment_worker_is_rejected_and_the_rest_lands
 
     assert summary.status == "completed"
     assert summary.landed["articles"] == n - 1
-    assert summary.rejects == 1 and summary.reject_samples[0].reason == CRASHED_ARTICLE
+    assert summary.rejects == 2 and {r.reason for r in summary.reject_samples} == {CRASHED_ARTICLE}, repr(summary)
     # The marked shard died with the others, again on its retry, then alone, then as the
     # half that holds the article.
     assert fanout.pool_restarts - restarts >= 4
     rejects, ids = _fetch(settings.db_path, "select input_ref, reason from rejects", ARTICLE_IDS)
     ids = {r[0] for r in ids}
-    assert len(rejects) == 1 and rejects[0][1] == CRASHED_ARTICLE and rejects[0][0].startswith(str(src))
-    assert marked_id not in ids and len(ids) == n - 1
+    assert len(rejects) == 2 and {r[1] for r in rejects} == {CRASHED_ARTICLE}
+    assert all(r[0].startswith(str(src)) for r in rejects)
+    assert not ids & set(marked_ids) and len(ids) == n - 1
     st = _state(settings.db_path)
     assert st == {"articles": n - 1, "distinct": n - 1, "para_dups": 0, "sent_dups": 0, "orphans": 0, "no_paras": 0}
 
-    # No longer fatal: a re-run lands it, clears its reject, duplicates nothing.
+    # No longer fatal: a re-run lands both, clears their rejects, duplicates nothing.
     monkeypatch.undo()
     again = run_flow(sources=[str(src)], settings=settings)
-    assert again.status == "completed" and again.articles_new == 1 and again.articles_unchanged == n - 1
+    assert again.status == "completed" and again.articles_new == 2 and again.articles_unchanged == n - 1
     st = _state(settings.db_path)
-    assert st["articles"] == st["distinct"] == n
+    assert st["articles"] == st["distinct"] == n + 1
     assert st["para_dups"] == st["sent_dups"] == st["orphans"] == st["no_paras"] == 0
     assert _fetch(settings.db_path, "select count(*) from rejects") == [[(0,)]]
 
@@ -464,7 +470,7 @@ def test_article_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(setti
 
     from newsetl.flows.pipeline import CRASHED_ARTICLE, run_flow
     n = 6
-    src, marked_id = _marked_corpus(tmp_path / "news.jsonl", n, marked=2)
+    src, (marked_id,) = _marked_corpus(tmp_path / "news.jsonl", n, marked=2)
     settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0, dask_address="local:2")
     with dask.config.set({"distributed.worker.preload": ["tests.crash_hook.crash_on_mark"]}):
         summary = run_flow(sources=[str(src)], settings=settings)
