@@ -271,7 +271,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                 while True:
                     with summary.timed("read"):
                         nxt = next(stream, None)
-                    if nxt is not None:
+                    ended = nxt is None
+                    if not ended:
                         docs, rejects = nxt
                         with summary.timed("prepare"):  # pages extracted before, into articles still landed so
                             docs, page_keys, same = process.drop_unchanged_pages(docs, writer.pages_seen,
@@ -291,8 +292,13 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                                                               copies)
                         summary.copied += plan.copies.height if plan else 0
                         in_flight.append((futures, params, plan, prep, rejects + prep.rejects, len(docs)))
+                        # The batch's raw documents (HTML pages: ~180 KB each) and extractions are
+                        # done with: let them go before the next batch is read, not after (peak
+                        # RSS of the bench's 968 web pages: 1.87-1.90 GB with this, 1.97-1.98 GB
+                        # without; the largest process 580-591 MB against 679-690 MB).
+                        nxt = docs = extracted = None
                     # Keep one batch enriching while the next is read and prepared.
-                    while in_flight and (nxt is None or len(in_flight) > 1):
+                    while in_flight and (ended or len(in_flight) > 1):
                         futures, params, plan, prep, rej, n_docs = in_flight.pop(0)
                         with summary.timed("enrich (wait)"):
                             frames, crashed = gather_shards(runner, writer, futures, params, copies, plan)
@@ -304,7 +310,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         del frames
                         release_free_memory()  # the batch's frames and results are gone now
                         progress.update(n_docs)
-                    if nxt is None:
+                    if ended:
                         break
             landed_any = bool(writer.latest_batch) or summary.articles_unchanged > 0
             summary.status = "completed" if landed_any or summary.rejects == 0 else "failed"
