@@ -226,27 +226,43 @@ def test_a_crash_loop_in_enrichment_lands_nothing_and_rerun_completes(settings, 
     assert st["para_dups"] == st["sent_dups"] == st["orphans"] == 0
 
 
+def _own_paragraphs(path: Path) -> Path:
+    """The JSONL corpus at `path` with every paragraph numbered by article and place, so no
+    two paragraphs are the same text."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for i, row in enumerate(rows):
+        paras = [p for p in row["text"].split("\n") if p.strip()]
+        row["text"] = "\n\n".join(f"{p.strip()} (Story {i}, part {k}.)" for k, p in enumerate(paras))
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
 def _dask_workers(exclude: set[int]) -> list[psutil.Process]:
     """Dask worker processes: LocalCluster keeps its nannies in this process and spawns
     each worker as a child process."""
     return _pool_workers(exclude)
 
 
-def test_killed_dask_worker_shards_rerun_elsewhere(settings, corpus, prefect_server, monkeypatch):
+def test_killed_dask_worker_shards_rerun_elsewhere(settings, tmp_path, prefect_server, monkeypatch):
     from newsetl.flows.pipeline import run_flow
 
     settings = _fault_settings(settings).with_(dask_address="local:2")
     import newsetl.fanout as ex
 
     # Kill a Dask worker (not its nanny) once it is busy; the scheduler reruns its shards.
+    # A Dask worker loads its models at its first shard (3 s of CPU is past that). The
+    # fixture articles of a machine without ../shared share most paragraphs, which the NER
+    # reads once: each paragraph is made its own text, so the workers stay busy past 3 s
+    # there too (48 fixture articles peaked at 2.5-2.9 s of CPU per worker).
+    n = 2 * N_ARTICLES
+    corpus = _own_paragraphs(news_jsonl(tmp_path / "news.jsonl", n, spread=True))
     result, killed = _run_and_kill(settings, [str(corpus)], kill_after_cpu=3.0, find=_dask_workers)
     assert killed is not None, "no Dask worker was seen busy: the test did not exercise a kill"
     assert "error" not in result, result.get("error")
     assert result["summary"].status == "completed"
-    assert result["summary"].landed["articles"] == N_ARTICLES
+    assert result["summary"].landed["articles"] == n
     st = _state(settings.db_path)
-    assert st == {"articles": N_ARTICLES, "distinct": N_ARTICLES, "para_dups": 0, "sent_dups": 0,
-                  "orphans": 0, "no_paras": 0}
+    assert st == {"articles": n, "distinct": n, "para_dups": 0, "sent_dups": 0, "orphans": 0, "no_paras": 0}
     assert ex.local_dask_workers(settings) == 2
 
 
