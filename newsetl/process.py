@@ -711,7 +711,7 @@ class CopyMemo:
     def fill(self, plan: CopyPlan) -> dict[str, pl.DataFrame]:
         """The plan's copies' rows: each remembered row under the copy's id and date."""
         out: dict[str, list[pl.DataFrame]] = {}
-        copies = plan.copies.filter(~pl.col("_key").is_in(pl.Series(list(self._lost), dtype=pl.String).implode()))
+        copies = plan.copies.filter(~self._is_lost())
         if copies.height:
             where = [self._where[k] for k in copies["_key"].to_list()]
             mine = plan.given.join(copies.with_columns(pl.Series("_chunk", where, dtype=pl.Int64)), on="article_id")
@@ -732,10 +732,13 @@ class CopyMemo:
             raise RuntimeError(f"copy memo: {copies.height} copies, {filled['articles'].height} rows found")
         return filled
 
+    def _is_lost(self) -> pl.Expr:
+        return pl.col("_key").is_in(pl.Series(list(self._lost), dtype=pl.String).implode())
+
     def set_aside(self, plan: CopyPlan) -> pl.DataFrame:
         """The plan's copies of a text whose enrichment killed its worker (as the batch's
         articles were given), which `fill` gives no rows."""
-        lost = plan.copies.filter(pl.col("_key").is_in(pl.Series(list(self._lost), dtype=pl.String).implode()))
+        lost = plan.copies.filter(self._is_lost())
         return plan.given.filter(pl.col("article_id").is_in(lost["article_id"].implode()))
 
 

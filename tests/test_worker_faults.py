@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -131,23 +132,6 @@ def test_killed_worker_batch_completes_on_fresh_pool(settings, corpus, prefect_s
     assert _state(settings.db_path) == st
 
 
-def _load_models_then_crash_enrich_on_mark(models, parent=None):
-    """Pool worker initializer: the real one, then enrichment that kills its own process on
-    an article holding ENRICH_MARK (module-level: the spawned worker imports it by name)."""
-    from newsetl import fanout
-
-    fanout.load_models(models, parent)
-    crash_on_mark.install_enrich()
-
-
-def _load_models_then_crash_every_enrich(models, parent=None):
-    """As above, on every article: a crash loop (a broken model, no memory for any work)."""
-    from newsetl import fanout
-
-    fanout.load_models(models, parent)
-    crash_on_mark.install_enrich(every=True)
-
-
 def _marked_corpus(dst: Path, n: int, marked: int, copies: int = 0) -> tuple[Path, list[str]]:
     """n news articles as JSONL, article `marked` with ENRICH_MARK as its last paragraph,
     then `copies` more rows of its text under URLs of their own (syndication).
@@ -171,7 +155,7 @@ def test_article_that_kills_its_enrichment_worker_is_rejected_and_the_rest_lands
     # (process.CopyMemo), so the copy never reaches a worker; it is set aside with it.
     src, marked_ids = _marked_corpus(tmp_path / "news.jsonl", n, marked=5, copies=1)
     settings = _fault_settings(settings)
-    monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_enrich_on_mark)
+    monkeypatch.setattr(fanout, "load_models", partial(_load_models_then, "install_enrich"))
     restarts = fanout.pool_restarts
     summary = run_flow(sources=[str(src)], settings=settings)
 
@@ -207,7 +191,7 @@ def test_a_crash_loop_in_enrichment_lands_nothing_and_rerun_completes(settings, 
     from newsetl import fanout
 
     settings = _fault_settings(settings)
-    monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_every_enrich)
+    monkeypatch.setattr(fanout, "load_models", partial(_load_models_then, "install_enrich", every=True))
     monkeypatch.setattr(fanout, "MAX_CRASHED_ITEMS", 1)  # the second article that dies alone ends it
     restarts = fanout.pool_restarts
     with pytest.raises(BrokenProcessPool):
@@ -323,13 +307,14 @@ def test_a_prestarted_pool_the_flow_does_not_take_is_closed(settings, corpus, pr
 CRASH_MARK = crash_on_mark.MARK
 
 
-def _load_models_then_crash_on_mark(models, parent=None):
-    """Pool worker initializer for the test: the real one, then HTML extraction that kills
-    its own process on a marked page. Module-level, so the spawned worker imports it by name."""
+def _load_models_then(install: str, models, parent=None, **kwargs):
+    """Pool worker initializer for the tests: the real one, then crash_on_mark's `install`
+    hook (HTML extraction or enrichment that kills its own process on a mark). Module-level,
+    so the spawned worker imports it by name; the tests bind `install` with partial."""
     from newsetl import fanout
 
     fanout.load_models(models, parent)
-    crash_on_mark.install()
+    getattr(crash_on_mark, install)(**kwargs)
 
 
 def _html_pages(dst: Path, n: int, marked: int) -> list[Path]:
@@ -362,7 +347,7 @@ def test_page_that_kills_its_extraction_worker_is_rejected_and_the_rest_lands(se
     # Three chunks of HTML on two workers: the marked page shares its chunk with others.
     settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0,
                               extract_chunk_chars=sum(sizes) // 3 + 1)
-    monkeypatch.setattr(fanout, "load_models", _load_models_then_crash_on_mark)
+    monkeypatch.setattr(fanout, "load_models", partial(_load_models_then, "install"))
     restarts = fanout.pool_restarts
     summary = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
 
