@@ -400,24 +400,27 @@ def _revive(client, cluster, timeout: float = 120.0) -> None:
 def shard_results(runner, task, futures: list, params: list[dict]) -> tuple[list, list[int]]:
     """Results of mapped shard futures, in order, and the indices of the shards whose
     worker died under them every time (their result is None), for the caller to run alone
-    (`run_alone`). A shard whose worker died is first resubmitted, on a renewed pool
-    (RecoveringProcessPool), up to POOL_RETRIES times; Dask has already rerun it on other
+    (`run_alone`). The shards whose worker died (a dead worker breaks the whole process
+    pool, so every shard in flight fails with it) are resubmitted together once all have
+    reported, on a renewed pool (RecoveringProcessPool), up to POOL_RETRIES times: they run
+    in parallel again, as they did the first time. Dask has already rerun a shard on other
     workers by the time it reports KilledWorker. Any other error fails the batch."""
-    out: list = []
-    died: list[int] = []
-    for i, (fut, p) in enumerate(zip(futures, params)):
-        attempts = 0
-        while True:
+    futures = list(futures)
+    out: list = [None] * len(futures)
+    pending = list(range(len(futures)))
+    retries = POOL_RETRIES if hasattr(runner, "renew") else 0
+    while True:
+        died: list[int] = []
+        for i in pending:
             try:
-                out.append(result(runner, fut))
-                break
+                out[i] = result(runner, futures[i])
             except Exception as exc:
                 if not recover(runner, exc):
                     raise
-                if attempts >= POOL_RETRIES or not isinstance(runner, RecoveringProcessPool):
-                    out.append(None)
-                    died.append(i)
-                    break
-                attempts += 1
-                fut = runner.submit(task, p)
-    return out, died
+                died.append(i)
+        if not died or retries == 0:
+            return out, died
+        retries -= 1
+        for i in died:
+            futures[i] = runner.submit(task, params[i])
+        pending = died

@@ -408,6 +408,78 @@ def test_run_alone_halves_a_part_down_to_the_item_that_kills_its_worker():
     assert pool.renewed == 3  # one fresh pool per death
 
 
+class _BreakingRunner:
+    """A runner whose worker dies under shard `dies`: every shard that has not come back by
+    then fails with it (BrokenProcessPool), as on a real process pool; a resubmitted shard
+    dies again if it is in `dies_again`. The log shows when each shard was submitted and
+    when its result was waited for. It cannot renew itself (as Dask's runner)."""
+
+    def __init__(self, n: int, dies: int, dies_again=()):
+        self.n, self.dies, self.dies_again, self.log = n, dies, set(dies_again), []
+
+    def future(self, i: int, broken: bool):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        log = self.log
+
+        class Logged(Future):
+            def result(self, timeout=None):
+                log.append(("wait", i))
+                return super().result(timeout)
+
+        fut = Logged()
+        fut.set_exception(BrokenProcessPool("a worker died")) if broken else fut.set_result(f"shard {i}")
+        return fut
+
+    def shard_results(self):
+        from newsetl import fanout
+
+        futures = [self.future(i, broken=i >= self.dies) for i in range(self.n)]
+        return fanout.shard_results(self, "task", futures, [{"i": i} for i in range(self.n)])
+
+    def submit(self, task, params):
+        self.log.append(("submit", params["i"]))
+        return self.future(params["i"], broken=params["i"] in self.dies_again)
+
+    def submitted(self) -> list[int]:
+        return [i for what, i in self.log if what == "submit"]
+
+
+class _BreakingPool(_BreakingRunner):
+    """The same, renewed after a death (RecoveringProcessPool)."""
+
+    renewed = 0
+
+    def renew(self):
+        self.renewed += 1
+
+
+def test_shards_a_dead_worker_took_down_run_again_together():
+    """After a worker death, the shards it took down are resubmitted at once, so they run
+    in parallel on the fresh pool, not one after the other."""
+    pool = _BreakingPool(n=5, dies=2)
+    out, died = pool.shard_results()
+    assert out == [f"shard {i}" for i in range(5)] and died == []
+    assert pool.submitted() == [2, 3, 4]
+    last_submit = max(k for k, (what, _) in enumerate(pool.log) if what == "submit")
+    assert pool.log[last_submit + 1:] == [("wait", 2), ("wait", 3), ("wait", 4)]
+    assert pool.renewed >= 1
+
+
+def test_shards_that_die_past_the_retries_are_named_for_running_alone():
+    from newsetl import fanout
+
+    pool = _BreakingPool(n=5, dies=1, dies_again={3})
+    out, died = pool.shard_results()
+    assert died == [3] and out == ["shard 0", "shard 1", "shard 2", None, "shard 4"]
+    assert len(pool.submitted()) == 4 + (fanout.POOL_RETRIES - 1)  # the shard that kept dying, each retry
+    # A runner that cannot renew itself gets no retries (Dask reruns a dead worker's shards itself).
+    runner = _BreakingRunner(n=3, dies=1)
+    out, died = runner.shard_results()
+    assert died == [1, 2] and out == ["shard 0", None, None] and runner.submitted() == []
+
+
 def test_run_alone_raises_on_a_crash_loop_and_on_errors_of_the_task():
     from concurrent.futures.process import BrokenProcessPool
 
