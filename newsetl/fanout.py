@@ -279,8 +279,12 @@ def task_runner(settings: Settings):
 
         if n_local:
             # Processes with one thread each: spaCy holds the GIL. No dashboard (no port to clash).
+            # A task whose worker died is run again POOL_RETRIES times, as on the process pool,
+            # before Dask gives up on it (KilledWorker) and the run halves it (`run_alone`):
+            # Dask's default (3) cost each halving step of a deadly article four worker deaths.
             return DaskTaskRunner(cluster_kwargs={"n_workers": n_local, "threads_per_worker": 1, "processes": True,
-                                                  "dashboard_address": None, "host": "127.0.0.1"})
+                                                  "dashboard_address": None, "host": "127.0.0.1",
+                                                  "scheduler_kwargs": {"allowed_failures": POOL_RETRIES}})
         return DaskTaskRunner(address=settings.dask_address)
     if settings.workers <= 1:
         return ThreadPoolTaskRunner(max_workers=1)

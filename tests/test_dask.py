@@ -105,6 +105,10 @@ def test_local_dask_runner_reports_its_workers(settings):
         assert isinstance(runner, DaskTaskRunner)
         assert n_workers(runner, s) == 2
         assert runner.client.submit(pow, 3, 2).result() == 9
+        # A task whose worker died runs again as often as on the process pool, not Dask's 3 times.
+        from newsetl.fanout import POOL_RETRIES
+
+        assert runner.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures) == POOL_RETRIES
 
 
 @task(persist_result=False)

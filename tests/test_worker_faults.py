@@ -502,17 +502,25 @@ def test_run_alone_raises_on_a_crash_loop_and_on_errors_of_the_task():
     assert pool.calls == [[1, 2]] and pool.renewed == 0
 
 
-def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server):
+def _crash_hook_on_dask_workers():
+    """Every worker of a local cluster started inside imports the crash hook at start
+    (distributed's `distributed.worker.preload`, handed to the worker processes by their
+    nannies). distributed is imported first: a `dask.config.set` entered before it drops
+    the whole `distributed` section, defaults included, on exit, and the next test's local
+    cluster then fails (KeyError 'comm'; seen when these tests ran without test_dask.py)."""
     import dask
+    import distributed  # noqa: F401 (its config defaults, before the set records the section)
 
+    return dask.config.set({"distributed.worker.preload": ["tests.crash_hook.crash_on_mark"]})
+
+
+def test_page_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server):
     from newsetl.flows.pipeline import CRASHED_PAGE, run_flow
     n = 6
     pages = _html_pages(tmp_path / "pages", n, marked=2)
     settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0, dask_address="local:2",
                               extract_chunk_chars=sum(p.stat().st_size for p in pages) // 2 + 1)
-    # Every worker of the local cluster imports the preload at start (distributed's
-    # `distributed.worker.preload`, handed to the worker processes by their nannies).
-    with dask.config.set({"distributed.worker.preload": ["tests.crash_hook.crash_on_mark"]}):
+    with _crash_hook_on_dask_workers():
         summary = run_flow(sources=[str(tmp_path / "pages")], settings=settings)
     assert summary.status == "completed"
     assert summary.landed["articles"] == n - 1
@@ -539,13 +547,11 @@ def test_a_worker_killed_holding_prefects_queue_lock_leaves_a_run_that_exits(api
 
 
 def test_article_that_kills_its_dask_worker_is_rejected_and_the_rest_lands(settings, tmp_path, prefect_server):
-    import dask
-
     from newsetl.flows.pipeline import CRASHED_ARTICLE, run_flow
     n = 6
     src, (marked_id,) = _marked_corpus(tmp_path / "news.jsonl", n, marked=2)
     settings = settings.with_(workers=2, batch_size=1000, min_shard_words=0, dask_address="local:2")
-    with dask.config.set({"distributed.worker.preload": ["tests.crash_hook.crash_on_mark"]}):
+    with _crash_hook_on_dask_workers():
         summary = run_flow(sources=[str(src)], settings=settings)
     assert summary.status == "completed"
     assert summary.landed["articles"] == n - 1
