@@ -3,7 +3,7 @@
     parquet/
       <table>/published_date=YYYY-MM-DD/part-0.parquet    (PARTITIONED_TABLES)
       <table>/published_date=__HIVE_DEFAULT_PARTITION__/part-0.parquet   (no date)
-      _tables/<table>.parquet                              (every table, whole)
+      _tables/<table>.parquet                              (whole tables: see export_all)
       manifest.json                                        (tables, partitions, rows, bytes, last run)
 
 Rules that make the tree safe to read while it is being written:
@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import sys
-import tempfile
+import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from newsetl.schema import PARTITIONED_TABLES, TABLES
+from newsetl.schema import CATALOG_TABLES, PARTITIONED_TABLES, TABLES
 from newsetl.settings import Settings
 
 PARTITION_COLUMN = "published_date"
@@ -64,30 +64,37 @@ def _as_day(d) -> date | None:
     return date.fromisoformat(str(d))
 
 
+def _temp_beside(path: Path) -> Path:
+    """A fresh hidden name in `path`'s directory (readers' hive discovery skips it), for a
+    file written there and then `os.replace`d onto `path`. Opened with open(), so the file
+    gets the mode every other file of the tree gets (mkstemp's 0600 left `_tables/` and
+    the manifest unreadable to the other users of a shared warehouse)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
 def write_parquet_atomic(table: pa.Table, path: Path) -> int:
     """Write `table` to `path` via a temporary file in the same directory; returns bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             pq.write_table(table, f, compression=COMPRESSION)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path.stat().st_size
 
 
 def _write_json_atomic(data: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(tmp, "x", encoding="utf-8") as f:
             json.dump(data, f, indent=2, default=str)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -96,8 +103,12 @@ def _fetch(con, sql: str, params: list | None = None) -> pa.Table:
 
 
 def _existing_tables(con) -> set[str]:
+    """The tables and views of the database. In a warehouse whose Parquet files are its
+    store (newsetl/warehouse.py) the article tables are views over those files."""
     rows = con.execute(
-        "select table_name from duckdb_tables() where schema_name = 'main'"
+        "select table_name from duckdb_tables() where schema_name = 'main' and database_name = current_database() "
+        "union all select view_name from duckdb_views() where schema_name = 'main' and not internal "
+        "and database_name = current_database()"
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -246,9 +257,11 @@ def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
 
     Into the warehouse's own tree (no --out) of a warehouse whose Parquet files are its
     store (newsetl/warehouse.py): every run keeps `<table>/published_date=.../` up to date,
-    so this writes what runs do not, the whole-table files `_tables/<table>.parquet`, and
-    the manifest. Anywhere else (or for a warehouse that keeps its tables inside
-    news.duckdb): a complete standalone tree, one `part-0.parquet` per partition."""
+    so this writes what runs do not, the whole-table files `_tables/<table>.parquet` of
+    the catalog tables (entities, article_clusters, rejects, runs), and the manifest.
+    Anywhere else (or for a warehouse that keeps its tables inside news.duckdb): a complete
+    standalone tree, one `part-0.parquet` per partition of the article tables, and the same
+    whole-table files (every table, for a news.duckdb warehouse)."""
     from newsetl.query import connect_read_only
     from newsetl.warehouse import build_manifest
 
@@ -258,8 +271,9 @@ def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
     con = connect_read_only(settings)
     try:
         in_place = out.resolve() == Path(settings.parquet_dir).resolve()
-        if in_place and "_files" in _existing_tables(con):
-            rows = export_tables(con, out)
+        parquet_store = "_files" in _existing_tables(con)
+        if in_place and parquet_store:
+            rows = export_tables(con, out, CATALOG_TABLES)
             manifest = build_manifest(con, out)
             for table, n in rows.items():
                 f = out / TABLES_DIR / f"{table}.parquet"
@@ -267,7 +281,7 @@ def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
                 entry.update(file=f.relative_to(out).as_posix(), file_rows=n, file_bytes=f.stat().st_size)
             _write_json_atomic(manifest, out / MANIFEST)
             return manifest
-        return export_from_connection(con, out)
+        return export_from_connection(con, out, whole_tables=CATALOG_TABLES if parquet_store else None)
     finally:
         con.close()
 

@@ -210,3 +210,53 @@ def test_export_from_connection_whole_tables_subset(tmp_path):
     assert sorted(p.name for p in (out / "_tables").iterdir()) == ["entities.parquet", "runs.parquet"]
     assert manifest["tables"]["articles"]["rows"] == 2  # only the D1 partition was written
     assert manifest["tables"]["runs"]["rows"] == 1
+
+
+def _landed_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+    finally:
+        con.close()
+
+
+def test_export_out_of_a_landed_warehouse_holds_every_table(sample_warehouse, tmp_path, capsys):
+    """A warehouse the pipeline landed keeps its article tables as views over its Parquet
+    store: `newsetl export --out DIR` writes them too (it once wrote only the catalog
+    tables, and said "articles: 0 rows")."""
+    from newsetl.settings import Settings
+
+    want = _landed_counts(sample_warehouse / "news.duckdb")
+    assert want["articles"] > 0 and want["entity_mentions"] > 0
+    out = tmp_path / "download"
+    assert export.export_command(str(out), Settings(warehouse=sample_warehouse)) == 0
+    assert f"articles: {want['articles']} rows" in capsys.readouterr().out
+    con = duckdb.connect()
+    for table in PARTITIONED_TABLES:
+        glob = (out / table / "*" / "*.parquet").as_posix()
+        got = con.execute(f"select count(*) from read_parquet('{glob}', hive_partitioning=true)").fetchone()[0]
+        assert got == want[table], table
+    for table in ("entities", "rejects", "runs"):
+        assert pq.read_metadata(out / "_tables" / f"{table}.parquet").num_rows == want[table]
+    assert not (out / "_tables" / "articles.parquet").exists()  # the tree above holds it, once
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tables"]["articles"]["rows"] == want["articles"]
+    # Readable by the other users of a shared machine, as the partition files are.
+    for f in (out / "manifest.json", out / "_tables" / "entities.parquet"):
+        assert f.stat().st_mode & 0o044 == 0o044, f
+
+
+def test_export_in_place_writes_the_catalog_tables_whole(sample_warehouse, tmp_path):
+    import shutil
+
+    from newsetl.settings import Settings
+
+    wh = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, wh)
+    want = _landed_counts(wh / "news.duckdb")
+    export.export_all(Settings(warehouse=wh))
+    tables = wh / "parquet" / "_tables"
+    assert sorted(p.stem for p in tables.glob("*.parquet")) == sorted(["entities", "article_clusters", "rejects",
+                                                                        "runs"])
+    assert pq.read_metadata(tables / "entities.parquet").num_rows == want["entities"]
+    assert _landed_counts(wh / "news.duckdb") == want
