@@ -130,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = common(sub.add_parser("sql", help="read-only ad-hoc query on the warehouse"))
     s.add_argument("query")
-    s.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
-    s.add_argument("--out", help="write the result to this file")
+    s.add_argument("--format", choices=["table", "csv", "json", "parquet"],
+                   help="output format (default: the one --out's extension names, else table)")
+    s.add_argument("--out", help="write the result to this file (.csv, .json, .parquet: that format)")
     s.set_defaults(fn=cmd_sql)
 
     e = common(sub.add_parser("export", help="(re)write the Parquet download tree"))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -290,7 +291,7 @@ def execute(
                 break
             batches.append(batch)
             n += batch.num_rows
-        table = pa.Table.from_batches(batches, schema=reader.schema)
+        table = printable(pa.Table.from_batches(batches, schema=reader.schema))
         names = unique_names(table.column_names)
         if names != table.column_names:
             table = table.rename_columns(names)
@@ -303,6 +304,45 @@ def execute(
         if timer is not None:
             timer.cancel()
         con.close()
+
+
+def _has_interval(t: pa.DataType) -> bool:
+    if pa.types.is_interval(t):
+        return True
+    return any(_has_interval(t.field(i).type) for i in range(t.num_fields))
+
+
+def printable(table: pa.Table) -> pa.Table:
+    """INTERVAL columns (`finished_at - started_at`) as DuckDB writes them ("1 day
+    02:03:04.5"): Arrow's month-day-nano type has no CSV, Parquet or Polars form, and
+    JSON would get a bare [months, days, nanoseconds]. Inside a list or struct the query
+    has to cast them itself."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_interval(field.type):
+            text = [None if v is None else interval_text(v.months, v.days, v.nanoseconds)
+                    for v in table.column(i).to_pylist()]
+            table = table.set_column(i, pa.field(field.name, pa.string()), pa.array(text, pa.string()))
+        elif _has_interval(field.type):
+            raise QueryFailed(f"column {field.name!r} holds INTERVAL values inside a list or struct: "
+                              "cast them to VARCHAR in the query")
+    return table
+
+
+def interval_text(months: int, days: int, nanoseconds: int) -> str:
+    """An interval as DuckDB's CAST(... AS VARCHAR) writes it: "1 year 2 months 3 days
+    -04:05:06.7"."""
+    years = int(months / 12)  # toward zero, as DuckDB splits them
+    parts = [f"{n} {unit}{'' if abs(n) == 1 else 's'}"
+             for n, unit in ((years, "year"), (months - 12 * years, "month"), (days, "day")) if n]
+    micros = int(nanoseconds / 1000)
+    if micros or not parts:
+        sign, micros = ("-" if micros < 0 else ""), abs(micros)
+        hours, rest = divmod(micros, 3_600_000_000)
+        minutes, rest = divmod(rest, 60_000_000)
+        seconds, fraction = divmod(rest, 1_000_000)
+        clock = f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}"
+        parts.append(clock + (f".{fraction:06d}".rstrip("0") if fraction else ""))
+    return " ".join(parts)
 
 
 def run_query(
@@ -375,7 +415,8 @@ def flat_for_csv(table: pa.Table) -> pa.Table:
     for name, col in zip(table.column_names, table.columns):
         if pa.types.is_nested(col.type):
             col = pa.array(
-                [None if v is None else json.dumps(v, default=json_default) for v in col.to_pylist()],
+                [None if v is None else json.dumps(v, default=json_default, ensure_ascii=False)
+                 for v in col.to_pylist()],
                 pa.string(),
             )
         cols.append(col)
@@ -407,7 +448,11 @@ def json_default(v):
     if isinstance(v, timedelta):
         return v.total_seconds()
     if isinstance(v, Decimal):
-        return float(v)
+        # sum() of an integer column is a HUGEINT, which reaches Python as a Decimal: keep
+        # it a whole number, and never round a value a float cannot hold exactly.
+        if v == v.to_integral_value():
+            return int(v)
+        return float(v) if Decimal(repr(float(v))) == v else str(v)
     if isinstance(v, bytes):
         return v.hex()
     return str(v)
@@ -421,12 +466,26 @@ def _first_line(e: BaseException) -> str:
 # --------------------------------------------------------------------------- CLI
 
 
-def sql_command(query: str, fmt: str = "table", out: str | None = None, settings: Settings | None = None) -> int:
+def format_for(out: str | None) -> str:
+    """The format `newsetl sql --out FILE` writes when --format is not given: the one
+    FILE's extension names (.csv, .json, .parquet), else the text table."""
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    return suffix if suffix in FORMATS and suffix != "table" else "table"
+
+
+def sql_command(query: str, fmt: str | None = None, out: str | None = None, settings: Settings | None = None) -> int:
     """`newsetl sql`: exit 0 on success, 2 when refused, 1 when the query failed.
-    Errors are one line on stderr, never a traceback."""
+    Errors are one line on stderr, never a traceback. A reader that stops early
+    (`newsetl sql ... | head`) ends the command quietly, as it would `cat`."""
     settings = settings or Settings.from_env()
     try:
-        result = run_query(query, settings, fmt=fmt, out=out)
+        result = run_query(query, settings, fmt=fmt or format_for(out), out=out)
+    except BrokenPipeError:
+        if out is not None:
+            raise
+        # Python would report the closed pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command the pipe's end closed
     except QueryRefused as e:
         print(f"newsetl sql: refused: {e}", file=sys.stderr)
         return 2

@@ -241,3 +241,86 @@ def test_repeated_column_names_are_made_unique_in_every_format(settings, tmp_pat
     assert pq.read_table(tmp_path / "r.parquet").column_names == ["label", "label_1", "label_1_1", "label_2"]
     assert "label_1_1" in (tmp_path / "r.table").read_text()
     assert "error" not in capsys.readouterr().err
+
+
+def test_interval_results_read_as_duckdb_writes_them_in_every_format(settings, tmp_path, capsys):
+    """A run's duration (`finished_at - started_at`) is an INTERVAL: the CLI crashed with a
+    traceback in table, CSV and Parquet, and JSON gave [months, days, nanoseconds]."""
+    sql = ("select interval 1 day + interval 2 hour as a, interval 14 month - interval 3 day as b, "
+           "timestamp '2024-01-01 00:00:02.5' - timestamp '2024-01-01' as c, null::interval as d")
+    want = {"a": "1 day 02:00:00", "b": "1 year 2 months -3 days", "c": "00:00:02.5", "d": None}
+    con = duckdb.connect()
+    assert con.execute(f"select a::varchar, b::varchar, c::varchar from ({sql})").fetchone() == tuple(
+        want[k] for k in "abc")  # DuckDB's own text
+    for fmt in ("table", "csv", "json", "parquet"):
+        assert sql_command(sql, fmt, str(tmp_path / f"r.{fmt}"), settings) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "r.json").read_text()) == [want]
+    assert pq.read_table(tmp_path / "r.parquet").to_pylist() == [want]
+    assert pacsv.read_csv(tmp_path / "r.csv").to_pylist() == [want]
+    assert "1 year 2 months -3 days" in (tmp_path / "r.table").read_text()
+    # Inside a list the query has to cast them: one clear line, no traceback.
+    assert sql_command("select [interval 1 day] as l", "json", None, settings) == 1
+    err = capsys.readouterr().err
+    assert "cast them to VARCHAR" in err and "Traceback" not in err
+
+
+def test_interval_text_matches_duckdb_on_random_intervals():
+    import random
+
+    from newsetl.query import interval_text
+
+    rng = random.Random(7)
+    con = duckdb.connect()
+    for _ in range(300):
+        months, days = rng.choice([0, rng.randint(-40, 40)]), rng.choice([0, rng.randint(-400, 400)])
+        micros = rng.choice([0, rng.randint(-10**11, 10**11), rng.randint(-10**6, 10**6)])
+        text, value = con.execute("select v::varchar, v from (select to_months(?) + to_days(?) "
+                                  "+ to_microseconds(?) as v)", [months, days, micros]).fetchone()
+        assert interval_text(months, days, micros * 1000) == text, (months, days, micros)
+
+
+def test_sums_and_decimals_keep_their_digits_in_json(settings, capsys):
+    """sum() of an integer column is a HUGEINT, which reached JSON as 98787.0."""
+    sql = ("select sum(x) as total, 170141183460469231731687303715884105727::hugeint as big, "
+           "1.25::decimal(10, 2) as price, 0.123456789012345678901234567::decimal(38, 27) as fine "
+           "from (values (1), (2)) t(x)")
+    assert sql_command(sql, "json", None, settings) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["total"] == 3 and isinstance(row["total"], int)
+    assert row["big"] == 170141183460469231731687303715884105727
+    assert row["price"] == 1.25
+    assert row["fine"] == "0.123456789012345678901234567"  # a float would round it
+
+
+def test_csv_keeps_letters_of_any_script_inside_lists(settings, capsys):
+    assert sql_command("select ['Müller', '金正恩'] as aliases", "csv", None, settings) == 0
+    assert capsys.readouterr().out.splitlines()[1] == '"[""Müller"", ""金正恩""]"'
+
+
+def test_out_file_extension_picks_the_format_unless_one_is_given(settings, tmp_path, capsys):
+    from newsetl.cli import main
+
+    for name in ("r.parquet", "r.csv", "r.json", "r.txt"):
+        assert main(["sql", "select 1 as n", "--warehouse", str(settings.warehouse), "--out", str(tmp_path / name)]) == 0
+    assert pq.read_table(tmp_path / "r.parquet").to_pylist() == [{"n": 1}]
+    assert (tmp_path / "r.csv").read_text().splitlines() == ['"n"', "1"]
+    assert json.loads((tmp_path / "r.json").read_text()) == [{"n": 1}]
+    assert "(1 rows)" in (tmp_path / "r.txt").read_text()
+    assert main(["sql", "select 1 as n", "--warehouse", str(settings.warehouse), "--format", "csv",
+                 "--out", str(tmp_path / "x.parquet")]) == 0
+    assert (tmp_path / "x.parquet").read_text().splitlines() == ['"n"', "1"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(settings):
+    """`newsetl sql ... | head -1` printed "cannot write None: Broken pipe" and exited 1."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "NEWSETL_WAREHOUSE": str(settings.warehouse)}
+    p = subprocess.Popen([sys.executable, "-m", "newsetl.cli", "sql", "select * from range(2000000)", "--format", "csv"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline() == b'"range"\n'
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141
+    assert err == ""

@@ -55,6 +55,7 @@ from newsetl.query import (
     execute,
     flat_for_csv,
     json_default,
+    printable,
     to_rows,
 )
 from newsetl.settings import Settings
@@ -398,12 +399,13 @@ class Pages:
             writer = None
             try:
                 if fmt == "parquet":
-                    writer = pq.ParquetWriter(tmp, schema, compression=export.COMPRESSION)
-                    write = writer.write_batch
+                    writer = pq.ParquetWriter(tmp, printable(schema.empty_table()).schema,
+                                              compression=export.COMPRESSION)
+                    write = lambda b: writer.write_table(printable(pa.Table.from_batches([b])))  # noqa: E731
                 else:
-                    csv_schema = flat_for_csv(schema.empty_table()).schema
+                    csv_schema = flat_for_csv(printable(schema.empty_table())).schema
                     writer = pacsv.CSVWriter(tmp, csv_schema)
-                    write = lambda b: writer.write_table(flat_for_csv(pa.Table.from_batches([b])))  # noqa: E731
+                    write = lambda b: writer.write_table(flat_for_csv(printable(pa.Table.from_batches([b]))))  # noqa: E731
                 for batch in reader:
                     if rows + batch.num_rows > DOWNLOAD_MAX_ROWS:
                         batch = batch.slice(0, DOWNLOAD_MAX_ROWS - rows)
