@@ -19,14 +19,26 @@ from datetime import date
 from newsetl.settings import Settings
 
 
+def check_dates(since: str | None, until: str | None) -> None:
+    """ValueError, naming the option, for a date range that would select nothing by mistake:
+    a typo, or --since after --until."""
+    days = {}
+    for flag, d in (("--since", since), ("--until", until)):
+        if d:
+            try:
+                days[flag] = date.fromisoformat(d)
+            except ValueError:
+                raise ValueError(f"{flag} {d!r} is not a date (YYYY-MM-DD)") from None
+    if len(days) == 2 and days["--since"] > days["--until"]:
+        raise ValueError(f"--since {since} is after --until {until}: no date is in that range")
+
+
 def backfill(settings: Settings, since: str | None = None, until: str | None = None,
              outdated: bool = False, wait_seconds: float = 0.0):
     from newsetl.flows.pipeline import run_flow
     from newsetl.sources.rebuild import source_string
 
-    for d in (since, until):
-        if d:
-            date.fromisoformat(d)  # a typo must fail here, not select nothing
+    check_dates(since, until)
     src = source_string(since, until, outdated)
     return run_flow(sources=[src], force=True, wait_seconds=wait_seconds, settings=settings)
 
@@ -43,6 +55,11 @@ def backfill_command(args, settings: Settings) -> int:
     if not (since or until or outdated or every):
         print("newsetl backfill: say what to reprocess: --since/--until DATE and/or --outdated, or --all",
               file=sys.stderr)
+        return 2
+    try:
+        check_dates(since, until)
+    except ValueError as exc:
+        print(f"newsetl backfill: {exc}", file=sys.stderr)
         return 2
     if not settings.db_path.exists():
         print(f"newsetl backfill: no warehouse database at {settings.db_path}", file=sys.stderr)

@@ -170,3 +170,19 @@ def test_backfill_cli_needs_a_selection(settings, capsys):
     from tests.conftest import run_cli
 
     assert run_cli("backfill", "--warehouse", str(settings.warehouse)) == 2
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--since", "2024-11-14", "--until", "2024-11-12"], "--since 2024-11-14 is after --until 2024-11-12"),
+    (["--since", "2024-13-01"], "--since '2024-13-01' is not a date (YYYY-MM-DD)"),
+    (["--until", "yesterday"], "--until 'yesterday' is not a date"),
+])
+def test_backfill_cli_refuses_dates_that_select_nothing(settings, capsys, argv, words):
+    """A reversed range said "nothing to reprocess", exited 0 and added a run; a bad date
+    said only "month must be in 1..12". Both are refused before any run starts."""
+    from tests.conftest import run_cli
+
+    assert run_cli("backfill", "--warehouse", str(settings.warehouse), *argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+    assert not settings.db_path.exists()
