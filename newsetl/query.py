@@ -391,8 +391,15 @@ def _write(result: QueryResult, fmt: str, f: BinaryIO) -> None:
     elif fmt == "csv":
         pacsv.write_csv(flat_for_csv(table), f)
     elif fmt == "json":
-        f.write(json.dumps(to_records(table), default=json_default, ensure_ascii=False).encode())
-        f.write(b"\n")
+        # One array, written a batch of rows at a time: the Python objects of the whole
+        # result at once took 2.7 GB for 5M short rows (CSV: 0.3 GB).
+        sep = b"["
+        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+            if batch.num_rows:
+                chunk = json.dumps(to_records(pa.Table.from_batches([batch])), default=json_default, ensure_ascii=False)
+                f.write(sep + chunk[1:-1].encode())
+                sep = b", "
+        f.write(b"[]\n" if sep == b"[" else b"]\n")
     elif fmt == "table":
         f.write(format_table(result).encode())
     else:

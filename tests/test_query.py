@@ -324,3 +324,17 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(settings):
     err = p.stderr.read().decode()
     assert p.wait(timeout=60) == 141
     assert err == ""
+
+
+def test_json_written_in_batches_is_one_array(settings, tmp_path):
+    from newsetl.query import BATCH_ROWS
+
+    sql = f"select i, 'row ' || i as s, [i, i + 1] as l from range({2 * BATCH_ROWS + 5}) t(i)"
+    assert sql_command(sql, "json", str(tmp_path / "r.json"), settings) == 0
+    text = (tmp_path / "r.json").read_text()
+    rows = json.loads(text)
+    assert len(rows) == 2 * BATCH_ROWS + 5 and rows[-1] == {"i": 2 * BATCH_ROWS + 4, "s": f"row {2 * BATCH_ROWS + 4}",
+                                                            "l": [2 * BATCH_ROWS + 4, 2 * BATCH_ROWS + 5]}
+    assert text == json.dumps(rows, ensure_ascii=False) + "\n"
+    assert sql_command("select 1 as n where false", "json", str(tmp_path / "e.json"), settings) == 0
+    assert (tmp_path / "e.json").read_text() == "[]\n"
