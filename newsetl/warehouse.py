@@ -1328,8 +1328,12 @@ def repair(settings: Settings, wait_seconds: float = 0.0) -> list[str]:
     Returns what it did, one line each."""
     done: list[str] = []
     with writer_lock(settings, wait_seconds):
+        scratch = sorted(p.name for pattern in ("run-*", "catalog.staging.duckdb*")
+                         for p in settings.state_dir.glob(pattern))
         if recover(settings):
             done.append("finished an interrupted run from its journal")
+        elif scratch:  # a run killed before its commit point
+            done.append(f"removed what a killed run left unfinished ({', '.join(scratch)}): nothing of it had landed")
         if not _catalog_usable(settings):
             _rebuild_catalog(settings)
             done.append(f"rebuilt the catalog {settings.db_path} from the Parquet tree "

@@ -110,3 +110,18 @@ def test_interrupted_commit_is_finished_by_repair(landed, tmp_path, monkeypatch)
 
     assert any("journal" in line for line in repair(landed))
     assert counts(landed.db_path)["articles"] == before + 1 == hive_articles(landed)
+
+
+def test_repair_says_it_removed_a_killed_runs_scratch(landed):
+    """It removed them and said "nothing to repair"."""
+    from newsetl.warehouse import repair
+
+    before = counts(landed.db_path)
+    (landed.state_dir / "run-20261206T000000-abcdef" / "articles").mkdir(parents=True)
+    (landed.state_dir / "catalog.staging.duckdb").write_bytes(b"half a copy")
+    done = repair(landed)
+    assert done == ["removed what a killed run left unfinished (catalog.staging.duckdb, run-20261206T000000-abcdef): "
+                    "nothing of it had landed"]
+    assert not list(landed.state_dir.glob("run-*")) and not (landed.state_dir / "catalog.staging.duckdb").exists()
+    assert counts(landed.db_path) == before
+    assert repair(landed) == ["nothing to repair"]
