@@ -57,8 +57,9 @@ _SINGLE_BYTE_PREFIXES = ("cp125", "cp874", "iso8859", "latin", "koi8", "mac")
 
 # Latin-script single-byte codecs (Python names) that detection confuses with cp1252.
 _LATIN_SINGLE_BYTE = frozenset(
-    {"cp1250", "cp1252", "cp1254", "cp1257", "cp437", "cp850", "cp858", "mac-roman",
-     "mac-latin2", "mac_roman", "mac_latin2", "hp-roman8", "latin-1"}
+    {"cp1250", "cp1252", "cp1254", "cp1257", "cp437", "cp775", "cp850", "cp852", "cp857", "cp858", "cp860",
+     "cp861", "cp863", "cp865", "mac-roman", "mac-latin2", "mac_roman", "mac_latin2", "mac-iceland",
+     "mac-turkish", "hp-roman8", "latin-1"}
     | {f"iso8859-{n}" for n in (1, 2, 3, 4, 9, 10, 13, 14, 15, 16)}
 )
 
@@ -74,6 +75,11 @@ _BOMS = (
 # long <script>/<style> blocks, so look a bit further (same choice as trafilatura).
 _PRESCAN_BYTES = 8192
 
+# A UTF-8 sequence of two to four bytes (a lead byte and its continuation bytes, overlong
+# and surrogate forms excluded): a run that single-byte text almost never contains.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+                             rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+                             rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
 _CHARSET_IN_CT = re.compile(r"charset\s*=\s*[\"']?([\w.:\-]+)", re.I)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:\-]+)[\"']", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:\-]+)", re.I)
@@ -126,6 +132,23 @@ def _looks_utf8(data: bytes) -> str | None:
     return _try(data, "utf-8")
 
 
+# Share of control bytes in a file's first 8 KB above which it is binary, not text.
+BINARY_CONTROL_SHARE = 0.05
+
+
+def looks_binary(data: bytes) -> bool:
+    """Bytes that are no text in any encoding: a NUL or many control bytes in the first
+    8 KB (a PDF, an image, a zip served as a page). UTF-16 and UTF-32 text, whose NULs are
+    half its bytes, is recognised by its byte-order mark first."""
+    if data.startswith(tuple(bom for bom, enc in _BOMS if enc != "utf-8-sig")):
+        return False
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return bool(head) and controls / len(head) > BINARY_CONTROL_SHARE
+
+
 def decode_bytes(data: bytes, http_content_type: str | None = None) -> tuple[str, str]:
     """Decode web content; return (text, python codec name actually used)."""
     if not data:
@@ -158,6 +181,11 @@ def decode_bytes(data: bytes, http_content_type: str | None = None) -> tuple[str
         return text, "utf-8"
 
     guess = _charset_normalizer_guess(data)
+    if (guess is None or _is_single_byte(guess)) and _mostly_utf8(data):
+        # UTF-8 with a few bad bytes (a damaged or spliced file): a single-byte reading
+        # would garble its valid letters too ("café" as "cafГ©"), so the bad bytes become
+        # U+FFFD and the rest keeps its letters.
+        return data.decode("utf-8", errors="replace"), "utf-8"
     if guess and guess in _LATIN_SINGLE_BYTE:
         # Telling cp1250 from cp1252 from cp1257 needs more text than a page gives;
         # charset_normalizer picks among them almost at random on short samples.
@@ -174,6 +202,13 @@ def decode_bytes(data: bytes, http_content_type: str | None = None) -> tuple[str
     if text is not None:
         return text, "cp1252"
     return data.decode("utf-8", errors="replace"), "utf-8"
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Most non-ASCII bytes form valid UTF-8 sequences. Single-byte text forms one only by
+    accident ("Ã©" is already mojibake), so its share stays near zero."""
+    high = sum(1 for b in data if b > 0x7F)
+    return high > 0 and sum(len(m) for m in _UTF8_MULTIBYTE.findall(data)) * 2 >= high
 
 
 def _charset_normalizer_guess(data: bytes) -> str | None:

@@ -27,6 +27,7 @@ from typing import Iterator
 from newsetl.records import RawDoc, Reject
 from newsetl.settings import Settings
 from newsetl.sources.decode import decode_bytes
+from newsetl.sources.files import as_utc
 from newsetl.urls import canonicalize_url, is_http_url, url_host
 
 FEED_MEDIA_TYPES = frozenset(
@@ -133,9 +134,9 @@ def parse_date(raw: str | None, parsed=None, now: datetime | None = None) -> dat
             dt = None
     if dt is None:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    dt = dt.astimezone(timezone.utc)
+    dt = as_utc(dt)
+    if dt is None:
+        return None
     now = now or datetime.now(timezone.utc)
     if dt > now:
         return now if dt - now <= _FUTURE_DROP else None
@@ -292,6 +293,8 @@ def _parse_json_feed(data: bytes, ref: str, content_type: str | None) -> list[Fe
         doc = json.loads(text)
     except ValueError as exc:
         return Reject("feed", ref, f"invalid JSON: {exc}")
+    except RecursionError:
+        return Reject("feed", ref, "invalid JSON: nested too deep to read")
     if not isinstance(doc, dict) or "jsonfeed.org/version" not in str(doc.get("version", "")):
         return Reject("feed", ref, "JSON document is not a JSON Feed (no jsonfeed.org version)")
     raw_items = doc.get("items")

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import glob
 import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +22,6 @@ KNOWN_EXT = TEXT_EXT | HTML_EXT | JSONL_EXT | FEED_EXT | WARC_EXT
 
 # A file bigger than this is refused before it is read (a corpus goes in JSONL or WARC).
 MAX_FILE_BYTES = 64 * 1024 * 1024
-# Share of control bytes above which a file is called binary (text has almost none).
-BINARY_CONTROL_SHARE = 0.05
 
 
 def suffix_of(path: Path) -> tuple[str, bool]:
@@ -42,10 +40,26 @@ def expand(source: str) -> tuple[str, list[Path]]:
         files = sorted(f for f in p.rglob("*") if f.is_file() and suffix_of(f)[0] in KNOWN_EXT)
         return (p.resolve().name or str(p), files)
     if any(ch in source for ch in "*?["):
-        files = sorted(Path(f) for f in glob.glob(source, recursive=True) if Path(f).is_file())
+        files = sorted(f for f in _glob(source) if f.is_file())
         base = Path(source.split("*")[0]).parent if "*" in source else p.parent
         return (base.resolve().name or "files", files)
     return (p.resolve().parent.name or "files", [p])
+
+
+def _glob(pattern: str) -> Iterator[Path]:
+    """The paths a glob pattern matches, `**` for any depth, never through a symbolic link
+    to a folder: glob.glob follows them, and two links back up a tree multiply the paths
+    without end. Hidden names match only a pattern part that starts with a dot, as in
+    glob.glob."""
+    parts = Path(pattern).parts
+    k = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
+    root, rest = Path(*parts[:k]) if k else Path("."), parts[k:]
+    if rest[-1] == "**":  # glob.glob's "dir/**" lists files too; pathlib's, folders only
+        rest += ("*",)
+    dots = any(part.startswith(".") for part in rest)
+    for path in root.glob(str(Path(*rest))):
+        if dots or not any(part.startswith(".") for part in path.relative_to(root).parts):
+            yield path if k else Path(os.path.relpath(path))
 
 
 def read_bytes(path: Path) -> bytes:
@@ -56,36 +70,40 @@ def read_bytes(path: Path) -> bytes:
     if suffix_of(path)[1]:
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"not a valid gzip file ({exc})") from None
         if len(data) > MAX_FILE_BYTES * 4:
             raise ValueError("decompressed size is over the limit")
     return data
 
 
-def looks_binary(data: bytes) -> bool:
-    head = data[:8192]
-    if b"\x00" in head:
-        return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    return bool(head) and controls / len(head) > BINARY_CONTROL_SHARE
-
-
 def decode_text(data: bytes, content_type: str | None = None) -> str:
     """Bytes -> str, or ValueError with a reason a person can act on."""
+    from newsetl.sources.decode import decode_bytes, looks_binary
+
     if looks_binary(data):
         raise ValueError("binary file (control bytes), not text")
-    from newsetl.sources.decode import decode_bytes
-
     text, _encoding = decode_bytes(data, content_type)
     if "\ufffd" in text and "\ufffd".encode() not in data:
         raise ValueError("undecodable bytes: no encoding fits this file")
     return text
 
 
+def as_utc(dt: datetime) -> datetime | None:
+    """An aware UTC datetime (a naive one is taken as UTC), or None when it has no UTC
+    form: "0001-01-01T00:00:00+05:00" is before the first one, "9999-12-31T23:00-05:00"
+    after the last."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+
+
 def parse_datetime(value) -> datetime | None:
     """ISO 8601 (or epoch seconds) -> aware UTC datetime; future dates -> None."""
-    if value in (None, ""):
+    if value in (None, "") or isinstance(value, bool):  # true is no date, not 1970-01-01 00:00:01
         return None
     try:
         if isinstance(value, (int, float)):
@@ -100,10 +118,8 @@ def parse_datetime(value) -> datetime | None:
             dt = parsedate_to_datetime(str(value))
         except (TypeError, ValueError, IndexError):
             return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    dt = dt.astimezone(timezone.utc)
-    if dt > datetime.now(timezone.utc):
+    dt = as_utc(dt)
+    if dt is None or dt > datetime.now(timezone.utc):
         return None  # a date in the future is wrong metadata, not a fact
     return dt
 
@@ -171,8 +187,9 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
                 lineno, raw = next(lines)
             except StopIteration:
                 break
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 yield Reject(source, f"{path}", f"file ends early or is corrupt ({exc})")
+                any_line = True  # said why: not an empty file
                 break
             ref = f"{path}:{lineno}"
             if not raw.strip():
@@ -182,6 +199,9 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
                 obj = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 yield Reject(source, ref, f"line is not JSON ({exc.__class__.__name__}: {str(exc)[:80]})")
+                continue
+            except RecursionError:
+                yield Reject(source, ref, "line is JSON nested too deep to read")
                 continue
             if not isinstance(obj, dict):
                 yield Reject(source, ref, "line is JSON but not an object")
@@ -237,7 +257,7 @@ def estimate_articles(sources) -> int | None:
                 try:
                     with opener(f, "rb") as fh:
                         total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-                except OSError:
+                except (OSError, EOFError, zlib.error):
                     return None
             else:
                 total += 1

@@ -44,7 +44,7 @@ import httpx
 
 from newsetl.records import RawDoc, Reject
 from newsetl.settings import Settings
-from newsetl.sources.decode import decode_bytes
+from newsetl.sources.decode import decode_bytes, looks_binary
 from newsetl.urls import (
     address_refusal,
     canonicalize_url,
@@ -632,6 +632,10 @@ def docs_from_result(res: FetchResult, settings: Settings, fetcher: Fetcher | No
         return
     if res.content_type and res.content_type not in HTML_TYPES | TEXT_TYPES:
         yield Reject(source, res.url, f"content-type {res.content_type} is not HTML or a feed")
+        return
+    if looks_binary(res.content):
+        yield Reject(source, res.url, f"binary content (control bytes) served as {res.content_type or 'a page'}, "
+                                      "not text")
         return
     extra = {"http_status": res.status, "content_type": res.content_type, "encoding": res.encoding}
     if res.redirects:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from newsetl.records import RawDoc, Reject
-from newsetl.sources.decode import decode_bytes
+from newsetl.sources.decode import decode_bytes, looks_binary
 from newsetl.urls import canonicalize_url, url_host
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -55,6 +55,9 @@ def records_from_warc(path: str | Path, source: str | None = None,
         return
 
     def corrupt(at: int, why: str) -> Reject:
+        # warcio's message can quote the raw bytes it read (a gzip stream that is no WARC)
+        why = "".join(ch if ch.isprintable() else "?" for ch in why)
+        why = why if len(why) <= 120 else why[:119] + "…"
         return Reject(src_default, f"{path}:{at}",
                       f"corrupt or truncated WARC at or after byte {at}; rest of file skipped ({why})")
 
@@ -122,6 +125,8 @@ def _doc_from_record(record, path: Path, source: str | None, src_default: str,
     body = record.content_stream().read(max_record_bytes + 1)
     if len(body) > max_record_bytes:
         return Reject(src, str(path), f"record body larger than {max_record_bytes} bytes")
+    if looks_binary(body):
+        return Reject(src, str(path), f"record body is binary (control bytes) served as {media}, not text")
     text, encoding = decode_bytes(body, ctype)
     return RawDoc(
         source=src,

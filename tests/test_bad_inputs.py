@@ -1,0 +1,141 @@
+"""Inputs an audit found to crash a whole batch, hang it, or land garbage: each must now
+become a row in `rejects` with a reason, or land as the text it is (a date it cannot hold
+is left out). Read through the sources' own entry point (iter_sources), as a run does."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from newsetl.records import RawDoc, Reject
+from newsetl.settings import Settings
+from newsetl.sources.dispatch import iter_sources
+
+ARTICLE = "The council met on Tuesday. Its members voted to open the new library in the spring."
+
+
+def read(*sources: str) -> tuple[list[RawDoc], list[Reject]]:
+    items = list(iter_sources([str(s) for s in sources], Settings()))
+    return [i for i in items if isinstance(i, RawDoc)], [i for i in items if isinstance(i, Reject)]
+
+
+def corrupt_gzip(data: bytes) -> bytes:
+    """A gzip file whose header is valid and whose deflate stream is not (zlib.error, not
+    OSError, when read)."""
+    z = bytearray(gzip.compress(data, mtime=0))
+    for i in range(20, min(60, len(z) - 8)):
+        z[i] ^= 0xAA
+    return bytes(z)
+
+
+def test_gzip_files_with_a_corrupt_body_are_rejected_and_the_rest_lands(tmp_path):
+    html = f"<html><body><article><p>{ARTICLE}</p></article></body></html>".encode() * 20
+    (tmp_path / "page.html.gz").write_bytes(corrupt_gzip(html))
+    lines = "".join(json.dumps({"url": f"https://example.org/{i}", "text": ARTICLE}) + "\n" for i in range(200))
+    (tmp_path / "news.jsonl.gz").write_bytes(corrupt_gzip(lines.encode()))
+    (tmp_path / "good.txt").write_text(ARTICLE)
+    docs, rejects = read(tmp_path)
+    assert [d.input_ref for d in docs if d.input_ref.endswith("good.txt")]
+    reasons = {r.input_ref.rsplit("/", 1)[-1]: r.reason for r in rejects}
+    assert "not a valid gzip file" in reasons["page.html.gz"]
+    assert "corrupt" in reasons["news.jsonl.gz"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", True])
+def test_a_date_with_no_utc_form_is_left_out_not_a_crash(tmp_path, when):
+    (tmp_path / "news.jsonl").write_text(json.dumps({"url": "https://example.org/a", "text": ARTICLE,
+                                                     "published_at": when}) + "\n")
+    rss = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A</title>'
+           f'<link>https://example.org/b</link><pubDate>{when}</pubDate><description>{ARTICLE * 3}</description>'
+           f'</item></channel></rss>')
+    (tmp_path / "feed.rss").write_text(rss)
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "T",
+            "items": [{"id": "c", "url": "https://example.org/c", "content_text": ARTICLE * 3, "date_published": when}]}
+    (tmp_path / "feed.json").write_text(json.dumps(feed))
+    docs, rejects = read(tmp_path)
+    assert not rejects and len(docs) == 3
+    assert all(d.published_at is None for d in docs)
+
+
+def test_json_nested_too_deep_is_a_reject(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "news.jsonl").write_text('{"text": "deep", "x": ' + deep + "}\n"
+                                         + json.dumps({"url": "https://example.org/a", "text": ARTICLE}) + "\n")
+    (tmp_path / "feed.json").write_text('{"version": "https://jsonfeed.org/version/1.1", "items": ' + deep + "}")
+    docs, rejects = read(tmp_path)
+    assert [d.url for d in docs] == ["https://example.org/a"]
+    assert sorted(r.reason for r in rejects) == ["invalid JSON: nested too deep to read",
+                                                 "line is JSON nested too deep to read"]
+
+
+def test_a_glob_through_a_symlink_loop_ends(tmp_path):
+    """Two links back up the tree made glob.glob's `**` list paths without end."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "one.txt").write_text(ARTICLE)
+    (tmp_path / "real" / ".hidden.txt").write_text(ARTICLE)
+    os.symlink("..", tmp_path / "real" / "up1")
+    os.symlink("..", tmp_path / "real" / "up2")
+    t0 = time.monotonic()
+    docs, rejects = read(f"{tmp_path}/**/*.txt")
+    assert time.monotonic() - t0 < 10
+    assert [d.input_ref for d in docs] == [str(tmp_path / "real" / "one.txt")] and not rejects
+    docs, _ = read(f"{tmp_path}/real/**")  # glob.glob's "dir/**" listed its files too
+    assert [d.input_ref for d in docs] == [str(tmp_path / "real" / "one.txt")]
+
+
+def test_utf16_text_with_a_byte_order_mark_lands(tmp_path):
+    (tmp_path / "utf16.txt").write_bytes(ARTICLE.encode("utf-16"))  # BOM first, then NULs in every other byte
+    docs, rejects = read(tmp_path / "utf16.txt")
+    assert not rejects and docs[0].text.strip() == ARTICLE
+
+
+def test_utf8_with_a_damaged_letter_keeps_its_other_letters(tmp_path):
+    """Read as cp1252 before: "Straße" became "StraÃŸe" all through the text."""
+    text = ("Der Bürgermeister sagte, die Straße werde geöffnet. Ökonomen äußerten sich skeptisch über die "
+            "Maßnahme, die München betrifft. ") * 3
+    data = text.encode()
+    cut = data.index("ü".encode())
+    from newsetl.sources.decode import decode_bytes
+
+    decoded, encoding = decode_bytes(data[:cut] + data[cut + 1:])
+    assert encoding == "utf-8" and "Straße" in decoded and "\ufffd" in decoded
+    # Latin-1 text that detection calls a Baltic code page is read as windows-1252.
+    latin1 = "Café au lait is served in Paris. The mayor said a naïve résumé of prices rose.".encode("latin-1")
+    assert decode_bytes(latin1) == ("Café au lait is served in Paris. The mayor said a naïve résumé of prices rose.",
+                                    "cp1252")
+    # Undeclared Chinese text is still read as GB18030, not as broken UTF-8.
+    zh = "北京市政府周二宣布，将在未来三年内投资建设新的地铁线路，以缓解城市交通压力。" * 2
+    assert decode_bytes(zh.encode("gb18030"))[0] == zh
+
+
+def _warc_response(url: str, ctype: str, body: bytes) -> bytes:
+    http = f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {url}\r\nWARC-Date: 2024-11-12T10:00:00Z\r\n"
+            f"WARC-Record-ID: <urn:uuid:{abs(hash(url)):032x}>\r\nContent-Type: application/http; msgtype=response\r\n"
+            f"Content-Length: {len(http)}\r\n\r\n").encode()
+    return head + http + b"\r\n\r\n"
+
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 8
+
+
+def test_binary_bodies_served_as_html_are_rejected(tmp_path):
+    page = f"<html><body><article><p>{ARTICLE}</p></article></body></html>".encode()
+    (tmp_path / "crawl.warc").write_bytes(_warc_response("https://example.org/pdf", "text/html", PDF)
+                                          + _warc_response("https://example.org/page", "text/html", page))
+    docs, rejects = read(tmp_path / "crawl.warc")
+    assert [d.url for d in docs] == ["https://example.org/page"]
+    assert [r.reason for r in rejects] == ["record body is binary (control bytes) served as text/html, not text"]
+
+    from newsetl.sources.http import FetchResult, docs_from_result
+
+    res = FetchResult(url="https://example.org/pdf", final_url="https://example.org/pdf", status=200,
+                      headers={"content-type": "text/html"}, content=PDF, content_type="text/html",
+                      fetched_at=datetime.now(timezone.utc))
+    out = list(docs_from_result(res, Settings()))
+    assert len(out) == 1 and isinstance(out[0], Reject) and "binary content" in out[0].reason
