@@ -281,8 +281,16 @@ def prepare(
     )
     pages = (docs_df.filter(pl.col("page_key").is_not_null())
              .select(pl.col("page_key").alias("key"), "article_id", "content_hash"))
-    # The same article twice in one batch: keep the last occurrence (the newest copy).
+    # The same article twice in one batch: keep the last occurrence (the newest copy). An
+    # earlier one whose text differs is not lost without a trace: it becomes a reject.
     n_before = docs_df.height
+    last = docs_df.with_row_index("_row").group_by("article_id").agg(pl.col("_row").max(), pl.col("content_hash").last())
+    superseded = (docs_df.with_row_index("_row").join(last, on="article_id", suffix="_last")
+                  .filter((pl.col("_row") != pl.col("_row_last")) & (pl.col("content_hash") != pl.col("content_hash_last"))))
+    rejects.extend(
+        Reject(src, ref, "another input later in this batch has the same URL and a different text; that one landed")
+        for src, ref in superseded.select("source", "input_ref").iter_rows()
+    )
     docs_df = docs_df.unique(subset="article_id", keep="last", maintain_order=True)
     dup_in_batch = n_before - docs_df.height
 

@@ -139,3 +139,37 @@ def test_binary_bodies_served_as_html_are_rejected(tmp_path):
                       fetched_at=datetime.now(timezone.utc))
     out = list(docs_from_result(res, Settings()))
     assert len(out) == 1 and isinstance(out[0], Reject) and "binary content" in out[0].reason
+
+
+def test_a_json_feed_item_that_is_no_object_is_a_reject_and_keeps_the_numbering(tmp_path):
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "T",
+            "items": ["a string item", {"id": "b", "url": "https://example.org/b", "content_text": ARTICLE * 3}]}
+    (tmp_path / "feed.json").write_text(json.dumps(feed))
+    docs, rejects = read(tmp_path / "feed.json")
+    assert [d.input_ref.rsplit("#", 1)[1] for d in docs] == ["item1"]
+    assert [(r.input_ref.rsplit("#", 1)[1], r.reason) for r in rejects] == [
+        ("item0", "feed item has no content, no summary and no fetchable link")]
+
+
+def test_jsonl_fields_of_the_wrong_type_are_not_stored_as_python_repr(tmp_path):
+    (tmp_path / "news.jsonl").write_text(json.dumps({"url": 12345, "title": {"nested": "title"},
+                                                     "source": ["list", "source"], "text": ARTICLE}) + "\n")
+    docs, _ = read(tmp_path / "news.jsonl")
+    (doc,) = docs
+    assert doc.url == "12345" and doc.title is None and doc.source == tmp_path.name
+    assert doc.extra == {"title_given": {"nested": "title"}, "source_given": ["list", "source"]}
+
+
+def test_an_earlier_text_under_the_same_url_in_one_batch_is_a_reject(tmp_path):
+    from newsetl.process import prepare
+
+    rows = [{"url": "https://example.org/a", "text": ARTICLE}, {"url": "https://example.org/a", "text": ARTICLE},
+            {"url": "https://example.org/a", "text": ARTICLE + " It opens in May."}]
+    (tmp_path / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs, _ = read(tmp_path / "news.jsonl")
+    prep = prepare(docs)
+    assert prep.articles.height == 1 and prep.duplicates_in_batch == 2
+    assert "It opens in May." in " ".join(prep.paragraphs["text"].to_list())
+    assert sorted((r.input_ref.rsplit(":", 1)[1], r.reason) for r in prep.rejects) == [
+        ("1", "another input later in this batch has the same URL and a different text; that one landed"),
+        ("2", "another input later in this batch has the same URL and a different text; that one landed")]

@@ -306,7 +306,8 @@ def _parse_json_feed(data: bytes, ref: str, content_type: str | None) -> list[Fe
     feed_authors = _json_authors(doc)
     items = []
     for it in raw_items:
-        if not isinstance(it, dict):
+        if not isinstance(it, dict):  # kept in place, so later items keep their #itemN, and rejected
+            items.append(FeedItem(feed_title=feed_title))
             continue
         html_content = it.get("content_html") if isinstance(it.get("content_html"), str) else None
         text_content = it.get("content_text") if isinstance(it.get("content_text"), str) else None

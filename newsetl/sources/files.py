@@ -211,17 +211,22 @@ def iter_jsonl(path: Path, source: str) -> Iterator[RawDoc | Reject]:
                 yield Reject(source, ref, _no_body_reason(text, html))
                 continue
             authors = obj.get("authors") or []
+            # url, title and source are strings (a number becomes one); a list or an object
+            # there is kept with the unknown fields, not written as its Python repr.
+            fields = {k: str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
+                      for k, v in ((k, obj.get(k)) for k in ("url", "title", "source"))}
+            misfits = {f"{k}_given": obj[k] for k, v in fields.items() if v is None and obj.get(k) not in (None, "")}
             yield RawDoc(
-                source=str(obj.get("source") or source),
+                source=fields["source"] or source,
                 input_ref=ref,
                 text=text if isinstance(text, str) and text.strip() else None,
                 html=html if not (isinstance(text, str) and text.strip()) else None,
-                url=str(obj["url"]) if obj.get("url") else None,
-                title=str(obj["title"]) if obj.get("title") else None,
+                url=fields["url"] or None,
+                title=fields["title"] or None,
                 published_at=parse_datetime(obj.get("published_at")),
                 language=obj.get("language") if isinstance(obj.get("language"), str) else None,
                 authors=[str(a) for a in authors] if isinstance(authors, list) else [str(authors)],
-                extra={k: v for k, v in obj.items() if k not in JSONL_FIELDS},
+                extra={**{k: v for k, v in obj.items() if k not in JSONL_FIELDS}, **misfits},
             )
         fh.close()
         if not any_line:  # an empty or blank file must not vanish without a trace
