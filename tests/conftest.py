@@ -158,6 +158,8 @@ SLOW_MODULE_FIXTURES = frozenset({("test_synth", "warehouse")})
 # (measured with --durations on the 2-core machine: each over 9 s).
 SLOW_TESTS = frozenset({
     "test_hostile.py::test_fifty_megabyte_html_page_bounded",  # a child process parses 50 MB
+    # a child process enriches one megabyte of text
+    "test_hostile.py::test_a_megabyte_paragraph_with_no_sentence_end_is_enriched_in_bounded_time_and_memory",
     "test_ner.py::test_very_long_paragraph_is_cut_in_pieces_with_right_offsets",  # 225,000 chars of spaCy
 })
 

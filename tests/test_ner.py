@@ -708,3 +708,22 @@ def test_the_shipped_model_names_the_liberal_democrats_whole():
     names = _by_text(text, recognize([text], model=OURS)[0])
     assert names.get("Liberal Democrat") == "NORP"
     assert "Liberal" not in names and "Democrat" not in names
+
+
+def test_the_models_batches_are_bounded_in_characters_and_keep_order():
+    from newsetl.transforms.ner import _pipe
+
+    class Recorder:
+        def __init__(self):
+            self.batches = []
+
+        def pipe(self, texts, batch_size):
+            texts = list(texts)
+            assert batch_size == len(texts)
+            self.batches.append([len(t) for t in texts])
+            return iter(texts)
+
+    nlp = Recorder()
+    texts = ["a" * n for n in (10, 20, 60, 50, 500, 5, 5, 5, 5, 5)]
+    assert list(_pipe(nlp, texts, batch_size=4, max_chars=100)) == texts
+    assert nlp.batches == [[10, 20, 60], [50], [500], [5, 5, 5, 5], [5]]

@@ -158,3 +158,25 @@ def test_split_sentences_offsets_slice_paragraph(texts):
     ).item()
     assert check in (True, None)
     assert (out["text"].str.len_chars() > 0).all()
+
+
+def test_a_sentence_longer_than_the_cap_is_cut_at_whitespace():
+    """Text with no sentence end (a dump of words) gave one "sentence" of millions of words,
+    whose scoring is quadratic in its length."""
+    import random
+
+    from newsetl.transforms.sentences import MAX_SENTENCE_CHARS, sentence_spans
+
+    rng = random.Random(5)
+    words = ["the", "council", "voted", "x" * (MAX_SENTENCE_CHARS + 10), "été"]
+    for _ in range(300):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 1500)))
+        text = "  " + text + " Then it ended.  " if rng.random() < 0.5 else text
+        spans = sentence_spans(text)
+        assert spans and all(0 < e - s <= MAX_SENTENCE_CHARS for s, e in spans)
+        assert all(text[s:e] == text[s:e].strip() for s, e in spans)
+        assert all(a[1] <= b[0] and not text[a[1]:b[0]].strip() for a, b in zip(spans, spans[1:]))
+        assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "")
+    text = "word " * 1000
+    assert sentence_spans(text, None) == [(0, len(text) - 1)]
+    assert [text[s:e][-4:] for s, e in sentence_spans(text)][:2] == ["word", "word"]  # cut between words

@@ -70,6 +70,9 @@ SURNAMES = True
 # Paragraphs longer than this go to the model in pieces (cut at line or sentence ends): keeps a
 # paragraph-less dump of a page from hitting spaCy's max_length (1,000,000) or memory.
 MAX_PIECE_CHARS = 100_000
+# Characters of text in one batch of the model (`_pipe`): 64 paragraphs of BBC news hold
+# about 30,000 (every 7th article: 1,449 paragraphs).
+BATCH_CHARS = 100_000
 
 # Components that a `ner` may listen to; everything else is disabled.
 _SHARED_ENCODERS = ("tok2vec", "transformer")
@@ -422,7 +425,7 @@ def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]],
                 front = p[s:m.start()]
                 rest = m.end() + len(p[m.end():e]) - len(p[m.end():e].lstrip())
                 if front in alone and rest < e:
-                    bounds = sentence_spans(p) if bounds is None else bounds
+                    bounds = sentence_spans(p, None) if bounds is None else bounds
                     end = next((se for ss, se in bounds if ss <= rest < se), len(p))
                     # a "sentence" longer than a piece the model reads (a page without stops): not read again
                     if end - rest <= MAX_PIECE_CHARS:
@@ -432,7 +435,7 @@ def _possessive_glue(model: str, paras: list[str], article: list[list[Mention]],
         return article
     nlp = load_pipeline(model)
     out = [list(spans) for spans in article]
-    docs = nlp.pipe((paras[k][rest:end] for k, _, _, rest, _, end in jobs), batch_size=batch_size)
+    docs = _pipe(nlp, (paras[k][rest:end] for k, _, _, rest, _, end in jobs), batch_size)
     for (k, span, front_end, rest, front_label, _), doc in zip(jobs, docs):
         others = [sp for sp in out[k] if sp != span]
         names = [sp for sp in _kept_spans(paras[k], rest, doc)
@@ -451,6 +454,24 @@ def _opener(text: str, word: re.Match) -> bool:
 _OPENERS = _GLUE_WORDS | {"the", "a", "an"}
 
 
+def _pipe(nlp, texts, batch_size: int, max_chars: int = BATCH_CHARS):
+    """nlp.pipe(texts), each batch holding at most `batch_size` texts and, past its first
+    text, at most `max_chars` characters: a batch of 64 pieces of a paragraph-less dump
+    (100,000 characters each) held the model's activations for all of them at once (a
+    2 MB text peaked at 5.3 GB; 20 MB ran the machine out of memory). News paragraphs
+    are short, so their batches are as before."""
+    group: list[str] = []
+    size = 0
+    for text in texts:
+        if group and (len(group) >= batch_size or size + len(text) > max_chars):
+            yield from nlp.pipe(group, batch_size=len(group))
+            group, size = [], 0
+        group.append(text)
+        size += len(text)
+    if group:
+        yield from nlp.pipe(group, batch_size=len(group))
+
+
 def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
     results: list[list[Mention]] = [[] for _ in texts]
     # (text index, offset of the piece in the text, piece); long texts are cut in pieces.
@@ -462,7 +483,7 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[Mention]]:
     ]
     # Text goes to the model as is: on CoNLL dev, feeding title-cased copies of ALL-CAPS
     # paragraphs scored lower (caps-only F1 0.71 vs 0.85) than the caps-trained model.
-    docs = nlp.pipe((piece for _, _, piece in pieces), batch_size=batch_size)
+    docs = _pipe(nlp, (piece for _, _, piece in pieces), batch_size)
     for (k, off, _), doc in zip(pieces, docs):
         results[k] += _kept_spans(texts[k], off, doc)
     _cut_at_sentences(nlp, texts, results, batch_size)
@@ -488,7 +509,7 @@ _INITIAL_END = re.compile(r"(?<![\w.-])[A-Z]\.\s+$")
 
 
 def _cut_at_sentences(nlp, texts: list[str], results: list[list[Mention]], batch_size: int) -> None:
-    """A span that runs over the end of a sentence (`sentences.sentence_spans`, the
+    """A span that runs over the end of a sentence (`sentences.sentence_spans` without its length cap, the
     pipeline's own split) is glue, not a name: "$45m. Rumours of ...", "Bradford Bulls.
     Kel Coslett said", "the US Anti-Doping Agency. Communications". The model then reads
     each sentence the span touches on its own, and the glued span gives way to the names
@@ -499,7 +520,7 @@ def _cut_at_sentences(nlp, texts: list[str], results: list[list[Mention]], batch
     for k, spans in enumerate(results):
         if not any(_SENTENCE_END.search(texts[k], a, b) for a, b, _ in spans):  # the split's own candidates
             continue
-        bounds = sentence_spans(texts[k])
+        bounds = sentence_spans(texts[k], None)
         for span in spans:
             touched = [(ss, se) for ss, se in bounds if ss < span[1] and span[0] < se]
             # an initial ("P. Such") is no sentence end inside a name, whatever word follows;
@@ -513,7 +534,7 @@ def _cut_at_sentences(nlp, texts: list[str], results: list[list[Mention]], batch
     jobs = list(dict.fromkeys((k, ss, se) for k, items in glued.items() for _, touched in items
                               for ss, se in touched))
     found: dict[int, list[Mention]] = defaultdict(list)
-    for (k, ss, se), doc in zip(jobs, nlp.pipe((texts[k][ss:se] for k, ss, se in jobs), batch_size=batch_size)):
+    for (k, ss, se), doc in zip(jobs, _pipe(nlp, (texts[k][ss:se] for k, ss, se in jobs), batch_size)):
         found[k] += _kept_spans(texts[k], ss, doc)
     for k, items in glued.items():
         drop = {span for span, _ in items}
