@@ -605,6 +605,14 @@ def _paragraph_targets(mentions: pl.DataFrame, rel: pl.DataFrame, content: pl.Da
             .cast({"targets": TARGETS}))
 
 
+# Sentence text scored toward its targets in one call (`_target_scores_memo`): the whole
+# BBC corpus holds about 7 million characters of it (58,617 distinct targets, sentences of
+# 118 characters on average), so a shard of it is one call, as before; a paragraph-less
+# dump of 2 MB held 29 million (14,560 targets in capped sentences), whose features took
+# 1.2 GB at once.
+TSC_PART_CHARS = 4_000_000
+
+
 def _target_scores_memo(sentences: list[str], starts: list[int], ends: list[int], model_path: str):
     from newsetl.transforms import sentiment as S
 
@@ -613,9 +621,16 @@ def _target_scores_memo(sentences: list[str], starts: list[int], ends: list[int]
     miss = [k for k in dict.fromkeys(keys) if k not in memo]
     if len(memo) + len(miss) > TSC_MEMO_MAX:
         memo.clear()
-    if miss:
-        memo.update(zip(miss, S.target_scores([k[0] for k in miss], [(k[1], k[2]) for k in miss],
+    start = 0
+    while start < len(miss):  # in parts of at most TSC_PART_CHARS of sentence text
+        end, size = start, 0
+        while end < len(miss) and (end == start or size + len(miss[end][0]) <= TSC_PART_CHARS):
+            size += len(miss[end][0])
+            end += 1
+        part = miss[start:end]
+        memo.update(zip(part, S.target_scores([k[0] for k in part], [(k[1], k[2]) for k in part],
                                               S.load_target_model(model_path))))
+        start = end
     return [memo[k] for k in keys]
 
 

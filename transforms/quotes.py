@@ -110,6 +110,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from itertools import accumulate
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -895,11 +896,28 @@ _PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*)\s+$")
 _DESCRIPTION_RE = re.compile(r"\b[Tt]he((?:\s+[A-Za-z][\w-]*){1,4})")
 
 
-def _role_words_before(text: str, start: int, names: list[tuple[int, int]] = ()) -> list[str]:
+# How far back `_role_words_before` looks for the start of the sentence of a role word.
+CLAUSE_LOOKBACK = 2000
+
+
+class _Spans:
+    """(start, end) spans, asked whether one holds a position by bisection."""
+
+    def __init__(self, spans):
+        self.spans = sorted(spans)
+        self.starts = [a for a, _ in self.spans]
+        self.reach = list(accumulate((b for _, b in self.spans), max))
+
+    def hold(self, pos: int) -> bool:
+        k = bisect.bisect_right(self.starts, pos)
+        return k > 0 and self.reach[k - 1] > pos
+
+
+def _role_words_before(text: str, start: int, names: _Spans = _Spans(())) -> list[str]:
     """The words right before a name that give its role ("Tory leader" in "Tory leader
     Michael Howard"), nearest last, as written; only spaces between them. The role itself
     (the last word) is no part of another name ("Environmental Audit Committee Peter
-    Ainsworth" gives none); `names` are the (start, end) of the paragraph's other mentions."""
+    Ainsworth" gives none); `names` are the paragraph's other mentions."""
     words: list[str] = []
     pos = start
     while len(words) < 4:
@@ -910,12 +928,15 @@ def _role_words_before(text: str, start: int, names: list[tuple[int, int]] = ())
         at = m.start(1)
         if w.casefold() in _ROLE_STOP or _VERB_RE.fullmatch(w.casefold()):
             break
-        if not words and any(a <= at < b for a, b in names):
+        if not words and names.hold(at):
             return []
         words.insert(0, w)
         pos = at
     # A sentence's first word is capitalised whatever it is.
-    if words and not text[_clause_before(text, 0, pos) : pos].strip():
+    # (the sentence's start looked for within CLAUSE_LOOKBACK characters, not from the
+    # paragraph's start for every name, which made a paragraph of megabytes quadratic; a
+    # longer stretch with no sentence end holds words, so the answer is the same)
+    if words and not text[_clause_before(text, max(0, pos - CLAUSE_LOOKBACK), pos) : pos].strip():
         words[0] = words[0].casefold()
     return words
 
@@ -957,6 +978,7 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
     if not found:
         return []
     roles: dict[str, list[tuple[frozenset[str], frozenset[str], _Mention]]] = {}
+    others: dict[int, _Spans] = {}  # a paragraph's names that are no person
     for m in mentions:
         if m.label == "ORG" and m.entity_id and not m.in_quote:
             # An organisation's document: "the Oxfam report", "Oxfam's report", "a report by
@@ -973,8 +995,10 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
         prev = _PREV_WORD_RE.search(text, max(0, m.start - 30), m.start)
         before = []
         if prev and prev.group(1).casefold() in heard:
-            others = [(o.start, o.end) for o in by_par.get(m.paragraph_index, ()) if o.label != "PERSON"]
-            before = _role_words_before(text, m.start, others)
+            if m.paragraph_index not in others:  # once a paragraph: a dump of megabytes names thousands
+                others[m.paragraph_index] = _Spans((o.start, o.end) for o in by_par.get(m.paragraph_index, ())
+                                                   if o.label != "PERSON")
+            before = _role_words_before(text, m.start, others[m.paragraph_index])
         after = _role_words_after(text, m.end) if text[m.end : m.end + 1] == "," else []
         for words in (before, after):
             if words and len(words[-1]) >= 3 and words[-1].isalpha() and words[-1].casefold() in heard:
