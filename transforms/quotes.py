@@ -110,8 +110,8 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
 import polars as pl
