@@ -36,7 +36,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from itertools import accumulate
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
@@ -45,6 +44,7 @@ from newsetl.transforms.entities import (
     _names_country, demonym_country, legal_form_cuts, name_key,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
+from newsetl.transforms.text import Spans
 
 Mention = tuple[int, int, str]
 
@@ -341,14 +341,10 @@ def _surnames(paras: list[str], article: list[list[Mention]], people: frozenset[
             out.append(spans)
             continue
         added = []
-        # spans by start, with the furthest end so far: "overlaps a span" by bisection
-        ordered = sorted(spans)
-        starts = [ts for ts, _, _ in ordered]
-        reach = list(accumulate((te for _, te, _ in ordered), max))
+        taken = Spans(spans)
         for m in word_re.finditer(p):
             s, e = m.span()
-            before = bisect_left(starts, e)
-            if before and reach[before - 1] > s:
+            if taken.overlap(s, e):
                 continue
             cap = _CAPITAL_BEFORE.search(p, max(0, s - 40), s)
             if (cap and not _TITLE_RE.fullmatch(cap.group(0)) and not _opener(p, cap)) or _CAPITAL_AFTER.match(p, e):

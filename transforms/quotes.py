@@ -111,12 +111,12 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import NamedTuple
 
 import polars as pl
 
 from newsetl.transforms.entities import clean_name, demonym_country, name_key
+from newsetl.transforms.text import Spans
 
 __all__ = ["extract_quotes", "QUOTE_SCHEMA", "scare_quote_expr"]
 
@@ -900,20 +900,7 @@ _DESCRIPTION_RE = re.compile(r"\b[Tt]he((?:\s+[A-Za-z][\w-]*){1,4})")
 CLAUSE_LOOKBACK = 2000
 
 
-class _Spans:
-    """(start, end) spans, asked whether one holds a position by bisection."""
-
-    def __init__(self, spans):
-        self.spans = sorted(spans)
-        self.starts = [a for a, _ in self.spans]
-        self.reach = list(accumulate((b for _, b in self.spans), max))
-
-    def hold(self, pos: int) -> bool:
-        k = bisect.bisect_right(self.starts, pos)
-        return k > 0 and self.reach[k - 1] > pos
-
-
-def _role_words_before(text: str, start: int, names: _Spans = _Spans(())) -> list[str]:
+def _role_words_before(text: str, start: int, names: Spans = Spans(())) -> list[str]:
     """The words right before a name that give its role ("Tory leader" in "Tory leader
     Michael Howard"), nearest last, as written; only spaces between them. The role itself
     (the last word) is no part of another name ("Environmental Audit Committee Peter
@@ -928,7 +915,7 @@ def _role_words_before(text: str, start: int, names: _Spans = _Spans(())) -> lis
         at = m.start(1)
         if w.casefold() in _ROLE_STOP or _VERB_RE.fullmatch(w.casefold()):
             break
-        if not words and names.hold(at):
+        if not words and names.overlap(at, at + 1):
             return []
         words.insert(0, w)
         pos = at
@@ -978,7 +965,7 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
     if not found:
         return []
     roles: dict[str, list[tuple[frozenset[str], frozenset[str], _Mention]]] = {}
-    others: dict[int, _Spans] = {}  # a paragraph's names that are no person
+    others: dict[int, Spans] = {}  # a paragraph's names that are no person
     for m in mentions:
         if m.label == "ORG" and m.entity_id and not m.in_quote:
             # An organisation's document: "the Oxfam report", "Oxfam's report", "a report by
@@ -996,7 +983,7 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
         before = []
         if prev and prev.group(1).casefold() in heard:
             if m.paragraph_index not in others:  # once a paragraph: a dump of megabytes names thousands
-                others[m.paragraph_index] = _Spans((o.start, o.end) for o in by_par.get(m.paragraph_index, ())
+                others[m.paragraph_index] = Spans((o.start, o.end) for o in by_par.get(m.paragraph_index, ())
                                                    if o.label != "PERSON")
             before = _role_words_before(text, m.start, others[m.paragraph_index])
         after = _role_words_after(text, m.end) if text[m.end : m.end + 1] == "," else []

@@ -12,6 +12,9 @@ text when present.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import accumulate
+
 import polars as pl
 
 # Characters that render as (or should count as) a plain space: no-break space, the
@@ -123,3 +126,18 @@ def split_paragraphs(articles: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl
         )
     )
     return out if lazy else out.collect()
+
+
+class Spans:
+    """(start, end) character spans, asked by bisection whether any overlaps a range: what
+    per-name loops over a paragraph's other names made quadratic in a paragraph of megabytes."""
+
+    def __init__(self, spans):
+        spans = sorted((a, b) for a, b, *_ in spans)
+        self.starts = [a for a, _ in spans]
+        self.reach = list(accumulate((b for _, b in spans), max))  # the furthest end so far
+
+    def overlap(self, start: int, end: int) -> bool:
+        """Some span has a < end and start < b."""
+        k = bisect_left(self.starts, end)
+        return k > 0 and self.reach[k - 1] > start
