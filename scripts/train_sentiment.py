@@ -68,7 +68,7 @@ NB_SMOOTH = 1.0
 
 
 def article_of(gid: str) -> str:
-    """Article part of a NewsMTSC primary_gid: "allsides_1000_401" / "polusa_v1_113895645"."""
+    """Article part of a NewsMTSC primary_gid: "allsides_2001_77" from "allsides_2001_77_3_<name>_0_6"."""
     return "_".join(gid.split("_")[:3])
 
 

@@ -259,8 +259,8 @@ def test_train_folds_group_by_article():
     from tests.conftest import load_script
 
     tr = load_script("train_sentiment")
-    assert tr.article_of("allsides_1000_401_25_Reality Leigh Winner_0_6") == "allsides_1000_401"
-    assert tr.article_of("polusa_v1_113895645_-1_22_EPA_10_13") == "polusa_v1_113895645"
+    assert tr.article_of("allsides_2001_77_3_Ada Quill_0_6") == "allsides_2001_77"
+    assert tr.article_of("polusa_v1_900000001_-1_4_Quill Board_1_2") == "polusa_v1_900000001"
     # rows as load_jsonl gives them: (sentence, start, end, y, sentence_no, article)
     data = [("s", 0, 1, 0, i, f"art{i % 37}") for i in range(400)]
     for seed in (0, 1):
