@@ -68,6 +68,7 @@ def _routes(base_holder):
         "/redirect-file": lambda r: Reply(302, b"", {"Location": "file:///etc/passwd"}),
         "/timed": page,
         "/sleepy": lambda r: Reply(200, PAGE, HTML, delay=0.2),
+        "/drip": lambda r: Reply(200, PAGE[:400], HTML, drip=0.01),
     }
     for i in range(20):
         routes[f"/loop/{i}"] = loop
@@ -128,6 +129,18 @@ def test_timeout_is_retried_then_rejected(server, fetcher):
     assert res.reason == "timeout after 3 tries"
     assert server.hits["/slow"] == 3
     assert time.monotonic() - t0 < 5
+
+
+def test_trickling_body_is_cut_at_the_wall_clock_cap_and_not_retried(server, fetcher):
+    """Each byte comes well within the read timeout (0.3 s), so only the cap of 4 x 0.3 s
+    ends the response; a server that slow would take as long again on each retry."""
+    t0 = time.monotonic()
+    res = fetcher.fetch(server.url("/drip"))
+    took = time.monotonic() - t0
+    assert isinstance(res, Reject)
+    assert res.reason == "too slow: body not complete after 1.2 s"
+    assert server.hits["/drip"] == 1
+    assert 1.1 < took < 3.5, took
 
 
 def test_500_then_200_is_retried(server, fetcher):

@@ -7,7 +7,8 @@ What "polite" and "safe" mean here:
 * at most ``settings.http_per_host_concurrency`` requests in flight per host, and
   request starts to one host are at least ``settings.http_per_host_delay`` seconds apart.
 * retries with exponential backoff on timeouts, connection errors, 5xx, 408 and 429
-  (429/408 are the two 4xx codes that mean "try again later"); never on other 4xx.
+  (429/408 are the two 4xx codes that mean "try again later"); never on other 4xx, and
+  never on a body still trickling in at the wall-clock cap (``_TOTAL_TIMEOUT_FACTOR``).
   ``settings.http_retries`` is the total number of tries (3 -> "timeout after 3 tries").
 * redirects are followed by hand, at most ``settings.http_max_redirects`` hops, and every
   hop goes through the same scheme/SSRF/robots checks as the first URL.
@@ -524,7 +525,8 @@ class Fetcher:
     def _get_once(self, url: str, headers: dict, max_bytes: int, check_type: bool) -> _Response:
         """One request. The body is read only for 2xx answers of an accepted type."""
         s = self.settings
-        deadline = time.monotonic() + s.http_timeout * _TOTAL_TIMEOUT_FACTOR
+        wall = s.http_timeout * _TOTAL_TIMEOUT_FACTOR
+        deadline = time.monotonic() + wall
         with self._gate(url).slot():
             self._count("requests")
             try:
@@ -546,7 +548,9 @@ class Fetcher:
                         if size > max_bytes:
                             raise _Failure(f"body larger than {max_bytes} bytes")
                         if time.monotonic() > deadline:
-                            raise _Failure("timeout", retryable=True)
+                            # The server answers, only too slowly: another try would take as
+                            # long again, so this one is not retried.
+                            raise _Failure(f"too slow: body not complete after {wall:g} s")
                         chunks.append(chunk)
                     resp.content = b"".join(chunks)
                     return resp
