@@ -76,6 +76,24 @@ def test_corrupt_and_missing_files(tmp_path):
     assert len(missing) == 1 and isinstance(missing[0], Reject) and "cannot open" in missing[0].reason
 
 
+def test_warc_without_any_html_page_is_a_reject_saying_what_it_held(tmp_path):
+    """A crawl of images and errors must not vanish without a trace, as an empty file does not."""
+    path = tmp_path / "images.warc.gz"
+    with open(path, "wb") as out:
+        w = WARCWriter(out, gzip=True)
+        w.write_record(w.create_warcinfo_record(path.name, {"software": "newsetl-tests"}))
+        for i in range(3):
+            _response(w, f"https://news.example/{i}.png", b"\x89PNG....", ctype="image/png")
+        _response(w, "https://news.example/gone", b"<html>gone</html>", status="404 Not Found")
+        w.write_record(w.create_warc_record("https://news.example/a", "request", payload=BytesIO(b"GET /a HTTP/1.1\r\n\r\n")))
+    out = list(records_from_warc(path))
+    assert len(out) == 1 and isinstance(out[0], Reject), out
+    assert out[0].reason == ("no HTML page with status 200 in 6 records (3 response image/png, "
+                             "1 warcinfo record, 1 response status 404, 1 request record)")
+    # one page among them is enough: the others stay skipped without a word
+    assert not [d for d in records_from_warc(write_warc(tmp_path / "t.warc.gz")) if isinstance(d, Reject)]
+
+
 def test_oversized_record(tmp_path):
     path = write_warc(tmp_path / "t.warc.gz")
     out = list(records_from_warc(path, max_record_bytes=50))

@@ -2,12 +2,14 @@
 
 Only ``response`` records with HTTP status 200 and an HTML content type become
 articles; requests, metadata, redirects, images, robots.txt and the like are skipped
-silently (they are normal crawl traffic, not bad input). A record that cannot be read
-and a truncated or corrupt file yield a Reject; reading stops there.
+silently (they are normal crawl traffic, not bad input), but a file with no HTML page at
+all is a Reject that counts what it held instead. A record that cannot be read and a
+truncated or corrupt file yield a Reject; reading stops there.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -48,6 +50,8 @@ def records_from_warc(path: str | Path, source: str | None = None,
     arc_ok = ".arc" in path.name.lower()
     offset = end = 0
     seen = 0
+    kept = 0  # response records that gave a RawDoc or a reject
+    skipped: Counter[str] = Counter()  # the other records, by what they were
     try:
         stream = open(path, "rb")
     except OSError as exc:
@@ -78,6 +82,13 @@ def records_from_warc(path: str | Path, source: str | None = None,
                 doc = None
                 if record.rec_type == "response":
                     doc = _doc_from_record(record, path, source, src_default, max_record_bytes)
+                    if isinstance(doc, str):
+                        skipped[doc] += 1
+                        doc = None
+                    else:
+                        kept += 1
+                else:
+                    skipped[f"{record.rec_type} record"] += 1
                 # get_record_offset() reads the record to its end, so only after the body.
                 offset = it.get_record_offset()
                 if getattr(record.raw_stream, "limit", 0) > 0:
@@ -104,14 +115,21 @@ def records_from_warc(path: str | Path, source: str | None = None,
             yield corrupt(end, "unreadable data after the last complete record")
         elif not seen:  # an empty file must not vanish without a trace
             yield Reject(src_default, str(path), "empty WARC file (no records)")
+        elif not kept:  # nor a crawl of images, or of errors
+            top = skipped.most_common(4)
+            what = ", ".join(f"{n} {k}" for k, n in top)
+            rest = sum(skipped.values()) - sum(n for _, n in top)
+            what += f", {rest} other" if rest else ""
+            yield Reject(src_default, str(path), f"no HTML page with status 200 in {seen} records ({what})")
 
 
 def _doc_from_record(record, path: Path, source: str | None, src_default: str,
-                     max_record_bytes: int) -> RawDoc | Reject | None:
-    """RawDoc for an HTML 200 response record, a Reject when too big, else None."""
+                     max_record_bytes: int) -> RawDoc | Reject | str:
+    """RawDoc for an HTML 200 response record, a Reject when too big, else what the record
+    is instead ("response status 404", "response image/png")."""
     http = record.http_headers
     if http is None:
-        return None  # e.g. dns: or other non-HTTP response records
+        return "response without HTTP headers"  # e.g. dns: records
     uri = record.rec_headers.get_header("WARC-Target-URI") or ""
     src = source or url_host(uri) or src_default
     try:
@@ -120,8 +138,10 @@ def _doc_from_record(record, path: Path, source: str | None, src_default: str,
         status = 0
     ctype = http.get_header("Content-Type") or ""
     media = ctype.split(";", 1)[0].strip().lower()
-    if status != 200 or media not in HTML_TYPES:
-        return None
+    if status != 200:
+        return f"response status {status}"
+    if media not in HTML_TYPES:
+        return f"response {media or 'without content type'}"
     body = record.content_stream().read(max_record_bytes + 1)
     if len(body) > max_record_bytes:
         return Reject(src, str(path), f"record body larger than {max_record_bytes} bytes")
