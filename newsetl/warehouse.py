@@ -1323,7 +1323,8 @@ def repair(settings: Settings, wait_seconds: float = 0.0) -> list[str]:
       and unlisted data files are deleted (what every writer does first);
     - a missing or unreadable catalog is rebuilt from the Hive tree (the live files):
       entities, duplicate clusters and the internal evidence and duplicate keys are
-      recomputed from the data; the history in `runs` and `rejects` is lost (said);
+      recomputed from the data; the history in `runs` and `rejects` comes back from the last
+      `newsetl export` up to its day, or starts empty (said);
     - the Hive tree is made to hold exactly the live files again, and the manifest rewritten.
     Returns what it did, one line each."""
     done: list[str] = []
@@ -1335,9 +1336,9 @@ def repair(settings: Settings, wait_seconds: float = 0.0) -> list[str]:
         elif scratch:  # a run killed before its commit point
             done.append(f"removed what a killed run left unfinished ({', '.join(scratch)}): nothing of it had landed")
         if not _catalog_usable(settings):
-            _rebuild_catalog(settings)
+            history = _rebuild_catalog(settings)
             done.append(f"rebuilt the catalog {settings.db_path} from the Parquet tree "
-                        "(entities, duplicate clusters and evidence recomputed; run history and rejects start empty)")
+                        f"(entities, duplicate clusters and evidence recomputed; {history})")
         con = duckdb.connect(str(settings.db_path), read_only=True)
         try:
             listed = [r for (r,) in con.execute("select path from _files where retired_at is null").fetchall()]
@@ -1364,8 +1365,34 @@ def repair(settings: Settings, wait_seconds: float = 0.0) -> list[str]:
     return done or ["nothing to repair"]
 
 
-def _rebuild_catalog(settings: Settings) -> None:
-    """A new catalog whose live files are the Hive tree's; derived tables recomputed."""
+def _restore_history(con, root: Path) -> str:
+    """`runs` and `rejects` from the whole-table files of the last `newsetl export`
+    (`_tables/<table>.parquet`), where there are any: they live only in the catalog, and the
+    export holds them up to its day. Returns what it restored, for repair to say."""
+    from newsetl.export import TABLES_DIR
+
+    files = {t: root / TABLES_DIR / f"{t}.parquet" for t in ("runs", "rejects")}
+    if not all(f.exists() for f in files.values()):
+        return "run history and rejects start empty (no whole-table export of them to restore)"
+    try:
+        counts = {}
+        for table, f in files.items():
+            have = set(schema.columns(table))
+            cols = [c for c in pq.read_schema(f).names if c in have]
+            con.execute(f"insert into {table} by name select {', '.join(cols)} from read_parquet(?)", [str(f)])
+            counts[table] = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    except (duckdb.Error, OSError, ValueError) as exc:
+        for table in files:
+            con.execute(f"delete from {table}")
+        return f"run history and rejects start empty (the export in {TABLES_DIR}/ is unreadable: {exc})"
+    when = datetime.fromtimestamp(files["runs"].stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"{counts['runs']} runs and {counts['rejects']} rejects restored from the export of {when} in "
+            f"{TABLES_DIR}/; runs after it are not in the history")
+
+
+def _rebuild_catalog(settings: Settings) -> str:
+    """A new catalog whose live files are the Hive tree's; derived tables recomputed, run
+    history restored from the last export if any (`_restore_history`, whose line it returns)."""
     from newsetl.transforms.boilerplate import corpus_evidence
     from newsetl.transforms.dedup import cluster_duplicates, dedup_keys
     from newsetl.transforms.entities import entities_from_counts
@@ -1378,6 +1405,7 @@ def _rebuild_catalog(settings: Settings) -> None:
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp), config=duckdb_config(settings))
     ensure_catalog(con)
+    history = _restore_history(con, root)
     tag = f"repair-{uuid.uuid4().hex[:6]}"
     for table in schema.PARTITIONED_TABLES:
         for vis in sorted((root / table).glob("*/*.parquet")):
@@ -1420,3 +1448,4 @@ def _rebuild_catalog(settings: Settings) -> None:
     con.execute("checkpoint")
     con.close()
     os.replace(tmp, settings.db_path)
+    return history

@@ -50,6 +50,35 @@ def test_missing_catalog_is_a_clear_error_and_repair_rebuilds_it(landed, capsys)
     assert hive_articles(landed) == before["articles"]
 
 
+def test_rebuilt_catalog_restores_run_history_from_the_last_export(landed, capsys):
+    """`runs` and `rejects` live only in the catalog; the whole-table files of `newsetl export`
+    hold them up to the export, and a rebuild takes them back from there (and says so)."""
+    from newsetl.cli import main
+
+    def history():
+        con = duckdb.connect(str(landed.db_path), read_only=True)
+        try:
+            return [con.execute(f"select * from {t} order by all").fetchall() for t in ("runs", "rejects")]
+        finally:
+            con.close()
+
+    before = history()
+    assert len(before[0]) == 1 and before[1]  # the sample's one run, and its rejects
+    assert main(["export", "--warehouse", str(landed.warehouse)]) == 0
+    landed.db_path.unlink()
+    capsys.readouterr()
+    assert main(["repair", "--warehouse", str(landed.warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert f"1 runs and {len(before[1])} rejects restored from the export of" in out, out
+    assert history() == before
+    # without an export there is nothing to restore: said, not guessed
+    shutil.rmtree(landed.parquet_dir / "_tables")
+    landed.db_path.unlink()
+    assert main(["repair", "--warehouse", str(landed.warehouse)]) == 0
+    assert "run history and rejects start empty (no whole-table export" in capsys.readouterr().out
+    assert history() == [[], []]
+
+
 def test_corrupt_catalog_is_set_aside_and_rebuilt(landed):
     from newsetl.warehouse import repair
 
