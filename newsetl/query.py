@@ -89,7 +89,6 @@ _STATEMENT_WORD = {
     duckdb.StatementType.EXPLAIN: "EXPLAIN",
     duckdb.StatementType.PREPARE: "PREPARE",
     duckdb.StatementType.EXECUTE: "EXECUTE",
-    duckdb.StatementType.MULTI: "PIVOT/multi-statement",
 }
 
 
@@ -133,6 +132,13 @@ def check_read_only(sql: str) -> None:
             "send a single SELECT (or WITH ... SELECT) query"
         )
     stmt = statements[0]
+    if stmt.type == duckdb.StatementType.MULTI:
+        # DuckDB turns a PIVOT whose values are not listed into two statements (one reads
+        # the values, one pivots): listing them keeps it one SELECT.
+        raise QueryRefused(
+            "a PIVOT without an IN (...) list runs more than one statement, which is not allowed here: "
+            "list the values, e.g. PIVOT t ON label IN ('PERSON', 'ORG') USING count(*)"
+        )
     if stmt.type != duckdb.StatementType.SELECT:
         word = _STATEMENT_WORD.get(stmt.type, stmt.type.name)
         raise QueryRefused(

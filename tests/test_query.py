@@ -63,6 +63,8 @@ REFUSED = [
     ("", "empty"),
     ("   ", "empty"),
     ("selec 1", "syntax error"),
+    # a PIVOT with its values unlisted is two statements to DuckDB: say how to make it one
+    ("pivot entity_mentions on label using count(*)", "list the values, e.g. PIVOT t ON label IN ("),
 ]
 
 ALLOWED = [
@@ -77,6 +79,7 @@ ALLOWED = [
     "summarize articles",
     "select 'a.csv' as not_a_table",  # a string literal as a value is fine
     "select 1;",
+    "pivot entity_mentions on label in ('PERSON', 'ORG') using count(*)",
 ]
 
 
