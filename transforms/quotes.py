@@ -995,6 +995,31 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
                     (frozenset(w.casefold() for w in words), names, m))
     if not roles:
         return []
+    # The people a role could name, by the words written with it: a dump of megabytes gives a
+    # role thousands of mentions but few distinct word sets, and repeats its descriptions.
+    held_by: dict[str, dict[tuple[frozenset[str], frozenset[str]], dict[str, tuple[int, _Mention]]]] = {}
+    for head, entries in roles.items():
+        for pos, (held, names, m) in enumerate(entries):
+            held_by.setdefault(head, {}).setdefault((held, names), {})[m.entity_id] = (pos, m)
+    named: dict[tuple[str, frozenset[str]], _Mention | None] = {}
+
+    def one_person(head: str, mods: frozenset[str]) -> _Mention | None:
+        """The one person (or organisation) the role names, its last mention; None for none or
+        more than one."""
+        if (head, mods) not in named:
+            best: tuple[int, _Mention] | None = None
+            for (held, names), by_id in held_by.get(head, {}).items():
+                if not (mods <= held and held - mods - {head} <= names):
+                    continue
+                for eid, (pos, m) in by_id.items():
+                    if best is not None and best[1].entity_id != eid:
+                        named[(head, mods)] = None
+                        return None
+                    if best is None or pos > best[0]:
+                        best = (pos, m)
+            named[(head, mods)] = best[1] if best else None
+        return named[(head, mods)]
+
     taken = {(m.paragraph_index, m.start) for m in mentions}
     out = []
     for par, text, start, ws in found:
@@ -1005,13 +1030,11 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
             continue
         starts = not text[_clause_before(text, max(0, start - 300), start) : start].strip()
         for k in range(len(words), 0, -1):
-            head, mods = words[k - 1], set(words[: k - 1]) - _GENERIC_MODIFIERS
+            head, mods = words[k - 1], frozenset(words[: k - 1]) - _GENERIC_MODIFIERS
             if not starts and not (k < len(words) and _VERB_RE.fullmatch(words[k])):
                 continue
-            people = {m.entity_id: m for held, names, m in roles.get(head, ())
-                      if mods <= held and held - mods - {head} <= names}
-            if len(people) == 1:
-                ref = next(iter(people.values()))
+            ref = one_person(head, mods)
+            if ref is not None:
                 out.append(_Mention(par, start, ws[k - 1].end(), ref.entity_name or ref.text, ref.label,
                                     ref.entity_id, ref.entity_name))
                 break
