@@ -472,7 +472,7 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
         {"h": text_hashes(fresh),
          "spans": [[{"start": a, "end": b, "label": lab} for a, b, lab in known[t]] for t in fresh]},
         schema={k: NER_CACHE_SCHEMA[k] for k in ("h", "spans")})
-    m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": []}
+    m_rows = {"article_id": [], "paragraph_index": [], "start_char": [], "end_char": [], "label": [], "text": []}
     for aid, pidx, ptexts, per_para in zip(ner_in["article_id"], ner_in["paragraph_index"], ner_in["text"], found):
         for pi, ptext, spans in zip(pidx, ptexts, per_para):
             credit = wire_credit(ptext) if spans else None
@@ -484,18 +484,14 @@ def enrich(articles: pl.DataFrame, paragraphs: pl.DataFrame, models: tuple[str, 
                 m_rows["start_char"].append(start)
                 m_rows["end_char"].append(end)
                 m_rows["label"].append(label)
+                # sliced here, not by str.slice on the joined paragraph: that counts characters
+                # from the paragraph's start for every mention (a paragraph of megabytes stalls)
+                m_rows["text"].append(ptext[start:end])
     mentions = pl.DataFrame(
         m_rows,
         schema={"article_id": pl.String, "paragraph_index": pl.Int32, "start_char": pl.Int32,
-                "end_char": pl.Int32, "label": pl.String},
-    )
-    mentions = (
-        mentions.join(content.select("article_id", "paragraph_index", pl.col("text").alias("ptext")),
-                      on=["article_id", "paragraph_index"])
-        .with_columns(pl.col("ptext").str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char")).alias("text"))
-        .drop("ptext")
-        .sort("article_id", "paragraph_index", "start_char")
-    )
+                "end_char": pl.Int32, "label": pl.String, "text": pl.String},
+    ).sort("article_id", "paragraph_index", "start_char")
     # Which sentence holds each mention: the last sentence starting at or before it.
     sent_keys = sentences.select(
         "article_id", "paragraph_index", "sentence_index",
@@ -592,13 +588,15 @@ def _paragraph_targets(mentions: pl.DataFrame, rel: pl.DataFrame, content: pl.Da
     if not fresh:
         return pl.DataFrame(schema={"h": pl.Int64, "targets": TARGETS})
     h_of = dict(zip(fresh, text_hashes(fresh)))
-    texts = content.select("article_id", "paragraph_index", pl.col("text").alias("_pt"))
+    # each paragraph's hash found once, then joined by key: a mention row carrying its
+    # paragraph's text to be looked up cost a paragraph of megabytes once per mention
+    keys = (content.filter(pl.col("text").is_in(pl.Series(fresh, dtype=pl.String).implode()))
+            .select("article_id", "paragraph_index", pl.col("text").replace_strict(h_of, return_dtype=pl.Int64).alias("h")))
     m = (mentions.select("article_id", "paragraph_index", pl.col("s_text").alias("s"), "sentiment", "sentiment_label")
          .with_columns(rel["a"].cast(pl.Int32), rel["b"].cast(pl.Int32))
-         .join(texts, on=["article_id", "paragraph_index"], how="inner")
-         .filter(pl.col("_pt").is_in(pl.Series(fresh, dtype=pl.String).implode()) & pl.col("s").is_not_null()))
-    return (m.with_columns(pl.col("_pt").replace_strict(h_of, return_dtype=pl.Int64).alias("h"))
-            .unique(["h", "s", "a", "b"])
+         .filter(pl.col("s").is_not_null())
+         .join(keys, on=["article_id", "paragraph_index"], how="inner"))
+    return (m.unique(["h", "s", "a", "b"])
             .group_by("h")
             .agg(pl.struct(pl.col("s"), pl.col("a"), pl.col("b"), pl.col("sentiment").alias("score"),
                            pl.col("sentiment_label").alias("label")).alias("targets"))
