@@ -51,13 +51,29 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def article_id_for(url: str | None, content_hash: str) -> str:
-    """Stable id: the canonical URL when known, else the content hash."""
+def article_id_for(url: str | None, content_hash: str, source: str | None = None) -> str:
+    """Stable id: the canonical URL when known, else the content hash. A URL with no host
+    ("12345" in a JSONL export, "/news/story.html" in a local feed) names an article only
+    within its source: two sources' "12345" are two articles, so its id takes the source."""
     if url:
         from newsetl.urls import canonicalize_url
 
-        return "u" + _sha(canonicalize_url(url))[:20]
+        canon = canonicalize_url(url)
+        if source is not None and not has_host(canon):
+            return "u" + _sha(source + "\x1f" + canon)[:20]
+        return "u" + _sha(canon)[:20]
     return "h" + content_hash[:20]
+
+
+def has_host(url: str) -> bool:
+    """Whether a URL names its server (a file: URL names a path on this machine)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.netloc) or parts.scheme == "file"
 
 
 def detect_languages(texts: list[str]) -> list[str | None]:
@@ -113,7 +129,7 @@ def drop_unchanged_pages(docs: list[RawDoc], seen, known,
         return docs, keys, 0
     landed = known(sorted({aid for aid, _ in hits.values()}))
     keep = [i for i, k in enumerate(keys)
-            if k not in hits or landed.get(hits[k][0]) != (hits[k][1], PIPELINE_VERSION)]
+            if k not in hits or tuple(landed.get(hits[k][0], ())[:2]) != (hits[k][1], PIPELINE_VERSION)]
     return [docs[i] for i in keep], [keys[i] for i in keep], len(docs) - len(keep)
 
 
@@ -271,7 +287,11 @@ def prepare(
 
     canon = [c or (canonicalize_url(u) if u else None)
              for c, u in zip(docs_df["canonical_url"].to_list(), docs_df["url"].to_list())]
-    ids = [article_id_for(c, h) for c, h in zip(canon, hashes)]
+    sources = docs_df["source"].to_list()
+    ids = [article_id_for(c, h, src) for c, h, src in zip(canon, hashes, sources)]
+    # Before ids of host-less URLs took the source, they were the URL's alone: an article
+    # landed so by this same source keeps that id (a re-run must not land it twice).
+    legacy = {i: article_id_for(c, h) for i, c, h in zip(ids, canon, hashes) if c and not has_host(c)}
     docs_df = docs_df.with_columns(pl.Series("canonical_url", canon, dtype=pl.String))
     docs_df = docs_df.drop("body").with_columns(
         pl.Series("content_hash", hashes, dtype=pl.String),
@@ -298,8 +318,17 @@ def prepare(
     new_ids, changed_ids = [], []
     keep = []
     if callable(known):
-        known = known(docs_df["article_id"].to_list())
+        known = known(docs_df["article_id"].to_list() + sorted(set(legacy.values())))
     known = known or {}
+    if legacy:
+        renamed = {}
+        for aid, src in docs_df.select("article_id", "source").iter_rows():
+            old = legacy.get(aid)
+            if old is not None and aid not in known and len(known.get(old, ())) > 2 and known[old][2] == src:
+                renamed[aid] = old
+        if renamed:
+            docs_df = docs_df.with_columns(pl.col("article_id").replace(renamed))
+            pages = pages.with_columns(pl.col("article_id").replace(renamed))
     for aid, chash in docs_df.select("article_id", "content_hash").iter_rows():
         prev = known.get(aid)
         if prev is None:

@@ -481,7 +481,7 @@ class Writer:
         self.touched_entities: set[str] = set()
         self.count_delta: list[pl.DataFrame] = []  # entity counts of replaced articles, negated
         self.evidence_delta: list[pl.DataFrame] = []
-        self.run_known: dict[str, tuple[str, str]] = {}
+        self.run_known: dict[str, tuple[str, str, str]] = {}
         self.changed = False
         self.landed: dict[str, int] = {}
         self.new_count = self.changed_count = 0
@@ -559,14 +559,14 @@ class Writer:
             self.con.execute("delete from _files where retired_at < ?", [cutoff])
 
     # ---- reads the flow needs
-    def known_for(self, ids: list[str]) -> dict[str, tuple[str, str]]:
-        """(content_hash, pipeline_version) of the given ids as landed (this run included)."""
-        out: dict[str, tuple[str, str]] = {}
+    def known_for(self, ids: list[str]) -> dict[str, tuple[str, str, str]]:
+        """(content_hash, pipeline_version, source) of the given ids as landed (this run included)."""
+        out: dict[str, tuple[str, str, str]] = {}
         if ids:
             rows = self.con.execute(
-                "select article_id, content_hash, pipeline_version from _article_index "
+                "select article_id, content_hash, pipeline_version, source from _article_index "
                 "where article_id in (select unnest(?))", [list(ids)]).fetchall()
-            out = {a: (h, v) for a, h, v in rows}
+            out = {a: (h, v, src) for a, h, v, src in rows}
         for a in ids:
             if a in self.run_known:
                 out[a] = self.run_known[a]
@@ -810,8 +810,8 @@ class Writer:
         _step(self.settings, "stage-batch")
         for a in ids:
             self.latest_batch[a] = self.batch_no
-        for a, h, v in arts.select("article_id", "content_hash", "pipeline_version").iter_rows():
-            self.run_known[a] = (h, v)
+        for a, h, v, src in arts.select("article_id", "content_hash", "pipeline_version", "source").iter_rows():
+            self.run_known[a] = (h, v, src)
         mentions = frames.get("entity_mentions")
         if mentions is not None and mentions.height:
             self.touched_entities.update(mentions["entity_id"].drop_nulls().unique().to_list())

@@ -175,6 +175,49 @@ def test_an_earlier_text_under_the_same_url_in_one_batch_is_a_reject(tmp_path):
         ("2", "another input later in this batch has the same URL and a different text; that one landed")]
 
 
+def test_a_url_with_no_host_names_an_article_only_within_its_source(tmp_path):
+    """Two exports that key their stories "12345" are two articles (the second replaced the
+    first); a URL with a host still names one article whoever sent it."""
+    from newsetl.process import prepare
+
+    for src, extra in (("a", " It opens in May."), ("b", " It closes in June.")):
+        rows = [{"url": "12345", "text": ARTICLE + extra, "source": src},
+                {"url": "https://example.org/shared", "text": ARTICLE + " Shared.", "source": src}]
+        (tmp_path / f"{src}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs, _ = read(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
+    prep = prepare(docs)
+    got = sorted(prep.articles.select("source", "url").iter_rows())
+    assert got == [("a", "12345"), ("b", "12345"), ("b", "https://example.org/shared")], got
+    assert prep.articles["article_id"].n_unique() == 3 and prep.duplicates_in_batch == 1
+
+
+def test_an_article_landed_under_the_old_id_of_a_host_less_url_keeps_it(tmp_path):
+    """Ids of host-less URLs took the source late: what a source landed before under the
+    URL's own id keeps that id, so a re-run or an edit does not land it twice; another
+    source's article of that URL gets its own id."""
+    from newsetl.process import PIPELINE_VERSION, article_id_for, prepare
+
+    (tmp_path / "a.jsonl").write_text(json.dumps({"url": "12345", "text": ARTICLE, "source": "a"}) + "\n")
+    docs, _ = read(tmp_path / "a.jsonl")
+    first = prepare(docs)
+    chash = first.articles["content_hash"][0]
+    old = article_id_for("12345", chash)
+    assert first.articles["article_id"][0] != old  # the new id takes the source
+    asked = []
+
+    def known(ids, source="a", version=PIPELINE_VERSION, h=chash):
+        asked.extend(ids)
+        return {old: (h, version, source)}
+
+    again = prepare(docs, known)
+    assert old in asked and again.articles.height == 0 and again.unchanged == 1
+    edited = prepare(docs, lambda ids: known(ids, h="another hash"))
+    assert edited.articles["article_id"].to_list() == [old] and edited.changed_ids == [old]
+    other = prepare(docs, lambda ids: known(ids, source="b"))
+    assert other.articles["article_id"].to_list() == first.articles["article_id"].to_list()
+    assert other.new_ids == first.articles["article_id"].to_list()
+
+
 def test_target_sentiment_scored_in_parts_is_the_same(monkeypatch):
     """Targets are scored in parts of bounded sentence text (a dump's 14,560 targets in
     2,000-character sentences took 1.2 GB at once); each target's score is its own."""

@@ -103,6 +103,7 @@ def test_entities_and_index_follow_adds_replacements_and_moves(settings, synth, 
     finally:
         w.abort()
     assert known[ids[0]][0].endswith("-v2-v2") and not known[ids[40]][0].endswith("-v2")
+    assert known[ids[0]][2] is not None  # the source, which keeps a host-less URL's old id
     assert "no-such-id" not in known
 
 
