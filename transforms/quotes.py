@@ -432,6 +432,10 @@ class _Article:
         # name_key -> (entity_id, entity_name), and token -> set of those, for names NER missed.
         self.by_key: dict[str, tuple[str | None, str | None]] = {}
         self.by_token: dict[str, set[tuple[str | None, str | None]]] = {}
+        # name_key of a name of two or more words -> its entity, whatever NER labelled it: a
+        # speaker's whole name written as the article named something ("Sri Mulyani
+        # Indrawati" tagged NORP, "Liberal Democrats") is that.
+        self.by_whole_key: dict[str, tuple[str | None, str | None]] = {}
         # entity (id, else name key) -> "m" / "f" from the titles the article gives it.
         self.gender: dict[str, str] = {}
 
@@ -454,6 +458,13 @@ class _Article:
                     self.by_key.setdefault(key, ref)
                     for tok in key.split():
                         self.by_token.setdefault(tok, set()).add(ref)
+        whole: dict[str, set[tuple[str, str | None]]] = {}
+        for m in self.mentions:
+            form = clean_name(m.text, "PERSON") if m.entity_id and m.label != "PERSON" else None
+            key = name_key(form) if form else ""
+            if " " in key:
+                whole.setdefault(key, set()).add((m.entity_id, m.entity_name))
+        self.by_whole_key = {k: next(iter(refs)) for k, refs in whole.items() if len(refs) == 1}
         # Sex from titles. A title on a surname that two people of the article share ("Mr
         # Jackson" next to Michael and Katherine Jackson) tells nothing about either.
         titled = [(m, g) for m in people if (g := _title_gender(self.texts.get(m.paragraph_index, ""), m))]
@@ -534,6 +545,8 @@ class _Article:
         key = name_key(clean_name(name, "PERSON"))
         if key in self.by_key:
             return self.by_key[key]
+        if key in self.by_whole_key:
+            return self.by_whole_key[key]
         toks = key.split()
         if len(toks) == 1:
             refs = self.by_token.get(toks[0], set())
