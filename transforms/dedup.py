@@ -277,12 +277,23 @@ def _signatures_from_shingles(sh: np.ndarray, cnt: np.ndarray, chunk: int = 1 <<
     starts = ends - cnt
     A = _PERM_A32[:, None]
     B = _PERM_B32[:, None]
-    buf = np.empty((NUM_PERM, max(chunk, int(cnt.max()))), dtype=np.uint32)
+    buf = np.empty((NUM_PERM, chunk), dtype=np.uint32)
     i = 0
     with np.errstate(over="ignore"):
         while i < docs.size:
+            d = docs[i]
+            if cnt[d] > chunk:
+                # one long text: the minimum over slices of its shingles (a buffer as wide as
+                # a text of megabytes held NUM_PERM x its shingles at once: 1.7 GB for 20 MB)
+                for lo in range(int(starts[d]), int(ends[d]), chunk):
+                    v = buf[:, : min(chunk, int(ends[d]) - lo)]
+                    np.multiply(A, x[None, lo : lo + v.shape[1]], out=v)
+                    np.add(v, B, out=v)
+                    np.minimum(sig[d], v.min(axis=1), out=sig[d])
+                i += 1
+                continue
             # docs[i:j] whose shingles fit in one chunk (at least one doc)
-            lo = starts[docs[i]]
+            lo = starts[d]
             j = max(int(np.searchsorted(ends[docs], lo + buf.shape[1], side="right")), i + 1)
             block = docs[i:j]
             hi = ends[block[-1]]
