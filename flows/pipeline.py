@@ -257,7 +257,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
-    with writer_lock(settings, wait_seconds), Fetcher(settings) as fetcher, \
+    with writer_lock(settings, wait_seconds), Fetcher(settings, conditional=not force) as fetcher, \
             pagecrash.CrashJournal(settings.state_dir) as journal:
         writer = Writer(settings)
         try:
@@ -312,6 +312,9 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                         progress.update(n_docs)
                     if ended:
                         break
+            # Pages that answered 304 are unchanged articles too, though no batch saw them.
+            summary.articles_seen += fetcher.stats["not_modified"]
+            summary.articles_unchanged += fetcher.stats["not_modified"]
             landed_any = bool(writer.latest_batch) or summary.articles_unchanged > 0
             summary.status = "completed" if landed_any or summary.rejects == 0 else "failed"
             if not landed_any and summary.rejects:

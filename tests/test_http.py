@@ -342,6 +342,67 @@ def test_pages_from_urls_expands_a_feed(server, tmp_path):
     assert len(rejects) == 1 and rejects[0].reason.endswith("HTTP 404 Not Found")
 
 
+def test_an_unchanged_feed_still_brings_the_items_that_failed_or_changed(tmp_path):
+    """A feed is read whole every time: its 304 hid every item behind it, so a page that had
+    failed (or was edited) was never asked for again while the feed stayed the same. Pages
+    keep their conditional GET; a forced run asks for them whole. The feed is served as
+    application/x-rss+xml, the older name many servers send (it was refused)."""
+    state = {"page": None}
+    holder = [""]
+
+    def feed(req):
+        if req.headers.get("if-none-match") == '"f1"':
+            return Reply(304, b"", {"ETag": '"f1"'})
+        body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>{holder[0]}/</link>'
+                f'<item><title>Story</title><link>{holder[0]}/story</link><description>Teaser.</description>'
+                "</item></channel></rss>").encode()
+        return Reply(200, body, {"Content-Type": "application/x-rss+xml", "ETag": '"f1"'})
+
+    def story(req):
+        if state["page"] is None:
+            return Reply(404, b"no", {"Content-Type": "text/plain"})
+        tag = f'"{state["page"]}"'
+        if req.headers.get("if-none-match") == tag:
+            return Reply(304, b"", {"ETag": tag})
+        body = f"<html><body><article><p>Version {state['page']} of the story.</p></article></body></html>"
+        return Reply(200, body.encode(), {**HTML, "ETag": tag})
+
+    srv = WebServer({"/feed.xml": feed, "/story": story})
+    with srv:
+        holder[0] = srv.base
+        settings = make_settings(tmp_path)
+
+        def run(**kw):
+            with Fetcher(settings, backoff=0.01, **kw) as f:
+                out = list(pages_from_urls([srv.url("/feed.xml")], settings, fetcher=f))
+                f.commit_validators()  # the run landed
+            return [d.html for d in out if isinstance(d, RawDoc)], [r.reason for r in out if isinstance(r, Reject)]
+
+        docs, rejects = run()  # the page is missing at first
+        assert docs == [] and len(rejects) == 1 and rejects[0].endswith("HTTP 404 Not Found"), rejects
+        state["page"] = "v1"
+        docs, rejects = run()
+        assert len(docs) == 1 and "Version v1" in docs[0] and not rejects
+        assert all("if-none-match" not in h for h in srv.request_headers["/feed.xml"])
+        assert run() == ([], [])  # the page answers 304: skipped
+        assert srv.request_headers["/story"][-1].get("if-none-match") == '"v1"'
+        state["page"] = "v2"
+        docs, _ = run()
+        assert len(docs) == 1 and "Version v2" in docs[0]
+        docs, _ = run(conditional=False)  # --force: asked whole, the page unchanged
+        assert len(docs) == 1 and "if-none-match" not in srv.request_headers["/story"][-1]
+
+
+def test_a_name_that_does_not_resolve_is_not_retried(tmp_path):
+    """Retrying "Name or service not known" only waited out the backoff three times."""
+    for block in (True, False):  # the guarded resolver, and the HTTP client's own
+        with Fetcher(make_settings(tmp_path, block_private_addresses=block), backoff=0.01) as f:
+            res = f.fetch("http://no-such-host.invalid/story")
+            assert isinstance(res, Reject), res
+            assert res.reason.startswith("DNS lookup failed for no-such-host.invalid"), res.reason
+            assert f.stats["retries"] == 0 and "after" not in res.reason
+
+
 @pytest.mark.parametrize(
     "ip,words",
     [

@@ -82,6 +82,10 @@ def test_feed_and_pages_land_and_rerun_uses_conditional_get(site, tmp_path, monk
     assert query(wh, "select count(*) from articles")[0][0] == n_articles
     assert srv.hits["/article/2"] == hits_before["/article/2"] + 1  # asked again, conditionally
     assert query(wh, "select count(*) from articles where url like '%/article/2'")[0][0] == 1
+    # the pages that answered 304 are counted unchanged (the run said "0 articles read")
+    (seen, unchanged, new), = query(wh, "select articles, articles_unchanged, articles_new from runs "
+                                        "order by started_at desc limit 1")
+    assert unchanged >= 2 and seen >= unchanged and new == 0, (seen, unchanged, new)
 
 
 def test_warc_records_land_with_url_and_date(tmp_path, monkeypatch):

@@ -31,7 +31,8 @@ from newsetl.sources.files import as_utc
 from newsetl.urls import canonicalize_url, is_http_url, url_host
 
 FEED_MEDIA_TYPES = frozenset(
-    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"}
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
+     "application/x-rss+xml", "application/x-atom+xml"}
 )
 
 # An item whose full content (content:encoded, Atom <content>, JSON content_html/_text)

@@ -17,7 +17,10 @@ What "polite" and "safe" mean here:
   is checked from the headers before the body is read.
 * conditional GET: ETag / Last-Modified are remembered per URL in
   ``<state_dir>/http_cache.sqlite``; a 304 gives a FetchResult with ``not_modified=True``,
-  which ``pages_from_urls`` skips (it is not a reject).
+  which ``pages_from_urls`` skips (it is not a reject). Pages only: a feed is read whole
+  every time (its validators are forgotten, ``Fetcher.forget``), since an unchanged feed
+  still links to pages that changed or failed last time. ``conditional=False`` (a forced
+  run) asks for everything whole.
 
 Failures never raise: ``fetch`` returns a ``Reject`` with a human reason.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
+import socket
 import sqlite3
 import threading
 import time
@@ -62,6 +66,9 @@ FEED_TYPES = frozenset(
     {
         "application/rss+xml",
         "application/atom+xml",
+        # the older x- names, still what many servers (and Python's mimetypes) send
+        "application/x-rss+xml",
+        "application/x-atom+xml",
         "application/rdf+xml",
         "application/xml",
         "text/xml",
@@ -133,6 +140,23 @@ class _Response:
     content: bytes = b""
 
 
+def _dns_failure(host: str, exc: BaseException) -> _Failure:
+    """A failed name lookup: retried only when the resolver says to try again (EAI_AGAIN);
+    a name that does not exist will not exist a second later."""
+    again = isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_AGAIN
+    return _Failure(f"DNS lookup failed for {host}: {exc}", retryable=again)
+
+
+def _gaierror_in(exc: BaseException) -> socket.gaierror | None:
+    """The name-lookup error under an HTTP client's connect error, if that is what it was."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, socket.gaierror):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """Resolves the host itself and connects only to addresses the fetcher allows.
 
@@ -148,7 +172,7 @@ class _GuardedBackend(httpcore.SyncBackend):
         try:
             addresses = resolve_host(host, port)
         except (OSError, UnicodeError) as exc:
-            raise _Failure(f"DNS lookup failed for {host}: {exc}") from None
+            raise _dns_failure(host, exc) from None
         for ip in addresses:
             reason = self._refuse_ip(ip)
             if reason:
@@ -189,7 +213,11 @@ class _HostGate:
 
 
 class _ValidatorStore:
-    """ETag / Last-Modified per URL, in a small SQLite file (safe across threads)."""
+    """ETag / Last-Modified per URL, in a small SQLite file (safe across threads).
+
+    The table is `http_validators_v2`: the first one also held feeds' validators, whose
+    304 hid every item behind an unchanged feed (a page that had failed, or been edited,
+    was never asked for again); it is left unread, so each page is fetched whole once."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,14 +226,14 @@ class _ValidatorStore:
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         with self._lock, self._db:
             self._db.execute(
-                "create table if not exists http_validators ("
+                "create table if not exists http_validators_v2 ("
                 " url text primary key, etag text, last_modified text, updated_at text)"
             )
 
     def get(self, url: str) -> tuple[str | None, str | None] | None:
         with self._lock:
             row = self._db.execute(
-                "select etag, last_modified from http_validators where url = ?", (url,)
+                "select etag, last_modified from http_validators_v2 where url = ?", (url,)
             ).fetchone()
         return (row[0], row[1]) if row else None
 
@@ -222,10 +250,10 @@ class _ValidatorStore:
             now = datetime.now(timezone.utc).isoformat()
             for url, (etag, last_modified) in pending.items():
                 if etag or last_modified:
-                    self._db.execute("insert or replace into http_validators values (?, ?, ?, ?)",
+                    self._db.execute("insert or replace into http_validators_v2 values (?, ?, ?, ?)",
                                      (url, etag, last_modified, now))
                 else:
-                    self._db.execute("delete from http_validators where url = ?", (url,))
+                    self._db.execute("delete from http_validators_v2 where url = ?", (url,))
         return len(pending)
 
     def close(self) -> None:
@@ -320,8 +348,10 @@ class Fetcher:
         max_workers: int = 8,
         accept: Iterable[str] = DEFAULT_ACCEPT,
         transport: httpx.BaseTransport | None = None,
+        conditional: bool = True,
     ):
         self.settings = settings or Settings.from_env()
+        self.conditional = conditional  # False: never send validators (a forced run)
         s = self.settings
         if backoff is None:  # a settings field, if the project adds one, else the default
             backoff = getattr(s, "http_backoff", DEFAULT_BACKOFF)
@@ -364,6 +394,10 @@ class Fetcher:
             self._pool = None
         self._client.close()
         self._store.close()
+
+    def forget(self, url: str) -> None:
+        """No validators for `url` after this run (a feed: read whole every time)."""
+        self._store.put(url, None, None)
 
     def commit_validators(self) -> int:
         """Make this run's ETag/Last-Modified answers count for the next run (call after
@@ -453,6 +487,7 @@ class Fetcher:
         if not is_http_url(url):
             raise _Failure(f"not an http(s) URL: {url[:200]!r}")
         s = self.settings
+        conditional = conditional and self.conditional
         validators = self._store.get(url) if conditional else None
         current = url
         redirects: list[str] = []
@@ -560,6 +595,9 @@ class Fetcher:
                 raise _Failure("too many redirects") from None
             except (httpx.ConnectError, httpx.ReadError, httpx.WriteError,
                     httpx.RemoteProtocolError, httpx.NetworkError) as exc:
+                dns = _gaierror_in(exc) if isinstance(exc, httpx.ConnectError) else None
+                if dns is not None:
+                    raise _dns_failure(urlsplit(url).hostname or url, dns) from None
                 raise _Failure(f"connection failed ({type(exc).__name__}: {exc})",
                                retryable=True) from None
             except httpx.DecodingError as exc:
@@ -631,6 +669,8 @@ def docs_from_result(res: FetchResult, settings: Settings, fetcher: Fetcher | No
 
     source = url_host(res.final_url) or "http"
     if res.content_type in FEED_MEDIA_TYPES or (res.content_type not in HTML_TYPES and is_feed(res.content)):
+        if fetcher is not None:
+            fetcher.forget(res.url)
         yield from items_from_feed(res.url, res.content, settings, fetcher=fetcher,
                                    base_url=res.final_url, content_type=res.headers.get("content-type"))
         return
