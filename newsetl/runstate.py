@@ -39,9 +39,12 @@ class RunSummary:
             self.timings[step] = self.timings.get(step, 0.0) + time.monotonic() - t
 
     def markdown(self, settings: Settings) -> str:
+        repeats = (f", {self.duplicates_in_batch} repeated within their batch (same URL or same text; "
+                   "landed once)" if self.duplicates_in_batch else "")
         lines = [f"# newsetl run `{self.run_id}`: {self.status}", "",
-                 f"{self.articles_seen} articles read: {self.articles_new} new, {self.articles_changed} changed, "
-                 f"{self.articles_unchanged} unchanged (skipped), {self.rejects} rejected; "
+                 f"{self.articles_seen} {'article' if self.articles_seen == 1 else 'articles'} read: "
+                 f"{self.articles_new} new, {self.articles_changed} changed, "
+                 f"{self.articles_unchanged} unchanged (skipped){repeats}, {self.rejects} rejected; "
                  f"{self.seconds:.1f} s.", ""]
         if self.copied:
             lines += [f"{self.copied} of them repeat a text enriched earlier in this run (syndicated copies): "

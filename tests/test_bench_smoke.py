@@ -61,6 +61,23 @@ def test_parse_summary():
     assert s["landed"]["articles"] == {"run": "2", "total": "3"}
 
 
+@pytest.mark.parametrize("seen,repeats", [(2225, 98), (1, 0)])
+def test_parse_summary_reads_what_a_run_prints(seen, repeats):
+    """The summary line as RunSummary writes it, repeats within a batch (BBC has 98) and a
+    single article included, so the bench parses its own runs."""
+    from newsetl.runstate import RunSummary
+    from newsetl.settings import Settings
+
+    r = RunSummary(run_id="x", status="completed", articles_seen=seen, articles_new=seen - repeats,
+                   duplicates_in_batch=repeats, seconds=12.5)
+    md = r.markdown(Settings())
+    assert (f"{repeats} repeated within their batch" in md) == bool(repeats)
+    assert f"\n{seen} {'article' if seen == 1 else 'articles'} read: " in md
+    s = _bench().parse_summary(md)
+    assert (s["articles"], s["new"], s["repeated"], s["rejected"], s["seconds"]) == (
+        seen, seen - repeats, repeats, 0, 12.5)
+
+
 def test_bench_end_to_end_report(tmp_path, prefect_server):
     from prefect.settings import PREFECT_API_URL
 
