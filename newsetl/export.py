@@ -252,6 +252,10 @@ def export_from_connection(
     return write_manifest(parquet_dir, con)
 
 
+class ExportRefused(ValueError):
+    """An --out that the export must not write to (one line for the user)."""
+
+
 def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
     """`newsetl export`. Returns the manifest.
 
@@ -266,11 +270,19 @@ def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
     from newsetl.warehouse import build_manifest
 
     out = Path(out_dir) if out_dir is not None else settings.parquet_dir
+    in_place = out.resolve() == Path(settings.parquet_dir).resolve()
+    warehouse = Path(settings.warehouse).resolve()
+    if not in_place and (out.resolve() == warehouse or warehouse in out.resolve().parents):
+        # a standalone tree inside the warehouse nests its own <table>/ folders in the live
+        # ones, and the Hive tree can no longer be read (a repair removes them as strays)
+        raise ExportRefused(f"--out {out} is inside the warehouse {warehouse}: export to a folder outside "
+                            "it, or leave --out out to update the warehouse's own tree")
+    if out.exists() and not out.is_dir():
+        raise ExportRefused(f"--out {out} is a file, not a folder")
     # pyarrow writes the files; DuckDB only reads, through the same locked, read-only
     # connection as the analysts' queries.
     con = connect_read_only(settings)
     try:
-        in_place = out.resolve() == Path(settings.parquet_dir).resolve()
         parquet_store = "_files" in _existing_tables(con)
         if in_place and parquet_store:
             rows = export_tables(con, out, CATALOG_TABLES)
@@ -293,10 +305,10 @@ def export_command(out_dir: str | None = None, settings: Settings | None = None)
     settings = settings or Settings.from_env()
     try:
         manifest = export_all(settings, out_dir)
-    except (QueryFailed, OSError, duckdb.Error) as e:
+    except (QueryFailed, ExportRefused, OSError, duckdb.Error) as e:
         print(f"newsetl export: error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
         return 1
-    out = Path(out_dir) if out_dir else settings.parquet_dir
+    out = (Path(out_dir) if out_dir else settings.parquet_dir).resolve()
     for name, t in manifest["tables"].items():
         parts = t.get("partitions")
         extra = f", {len(parts)} partitions" if parts is not None else ""

@@ -246,6 +246,28 @@ def test_export_out_of_a_landed_warehouse_holds_every_table(sample_warehouse, tm
         assert f.stat().st_mode & 0o044 == 0o044, f
 
 
+def test_export_out_into_the_warehouse_or_onto_a_file_is_refused(sample_warehouse, tmp_path, capsys):
+    """A standalone tree written inside the warehouse nested its <table>/ folders in the live
+    ones (the Hive tree then failed to read); an --out that is a file gave a raw errno."""
+    import shutil
+
+    from newsetl.settings import Settings
+
+    wh = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, wh)
+    before = sorted(p.relative_to(wh).as_posix() for p in wh.rglob("*"))
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    for out, words in ((wh / "parquet" / "articles", "is inside the warehouse"), (wh, "is inside the warehouse"),
+                       (a_file, "is a file, not a folder")):
+        assert export.export_command(str(out), Settings(warehouse=wh)) == 1
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1, err
+    assert sorted(p.relative_to(wh).as_posix() for p in wh.rglob("*")) == before
+    assert export.export_command(None, Settings(warehouse=wh)) == 0  # its own tree, as before
+    assert f"wrote {(wh / 'parquet').resolve()}" in capsys.readouterr().out
+
+
 def test_export_in_place_writes_the_catalog_tables_whole(sample_warehouse, tmp_path):
     import shutil
 
