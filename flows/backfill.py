@@ -44,7 +44,7 @@ def backfill(settings: Settings, since: str | None = None, until: str | None = N
 
 
 def backfill_command(args, settings: Settings) -> int:
-    from newsetl.warehouse import WarehouseBusy
+    from newsetl.warehouse import WarehouseBusy, check_writer_free
 
     since, until, outdated = args.since, args.until, bool(args.outdated)
     every = bool(getattr(args, "all_articles", False))
@@ -64,8 +64,10 @@ def backfill_command(args, settings: Settings) -> int:
     if not settings.db_path.exists():
         print(f"newsetl backfill: no warehouse database at {settings.db_path}", file=sys.stderr)
         return 2
+    wait = float(getattr(args, "wait", 0) or 0)
     try:
-        summary = backfill(settings, since, until, outdated, wait_seconds=float(getattr(args, "wait", 0) or 0))
+        check_writer_free(settings, wait)
+        summary = backfill(settings, since, until, outdated, wait_seconds=wait)
     except ValueError as exc:
         print(f"newsetl backfill: {exc}", file=sys.stderr)
         return 2

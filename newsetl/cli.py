@@ -42,20 +42,21 @@ def cmd_run(args) -> int:
 
         from newsetl.fanout import prestarted_pool
         from newsetl.flows.pipeline import run_flow
-        from newsetl.warehouse import WarehouseBusy
+        from newsetl.warehouse import WarehouseBusy, check_writer_free
 
         # Flow-run heartbeats let a server's services mark a crashed run; the temporary API
         # runs no services and ends with the command, so nothing reads them, and the flow's
         # end waits for the heartbeat thread's next 1 s tick (0.5 s on average).
         no_heartbeats = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
-        with prestarted_pool(settings), temporary_settings(no_heartbeats):
-            api_ready()
-            try:
+        try:
+            check_writer_free(settings, args.wait)  # one line now, not a flow's traceback
+            with prestarted_pool(settings), temporary_settings(no_heartbeats):
+                api_ready()
                 summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait,
                                    settings=settings)
-            except WarehouseBusy as exc:
-                print(f"newsetl run: {exc}", file=sys.stderr)
-                return 3
+        except WarehouseBusy as exc:
+            print(f"newsetl run: {exc}", file=sys.stderr)
+            return 3
     print(summary.markdown(settings))
     return 0 if summary.status == "completed" else 1
 

@@ -143,8 +143,8 @@ def duckdb_config(settings: Settings) -> dict:
             "autoload_known_extensions": True}
 
 
-@contextmanager
-def writer_lock(settings: Settings, wait_seconds: float = 0.0):
+def _lock_writer(settings: Settings, wait_seconds: float):
+    """The writer lock's file, locked; WarehouseBusy once `wait_seconds` have passed."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     path = settings.state_dir / "writer.lock"
     fh = open(path, "a+")
@@ -152,17 +152,30 @@ def writer_lock(settings: Settings, wait_seconds: float = 0.0):
     while True:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return fh
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 fh.seek(0)
                 holder = fh.read().strip() or "another process"
                 fh.close()
-                raise WarehouseBusy(
-                    f"another newsetl run is writing to {settings.warehouse} ({holder}); "
-                    "wait for it to finish or pass --wait SECONDS"
-                ) from None
+                advice = (f"it was still writing after --wait {wait_seconds:g} s" if wait_seconds > 0
+                          else "wait for it to finish or pass --wait SECONDS")
+                raise WarehouseBusy(f"another newsetl run is writing to {settings.warehouse} ({holder}); "
+                                    f"{advice}") from None
             time.sleep(0.5)
+
+
+def check_writer_free(settings: Settings, wait_seconds: float = 0.0) -> None:
+    """Raise WarehouseBusy now, before a flow starts, if another writer holds the warehouse
+    past `wait_seconds` (inside the flow, Prefect logs the error with a traceback first)."""
+    fh = _lock_writer(settings, wait_seconds)
+    fcntl.flock(fh, fcntl.LOCK_UN)
+    fh.close()
+
+
+@contextmanager
+def writer_lock(settings: Settings, wait_seconds: float = 0.0):
+    fh = _lock_writer(settings, wait_seconds)
     fh.seek(0)
     fh.truncate()
     fh.write(f"pid {os.getpid()} since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%SZ}")

@@ -43,3 +43,33 @@ def test_busy_message_names_the_other_run(tmp_path):
                 pass
     with writer_lock(s):  # released on close: the next writer gets it at once
         pass
+
+
+@pytest.mark.parametrize("cmd", [["run"], ["backfill", "--all"]])
+def test_a_busy_warehouse_is_one_line_before_any_flow(tmp_path, capsys, cmd):
+    """`newsetl run` / `backfill` into a warehouse another run holds: one line, exit 3, no
+    flow started (the flow logged the error with a Prefect traceback first); with --wait it
+    says it waited, not "pass --wait"."""
+    import fcntl
+    import shutil
+    from pathlib import Path
+
+    from tests.conftest import run_cli
+
+    from newsetl.settings import Settings
+
+    s = Settings(warehouse=tmp_path / "wh")
+    s.state_dir.mkdir(parents=True)
+    s.db_path.write_bytes(b"")  # backfill first asks whether there is a warehouse
+    src = tmp_path / "src"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "sample", src)
+    with open(s.state_dir / "writer.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh.write("pid 4242 since now")
+        fh.flush()
+        args = cmd + ([str(src)] if cmd == ["run"] else []) + ["--warehouse", str(s.warehouse), "--wait", "0.6"]
+        assert run_cli(*args) == 3
+    out = capsys.readouterr()
+    err = out.err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in out.err + out.out, out
+    assert "pid 4242" in err and "still writing after --wait 0.6 s" in err and "pass --wait" not in err, err
