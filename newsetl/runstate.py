@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class RunSummary:
     totals: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     reject_samples: list = field(default_factory=list)
+    refused_private: int = 0  # rejects of a loopback, private or other non-public address
     seconds: float = 0.0
     message: str = ""
 
@@ -57,6 +59,10 @@ class RunSummary:
         if self.reject_samples:
             lines += ["", "Rejects (first 10):", ""]
             lines += [f"- `{r.input_ref}`: {r.reason}" for r in self.reject_samples[:10]]
+        if self.refused_private:
+            lines += ["", f"{self.refused_private} of the rejects are addresses on this machine or a private "
+                          "network, refused by default; NEWSETL_BLOCK_PRIVATE_ADDRESSES=false fetches them "
+                          "(a server of your own on 127.0.0.1, an intranet)."]
         lines += ["", f"Outputs: DuckDB `{settings.db_path}`, Parquet `{settings.parquet_dir}`"]
         return "\n".join(lines)
 
@@ -70,6 +76,11 @@ def count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[Re
     count_rejects(summary, rejects + prep.rejects)
 
 
+# The reasons `newsetl.urls.address_refusal` gives ("loopback address 127.0.0.1 refused").
+_PRIVATE_REFUSAL = re.compile(r"\baddress \S+ refused\b")
+
+
 def count_rejects(summary: RunSummary, rejects: list[Reject]) -> None:
     summary.rejects += len(rejects)
+    summary.refused_private += sum(1 for r in rejects if _PRIVATE_REFUSAL.search(r.reason or ""))
     summary.reject_samples.extend(rejects[: max(0, 10 - len(summary.reject_samples))])

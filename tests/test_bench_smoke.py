@@ -78,6 +78,22 @@ def test_parse_summary_reads_what_a_run_prints(seen, repeats):
         seen, seen - repeats, repeats, 0, 12.5)
 
 
+def test_summary_says_how_to_fetch_from_a_private_address():
+    """A loopback or private address is refused by default; the run says which setting lets
+    it through, once, and only when such a reject happened."""
+    from newsetl.records import Reject
+    from newsetl.runstate import RunSummary, count_rejects
+    from newsetl.settings import Settings
+
+    r = RunSummary(run_id="x")
+    count_rejects(r, [Reject("h", "http://x/a", "HTTP 404 Not Found")])
+    assert "NEWSETL_BLOCK_PRIVATE_ADDRESSES" not in r.markdown(Settings())
+    count_rejects(r, [Reject("h", "http://127.0.0.1:8731/a", "loopback address 127.0.0.1 refused"),
+                      Reject("h", "http://x/b", "redirect to http://10.0.0.1/: private address 10.0.0.1 refused")])
+    md = r.markdown(Settings())
+    assert md.count("NEWSETL_BLOCK_PRIVATE_ADDRESSES=false") == 1 and "2 of the rejects are addresses" in md
+
+
 def test_bench_end_to_end_report(tmp_path, prefect_server):
     from prefect.settings import PREFECT_API_URL
 

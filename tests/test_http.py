@@ -68,6 +68,10 @@ def _routes(base_holder):
         "/redirect-file": lambda r: Reply(302, b"", {"Location": "file:///etc/passwd"}),
         "/timed": page,
         "/sleepy": lambda r: Reply(200, PAGE, HTML, delay=0.2),
+        "/xml-data": lambda r: Reply(200, b"<?xml version='1.0'?><data><row>1</row></data>",
+                                     {"Content-Type": "application/xml"}),
+        "/xhtml-as-xml": lambda r: Reply(200, PAGE, {"Content-Type": "application/xml; charset=utf-8"}),
+        "/to-missing": lambda r: Reply(302, b"", {"Location": "/missing"}),
         "/drip": lambda r: Reply(200, PAGE[:400], HTML, drip=0.01),
     }
     for i in range(20):
@@ -328,6 +332,19 @@ def test_pages_from_urls(server, tmp_path):
     assert docs[1].text == "Plain text – article" and docs[1].html is None
     assert docs[2].url == server.url("/page?from=r2") and docs[2].input_ref == server.url("/r1")
     assert [r.reason for r in rejects] == ["HTTP 404 Not Found"]
+
+
+def test_reasons_say_what_the_body_or_the_redirect_was(server, tmp_path):
+    """XML that is no feed said "content-type application/xml is not HTML or a feed" (the type
+    is fine, the body is not); an XHTML page sent as XML is read as the page it is; a 404
+    after a redirect names where the redirect went."""
+    out = list(pages_from_urls([server.url(p) for p in ("/xml-data", "/xhtml-as-xml", "/to-missing")],
+                               make_settings(tmp_path)))
+    reasons = [r.reason for r in out if isinstance(r, Reject)]
+    assert reasons == ["served as application/xml, but the body is no RSS, Atom or JSON feed",
+                       f"redirect to {server.url('/missing')}: HTTP 404 Not Found"], reasons
+    docs = [d for d in out if isinstance(d, RawDoc)]
+    assert len(docs) == 1 and "Zürich café" in docs[0].html and docs[0].input_ref == server.url("/xhtml-as-xml")
 
 
 def test_pages_from_urls_expands_a_feed(server, tmp_path):

@@ -522,7 +522,8 @@ class Fetcher:
                                    content_type="", fetched_at=fetched_at,
                                    not_modified=True, redirects=redirects)
             if not 200 <= resp.status < 300:
-                raise _Failure(_status_text(resp), status=resp.status)
+                where = f"redirect to {current}: " if redirects else ""
+                raise _Failure(where + _status_text(resp), status=resp.status)
             if conditional:
                 self._store.put(url, resp.headers.get("etag"), resp.headers.get("last-modified"))
             return FetchResult(url=url, final_url=current, status=resp.status,
@@ -674,8 +675,12 @@ def docs_from_result(res: FetchResult, settings: Settings, fetcher: Fetcher | No
         yield from items_from_feed(res.url, res.content, settings, fetcher=fetcher,
                                    base_url=res.final_url, content_type=res.headers.get("content-type"))
         return
-    if res.content_type and res.content_type not in HTML_TYPES | TEXT_TYPES:
-        yield Reject(source, res.url, f"content-type {res.content_type} is not HTML or a feed")
+    as_html = res.content_type in FEED_TYPES and b"<html" in res.content[:2048].lower()  # XHTML sent as XML
+    if res.content_type and res.content_type not in HTML_TYPES | TEXT_TYPES and not as_html:
+        if res.content_type in FEED_TYPES:
+            yield Reject(source, res.url, f"served as {res.content_type}, but the body is no RSS, Atom or JSON feed")
+        else:
+            yield Reject(source, res.url, f"content-type {res.content_type} is not HTML or a feed")
         return
     if looks_binary(res.content):
         yield Reject(source, res.url, f"binary content (control bytes) served as {res.content_type or 'a page'}, "
