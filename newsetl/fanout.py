@@ -38,6 +38,7 @@ NO_WORKERS_TIMEOUT seconds fails the batch with an error that says so.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 import threading
@@ -118,9 +119,13 @@ class RecoveringProcessPool(ProcessPoolTaskRunner):
         workers exit in the background (about 0.5 s of model teardown) while the run
         publishes; the interpreter joins them at exit."""
         ex = self._executor
-        if exc_type is None and ex is not None:
+        if exc_type is None and ex is not None and multiprocessing.parent_process() is None:
             ex.shutdown(wait=False)
             self._executor = None
+        # else (an exception, or a flow run in a process of its own, as a served deployment's
+        # is): wait for them. Such a process unlinks the pool's semaphores at its exit before
+        # it joins the pool, and a worker still starting then died with a FileNotFoundError
+        # traceback (`newsetl schedule`).
         super().__exit__(exc_type, exc_value, traceback)
 
     def duplicate(self) -> "RecoveringProcessPool":
