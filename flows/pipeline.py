@@ -338,7 +338,23 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     summary.seconds = time.monotonic() - t0
     progress.close()
     _publish_artifact(summary, settings)
+    _say_when_scheduled(summary)
     return summary
+
+
+def _say_when_scheduled(summary: RunSummary) -> None:
+    """A served deployment's run prints one line to the `newsetl schedule` console (which
+    showed nothing of its runs); `newsetl run` prints the whole summary itself."""
+    try:
+        from prefect.runtime import deployment
+
+        name = deployment.name
+    except Exception:  # no Prefect runtime context: not a deployment's run
+        return
+    if name:
+        print(f"newsetl schedule: {name}: {summary.status}, {summary.articles_new} new, "
+              f"{summary.articles_changed} changed, {summary.articles_unchanged} unchanged, "
+              f"{summary.rejects} rejected; {summary.seconds:.1f} s (run {summary.run_id})", flush=True)
 
 
 def _publish_artifact(summary: RunSummary, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -164,3 +165,7 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
             p.kill()
     assert not left, f"processes left behind: {left}"
     assert state["server_pid"] in seen  # the server was ours, and it is gone
+    out = (tmp_path / "schedule.log").read_text()
+    # each scheduled run says so on the console (nothing did), and nothing crashed on the way out
+    assert re.search(r"newsetl schedule: every-minute: completed, \d+ new, \d+ changed", out), out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
