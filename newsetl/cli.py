@@ -181,7 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:  # e.g. NEWSETL_WORKERS=abc: say which variable, no traceback
         print(f"newsetl: {exc}", file=sys.stderr)
         return 2
-    return int(args.fn(args) or 0)
+    try:
+        try:
+            return int(args.fn(args) or 0)
+        except RuntimeError as exc:
+            if str(exc) != "Query interrupted":  # what DuckDB makes of a Ctrl-C during a query
+                raise
+            raise KeyboardInterrupt from exc
+    except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
+        writes = args.command in ("run", "backfill", "repair", "schedule")
+        print(f"newsetl {args.command}: interrupted" + (
+            "; a run lands all of itself or nothing, and the next writer (or `newsetl repair`) finishes "
+            "or removes what it left" if writes else ""), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

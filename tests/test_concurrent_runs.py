@@ -73,3 +73,46 @@ def test_a_busy_warehouse_is_one_line_before_any_flow(tmp_path, capsys, cmd):
     err = out.err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in out.err + out.out, out
     assert "pid 4242" in err and "still writing after --wait 0.6 s" in err and "pass --wait" not in err, err
+
+
+@pytest.mark.parametrize("after", [0.0, 4.0])
+def test_ctrl_c_on_a_run_is_one_line_and_the_warehouse_stays_whole(tmp_path, after):
+    """SIGINT as a run opens its warehouse (inside a DuckDB query, which turns it into
+    RuntimeError "Query interrupted") or during enrichment: exit 130 with one line on stderr
+    (it was a 45-line Python traceback), and the warehouse is as before the run (here: none
+    landed)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    src = tmp_path / "src.jsonl"
+    story = ("Minister Ada Vinn said on Monday the council would open a new library in Marlow. "
+             "Critics said the plan was late and costly. ") * 30
+    src.write_text("".join(f'{{"url": "https://example.org/{i}", "text": "{story} Story {i}."}}\n'
+                           for i in range(400)))
+    wh = tmp_path / "wh"
+    env = {**os.environ, "NEWSETL_WORKERS": "1", "NEWSETL_STATE_HOME": str(tmp_path / "state")}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "newsetl.cli", "run", str(src), "--warehouse", str(wh)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            cwd=Path(__file__).resolve().parents[1])
+    scratch = wh / "state"
+    deadline = time.monotonic() + 120
+    while not any(scratch.glob("run-*")):  # the run has begun to stage its batches
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.1)
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, err[-6000:])
+    assert "Traceback" not in err and "newsetl run: interrupted; a run lands all of itself or nothing" in err, err
+    assert not (wh / "news.duckdb").exists(), out  # nothing landed
+    # what it left is the next writer's (or repair's) to remove
+    assert subprocess.run([sys.executable, "-m", "newsetl.cli", "repair", "--warehouse", str(wh)], env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    assert not any(scratch.glob("run-*"))
