@@ -48,15 +48,15 @@ def quotes_of(paragraphs, names, cols=("quote", "speaker", "speaker_name", "attr
 def test_a_speaker_named_in_full_is_the_entity_of_that_name_whatever_its_label():
     """NER labelled the minister's name NORP once, so no PERSON mention holds it; the speaker
     named in full is still that entity. A name that is only part of one is not."""
-    pars, ments = article(["Finance Minister Sri Mulyani Indrawati spoke on Monday.",
-                           "\u201cThe budget is sound,\u201d Sri Mulyani Indrawati said.",
-                           "\u201cIt will pass,\u201d Mulyani Indrawati said."],
-                          {"Sri Mulyani Indrawati": "NORP"})
-    eid = ments.filter(pl.col("text") == "Sri Mulyani Indrawati")["entity_id"][0]
+    pars, ments = article(["Finance Minister Ilse Marten Vandeveld spoke on Monday.",
+                           "\u201cThe budget is sound,\u201d Ilse Marten Vandeveld said.",
+                           "\u201cIt will pass,\u201d Marten Vandeveld said."],
+                          {"Ilse Marten Vandeveld": "NORP"})
+    eid = ments.filter(pl.col("text") == "Ilse Marten Vandeveld")["entity_id"][0]
     assert eid is not None
     q = extract_quotes(pars, ments).sort("paragraph_index")
     assert q.select("quote", "speaker", "speaker_entity_id").rows() == [
-        ("The budget is sound", "Sri Mulyani Indrawati", eid), ("It will pass", "Mulyani Indrawati", None)]
+        ("The budget is sound", "Ilse Marten Vandeveld", eid), ("It will pass", "Marten Vandeveld", None)]
 
 
 def test_seed_like_article_quotes():

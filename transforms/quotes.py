@@ -433,8 +433,8 @@ class _Article:
         self.by_key: dict[str, tuple[str | None, str | None]] = {}
         self.by_token: dict[str, set[tuple[str | None, str | None]]] = {}
         # name_key of a name of two or more words -> its entity, whatever NER labelled it: a
-        # speaker's whole name written as the article named something ("Sri Mulyani
-        # Indrawati" tagged NORP, "Liberal Democrats") is that.
+        # speaker's whole name written as the article named something (a minister's
+        # name tagged NORP, "Liberal Democrats") is that.
         self.by_whole_key: dict[str, tuple[str | None, str | None]] = {}
         # entity (id, else name key) -> "m" / "f" from the titles the article gives it.
         self.gender: dict[str, str] = {}
