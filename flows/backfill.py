@@ -40,7 +40,9 @@ def backfill(settings: Settings, since: str | None = None, until: str | None = N
 
     check_dates(since, until)
     src = source_string(since, until, outdated)
-    return run_flow(sources=[src], force=True, wait_seconds=wait_seconds, settings=settings)
+    summary = run_flow(sources=[src], force=True, wait_seconds=wait_seconds, settings=settings)
+    summary.command = "backfill"
+    return summary
 
 
 def backfill_command(args, settings: Settings) -> int:

@@ -41,6 +41,7 @@ class Prepared:
     changed_ids: list[str] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
     duplicates_in_batch: int = 0
+    reprocessed: int = 0  # of changed_ids: same text and pipeline version, re-enriched by force
     # input_refs of whole-file articles without a URL: what they replace (see warehouse.land)
     whole_file_refs: list[str] = field(default_factory=list)
     # (key, article_id, content_hash) of the HTML documents extracted (`page_key`)
@@ -317,6 +318,7 @@ def prepare(
     unchanged = 0
     new_ids, changed_ids = [], []
     keep = []
+    reprocessed = 0
     if callable(known):
         known = known(docs_df["article_id"].to_list() + sorted(set(legacy.values())))
     known = known or {}
@@ -337,6 +339,7 @@ def prepare(
         elif prev[0] != chash or prev[1] != PIPELINE_VERSION or force:
             changed_ids.append(aid)
             keep.append(aid)
+            reprocessed += prev[0] == chash and prev[1] == PIPELINE_VERSION
         else:
             unchanged += 1
     docs_df = docs_df.filter(pl.col("article_id").is_in(keep))
@@ -358,7 +361,8 @@ def prepare(
         pl.col("published_at").dt.date().alias("published_date"),
         pl.lit(PIPELINE_VERSION).alias("pipeline_version"),
     )
-    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, whole_refs, pages)
+    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, reprocessed,
+                    whole_refs, pages)
 
 
 # A paragraph whose raw NER output is already known costs about 1/15 of one the model

@@ -20,7 +20,9 @@ class RunSummary:
     articles_new: int = 0
     articles_changed: int = 0
     articles_unchanged: int = 0
+    articles_reprocessed: int = 0  # of articles_changed: unchanged, re-enriched by --force / backfill
     duplicates_in_batch: int = 0
+    command: str = "run"  # the heading's word: "backfill" for a backfill
     copied: int = 0  # articles whose exact text this run had enriched already (process.CopyMemo)
     rejects: int = 0
     landed: dict = field(default_factory=lambda: {t: 0 for t in ("articles",) + schema.ARTICLE_CHILD_TABLES})
@@ -43,9 +45,11 @@ class RunSummary:
     def markdown(self, settings: Settings) -> str:
         repeats = (f", {self.duplicates_in_batch} repeated within their batch (same URL or same text; "
                    "landed once)" if self.duplicates_in_batch else "")
-        lines = [f"# newsetl run `{self.run_id}`: {self.status}", "",
+        forced = self.articles_reprocessed
+        forced_text = f"{forced} unchanged but re-enriched (forced), " if forced else ""
+        lines = [f"# newsetl {self.command} `{self.run_id}`: {self.status}", "",
                  f"{self.articles_seen} {'article' if self.articles_seen == 1 else 'articles'} read: "
-                 f"{self.articles_new} new, {self.articles_changed} changed, "
+                 f"{self.articles_new} new, {self.articles_changed - forced} changed, {forced_text}"
                  f"{self.articles_unchanged} unchanged (skipped){repeats}, {self.rejects} rejected; "
                  f"{self.seconds:.1f} s.", ""]
         if self.copied:
@@ -73,6 +77,7 @@ def count_prepared(summary: RunSummary, prep: process.Prepared, rejects: list[Re
     summary.articles_changed += len(prep.changed_ids)
     summary.articles_unchanged += prep.unchanged
     summary.duplicates_in_batch += prep.duplicates_in_batch
+    summary.articles_reprocessed += prep.reprocessed
     count_rejects(summary, rejects + prep.rejects)
 
 

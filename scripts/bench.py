@@ -232,11 +232,12 @@ def run_measured(cmd: list[str], env: dict | None = None, timeout: float = 3600,
 def parse_summary(stdout: str) -> dict:
     """The markdown `newsetl run` prints -> seconds, counts, per-step timings."""
     out: dict = {"timings": {}, "landed": {}}
-    m = re.search(r"(\d+) articles? read: (\d+) new, (\d+) changed, (\d+) unchanged \(skipped\)"
-                  r"(?:, (\d+) repeated within their batch \([^)]*\))?, (\d+) rejected; ([\d.]+) s", stdout)
+    m = re.search(r"(\d+) articles? read: (\d+) new, (\d+) changed, (?:(\d+) unchanged but re-enriched "
+                  r"\(forced\), )?(\d+) unchanged \(skipped\)(?:, (\d+) repeated within their batch \([^)]*\))?, "
+                  r"(\d+) rejected; ([\d.]+) s", stdout)
     if m:
-        out.update(articles=int(m[1]), new=int(m[2]), changed=int(m[3]), unchanged=int(m[4]),
-                   repeated=int(m[5] or 0), rejected=int(m[6]), seconds=float(m[7]))
+        out.update(articles=int(m[1]), new=int(m[2]), changed=int(m[3]), reprocessed=int(m[4] or 0),
+                   unchanged=int(m[5]), repeated=int(m[6] or 0), rejected=int(m[7]), seconds=float(m[8]))
     section = None
     for line in stdout.splitlines():
         if line.startswith("| step |"):

@@ -103,6 +103,7 @@ def test_backfill_outdated_rebuilds_every_article_with_same_ids(landed, monkeypa
     assert summary.status == "completed"
     assert summary.articles_seen == len(before["versions"])
     assert summary.articles_changed == len(before["versions"]) and summary.articles_new == 0
+    assert summary.articles_reprocessed == 0  # an older pipeline version: really changed
     after = _snapshot(settings.db_path)
     assert set(after["versions"]) == set(before["versions"])  # same ids, none lost, none new
     assert set(after["versions"].values()) == {new_version}
@@ -130,6 +131,10 @@ def test_backfill_date_range_selects_only_that_range(landed):
     summary = backfill(settings, since=day, until=day)
     assert summary.articles_seen == expect
     assert summary.articles_changed == expect
+    # same text, same version: re-enriched, and the summary does not call them changed
+    assert summary.articles_reprocessed == expect
+    md = summary.markdown(settings)
+    assert md.startswith("# newsetl backfill `") and f"0 changed, {expect} unchanged but re-enriched (forced)" in md
 
 
 def test_backfill_all_rescores_every_article_with_a_changed_sentiment_model(landed, monkeypatch):

@@ -61,21 +61,24 @@ def test_parse_summary():
     assert s["landed"]["articles"] == {"run": "2", "total": "3"}
 
 
-@pytest.mark.parametrize("seen,repeats", [(2225, 98), (1, 0)])
-def test_parse_summary_reads_what_a_run_prints(seen, repeats):
-    """The summary line as RunSummary writes it, repeats within a batch (BBC has 98) and a
-    single article included, so the bench parses its own runs."""
+@pytest.mark.parametrize("seen,repeats,forced", [(2225, 98, 0), (1, 0, 0), (2225, 98, 2127)])
+def test_parse_summary_reads_what_a_run_prints(seen, repeats, forced):
+    """The summary line as RunSummary writes it, repeats within a batch (BBC has 98), a
+    single article, and a forced re-run (its unchanged articles re-enriched, not "changed")
+    included, so the bench parses its own runs."""
     from newsetl.runstate import RunSummary
     from newsetl.settings import Settings
 
-    r = RunSummary(run_id="x", status="completed", articles_seen=seen, articles_new=seen - repeats,
-                   duplicates_in_batch=repeats, seconds=12.5)
+    new = 0 if forced else seen - repeats
+    r = RunSummary(run_id="x", status="completed", articles_seen=seen, articles_new=new,
+                   articles_changed=forced, articles_reprocessed=forced, duplicates_in_batch=repeats, seconds=12.5)
     md = r.markdown(Settings())
     assert (f"{repeats} repeated within their batch" in md) == bool(repeats)
+    assert (f"0 changed, {forced} unchanged but re-enriched (forced)" in md) == bool(forced)
     assert f"\n{seen} {'article' if seen == 1 else 'articles'} read: " in md
     s = _bench().parse_summary(md)
-    assert (s["articles"], s["new"], s["repeated"], s["rejected"], s["seconds"]) == (
-        seen, seen - repeats, repeats, 0, 12.5)
+    assert (s["articles"], s["new"], s["changed"], s["reprocessed"], s["repeated"], s["rejected"], s["seconds"]) == (
+        seen, new, 0, forced, repeats, 0, 12.5)
 
 
 def test_summary_says_how_to_fetch_from_a_private_address():
