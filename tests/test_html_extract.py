@@ -430,3 +430,20 @@ def test_pages_extracted_before_into_an_article_still_landed_so_are_dropped() ->
     assert process.drop_unchanged_pages(docs, lambda ks: seen, lambda ids: landed, force=True) == (docs, keys, 0)
     landed["u1"] = ("hash1", "an older pipeline")
     assert process.drop_unchanged_pages(docs, lambda ks: seen, lambda ids: landed)[2] == 0
+
+
+def test_an_in_text_link_keeps_its_words_in_the_sentence() -> None:
+    """Trafilatura's precision mode prunes every <span class="link">, and so cut an in-text
+    link out of its sentence with no trace ("has reported that for his role"); such a span
+    mid-sentence now stays. One at a paragraph's end after a full stop ("Learn more") is
+    still pruned."""
+    filler = " ".join(f"The harbour board met for the {n}th time this year to weigh the plan." for n in range(4, 12))
+    html = f"""<html><head><title>Port fines</title></head><body><article><h1>Port fines</h1>
+<p>{filler}</p>
+<p>The Ledger has reported that <span class="link"><a href="/story/1">the port will fine the ferry company</a></span>
+for its role in the collision, and the company said it would appeal.</p>
+<p>{filler} The vote is due in spring. <span class="link"><a href="/help">Learn more</a></span></p>
+</article></body></html>"""
+    text = extract_html(html).text
+    assert "reported that the port will fine the ferry company for its role in the collision" in " ".join(text.split())
+    assert "Learn more" not in text
