@@ -12,6 +12,7 @@ select
     article_id,
     source,
     url,
+    canonical_url,
     title,
     published_at,
     published_date,
