@@ -700,3 +700,11 @@ def test_titles_in_quote_marks_are_no_quotes():
     assert rows == [("We Will Win This", "Tessa Varn"), ("Grand Bargain", None), ("Fake News", "Ada Quell"),
                     ("Vote For Change", "Ivo Reed"),
                     ("Vote Leave, Take Control", "Ada Quell"), ("Get It Done", "Ivo Reed")]
+
+
+def test_a_day_or_month_next_to_the_verb_is_no_speaker():
+    """"on Sunday said", "reported Wednesday that": the day next to the speech verb was taken
+    for a name NER missed (BBC: "Sunday" spoke "toughened up")."""
+    rows = quotes_of(['The prime minister on Sunday said immigration rules would be "toughened up" this year.',
+                      'The agency reported Wednesday that the air in the city was "hazardous" for children.'], {})
+    assert rows and all(speaker is None for _, speaker, _, _ in rows), rows

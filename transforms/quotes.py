@@ -569,9 +569,17 @@ def _from_pronoun(art: _Article, pronoun: str, par: int, pos: int) -> _Speaker:
     return _Speaker(None, None, None, "pronoun")
 
 
+# Words of time that a speech verb is often next to ("reported Wednesday that", "on Sunday
+# said"): never a speaker alone. Month names that are also given names (April, May, June,
+# August, March) are left out.
+_TIME_WORDS = frozenset({"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+                         "January", "February", "July", "September", "October", "November", "December",
+                         "Today", "Yesterday", "Tonight", "Tomorrow"})
+
+
 def _from_name(art: _Article, name: str, attribution: str) -> _Speaker | None:
     name = clean_name(name, "PERSON")
-    if not name or name.split()[0] in _NOT_NAMES:
+    if not name or name.split()[0] in _NOT_NAMES or name in _TIME_WORDS:
         return None
     eid, ename = art.lookup(name)
     return _Speaker(name, eid, ename, attribution)
