@@ -217,7 +217,7 @@ class _ValidatorStore:
 
     The table is `http_validators_v2`: the first one also held feeds' validators, whose
     304 hid every item behind an unchanged feed (a page that had failed, or been edited,
-    was never asked for again); it is left unread, so each page is fetched whole once."""
+    was never asked for again); it is dropped, so each page is fetched whole once."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,6 +229,7 @@ class _ValidatorStore:
                 "create table if not exists http_validators_v2 ("
                 " url text primary key, etag text, last_modified text, updated_at text)"
             )
+            self._db.execute("drop table if exists http_validators")
 
     def get(self, url: str) -> tuple[str | None, str | None] | None:
         with self._lock:
