@@ -447,3 +447,24 @@ for its role in the collision, and the company said it would appeal.</p>
     text = extract_html(html).text
     assert "reported that the port will fine the ferry company for its role in the collision" in " ".join(text.split())
     assert "Learn more" not in text
+
+
+@pytest.mark.parametrize("title,site,want", [
+    ("Council backs the new ferry terminal – Harbour Times", "Harbour Times", "Council backs the new ferry terminal"),
+    ("Council backs the new ferry terminal | HARBOURTIMES.com", "harbourtimes.com", "Council backs the new ferry terminal"),
+    ("Harbour Times | Council backs the new ferry terminal", "Harbour Times", "Council backs the new ferry terminal"),
+    # the site's own name holds the separator
+    ("Ferry fares - what changes - Port News - Daily Edition", "Port News - Daily Edition", "Ferry fares - what changes"),
+    # not the site's name: kept whole
+    ("Opinion | Ferries are late again", "Harbour Times", "Opinion | Ferries are late again"),
+    ("Council backs the terminal - Harbour Times Magazine", "Harbour Times", "Council backs the terminal - Harbour Times Magazine"),
+    # nothing else would be left
+    ("Harbour Times", "Harbour Times", "Harbour Times"),
+    ("Ferry fares", None, "Ferry fares"),
+])
+def test_title_without_the_site_name(title, site, want) -> None:
+    """18 of the 121 extraction pages end their <title> with the site's name (" – TechCrunch"),
+    which is its own column."""
+    from newsetl.transforms.html_extract import title_without_site
+
+    assert title_without_site(title, site) == want
