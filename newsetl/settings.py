@@ -127,7 +127,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        name ("Representative Louise Slaughter"); a clip never stops at a capital inside the
 #        long word ("Mac" is no clip of "MacBook Pro"; entities rule 7c; entity ids and names);
 #        `quotes` lands scare_quote, start_char and end_char
-PIPELINE_VERSION = "1.6.20"
+# 1.6.21: an in-text link span mid-sentence keeps its words (extraction); a page title loses
+#        a site name set off by a separator; a speaker written in full as a name NER gave
+#        another label takes that name's entity; a day or month name is no speaker
+PIPELINE_VERSION = "1.6.21"
 ENV_PREFIX = "NEWSETL_"
 
 
