@@ -45,7 +45,7 @@ class RunSummary:
     def markdown(self, settings: Settings) -> str:
         repeats = (f", {self.duplicates_in_batch} repeated within their batch (same URL or same text; "
                    "landed once)" if self.duplicates_in_batch else "")
-        forced = self.articles_reprocessed
+        forced = min(self.articles_reprocessed, self.articles_changed)  # a worker may have rejected some
         forced_text = f"{forced} unchanged but re-enriched (forced), " if forced else ""
         lines = [f"# newsetl {self.command} `{self.run_id}`: {self.status}", "",
                  f"{self.articles_seen} {'article' if self.articles_seen == 1 else 'articles'} read: "
