@@ -276,7 +276,7 @@ def export_all(settings: Settings, out_dir: str | Path | None = None) -> dict:
         # a standalone tree inside the warehouse nests its own <table>/ folders in the live
         # ones, and the Hive tree can no longer be read (a repair removes them as strays)
         raise ExportRefused(f"--out {out} is inside the warehouse {warehouse}: export to a folder outside "
-                            "it, or leave --out out to update the warehouse's own tree")
+                            "it, or give no --out to update the warehouse's own tree")
     if out.exists() and not out.is_dir():
         raise ExportRefused(f"--out {out} is a file, not a folder")
     # pyarrow writes the files; DuckDB only reads, through the same locked, read-only
