@@ -129,7 +129,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        `quotes` lands scare_quote, start_char and end_char
 # 1.6.21: an in-text link span mid-sentence keeps its words (extraction); a page title loses
 #        a site name set off by a separator; a speaker written in full as a name NER gave
-#        another label takes that name's entity; a day or month name is no speaker
+#        another label takes that name's entity; a day or month name is no speaker; a
+#        cookie or data-consent notice is boilerplate (consent_notice)
 PIPELINE_VERSION = "1.6.21"
 ENV_PREFIX = "NEWSETL_"
 

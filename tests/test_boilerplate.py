@@ -390,3 +390,28 @@ def test_the_agency_of_a_dateline_is_no_mention_but_a_later_one_is():
     assert (first, "NEW YORK") in rows and (first, "Ford Motor Co") in rows  # the place stays
     assert (first, "Reuters") not in rows
     assert (first + 1, "Reuters") in rows  # Reuters as news, later, is a mention
+
+
+def test_a_cookie_wall_is_a_consent_notice_and_prose_about_privacy_stays_body() -> None:
+    """A cookie wall extracted as a page's text landed as three body paragraphs of an
+    article; consent platforms word it alike (the IAB framework's "store and/or access
+    information on a device"). News about data protection, reported or not, stays body."""
+    wall = [
+        "We and our 612 partners store and/or access information on a device, such as cookies, and process "
+        "personal data, such as unique identifiers and standard information sent by a device for personalised "
+        "advertising and content, advertising and content measurement, audience research and services development.",
+        "With your permission we and our partners may use precise geolocation data and identification through "
+        "device scanning. You may click to consent to our and our partners' processing as described above.",
+        "Some processing of your personal data may not require your consent, but you have a right to object. "
+        "You can change your preferences at any time by returning to this site.",
+    ]
+    prose = [
+        PROSE_A,
+        "The regulator said the firm and its partners store data on millions of customers without clear consent.",
+        "Under the new law, users can withdraw consent, the minister told parliament on Tuesday.",
+        "Users can withdraw consent at any time under the new rules, which take effect in May.",
+        "Privacy campaigners want the processing of personal data by advertisers to be banned outright.",
+    ]
+    out = classify_paragraphs(_paras(wall + prose), _arts())
+    assert _kinds(out)[:3] == [("boilerplate", "consent_notice")] * 3, _kinds(out)
+    assert [k for k, _ in _kinds(out)[3:]] == ["body"] * 5, _kinds(out)

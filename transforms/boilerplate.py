@@ -182,6 +182,16 @@ _COPYRIGHT = (
 # a story (US FTC rules ask for them): the publisher speaks of its own page ("we", "this
 # post", "this shop"), so a report of someone else's sponsorship ("The race is sponsored
 # by ...") stays prose.
+# A cookie or data-consent notice, as consent platforms word it (the IAB framework names its
+# first purpose "Store and/or access information on a device"), addressing the reader ("your
+# consent", "your preferences"): a cookie wall extracted as the page's text. None of these phrases occurs in a paragraph of the BBC corpus, the
+# extraction gold bodies, NewsMTSC or CoNLL-2003 train.
+_CONSENT = (
+    r"(?i)\bwe and our (?:\d[\d,]* )?(?:\w+ )?partners (?:may )?(?:store|use|process|collect|access)\b"
+    r"|\bstore and/or access information on a device\b|\bprocessing of your personal data\b"
+    r"|\bwithdraw your consent\b|\bchange your (?:privacy |cookie )?(?:preferences|choices|settings)\b"
+)
+
 _DISCLOSURE = (
     r"(?i)\b(?:we|(?:this|our) (?:site|website|page|publication))\s+(?:may|might|could|will|can)\s+(?:also\s+)?"
     r"(?:earn|receive|get|collect)\s+(?:a\s+)?(?:small\s+)?"
@@ -525,6 +535,7 @@ def classify_paragraphs(
         ),
         ("call_to_action", (words <= 60) & pl.col("_text").str.contains(_CTA_LONG)),
         ("disclosure", (words <= 60) & ~pl.col("_reported") & pl.col("_text").str.contains(_DISCLOSURE)),
+        ("consent_notice", (words <= 80) & ~pl.col("_reported") & pl.col("_text").str.contains(_CONSENT)),
         ("credit", (words <= 25) & text.str.contains(_CREDIT)),
         ("contact", (words <= 10) & text.str.contains(_EMAIL)),
         ("social_handle", (words <= 6) & text.str.contains(_PROFILE_URL)),
