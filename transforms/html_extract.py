@@ -130,8 +130,8 @@ def _load(html: str | bytes | None):
 
 # Trafilatura's precision mode also prunes any <span> whose class is the token "link" (or
 # "...bottom...", or whose style draws a border): meant for link lists and page-bottom
-# chrome, it also cuts an in-text link out of its sentence ("has reported that [the NFL
-# will fine Rudolph] for his role"), with no trace. Such a span with words of its
+# chrome, it also cuts an in-text link out of its sentence ("has reported that [the port
+# will fine the ferry company] for its role"), with no trace. Such a span with words of its
 # unfinished sentence before it and words after it is unwrapped first, so its words stay
 # in the sentence. At a paragraph's start or end, or after a full stop, it is left to the
 # prune: there, in the 121 extraction pages, such spans are teasers, "Learn more" and
