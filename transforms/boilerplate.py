@@ -178,20 +178,21 @@ _COPYRIGHT = (
     r"|\bfor (?:your )?personal,? non-?commercial use only\b"
     r"|\bmay not be (?:published|reproduced|copied|redistributed|rewritten)\b"
 )
-# Affiliate and sponsorship disclosures that commerce, tech and podcast pages print with
-# a story (US FTC rules ask for them): the publisher speaks of its own page ("we", "this
-# post", "this shop"), so a report of someone else's sponsorship ("The race is sponsored
-# by ...") stays prose.
 # A cookie or data-consent notice, as consent platforms word it (the IAB framework names its
 # first purpose "Store and/or access information on a device"), addressing the reader ("your
-# consent", "your preferences"): a cookie wall extracted as the page's text. None of these phrases occurs in a paragraph of the BBC corpus, the
-# extraction gold bodies, NewsMTSC or CoNLL-2003 train.
+# consent", "your preferences"): a cookie wall extracted as the page's text. None of these
+# phrases occurs in a paragraph of the BBC corpus, the extraction gold bodies, NewsMTSC or
+# CoNLL-2003 train.
 _CONSENT = (
     r"(?i)\bwe and our (?:\d[\d,]* )?(?:\w+ )?partners (?:may )?(?:store|use|process|collect|access)\b"
     r"|\bstore and/or access information on a device\b|\bprocessing of your personal data\b"
     r"|\bwithdraw your consent\b|\bchange your (?:privacy |cookie )?(?:preferences|choices|settings)\b"
 )
 
+# Affiliate and sponsorship disclosures that commerce, tech and podcast pages print with
+# a story (US FTC rules ask for them): the publisher speaks of its own page ("we", "this
+# post", "this shop"), so a report of someone else's sponsorship ("The race is sponsored
+# by ...") stays prose.
 _DISCLOSURE = (
     r"(?i)\b(?:we|(?:this|our) (?:site|website|page|publication))\s+(?:may|might|could|will|can)\s+(?:also\s+)?"
     r"(?:earn|receive|get|collect)\s+(?:a\s+)?(?:small\s+)?"
