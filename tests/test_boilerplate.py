@@ -88,7 +88,7 @@ def _kinds(df: pl.DataFrame) -> list[tuple[str, str]]:
         ("Listen to Newsbeat live at 12:45 weekdays - or listen back here.", "call_to_action"),
         ("(Reporting by Will Dunham in Washington; Editing by Tom Brown)", "credit"),
         ("Writing by Ana Ruiz; additional reporting by Li Wei and Omar Haddad", "credit"),
-        ("The Associated Press contributed to this report.", "credit"),
+        ("The Harbour Wire Service contributed to this story.", "credit"),
         ("Fox News’ Jessica Napoli contributed to this report.", "credit"),
         ("Compiled by Jo Bloggs", "credit"),
         # affiliate and sponsorship disclosures (written for the test after the pattern of

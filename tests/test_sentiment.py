@@ -626,17 +626,18 @@ def test_pipeline_eval_counts_a_target_without_a_mention_wrong_and_splits_the_mi
     E = load_script("eval_sentiment_pipeline")
     assert [E.is_name(m) for m in ("Trump", "Hillary Clinton", "he", "His", "The governor", "")] == \
         [True, True, False, False, False, False]
-    rows = [{"sentence_normalized": "Smith was convicted of fraud and bribery.",
-             "targets": [{"from": 0, "to": 5, "mention": "Smith", "polarity": 2.0}]},
-            {"sentence_normalized": "He praised the brave and generous nurses.",
-             "targets": [{"from": 0, "to": 2, "mention": "He", "polarity": 6.0}]},
-            {"sentence_normalized": "Jones met Brown on Monday.",
-             "targets": [{"from": 0, "to": 5, "mention": "Jones", "polarity": 4.0},
-                         {"from": 10, "to": 15, "mention": "Brown", "polarity": 4.0}]}]
+    # made-up records (offsets and names of no NewsMTSC record)
+    rows = [{"sentence_normalized": "On Friday Okafor was convicted of fraud and bribery.",
+             "targets": [{"from": 10, "to": 16, "mention": "Okafor", "polarity": 2.0}]},
+            {"sentence_normalized": "Late on Thursday evening they praised the brave and generous nurses.",
+             "targets": [{"from": 24, "to": 28, "mention": "they", "polarity": 6.0}]},
+            {"sentence_normalized": "Quill met Tarrow on Monday.",
+             "targets": [{"from": 0, "to": 5, "mention": "Quill", "polarity": 4.0},
+                         {"from": 10, "to": 16, "mention": "Tarrow", "polarity": 4.0}]}]
     landed = ["negative", None, "neutral", None]
     r = E.evaluate(rows, landed)
     assert (r["n"], r["found"], r["missed_other"], r["missed_names"]) == (4, 2, 1, 1)
-    assert r["top_missed"] == [("Brown", 1)]
+    assert r["top_missed"] == [("Tarrow", 1)]
     # Both found labels are right (macro F1 over three classes, one absent: 2/3); the two
     # missing targets count wrong in "all" (negative 1, neutral 2/3, positive 0).
     assert r["found_pipeline"] == pytest.approx(2 / 3) and r["all"] == pytest.approx(5 / 9)
