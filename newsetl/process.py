@@ -57,24 +57,13 @@ def article_id_for(url: str | None, content_hash: str, source: str | None = None
     ("12345" in a JSONL export, "/news/story.html" in a local feed) names an article only
     within its source: two sources' "12345" are two articles, so its id takes the source."""
     if url:
-        from newsetl.urls import canonicalize_url
+        from newsetl.urls import canonicalize_url, has_host
 
         canon = canonicalize_url(url)
         if source is not None and not has_host(canon):
             return "u" + _sha(source + "\x1f" + canon)[:20]
         return "u" + _sha(canon)[:20]
     return "h" + content_hash[:20]
-
-
-def has_host(url: str) -> bool:
-    """Whether a URL names its server (a file: URL names a path on this machine)."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return bool(parts.netloc) or parts.scheme == "file"
 
 
 def detect_languages(texts: list[str]) -> list[str | None]:
@@ -284,7 +273,7 @@ def prepare(
     )
     docs_df = docs_df.filter(pl.col("_alnum") >= MIN_ARTICLE_CHARS).drop("_alnum")
     hashes = [_sha((t or "") + "\n\n" + b) for t, b in docs_df.select("title", "body").iter_rows()]
-    from newsetl.urls import canonicalize_url
+    from newsetl.urls import canonicalize_url, has_host
 
     canon = [c or (canonicalize_url(u) if u else None)
              for c, u in zip(docs_df["canonical_url"].to_list(), docs_df["url"].to_list())]

@@ -22,6 +22,15 @@ def url_host(url: str) -> str:
         return ""
 
 
+def has_host(url: str) -> bool:
+    """Whether a URL names its server (a file: URL names a path on this machine)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.netloc) or parts.scheme == "file"
+
+
 # --- SSRF guard -----------------------------------------------------------------------
 
 

@@ -115,7 +115,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from newsetl.transforms.entities import clean_name, demonym_country, name_key
+from newsetl.transforms.entities import CALENDAR_WORDS, clean_name, demonym_country, name_key
 from newsetl.transforms.text import Spans
 
 __all__ = ["extract_quotes", "QUOTE_SCHEMA", "scare_quote_expr"]
@@ -572,14 +572,13 @@ def _from_pronoun(art: _Article, pronoun: str, par: int, pos: int) -> _Speaker:
 # Words of time that a speech verb is often next to ("reported Wednesday that", "on Sunday
 # said"): never a speaker alone. Month names that are also given names (April, May, June,
 # August, March) are left out.
-_TIME_WORDS = frozenset({"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
-                         "January", "February", "July", "September", "October", "November", "December",
-                         "Today", "Yesterday", "Tonight", "Tomorrow"})
+_TIME_WORDS = (CALENDAR_WORDS - {"april", "may", "june", "august", "march"}) | {
+    "today", "yesterday", "tonight", "tomorrow"}
 
 
 def _from_name(art: _Article, name: str, attribution: str) -> _Speaker | None:
     name = clean_name(name, "PERSON")
-    if not name or name.split()[0] in _NOT_NAMES or name in _TIME_WORDS:
+    if not name or name.split()[0] in _NOT_NAMES or name.casefold() in _TIME_WORDS:
         return None
     eid, ename = art.lookup(name)
     return _Speaker(name, eid, ename, attribution)
