@@ -19,6 +19,7 @@ from prefect.utilities.annotations import quote
 
 from newsetl import process, schema
 from newsetl import fanout, pagecrash
+from newsetl.env import interrupts_as_such
 from newsetl.memory import freeze_startup_objects, release_free_memory
 from newsetl.records import Reject
 from newsetl.progress import Progress
@@ -257,8 +258,8 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
-    with writer_lock(settings, wait_seconds), Fetcher(settings, conditional=not force) as fetcher, \
-            pagecrash.CrashJournal(settings.state_dir) as journal:
+    with interrupts_as_such(), writer_lock(settings, wait_seconds), \
+            Fetcher(settings, conditional=not force) as fetcher, pagecrash.CrashJournal(settings.state_dir) as journal:
         writer = Writer(settings)
         try:
             in_flight: list = []

@@ -182,12 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsetl: {exc}", file=sys.stderr)
         return 2
     try:
-        try:
+        with env.interrupts_as_such():  # what DuckDB makes of a Ctrl-C during a query
             return int(args.fn(args) or 0)
-        except RuntimeError as exc:
-            if str(exc) != "Query interrupted":  # what DuckDB makes of a Ctrl-C during a query
-                raise
-            raise KeyboardInterrupt from exc
     except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
         writes = args.command in ("run", "backfill", "repair", "schedule")
         print(f"newsetl {args.command}: interrupted" + (

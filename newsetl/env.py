@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from newsetl.settings import Settings
 
@@ -32,3 +33,16 @@ def configure(quiet: bool = True) -> None:
     for k, v in defaults.items():
         os.environ.setdefault(k, v)
     os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)
+
+
+@contextmanager
+def interrupts_as_such():
+    """A Ctrl-C that lands inside a DuckDB query comes out as RuntimeError("Query
+    interrupted"): raise it as the KeyboardInterrupt it is, so Prefect reports an interrupt
+    (not an error with a traceback) and the CLI says one line."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if str(exc) != "Query interrupted":
+            raise
+        raise KeyboardInterrupt from exc
