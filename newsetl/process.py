@@ -27,6 +27,8 @@ from newsetl.settings import PIPELINE_VERSION
 
 # Fewer letters than this in a whole article and it is not an article.
 MIN_ARTICLE_CHARS = 20
+CONSENT_WALL_REASON = ("the page shows only a cookie or consent notice, no article text (a consent wall: "
+                       "fetch it with consent given, or from another source)")
 # Body text that language identification reads: its cost grows with length, and 800
 # characters already give a stable guess on news prose (checked on the sample and BBC).
 LANGID_SAMPLE_CHARS = 800
@@ -156,6 +158,19 @@ def pack_pages(docs: list[RawDoc], indices: list[int]) -> bytes:
 def extract_packed(pages: bytes) -> list:
     """`extract_page` over a chunk of `pack_pages`, in a worker."""
     return [extract_page(html, url) for html, url in pickle.loads(pages)]
+
+
+def consent_walls(paragraphs: pl.DataFrame) -> list[str]:
+    """Articles that are a cookie wall: a consent notice (boilerplate `consent_notice`) and
+    not one paragraph of body text (a heading such as "We value your privacy" may stand
+    with it). An article with body text beside a notice is an article, the notice
+    boilerplate in it."""
+    if paragraphs.height == 0:
+        return []
+    per = paragraphs.group_by("article_id").agg(
+        (pl.col("kind_reason") == "consent_notice").any().alias("notice"),
+        (pl.col("kind") == "body").any().alias("text"))
+    return per.filter(pl.col("notice") & ~pl.col("text"))["article_id"].sort().to_list()
 
 
 def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None,
@@ -307,7 +322,7 @@ def prepare(
     unchanged = 0
     new_ids, changed_ids = [], []
     keep = []
-    reprocessed = 0
+    reprocessed = []  # of changed_ids: the same text and pipeline version, re-enriched by force
     if callable(known):
         known = known(docs_df["article_id"].to_list() + sorted(set(legacy.values())))
     known = known or {}
@@ -328,7 +343,8 @@ def prepare(
         elif prev[0] != chash or prev[1] != PIPELINE_VERSION or force:
             changed_ids.append(aid)
             keep.append(aid)
-            reprocessed += prev[0] == chash and prev[1] == PIPELINE_VERSION
+            if prev[0] == chash and prev[1] == PIPELINE_VERSION:
+                reprocessed.append(aid)
         else:
             unchanged += 1
     docs_df = docs_df.filter(pl.col("article_id").is_in(keep))
@@ -345,12 +361,22 @@ def prepare(
     if earlier is not None:
         batch_evidence = merge_evidence(earlier, batch_evidence)
     paras = classify_paragraphs(paras, arts, batch_evidence)
+    walls = consent_walls(paras)
+    if walls:  # a cookie wall is no article: a reject, and what landed before stays
+        wall = pl.col("article_id").is_in(pl.Series(walls, dtype=pl.String).implode())
+        rejects.extend(Reject(src, ref, CONSENT_WALL_REASON)
+                       for src, ref in docs_df.filter(wall).select("source", "input_ref").iter_rows())
+        docs_df, paras, pages = docs_df.filter(~wall), paras.filter(~wall), pages.filter(~wall)
+        gone = set(walls)
+        reprocessed = [a for a in reprocessed if a not in gone]
+        new_ids = [a for a in new_ids if a not in gone]
+        changed_ids = [a for a in changed_ids if a not in gone]
     whole_refs = docs_df.filter(pl.col("whole_file") & pl.col("url").is_null())["input_ref"].to_list()
     articles = docs_df.drop("doc_key", "page_key", "text", "blocks", "whole_file").with_columns(
         pl.col("published_at").dt.date().alias("published_date"),
         pl.lit(PIPELINE_VERSION).alias("pipeline_version"),
     )
-    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, reprocessed,
+    return Prepared(articles, paras, rejects, unchanged, changed_ids, new_ids, dup_in_batch, len(reprocessed),
                     whole_refs, pages)
 
 

@@ -240,3 +240,44 @@ def test_target_sentiment_scored_in_parts_is_the_same(monkeypatch):
     monkeypatch.setattr(process, "TSC_PART_CHARS", 50)
     assert process._target_scores_memo(*args) == whole
     assert calls == [1, 1, 1]  # three distinct targets, one part each
+
+
+CONSENT = ("We and our 312 partners store and/or access information on a device, such as cookies, and process "
+           "personal data for personalised advertising and content measurement.",
+           "You can change your preferences at any time by returning to this site or visiting our privacy policy.")
+
+
+def test_a_cookie_wall_is_a_reject_and_an_article_beside_a_notice_lands(tmp_path):
+    """A page that shows only a consent notice (and its heading) is no article: it is a
+    reject with its reason, not an article of boilerplate; a page whose notice stands
+    beside the story lands, the notice boilerplate in it. An article landed before that
+    now answers with a cookie wall is neither new nor changed: what landed stays."""
+    from newsetl.process import CONSENT_WALL_REASON, PIPELINE_VERSION, prepare
+
+    notice = "".join(f"<p>{p}</p>" for p in CONSENT)
+    (tmp_path / "wall.html").write_text(
+        '<html><head><title>Harbour council approves ferry terminal</title>'
+        '<link rel="canonical" href="https://herald.example/ferry"></head><body>'
+        f'<div class="cookie-wall"><h2>We value your privacy</h2>{notice}<button>Accept all</button></div>'
+        '</body></html>')
+    (tmp_path / "story.html").write_text(
+        '<html><head><title>Library to open in spring</title></head><body>'
+        f'<div class="cookie-banner">{notice}</div><article><h1>Library to open in spring</h1>'
+        '<p>The council met on Tuesday and voted to open the new library in the spring, after two years '
+        'of delays caused by a dispute over the building contract.</p>'
+        '<p>Members said the library would keep longer hours than the old one and lend laptops.</p>'
+        '</article></body></html>')
+    docs, _ = read(tmp_path)
+    prep = prepare(docs)
+    assert [(r.input_ref.rsplit("/", 1)[-1], r.reason) for r in prep.rejects] == [("wall.html", CONSENT_WALL_REASON)]
+    assert prep.articles["title"].to_list() == ["Library to open in spring"]
+    assert set(prep.paragraphs["article_id"]) == set(prep.articles["article_id"]) == set(prep.new_ids)
+    kinds = dict(zip(prep.paragraphs["text"], prep.paragraphs["kind_reason"]))
+    assert "body" in kinds.values() and [kinds.get(p) for p in CONSENT] in (
+        [None, None], ["consent_notice", "consent_notice"]), kinds
+
+    wall = [d for d in docs if d.input_ref.endswith("wall.html")]
+    again = prepare(wall, lambda ids: {i: ("the story's hash", PIPELINE_VERSION) for i in ids}, force=True)
+    assert again.articles.height == 0 and again.paragraphs.height == 0 and again.pages.height == 0
+    assert again.changed_ids == [] and again.new_ids == [] and again.reprocessed == 0
+    assert [r.reason for r in again.rejects] == [CONSENT_WALL_REASON]
