@@ -112,6 +112,31 @@ def test_metadata_from_meta_tags(full: Extracted) -> None:
     assert full.canonical_url == "https://news.example.org/local/flood-barrier?id=42"
 
 
+@pytest.mark.parametrize("given, site, expected", [
+    (["Dana Whitcombe", "Rui Okafor Tuesday", "March"], "Harbour Wire", ["Dana Whitcombe", "Rui Okafor"]),
+    (["Priya Lanning November 3, 2023"], None, ["Priya Lanning"]),
+    (["Analysis by Marta Quill", "Valley Courier Editor-at-large"], "Valley Courier", ["Marta Quill"]),
+    (["Owen Tarrow is a reporter for the Courier"], None, ["Owen Tarrow"]),
+    (["Owen Tarrow", "Staff writer"], None, ["Owen Tarrow"]),
+    (["Lena Fairbrook", "MS", "RDN"], None, ["Lena Fairbrook"]),
+    (["Admin"], "Tide Notes", []),
+    (["Sam Ives", "Valley Courier Business"], "The Valley Courier", ["Sam Ives"]),
+    (["Sam Ives", "Valleycourier com"], "valleycourier", ["Sam Ives"]),
+    # a name given alone stays, even the site's: a blog's author often is its site
+    (["Tide Notes"], "Tide Notes", ["Tide Notes"]),
+    # an agency credited alone is the byline; names that hold a date word are cut there only
+    (["AP"], None, ["AP"]),
+    (["Mayfield Ross", "Juniper Haines"], None, ["Mayfield Ross", "Juniper Haines"]),
+    (["By Jane Holloway", "Jane Holloway"], None, ["Jane Holloway"]),
+])
+def test_byline_names_keep_the_people_of_an_author_field(given, site, expected) -> None:
+    """What author fields carry besides names on many sites: the date after the byline,
+    a lead-in, job titles, credentials, account names, the site's own name."""
+    from newsetl.transforms.html_extract import byline_names
+
+    assert byline_names(given, site) == expected
+
+
 def test_metadata_from_json_ld(german: Extracted) -> None:
     assert german.title == "Neue Fahrradbrücke über den Kanal eröffnet"
     assert german.authors == ["Anna Berger", "Lukas Wendt"]

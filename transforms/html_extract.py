@@ -202,14 +202,8 @@ def _extract(html: str | bytes | None, url: str | None) -> Extracted:
     pairs = [(b.text, b.tag) for b in blocks]
     text = "\n\n".join(t for t, _ in pairs)
 
-    authors: list[str] = []
-    if page.get("author"):
-        for name in re.split(r"\s*;\s*", page["author"]):
-            name = clean_text(name)
-            if name and name not in authors:
-                authors.append(name)
-
     site_name = clean_text(page.get("sitename") or "") or None
+    authors = _safe(byline_names, [], re.split(r"\s*;\s*", page.get("author") or ""), site_name)
     # Each metadata field fails alone: a bad date must not cost the body text.
     return Extracted(
         title=_safe(title_without_site, title, title, site_name),
@@ -253,6 +247,56 @@ def title_without_site(title: str | None, site: str | None) -> str | None:
                 return rest
             at = title.find(sep, at + 1)
     return title
+
+
+# What bylines carry besides names, seen on many sites of the extraction pages: the date
+# printed after the byline ("Malcolm Owen Monday" + "November", "Carrie Arnold November",
+# "... wire services Published"), a lead-in ("Analysis by"), a job title ("Staff writer",
+# "Ap Sports Writer", "CNN Editor-at-large", "Phil Helsel is a reporter"), a credential
+# after the name ("MS", "RDN"), an account name ("Admin") and the site's own name beside
+# its writer ("CNN Business" on CNN, "Cleveland com" on cleveland.com).
+_BYLINE_LEAD = re.compile(r"(?i)^(?:(?:analysis|reporting|written|words|story|text|photos?)\s+by\b|by\b)\s*:?\s*")
+_BYLINE_DATE_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday published updated posted".split())
+_BYLINE_ROLE = re.compile(
+    r"(?i)(?:^|\s)(?:staff\s+|senior\s+|chief\s+|contributing\s+|sports\s+|political\s+|business\s+)?"
+    r"(?:writer|editor|reporter|correspondent|columnist|contributor|editor-at-large)s?$")
+_BYLINE_ROLE_CLAUSE = re.compile(r"(?i)\s+is\s+(?:a|an|the|our)\s+\S.*$")
+_CREDENTIAL = re.compile(r"^(?:[A-Z]\.?){2,4}$|^Ph\.?\s?D\.?$")
+_ACCOUNT = re.compile(r"(?i)^\w*admin(?:istrator)?$|^webmaster$")
+
+
+def byline_names(names: list[str], site_name: str | None = None) -> list[str]:
+    """The people of a page's author field (trafilatura's, split at ";"): without a
+    lead-in, a date or "is a reporter" after the name, job titles and account names on
+    their own, a credential after a name, or the site's own name beside a writer; each
+    name once, in order. A name given alone stays even when it is the site's (a blog's
+    author often is)."""
+    out: list[str] = []
+    for raw in names:
+        name = _BYLINE_ROLE_CLAUSE.sub("", _BYLINE_LEAD.sub("", clean_text(raw or "")))
+        words = name.split()
+        cut = next((i for i, w in enumerate(words) if w.casefold().strip(",.") in _BYLINE_DATE_WORDS
+                    or w[:1].isdigit()), len(words))
+        name = " ".join(words[:cut]).strip(" ,.-|")
+        if not _WORD.search(name) or _BYLINE_ROLE.search(name) or _ACCOUNT.match(name):
+            continue
+        if out and _CREDENTIAL.match(name):
+            continue
+        if name not in out:
+            out.append(name)
+    def key(n: str) -> str:  # "The Detroit News" and "Detroit News", "Cleveland com" and "cleveland"
+        return _NOT_WORD.sub("", re.sub(r"(?i)^the\s+", "", n).casefold()).removesuffix("com")
+
+    site = key(site_name or "")
+    if len(site) >= 3 and len(out) > 1:
+        def of_site(n: str) -> bool:
+            k = key(n)
+            return len(k) >= 3 and (k.startswith(site) or site.startswith(k))
+        writers = [n for n in out if not of_site(n)]
+        out = writers or out
+    return out
 
 
 def _safe(fn, default, *args):
