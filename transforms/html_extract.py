@@ -277,8 +277,10 @@ def byline_names(names: list[str], site_name: str | None = None) -> list[str]:
     for raw in names:
         name = _BYLINE_ROLE_CLAUSE.sub("", _BYLINE_LEAD.sub("", clean_text(raw or "")))
         words = name.split()
-        cut = next((i for i, w in enumerate(words) if w.casefold().strip(",.") in _BYLINE_DATE_WORDS
-                    or w[:1].isdigit()), len(words))
+        dated = [w.casefold().strip(",.") in _BYLINE_DATE_WORDS or w[:1].isdigit() for w in words]
+        if all(dated):  # "November" split off "Malcolm Owen Monday, November 18"
+            continue
+        cut = next((i for i in range(1, len(words)) if dated[i]), len(words))  # "April Ross" is a name
         name = " ".join(words[:cut]).strip(" ,.-|")
         if not _WORD.search(name) or _BYLINE_ROLE.search(name) or _ACCOUNT.match(name):
             continue
