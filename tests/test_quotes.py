@@ -708,3 +708,25 @@ def test_a_day_or_month_next_to_the_verb_is_no_speaker():
     rows = quotes_of(['The mayor on Sunday said bus fares would be "frozen solid" for another year.',
                       'The agency reported Wednesday that the air in the city was "hazardous" for children.'], {})
     assert rows and all(speaker is None for _, speaker, _, _ in rows), rows
+
+
+def test_quote_marks_mixed_or_doubled_still_pair():
+    """Pages mix the marks (“...," he said, "...” on 6 of the 121 extraction pages) and type
+    two apostrophes for a double mark (''...,'' he said: BBC sport copy; “...,’’ in a
+    wire style); each quote ends at its own closing mark, so the attribution after it
+    names the speaker. A straight quote nested in a curly one stays inside it."""
+    names = {"Ada Kellerman": "PERSON", "Ravi Ostrand": "PERSON", "Nell Pryce": "PERSON"}
+    got = quotes_of([
+        "\u201cForty years of practising law,\" Ada Kellerman said, \"has taught me patience.\u201d",
+        "\"The figures were misleading,\u201d Ravi Ostrand said on Monday.",
+        "\u201cIt was an attempt to mislead voters,\u2019\u2019 Nell Pryce, chief executive of the charity, said.",
+        "''We gave him a chance but it didn't work out,'' said Nell Pryce. ''He should be fit by May.''",
+        "\u201cHe said \"yes\" to the offer,\u201d Ravi Ostrand said.",
+    ], names, cols=("paragraph_index", "quote", "speaker"))
+    assert got == [
+        (0, "Forty years of practising law", "Ada Kellerman"), (0, "has taught me patience.", "Ada Kellerman"),
+        (1, "The figures were misleading", "Ravi Ostrand"),
+        (2, "It was an attempt to mislead voters", "Nell Pryce"),
+        (3, "We gave him a chance but it didn't work out", "Nell Pryce"), (3, "He should be fit by May.", "Nell Pryce"),
+        (4, "He said \"yes\" to the offer", "Ravi Ostrand"),
+    ], got
