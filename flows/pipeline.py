@@ -305,6 +305,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                             frames, crashed = gather_shards(runner, writer, futures, params, copies, plan)
                         rej = rej + crashed
                         count_rejects(summary, crashed)
+                        summary.enrich_rejects += len(crashed)
                         with summary.timed("land"):
                             land_batch(quote(writer), quote(frames), quote(rej), run_id,
                                        quote(prep.whole_file_refs))
@@ -331,7 +332,11 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
                 })
             # What really landed: each article once, whatever batch (or batches) it came in.
             summary.landed.update({t: writer.landed.get(t, 0) for t in summary.landed})
+            prepared = summary.articles_new + summary.articles_changed
             summary.articles_new, summary.articles_changed = writer.new_count, writer.changed_count
+            # An input that repeats one of an earlier batch of this run landed once: a repeat too.
+            summary.duplicates_in_batch += max(0, prepared - summary.enrich_rejects
+                                               - writer.new_count - writer.changed_count)
             fetcher.commit_validators()  # only now may a later run get 304 for these pages
         except BaseException:
             writer.abort()

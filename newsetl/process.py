@@ -42,7 +42,7 @@ class Prepared:
     unchanged: int = 0
     changed_ids: list[str] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
-    duplicates_in_batch: int = 0
+    duplicates_in_batch: int = 0  # inputs repeating another of this batch, or one an earlier batch of the run landed
     reprocessed: int = 0  # of changed_ids: same text and pipeline version, re-enriched by force
     # input_refs of whole-file articles without a URL: what they replace (see warehouse.land)
     whole_file_refs: list[str] = field(default_factory=list)
@@ -251,9 +251,10 @@ def prepare(
 ) -> Prepared:
     """RawDocs -> frames ready to enrich.
 
-    known: what is landed already, as a dict article_id -> (content_hash, pipeline_version)
-      or a function of a list of article ids returning such a dict (the warehouse looks up
-      just the batch's ids); unchanged articles are dropped here.
+    known: what is landed already, as a dict article_id -> (content_hash, pipeline_version
+      [, source, landed by this run]) or a function of a list of article ids returning such a
+      dict (the warehouse looks up just the batch's ids); unchanged articles are dropped
+      here, and counted as repeats (`duplicates_in_batch`) when this run landed them.
     evidence: corpus evidence for boilerplate from outside this batch: None, a frame, or a
       function (batch_evidence, relanded_ids) -> counts of those same entries from
       everything landed before, without the current versions of `relanded_ids`.
@@ -345,6 +346,8 @@ def prepare(
             keep.append(aid)
             if prev[0] == chash and prev[1] == PIPELINE_VERSION:
                 reprocessed.append(aid)
+        elif len(prev) > 3 and prev[3]:  # landed by an earlier batch of this run: a repeat
+            dup_in_batch += 1
         else:
             unchanged += 1
     docs_df = docs_df.filter(pl.col("article_id").is_in(keep))

@@ -21,7 +21,8 @@ class RunSummary:
     articles_changed: int = 0
     articles_unchanged: int = 0
     articles_reprocessed: int = 0  # of articles_changed: unchanged, re-enriched by --force / backfill
-    duplicates_in_batch: int = 0
+    duplicates_in_batch: int = 0  # inputs that repeat another of this run (in its batch or an earlier one)
+    enrich_rejects: int = 0  # prepared articles a worker could not enrich (rejects, not landed)
     command: str = "run"  # the heading's word: "backfill" for a backfill
     copied: int = 0  # articles whose exact text this run had enriched already (process.CopyMemo)
     rejects: int = 0
@@ -43,7 +44,7 @@ class RunSummary:
             self.timings[step] = self.timings.get(step, 0.0) + time.monotonic() - t
 
     def markdown(self, settings: Settings) -> str:
-        repeats = (f", {self.duplicates_in_batch} repeated within their batch (same URL or same text; "
+        repeats = (f", {self.duplicates_in_batch} repeated within this run (same URL or same text; "
                    "landed once)" if self.duplicates_in_batch else "")
         forced = min(self.articles_reprocessed, self.articles_changed)  # a worker may have rejected some
         forced_text = f"{forced} unchanged but re-enriched (forced), " if forced else ""

@@ -572,17 +572,18 @@ class Writer:
             self.con.execute("delete from _files where retired_at < ?", [cutoff])
 
     # ---- reads the flow needs
-    def known_for(self, ids: list[str]) -> dict[str, tuple[str, str, str]]:
-        """(content_hash, pipeline_version, source) of the given ids as landed (this run included)."""
-        out: dict[str, tuple[str, str, str]] = {}
+    def known_for(self, ids: list[str]) -> dict[str, tuple[str, str, str, bool]]:
+        """(content_hash, pipeline_version, source, landed by this run) of the given ids as
+        landed (this run included)."""
+        out: dict[str, tuple[str, str, str, bool]] = {}
         if ids:
             rows = self.con.execute(
                 "select article_id, content_hash, pipeline_version, source from _article_index "
                 "where article_id in (select unnest(?))", [list(ids)]).fetchall()
-            out = {a: (h, v, src) for a, h, v, src in rows}
+            out = {a: (h, v, src, False) for a, h, v, src in rows}
         for a in ids:
             if a in self.run_known:
-                out[a] = self.run_known[a]
+                out[a] = (*self.run_known[a], True)
         return out
 
     def evidence_for(self, batch: pl.DataFrame, relanded: list[str]) -> pl.DataFrame:

@@ -233,7 +233,7 @@ def parse_summary(stdout: str) -> dict:
     """The markdown `newsetl run` prints -> seconds, counts, per-step timings."""
     out: dict = {"timings": {}, "landed": {}}
     m = re.search(r"(\d+) articles? read: (\d+) new, (\d+) changed, (?:(\d+) unchanged but re-enriched "
-                  r"\(forced\), )?(\d+) unchanged \(skipped\)(?:, (\d+) repeated within their batch \([^)]*\))?, "
+                  r"\(forced\), )?(\d+) unchanged \(skipped\)(?:, (\d+) repeated within (?:their batch|this run) \([^)]*\))?, "
                   r"(\d+) rejected; ([\d.]+) s", stdout)
     if m:
         out.update(articles=int(m[1]), new=int(m[2]), changed=int(m[3]), reprocessed=int(m[4] or 0),

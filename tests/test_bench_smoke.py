@@ -63,7 +63,7 @@ def test_parse_summary():
 
 @pytest.mark.parametrize("seen,repeats,forced", [(2225, 98, 0), (1, 0, 0), (2225, 98, 2127)])
 def test_parse_summary_reads_what_a_run_prints(seen, repeats, forced):
-    """The summary line as RunSummary writes it, repeats within a batch (BBC has 98), a
+    """The summary line as RunSummary writes it, repeats within a run (BBC has 98), a
     single article, and a forced re-run (its unchanged articles re-enriched, not "changed")
     included, so the bench parses its own runs."""
     from newsetl.runstate import RunSummary
@@ -73,7 +73,7 @@ def test_parse_summary_reads_what_a_run_prints(seen, repeats, forced):
     r = RunSummary(run_id="x", status="completed", articles_seen=seen, articles_new=new,
                    articles_changed=forced, articles_reprocessed=forced, duplicates_in_batch=repeats, seconds=12.5)
     md = r.markdown(Settings())
-    assert (f"{repeats} repeated within their batch" in md) == bool(repeats)
+    assert (f"{repeats} repeated within this run" in md) == bool(repeats)
     assert (f"0 changed, {forced} unchanged but re-enriched (forced)" in md) == bool(forced)
     assert f"\n{seen} {'article' if seen == 1 else 'articles'} read: " in md
     s = _bench().parse_summary(md)

@@ -114,6 +114,23 @@ def test_copies_in_one_run_are_enriched_once(settings, tmp_path, prefect_server)
         assert_frame_equal(a[t], c[t], check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def test_the_summary_adds_up_when_a_repeat_comes_in_a_later_batch(settings, tmp_path, prefect_server):
+    """Inputs read = new + changed + unchanged + repeated + rejected, also when an input
+    repeats one of an earlier batch (it lands once; the summary used to drop it)."""
+    from newsetl.flows.pipeline import run_flow
+
+    rows = copy_of(tmp_path / "w.jsonl", "one", "wire-one")
+    rows.append(dict(rows[0]))  # the first article again, three batches later
+    (tmp_path / "w.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    s = settings.with_(warehouse=tmp_path / "wh", batch_size=2)
+    summary = run_flow(sources=[str(tmp_path / "w.jsonl")], settings=s)
+    assert summary.landed["articles"] == summary.articles_new == len(rows) - 1
+    assert summary.duplicates_in_batch == 1 and summary.rejects == 0, summary.markdown(s)
+    assert summary.articles_seen == summary.articles_new + summary.articles_changed + summary.articles_unchanged \
+        + summary.duplicates_in_batch + summary.rejects
+    assert "1 repeated within this run" in summary.markdown(s)
+
+
 def test_writer_ner_cache_for_this_runs_texts(tmp_path):
     """The run's own NER output is found by text hash, once per hash, whatever order or
     repeats the lookup asks in; unknown hashes are simply absent."""
