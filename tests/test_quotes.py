@@ -730,3 +730,24 @@ def test_quote_marks_mixed_or_doubled_still_pair():
         (3, "We gave him a chance but it didn't work out", "Nell Pryce"), (3, "He should be fit by May.", "Nell Pryce"),
         (4, "He said \"yes\" to the offer", "Ravi Ostrand"),
     ], got
+
+
+def test_a_speaker_whose_job_title_outruns_the_window_after_the_quote():
+    """'"...," Name, <a job title of 10-15 words>, said': the verb stands past the 80
+    characters an attribution is looked for in; a name, then a comma, lets the window run
+    on through the appositive. A long clause with no such name does not."""
+    names = {"Jeb Morrow": "PERSON", "Halden Space Agency": "ORG", "Vesna Kral": "PERSON"}
+    got = quotes_of([
+        "\u201cThe plan is late,\u201d and the board, which met on Tuesday for the third time this month to "
+        "weigh the costs, agreed with Vesna Kral, who said so.",
+        "\u201cWe saw a need to bring on more providers,\u201d Jeb Morrow, deputy associate administrator for "
+        "exploration in the Halden Space Agency\u2019s science directorate, said in a call with reporters.",
+        "''Personally, I would rather see him at local level. ''He has been on trial with a number of clubs,'' "
+        "said Vesna Kral.",
+    ], names, cols=("paragraph_index", "quote", "speaker"))
+    assert got == [
+        (0, "The plan is late", None),
+        (1, "We saw a need to bring on more providers", "Jeb Morrow"),
+        (2, "Personally, I would rather see him at local level. He has been on trial with a number of clubs",
+         "Vesna Kral"),
+    ], got

@@ -140,6 +140,7 @@ QUOTE_SCHEMA: dict[str, pl.DataType] = {
 _CLOSERS = {"“": "”", "„": "“”", "‟": "”", "«": "»", '"': '"'}
 _SCARE_MAX_WORDS = 3  # from the brief: 1-3 word quotes without a speaker are scare quotes
 _TAIL_MAX_CHARS = 80  # attribution after a quote starts within a few words of it
+_TAIL_APPOSITIVE_CHARS = 200  # ... or after a name and its job title (`_tail_verb`)
 # NORP ("North Korean") is an adjective far more often than a speaker.
 _SPEAKER_LABELS = ("PERSON", "ORG", "GPE")
 
@@ -228,6 +229,7 @@ _RESOLVABLE_PRONOUNS = {"he", "she"}
 _NAME = r"(?:[A-Z][\w’'.\-]*)(?:\s+[A-Z][\w’'.\-]*){0,3}"
 _NAME_BEFORE_RE = re.compile(r"(" + _NAME + r")\s*" + _APPOSITIVE + r"?(?:" + _AUX + r"\s+)*$")
 _NAME_AFTER_RE = re.compile(r"^\s*,?\s*(" + _NAME + r")")
+_NAME_THEN_COMMA_RE = re.compile(r"\s*" + _NAME + r"(?=,)")
 _NOT_NAMES = {
     "The", "A", "An", "This", "That", "These", "Those", "It", "He", "She", "They", "We", "I",
     "His", "Her", "Their", "Our", "But", "And", "Or", "So", "Yet", "In", "On", "At", "As",
@@ -296,13 +298,14 @@ def _prev_nonspace(text: str, i: int) -> str:
 
 # Two apostrophes (or backticks) typed for a double quote mark: ''Robbie has an
 # agreement,'' he said (BBC sport copy, 5 articles) or “...,’’ Will Moy said (a wire style).
-_DOUBLED_MARK_RE = re.compile(r"''|’’|‘‘|``")
+_DOUBLED_MARKS = ("''", "’’", "‘‘", "``")
+_DOUBLED_MARK_RE = re.compile("|".join(_DOUBLED_MARKS))
 
 
 def _doubled_marks(text: str) -> str:
     """`text` with each doubled mark read as one straight double mark and a space on its
     outer side (the same length, so offsets hold): an opening one before a letter."""
-    if "''" not in text and "’’" not in text and "‘‘" not in text and "``" not in text:
+    if not any(m in text for m in _DOUBLED_MARKS):
         return text
 
     def one(m: re.Match) -> str:
@@ -788,6 +791,16 @@ def _tail_verb(text: str, spans: list[_Span], k: int) -> tuple[tuple[int, int] |
     tail = _tail_window(text, spans, k)
     verb = _VERB_RE.search(text, *tail) if tail else None
     q_start = spans[k].start
+    if verb is None and tail is not None and tail[1] == tail[0] + _TAIL_MAX_CHARS:
+        # '"...," Jo Doe, deputy associate administrator for exploration in the agency's
+        # science directorate, said': a name, then a job title longer than the window, then
+        # the verb; the window runs on through that appositive (`_SUBJECT_GAP_RE`).
+        named = _NAME_THEN_COMMA_RE.match(text, tail[0])
+        if named:
+            end = min(_clause_after(text, tail[0], _next_quote_start(text, spans, k)), tail[0] + _TAIL_APPOSITIVE_CHARS)
+            later = _VERB_RE.search(text, named.end(), end)
+            if later and _SUBJECT_GAP_RE.match(text[named.end():later.start()]):
+                tail, verb = (tail[0], end), later
     if (verb is None and tail is not None and tail[1] == tail[0] + _TAIL_MAX_CHARS
             and not _VERB_RE.search(text, _clause_before(text, 0, q_start), q_start)):
         # A partial quote early in a long sentence that ends with its attribution ('... need
@@ -1090,6 +1103,7 @@ def _described_people(texts: dict[int, str], mentions: list[_Mention],
 
 
 def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list[_Mention], out: dict) -> None:
+    given = dict(pars)  # the quote is cut from the text as written
     pars = [(p, _doubled_marks(t)) for p, t in pars]
     texts = dict(pars)
     spans_by_par = {p: _quote_spans(t) for p, t in pars}
@@ -1112,7 +1126,9 @@ def _article_quotes(article_id: str, pars: list[tuple[int, str]], mentions: list
             body = raw.rstrip().rstrip(",").rstrip()
             q_start = s + len(raw) - len(raw.lstrip())
             q_end = s + len(body)
-            quote = "".join(ch for j, ch in enumerate(text[q_start:q_end], q_start) if j not in span.reopens)
+            # a re-opening mark typed as two characters ('' or ’’) goes whole
+            skip = set(span.reopens) | {j - 1 for j in span.reopens if given[par][j - 1:j + 1] in _DOUBLED_MARKS}
+            quote = "".join(ch for j, ch in enumerate(given[par][q_start:q_end], q_start) if j not in skip)
             quote = _SPACE_RE.sub(" ", quote).strip() if span.reopens else quote
             if q_end <= q_start or not any(ch.isalnum() for ch in quote) or _is_title(text, spans, k, quote):
                 continue
