@@ -751,3 +751,13 @@ def test_a_speaker_whose_job_title_outruns_the_window_after_the_quote():
         (2, "Personally, I would rather see him at local level. He has been on trial with a number of clubs",
          "Vesna Kral"),
     ], got
+
+
+def test_a_date_ending_in_one_digit_ends_the_sentence_before_the_next_quote():
+    """'..., X said on Nov. 8. "..."': the dot after a single digit is a sentence end (an
+    initial is a letter), so the next quote opens its sentence and continues X."""
+    got = quotes_of(["\u201cWe are taking in billions,\u201d Mr. Oduya said on Nov. 8. \u201cI like our situation.\u201d",
+                     "\u201cIt works,\u201d said J. Tarrow. \u201cIt is cheap.\u201d P. Lind agreed."],
+                    {"Oduya": "PERSON", "J. Tarrow": "PERSON", "P. Lind": "PERSON"}, cols=("quote", "speaker"))
+    assert got == [("We are taking in billions", "Oduya"), ("I like our situation.", "Oduya"),
+                   ("It works", "J. Tarrow"), ("It is cheap.", "J. Tarrow")], got

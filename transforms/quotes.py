@@ -382,14 +382,15 @@ _WORD_BEFORE_WINDOW = 64
 
 
 def _is_boundary(text: str, m: re.Match) -> bool:
-    """A sentence end, unless the word before the dot is an abbreviation or an initial."""
+    """A sentence end, unless the word before the dot is an abbreviation or an initial (a
+    letter: "on Nov. 8." ends a sentence)."""
     if text[m.start()] != ".":
         return True
     before = _WORD_BEFORE_RE.search(text, max(0, m.start() - _WORD_BEFORE_WINDOW), m.start())
     if not before:
         return True
     word = before.group(1).replace(".", "").casefold()
-    return not (len(word) == 1 or word in _ABBREV)
+    return not ((len(word) == 1 and word.isalpha()) or word in _ABBREV)
 
 
 def _clause_after(text: str, start: int, stop: int) -> int:
