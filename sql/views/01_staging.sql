@@ -13,6 +13,7 @@ select
     source,
     url,
     canonical_url,
+    input_ref,
     title,
     published_at,
     published_date,

@@ -244,6 +244,7 @@ select
     a.source,
     a.title,
     a.url,
+    a.input_ref,
     a.published_date,
     a.word_count,
     a.tone,
