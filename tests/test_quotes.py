@@ -717,17 +717,17 @@ def test_quote_marks_mixed_or_doubled_still_pair():
     names the speaker. A straight quote nested in a curly one stays inside it."""
     names = {"Ada Kellerman": "PERSON", "Ravi Ostrand": "PERSON", "Nell Pryce": "PERSON"}
     got = quotes_of([
-        "\u201cForty years of practising law,\" Ada Kellerman said, \"has taught me patience.\u201d",
+        "\u201cThirty winters on the bench,\" Ada Kellerman said, \"have made me a patient man.\u201d",
         "\"The figures were misleading,\u201d Ravi Ostrand said on Monday.",
-        "\u201cIt was an attempt to mislead voters,\u2019\u2019 Nell Pryce, chief executive of the charity, said.",
-        "''We gave him a chance but it didn't work out,'' said Nell Pryce. ''He should be fit by May.''",
+        "\u201cThe leaflet misled its readers,\u2019\u2019 Nell Pryce, chief executive of the charity, said.",
+        "''The trial week went badly for him,'' said Nell Pryce. ''His knee heals by May.''",
         "\u201cHe said \"yes\" to the offer,\u201d Ravi Ostrand said.",
     ], names, cols=("paragraph_index", "quote", "speaker"))
     assert got == [
-        (0, "Forty years of practising law", "Ada Kellerman"), (0, "has taught me patience.", "Ada Kellerman"),
+        (0, "Thirty winters on the bench", "Ada Kellerman"), (0, "have made me a patient man.", "Ada Kellerman"),
         (1, "The figures were misleading", "Ravi Ostrand"),
-        (2, "It was an attempt to mislead voters", "Nell Pryce"),
-        (3, "We gave him a chance but it didn't work out", "Nell Pryce"), (3, "He should be fit by May.", "Nell Pryce"),
+        (2, "The leaflet misled its readers", "Nell Pryce"),
+        (3, "The trial week went badly for him", "Nell Pryce"), (3, "His knee heals by May.", "Nell Pryce"),
         (4, "He said \"yes\" to the offer", "Ravi Ostrand"),
     ], got
 
@@ -740,15 +740,15 @@ def test_a_speaker_whose_job_title_outruns_the_window_after_the_quote():
     got = quotes_of([
         "\u201cThe plan is late,\u201d and the board, which met on Tuesday for the third time this month to "
         "weigh the costs, agreed with Vesna Kral, who said so.",
-        "\u201cWe saw a need to bring on more providers,\u201d Jeb Morrow, deputy associate administrator for "
-        "exploration in the Halden Space Agency\u2019s science directorate, said in a call with reporters.",
-        "''Personally, I would rather see him at local level. ''He has been on trial with a number of clubs,'' "
+        "\u201cThe fleet needed two more landers,\u201d Jeb Morrow, second deputy of planning and "
+        "lunar cargo in the Halden Space Agency\u2019s science office, said in a call with reporters.",
+        "''Frankly, a season at the local club would suit the boy. ''Three sides have looked at him this winter,'' "
         "said Vesna Kral.",
     ], names, cols=("paragraph_index", "quote", "speaker"))
     assert got == [
         (0, "The plan is late", None),
-        (1, "We saw a need to bring on more providers", "Jeb Morrow"),
-        (2, "Personally, I would rather see him at local level. He has been on trial with a number of clubs",
+        (1, "The fleet needed two more landers", "Jeb Morrow"),
+        (2, "Frankly, a season at the local club would suit the boy. Three sides have looked at him this winter",
          "Vesna Kral"),
     ], got
 
@@ -756,8 +756,8 @@ def test_a_speaker_whose_job_title_outruns_the_window_after_the_quote():
 def test_a_date_ending_in_one_digit_ends_the_sentence_before_the_next_quote():
     """'..., X said on Nov. 8. "..."': the dot after a single digit is a sentence end (an
     initial is a letter), so the next quote opens its sentence and continues X."""
-    got = quotes_of(["\u201cWe are taking in billions,\u201d Mr. Oduya said on Nov. 8. \u201cI like our situation.\u201d",
+    got = quotes_of(["\u201cTariff money keeps pouring in,\u201d Mr. Oduya said on Nov. 8. \u201cOur hand is strong.\u201d",
                      "\u201cIt works,\u201d said J. Tarrow. \u201cIt is cheap.\u201d P. Lind agreed."],
                     {"Oduya": "PERSON", "J. Tarrow": "PERSON", "P. Lind": "PERSON"}, cols=("quote", "speaker"))
-    assert got == [("We are taking in billions", "Oduya"), ("I like our situation.", "Oduya"),
+    assert got == [("Tariff money keeps pouring in", "Oduya"), ("Our hand is strong.", "Oduya"),
                    ("It works", "J. Tarrow"), ("It is cheap.", "J. Tarrow")], got
