@@ -357,14 +357,14 @@ def self_labels(items, model: str) -> list[list[tuple[int, int, str]]]:
     finds outside its targets and their titles: the corpus's other names ("Senate",
     "Facebook", "Republican") as that model labels them, so that a capitalised word of
     these sentences is not always a person or missing."""
-    from newsetl.transforms.ner import load_pipeline
+    from newsetl.transforms.ner import KEPT_LABELS, load_pipeline
 
-    nlp = load_pipeline(model)
+    nlp = load_pipeline(resolve_base(model))  # a package name, a folder or a vendored model
     out = []
     for (text, names, titles), doc in zip(items, nlp.pipe([t for t, _, _ in items], batch_size=128)):
-        taken = names + titles
-        out.append([(e.start_char, e.end_char, e.label_) for e in doc.ents
-                    if not any(_overlap(a, b, e.start_char, e.end_char) for a, b in taken)])
+        taken = names + titles  # names only: a full OntoNotes model also gives dates and numbers
+        out.append([(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in KEPT_LABELS
+                    and not any(_overlap(a, b, e.start_char, e.end_char) for a, b in taken)])
     return out
 
 
