@@ -131,7 +131,11 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        a site name set off by a separator; a speaker written in full as a name NER gave
 #        another label takes that name's entity; a day or month name is no speaker; a
 #        cookie or data-consent notice is boilerplate (consent_notice)
-PIPELINE_VERSION = "1.6.21"
+# 1.6.22: quotes whose marks are mixed (“...," he said) or doubled (''...,'') pair; a speaker's
+#        job title may run past the window after a quote ("Name, <long title>, said"); a dot
+#        after one digit ends a sentence for quotes ("said on Nov. 8. “..."); a page that is only
+#        a cookie or consent notice is a reject; a web page's authors are its byline's people
+PIPELINE_VERSION = "1.6.22"
 ENV_PREFIX = "NEWSETL_"
 
 
