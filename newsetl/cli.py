@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -175,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     from newsetl.settings import SettingsError
 
     args = build_parser().parse_args(argv)
+    # A log handler that fails (Prefect's API log worker, when a Ctrl-C lands while it starts
+    # its thread) must not print "--- Logging error ---" and a traceback at the user; the
+    # logging module's own switch for programs in production.
+    logging.raiseExceptions = False
     try:
         env.configure(quiet=True)
         args.settings = _settings(args)

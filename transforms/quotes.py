@@ -793,9 +793,9 @@ def _tail_verb(text: str, spans: list[_Span], k: int) -> tuple[tuple[int, int] |
     verb = _VERB_RE.search(text, *tail) if tail else None
     q_start = spans[k].start
     if verb is None and tail is not None and tail[1] == tail[0] + _TAIL_MAX_CHARS:
-        # '"...," Jo Doe, deputy associate administrator for exploration in the agency's
-        # science directorate, said': a name, then a job title longer than the window, then
-        # the verb; the window runs on through that appositive (`_SUBJECT_GAP_RE`).
+        # '"...," Jo Doe, second deputy of planning and lunar cargo at the agency's science
+        # office, said': a name, then a job title longer than the window, then the verb; the
+        # window runs on through that appositive (`_SUBJECT_GAP_RE`).
         named = _NAME_THEN_COMMA_RE.match(text, tail[0])
         if named:
             end = min(_clause_after(text, tail[0], _next_quote_start(text, spans, k)), tail[0] + _TAIL_APPOSITIVE_CHARS)
