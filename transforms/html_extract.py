@@ -288,15 +288,14 @@ def byline_names(names: list[str], site_name: str | None = None) -> list[str]:
             continue
         if name not in out:
             out.append(name)
+
     def key(n: str) -> str:  # "The Detroit News" and "Detroit News", "Cleveland com" and "cleveland"
         return _NOT_WORD.sub("", re.sub(r"(?i)^the\s+", "", n).casefold()).removesuffix("com")
 
     site = key(site_name or "")
     if len(site) >= 3 and len(out) > 1:
-        def of_site(n: str) -> bool:
-            k = key(n)
-            return len(k) >= 3 and (k.startswith(site) or site.startswith(k))
-        writers = [n for n in out if not of_site(n)]
+        keys = [key(n) for n in out]
+        writers = [n for n, k in zip(out, keys) if not (len(k) >= 3 and (k.startswith(site) or site.startswith(k)))]
         out = writers or out
     return out
 

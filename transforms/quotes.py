@@ -15,8 +15,9 @@ the quote. Straight marks are paired by context (an opening mark follows a space
 closing mark precedes one), so a missing closing mark spoils one quote, not the rest of
 the paragraph. Marks may be mixed (“...," he said, "...” or "...”: a straight closing
 mark ends a curly quote unless it closes a straight quote nested in it), and two
-apostrophes or backticks typed for a double mark (''...,'' he said) count as one. Single marks ‘...’ are used only when a paragraph has no double
-marks (British headline style), because ’ is also the apostrophe. The `quote` column
+apostrophes or backticks typed for a double mark (''...,'' he said) count as one.
+Single marks ‘...’ are used only when a paragraph has no double marks (British
+headline style), because ’ is also the apostrophe. The `quote` column
 holds the text inside the marks, trimmed, with a trailing comma dropped (the comma
 belongs to the attribution: “We will win,” he said). A title set in quote marks is no
 quote: a Title Case quote after a title noun ("the single “Black Water”") or in a list of
