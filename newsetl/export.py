@@ -310,8 +310,9 @@ def export_command(out_dir: str | None = None, settings: Settings | None = None)
         return 1
     out = (Path(out_dir) if out_dir else settings.parquet_dir).resolve()
     for name, t in manifest["tables"].items():
-        parts = t.get("partitions")
-        extra = f", {len(parts)} partitions" if parts is not None else ""
+        parts = t.get("partitions")  # the live tree's manifest lists files, several per day
+        extra = (f", {len({p.get(PARTITION_COLUMN) for p in parts})} partitions, {len(parts)} files"
+                 if parts is not None else "")
         print(f"{name}: {t['rows'] or 0} rows{extra}")
     print(f"wrote {out}")
     return 0

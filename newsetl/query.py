@@ -234,6 +234,9 @@ def _connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
     # The views read Parquet files under <warehouse>/parquet/: that folder and nothing else.
     allowed = str(Path(settings.parquet_dir).resolve()).replace("'", "''") + "/"
     try:
+        # Times as stored (UTC), on every machine: exports and `newsetl sql --out` label them
+        # UTC as the landed files do, not with the machine's zone ("Etc/UTC", "Europe/Paris").
+        con.execute("set global TimeZone = 'UTC'").fetchall()  # the instance's, for every connection
         con.execute(f"set allowed_directories = ['{allowed}']").fetchall()
         con.execute("set enable_external_access = false").fetchall()
         con.execute("set lock_configuration = true").fetchall()
@@ -241,8 +244,9 @@ def _connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
         # Connections to one file in one process share a database instance: another reader
         # locked it already. Go on only if it is locked exactly this way.
         got = con.execute("select current_setting('enable_external_access'), current_setting('lock_configuration'), "
-                          "current_setting('allowed_directories')").fetchall()[0]
-        if got[0] is not False or got[1] is not True or allowed.replace("''", "'") not in list(got[2] or []):
+                          "current_setting('allowed_directories'), current_setting('TimeZone')").fetchall()[0]
+        if (got[0] is not False or got[1] is not True or allowed.replace("''", "'") not in list(got[2] or [])
+                or got[3] != "UTC"):
             con.close()
             raise QueryFailed(f"cannot lock down a reader of {db}: it is open in this process with other settings")
     return con

@@ -176,7 +176,7 @@ def test_export_command(tmp_path, capsys):
     out = tmp_path / "elsewhere"
     assert export.export_command(str(out), settings) == 0
     assert (out / "manifest.json").exists()
-    assert "articles: 5 rows, 3 partitions" in capsys.readouterr().out
+    assert "articles: 5 rows, 3 partitions, 3 files" in capsys.readouterr().out
 
 
 def test_export_command_without_database(tmp_path, capsys):

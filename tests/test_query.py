@@ -154,6 +154,9 @@ def test_formats_to_files(settings, tmp_path):
     t = pq.read_table(tmp_path / "r.parquet")
     assert t.column("article_id").to_pylist() == ["a1", "a2", "a3", "a4", "a5"]
     assert t.schema.field("authors").type.value_type == "string"
+    # times are labelled UTC, as in the landed files, whatever the machine's zone
+    run_query("select timestamptz '2026-11-01 08:00:00+02' as t", settings, fmt="parquet", out=tmp_path / "t.parquet")
+    assert str(pq.read_schema(tmp_path / "t.parquet").field("t").type) == "timestamp[us, tz=UTC]"
 
     run_query(sql, settings, fmt="csv", out=tmp_path / "r.csv")
     c = pacsv.read_csv(tmp_path / "r.csv")
