@@ -112,7 +112,7 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        is the front, a name the article writes alone, and the names the model finds
 #        after the possessive (ner._possessive_glue)
 # 1.6.16: a NER span that ends in a lowercase joining or closed-class word runs on over the
-#        name after it ("Queen of the" + "South") or ends at its last name word ("Americast
+#        name after it ("Queen of the" + "South") or ends at its last name word ("Northwind
 #        said"; ner._mend_edges)
 # 1.6.17: a name's leading words written after the name are that name in the article
 #        ("Real" after "Real Madrid", "Pan Am" after "Pan Am World Airways"; entities rule 7e;

@@ -438,10 +438,10 @@ def test_a_span_glued_over_a_possessive_is_the_name_before_it_and_the_names_afte
     assert out[1] == [("Ladbrokes", "ORG"), ("Warren Lush", "PERSON")]
     assert calls == ["Warren Lush said punters were busy."]
     # "'s", and CoNLL's tokens with a space before the apostrophe
-    paras = ["Iliescu spoke .", "Iliescu 's Party of Social Democracy won ."]
-    out, _ = _glue(monkeypatch, paras, [[("Iliescu", "PERSON")], [("Iliescu 's Party of Social Democracy", "ORG")]],
-                   {"Party of Social Democracy": "ORG"})
-    assert out[1] == [("Iliescu", "PERSON"), ("Party of Social Democracy", "ORG")]
+    paras = ["Dravec spoke .", "Dravec 's Party of Civic Renewal won ."]
+    out, _ = _glue(monkeypatch, paras, [[("Dravec", "PERSON")], [("Dravec 's Party of Civic Renewal", "ORG")]],
+                   {"Party of Civic Renewal": "ORG"})
+    assert out[1] == [("Dravec", "PERSON"), ("Party of Civic Renewal", "ORG")]
 
 
 def test_a_possessive_inside_a_name_stays_one_span(monkeypatch):
@@ -488,9 +488,9 @@ def test_a_span_the_model_stopped_at_a_joining_word_runs_on_over_the_name_after_
     assert _mend(text, [("Queen of the", "ORG"), ("South", "LOC"), ("Hearts", "ORG")]) == [
         ("Queen of the South", "ORG"), ("Hearts", "ORG")]
     # no span there, and joining words before the name
-    text = "Ticket sales for Lord of the Rings rose, said Piet den Braber."
+    text = "Ticket sales for Lord of the Rings rose, said Piet den Vollert."
     assert _mend(text, [("Lord of", "WORK_OF_ART"), ("Piet den", "PERSON")]) == [
-        ("Lord of the Rings", "WORK_OF_ART"), ("Piet den Braber", "PERSON")]
+        ("Lord of the Rings", "WORK_OF_ART"), ("Piet den Vollert", "PERSON")]
     # in the model's raw output, which the paragraph cache holds
     text = "Queen of the South beat Hearts. Acmecorp said so."
     model = _SentenceModel({"Queen of the": "ORG", "Acmecorp said": "ORG"})
@@ -501,8 +501,8 @@ def test_a_span_the_model_stopped_at_a_joining_word_runs_on_over_the_name_after_
 def test_a_span_that_ends_in_a_closed_class_word_ends_at_its_last_name_word():
     cases = [
         ("Acmecorp said profits rose.", [("Acmecorp said", "ORG")], [("Acmecorp", "ORG")]),
-        ("The Security Council of definitive plans met.", [("Security Council of definitive", "ORG")],
-         [("Security Council", "ORG")]),
+        ("The Harbour Council of final plans met.", [("Harbour Council of final", "ORG")],
+         [("Harbour Council", "ORG")]),
         ("He sang Ring of Fire with his band.", [("Ring of Fire with", "WORK_OF_ART")], [("Ring of Fire", "WORK_OF_ART")]),
         # "and", "for" and "at the" join two names as often as one name: no run-on, the second stays
         ("Bands such as Foo Fighters and Iron Maiden played.", [("Foo Fighters and", "ORG"), ("Iron Maiden", "ORG")],

@@ -222,7 +222,7 @@ _POSSESSIVE_RE = re.compile(r"(?:['’ʼ][sS]|(?<=[sSzZ])['’ʼ])$")
 # A possessive inside a name, before a capitalised word: "Arsenal's Edu", "Ladbrokes' Warren
 # Lush". The "'" alone only after an "s" (a plural's possessive): "Dunkin' Donuts", "Lil'
 # Kim" and "O'Malley Group" have none. A space before the apostrophe: CoNLL's tokens
-# ("Iliescu 's Party"). Used by entities rule 7e and ner._possessive_glue.
+# ("Dravec 's Party"). Used by entities rule 7e and ner._possessive_glue.
 INNER_POSSESSIVE_RE = re.compile(r"(?:\s?['’]s\b|(?<=[sS])\s?['’])(?=\s+[A-Z0-9])")
 # Currency signs are wrapping too: NER glues them to the name before an amount ("Labour £"),
 # but not one glued to a capital: "A$", "US$" (CoNLL-2003 tags them MISC) name a currency.

