@@ -224,26 +224,31 @@ _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " · ", " • ", " :: ", ":
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+def _letters(text: str) -> str:
+    """`text` without case, spaces or punctuation: "SpaceNews.com" -> "spacenewscom"."""
+    return _NOT_WORD.sub("", text.casefold())
+
+
 def title_without_site(title: str | None, site: str | None) -> str | None:
     """`title` without a leading or trailing site name set off by a separator, compared
     without case or punctuation ("TechCrunch", "SpaceNews.com"); the title as it is when
     nothing else would be left."""
     if not title or not site:
         return title
-    key = _NOT_WORD.sub("", site.casefold())
+    key = _letters(site)
     if not key:
         return title
     for sep in _TITLE_SEPARATORS:
         at = title.rfind(sep)
         while at > 0:  # the site's own name may hold the separator ("Remember 80/90 - Memorabilia")
             rest = title[:at].rstrip()
-            if _NOT_WORD.sub("", title[at + len(sep):].casefold()) == key and _WORD.search(rest):
+            if _letters(title[at + len(sep):]) == key and _WORD.search(rest):
                 return rest
             at = title.rfind(sep, 0, at)
         at = title.find(sep)
         while at > 0:
             rest = title[at + len(sep):].lstrip()
-            if _NOT_WORD.sub("", title[:at].casefold()) == key and _WORD.search(rest):
+            if _letters(title[:at]) == key and _WORD.search(rest):
                 return rest
             at = title.find(sep, at + 1)
     return title
@@ -290,7 +295,7 @@ def byline_names(names: list[str], site_name: str | None = None) -> list[str]:
             out.append(name)
 
     def key(n: str) -> str:  # "The Detroit News" and "Detroit News", "Cleveland com" and "cleveland"
-        return _NOT_WORD.sub("", re.sub(r"(?i)^the\s+", "", n).casefold()).removesuffix("com")
+        return _letters(re.sub(r"(?i)^the\s+", "", n)).removesuffix("com")
 
     site = key(site_name or "")
     if len(site) >= 3 and len(out) > 1:

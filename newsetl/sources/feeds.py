@@ -32,6 +32,7 @@ from newsetl.urls import canonicalize_url, is_http_url, url_host
 
 FEED_MEDIA_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
+     # the older x- names, still what many servers (and Python's mimetypes) send
      "application/x-rss+xml", "application/x-atom+xml"}
 )
 

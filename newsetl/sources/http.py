@@ -50,6 +50,7 @@ import httpx
 from newsetl.records import RawDoc, Reject
 from newsetl.settings import Settings
 from newsetl.sources.decode import decode_bytes, looks_binary
+from newsetl.sources.feeds import FEED_MEDIA_TYPES
 from newsetl.urls import (
     address_refusal,
     canonicalize_url,
@@ -62,20 +63,9 @@ from newsetl.urls import (
 log = logging.getLogger(__name__)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-FEED_TYPES = frozenset(
-    {
-        "application/rss+xml",
-        "application/atom+xml",
-        # the older x- names, still what many servers (and Python's mimetypes) send
-        "application/x-rss+xml",
-        "application/x-atom+xml",
-        "application/rdf+xml",
-        "application/xml",
-        "text/xml",
-        "application/feed+json",
-        "application/json",
-    }
-)
+# A feed's own media types (feeds.FEED_MEDIA_TYPES), and the generic XML and JSON ones a feed
+# (or an XHTML page) may also be served as.
+FEED_TYPES = FEED_MEDIA_TYPES | frozenset({"application/xml", "text/xml", "application/json"})
 TEXT_TYPES = frozenset({"text/plain"})
 DEFAULT_ACCEPT = HTML_TYPES | FEED_TYPES | TEXT_TYPES
 
@@ -667,7 +657,7 @@ class Fetcher:
 def docs_from_result(res: FetchResult, settings: Settings, fetcher: Fetcher | None = None
                      ) -> Iterator[RawDoc | Reject]:
     """RawDoc(s) for one successful fetch: a page, a plain-text body, or a feed's items."""
-    from newsetl.sources.feeds import FEED_MEDIA_TYPES, is_feed, items_from_feed
+    from newsetl.sources.feeds import is_feed, items_from_feed
 
     source = url_host(res.final_url) or "http"
     if res.content_type in FEED_MEDIA_TYPES or (res.content_type not in HTML_TYPES and is_feed(res.content)):
