@@ -14,6 +14,7 @@ lands into a staging copy renamed over news.duckdb at the end, as for any run.
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date
 
 from newsetl.settings import Settings
@@ -67,9 +68,10 @@ def backfill_command(args, settings: Settings) -> int:
         print(f"newsetl backfill: no warehouse database at {settings.db_path}", file=sys.stderr)
         return 2
     wait = float(getattr(args, "wait", 0) or 0)
+    deadline = time.monotonic() + wait  # one --wait for both: the check and the run's lock
     try:
         check_writer_free(settings, wait)
-        summary = backfill(settings, since, until, outdated, wait_seconds=wait)
+        summary = backfill(settings, since, until, outdated, wait_seconds=max(0.0, deadline - time.monotonic()))
     except ValueError as exc:
         print(f"newsetl backfill: {exc}", file=sys.stderr)
         return 2

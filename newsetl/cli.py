@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 
 from newsetl import env
 
@@ -50,11 +51,12 @@ def cmd_run(args) -> int:
         # end waits for the heartbeat thread's next 1 s tick (0.5 s on average).
         no_heartbeats = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
         try:
+            deadline = time.monotonic() + args.wait  # one --wait for both: the check and the flow's lock
             check_writer_free(settings, args.wait)  # one line now, not a flow's traceback
             with prestarted_pool(settings), temporary_settings(no_heartbeats):
                 api_ready()
-                summary = run_flow(sources=args.sources, force=args.force, wait_seconds=args.wait,
-                                   settings=settings)
+                summary = run_flow(sources=args.sources, force=args.force,
+                                   wait_seconds=max(0.0, deadline - time.monotonic()), settings=settings)
         except WarehouseBusy as exc:
             print(f"newsetl run: {exc}", file=sys.stderr)
             return 3

@@ -214,6 +214,11 @@ def ddl(table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n);"
 
 
+def arrow_type(typ: str) -> pa.DataType:
+    """The Arrow type of a column of SQL type `typ` in the landed Parquet files."""
+    return _PA[typ]
+
+
 def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(name, _PA[typ]) for name, typ in TABLES[table]])
 

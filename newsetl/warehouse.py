@@ -307,6 +307,13 @@ def file_schema_id(path: Path) -> tuple[int, str]:
     return md.num_rows, hashlib.sha1("|".join(cols).encode()).hexdigest()[:16]
 
 
+def stored_schema_key() -> str:
+    """The columns and types of every article table's files, as one key (`_meta`)."""
+    text = "|".join(f"{t}.{c}:{typ}" for t in schema.PARTITIONED_TABLES for c, typ in schema.TABLES[t]
+                    if c in schema.stored_columns(t))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 def register_file(con, table: str, day, rel: str, path: Path, run_id: str) -> None:
     rows, sid = file_schema_id(path)
     con.execute("insert into _files (table_name, published_date, path, rows, bytes, run_id, created_at, retired_at, "
@@ -468,7 +475,8 @@ class Writer:
         except duckdb.Error as exc:
             raise WarehouseDamaged(f"cannot open the catalog {settings.db_path}: {str(exc).splitlines()[0]}; "
                                    "run `newsetl repair`") from None
-        self.migrated_files: list[str] = []
+        self.migrated_files: list[str] = []  # files written at start-up, for the old rows
+        self.migrated_retired: list[str] = []
         self._migrate_old_layout()
         ensure_catalog(self.con)
         self._delete_orphans()
@@ -476,6 +484,7 @@ class Writer:
         if get_meta(self.con, "derived") != DERIVED_VERSION:
             backfill_derived(self.con, self.files_root)
         self._fill_schema_ids()
+        self._conform_files()
         # The snapshot as this run starts; views are (re)made only for a fresh or migrated
         # catalog here, and at commit only for the tables whose files changed.
         self.open_files = {t: live_files(self.con, t) for t in schema.PARTITIONED_TABLES}
@@ -560,6 +569,45 @@ class Writer:
         if ids:
             with registered(self.con, "_sid", pl.DataFrame(ids, schema=["path", "sid"], orient="row")):
                 self.con.execute("update _files set schema_id = s.sid from _sid s where _files.path = s.path")
+
+    def _conform_files(self) -> None:
+        """After an upgrade that adds, drops or retypes a column of an article table, the
+        live files written before it are rewritten once with the current columns (null
+        where an old file has none). Every file of the Hive tree then has one schema:
+        `pl.scan_parquet` refuses a folder whose files differ, pyarrow.dataset and DuckDB
+        without union_by_name keep the first file's columns. A one-off cost per schema
+        change (each old file read and written once, in the first run after the upgrade);
+        otherwise a lookup of one `_meta` key. Which files differ is read off `_files.schema_id`
+        and one footer per distinct id."""
+        want = stored_schema_key()
+        if get_meta(self.con, "stored_schema") == want:
+            return
+        for table in schema.PARTITIONED_TABLES:
+            cols, typed = schema.stored_columns(table), dict(schema.TABLES[table])
+            target = [(c, schema.arrow_type(typed[c])) for c in cols]
+            conformed = []
+            # files of one schema id have one schema: one footer read per id, not per file
+            for rels, days in self.con.execute("select list(path order by path), list(published_date order by path) "
+                                               "from _files where table_name = ? and retired_at is null "
+                                               "group by schema_id", [table]).fetchall():
+                have = pq.read_schema(self.files_root / rels[0])
+                if [(f.name, f.type) for f in have] == target:
+                    continue
+                select = ", ".join(f"cast({c} as {typed[c]}) as {c}" if c in have.names
+                                   else f"cast(null as {typed[c]}) as {c}" for c in cols)
+                for rel, day in zip(rels, days):
+                    new_rel = f"{Path(rel).parent.as_posix()}/part-{self.tag}-m{uuid.uuid4().hex[:6]}.parquet"
+                    out = str(self._staged(new_rel)).replace("'", "''")
+                    esc = str(self.files_root / rel).replace("'", "''")
+                    self.con.execute(f"copy (select {select} from read_parquet('{esc}', hive_partitioning = false)) "
+                                     f"to '{out}' (format parquet, compression {COMPRESSION})")
+                    self._place(new_rel)
+                    self._register(table, new_rel, day, "conformed")
+                    self.migrated_files.append(new_rel)
+                    conformed.append(rel)
+            self._retire(conformed)
+            self.migrated_retired += conformed
+        set_meta(self.con, "stored_schema", want)
 
     def _gc_retired(self) -> None:
         """Files retired longer ago than the retention are deleted (open readers of old
@@ -920,7 +968,7 @@ class Writer:
         copies without them of the files that held replaced articles."""
         self.run_id = run_id
         self.new_files: list[str] = list(self.migrated_files)
-        self.retired: list[str] = []
+        self.retired: list[str] = list(self.migrated_retired)
         # Counted once per article, whatever batches it came in.
         self.changed_count = len(self.replaced & set(self.latest_batch))
         self.new_count = len(self.latest_batch) - self.changed_count
@@ -1050,14 +1098,16 @@ class Writer:
             self.con.execute("update _files set retired_at = now() where path in (select unnest(?))", [rels])
 
     def _copy_on_write(self, run_id: str, new_files: list[str]) -> list[str]:
-        """Files that hold rows of replaced articles are rewritten without them."""
+        """Files that hold rows of replaced articles are rewritten without them (this run's
+        own files hold only the new rows; those it rewrote at start-up hold old ones)."""
         if not self.replaced:
             return []
         retired = []
+        own = set(new_files) - set(self.migrated_files)
         self.con.register("_replaced", pl.DataFrame({"article_id": sorted(self.replaced)}).to_arrow())
         try:
             for table in schema.PARTITIONED_TABLES:
-                cands = [r for r in live_files(self.con, table, self.replaced_dates) if r not in new_files]
+                cands = [r for r in live_files(self.con, table, self.replaced_dates) if r not in own]
                 if not cands:
                     continue
                 hit = self.con.execute(
@@ -1082,6 +1132,9 @@ class Writer:
         finally:
             self.con.unregister("_replaced")
         self._retire(retired)
+        for r in retired:
+            if r in new_files:
+                new_files.remove(r)
         return retired
 
     def _compact(self, run_id: str, new_files: list[str]) -> list[str]:

@@ -75,6 +75,32 @@ def test_a_busy_warehouse_is_one_line_before_any_flow(tmp_path, capsys, cmd):
     assert "pid 4242" in err and "still writing after --wait 0.6 s" in err and "pass --wait" not in err, err
 
 
+def test_one_wait_covers_the_check_and_the_run(tmp_path, monkeypatch, capsys):
+    """--wait bounds the whole wait: time spent in the early check comes off what the run's
+    own lock may wait (it waited up to twice --wait)."""
+    import argparse
+    import time
+
+    from newsetl import warehouse
+    from newsetl.flows import backfill as B
+    from newsetl.settings import Settings
+
+    s = Settings(warehouse=tmp_path / "wh")
+    s.warehouse.mkdir()
+    s.db_path.write_bytes(b"")
+    monkeypatch.setattr(warehouse, "check_writer_free", lambda settings, wait: time.sleep(0.5))
+    asked = []
+
+    def busy(settings, since, until, outdated, wait_seconds):
+        asked.append(wait_seconds)
+        raise warehouse.WarehouseBusy("another newsetl run is writing")
+
+    monkeypatch.setattr(B, "backfill", busy)
+    args = argparse.Namespace(since=None, until=None, outdated=False, all_articles=True, wait=2.0)
+    assert B.backfill_command(args, s) == 3
+    assert len(asked) == 1 and 1.0 < asked[0] <= 1.5, asked
+
+
 @pytest.mark.parametrize("after", [0.0, 4.0])
 def test_ctrl_c_on_a_run_is_one_line_and_the_warehouse_stays_whole(tmp_path, after):
     """SIGINT as a run opens its warehouse (inside a DuckDB query, which turns it into

@@ -196,6 +196,60 @@ def test_views_bind_without_union_by_name_while_every_file_has_one_schema(settin
         con.close()
 
 
+def _as_written_before(settings, table: str, column: str) -> None:
+    """Make the warehouse look as a pipeline version without `column` left it: its live
+    files of `table` lack the column, and the catalog knows no current schema key."""
+    import pyarrow.parquet as pq
+
+    con = duckdb.connect(str(settings.db_path))
+    try:
+        for rel in W.live_files(con, table):
+            path = settings.parquet_dir / W.FILES / rel
+            old = pq.read_table(path).drop_columns([column])
+            path.unlink()  # the Hive tree's hard link keeps the file it had: rewrite both
+            pq.write_table(old, path)
+            link = settings.parquet_dir / rel
+            link.unlink()
+            link.hardlink_to(path)
+            con.execute("update _files set schema_id = ? where path = ?", [W.file_schema_id(path)[1], rel])
+        con.execute("delete from _meta where key = 'stored_schema'")
+    finally:
+        con.close()
+
+
+def test_files_of_an_older_schema_are_rewritten_once_to_the_current_one(settings, synth, model):
+    """An upgrade that adds a column: the first run after it rewrites the older files with
+    the column (null), so Polars, pyarrow and DuckDB read the Hive tree with one schema;
+    no row is lost or doubled, articles the run replaces included; later runs rewrite nothing."""
+    a = synth.make_batch(model, 0, 40, NOW)
+    run(settings, a, run_id="r1")
+    _as_written_before(settings, "articles", "input_ref")
+    tree = settings.parquet_dir / "articles"
+    ids = a["articles"]["article_id"].to_list()
+    run(settings, synth.make_batch(model, 40, 10, NOW), edited(a, ids[:5]), run_id="r2")
+    # before, the new files had the column and the old ones not: Polars raised SchemaError
+    got = pl.scan_parquet(tree, hive_partitioning=True).collect()
+    assert got.height == 50 and got["article_id"].n_unique() == 50
+    assert "input_ref" in got.columns
+    old = got.filter(~pl.col("article_id").is_in(ids[:5]) & pl.col("article_id").is_in(ids))
+    assert old.height == 35 and old["input_ref"].null_count() == 35  # the old files had none
+    con = catalog(settings)
+    try:
+        assert W.uniform_schema(con, "articles")  # views bind without union_by_name again
+        assert con.execute("select count(*), count(distinct article_id) from articles").fetchall()[0] == (50, 50)
+        conformed = con.execute("select count(*) from _files where run_id = 'conformed'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert conformed > 0
+    run(settings, synth.make_batch(model, 50, 5, NOW), run_id="r3")  # schema current: nothing rewritten
+    con = catalog(settings)
+    try:
+        assert con.execute("select count(*) from _files where run_id = 'conformed'").fetchall()[0][0] == conformed
+        assert con.execute("select count(*) from articles").fetchall()[0][0] == 55
+    finally:
+        con.close()
+
+
 def test_known_entities_come_from_the_same_source_and_window(settings, synth, model):
     a = synth.make_batch(model, 0, 60, NOW)
     run(settings, a, run_id="r1")
