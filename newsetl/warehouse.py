@@ -590,12 +590,13 @@ class Writer:
             for rels, days in self.con.execute("select list(path order by path), list(published_date order by path) "
                                                "from _files where table_name = ? and retired_at is null "
                                                "group by schema_id", [table]).fetchall():
-                have = pq.read_schema(self.files_root / rels[0])
-                if [(f.name, f.type) for f in have] == target:
-                    continue
+                present = [(rel, day) for rel, day in zip(rels, days) if (self.files_root / rel).exists()]
+                have = pq.read_schema(self.files_root / present[0][0]) if present else None
+                if have is None or [(f.name, f.type) for f in have] == target:
+                    continue  # (a listed file that is gone is `newsetl repair`'s business)
                 select = ", ".join(f"cast({c} as {typed[c]}) as {c}" if c in have.names
                                    else f"cast(null as {typed[c]}) as {c}" for c in cols)
-                for rel, day in zip(rels, days):
+                for rel, day in present:
                     new_rel = f"{Path(rel).parent.as_posix()}/part-{self.tag}-m{uuid.uuid4().hex[:6]}.parquet"
                     out = str(self._staged(new_rel)).replace("'", "''")
                     esc = str(self.files_root / rel).replace("'", "''")
