@@ -317,6 +317,9 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             # Pages that answered 304 are unchanged articles too, though no batch saw them.
             summary.articles_seen += fetcher.stats["not_modified"]
             summary.articles_unchanged += fetcher.stats["not_modified"]
+            # Feed items whose page an earlier item of this run had asked for: repeats.
+            summary.articles_seen += fetcher.stats["repeated_links"]
+            summary.duplicates_in_batch += fetcher.stats["repeated_links"]
             landed_any = bool(writer.latest_batch) or summary.articles_unchanged > 0
             summary.status = "completed" if landed_any or summary.rejects == 0 else "failed"
             if not landed_any and summary.rejects:

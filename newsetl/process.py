@@ -173,6 +173,20 @@ def consent_walls(paragraphs: pl.DataFrame) -> list[str]:
     return per.filter(pl.col("notice") & ~pl.col("text"))["article_id"].sort().to_list()
 
 
+def all_boilerplate(paragraphs: pl.DataFrame) -> dict[str, str]:
+    """Articles with no body or heading paragraph, whose text would be empty (a feed post
+    that is an embedded tweet: its one line is the page's own title): article_id -> a
+    reject reason naming what the paragraphs were."""
+    if paragraphs.height == 0:
+        return {}
+    per = (paragraphs.group_by("article_id")
+           .agg((pl.col("kind") != "boilerplate").any().alias("text"),
+                pl.col("kind_reason").unique(maintain_order=True).alias("why"))
+           .filter(~pl.col("text")))
+    return {aid: "no article text: every paragraph is boilerplate (" + ", ".join(w for w in why if w) + ")"
+            for aid, _, why in per.iter_rows()}
+
+
 def _doc_rows(docs: list[RawDoc], extracted: dict[int, object] | None = None,
               page_keys: list[int | None] | None = None) -> tuple[list[dict], list[Reject]]:
     """Per-document work that is Python by nature: HTML extraction (unless `extracted`
@@ -299,7 +313,7 @@ def prepare(
     # landed so by this same source keeps that id (a re-run must not land it twice).
     legacy = {i: article_id_for(c, h) for i, c, h in zip(ids, canon, hashes) if c and not has_host(c)}
     docs_df = docs_df.with_columns(pl.Series("canonical_url", canon, dtype=pl.String))
-    docs_df = docs_df.drop("body").with_columns(
+    docs_df = docs_df.with_columns(pl.col("body").hash().alias("_body")).drop("body").with_columns(
         pl.Series("content_hash", hashes, dtype=pl.String),
         pl.Series("article_id", ids, dtype=pl.String),
         # Language is detected in `enrich` (worker processes) when the source gave none.
@@ -308,17 +322,19 @@ def prepare(
     pages = (docs_df.filter(pl.col("page_key").is_not_null())
              .select(pl.col("page_key").alias("key"), "article_id", "content_hash"))
     # The same article twice in one batch: keep the last occurrence (the newest copy). An
-    # earlier one whose text differs is not lost without a trace: it becomes a reject.
+    # earlier one whose text differs is not lost without a trace: it becomes a reject (and
+    # is counted there only). One with the same text under another title (a page listed by
+    # two feeds) is a repeat.
     n_before = docs_df.height
-    last = docs_df.with_row_index("_row").group_by("article_id").agg(pl.col("_row").max(), pl.col("content_hash").last())
+    last = docs_df.with_row_index("_row").group_by("article_id").agg(pl.col("_row").max(), pl.col("_body").last())
     superseded = (docs_df.with_row_index("_row").join(last, on="article_id", suffix="_last")
-                  .filter((pl.col("_row") != pl.col("_row_last")) & (pl.col("content_hash") != pl.col("content_hash_last"))))
+                  .filter((pl.col("_row") != pl.col("_row_last")) & (pl.col("_body") != pl.col("_body_last"))))
     rejects.extend(
         Reject(src, ref, "another input later in this batch has the same URL and a different text; that one landed")
         for src, ref in superseded.select("source", "input_ref").iter_rows()
     )
-    docs_df = docs_df.unique(subset="article_id", keep="last", maintain_order=True)
-    dup_in_batch = n_before - docs_df.height
+    docs_df = docs_df.unique(subset="article_id", keep="last", maintain_order=True).drop("_body")
+    dup_in_batch = n_before - docs_df.height - superseded.height
 
     unchanged = 0
     new_ids, changed_ids = [], []
@@ -365,12 +381,14 @@ def prepare(
         batch_evidence = merge_evidence(earlier, batch_evidence)
     paras = classify_paragraphs(paras, arts, batch_evidence)
     walls = consent_walls(paras)
-    if walls:  # a cookie wall is no article: a reject, and what landed before stays
-        wall = pl.col("article_id").is_in(pl.Series(walls, dtype=pl.String).implode())
-        rejects.extend(Reject(src, ref, CONSENT_WALL_REASON)
-                       for src, ref in docs_df.filter(wall).select("source", "input_ref").iter_rows())
+    empty = all_boilerplate(paras)
+    if walls or empty:  # a cookie wall is no article: a reject, and what landed before stays
+        reasons = {**empty, **dict.fromkeys(walls, CONSENT_WALL_REASON)}
+        wall = pl.col("article_id").is_in(pl.Series(list(reasons), dtype=pl.String).implode())
+        rejects.extend(Reject(src, ref, reasons[aid])
+                       for aid, src, ref in docs_df.filter(wall).select("article_id", "source", "input_ref").iter_rows())
         docs_df, paras, pages = docs_df.filter(~wall), paras.filter(~wall), pages.filter(~wall)
-        gone = set(walls)
+        gone = set(reasons)
         reprocessed = [a for a in reprocessed if a not in gone]
         new_ids = [a for a in new_ids if a not in gone]
         changed_ids = [a for a in changed_ids if a not in gone]

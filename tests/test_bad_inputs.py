@@ -146,7 +146,7 @@ def test_a_json_feed_item_that_is_no_object_is_a_reject_and_keeps_the_numbering(
             "items": ["a string item", {"id": "b", "url": "https://example.org/b", "content_text": ARTICLE * 3}]}
     (tmp_path / "feed.json").write_text(json.dumps(feed))
     docs, rejects = read(tmp_path / "feed.json")
-    assert [d.input_ref.rsplit("#", 1)[1] for d in docs] == ["item1"]
+    assert [d.input_ref.rsplit("#", 1)[1] for d in docs] == ["b"]  # its id; an item without one: its place
     assert [(r.input_ref.rsplit("#", 1)[1], r.reason) for r in rejects] == [
         ("item0", "feed item has no content, no summary and no fetchable link")]
 
@@ -168,11 +168,20 @@ def test_an_earlier_text_under_the_same_url_in_one_batch_is_a_reject(tmp_path):
     (tmp_path / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     docs, _ = read(tmp_path / "news.jsonl")
     prep = prepare(docs)
-    assert prep.articles.height == 1 and prep.duplicates_in_batch == 2
+    # each input counted once: 1 landed, 2 rejects (they were counted as repeats too)
+    assert prep.articles.height == 1 and prep.duplicates_in_batch == 0
     assert "It opens in May." in " ".join(prep.paragraphs["text"].to_list())
     assert sorted((r.input_ref.rsplit(":", 1)[1], r.reason) for r in prep.rejects) == [
         ("1", "another input later in this batch has the same URL and a different text; that one landed"),
         ("2", "another input later in this batch has the same URL and a different text; that one landed")]
+    # the same text under another title (one page listed by two feeds): a repeat, no reject
+    rows = [{"url": "https://example.org/b", "title": "Library opens", "text": ARTICLE},
+            {"url": "https://example.org/b", "title": "New library for Marlow", "text": ARTICLE}]
+    (tmp_path / "titles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs, _ = read(tmp_path / "titles.jsonl")
+    prep = prepare(docs)
+    assert prep.articles.height == 1 and prep.duplicates_in_batch == 1 and prep.rejects == []
+    assert prep.articles["title"].to_list() == ["New library for Marlow"]  # the later listing, as for any repeat
 
 
 def test_a_url_with_no_host_names_an_article_only_within_its_source(tmp_path):

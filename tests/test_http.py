@@ -19,6 +19,8 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 CP1252_PAGE = "<html><body><p>Café – “quoted” naïve</p></body></html>".encode("cp1252")
 
 
+from newsetl.sources.http import ALLOW_PRIVATE as ALLOW  # noqa: E402
+
 def _routes(base_holder):
     def page(req):
         return Reply(200, PAGE, HTML)
@@ -232,11 +234,11 @@ def test_private_address_refused_when_guard_on(server, tmp_path):
     with Fetcher(make_settings(tmp_path, block_private_addresses=True), backoff=0.01) as f:
         res = f.fetch(server.url("/page"))
         assert isinstance(res, Reject)
-        assert res.reason == "loopback address 127.0.0.1 refused"
+        assert res.reason == "loopback address 127.0.0.1 refused" + ALLOW  # and how to allow it
         for url in ("http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd",
                     "ftp://example.com/x", "not a url"):
             assert isinstance(f.fetch(url), Reject)
-        assert f.fetch("http://10.0.0.1/").reason == "private address 10.0.0.1 refused"
+        assert f.fetch("http://10.0.0.1/").reason == "private address 10.0.0.1 refused" + ALLOW
     assert sum(server.hits.values()) == before  # nothing reached the server
 
 
@@ -253,7 +255,7 @@ def test_redirect_hops_are_checked(server, tmp_path):
         assert isinstance(f.fetch(server.url("/page")), FetchResult)
         res = f.fetch(server.url("/redirect-private"))
         assert isinstance(res, Reject)
-        assert res.reason == "redirect to http://10.0.0.1/secret: private address 10.0.0.1 refused"
+        assert res.reason == "redirect to http://10.0.0.1/secret: private address 10.0.0.1 refused" + ALLOW
         res = f.fetch(server.url("/redirect-file"))
         assert "only http and https" in res.reason
 
@@ -268,14 +270,15 @@ def test_dns_rebinding_caught_at_connect(server, tmp_path, monkeypatch):
     with Fetcher(settings, backoff=0.01) as f:
         res = f.fetch("http://rebind.example/page")
     assert isinstance(res, Reject)
-    assert res.reason == "private address 10.0.0.1 refused (rebind.example resolves to it)"
+    assert res.reason == "private address 10.0.0.1 refused (rebind.example resolves to it)" + ALLOW
 
 
 def test_robots_fetched_once_per_host_and_5xx_means_disallow(tmp_path):
     routes = {"/robots.txt": lambda r: Reply(503, b"down"), "/page": lambda r: Reply(200, PAGE, HTML)}
     with WebServer(routes) as srv, Fetcher(make_settings(tmp_path, http_retries=1), backoff=0.01) as f:
-        assert f.fetch(srv.url("/page")).reason.startswith("robots.txt disallows")
-        assert f.fetch(srv.url("/page")).reason.startswith("robots.txt disallows")
+        for _ in range(2):  # the reason says robots.txt was unavailable, not that it disallows
+            why = f.fetch(srv.url("/page")).reason
+            assert why.startswith(f"robots.txt of {srv.url('')} answered HTTP 503") and "disallow all" in why, why
         assert srv.hits["/robots.txt"] == 1 and srv.hits["/page"] == 0
     routes = {"/robots.txt": lambda r: Reply(404, b""), "/page": lambda r: Reply(200, PAGE, HTML)}
     with WebServer(routes) as srv, Fetcher(make_settings(tmp_path), backoff=0.01) as f:
@@ -459,8 +462,26 @@ def test_fetcher_refuses_6to4_and_site_local_hosts(server, tmp_path, monkeypatch
         res = f.fetch("http://sixtofour.example/page")
         assert isinstance(res, Reject)
         assert res.reason == ("6to4 address 2002:a00:1::1 wraps 10.0.0.1: private address 10.0.0.1 refused "
-                              "(sixtofour.example resolves to it)")
+                              "(sixtofour.example resolves to it)" + ALLOW)
         res = f.fetch("http://sitelocal.example/page")
         assert isinstance(res, Reject) and res.reason.startswith("site-local address fec0::5 refused")
         res = f.fetch("http://[2002:a00:1::1]/x")
-        assert isinstance(res, Reject) and res.reason.endswith("wraps 10.0.0.1: private address 10.0.0.1 refused")
+        assert isinstance(res, Reject) and res.reason.endswith("wraps 10.0.0.1: private address 10.0.0.1 refused" + ALLOW)
+
+
+def test_a_page_that_two_feeds_list_is_fetched_once_a_run(tmp_path):
+    """Two feeds (or one feed twice, or with a tracking parameter) link one page: one
+    request, the later items counted as repeats (they were fetched again and then rejected
+    as "a different text" when the feeds' titles differed)."""
+    from newsetl.sources.feeds import items_from_feed
+
+    def rss(title, link):
+        return (f"<rss version='2.0'><channel><title>{title}</title><item><title>{title} story</title>"
+                f"<link>{link}</link><description>Teaser.</description></item></channel></rss>").encode()
+
+    with WebServer({"/story": lambda r: Reply(200, PAGE, HTML)}) as srv, \
+            Fetcher(make_settings(tmp_path, respect_robots=False), backoff=0.01) as f:
+        a = list(items_from_feed("a.xml", rss("A", srv.url("/story")), fetcher=f))
+        b = list(items_from_feed("b.xml", rss("B", srv.url("/story?utm_source=rss")), fetcher=f))
+    assert len(a) == 1 and isinstance(a[0], RawDoc) and b == []
+    assert srv.hits["/story"] == 1 and f.stats["repeated_links"] == 1

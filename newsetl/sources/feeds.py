@@ -57,6 +57,9 @@ _TRUNCATED = re.compile(
     re.I,
 )
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
+_DOCTYPE_SYSTEM = re.compile(rb"<!DOCTYPE\s+[^\s>\[]+\s+(?:SYSTEM\s+[\"']([^\"']*)[\"']"
+                             rb"|PUBLIC\s+[\"'][^\"']*[\"']\s+[\"']([^\"']*)[\"'])", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 _SLASH_DATE = re.compile(
@@ -68,6 +71,9 @@ _SLASH_DATE = re.compile(
 class FeedItem:
     title: str | None = None
     link: str | None = None
+    # The entry's own page on the feed's site when `link` points at another site (a link
+    # blog's Atom entry: rel="alternate" is the story it links to, rel="related" its post)
+    permalink: str | None = None
     id: str | None = None
     published_at: datetime | None = None  # timezone-aware UTC, never in the future
     updated_at: datetime | None = None
@@ -175,10 +181,15 @@ def _parse_date_str(raw: str) -> datetime | None:
 # --- parsing --------------------------------------------------------------------------
 
 
+_INVISIBLE = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+
+
 def _visible_text(value: str | None) -> str:
+    """The text a reader sees: tags, scripts, styles and comments dropped (an embedded
+    tweet's script is no article text)."""
     if not value:
         return ""
-    return _WS.sub(" ", html_lib.unescape(_TAG.sub(" ", value))).strip()
+    return _WS.sub(" ", html_lib.unescape(_TAG.sub(" ", _INVISIBLE.sub(" ", value)))).strip()
 
 
 def html_text_len(value: str | None) -> int:
@@ -207,6 +218,10 @@ def parse_feed(data: bytes | str, base_url: str | None = None,
         prolog = prolog.decode("utf-16", "ignore").encode("utf-8")
     if _ENTITY_DECL.search(prolog.replace(b"\x00", b"")):
         return Reject("feed", ref, "XML entity declarations (DOCTYPE <!ENTITY>) refused for safety")
+    dtd = _DOCTYPE_SYSTEM.search(prolog.replace(b"\x00", b""))
+    if dtd and not re.match(rb"https?://", dtd.group(1) or dtd.group(2) or b"http://"):
+        # RSS 0.91's DOCTYPE names an http URL; one that names a file here is an attack
+        return Reject("feed", ref, "a DOCTYPE that points at a local file refused for safety")
     return _parse_xml_feed(data, base_url, ref, content_type)
 
 
@@ -227,9 +242,12 @@ def _parse_xml_feed(data: bytes, base_url: str | None, ref: str, content_type: s
                              resolve_relative_uris=True)
     except Exception as exc:  # feedparser is lenient, but never let it end a batch
         return Reject("feed", ref, f"feed could not be parsed: {type(exc).__name__}: {exc}")
+    broken = _xml_error(data)
     if not d.get("version") and not d.entries:
         why = d.get("bozo_exception")
         return Reject("feed", ref, "not an RSS/Atom/JSON feed" + (f" ({why})" if why else ""))
+    if broken and not d.entries:
+        return Reject("feed", ref, f"feed XML is broken ({broken}); no item could be read")
     feed = d.feed
     feed_title = _clean(feed.get("title"))
     feed_link = feed.get("link")
@@ -261,10 +279,14 @@ def _parse_xml_feed(data: bytes, base_url: str | None, ref: str, content_type: s
         tags = [t.get("term") for t in e.get("tags") or [] if t.get("term")]
         if tags:
             extra["categories"] = tags
+        title = e.get("title")
+        if (e.get("title_detail") or {}).get("type") == "text/html" and title and _MARKUP.search(title):
+            title = _MARKUP.sub("", title)  # "<span class=\"webrupee\">₹</span>4,000 crore"
         items.append(
             FeedItem(
-                title=_clean(e.get("title")),
+                title=_clean(title),
                 link=e.get("link"),
+                permalink=_own_permalink(e, feed_link),
                 id=e.get("id"),
                 published_at=published or updated,
                 updated_at=updated,
@@ -279,7 +301,42 @@ def _parse_xml_feed(data: bytes, base_url: str | None, ref: str, content_type: s
                 extra=extra,
             )
         )
+    if broken:  # the items before the break are read; the caller says the rest may be lost
+        for it in items:
+            it.extra["feed_xml_error"] = broken
     return items
+
+
+def _xml_error(data: bytes) -> str | None:
+    """Why a feed's XML ends before its root element closes (a cut-off download, a
+    truncated file), or None. Whatever else feedparser copes with (a stray declaration,
+    a wrong encoding label) is no loss of items: the root's end tag is the check."""
+    root = _ROOT.match(_PROLOG.sub("", _head_text(data), count=1))
+    if not root:
+        return None
+    name = re.escape(root.group(0)[1:]).encode()
+    tail = re.sub(rb"(\s|<!--.*?-->)+$", b"", data[-4096:].replace(b"\x00", b""), flags=re.S)
+    if re.search(rb"</" + name + rb"\s*>$", tail):
+        return None
+    return f"it ends before its closing </{root.group(0)[1:]}> tag: a cut-off download or file?"
+
+
+def _own_permalink(entry, feed_link: str | None) -> str | None:
+    """A link of the entry on the feed's own site, when its main link leaves the site."""
+    site = _site(feed_link)
+    if not site or _site(entry.get("link")) in ("", site):
+        return None
+    for link in entry.get("links") or []:
+        href = link.get("href")
+        if link.get("rel") in ("related", "alternate", "bookmark") and is_http_url(href) and _site(href) == site:
+            return href
+    guid = entry.get("id")
+    return guid if is_http_url(guid) and _site(guid) == site else None
+
+
+def _site(url: str | None) -> str:
+    host = url_host(url) if url else ""
+    return host[4:] if host.startswith("www.") else host
 
 
 def _clean(value: str | None) -> str | None:
@@ -416,14 +473,23 @@ def items_from_feed(source_ref: str, data: bytes | str, settings: Settings | Non
     if not items:  # a feed with no items (or cut before the first) must not vanish silently
         yield Reject(src, str(source_ref), "feed has no items")
         return
-    to_fetch: list[tuple[int, FeedItem]] = []
+    broken = next((it.extra["feed_xml_error"] for it in items if "feed_xml_error" in it.extra), None)
+    if broken:  # what was read lands; the feed itself is a reject that says the rest may be lost
+        yield Reject(src, str(source_ref), f"feed XML is broken ({broken}); the {len(items)} items before the "
+                                           "break were read, any after it are lost")
+    to_fetch: list[tuple[str, FeedItem]] = []
     for i, item in enumerate(items):
-        ref = f"{source_ref}#item{i}"
+        ref = _item_ref(source_ref, item, i)
         full = _full_body(item)
         if full is not None:
-            yield _doc(src, ref, item, full[0], full[1], "feed_content")
+            doc = _doc(src, ref, item, full[0], full[1], "feed_content")
+            if item.permalink:  # a link blog's post is its own page, not the story it links to
+                doc.extra["links_to"] = doc.url
+                doc.url, doc.canonical_url = item.permalink, canonicalize_url(item.permalink)
+            yield doc
         elif fetcher is not None and is_http_url(item.link):
-            to_fetch.append((i, item))
+            if getattr(fetcher, "first_ask", lambda url: True)(item.link):
+                to_fetch.append((ref, item))
         elif item.content or item.summary:
             body = item.content or item.summary
             is_html = item.content_is_html if item.content else item.summary_is_html
@@ -433,10 +499,15 @@ def items_from_feed(source_ref: str, data: bytes | str, settings: Settings | Non
     if not to_fetch:
         return
     results = fetcher.fetch_many(item.link for _, item in to_fetch)
-    for (i, item), res in zip(to_fetch, results):
-        ref = f"{source_ref}#item{i}"
+    for (ref, item), res in zip(to_fetch, results):
         if isinstance(res, Reject):
-            yield Reject(src, ref, f"{item.link}: {res.reason}")
+            own = _own_text(item)
+            if own is not None:  # the page failed, but the feed carried the item's text: that lands
+                doc = _doc(src, ref, item, own[0], own[1], "feed_content")
+                doc.extra["page_error"] = f"{item.link}: {res.reason}"
+                yield doc
+            else:
+                yield Reject(src, ref, f"{item.link}: {res.reason}")
             continue
         if res.not_modified:
             continue
@@ -454,6 +525,25 @@ def items_from_feed(source_ref: str, data: bytes | str, settings: Settings | Non
         yield doc
 
 
+def _item_ref(source_ref: str, item: FeedItem, i: int) -> str:
+    """`<feed>#<guid>`: an item's guid stays its own when the feed gains items (a position
+    does not); `#item<N>` when it has none."""
+    key = item.id.strip() if isinstance(item.id, str) and item.id.strip() else f"item{i}"
+    return f"{source_ref}#{key}"
+
+
+def _own_text(item: FeedItem) -> tuple[str, bool] | None:
+    """The item's full-content field (content:encoded, Atom <content>, JSON content_*)
+    when it holds text that is not a teaser: what lands when its page cannot be fetched.
+    A summary never does (it is a teaser of the page by definition)."""
+    if not item.content:
+        return None
+    text = _visible_text(item.content) if item.content_is_html else item.content.strip()
+    if len(re.findall(r"\w", text)) < 20 or _TRUNCATED.search(text[-200:]):
+        return None
+    return item.content, item.content_is_html
+
+
 def _doc(source: str, ref: str, item: FeedItem, body: str, is_html: bool, content_from: str) -> RawDoc:
     extra = dict(item.extra)
     extra["content_from"] = content_from
@@ -463,6 +553,8 @@ def _doc(source: str, ref: str, item: FeedItem, body: str, is_html: bool, conten
         extra["feed_title"] = item.feed_title
     if item.updated_at:
         extra["updated_at"] = item.updated_at.isoformat()
+    if is_html and not _MARKUP.search(body):  # plain text in an HTML field: its lines are its paragraphs
+        body, is_html = html_lib.unescape(body), False
     return RawDoc(
         source=source,
         input_ref=ref,

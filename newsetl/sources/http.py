@@ -67,6 +67,7 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # (or an XHTML page) may also be served as.
 FEED_TYPES = FEED_MEDIA_TYPES | frozenset({"application/xml", "text/xml", "application/json"})
 TEXT_TYPES = frozenset({"text/plain"})
+ALLOW_PRIVATE = "; NEWSETL_BLOCK_PRIVATE_ADDRESSES=false allows it"  # said with a refused address
 DEFAULT_ACCEPT = HTML_TYPES | FEED_TYPES | TEXT_TYPES
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -166,7 +167,7 @@ class _GuardedBackend(httpcore.SyncBackend):
         for ip in addresses:
             reason = self._refuse_ip(ip)
             if reason:
-                raise _Failure(reason if ip == host else f"{reason} ({host} resolves to it)")
+                raise _Failure((reason if ip == host else f"{reason} ({host} resolves to it)") + ALLOW_PRIVATE)
         # IPv4 first: hosts with AAAA records but no IPv6 route are common.
         addresses.sort(key=lambda ip: ":" in ip)
         last: Exception | None = None
@@ -375,7 +376,8 @@ class Fetcher:
         self._max_workers = max(1, max_workers)
         self._pool: ThreadPoolExecutor | None = None
         # Counters for run summaries and tests.
-        self.stats = {"requests": 0, "retries": 0, "not_modified": 0, "rejected": 0}
+        self.stats = {"requests": 0, "retries": 0, "not_modified": 0, "rejected": 0, "repeated_links": 0}
+        self._item_pages: set[str] = set()  # canonical URLs of feed items' pages asked for in this run
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -385,6 +387,17 @@ class Fetcher:
             self._pool = None
         self._client.close()
         self._store.close()
+
+    def first_ask(self, url: str) -> bool:
+        """False for a feed item's page this run asked for already (another feed, or the
+        same feed twice, lists it): it is fetched and counted once."""
+        key = canonicalize_url(url)
+        with self._lock:
+            if key in self._item_pages:
+                self.stats["repeated_links"] += 1
+                return False
+            self._item_pages.add(key)
+            return True
 
     def forget(self, url: str) -> None:
         """No validators for `url` after this run (a feed: read whole every time)."""
@@ -471,7 +484,7 @@ class Fetcher:
         for ip in addresses:
             reason = self._refuse_ip(ip)
             if reason:
-                return reason if ip == host else f"{reason} ({host} resolves to it)"
+                return (reason if ip == host else f"{reason} ({host} resolves to it)") + ALLOW_PRIVATE
         return None
 
     def _fetch(self, url: str, conditional: bool) -> FetchResult:
@@ -487,7 +500,10 @@ class Fetcher:
             if refusal:
                 raise _Failure(refusal if current == url else f"redirect to {current}: {refusal}")
             if s.respect_robots and not self._robots_allow(current):
-                raise _Failure(f"robots.txt disallows {current}")
+                down = getattr(self._robots.get(_origin(current)), "unavailable", None)
+                raise _Failure(f"robots.txt of {_origin(current)} answered {down}: RFC 9309 reads that as "
+                               f"\"disallow all\", so {current} is not fetched" if down
+                               else f"robots.txt disallows {current}")
             headers = {}
             if validators:
                 etag, last_modified = validators
@@ -600,8 +616,7 @@ class Fetcher:
     # -- robots.txt ------------------------------------------------------------------
 
     def _robots_allow(self, url: str) -> bool:
-        parts = urlsplit(url)
-        key = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        key = _origin(url)
         with self._lock:
             lock = self._robots_locks.setdefault(key, threading.Lock())
         with lock:
@@ -634,6 +649,7 @@ class Fetcher:
         except _Failure as f:
             if f.status is not None and f.status >= 500:
                 parser.disallow_all = True
+                parser.unavailable = f.reason  # said in the page's reject
                 return parser
             log.debug("robots.txt for %s unavailable: %s", origin, f.reason)
             return None
@@ -647,8 +663,14 @@ class Fetcher:
             return parser
         if resp.status >= 500:
             parser.disallow_all = True
+            parser.unavailable = _status_text(resp)
             return parser
         return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 # --- source entry point ---------------------------------------------------------------
@@ -660,7 +682,9 @@ def docs_from_result(res: FetchResult, settings: Settings, fetcher: Fetcher | No
     from newsetl.sources.feeds import is_feed, items_from_feed
 
     source = url_host(res.final_url) or "http"
-    if res.content_type in FEED_MEDIA_TYPES or (res.content_type not in HTML_TYPES and is_feed(res.content)):
+    # by content too: servers send feeds as text/html or text/plain (an HTML page's root is
+    # never <rss>, <feed> or <rdf:RDF>)
+    if res.content_type in FEED_MEDIA_TYPES or is_feed(res.content):
         if fetcher is not None:
             fetcher.forget(res.url)
         yield from items_from_feed(res.url, res.content, settings, fetcher=fetcher,
