@@ -69,6 +69,16 @@ def test_article_parameters_are_kept():
     assert canonicalize_url("https://ex.com/?p=123&page=2") == "https://ex.com/?p=123&page=2"
 
 
+def test_a_feed_origin_tag_is_tracking_but_a_source_parameter_is_not():
+    assert (canonicalize_url("https://medium.com/p/d920a791d0ab?source=rss----3a8144eabfe3---4")
+            == "https://medium.com/p/d920a791d0ab")
+    assert canonicalize_url("https://ex.com/a?id=3&from=RSS") == "https://ex.com/a?id=3"
+    assert canonicalize_url("https://ex.com/a?src=feed&id=3") == "https://ex.com/a?id=3"
+    # a parameter of that name with another value may pick the article (or its version)
+    assert canonicalize_url("https://ex.com/a?source=reuters") == "https://ex.com/a?source=reuters"
+    assert not turls.is_tracking_param("source", "archive")
+
+
 def test_one_query_encoding():
     assert canonicalize_url("https://ex.com/p?q=two+words") == canonicalize_url("https://ex.com/p?q=two%20words")
     assert canonicalize_url("https://ex.com/p?q=two+words") == "https://ex.com/p?q=two%20words"

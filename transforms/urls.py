@@ -41,10 +41,17 @@ TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_")
 _QUERY_SAFE = "-._~!$'()*,;:@/?"
 
 
-def is_tracking_param(name: str) -> bool:
+# A link that a feed tags with where it came from: Medium's "?source=rss----3a8144eabfe3---4",
+# "?from=rss", "?src=feed" (the name says "origin", the value says "a feed").
+FEED_ORIGIN_PARAMS = frozenset({"source", "src", "from", "via", "origin"})
+FEED_ORIGIN_VALUES = ("rss", "feed", "atom")
+
+
+def is_tracking_param(name: str, value: str = "") -> bool:
     """True for a query parameter that only tracks the click (case-insensitive)."""
     n = name.lower()
-    return n in TRACKING_PARAMS or n.startswith(TRACKING_PREFIXES)
+    return (n in TRACKING_PARAMS or n.startswith(TRACKING_PREFIXES)
+            or (n in FEED_ORIGIN_PARAMS and value.lower().startswith(FEED_ORIGIN_VALUES)))
 
 
 def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
@@ -82,7 +89,7 @@ def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
     path = "".join(quote(c) if c.isspace() or ord(c) < 32 or ord(c) == 127 else c for c in parts.path) or "/"
     params = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if (k or v) and not is_tracking_param(k)  # a bare "=" names nothing (and would print as "")
+        if (k or v) and not is_tracking_param(k, v)  # a bare "=" names nothing (and would print as "")
     ]
     params.sort()
     query = "&".join(
