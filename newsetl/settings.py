@@ -235,10 +235,14 @@ class Settings(BaseSettings):
     # HTTP
     http_timeout: float = Field(20.0, gt=0)
     http_max_bytes: int = Field(20_000_000, gt=0)
+    # Publishers read it to know who fetches: put your contact in it
+    # (NEWSETL_HTTP_USER_AGENT="newsetl/0.1 (+https://your.site; you@your.site)").
     http_user_agent: str = "newsetl/0.1 (+https://example.invalid/newsetl)"
     http_per_host_concurrency: int = Field(2, ge=1)
     http_per_host_delay: float = Field(0.5, ge=0)
     http_max_redirects: int = Field(5, ge=0)
+    # Attempts per request, the first included (1: no retry), on timeouts, 5xx, 408 and 429;
+    # a reject says "after N tries".
     http_retries: int = Field(3, ge=0)
     respect_robots: bool = True
     # Refuse private/loopback addresses after DNS resolution (SSRF guard).
