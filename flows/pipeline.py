@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections import deque
+from contextlib import ExitStack, contextmanager
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -29,7 +30,7 @@ from newsetl.sources.dispatch import iter_sources, run_batches
 from newsetl.sources.files import estimate_articles
 from newsetl.sources.http import Fetcher
 from newsetl.transforms.entities import known_surnames
-from newsetl.warehouse import Writer, writer_lock
+from newsetl.warehouse import WarehouseBusy, Writer, writer_lock
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
@@ -258,7 +259,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
-    with interrupts_as_such(), writer_lock(settings, wait_seconds), \
+    with interrupts_as_such(), _writer_lock_said(settings, wait_seconds), \
             Fetcher(settings, conditional=not force) as fetcher, pagecrash.CrashJournal(settings.state_dir) as journal:
         writer = Writer(settings)
         try:
@@ -351,19 +352,44 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     return summary
 
 
-def _say_when_scheduled(summary: RunSummary) -> None:
-    """A served deployment's run prints one line to the `newsetl schedule` console (which
-    showed nothing of its runs); `newsetl run` prints the whole summary itself."""
+def _deployment_name() -> str | None:
     try:
         from prefect.runtime import deployment
 
-        name = deployment.name
+        return deployment.name
     except Exception:  # no Prefect runtime context: not a deployment's run
-        return
+        return None
+
+
+@contextmanager
+def _writer_lock_said(settings: Settings, wait_seconds: float):
+    """writer_lock; a served deployment's run that cannot get it says so in one line on the
+    `newsetl schedule` console (else only Prefect's traceback on stderr told)."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock(settings, wait_seconds))
+        except WarehouseBusy as exc:
+            name = _deployment_name()
+            if name:
+                print(f"newsetl schedule: {name}: not run: {exc}", flush=True)
+            raise
+        yield
+
+
+def _say_when_scheduled(summary: RunSummary) -> None:
+    """A served deployment's run prints one line to the `newsetl schedule` console (which
+    showed nothing of its runs); `newsetl run` prints the whole summary itself."""
+    name = _deployment_name()
     if name:
         print(f"newsetl schedule: {name}: {summary.status}, {summary.articles_new} new, "
               f"{summary.articles_changed} changed, {summary.articles_unchanged} unchanged, "
               f"{summary.rejects} rejected; {summary.seconds:.1f} s (run {summary.run_id})", flush=True)
+        if summary.status != "completed":  # so Prefect shows the run Failed, as `runs` does
+            raise NothingLanded(f"{name}: {summary.message or summary.status}")
+
+
+class NothingLanded(RuntimeError):
+    """A served deployment's run that landed nothing (every input rejected)."""
 
 
 def _publish_artifact(summary: RunSummary, settings: Settings) -> None:

@@ -7,8 +7,14 @@
   warehouse, served by this process (`prefect.serve`). At most one run of a deployment at a
   time: deployment concurrency limit 1 with collision strategy CANCEL_NEW, so a run due
   while the previous one still works is cancelled, not queued. A run that would start more
-  than `late_after_seconds` after its scheduled time (the machine slept, the serve process
-  was down) is skipped: set to Cancelled, named "Skipped", instead of piling up.
+  than `late_after_seconds` after its scheduled time (the machine slept, the runner was
+  stopped with SIGSTOP) is skipped: set to Cancelled, named "Skipped", instead of piling up.
+  While this process is stopped Prefect holds no scheduled runs of its deployments: at the
+  next start the latest run due meanwhile runs if it is at most `late_after_seconds` late
+  (`catch_up_missed_runs`), and runs a stop mid-run left Running are set Crashed, which
+  frees the deployment's concurrency slot (`settle_interrupted_runs`).
+- One `newsetl schedule` per state folder (a lock file beside the Prefect database); its
+  local server ends with it, even when it is killed.
 - Runs are incremental: the flow skips unchanged articles and URL sources use
   conditional GET, so a no-change run costs reading the inputs and nothing more.
 - `--once`: run every deployment once now, in this process, print a summary and exit.
@@ -16,6 +22,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -42,6 +49,7 @@ DEFAULT_LATE_AFTER_SECONDS = 600
 # How often the late-run sweeper looks (the runner itself polls every ~10 s).
 SWEEP_SECONDS = 5.0
 STATE_FILE = "newsetl-schedule.json"  # under PREFECT_HOME: api url and pids, for operators
+LOCK_FILE = "newsetl-schedule.lock"  # under PREFECT_HOME: one serving process at a time
 
 
 class ConfigError(ValueError):
@@ -76,24 +84,32 @@ def load_config(path: str | Path | None) -> list[DeploymentSpec]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    unknown = sorted(set(data) - {"defaults", "deployment"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)} (known: [defaults], [[deployment]])")
     defaults = data.get("defaults", {})
     base = path.parent
     specs: list[DeploymentSpec] = []
     for i, raw in enumerate(data.get("deployment", [])):
         d = {**defaults, **raw}
+        where = f"{path}: deployment {d.get('name') or '#' + str(i + 1)!r}"
+        unknown = sorted(set(d) - set(KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(KEYS)})")
         missing = [k for k in ("name", "sources", "cron") if not d.get(k)]
         if missing:
             raise ConfigError(f"{path}: deployment #{i + 1} lacks {', '.join(missing)}")
+        for key, value in d.items():
+            if not isinstance(value, KEYS[key]) or isinstance(value, bool) and bool not in KEYS[key]:
+                raise ConfigError(f"{where}: {key} = {value!r} is not {KEY_KINDS[key]}")
+            if key in ("late_after_seconds", "wait_seconds") and value < 0:
+                raise ConfigError(f"{where}: {key} = {value!r} is negative")
         sources = [d["sources"]] if isinstance(d["sources"], str) else list(d["sources"])
+        if not all(isinstance(x, str) and x.strip() for x in sources):
+            raise ConfigError(f"{where}: sources must be paths or URLs (strings)")
         sources = [s if "://" in s or s.startswith("warehouse:") else str((base / s).resolve()) for s in sources]
         wh = d.get("warehouse")
-        try:
-            from croniter import croniter
-
-            if not croniter.is_valid(d["cron"]):
-                raise ConfigError(f"{path}: deployment {d['name']!r}: invalid cron {d['cron']!r}")
-        except ImportError:
-            pass
+        _check_cron(where, str(d["cron"]), str(d.get("timezone", "UTC")))
         specs.append(DeploymentSpec(
             name=str(d["name"]), sources=sources, cron=str(d["cron"]), timezone=str(d.get("timezone", "UTC")),
             warehouse=str((base / wh).resolve()) if wh else None,
@@ -107,6 +123,30 @@ def load_config(path: str | Path | None) -> list[DeploymentSpec]:
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: deployment names must be unique")
     return specs
+
+
+# What a deployment (or [defaults]) may set, and the TOML types each takes.
+KEYS = {"name": (str,), "sources": (str, list), "cron": (str,), "timezone": (str,), "warehouse": (str,),
+        "late_after_seconds": (int, float), "wait_seconds": (int, float), "description": (str,),
+        "tags": (list,)}
+KEY_KINDS = {"name": "a string", "sources": "a string or a list of strings", "cron": "a string",
+             "timezone": "a string", "warehouse": "a string", "late_after_seconds": "a number",
+             "wait_seconds": "a number", "description": "a string", "tags": "a list"}
+
+
+def _check_cron(where: str, cron: str, tz: str) -> None:
+    """Prefect's own schedule validation (five fields in range, an IANA time zone), now:
+    else the server would start first and the mistake show as a traceback."""
+    from pydantic import ValidationError
+    from prefect.client.schemas.schedules import CronSchedule
+
+    if len(cron.split()) != 5 and not cron.strip().startswith("@"):
+        raise ConfigError(f"{where}: cron {cron!r} needs five fields (minute hour day month weekday)")
+    try:
+        CronSchedule(cron=cron, timezone=tz)
+    except ValidationError as exc:
+        msg = "; ".join(e.get("msg", "").removeprefix("Value error, ") for e in exc.errors())
+        raise ConfigError(f"{where}: {msg}") from None
 
 
 # ---------------------------------------------------------------- local Prefect server
@@ -185,13 +225,98 @@ def skip_late_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> 
     return skipped
 
 
+def settle_interrupted_runs(specs: list[DeploymentSpec]) -> int:
+    """Runs of these deployments still Pending, Running or Cancelling when `newsetl schedule`
+    starts were left so by a schedule process that stopped mid-run (Ctrl-C, kill -9): this
+    one is the only process that serves them (`_only_schedule`), so none is alive. Each is
+    set Crashed, which also frees the deployment's concurrency slot: else every later run
+    of it was cancelled ("Deployment concurrency limit reached"), for good, without a word."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState
+    from prefect.client.schemas.filters import FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    settled = 0
+    with get_client(sync_client=True) as client:
+        for s in specs:
+            try:
+                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
+            except Exception:  # never served
+                continue
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(
+                    any_=[StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]))))
+            for run in runs:
+                client.set_flow_run_state(run.id, Crashed(
+                    message="the newsetl schedule process running it stopped mid-run (found at its next start); "
+                            "the warehouse is whole: the next run, or `newsetl repair`, finishes or drops "
+                            "what it had begun"), force=True)
+                settled += 1
+    return settled
+
+
+def catch_up_missed_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> list[str]:
+    """A run due while `newsetl schedule` was stopped (Prefect pauses a served deployment and
+    deletes its scheduled runs when the serve process stops) is run now if it is at most
+    `late_after_seconds` late, once: the latest cron time before now, when no run of the
+    deployment is for it. Older ones are past their window, as a late run is. Returns the
+    names of the deployments given a run."""
+    from zoneinfo import ZoneInfo
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId,
+                                                FlowRunFilterExpectedStartTime)
+    from prefect.states import Scheduled
+
+    try:
+        from prefect._vendor.croniter import croniter  # what Prefect's own cron schedules use
+    except ImportError:  # pragma: no cover - another Prefect release
+        return []
+    now = now or datetime.now(timezone.utc)
+    started = []
+    with get_client(sync_client=True) as client:
+        for s in specs:
+            try:
+                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
+            except Exception:  # never served: nothing was missed
+                continue
+            due = croniter(s.cron, now.astimezone(ZoneInfo(s.timezone))).get_prev(datetime)
+            if (now - due).total_seconds() > s.late_after_seconds:
+                continue
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
+                expected_start_time=FlowRunFilterExpectedStartTime(
+                    after_=due - timedelta(seconds=1), before_=now + timedelta(seconds=1))), limit=1)
+            if runs:
+                continue
+            client.create_flow_run_from_deployment(dep.id, state=Scheduled(
+                scheduled_time=now, message=f"due at {due.isoformat()} while newsetl schedule was stopped"))
+            started.append(s.name)
+    return started
+
+
 class _LateRunSweeper(threading.Thread):
-    def __init__(self, specs: list[DeploymentSpec]):
+    def __init__(self, specs: list[DeploymentSpec], served_before: list[DeploymentSpec] | None = None):
         super().__init__(name="newsetl-late-runs", daemon=True)
         self.specs = specs
+        self.served_before = served_before or []  # only these can have missed a run
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        # First, once serve() has registered (and so unpaused) the deployments, the runs
+        # missed while this process was not running.
+        deadline = time.monotonic() + 120
+        while self.served_before and not self.stopped.wait(1.0) and time.monotonic() < deadline:
+            try:
+                if _all_served(self.specs):
+                    for name in catch_up_missed_runs(self.served_before):
+                        print(f"newsetl schedule: {name}: running the run due while the schedule was stopped",
+                              flush=True)
+                    break
+            except Exception as exc:  # the API may be busy; try again
+                log.debug("catch-up failed: %s", exc)
         while not self.stopped.wait(SWEEP_SECONDS):
             try:
                 n = skip_late_runs(self.specs)
@@ -204,8 +329,71 @@ class _LateRunSweeper(threading.Thread):
         self.stopped.set()
 
 
+def _registered(specs: list[DeploymentSpec]) -> list[DeploymentSpec]:
+    """The deployments the Prefect API knows already (served by an earlier start)."""
+    from prefect.client.orchestration import get_client
+
+    out = []
+    with get_client(sync_client=True) as client:
+        for s in specs:
+            try:
+                client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
+            except Exception:
+                continue
+            out.append(s)
+    return out
+
+
+def _all_served(specs: list[DeploymentSpec]) -> bool:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for s in specs:
+            try:
+                if client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}").paused:
+                    return False
+            except Exception:
+                return False
+    return True
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+def _prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or PROJECT_ROOT / ".state" / "prefect")
+
+
+@contextmanager
+def _only_schedule(home: Path):
+    """One `newsetl schedule` per state folder: a second one would serve the same deployments
+    and, when it stopped, pause them all under the first."""
+    home.mkdir(parents=True, exist_ok=True)
+    fh = open(home / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise AlreadyRunning(f"newsetl schedule is already running from {home} ({holder}); "
+                             "stop it first (Ctrl-C or SIGTERM)") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%SZ}")
+    fh.flush()
+    try:
+        yield
+    finally:
+        fh.seek(0)
+        fh.truncate()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
 def _write_state(api_url: str, server: LocalPrefectServer | None, specs) -> Path:
-    home = Path(os.environ.get("PREFECT_HOME") or PROJECT_ROOT / ".state" / "prefect")
+    home = _prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     path = home / STATE_FILE
     path.write_text(json.dumps({
@@ -263,7 +451,7 @@ def schedule_command(args, settings: Settings) -> int:
         signal.signal(signal.SIGTERM, _raise_interrupt)
     sweeper = None
     try:
-        with prefect_api(settings) as (url, server):
+        with _only_schedule(_prefect_home()), prefect_api(settings) as (url, server):
             from prefect import serve
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -274,13 +462,22 @@ def schedule_command(args, settings: Settings) -> int:
                     print(f"  {FLOW_NAME}/{s.name}: {s.cron} ({s.timezone}) -> {s.parameters(settings)['warehouse']}",
                           flush=True)
                 _write_state(url, server, specs)
-                try:  # runs left over from before a restart of an external server
+                served_before: list[DeploymentSpec] = []
+                try:  # runs left over from before a restart
+                    served_before = _registered(specs)
+                    n = settle_interrupted_runs(specs)
+                    if n:
+                        print(f"newsetl schedule: {n} run(s) left running by a stop mid-run set Crashed",
+                              flush=True)
                     skip_late_runs(specs)
                 except Exception as exc:
-                    log.debug("late-run sweep failed: %s", exc)
-                sweeper = _LateRunSweeper(specs)
+                    log.debug("start-up sweep failed: %s", exc)
+                sweeper = _LateRunSweeper(specs, served_before)
                 sweeper.start()
                 serve(*deps, print_starting_message=False, limit=None)
+    except AlreadyRunning as exc:
+        print(f"newsetl schedule: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     finally:

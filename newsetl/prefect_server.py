@@ -97,7 +97,10 @@ class LocalPrefectServer:
                 # `prefect server start` in its own session: stop() signals the whole group
                 # (it may fork helpers).
                 start_new_session=not self.temporary,
-                preexec_fn=_die_with_parent if self.temporary and sys.platform.startswith("linux") else None,
+                # and it ends with the process that started it, even one killed with -9 (the
+                # schedule's server was left serving, and a restart started a second one on
+                # the same SQLite file)
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         finally:
             logf.close()

@@ -66,6 +66,28 @@ def test_load_config_resolves_paths_and_validates(tmp_path):
     assert load_config(ROOT / "deployments.toml")
 
 
+@pytest.mark.parametrize("line,why", [
+    ('cron = "61 * * * *"', "Invalid cron string"),
+    ('cron = "0 0 * * * *"', "needs five fields"),
+    ('cron = "0 * * * *"\ntimezone = "Mars/Olympus"', "Invalid timezone"),
+    ('cron = "0 * * * *"\nlate_after_secs = 5', "unknown key(s) late_after_secs"),
+    ('cron = "0 * * * *"\nlate_after_seconds = "ten"', "late_after_seconds = 'ten' is not a number"),
+    ('cron = "0 * * * *"\nwait_seconds = -1', "wait_seconds = -1 is negative"),
+])
+def test_config_mistakes_are_one_line_before_anything_starts(tmp_path, line, why):
+    """Each was accepted (rc 0 with --once) or a traceback once the server had started."""
+    from newsetl.flows.schedule import ConfigError, load_config
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[[deployment]]\nname = "a"\nsources = ["x"]\n{line}\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert why in str(err.value) and "\n" not in str(err.value), err.value
+    cfg.write_text('[defaults]\nshedule = "x"\n[[deployment]]\nname = "a"\nsources = ["x"]\ncron = "0 * * * *"\n')
+    with pytest.raises(ConfigError, match="unknown key"):  # a typo in [defaults] too
+        load_config(cfg)
+
+
 def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (FlowRunFilter,
@@ -74,7 +96,10 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Scheduled
 
-    from newsetl.flows.schedule import FLOW_NAME, STATE_FILE, DeploymentSpec, skip_late_runs
+    from prefect.states import Running
+
+    from newsetl.flows.schedule import (FLOW_NAME, STATE_FILE, DeploymentSpec, catch_up_missed_runs,
+                                        settle_interrupted_runs, skip_late_runs)
 
     src = tmp_path / "src"
     shutil.copytree(ROOT / "data" / "sample", src)
@@ -99,6 +124,12 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
             time.sleep(0.5)
         state = json.loads(state_file.read_text())
         url = state["api_url"]
+        # a second schedule on the same state folder is refused (it served the same
+        # deployments and, when it stopped, paused them under the first)
+        second = subprocess.run([sys.executable, "-m", "newsetl.cli", "schedule", "--config", str(cfg)],
+                                env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert second.returncode == 2 and "already running" in second.stderr, second
+        assert f"pid {proc.pid}" in second.stderr and "Traceback" not in second.stderr
         assert url.startswith("http://127.0.0.1:")
         assert state["server_pid"] and psutil.pid_exists(state["server_pid"])
 
@@ -143,6 +174,26 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
                 assert client.read_flow_run(late.id).state.is_cancelled()
                 assert client.read_flow_run(late.id).state.name == "Skipped"
                 assert client.read_flow_run(due.id).state.is_scheduled()
+
+                # A run left Running by a stop mid-run is set Crashed at the next start (it
+                # held the deployment's only concurrency slot: every later run was cancelled).
+                stuck = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now))
+                client.set_flow_run_state(stuck.id, Running(), force=True)
+                assert settle_interrupted_runs([spec]) == 1
+                assert client.read_flow_run(stuck.id).state.is_crashed()
+                assert settle_interrupted_runs([spec]) == 0
+
+                # The run due while the schedule was stopped runs at its start, once; none
+                # when the last one due is older than late_after_seconds.
+                quiet = client.create_deployment(flow_id=flow_id, name="was-stopped",
+                                                 entrypoint="newsetl.flows.pipeline.run_flow")
+                for late_after, want in ((0, []), (600, ["was-stopped"]), (600, [])):
+                    missed = DeploymentSpec(name="was-stopped", sources=[], cron="* * * * *",
+                                            late_after_seconds=late_after)
+                    assert catch_up_missed_runs([missed], now=now) == want
+                caught = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=[quiet])))
+                assert len(caught) == 1 and caught[0].state.is_scheduled()
     finally:
         _descendants(proc.pid, seen)
         proc.send_signal(signal.SIGTERM)
