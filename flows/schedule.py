@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from newsetl import locks
 from newsetl.prefect_server import LocalPrefectServer
 from newsetl.settings import PROJECT_ROOT, Settings
 
@@ -369,27 +369,12 @@ def _prefect_home() -> Path:
 def _only_schedule(home: Path):
     """One `newsetl schedule` per state folder: a second one would serve the same deployments
     and, when it stopped, pause them all under the first."""
-    home.mkdir(parents=True, exist_ok=True)
-    fh = open(home / LOCK_FILE, "a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
-        fh.close()
+    fh, holder = locks.acquire(home / LOCK_FILE)
+    if fh is None:
         raise AlreadyRunning(f"newsetl schedule is already running from {home} ({holder}); "
-                             "stop it first (Ctrl-C or SIGTERM)") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"pid {os.getpid()} since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%SZ}")
-    fh.flush()
-    try:
+                             "stop it first (Ctrl-C or SIGTERM)")
+    with locks.holding(fh):
         yield
-    finally:
-        fh.seek(0)
-        fh.truncate()
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
 
 
 def _write_state(api_url: str, server: LocalPrefectServer | None, specs) -> Path:

@@ -55,7 +55,7 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
-from newsetl import schema
+from newsetl import locks, schema
 from newsetl.records import Reject
 from newsetl.settings import Settings
 
@@ -145,24 +145,12 @@ def duckdb_config(settings: Settings) -> dict:
 
 def _lock_writer(settings: Settings, wait_seconds: float):
     """The writer lock's file, locked; WarehouseBusy once `wait_seconds` have passed."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.state_dir / "writer.lock"
-    fh = open(path, "a+")
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fh
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                fh.seek(0)
-                holder = fh.read().strip() or "another process"
-                fh.close()
-                advice = (f"it was still writing after --wait {wait_seconds:g} s" if wait_seconds > 0
-                          else "wait for it to finish or pass --wait SECONDS")
-                raise WarehouseBusy(f"another newsetl run is writing to {settings.warehouse} ({holder}); "
-                                    f"{advice}") from None
-            time.sleep(0.5)
+    fh, holder = locks.acquire(settings.state_dir / "writer.lock", wait_seconds)
+    if fh is None:
+        advice = (f"it was still writing after --wait {wait_seconds:g} s" if wait_seconds > 0
+                  else "wait for it to finish or pass --wait SECONDS")
+        raise WarehouseBusy(f"another newsetl run is writing to {settings.warehouse} ({holder}); {advice}")
+    return fh
 
 
 def check_writer_free(settings: Settings, wait_seconds: float = 0.0) -> None:
@@ -175,18 +163,8 @@ def check_writer_free(settings: Settings, wait_seconds: float = 0.0) -> None:
 
 @contextmanager
 def writer_lock(settings: Settings, wait_seconds: float = 0.0):
-    fh = _lock_writer(settings, wait_seconds)
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"pid {os.getpid()} since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%SZ}")
-    fh.flush()
-    try:
+    with locks.holding(_lock_writer(settings, wait_seconds)):
         yield
-    finally:
-        fh.seek(0)
-        fh.truncate()
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
 
 
 # ---------------------------------------------------------------------------- helpers
