@@ -297,6 +297,35 @@ def catch_up_missed_runs(specs: list[DeploymentSpec], now: datetime | None = Non
     return started
 
 
+OVERLAP_MESSAGE = "Deployment concurrency limit reached."  # Prefect's CANCEL_NEW cancellation
+
+
+def cancelled_for_overlap(specs: list[DeploymentSpec], since: datetime) -> list[tuple[str, datetime]]:
+    """Runs that Prefect cancelled since `since` because the deployment's previous run was
+    still working (one at a time): (deployment, when it was due). Said on the console, which
+    showed nothing of them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId,
+                                                FlowRunFilterExpectedStartTime, FlowRunFilterState,
+                                                FlowRunFilterStateType)
+    from prefect.client.schemas.objects import StateType
+
+    out = []
+    with get_client(sync_client=True) as client:
+        for s in specs:
+            try:
+                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
+            except Exception:
+                continue
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED])),
+                expected_start_time=FlowRunFilterExpectedStartTime(after_=since - timedelta(days=1))))
+            out += [(s.name, r.expected_start_time) for r in runs
+                    if r.state.message == OVERLAP_MESSAGE and r.state.timestamp > since]
+    return sorted(out, key=lambda x: x[1])
+
+
 class _LateRunSweeper(threading.Thread):
     def __init__(self, specs: list[DeploymentSpec], served_before: list[DeploymentSpec] | None = None):
         super().__init__(name="newsetl-late-runs", daemon=True)
@@ -317,11 +346,17 @@ class _LateRunSweeper(threading.Thread):
                     break
             except Exception as exc:  # the API may be busy; try again
                 log.debug("catch-up failed: %s", exc)
+        since = datetime.now(timezone.utc)
         while not self.stopped.wait(SWEEP_SECONDS):
             try:
                 n = skip_late_runs(self.specs)
                 if n:
                     log.warning("skipped %d late scheduled run(s)", n)
+                now = datetime.now(timezone.utc)
+                for name, due in cancelled_for_overlap(self.specs, since):
+                    print(f"newsetl schedule: {name}: the run due at {due:%Y-%m-%d %H:%M %Z} was not started: "
+                          "the previous run was still working (one run at a time)", flush=True)
+                since = now
             except Exception as exc:  # the API may be restarting; try again next time
                 log.debug("late-run sweep failed: %s", exc)
 

@@ -96,10 +96,11 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Scheduled
 
-    from prefect.states import Running
+    from prefect.states import Cancelled, Running
 
-    from newsetl.flows.schedule import (FLOW_NAME, STATE_FILE, DeploymentSpec, catch_up_missed_runs,
-                                        settle_interrupted_runs, skip_late_runs)
+    from newsetl.flows.schedule import (FLOW_NAME, OVERLAP_MESSAGE, STATE_FILE, DeploymentSpec,
+                                        cancelled_for_overlap, catch_up_missed_runs, settle_interrupted_runs,
+                                        skip_late_runs)
 
     src = tmp_path / "src"
     shutil.copytree(ROOT / "data" / "sample", src)
@@ -194,6 +195,14 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
                 caught = client.read_flow_runs(flow_run_filter=FlowRunFilter(
                     deployment_id=FlowRunFilterDeploymentId(any_=[quiet])))
                 assert len(caught) == 1 and caught[0].state.is_scheduled()
+
+                # A run cancelled because the previous one still worked is said on the console
+                # (the sweeper's question), once: later sweeps ask from their own start.
+                before = datetime.now(timezone.utc) - timedelta(seconds=1)
+                over = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now))
+                client.set_flow_run_state(over.id, Cancelled(message=OVERLAP_MESSAGE), force=True)
+                assert [n for n, _ in cancelled_for_overlap([spec], before)] == ["not-served"]
+                assert cancelled_for_overlap([spec], datetime.now(timezone.utc) + timedelta(seconds=1)) == []
     finally:
         _descendants(proc.pid, seen)
         proc.send_signal(signal.SIGTERM)

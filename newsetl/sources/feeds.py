@@ -475,8 +475,9 @@ def items_from_feed(source_ref: str, data: bytes | str, settings: Settings | Non
         return
     broken = next((it.extra["feed_xml_error"] for it in items if "feed_xml_error" in it.extra), None)
     if broken:  # what was read lands; the feed itself is a reject that says the rest may be lost
-        yield Reject(src, str(source_ref), f"feed XML is broken ({broken}); the {len(items)} items before the "
-                                           "break were read, any after it are lost")
+        n = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+        yield Reject(src, str(source_ref), f"feed XML is broken ({broken}); the {n} before the break "
+                                           "were read, any after it are lost")
     to_fetch: list[tuple[str, FeedItem]] = []
     for i, item in enumerate(items):
         ref = _item_ref(source_ref, item, i)
