@@ -41,7 +41,7 @@ TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_")
 _QUERY_SAFE = "-._~!$'()*,;:@/?"
 
 
-# A link that a feed tags with where it came from: Medium's "?source=rss----3a8144eabfe3---4",
+# A link that a feed tags with where it came from: Medium's "?source=rss----<hex>---4",
 # "?from=rss", "?src=feed" (the name says "origin", the value says "a feed").
 FEED_ORIGIN_PARAMS = frozenset({"source", "src", "from", "via", "origin"})
 FEED_ORIGIN_VALUES = ("rss", "feed", "atom")

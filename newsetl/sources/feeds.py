@@ -281,7 +281,7 @@ def _parse_xml_feed(data: bytes, base_url: str | None, ref: str, content_type: s
             extra["categories"] = tags
         title = e.get("title")
         if (e.get("title_detail") or {}).get("type") == "text/html" and title and _MARKUP.search(title):
-            title = _MARKUP.sub("", title)  # "<span class=\"webrupee\">₹</span>4,000 crore"
+            title = _MARKUP.sub("", title)  # "Bonds worth <span class=\"cur\">₹</span>90 crore"
         items.append(
             FeedItem(
                 title=_clean(title),
