@@ -322,7 +322,8 @@ def _xml_error(data: bytes) -> str | None:
 
 
 def _own_permalink(entry, feed_link: str | None) -> str | None:
-    """A link of the entry on the feed's own site, when its main link leaves the site."""
+    """Another link of the entry, on the feed's own site, when its main link leaves the site
+    (only the entry's own links say so: a guid on the site may name another copy)."""
     site = _site(feed_link)
     if not site or _site(entry.get("link")) in ("", site):
         return None
@@ -330,8 +331,7 @@ def _own_permalink(entry, feed_link: str | None) -> str | None:
         href = link.get("href")
         if link.get("rel") in ("related", "alternate", "bookmark") and is_http_url(href) and _site(href) == site:
             return href
-    guid = entry.get("id")
-    return guid if is_http_url(guid) and _site(guid) == site else None
+    return None
 
 
 def _site(url: str | None) -> str:
