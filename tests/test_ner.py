@@ -484,18 +484,18 @@ def _mend(text, named):
 
 def test_a_span_the_model_stopped_at_a_joining_word_runs_on_over_the_name_after_it():
     # the model's span after it is taken in, with the first span's label
-    text = "Queen of the South beat Hearts on Saturday."
-    assert _mend(text, [("Queen of the", "ORG"), ("South", "LOC"), ("Hearts", "ORG")]) == [
-        ("Queen of the South", "ORG"), ("Hearts", "ORG")]
+    text = "Knights of the Vale beat Rovers on Saturday."
+    assert _mend(text, [("Knights of the", "ORG"), ("Vale", "LOC"), ("Rovers", "ORG")]) == [
+        ("Knights of the Vale", "ORG"), ("Rovers", "ORG")]
     # no span there, and joining words before the name
     text = "Ticket sales for Lord of the Rings rose, said Piet den Vollert."
     assert _mend(text, [("Lord of", "WORK_OF_ART"), ("Piet den", "PERSON")]) == [
         ("Lord of the Rings", "WORK_OF_ART"), ("Piet den Vollert", "PERSON")]
     # in the model's raw output, which the paragraph cache holds
-    text = "Queen of the South beat Hearts. Acmecorp said so."
-    model = _SentenceModel({"Queen of the": "ORG", "Acmecorp said": "ORG"})
+    text = "Knights of the Vale beat Rovers. Acmecorp said so."
+    model = _SentenceModel({"Knights of the": "ORG", "Acmecorp said": "ORG"})
     assert [(text[a:b], lab) for a, b, lab in ner._run(model, [text], 8)[0]] == [
-        ("Queen of the South", "ORG"), ("Acmecorp", "ORG")]
+        ("Knights of the Vale", "ORG"), ("Acmecorp", "ORG")]
 
 
 def test_a_span_that_ends_in_a_closed_class_word_ends_at_its_last_name_word():
