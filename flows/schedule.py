@@ -205,11 +205,7 @@ def skip_late_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> 
     now = now or datetime.now(timezone.utc)
     skipped = 0
     with get_client(sync_client=True) as client:
-        for s in specs:
-            try:
-                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
-            except Exception:  # not registered yet
-                continue
+        for s, dep in _deployments(client, specs):
             cutoff = now - timedelta(seconds=s.late_after_seconds)
             runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
@@ -239,11 +235,7 @@ def settle_interrupted_runs(specs: list[DeploymentSpec]) -> int:
 
     settled = 0
     with get_client(sync_client=True) as client:
-        for s in specs:
-            try:
-                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
-            except Exception:  # never served
-                continue
+        for s, dep in _deployments(client, specs):
             runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
                 state=FlowRunFilterState(type=FlowRunFilterStateType(
@@ -277,11 +269,7 @@ def catch_up_missed_runs(specs: list[DeploymentSpec], now: datetime | None = Non
     now = now or datetime.now(timezone.utc)
     started = []
     with get_client(sync_client=True) as client:
-        for s in specs:
-            try:
-                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
-            except Exception:  # never served: nothing was missed
-                continue
+        for s, dep in _deployments(client, specs):
             due = croniter(s.cron, now.astimezone(ZoneInfo(s.timezone))).get_prev(datetime)
             if (now - due).total_seconds() > s.late_after_seconds:
                 continue
@@ -312,11 +300,7 @@ def cancelled_for_overlap(specs: list[DeploymentSpec], since: datetime) -> list[
 
     out = []
     with get_client(sync_client=True) as client:
-        for s in specs:
-            try:
-                dep = client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
-            except Exception:
-                continue
+        for s, dep in _deployments(client, specs):
             runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED])),
@@ -364,32 +348,29 @@ class _LateRunSweeper(threading.Thread):
         self.stopped.set()
 
 
+def _deployments(client, specs: list[DeploymentSpec]):
+    """(spec, its Prefect deployment) for the specs the API knows (served at least once)."""
+    for s in specs:
+        try:
+            yield s, client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
+        except Exception:  # not registered (yet)
+            continue
+
+
 def _registered(specs: list[DeploymentSpec]) -> list[DeploymentSpec]:
     """The deployments the Prefect API knows already (served by an earlier start)."""
     from prefect.client.orchestration import get_client
 
-    out = []
     with get_client(sync_client=True) as client:
-        for s in specs:
-            try:
-                client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}")
-            except Exception:
-                continue
-            out.append(s)
-    return out
+        return [s for s, _ in _deployments(client, specs)]
 
 
 def _all_served(specs: list[DeploymentSpec]) -> bool:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        for s in specs:
-            try:
-                if client.read_deployment_by_name(f"{FLOW_NAME}/{s.name}").paused:
-                    return False
-            except Exception:
-                return False
-    return True
+        found = list(_deployments(client, specs))
+    return len(found) == len(specs) and not any(dep.paused for _, dep in found)
 
 
 class AlreadyRunning(RuntimeError):

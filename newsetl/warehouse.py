@@ -576,12 +576,9 @@ class Writer:
                                    else f"cast(null as {typed[c]}) as {c}" for c in cols)
                 for rel, day in present:
                     new_rel = f"{Path(rel).parent.as_posix()}/part-{self.tag}-m{uuid.uuid4().hex[:6]}.parquet"
-                    out = str(self._staged(new_rel)).replace("'", "''")
                     esc = str(self.files_root / rel).replace("'", "''")
-                    self.con.execute(f"copy (select {select} from read_parquet('{esc}', hive_partitioning = false)) "
-                                     f"to '{out}' (format parquet, compression {COMPRESSION})")
-                    self._place(new_rel)
-                    self._register(table, new_rel, day, "conformed")
+                    self._copy_into(table, new_rel, day, "conformed",
+                                    f"select {select} from read_parquet('{esc}', hive_partitioning = false)")
                     self.migrated_files.append(new_rel)
                     conformed.append(rel)
             self._retire(conformed)
@@ -1039,6 +1036,14 @@ class Writer:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    def _copy_into(self, table: str, rel: str, day, run_id: str, select_sql: str) -> None:
+        """A query's rows as the new data file `rel` of `table`: written in scratch, moved in
+        among the data files, registered."""
+        target = str(self._staged(rel)).replace("'", "''")
+        self.con.execute(f"copy ({select_sql}) to '{target}' (format parquet, compression {COMPRESSION})")
+        self._place(rel)
+        self._register(table, rel, day, run_id)
+
     def _place(self, rel: str) -> None:
         dst = self.files_root / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -1099,13 +1104,9 @@ class Writer:
                                             "where article_id not in (select article_id from _replaced)").fetchall()[0][0]
                     if kept:
                         new_rel = f"{Path(rel).parent.as_posix()}/part-{self.tag}-cow{uuid.uuid4().hex[:6]}.parquet"
-                        target = str(self._staged(new_rel)).replace("'", "''")
-                        self.con.execute(
-                            f"copy (select * from read_parquet('{fname}', hive_partitioning = false) "
-                            f"where article_id not in (select article_id from _replaced)) to '{target}' "
-                            f"(format parquet, compression {COMPRESSION})")
-                        self._place(new_rel)
-                        self._register(table, new_rel, day, run_id)
+                        self._copy_into(table, new_rel, day, run_id,
+                                        f"select * from read_parquet('{fname}', hive_partitioning = false) "
+                                        "where article_id not in (select article_id from _replaced)")
                         new_files.append(new_rel)
                     retired.append(rel)
         finally:
@@ -1128,12 +1129,9 @@ class Writer:
             if day not in self.touched_dates:
                 continue
             new_rel = f"{table}/{partition_dir(day)}/part-{self.tag}-c{uuid.uuid4().hex[:6]}.parquet"
-            target = str(self._staged(new_rel)).replace("'", "''")
-            self.con.execute(f"copy (select * from read_parquet({_sql_list(self._abs(rels))}, hive_partitioning = false, "
-                             f"union_by_name = true) order by article_id) to '{target}' "
-                             f"(format parquet, compression {COMPRESSION})")
-            self._place(new_rel)
-            self._register(table, new_rel, day, run_id)
+            self._copy_into(table, new_rel, day, run_id,
+                            f"select * from read_parquet({_sql_list(self._abs(rels))}, hive_partitioning = false, "
+                            "union_by_name = true) order by article_id")
             new_files.append(new_rel)
             retired += rels
         self._retire(retired)
@@ -1251,10 +1249,7 @@ class Writer:
             return
         src = f"read_parquet({_sql_list(self._abs(rels))})"
         rel = f"{table}/part-{self.tag}-c.parquet"
-        target = str(self._staged(rel)).replace("'", "''")
-        self.con.execute(f"copy ({select.format(src=src)}) to '{target}' (format parquet, compression {COMPRESSION})")
-        self._place(rel)
-        self._register(table, rel, None, run_id)
+        self._copy_into(table, rel, None, run_id, select.format(src=src))
         self._retire(rels)
         new_files.append(rel)
 
