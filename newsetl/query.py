@@ -495,8 +495,14 @@ def sql_command(query: str, fmt: str | None = None, out: str | None = None, sett
     Errors are one line on stderr, never a traceback. A reader that stops early
     (`newsetl sql ... | head`) ends the command quietly, as it would `cat`."""
     settings = settings or Settings.from_env()
+    named = format_for(out)
+    if fmt and out is not None and named != "table" and named != fmt:
+        # A file called x.csv that holds JSON misleads every reader after us.
+        print(f"newsetl sql: refused: --out {out} names {named} but --format is {fmt}: "
+              f"change the file's extension or drop --format", file=sys.stderr)
+        return 2
     try:
-        result = run_query(query, settings, fmt=fmt or format_for(out), out=out)
+        result = run_query(query, settings, fmt=fmt or named, out=out)
     except BrokenPipeError:
         if out is not None:
             raise

@@ -303,7 +303,7 @@ def test_csv_keeps_letters_of_any_script_inside_lists(settings, capsys):
     assert capsys.readouterr().out.splitlines()[1] == '"[""Müller"", ""金正恩""]"'
 
 
-def test_out_file_extension_picks_the_format_unless_one_is_given(settings, tmp_path, capsys):
+def test_out_file_extension_picks_the_format_and_a_different_one_is_refused(settings, tmp_path, capsys):
     from newsetl.cli import main
 
     for name in ("r.parquet", "r.csv", "r.json", "r.txt"):
@@ -312,9 +312,19 @@ def test_out_file_extension_picks_the_format_unless_one_is_given(settings, tmp_p
     assert (tmp_path / "r.csv").read_text().splitlines() == ['"n"', "1"]
     assert json.loads((tmp_path / "r.json").read_text()) == [{"n": 1}]
     assert "(1 rows)" in (tmp_path / "r.txt").read_text()
+    capsys.readouterr()
+    # CSV in a file named .parquet (it used to be written) misleads every reader of the file.
     assert main(["sql", "select 1 as n", "--warehouse", str(settings.warehouse), "--format", "csv",
-                 "--out", str(tmp_path / "x.parquet")]) == 0
-    assert (tmp_path / "x.parquet").read_text().splitlines() == ['"n"', "1"]
+                 "--out", str(tmp_path / "x.parquet")]) == 2
+    assert not (tmp_path / "x.parquet").exists()
+    assert "names parquet but --format is csv" in capsys.readouterr().err
+    # An extension that names no format takes the one asked for; the same one is fine too.
+    assert main(["sql", "select 1 as n", "--warehouse", str(settings.warehouse), "--format", "csv",
+                 "--out", str(tmp_path / "x.dat")]) == 0
+    assert (tmp_path / "x.dat").read_text().splitlines() == ['"n"', "1"]
+    assert main(["sql", "select 1 as n", "--warehouse", str(settings.warehouse), "--format", "json",
+                 "--out", str(tmp_path / "y.JSON")]) == 0
+    assert json.loads((tmp_path / "y.JSON").read_text()) == [{"n": 1}]
 
 
 def test_a_reader_that_stops_early_ends_the_command_quietly(settings):
