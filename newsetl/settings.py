@@ -135,7 +135,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        job title may run past the window after a quote ("Name, <long title>, said"); a dot
 #        after one digit ends a sentence for quotes ("said on Nov. 8. “..."); a page that is only
 #        a cookie or consent notice is a reject; a web page's authors are its byline's people
-PIPELINE_VERSION = "1.6.22"
+# 1.6.23: a name the NER labelled PERSON, NORP or GPE that is a listed company's short form
+#        ("Amazon", "Airbus", "Netflix"; the major stock indices, pytickersymbols) is ORG unless
+#        the article reads it as a person or a place (ner._listed_companies; labels, entity ids)
+PIPELINE_VERSION = "1.6.23"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -458,6 +458,75 @@ def demonym_country(name: str, label: str | None = None) -> str | None:
     return _demonym_table().get(name_key(name))
 
 
+# Listed companies (rule 2b of ner._harmonise): the members of the major stock indices as
+# pytickersymbols lists them (reference data, as pycountry is for countries), under the
+# short forms news writes them in ("Amazon", "Airbus", "Lowe's", "Lockheed Martin").
+_COMPANY_INDICES = ("DOW JONES", "S&P 100", "S&P 500", "NASDAQ 100", "FTSE 100", "DAX", "CAC_40",
+                    "EURO STOXX 50", "IBEX 35", "AEX", "Switzerland 20", "OMX Stockholm 30", "NIKKEI 225")
+# Words after a company's name that news leaves out ("Boeing Company", "Orange SA").
+# (with the legal forms of _LEGAL_SUFFIXES).
+_COMPANY_TAIL = frozenset("company companies group holding holdings se nv sa a/s".split())
+# Short forms that do not stand for their company alone: in the train splits (CoNLL-2003
+# train's gold entities, NewsMTSC train's sentences) they are a person's or a place's name
+# at least once, written in lower case as a word at least as often as capitalised, or
+# (several words) start with a given name. Made by scripts/company_names.py.
+_COMPANY_FORMS_NOT_ALONE = frozenset({
+    "arm", "arthur j gallagher", "arthur j gallagher and co", "ball", "block", "campbell",
+    "charles river laboratories", "charles schwab", "charles schwab corporation", "cooper",
+    "devon energy", "evolution", "fox", "henry schein", "investor", "j front retailing",
+    "jack henry and associates", "john deere", "k line", "kimberly clark",
+    "martin marietta materials", "match", "news", "next", "partners",
+    "philip morris international", "phoenix", "pool", "progressive", "raymond james financial",
+    "roche", "ross stores", "screen", "sharp", "shift", "simon property",
+    "simon property group", "southern", "t mobile us", "t rowe price", "target", "visa",
+    "waters", "williams",
+})
+
+
+def _company_forms(name: str) -> set[str]:
+    """Short forms of a listed company's name: "The Boeing Company" -> "Boeing Company",
+    "Boeing"; "Netflix, Inc." -> "Netflix"."""
+    name = re.sub(r"\s*\(.*?\)\s*$", "", name).replace(",", " ")
+    words = name.split()
+    if len(words) > 1 and words[0].casefold() == "the":
+        words = words[1:]
+    forms = {" ".join(words)}
+    while len(words) > 1 and words[-1].casefold().rstrip(".") in _COMPANY_TAIL | _LEGAL_SUFFIXES:
+        words = words[:-1]
+        forms.add(" ".join(words))
+    return forms
+
+
+@functools.cache
+def _company_candidates() -> dict[str, str]:
+    """name key -> listed company name, for every short form that is no country, demonym
+    or US state, and that two companies do not share."""
+    from pytickersymbols.indices_data import INDICES  # reference data only (index members)
+
+    seen: dict[str, set[str]] = defaultdict(set)
+    for index in _COMPANY_INDICES:
+        for company in INDICES.get(index, {}).get("companies", ()):
+            for form in _company_forms(company["name"]):
+                seen[name_key(form)].add(company["name"])
+    places = {name_key(n) for n in _us_state_names().values()}
+    return {key: next(iter(names)) for key, names in seen.items()
+            if len(names) == 1 and len(key) > 1 and key not in _country_table()
+            and key not in _demonym_table() and key not in places}
+
+
+@functools.cache
+def _company_table() -> dict[str, str]:
+    return {k: v for k, v in _company_candidates().items() if k not in _COMPANY_FORMS_NOT_ALONE}
+
+
+def listed_company(name: str) -> str | None:
+    """The listed company `name` stands for on its own ("Amazon" -> "Amazon", "McDonald's"
+    -> "McDonald's"), else None. Only names written with a capital letter."""
+    if not name or not name[:1].isupper():
+        return None
+    return _company_table().get(name_key(name))
+
+
 def _hash_id(namespace: str, key: str) -> str:
     return "E" + hashlib.sha1(f"{namespace}|{key}".encode("utf-8")).hexdigest()[:16]
 

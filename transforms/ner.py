@@ -41,7 +41,7 @@ from functools import lru_cache
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, CALENDAR_WORDS,
     INNER_POSSESSIVE_RE, THE_BEFORE,
-    _names_country, demonym_country, legal_form_cuts, name_key,
+    _names_country, demonym_country, legal_form_cuts, listed_company, name_key,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
 from newsetl.transforms.text import Spans
@@ -842,6 +842,9 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
        of the article (rule 3) and a family ("the Kennedys" after "John Kennedy") are left
        alone; a plural whose singular names no person of the article is a team or band
        ("the Lakers", "the Byrds").
+    2b. A surface labelled PERSON, NORP or GPE that names a listed company on its own
+       ("Amazon", "Airbus", "Netflix") becomes ORG unless the article gives the other
+       reading (`_listed_companies`).
     3. A single-token mention equal to the last token of a multi-token PERSON in the
        same article ("Clinton" after "Bill Clinton") becomes PERSON.
     ALL-CAPS paragraphs (headlines, result tables) neither vote nor change: on CoNLL-2003
@@ -890,6 +893,8 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
         for key, kinds in cues.items():
             others = [(n, -first_seen[(key, lab)], lab) for lab, n in votes[key].items() if lab != "PERSON"]
             majority[key] = max(others)[2] if others and "appositive" not in kinds else "ORG"
+    for key in _listed_companies(paras, caps, article, majority, surnames):
+        majority[key] = "ORG"
     out = []
     for p, spans, is_caps in zip(paras, article, caps):
         if is_caps:
@@ -904,6 +909,81 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
             new.append((s, e, label))
         out.append(new)
     return out
+
+
+# Titles a person's name is written after ("Mr Fox"), never a company's.
+_PERSON_TITLE_RE = re.compile(r"(?:^|\W)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Prof|Professor)\.?\s+$")
+# Words a place's name is written after ("the Amazon", "in Dover", "port of Dover"),
+# which news seldom writes before a company's bare name (it writes "at Amazon", "on Amazon").
+_PLACE_BEFORE_RE = re.compile(r"(?:^|\W)(?:the|The|in|In|of|near|Near)\s+$")
+
+
+# What separates the names of a list ("Brady, McCormick, Longwell"; a team sheet's
+# "Kennedy (60), Danaher for Gustard (66)").
+_LIST_GAP_RE = re.compile(r"[\s,;&()\d]*(?:and|for|or)?[\s,;&()\d]*")
+
+
+def _people_lists(p: str, spans: list[Mention], majority: dict[str, str]) -> set[str]:
+    """Surfaces of a paragraph written in a list of three or more names, most of the
+    others people the article names (not listed companies): a team sheet's surnames
+    ("Subs: Wright, Pistone, Weir, Plessis"), not companies."""
+    runs: list[list[str]] = []
+    prev_end = None
+    for s, e, _ in spans:
+        gap = p[prev_end:s] if prev_end is not None else None
+        if gap is not None and len(gap) <= 12 and _LIST_GAP_RE.fullmatch(gap):
+            runs[-1].append(p[s:e])
+        else:
+            runs.append([p[s:e]])
+        prev_end = e
+    out = set()
+    for run in runs:
+        if len(run) < 3:
+            continue
+        people = [majority.get(name) == "PERSON" and not listed_company(name) for name in run]
+        for i, name in enumerate(run):
+            if 2 * (sum(people) - people[i]) > len(run) - 1:
+                out.add(name)
+    return out
+
+
+def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Mention]],
+                      majority: dict[str, str], surnames: set[str]) -> list[str]:
+    """Rule 2b of `_harmonise`: the surfaces of the article to relabel ORG, because they
+    name a listed company on their own (`entities.listed_company`: "Amazon", "Airbus",
+    "Netflix", "Lockheed Martin") while the model said PERSON, NORP or GPE: a model
+    trained on 1996 news does not know today's companies. Not when the article gives the
+    other reading anywhere: a PERSON written after a title ("Mr Fox") or the surname of
+    one of its people; a GPE written after "the", "in", "of" or "near" ("the Amazon", "in
+    Dover"); a PERSON in a list of mostly people ("Brady, McCormick, Longwell");
+    a NORP made of demonyms ("Anglo-American"); a company named with "'s" ("Lowe's")
+    written without it (the person Lowe)."""
+    asked = {key: listed_company(key) for key, label in majority.items()
+             if label in ("PERSON", "NORP", "GPE") and key not in surnames
+             and not (label == "NORP" and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
+    asked = {key: company for key, company in asked.items() if company}
+    if not asked:
+        return []
+    blocked: set[str] = set()
+    possessive: set[str] = set()
+    alternation = "|".join(re.escape(k) for k in sorted(asked, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+    for p, spans, is_caps in zip(paras, article, caps):
+        if is_caps:
+            continue
+        blocked |= {name for name in _people_lists(p, spans, majority)
+                    if name in asked and majority[name] == "PERSON"}
+        for m in pattern.finditer(p):
+            key, before = m.group(0), p[max(0, m.start() - 12):m.start()]
+            label = majority[key]
+            if (label == "PERSON" and _PERSON_TITLE_RE.search(before)) or (
+                    label == "GPE" and _PLACE_BEFORE_RE.search(before)):
+                blocked.add(key)
+            if p[m.end():m.end() + 2] in ("'s", "\u2019s"):
+                possessive.add(key)
+    return [key for key, company in asked.items()
+            if key not in blocked and (not company.endswith(("'s", "\u2019s")) or key in possessive
+                                       or key.endswith(("'s", "\u2019s")))]
 
 
 def _propagate(paras: list[str], article: list[list[Mention]]) -> list[list[Mention]]:
