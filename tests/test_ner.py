@@ -744,6 +744,8 @@ def test_harmonise_a_listed_company_the_model_took_for_a_place_people_or_a_perso
     cases = [
         ("Fires spread in the Amazon.", "Amazon", "GPE"),
         ("Ferries sail in Dover.", "Dover", "GPE"),
+        ("Hartford, Conn., voted.", "Hartford", "GPE"),
+        ("Dover, Delaware, voted.", "Dover", "GPE"),
         ("Mr Danaher spoke.", "Danaher", "PERSON"),
         ("Ada Lowe spoke.", "Ada Lowe", "PERSON"),
         ("Lowe scored twice.", "Lowe", "PERSON"),

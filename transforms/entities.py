@@ -366,6 +366,19 @@ def _us_state_names() -> dict[str, str]:
     return {form: pycountry.subdivisions.get(code=code).name for form, code in _US_STATE_AP.items()}
 
 
+@functools.cache
+def _us_state_keys() -> frozenset[str]:
+    import pycountry  # reference data only (ISO 3166-2 subdivision names)
+
+    return frozenset(name_key(s.name) for s in pycountry.subdivisions.get(country_code="US"))
+
+
+def state_or_country(text: str) -> bool:
+    """`text` names a US state (in full or as AP abbreviates it) or a country: what news
+    writes after a town's name ("Hartford, Conn.", "Dover, Delaware", "Lyon, France")."""
+    return bool(us_state(text, "GPE") or name_key(text) in _us_state_keys() or country_code(text, "GPE"))
+
+
 # Abbreviations wire copy also writes without the dot ("Nashville, Tenn"); only those of
 # four letters or more that are no English word ("Mass", "Miss", "Mont" are), and only
 # for a mention tagged as a place.

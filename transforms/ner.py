@@ -41,7 +41,7 @@ from functools import lru_cache
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, CALENDAR_WORDS,
     INNER_POSSESSIVE_RE, THE_BEFORE,
-    _names_country, demonym_country, legal_form_cuts, listed_company, name_key,
+    _names_country, demonym_country, legal_form_cuts, listed_company, name_key, state_or_country,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
 from newsetl.transforms.text import Spans
@@ -923,6 +923,19 @@ _PLACE_BEFORE_RE = re.compile(r"(?:^|\W)(?:the|The|in|In|of|near|Near)\s+$")
 _LIST_GAP_RE = re.compile(r"[\s,;&()\d]*(?:and|for|or)?[\s,;&()\d]*")
 
 
+_WORDS_AFTER_COMMA_RE = re.compile(r",\s+([A-Z][\w.]*)(?:\s+([A-Z][\w.]*))?(?:\s+([A-Z][\w.]*))?")
+
+
+def _before_its_state(p: str, end: int) -> bool:
+    """The name ending at `end` is written as a town is, before its state or country
+    ("Hartford, Conn.", "Dover, Delaware", "Corning, New York")."""
+    m = _WORDS_AFTER_COMMA_RE.match(p, end)
+    if m is None:
+        return False
+    words = [w for w in m.groups() if w]
+    return any(state_or_country(" ".join(words[:n]).rstrip(",")) for n in range(1, len(words) + 1))
+
+
 def _people_lists(p: str, spans: list[Mention], majority: dict[str, str]) -> set[str]:
     """Surfaces of a paragraph written in a list of three or more names, most of the
     others people the article names (not listed companies): a team sheet's surnames
@@ -953,11 +966,11 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     name a listed company on their own (`entities.listed_company`: "Amazon", "Airbus",
     "Netflix", "Lockheed Martin") while the model said PERSON, NORP or GPE: a model
     trained on 1996 news does not know today's companies. Not when the article gives the
-    other reading anywhere: a PERSON written after a title ("Mr Fox") or the surname of
-    one of its people; a GPE written after "the", "in", "of" or "near" ("the Amazon", "in
-    Dover"); a PERSON in a list of mostly people ("Brady, McCormick, Longwell");
-    a NORP made of demonyms ("Anglo-American"); a company named with "'s" ("Lowe's")
-    written without it (the person Lowe)."""
+    other reading anywhere: a PERSON written after a title ("Mr Weir"), the surname of
+    one of its people, or in a list of mostly people ("Brady, McCormick, Longwell"); a
+    GPE written after "the", "in", "of" or "near" ("the Amazon", "in Dover") or before its
+    state or country ("Dover, Del."); a NORP made of demonyms ("Anglo-American"); a
+    company named with "'s" ("Lowe's") written without it (the person Lowe)."""
     asked = {key: listed_company(key) for key, label in majority.items()
              if label in ("PERSON", "NORP", "GPE") and key not in surnames
              and not (label == "NORP" and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
@@ -977,7 +990,7 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
             key, before = m.group(0), p[max(0, m.start() - 12):m.start()]
             label = majority[key]
             if (label == "PERSON" and _PERSON_TITLE_RE.search(before)) or (
-                    label == "GPE" and _PLACE_BEFORE_RE.search(before)):
+                    label == "GPE" and (_PLACE_BEFORE_RE.search(before) or _before_its_state(p, m.end()))):
                 blocked.add(key)
             if p[m.end():m.end() + 2] in ("'s", "\u2019s"):
                 possessive.add(key)
