@@ -743,6 +743,8 @@ def test_harmonise_a_listed_company_the_model_took_for_a_place_people_or_a_perso
     # named with "'s" ("Lowe's") written without it.
     cases = [
         ("Fires spread in the Amazon.", "Amazon", "GPE"),
+        ("Fires spread across the Amazon basin.", "Amazon", "GPE"),
+        ("Fires hit an area of Orange and Riverside counties.", "Orange", "GPE"),
         ("Ferries sail in Dover.", "Dover", "GPE"),
         ("Hartford, Conn., voted.", "Hartford", "GPE"),
         ("Dover, Delaware, voted.", "Dover", "GPE"),
@@ -770,6 +772,11 @@ def test_harmonise_a_listed_company_the_model_took_for_a_place_people_or_a_perso
     mentions = _spans(paras, {0: [("Varrow", "PERSON"), ("Lockheed Martin", "PERSON"),
                                   ("Northrop Grumman", "PERSON")]})
     assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["PERSON", "ORG", "ORG"]
+    # A company's name after "of", or after "the" as a modifier, or starting a longer
+    # name, is no place: "shares of Amazon", "the Netflix employee group", "of Amazon Music".
+    paras = ["Shares of Amazon rose.", "The Netflix employee group met.", "A year of Amazon Music Unlimited."]
+    mentions = _spans(paras, {0: [("Amazon", "GPE")], 1: [("Netflix", "GPE")]})
+    assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["ORG", "ORG"]
     paras = ["Lowe's cut prices.", "Lowe's shares fell."]
     mentions = _spans(paras, {0: [("Lowe", "PERSON")], 1: [("Lowe", "PERSON")]})
     assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == ["ORG", "ORG"]

@@ -474,8 +474,11 @@ def demonym_country(name: str, label: str | None = None) -> str | None:
 # Listed companies (rule 2b of ner._harmonise): the members of the major stock indices as
 # pytickersymbols lists them (reference data, as pycountry is for countries), under the
 # short forms news writes them in ("Amazon", "Airbus", "Lowe's", "Lockheed Martin").
+# The large-cap benchmark of each market it covers (not the mid and small caps of MDAX,
+# SDAX, TecDAX, CAC Mid 60, S&P 600: names too obscure to stand alone in news).
 _COMPANY_INDICES = ("DOW JONES", "S&P 100", "S&P 500", "NASDAQ 100", "FTSE 100", "DAX", "CAC_40",
-                    "EURO STOXX 50", "IBEX 35", "AEX", "Switzerland 20", "OMX Stockholm 30", "NIKKEI 225")
+                    "EURO STOXX 50", "IBEX 35", "AEX", "BEL 20", "Switzerland 20", "OMX Stockholm 30",
+                    "OMX Helsinki 25", "NIKKEI 225")
 # Words after a company's name that news leaves out ("Boeing Company", "Orange SA").
 # (with the legal forms of _LEGAL_SUFFIXES).
 _COMPANY_TAIL = frozenset("company companies group holding holdings se nv sa a/s".split())

@@ -913,9 +913,39 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
 
 # Titles a person's name is written after ("Mr Fox"), never a company's.
 _PERSON_TITLE_RE = re.compile(r"(?:^|\W)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Prof|Professor)\.?\s+$")
-# Words a place's name is written after ("the Amazon", "in Dover", "port of Dover"),
-# which news seldom writes before a company's bare name (it writes "at Amazon", "on Amazon").
-_PLACE_BEFORE_RE = re.compile(r"(?:^|\W)(?:the|The|in|In|of|near|Near)\s+$")
+# Words a place's name is written after ("in Dover", "near Hartford"); news writes a
+# company's bare name after "at", "on", "of" ("shares of Amazon") or "the" as a modifier
+# ("the Netflix employee group"), so those do not count, but "the" does before a name
+# that ends its phrase or a place noun ("the Amazon.", "the Amazon and", "the Amazon
+# basin": `_place_after_the`).
+_PLACE_BEFORE_RE = re.compile(r"(?:^|\W)(?:in|In|near|Near)\s+$")
+_THE_BEFORE_RE = re.compile(r"(?:^|\W)(?:the|The)\s+$")
+_PLACE_NOUNS = frozenset("""basin bay coast counties county delta desert district districts estuary
+    forest forests island islands jungle mountains peninsula plain province provinces rainforest
+    region river sea valley""".split())
+# A place noun after the name, or after it and one more name ("Orange and Riverside counties").
+_PLACE_NOUN_AFTER_RE = re.compile(r"(?:\s+(?:and|or)\s+[A-Z][\w-]*)?\s+([A-Za-z]+)")
+_LONGER_NAME_RE = re.compile(r" [A-Z][a-z]")
+_WORD_AFTER_RE = re.compile(r"\s+([A-Za-z][\w-]*)")
+
+
+def _place_after_the(p: str, end: int) -> bool:
+    """After "the", the name ending at `end` reads as a place: it ends its phrase (no word
+    after it, or a short function word: "the Amazon.", "the Amazon in", "the Amazon and")
+    or a place noun follows ("the Amazon rainforest"). A longer lowercase word after it
+    makes it a modifier ("the Amazon store"), and a capitalised one part of a longer name."""
+    m = _WORD_AFTER_RE.match(p, end)
+    if m is None:
+        return True
+    word = m.group(1)
+    return word in _PLACE_NOUNS or (word.islower() and len(word) <= 3)
+
+
+def _place_noun_after(p: str, end: int) -> bool:
+    """A place noun follows the name ending at `end`, directly or after one more name:
+    "Amazon basin", "Orange and Riverside counties"."""
+    m = _PLACE_NOUN_AFTER_RE.match(p, end)
+    return m is not None and m.group(1).lower() in _PLACE_NOUNS
 
 
 # What separates the names of a list ("Brady, McCormick, Longwell"; a team sheet's
@@ -968,8 +998,9 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     trained on 1996 news does not know today's companies. Not when the article gives the
     other reading anywhere: a PERSON written after a title ("Mr Weir"), the surname of
     one of its people, or in a list of mostly people ("Brady, McCormick, Longwell"); a
-    GPE written after "the", "in", "of" or "near" ("the Amazon", "in Dover") or before its
-    state or country ("Dover, Del."); a NORP made of demonyms ("Anglo-American"); a
+    GPE written after "in" or "near" ("in Dover"), after "the" as a place ("the Amazon
+    basin", not "the Amazon store"), before a place noun ("Orange and Riverside
+    counties") or before its state or country ("Dover, Del."); a NORP made of demonyms ("Anglo-American"); a
     company named with "'s" ("Lowe's") written without it (the person Lowe)."""
     asked = {key: listed_company(key) for key, label in majority.items()
              if label in ("PERSON", "NORP", "GPE") and key not in surnames
@@ -989,8 +1020,12 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
         for m in pattern.finditer(p):
             key, before = m.group(0), p[max(0, m.start() - 12):m.start()]
             label = majority[key]
+            if _LONGER_NAME_RE.match(p, m.end()):
+                continue  # the start of a longer name ("of Amazon Music Unlimited"), not this one
             if (label == "PERSON" and _PERSON_TITLE_RE.search(before)) or (
-                    label == "GPE" and (_PLACE_BEFORE_RE.search(before) or _before_its_state(p, m.end()))):
+                    label == "GPE" and (_PLACE_BEFORE_RE.search(before) or _before_its_state(p, m.end())
+                                        or _place_noun_after(p, m.end())
+                                        or (_THE_BEFORE_RE.search(before) and _place_after_the(p, m.end())))):
                 blocked.add(key)
             if p[m.end():m.end() + 2] in ("'s", "\u2019s"):
                 possessive.add(key)
