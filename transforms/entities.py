@@ -479,8 +479,8 @@ def demonym_country(name: str, label: str | None = None) -> str | None:
 _COMPANY_INDICES = ("DOW JONES", "S&P 100", "S&P 500", "NASDAQ 100", "FTSE 100", "DAX", "CAC_40",
                     "EURO STOXX 50", "IBEX 35", "AEX", "BEL 20", "Switzerland 20", "OMX Stockholm 30",
                     "OMX Helsinki 25", "NIKKEI 225")
-# Words after a company's name that news leaves out ("Boeing Company", "Orange SA").
-# (with the legal forms of _LEGAL_SUFFIXES).
+# Words after a company's name that news leaves out ("Boeing Company", "Orange SA"),
+# besides the legal forms of _LEGAL_SUFFIXES.
 _COMPANY_TAIL = frozenset("company companies group holding holdings se nv sa a/s".split())
 # Short forms that do not stand for their company alone: in the train splits (CoNLL-2003
 # train's gold entities, NewsMTSC train's sentences) they are a person's or a place's name
@@ -524,10 +524,9 @@ def _company_candidates() -> dict[str, str]:
         for company in INDICES.get(index, {}).get("companies", ()):
             for form in _company_forms(company["name"]):
                 seen[name_key(form)].add(company["name"])
-    places = {name_key(n) for n in _us_state_names().values()}
     return {key: next(iter(names)) for key, names in seen.items()
             if len(names) == 1 and len(key) > 1 and key not in _country_table()
-            and key not in _demonym_table() and key not in places}
+            and key not in _demonym_table() and key not in _us_state_keys()}
 
 
 @functools.cache

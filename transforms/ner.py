@@ -911,7 +911,7 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     return out
 
 
-# Titles a person's name is written after ("Mr Fox"), never a company's.
+# Titles a person's name is written after ("Mr Weir"), never a company's.
 _PERSON_TITLE_RE = re.compile(r"(?:^|\W)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Prof|Professor)\.?\s+$")
 # Words a place's name is written after ("in Dover", "near Hartford"); news writes a
 # company's bare name after "at", "on", "of" ("shares of Amazon") or "the" as a modifier
@@ -948,11 +948,6 @@ def _place_noun_after(p: str, end: int) -> bool:
     return m is not None and m.group(1).lower() in _PLACE_NOUNS
 
 
-# What separates the names of a list ("Brady, McCormick, Longwell"; a team sheet's
-# "Kennedy (60), Danaher for Gustard (66)").
-_LIST_GAP_RE = re.compile(r"[\s,;&()\d]*(?:and|for|or)?[\s,;&()\d]*")
-
-
 _WORDS_AFTER_COMMA_RE = re.compile(r",\s+([A-Z][\w.]*)(?:\s+([A-Z][\w.]*))?(?:\s+([A-Z][\w.]*))?")
 
 
@@ -964,6 +959,11 @@ def _before_its_state(p: str, end: int) -> bool:
         return False
     words = [w for w in m.groups() if w]
     return any(state_or_country(" ".join(words[:n]).rstrip(",")) for n in range(1, len(words) + 1))
+
+
+# What separates the names of a list ("Brady, McCormick, Longwell"; a team sheet's
+# "Kennedy (60), Danaher for Gustard (66)").
+_LIST_GAP_RE = re.compile(r"[\s,;&()\d]*(?:and|for|or)?[\s,;&()\d]*")
 
 
 def _people_lists(p: str, spans: list[Mention], majority: dict[str, str]) -> set[str]:
@@ -1000,8 +1000,9 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     one of its people, or in a list of mostly people ("Brady, McCormick, Longwell"); a
     GPE written after "in" or "near" ("in Dover"), after "the" as a place ("the Amazon
     basin", not "the Amazon store"), before a place noun ("Orange and Riverside
-    counties") or before its state or country ("Dover, Del."); a NORP made of demonyms ("Anglo-American"); a
-    company named with "'s" ("Lowe's") written without it (the person Lowe)."""
+    counties") or before its state or country ("Dover, Del."); a NORP made of demonyms
+    ("Anglo-American"); a company named with "'s" ("Lowe's") written without it (the
+    person Lowe)."""
     asked = {key: listed_company(key) for key, label in majority.items()
              if label in ("PERSON", "NORP", "GPE") and key not in surnames
              and not (label == "NORP" and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
