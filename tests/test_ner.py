@@ -744,7 +744,7 @@ def test_harmonise_a_listed_company_the_model_took_for_a_place_people_or_a_perso
     cases = [
         ("Fires spread in the Amazon.", "Amazon", "GPE"),
         ("Fires spread across the Amazon basin.", "Amazon", "GPE"),
-        ("Fires hit an area of Orange and Riverside counties.", "Orange", "GPE"),
+        ("Smoke drifted over Orange and Ventura counties.", "Orange", "GPE"),
         ("Ferries sail in Dover.", "Dover", "GPE"),
         ("Hartford, Conn., voted.", "Hartford", "GPE"),
         ("Dover, Delaware, voted.", "Dover", "GPE"),
@@ -760,9 +760,9 @@ def test_harmonise_a_listed_company_the_model_took_for_a_place_people_or_a_perso
     # A surname on a team sheet, between two other people; a NORP made of demonyms.
     # A surname on a team sheet, in a list of mostly people (one the model called a place);
     # a NORP made of demonyms.
-    paras = ["Subs: Kennedy (60), Danaher for Gustard (66).", "Ostby, Quellan, Weir, Varrow.",
+    paras = ["Subs: Hale (60), Danaher for Quill (66).", "Ostby, Quellan, Weir, Varrow.",
              "Anglo-American ties."]
-    mentions = _spans(paras, {0: [("Kennedy", "PERSON"), ("Danaher", "PERSON"), ("Gustard", "PERSON")],
+    mentions = _spans(paras, {0: [("Hale", "PERSON"), ("Danaher", "PERSON"), ("Quill", "PERSON")],
                               1: [("Ostby", "PERSON"), ("Quellan", "GPE"), ("Weir", "PERSON"), ("Varrow", "PERSON")],
                               2: [("Anglo-American", "NORP")]})
     assert [m[2] for p in ner._harmonise(paras, mentions) for m in p] == (

@@ -923,7 +923,7 @@ _THE_BEFORE_RE = re.compile(r"(?:^|\W)(?:the|The)\s+$")
 _PLACE_NOUNS = frozenset("""basin bay coast counties county delta desert district districts estuary
     forest forests island islands jungle mountains peninsula plain province provinces rainforest
     region river sea valley""".split())
-# A place noun after the name, or after it and one more name ("Orange and Riverside counties").
+# A place noun after the name, or after it and one more name ("Orange and Ventura counties").
 _PLACE_NOUN_AFTER_RE = re.compile(r"(?:\s+(?:and|or)\s+[A-Z][\w-]*)?\s+([A-Za-z]+)")
 _LONGER_NAME_RE = re.compile(r" [A-Z][a-z]")
 _WORD_AFTER_RE = re.compile(r"\s+([A-Za-z][\w-]*)")
@@ -943,7 +943,7 @@ def _place_after_the(p: str, end: int) -> bool:
 
 def _place_noun_after(p: str, end: int) -> bool:
     """A place noun follows the name ending at `end`, directly or after one more name:
-    "Amazon basin", "Orange and Riverside counties"."""
+    "Amazon basin", "Orange and Ventura counties"."""
     m = _PLACE_NOUN_AFTER_RE.match(p, end)
     return m is not None and m.group(1).lower() in _PLACE_NOUNS
 
@@ -961,15 +961,15 @@ def _before_its_state(p: str, end: int) -> bool:
     return any(state_or_country(" ".join(words[:n]).rstrip(",")) for n in range(1, len(words) + 1))
 
 
-# What separates the names of a list ("Brady, McCormick, Longwell"; a team sheet's
-# "Kennedy (60), Danaher for Gustard (66)").
+# What separates the names of a list ("Hale, McCormick, Ostrom"; a team sheet's
+# "Hale (60), Weir for Quill (66)").
 _LIST_GAP_RE = re.compile(r"[\s,;&()\d]*(?:and|for|or)?[\s,;&()\d]*")
 
 
 def _people_lists(p: str, spans: list[Mention], majority: dict[str, str]) -> set[str]:
     """Surfaces of a paragraph written in a list of three or more names, most of the
     others people the article names (not listed companies): a team sheet's surnames
-    ("Subs: Wright, Pistone, Weir, Plessis"), not companies."""
+    ("Subs: Hale, Quill, Weir, Ostrom"), not companies."""
     runs: list[list[str]] = []
     prev_end = None
     for s, e, _ in spans:
@@ -997,9 +997,9 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     "Netflix", "Lockheed Martin") while the model said PERSON, NORP or GPE: a model
     trained on 1996 news does not know today's companies. Not when the article gives the
     other reading anywhere: a PERSON written after a title ("Mr Weir"), the surname of
-    one of its people, or in a list of mostly people ("Brady, McCormick, Longwell"); a
+    one of its people, or in a list of mostly people ("Hale, McCormick, Ostrom"); a
     GPE written after "in" or "near" ("in Dover"), after "the" as a place ("the Amazon
-    basin", not "the Amazon store"), before a place noun ("Orange and Riverside
+    basin", not "the Amazon store"), before a place noun ("Orange and Ventura
     counties") or before its state or country ("Dover, Del."); a NORP made of demonyms
     ("Anglo-American"); a company named with "'s" ("Lowe's") written without it (the
     person Lowe)."""
