@@ -4,9 +4,10 @@
 
 `transforms.entities.listed_company` reads the members of the major stock indices from
 pytickersymbols (reference data, like pycountry for countries) and their short forms
-("Amazon", "Airbus", "Lowe's"). Some short forms are also everyday words ("Shell",
-"Target", "Next"), surnames ("Fox", "Campbell") or places ("Dover", "Hartford"): a NER
-label of PERSON or GPE for those is often right. This script counts, on the *train*
+("Amazon", "Airbus", "Lowe's"). Some short forms are also everyday words ("Target",
+"Next"), surnames ("Fox", "Campbell") or places ("Phoenix"): a NER label of PERSON or
+GPE for those is often right. (Places the train splits do not show, "Dover" or
+"Hartford", are left to the per-article guards of `ner._listed_companies`.) This script counts, on the *train*
 splits only (CoNLL-2003 train with its gold entities, NewsMTSC train sentences), how each
 one-word short form is written:
 
@@ -14,7 +15,7 @@ one-word short form is written:
   (not after "the", not before a lowercase word: "Amazon travel" is a modifier);
 * in lower case ("shell", "target") against capitalised inside a sentence;
 * for a form of two or more words, whether its first word begins gold people's names of
-  two or more words ("Walt Disney", "Charles Schwab", "Estee Lauder").
+  two or more words ("Charles Schwab", "John Deere").
 
 A form is left out when a person or place reading was seen at least once, when it is
 written in lower case at least as often as capitalised (and at least twice), or when a
