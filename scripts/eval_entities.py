@@ -408,7 +408,7 @@ def render(res: dict, top: list[tuple] | None, secs: float, bbc_secs: float | No
         "R 0.958), held-out 0.946 (P 0.974, R 0.920), all 0.941 (P 0.967, R 0.917). "
         "Commit 115b6d9 (before possessives that lost their apostrophe were read in text "
         "without any, NER step `_lost_possessive_names` and entity rules 1c and 0e: \"GAFs\" "
-        "tagged, \"Texacos\" / \"Texaco Inc\", \"Pan Am Corps Pan Am World Airways\" cut to its "
+        "tagged, \"Texacos\" / \"Texaco Inc\", \"Acme Corps Acme World Airways\" (an airline, made-up here) cut to its "
         "second name; the Reuters-128 file lost its apostrophes): analysis F1 0.964 (P 0.972, "
         "R 0.956, coverage 0.974), held-out 0.946 (P 0.974, R 0.918), all 0.940 (P 0.967, "
         "R 0.915). On 500 BBC articles with their apostrophes deleted "

@@ -58,8 +58,8 @@ Resolution rules inside one article (mentions in paragraph/character order):
 0d. A stock ticker after a company's legal form ("Pennzoil Co PZL", "Cetus Corp CTUS":
    wire copy) is trimmed off: `text` and `end_char` change.
 0e. In an article whose text has no apostrophe at all, a span NER glued across a
-   possessive that lost its apostrophe ("Japans Honda", "Oxfams Barbara Stocking", "Pan
-   Am Corps Pan Am World Airways"; see rule 1c) keeps the name after it: `text` and
+   possessive that lost its apostrophe ("Japans Honda", "Oxfams Barbara Stocking", "Acme
+   Corps Acme World Airways"; see rule 1c) keeps the name after it: `text` and
    `start_char` change (`_possessive_cuts`).
 1. Surface forms are cleaned: whitespace collapsed, wrapping punctuation and possessive
    endings ('s, ’s, trailing ' or ’) removed, a leading lowercase "the" dropped, and for
@@ -506,11 +506,7 @@ def _company_forms(name: str) -> set[str]:
     words = name.split()
     if len(words) > 1 and words[0].casefold() == "the":
         words = words[1:]
-    forms = {" ".join(words)}
-    while len(words) > 1 and words[-1].casefold().rstrip(".") in _COMPANY_TAIL | _LEGAL_SUFFIXES:
-        words = words[:-1]
-        forms.add(" ".join(words))
-    return forms
+    return {" ".join(w) for w in [words, *legal_form_cuts(words, _COMPANY_TAIL | _LEGAL_SUFFIXES)]}
 
 
 @functools.cache
@@ -811,12 +807,13 @@ def _tokens(key: str) -> tuple[str, ...]:
     return tuple(key.split())
 
 
-def legal_form_cuts(words: list[str]) -> list[list[str]]:
-    """The written words of a name without its trailing legal-form words, one more off at
-    a time ("GAF Corp Inc" -> [["GAF", "Corp"], ["GAF"]]); at least one word is kept.
-    `_org_key` does the same on keys."""
+def legal_form_cuts(words: list[str], tail: frozenset[str] | None = None) -> list[list[str]]:
+    """The written words of a name without its trailing legal-form words (or the words of
+    `tail`), one more off at a time ("GAF Corp Inc" -> [["GAF", "Corp"], ["GAF"]]); at
+    least one word is kept. `_org_key` does the same on keys."""
+    tail = _LEGAL_SUFFIXES if tail is None else tail
     out = []
-    while len(words) > 1 and words[-1].casefold().rstrip(".") in _LEGAL_SUFFIXES:
+    while len(words) > 1 and words[-1].casefold().rstrip(".") in tail:
         words = words[:-1]
         out.append(words)
     return out
