@@ -911,15 +911,14 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     return out
 
 
-# Titles a person's name is written after ("Mr Weir"), never a company's.
-_PERSON_TITLE_RE = re.compile(r"(?:^|\W)(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Prof|Professor)\.?\s+$")
+# A title a person's name is written after ("Mr Weir"), never a company's (entities' list).
+_PERSON_TITLE_RE = re.compile(rf"(?:^|\W){_ONE_TITLE}$", re.IGNORECASE)
 # Words a place's name is written after ("in Dover", "near Hartford"); news writes a
 # company's bare name after "at", "on", "of" ("shares of Amazon") or "the" as a modifier
 # ("the Netflix employee group"), so those do not count, but "the" does before a name
 # that ends its phrase or a place noun ("the Amazon.", "the Amazon and", "the Amazon
 # basin": `_place_after_the`).
 _PLACE_BEFORE_RE = re.compile(r"(?:^|\W)(?:in|In|near|Near)\s+$")
-_THE_BEFORE_RE = re.compile(r"(?:^|\W)(?:the|The)\s+$")
 _PLACE_NOUNS = frozenset("""basin bay coast counties county delta desert district districts estuary
     forest forests island islands jungle mountains peninsula plain province provinces rainforest
     region river sea valley""".split())
@@ -1026,7 +1025,7 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
             if (label == "PERSON" and _PERSON_TITLE_RE.search(before)) or (
                     label == "GPE" and (_PLACE_BEFORE_RE.search(before) or _before_its_state(p, m.end())
                                         or _place_noun_after(p, m.end())
-                                        or (_THE_BEFORE_RE.search(before) and _place_after_the(p, m.end())))):
+                                        or (_THE_END.search(before) and _place_after_the(p, m.end())))):
                 blocked.add(key)
             if p[m.end():m.end() + 2] in ("'s", "\u2019s"):
                 possessive.add(key)
