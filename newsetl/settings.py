@@ -138,7 +138,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.23: a name the NER labelled PERSON, NORP or GPE that is a listed company's short form
 #        ("Amazon", "Airbus", "Netflix"; the major stock indices, pytickersymbols) is ORG unless
 #        the article reads it as a person or a place (ner._listed_companies; labels, entity ids)
-PIPELINE_VERSION = "1.6.23"
+# 1.6.24: a one-word name the NER labelled PERSON that the article writes as a company's
+#        ("WeWork CEO", "shares in Sina", "a Hulu account", "posted on Tumblr") is ORG
+#        (ner._not_a_person_cue; labels, entity ids)
+PIPELINE_VERSION = "1.6.24"
 ENV_PREFIX = "NEWSETL_"
 
 

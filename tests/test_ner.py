@@ -308,6 +308,33 @@ def test_harmonise_one_word_names_written_as_organisations_are_not_people():
     assert [spans[0][2] for spans in out] == ["PERSON", "PERSON"]
 
 
+def test_harmonise_one_word_names_written_as_companies_are_not_people():
+    paras = [
+        "Quillex CEO Ann Bell spoke. Quillex said sales rose.",  # its chief executive after it
+        "Shares in Vantor fell. Vantor said it would appeal.",  # its shares before it
+        "Brant's chief executive left, and Brant fell.",  # a possessive before the cue
+        "A Tolley spokesman said Tolley would run.",  # a person has a spokesman
+        "Ada Brook, chairman of Brook Holdings, spoke. Brook said no.",  # a longer name
+        "Mr Osgar's shares rose. Osgar smiled.",  # a person's shares: not a cue
+        "She posted on Plixter, and Plixter agreed.",  # a platform a person posts on
+    ]
+    marks = {
+        0: [("Quillex", "PERSON"), ("Ann Bell", "PERSON"), ("Quillex", "PERSON")],
+        1: [("Vantor", "PERSON"), ("Vantor", "GPE")], 2: [("Brant", "PERSON"), ("Brant", "PERSON")],
+        3: [("Tolley", "PERSON"), ("Tolley", "PERSON")],
+        4: [("Ada Brook", "PERSON"), ("Brook Holdings", "ORG"), ("Brook", "PERSON")],
+        5: [("Osgar", "PERSON"), ("Osgar", "PERSON")], 6: [("Plixter", "PERSON"), ("Plixter", "PERSON")],
+    }
+    out = ner._harmonise(paras, _spans(paras, marks))
+    got = {}
+    for p, spans in zip(paras, out):
+        for s, e, lab in spans:
+            got.setdefault(p[s:e], set()).add(lab)
+    assert got["Quillex"] == got["Vantor"] == got["Brant"] == got["Plixter"] == {"ORG"}
+    assert got["Ann Bell"] == got["Tolley"] == got["Osgar"] == got["Ada Brook"] == {"PERSON"}
+    assert got["Brook"] == {"PERSON"}  # the surname of the article's Ada Brook
+
+
 def test_clean_trims_possessive_and_quotes():
     text = "\u201cObama's\u201d"
     assert ner._clean(text, 0, len(text)) == (1, 6)

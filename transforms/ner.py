@@ -787,13 +787,27 @@ _CUE_BEFORE_RE = re.compile(r"(?:^|[\s(\"“‘'])([A-Za-z]+)[ \t]+$")
 # After a determiner cue the name must end its noun phrase: "the Bush administration",
 # "the Clinton White House" and "the Blairs' child" use a person's name as a modifier.
 _PHRASE_END_RE = re.compile(r"^(?:$|\s*(?:[.,;:!?)\]\"”]|[\u2019']\s))")
+# What news writes around a company's name and never around a person's: its chief
+# executive, founder or shareholders after it ("WeWork CEO", "Disney's chief executive"),
+# an account or users on it, written without "'s" ("a Hulu account": "Brown's account"
+# is his story); its shares, staff or heads before it ("shares in Sina", "a stake in
+# Changyu", "chief executive of Panlogic", "works for Merrill"), or posts on it ("posted
+# on Tumblr"). A person has a spokesman, an office and a campaign, so those do not count
+# ("a Trump spokesman").
+_COMPANY_AFTER_RE = re.compile(r"(?:(?:['\u2019]s)?\s+(?:CEO|chief executive|co-founder|founder|shareholders)"
+                               r"|\s+(?:account|accounts|handle|feed|page|users))\b")
+_COMPANY_BEFORE_RE = re.compile(r"(?:^|\W)(?i:shares (?:in|of)|stake in|(?:chief executive|CEO|co-founder|founder|owner|"
+                                r"chairman|chairwoman|officer|president) of|executives? at|employees (?:at|of)|"
+                                r"works for|worked for|posted (?:on|to)|tweeted|wrote on|said on|shared on|took to)\s+$")
 
 
 def _not_a_person_cue(text: str, start: int, end: int, plural_ok: bool = False) -> str | None:
-    """"appositive", "determiner" or None: how the words around a one-word mention say it
-    is not a person's name. A word ending in "s" after a determiner counts only with
-    `plural_ok` (its singular names no person of the article: "the Lakers", not "the
-    Kennedys")."""
+    """"appositive", "company", "determiner" or None: how the words around a one-word
+    mention say it is not a person's name. A word ending in "s" after a determiner counts
+    only with `plural_ok` (its singular names no person of the article: "the Lakers", not
+    "the Kennedys")."""
+    if _COMPANY_AFTER_RE.match(text, end) or _COMPANY_BEFORE_RE.search(text, max(0, start - 40), start):
+        return "company"
     m = _CUE_BEFORE_RE.search(text, max(0, start - 40), start)
     if m is None:
         return None
@@ -833,15 +847,17 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
        written as the modifier of "administration", "government", "campaign", ... ("the
        Obama administration") votes only when the article writes the name nowhere else.
     2. A one-word surface whose majority is PERSON, but that the article writes at least
-       once after an organisation noun in apposition ("oil giant Yukos") or after a
-       determiner with nothing after it in its noun phrase ("the Mac.", "an Oscar,"), is
-       not a person: after an organisation noun it is ORG; after a determiner it takes the
-       article's most frequent other label for it, else ORG (companies, clubs and bands,
-       the commonest such names). The NER calls many unknown one-word names PERSON, and
-       news writes neither cue before a person's name. A surname of a multi-token PERSON
-       of the article (rule 3) and a family ("the Kennedys" after "John Kennedy") are left
-       alone; a plural whose singular names no person of the article is a team or band
-       ("the Lakers", "the Byrds").
+       once after an organisation noun in apposition ("oil giant Yukos"), as a company
+       with a chief executive, shares, staff or users ("WeWork CEO", "a stake in Sina",
+       "a Hulu account") or after a determiner with nothing after it in its noun phrase
+       ("the Mac.", "an Oscar,"), is not a person: after an organisation noun or as a
+       company it is ORG; after a determiner it takes the article's most frequent other
+       label for it, else ORG (companies, clubs and bands, the commonest such names).
+       The NER calls many unknown one-word names PERSON, and news writes none of these
+       cues around a person's name. A surname of a multi-token PERSON of the article
+       (rule 3) and a family ("the Kennedys" after "John Kennedy") are left alone; a
+       plural whose singular names no person of the article is a team or band ("the
+       Lakers", "the Byrds").
     2b. A surface labelled PERSON, NORP or GPE that names a listed company on its own
        ("Amazon", "Airbus", "Netflix") becomes ORG unless the article gives the other
        reading (`_listed_companies`).
@@ -892,7 +908,7 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
                         cues[p[s:e]].add(cue)
         for key, kinds in cues.items():
             others = [(n, -first_seen[(key, lab)], lab) for lab, n in votes[key].items() if lab != "PERSON"]
-            majority[key] = max(others)[2] if others and "appositive" not in kinds else "ORG"
+            majority[key] = max(others)[2] if others and not kinds & {"appositive", "company"} else "ORG"
     for key in _listed_companies(paras, caps, article, majority, surnames):
         majority[key] = "ORG"
     out = []
