@@ -140,7 +140,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        the article reads it as a person or a place (ner._listed_companies; labels, entity ids)
 # 1.6.24: a one-word name the NER labelled PERSON that the article writes as a company's
 #        ("WeWork CEO", "shares in Sina", "a Hulu account", "posted on Tumblr") is ORG
-#        (ner._not_a_person_cue; labels, entity ids)
+#        (ner._not_a_person_cue); a name of two or more words labelled PERSON or NORP that
+#        starts with a listed company's name ("Apple AirPods", "Nintendo DS") is PRODUCT
+#        (ner._company_products; labels, entity ids)
 PIPELINE_VERSION = "1.6.24"
 ENV_PREFIX = "NEWSETL_"
 

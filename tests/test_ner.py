@@ -335,6 +335,29 @@ def test_harmonise_one_word_names_written_as_companies_are_not_people():
     assert got["Brook"] == {"PERSON"}  # the surname of the article's Ada Brook
 
 
+def test_harmonise_names_that_start_with_a_listed_company_are_its_products():
+    paras = [
+        "The Nintendo Zappbox sold out. Zappbox fans queued.",  # PERSON: a product
+        "Buy the Amazon Zorbit now.",  # NORP: a product
+        "Sage Quillby spoke. Ms Quillby left.",  # a person: her surname after a title
+        "The Apple Arena opened.",  # a head noun says what it is: left to entities' rules
+        "Stefan Kettle spoke.",  # no company word first
+        "Gifts from Amazon - now on sale.",  # a span run on past the name: no product
+    ]
+    marks = {
+        0: [("Nintendo Zappbox", "PERSON"), ("Zappbox", "ORG")], 1: [("Amazon Zorbit", "NORP")],
+        2: [("Sage Quillby", "PERSON"), ("Quillby", "PERSON")], 3: [("Apple Arena", "PERSON")],
+        4: [("Stefan Kettle", "PERSON")], 5: [("Amazon - now", "NORP")],
+    }
+    out = ner._harmonise(paras, _spans(paras, marks))
+    got = {p[s:e]: lab for p, spans in zip(paras, out) for s, e, lab in spans}
+    assert got["Nintendo Zappbox"] == got["Amazon Zorbit"] == "PRODUCT"
+    # no person's name, so its last word is no surname to make PERSON (rule 3)
+    assert got["Zappbox"] == "ORG"
+    assert got["Sage Quillby"] == got["Quillby"] == got["Apple Arena"] == got["Stefan Kettle"] == "PERSON"
+    assert got["Amazon - now"] == "NORP"
+
+
 def test_clean_trims_possessive_and_quotes():
     text = "\u201cObama's\u201d"
     assert ner._clean(text, 0, len(text)) == (1, 6)

@@ -1982,6 +1982,10 @@ _FAC_HEAD = r"\S\s+(?:Centre|Center|Stadium|Arena|Airport|Amphitheatre|Amphithea
 _RESEARCH_CENTRE = r"\b(?:Policy|Research|Studies)\s+(?:Centre|Center)$"
 _FAC_FROM_LABELS = ("NORP", "PERSON", "GPE", "LOC")
 _ORG_NAME_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})")
+# A name that ends in any head noun above, or in a prize's ("Orange Prize"): its last word
+# says what it is (ner rule 2c leaves such names to the head rules).
+HEAD_NOUN_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})|(?:{_FAC_HEAD})|(?:{_EVENT_HEAD})"
+                              r"|\S\s+(?:Prizes?|Award)$")
 
 
 def entity_counts(mentions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

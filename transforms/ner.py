@@ -40,7 +40,7 @@ from functools import lru_cache
 
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, CALENDAR_WORDS,
-    INNER_POSSESSIVE_RE, THE_BEFORE,
+    HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, listed_company, name_key, state_or_country,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
@@ -846,6 +846,9 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     1. The same surface string gets its majority label (ties: first seen). A mention
        written as the modifier of "administration", "government", "campaign", ... ("the
        Obama administration") votes only when the article writes the name nowhere else.
+    1b. A surface of two or more words labelled PERSON or NORP whose first word names a
+       listed company ("Apple AirPods", "Nintendo DS", "Volvo S40") is a product
+       (`_company_products`), and no person's name to take a surname from (rule 3).
     2. A one-word surface whose majority is PERSON, but that the article writes at least
        once after an organisation noun in apposition ("oil giant Yukos"), as a company
        with a chief executive, shares, staff or users ("WeWork CEO", "a stake in Sina",
@@ -890,6 +893,8 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
         key: max(c.items(), key=lambda kv: (kv[1], -first_seen[(key, kv[0])]))[0]
         for key, c in votes.items()
     }
+    for key in _company_products(paras, caps, majority):
+        majority[key] = "PRODUCT"
     surnames = set()
     for key, label in majority.items():
         parts = key.split()
@@ -1003,6 +1008,37 @@ def _people_lists(p: str, spans: list[Mention], majority: dict[str, str]) -> set
             if 2 * (sum(people) - people[i]) > len(run) - 1:
                 out.add(name)
     return out
+
+
+# A word of a product's name has a capital or a digit ("AirPods", "DS", "S40", "iPhone");
+# a span the model ran on into "- out" is no name.
+_PRODUCT_WORD_RE = re.compile(r"[A-Z0-9]")
+
+
+def _company_products(paras: list[str], caps: list[bool], majority: dict[str, str]) -> list[str]:
+    """Rule 1b of `_harmonise`: the surfaces of the article to relabel PRODUCT. A name of
+    two or more words that the model labelled PERSON or NORP and whose first word names a
+    listed company on its own (`entities.listed_company`, not one named with "'s"), its
+    other words each with a capital or a digit, is that company's product ("Apple
+    AirPods", "Nintendo GameBoy", "Microsoft Xbox"): no person's name in the train splits
+    starts with such a word. Left alone: a name that ends in a head noun, which says what
+    it is ("Bridgestone Arena", "Kingfisher Airlines", "Orange Prize": entities' head
+    rules), and one whose last word the article writes after a personal title ("Ms
+    Steele" after "Sage Steele")."""
+    asked: dict[str, str] = {}
+    for key, label in majority.items():
+        words = key.split()
+        if (label in ("PERSON", "NORP") and len(words) >= 2 and not HEAD_NOUN_END_RE.search(key)
+                and all(_PRODUCT_WORD_RE.search(w) for w in words[1:])):
+            company = listed_company(words[0])
+            if company and not company.endswith(("'s", "\u2019s")):
+                asked[key] = words[-1]
+    if not asked:
+        return []
+    alternation = "|".join(re.escape(w) for w in sorted(set(asked.values()), key=len, reverse=True))
+    titled = re.compile(rf"(?<!\w){_ONE_TITLE}({alternation})(?!\w)", re.IGNORECASE)
+    named = {m.group(1) for p, is_caps in zip(paras, caps) if not is_caps for m in titled.finditer(p)}
+    return [key for key, last in asked.items() if last not in named]
 
 
 def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Mention]],
