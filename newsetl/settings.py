@@ -142,7 +142,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        ("WeWork CEO", "shares in Sina", "a Hulu account", "posted on Tumblr") is ORG
 #        (ner._not_a_person_cue); a name of two or more words labelled PERSON or NORP that
 #        starts with a listed company's name ("Apple AirPods", "Nintendo DS") is PRODUCT
-#        (ner._company_products; labels, entity ids)
+#        (ner._company_products); a one-word name in lower case with a capital inside ("iPad",
+#        "iTunes") labelled PERSON, NORP or GPE is PRODUCT, or ORG when the article also says
+#        ORG (labels, entity ids)
 PIPELINE_VERSION = "1.6.24"
 ENV_PREFIX = "NEWSETL_"
 

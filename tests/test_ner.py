@@ -358,6 +358,27 @@ def test_harmonise_names_that_start_with_a_listed_company_are_its_products():
     assert got["Amazon - now"] == "NORP"
 
 
+def test_harmonise_brand_words_are_not_people_places_or_peoples():
+    paras = [
+        "I bought a zPad. The zPad is fast, zPad owners say.",  # PERSON and GPE votes
+        "Sellers left qMart, and qMart said sales at qMart fell.",  # an ORG vote too: ORG
+        "Jacob vanHoek pitched. vanHoek won.",  # a surname of a full name: a person
+    ]
+    marks = {
+        0: [("zPad", "PERSON"), ("zPad", "GPE"), ("zPad", "PERSON")],
+        1: [("qMart", "PERSON"), ("qMart", "ORG"), ("qMart", "PERSON")],
+        2: [("Jacob vanHoek", "PERSON"), ("vanHoek", "PERSON")],
+    }
+    out = ner._harmonise(paras, _spans(paras, marks))
+    got = {}
+    for p, spans in zip(paras, out):
+        for s, e, lab in spans:
+            got.setdefault(p[s:e], set()).add(lab)
+    assert got["zPad"] == {"PRODUCT"}
+    assert got["qMart"] == {"ORG"}
+    assert got["vanHoek"] == got["Jacob vanHoek"] == {"PERSON"}
+
+
 def test_clean_trims_possessive_and_quotes():
     text = "\u201cObama's\u201d"
     assert ner._clean(text, 0, len(text)) == (1, 6)

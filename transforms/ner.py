@@ -849,6 +849,10 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     1b. A surface of two or more words labelled PERSON or NORP whose first word names a
        listed company ("Apple AirPods", "Nintendo DS", "Volvo S40") is a product
        (`_company_products`), and no person's name to take a surname from (rule 3).
+    1c. A one-word surface written in lower case with a capital inside ("iPad", "iTunes",
+       "eBay") is a brand: labelled PERSON, NORP or GPE it becomes ORG when the article
+       also labels it ORG, else PRODUCT. News writes no person's, place's or people's name
+       so; a surname of a full name the article writes ("Jacob deGrom") is left alone.
     2. A one-word surface whose majority is PERSON, but that the article writes at least
        once after an organisation noun in apposition ("oil giant Yukos"), as a company
        with a chief executive, shares, staff or users ("WeWork CEO", "a stake in Sina",
@@ -900,6 +904,9 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
         parts = key.split()
         if label == "PERSON" and len(parts) > 1:
             surnames.add(parts[-1])
+    for key, label in majority.items():
+        if label in ("PERSON", "NORP", "GPE") and key not in surnames and _BRAND_WORD_RE.fullmatch(key):
+            majority[key] = "ORG" if votes[key]["ORG"] else "PRODUCT"
     doubted = {key for key, label in majority.items()
                if label == "PERSON" and key not in surnames and not any(c.isspace() for c in key)}
     if doubted:
@@ -1010,6 +1017,8 @@ def _people_lists(p: str, spans: list[Mention], majority: dict[str, str]) -> set
     return out
 
 
+# A brand's one-word name: lower case first, a capital inside ("iPad", "eBay", "iTunes").
+_BRAND_WORD_RE = re.compile(r"[a-z]+[A-Z][\w'\u2019+]*")
 # A word of a product's name has a capital or a digit ("AirPods", "DS", "S40", "iPhone");
 # a span the model ran on into "- out" is no name.
 _PRODUCT_WORD_RE = re.compile(r"[A-Z0-9]")
