@@ -1046,8 +1046,8 @@ def _company_products(paras: list[str], caps: list[bool], majority: dict[str, st
         return []
     alternation = "|".join(re.escape(w) for w in sorted(set(asked.values()), key=len, reverse=True))
     titled = re.compile(rf"(?<!\w){_ONE_TITLE}({alternation})(?!\w)", re.IGNORECASE)
-    named = {m.group(1) for p, is_caps in zip(paras, caps) if not is_caps for m in titled.finditer(p)}
-    return [key for key, last in asked.items() if last not in named]
+    named = {m.group(1).lower() for p, is_caps in zip(paras, caps) if not is_caps for m in titled.finditer(p)}
+    return [key for key, last in asked.items() if last.lower() not in named]
 
 
 def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Mention]],
