@@ -7,9 +7,9 @@ pytickersymbols (reference data, like pycountry for countries) and their short f
 ("Amazon", "Airbus", "Lowe's"). Some short forms are also everyday words ("Target",
 "Next"), surnames ("Fox", "Campbell") or places ("Phoenix"): a NER label of PERSON or
 GPE for those is often right. (Places the train splits do not show, "Dover" or
-"Hartford", are left to the per-article guards of `ner._listed_companies`.) This script counts, on the *train*
-splits only (CoNLL-2003 train with its gold entities, NewsMTSC train sentences), how each
-one-word short form is written:
+"Hartford", are left to the per-article guards of `ner._listed_companies`.) This script
+counts, on the *train* splits only (CoNLL-2003 train with its gold entities, NewsMTSC
+train sentences), how each one-word short form is written:
 
 * as a gold PER entity (a person's name) or a gold LOC entity standing alone as a place
   (not after "the", not before a lowercase word: "Amazon travel" is a modifier);

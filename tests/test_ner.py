@@ -308,6 +308,15 @@ def test_harmonise_one_word_names_written_as_organisations_are_not_people():
     assert [spans[0][2] for spans in out] == ["PERSON", "PERSON"]
 
 
+def _labels_by_text(paras, out):
+    """Each mention's text -> the set of labels its mentions got."""
+    got = {}
+    for p, spans in zip(paras, out):
+        for s, e, lab in spans:
+            got.setdefault(p[s:e], set()).add(lab)
+    return got
+
+
 def test_harmonise_one_word_names_written_as_companies_are_not_people():
     paras = [
         "Quillex CEO Ann Bell spoke. Quillex said sales rose.",  # its chief executive after it
@@ -326,10 +335,7 @@ def test_harmonise_one_word_names_written_as_companies_are_not_people():
         5: [("Osgar", "PERSON"), ("Osgar", "PERSON")], 6: [("Plixter", "PERSON"), ("Plixter", "PERSON")],
     }
     out = ner._harmonise(paras, _spans(paras, marks))
-    got = {}
-    for p, spans in zip(paras, out):
-        for s, e, lab in spans:
-            got.setdefault(p[s:e], set()).add(lab)
+    got = _labels_by_text(paras, out)
     assert got["Quillex"] == got["Vantor"] == got["Brant"] == got["Plixter"] == {"ORG"}
     assert got["Ann Bell"] == got["Tolley"] == got["Osgar"] == got["Ada Brook"] == {"PERSON"}
     assert got["Brook"] == {"PERSON"}  # the surname of the article's Ada Brook
@@ -370,10 +376,7 @@ def test_harmonise_brand_words_are_not_people_places_or_peoples():
         2: [("Jacob vanHoek", "PERSON"), ("vanHoek", "PERSON")],
     }
     out = ner._harmonise(paras, _spans(paras, marks))
-    got = {}
-    for p, spans in zip(paras, out):
-        for s, e, lab in spans:
-            got.setdefault(p[s:e], set()).add(lab)
+    got = _labels_by_text(paras, out)
     assert got["zPad"] == {"PRODUCT"}
     assert got["qMart"] == {"ORG"}
     assert got["vanHoek"] == got["Jacob vanHoek"] == {"PERSON"}

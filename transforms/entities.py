@@ -1984,7 +1984,7 @@ _FAC_FROM_LABELS = ("NORP", "PERSON", "GPE", "LOC")
 _ORG_NAME_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})")
 # A name that ends in any head noun above, or in a prize's ("Orange Prize"): its last word
 # says what it is (ner._company_products leaves such names to the head rules).
-HEAD_NOUN_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})|(?:{_FAC_HEAD})|(?:{_EVENT_HEAD})"
+HEAD_NOUN_END_RE = re.compile(f"{_ORG_NAME_END_RE.pattern}|(?:{_FAC_HEAD})|(?:{_EVENT_HEAD})"
                               r"|\S\s+(?:Prizes?|Award)$")
 
 

@@ -1045,9 +1045,10 @@ def _company_products(paras: list[str], caps: list[bool], majority: dict[str, st
     if not asked:
         return []
     alternation = "|".join(re.escape(w) for w in sorted(set(asked.values()), key=len, reverse=True))
-    titled = re.compile(rf"(?<!\w){_ONE_TITLE}({alternation})(?!\w)", re.IGNORECASE)
-    named = {m.group(1).lower() for p, is_caps in zip(paras, caps) if not is_caps for m in titled.finditer(p)}
-    return [key for key, last in asked.items() if last.lower() not in named]
+    pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+    named = {m.group(0) for p, is_caps in zip(paras, caps) if not is_caps for m in pattern.finditer(p)
+             if _PERSON_TITLE_RE.search(p[max(0, m.start() - 40):m.start()])}
+    return [key for key, last in asked.items() if last not in named]
 
 
 def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Mention]],
