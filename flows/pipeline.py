@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import deque
 from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -246,7 +247,15 @@ def publish(writer: Writer, run_row: dict) -> dict[str, int]:
 
 @flow(name="newsetl-run", log_prints=False, validate_parameters=False)
 def run_flow(sources: list[str], warehouse: str | None = None, force: bool = False,
-             wait_seconds: float = 0.0, settings: Settings | None = None) -> RunSummary:
+             wait_seconds: float = 0.0, settings: Settings | None = None,
+             late_after_seconds: float | None = None) -> RunSummary:
+    """`late_after_seconds` (a scheduled deployment's): a run that starts more than this
+    after its scheduled time ends at once, before it touches anything, in a Completed state
+    named "Skipped"."""
+    if late_after_seconds is not None:
+        late = _late_start(late_after_seconds)
+        if late is not None:
+            return late
     settings = settings or Settings.from_env(warehouse=warehouse)
     try:
         from prefect.runtime import flow_run
@@ -350,6 +359,31 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     _publish_artifact(summary, settings)
     _say_when_scheduled(summary)
     return summary
+
+
+def _late_start(late_after_seconds: float):
+    """A Completed state named "Skipped" for this flow run when it starts more than
+    `late_after_seconds` after its scheduled time, else None. `newsetl schedule`'s sweeper
+    cancels such runs while they wait, but the runner may pick one up first (the machine
+    woke from sleep: both see it at once); deciding here, in the run, leaves no race.
+    Not Cancelled: a flow that returns a Cancelled state makes Prefect's engine log an
+    error with a traceback for a run that did what it should."""
+    from prefect.context import FlowRunContext
+    from prefect.states import Completed
+
+    ctx = FlowRunContext.get()
+    due = ctx.flow_run.expected_start_time if ctx and ctx.flow_run else None
+    if due is None:
+        return None
+    late = (datetime.now(timezone.utc) - due).total_seconds()
+    if late <= late_after_seconds:
+        return None
+    msg = (f"skipped: started {late:.0f} s after its scheduled time {due.isoformat()} "
+           f"(late_after_seconds = {late_after_seconds:g})")
+    name = _deployment_name()
+    if name:
+        print(f"newsetl schedule: {name}: {msg}", flush=True)
+    return Completed(name="Skipped", message=msg)
 
 
 def _deployment_name() -> str | None:

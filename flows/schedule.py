@@ -1,14 +1,16 @@
 """`newsetl schedule`: serve the deployments of `deployments.toml` on their cron schedules.
 
 - No PREFECT_API_URL configured: start a local Prefect server (`prefect server start`,
-  SQLite under PREFECT_HOME, 127.0.0.1, a free port) as a child process, wait until it is
-  healthy, and stop it again on exit (SIGINT/SIGTERM included).
+  SQLite under PREFECT_HOME, 127.0.0.1, `--port` or a free port) as a child process, wait
+  until it is healthy, and stop it again on exit (SIGINT/SIGTERM included).
 - Every deployment runs the main flow (`newsetl.flows.pipeline.run_flow`) with its sources and
   warehouse, served by this process (`prefect.serve`). At most one run of a deployment at a
   time: deployment concurrency limit 1 with collision strategy CANCEL_NEW, so a run due
   while the previous one still works is cancelled, not queued. A run that would start more
   than `late_after_seconds` after its scheduled time (the machine slept, the runner was
-  stopped with SIGSTOP) is skipped: set to Cancelled, named "Skipped", instead of piling up.
+  stopped with SIGSTOP) is skipped instead of piling up: set to Cancelled, named "Skipped",
+  while it waits, or, when the runner picked it up first, ended by the run itself before it
+  touches anything (Completed, named "Skipped").
   While this process is stopped Prefect holds no scheduled runs of its deployments: at the
   next start the latest run due meanwhile runs if it is at most `late_after_seconds` late
   (`catch_up_missed_runs`), and runs a stop mid-run left Running are set Crashed, which
@@ -22,6 +24,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -36,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from newsetl import locks
-from newsetl.prefect_server import LocalPrefectServer
+from newsetl.prefect_server import LocalPrefectServer, port_taken
 from newsetl.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ class DeploymentSpec:
 
     def parameters(self, settings: Settings) -> dict:
         return {"sources": list(self.sources), "warehouse": str(self.warehouse or settings.warehouse),
-                "wait_seconds": self.wait_seconds}
+                "wait_seconds": self.wait_seconds, "late_after_seconds": self.late_after_seconds}
 
 
 def load_config(path: str | Path | None) -> list[DeploymentSpec]:
@@ -150,14 +153,25 @@ def _check_cron(where: str, cron: str, tz: str) -> None:
 
 
 # ---------------------------------------------------------------- local Prefect server
+class PortError(ValueError):
+    pass
+
+
 @contextmanager
-def prefect_api(settings: Settings):
-    """Yield the Prefect API URL: the configured one, or a local server started (and stopped) here."""
+def prefect_api(settings: Settings, port: int | None = None):
+    """Yield the Prefect API URL: the configured one, or a local server started (and stopped)
+    here, on `port` when given (a stable URL for operators' own Prefect commands), else on a
+    free one."""
     url = os.environ.get("PREFECT_API_URL")
     if url:
+        if port:
+            raise PortError(f"--port {port} is for the local Prefect server, and PREFECT_API_URL is set "
+                            f"({url}): unset one of them")
         yield url, None
         return
-    server = LocalPrefectServer()
+    if port and port_taken(port):
+        raise PortError(f"port {port} on 127.0.0.1 is in use; pick another --port, or leave it out for a free one")
+    server = LocalPrefectServer(port=port)
     try:
         print(f"newsetl schedule: starting a local Prefect server (SQLite under {server.home}) ...", flush=True)
         url = server.start()
@@ -193,8 +207,9 @@ def build_deployments(specs: list[DeploymentSpec], settings: Settings):
     return deps
 
 
-def skip_late_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> int:
-    """Cancel (as "Skipped") scheduled runs of these deployments that are past their window."""
+def skip_late_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> list[tuple[str, datetime]]:
+    """Cancel (as "Skipped") scheduled runs of these deployments that are past their window;
+    (deployment, when it was due) of each."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId,
                                                 FlowRunFilterExpectedStartTime, FlowRunFilterState,
@@ -203,7 +218,7 @@ def skip_late_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> 
     from prefect.states import Cancelled
 
     now = now or datetime.now(timezone.utc)
-    skipped = 0
+    skipped = []
     with get_client(sync_client=True) as client:
         for s, dep in _deployments(client, specs):
             cutoff = now - timedelta(seconds=s.late_after_seconds)
@@ -217,8 +232,8 @@ def skip_late_runs(specs: list[DeploymentSpec], now: datetime | None = None) -> 
                     name="Skipped",
                     message=f"skipped: would start more than {s.late_after_seconds} s after "
                             f"its scheduled time {run.expected_start_time}"), force=True)
-                skipped += 1
-    return skipped
+                skipped.append((s.name, run.expected_start_time))
+    return sorted(skipped, key=lambda x: x[1])
 
 
 def settle_interrupted_runs(specs: list[DeploymentSpec]) -> int:
@@ -316,8 +331,16 @@ class _LateRunSweeper(threading.Thread):
         self.specs = specs
         self.served_before = served_before or []  # only these can have missed a run
         self.stopped = threading.Event()
+        # Prefect keeps its settings (the API URL among them) in context variables, and a
+        # new thread starts with none of them set: Prefect's import-time settings, with no
+        # API URL, so every call of the sweep went to a temporary server of its own, which
+        # knew no deployment. The sweep runs in a copy of the starting thread's context.
+        self.context = contextvars.copy_context()
 
     def run(self) -> None:
+        self.context.run(self._sweep)
+
+    def _sweep(self) -> None:
         # First, once serve() has registered (and so unpaused) the deployments, the runs
         # missed while this process was not running.
         deadline = time.monotonic() + 120
@@ -333,9 +356,9 @@ class _LateRunSweeper(threading.Thread):
         since = datetime.now(timezone.utc)
         while not self.stopped.wait(SWEEP_SECONDS):
             try:
-                n = skip_late_runs(self.specs)
-                if n:
-                    log.warning("skipped %d late scheduled run(s)", n)
+                for name, due in skip_late_runs(self.specs):
+                    print(f"newsetl schedule: {name}: the run due at {due:%Y-%m-%d %H:%M %Z} was skipped: "
+                          "it would start more than late_after_seconds after its time", flush=True)
                 now = datetime.now(timezone.utc)
                 for name, due in cancelled_for_overlap(self.specs, since):
                     print(f"newsetl schedule: {name}: the run due at {due:%Y-%m-%d %H:%M %Z} was not started: "
@@ -452,7 +475,7 @@ def schedule_command(args, settings: Settings) -> int:
         signal.signal(signal.SIGTERM, _raise_interrupt)
     sweeper = None
     try:
-        with _only_schedule(_prefect_home()), prefect_api(settings) as (url, server):
+        with _only_schedule(_prefect_home()), prefect_api(settings, getattr(args, "port", None)) as (url, server):
             from prefect import serve
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -476,7 +499,7 @@ def schedule_command(args, settings: Settings) -> int:
                 sweeper = _LateRunSweeper(specs, served_before)
                 sweeper.start()
                 serve(*deps, print_starting_message=False, limit=None)
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, PortError) as exc:
         print(f"newsetl schedule: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

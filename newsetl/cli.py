@@ -11,6 +11,16 @@ import time
 from newsetl import env
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return port
+
+
 def _settings(args):
     """The run's settings: NEWSETL_* environment with the command-line options on top
     (built once in `main`, where a bad value is reported)."""
@@ -158,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = common(sub.add_parser("schedule", help="start the local Prefect server if needed and serve the scheduled deployments"))
     c.add_argument("--config", help="deployments config file (default deployments.toml)")
     c.add_argument("--once", action="store_true", help="run every deployment once now and exit")
+    c.add_argument("--port", type=_port, help="port of the local Prefect server on 127.0.0.1 "
+                   "(default: a free one; the URL is printed and kept in .state/prefect/newsetl-schedule.json)")
     c.set_defaults(fn=cmd_schedule)
 
     b = common(sub.add_parser("backfill", help="reprocess a date range, articles of an older pipeline version, or all"))

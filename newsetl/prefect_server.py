@@ -38,6 +38,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_taken(port: int) -> bool:
+    """True when something already listens on 127.0.0.1:port (a server started there would
+    fail, and a Prefect server already there would answer the health check in its stead)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def healthy(api_url: str, path: str = "/health") -> bool:
     try:
         with urllib.request.urlopen(api_url + path, timeout=2) as r:

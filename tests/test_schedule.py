@@ -38,9 +38,18 @@ def _articles(db: Path) -> int:
 def _descendants(pid: int, seen: dict[int, psutil.Process]) -> None:
     try:
         for c in psutil.Process(pid).children(recursive=True):
-            seen.setdefault(c.pid, c)
+            if c.pid not in seen:
+                seen[c.pid] = c
+                try:  # kept: a process that has ended no longer tells
+                    c._newsetl_cmdline = c.cmdline()
+                except psutil.Error:
+                    pass
     except psutil.Error:
         pass
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    return getattr(p, "_newsetl_cmdline", [])
 
 
 def _alive(p: psutil.Process) -> bool:
@@ -88,6 +97,33 @@ def test_config_mistakes_are_one_line_before_anything_starts(tmp_path, line, why
         load_config(cfg)
 
 
+def test_port_taken_or_beside_an_api_url_is_one_line_before_a_server_starts(tmp_path):
+    """`--port`: a port in use would have the health check answered by whatever listens
+    there (another Prefect server passed for ours); with PREFECT_API_URL set no local server
+    starts, so the port would be silently ignored."""
+    import socket
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[[deployment]]\nname = "a"\nsources = ["{tmp_path}"]\ncron = "0 * * * *"\n')
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(NEWSETL_STATE_HOME=str(tmp_path / "state"), PREFECT_HOME=str(tmp_path / "state" / "prefect"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cmd = [sys.executable, "-m", "newsetl.cli", "schedule", "--config", str(cfg), "--port", str(port)]
+        taken = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        both = subprocess.run(cmd, env={**env, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+                              capture_output=True, text=True, timeout=120)
+    assert taken.returncode == 2 and f"port {port} on 127.0.0.1 is in use" in taken.stderr, taken
+    assert both.returncode == 2 and "PREFECT_API_URL is set" in both.stderr, both
+    for r in (taken, both):
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "state" / "prefect" / "server.log").exists()  # no server was started
+    bad = subprocess.run(cmd[:-1] + ["70000"], env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "is not a port" in bad.stderr
+
+
 def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (FlowRunFilter,
@@ -113,8 +149,11 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
     env.update(NEWSETL_STATE_HOME=str(state_home), PREFECT_HOME=str(state_home / "prefect"),
                NEWSETL_WORKERS="1", NEWSETL_BATCH_SIZE="50")
     log = open(tmp_path / "schedule.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "newsetl.cli", "schedule", "--config", str(cfg)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    from newsetl.prefect_server import free_port
+
+    port = free_port()  # a stable URL for operators' own Prefect commands
+    proc = subprocess.Popen([sys.executable, "-m", "newsetl.cli", "schedule", "--config", str(cfg),
+                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     seen: dict[int, psutil.Process] = {}
     try:
         state_file = state_home / "prefect" / STATE_FILE
@@ -131,7 +170,7 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
                                 env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
         assert second.returncode == 2 and "already running" in second.stderr, second
         assert f"pid {proc.pid}" in second.stderr and "Traceback" not in second.stderr
-        assert url.startswith("http://127.0.0.1:")
+        assert url == f"http://127.0.0.1:{port}/api"
         assert state["server_pid"] and psutil.pid_exists(state["server_pid"])
 
         # A scheduled run (not one we trigger) completes and lands rows.
@@ -162,6 +201,17 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
                 assert done, [(r.name, r.state and r.state.name) for r in runs]
                 assert done[0].auto_scheduled  # it came from the cron schedule
 
+                # A late run of the served deployment never lands: the sweeper cancels it
+                # while it waits, or the runner picks it up first and the run skips itself.
+                late_served = client.create_flow_run_from_deployment(
+                    dep.id, state=Scheduled(scheduled_time=datetime.now(timezone.utc) - timedelta(hours=1)))
+                deadline = time.monotonic() + 90
+                while not (st := client.read_flow_run(late_served.id).state).is_final():
+                    assert time.monotonic() < deadline, st
+                    _descendants(proc.pid, seen)
+                    time.sleep(1)
+                assert st.name == "Skipped", st
+
                 # Late runs are skipped, not piled up (on a registered but not served deployment,
                 # so the runner cannot race the check).
                 flow_id = client.create_flow_from_name(FLOW_NAME)
@@ -171,10 +221,27 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
                 late = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now - timedelta(hours=1)))
                 due = client.create_flow_run_from_deployment(other, state=Scheduled(scheduled_time=now + timedelta(hours=1)))
                 spec = DeploymentSpec(name="not-served", sources=[], cron="* * * * *", late_after_seconds=600)
-                assert skip_late_runs([spec]) == 1
+                assert [n for n, _ in skip_late_runs([spec])] == ["not-served"]
                 assert client.read_flow_run(late.id).state.is_cancelled()
                 assert client.read_flow_run(late.id).state.name == "Skipped"
                 assert client.read_flow_run(due.id).state.is_scheduled()
+
+                # A late run that starts anyway (the runner took it before the sweeper could
+                # cancel it) ends at once, Skipped, and lands nothing.
+                checked = client.create_deployment(
+                    flow_id=flow_id, name="late-check", entrypoint="newsetl.flows.pipeline.run_flow",
+                    parameters={"sources": [str(src)], "warehouse": str(tmp_path / "wh-late"),
+                                "late_after_seconds": 600})
+                started = client.create_flow_run_from_deployment(
+                    checked, state=Scheduled(scheduled_time=now - timedelta(hours=1)))
+                ran = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "execute", str(started.id)],
+                                     env={**env, "PREFECT_API_URL": url}, capture_output=True, text=True,
+                                     cwd=tmp_path, timeout=180)
+                st = client.read_flow_run(started.id).state
+                assert ran.returncode == 0 and st.name == "Skipped" and "600" in st.message, (st, ran.stderr[-3000:])
+                assert "Traceback" not in ran.stderr, ran.stderr[-3000:]
+                assert "newsetl schedule: late-check: skipped: started 36" in ran.stdout, ran.stdout
+                assert not (tmp_path / "wh-late").exists()
 
                 # A run left Running by a stop mid-run is set Crashed at the next start (it
                 # held the deployment's only concurrency slot: every later run was cancelled).
@@ -225,7 +292,13 @@ def test_schedule_serves_cron_deployment_on_its_own_server(tmp_path):
             p.kill()
     assert not left, f"processes left behind: {left}"
     assert state["server_pid"] in seen  # the server was ours, and it is gone
+    # and it was the only one: the sweeper's thread once talked to a temporary server of its
+    # own (Prefect's settings live in context variables, which a new thread does not inherit)
+    temporary = [p.pid for p in seen.values() if "prefect.server.api.server:create_app" in " ".join(_cmdline(p))]
+    assert not temporary, temporary
     out = (tmp_path / "schedule.log").read_text()
     # each scheduled run says so on the console (nothing did), and nothing crashed on the way out
     assert re.search(r"newsetl schedule: every-minute: completed, \d+ new, \d+ changed", out), out[-3000:]
     assert "Traceback" not in out, out[-3000:]
+    # the late run said so, whichever of the sweeper or the run itself skipped it
+    assert re.search(r"every-minute: (skipped: started \d+ s|the run due at .+ was skipped)", out), out[-3000:]
