@@ -46,7 +46,9 @@ def backfill(settings: Settings, since: str | None = None, until: str | None = N
     return summary
 
 
-def backfill_command(args, settings: Settings) -> int:
+def backfill_command(args, settings: Settings, api_ready=None, temporary: bool = False) -> int:
+    """`api_ready`, `temporary`: from the CLI's `temporary_api` (see `flow_call`)."""
+    from newsetl.prefect_server import flow_call
     from newsetl.warehouse import WarehouseBusy, check_writer_free
 
     since, until, outdated = args.since, args.until, bool(args.outdated)
@@ -71,7 +73,8 @@ def backfill_command(args, settings: Settings) -> int:
     deadline = time.monotonic() + wait  # one --wait for both: the check and the run's lock
     try:
         check_writer_free(settings, wait)
-        summary = backfill(settings, since, until, outdated, wait_seconds=max(0.0, deadline - time.monotonic()))
+        with flow_call(settings, api_ready or (lambda: None), temporary):
+            summary = backfill(settings, since, until, outdated, wait_seconds=max(0.0, deadline - time.monotonic()))
     except ValueError as exc:
         print(f"newsetl backfill: {exc}", file=sys.stderr)
         return 2
