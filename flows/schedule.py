@@ -39,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from newsetl import locks
-from newsetl.prefect_server import LocalPrefectServer, port_taken
+from newsetl.prefect_server import LocalPrefectServer, flow_call, port_taken, temporary_api
 from newsetl.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -428,7 +428,8 @@ def _write_state(api_url: str, server: LocalPrefectServer | None, specs) -> Path
     return path
 
 
-def run_once(specs: list[DeploymentSpec], settings: Settings) -> int:
+def run_once(specs: list[DeploymentSpec], settings: Settings, api_ready=None, temporary: bool = False) -> int:
+    """`api_ready`, `temporary`: from `temporary_api` (see `prefect_server.flow_call`)."""
     from newsetl.flows.pipeline import run_flow
     from newsetl.warehouse import WarehouseBusy
 
@@ -437,7 +438,8 @@ def run_once(specs: list[DeploymentSpec], settings: Settings) -> int:
     for s in specs:
         st = settings.with_(warehouse=Path(s.parameters(settings)["warehouse"]))
         try:
-            summary = run_flow(sources=s.sources, wait_seconds=s.wait_seconds, settings=st)
+            with flow_call(st, api_ready or (lambda: None), temporary):
+                summary = run_flow(sources=s.sources, wait_seconds=s.wait_seconds, settings=st)
             rows.append((s.name, summary.status, summary.articles_new, summary.articles_changed,
                          summary.articles_unchanged, summary.rejects, f"{summary.seconds:.1f}"))
             failed += summary.status != "completed"
@@ -460,14 +462,25 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def schedule_command(args, settings: Settings) -> int:
+def _config(args) -> list[DeploymentSpec] | None:
     try:
-        specs = load_config(getattr(args, "config", None))
+        return load_config(getattr(args, "config", None))
     except ConfigError as exc:
         print(f"newsetl schedule: {exc}", file=sys.stderr)
-        return 2
+        return None
+
+
+def schedule_command(args, settings: Settings) -> int:
     if getattr(args, "once", False):
-        return run_once(specs, settings)
+        # As `newsetl run` starts: the temporary API boots while the config is read (which
+        # imports prefect: after the API's URL is set) and the pipeline imported.
+        temporary = not os.environ.get("PREFECT_API_URL")
+        with temporary_api() as api_ready:
+            specs = _config(args)
+            return 2 if specs is None else run_once(specs, settings, api_ready, temporary)
+    specs = _config(args)
+    if specs is None:
+        return 2
 
     # Until the runner installs its own handler, SIGTERM must still unwind through `finally`
     # (so the server we start is stopped).

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from newsetl.prefect_server import healthy, temporary_api
 
@@ -99,13 +100,21 @@ def test_run_on_its_own_server_and_a_killed_run_leaves_nothing(tmp_path):
             pass
 
 
-def test_a_run_with_a_process_pool_starts_one_api_server(tmp_path):
+@pytest.mark.parametrize("command", ["run", "schedule --once"])
+def test_a_run_with_a_process_pool_starts_one_api_server(tmp_path, command):
     """Prefect's process pool forwards its workers' events from a thread of its own, and that
     thread reads Prefect's process-wide settings as they were when prefect was first
     imported. Had `newsetl run` imported prefect before it set the temporary API's URL, the
     thread would start a second temporary server at the first shard (a 3-article run took
-    12.1 s instead of 6.1 s), and the workers' events would go to it: one server per run."""
-    cmd = [sys.executable, "-m", "newsetl.cli", "run", str(SAMPLE), "--warehouse", str(tmp_path / "wh")]
+    12.1 s instead of 6.1 s), and the workers' events would go to it: one server per run.
+    `newsetl schedule --once` reads its config (which imports prefect) after that too."""
+    if command == "run":
+        cmd = [sys.executable, "-m", "newsetl.cli", "run", str(SAMPLE), "--warehouse", str(tmp_path / "wh")]
+    else:
+        cfg = tmp_path / "d.toml"
+        cfg.write_text("".join(f'[[deployment]]\nname = "{n}"\nsources = ["{SAMPLE}"]\ncron = "0 * * * *"\n'
+                               f'warehouse = "{tmp_path / n}"\n' for n in ("one", "two")))
+        cmd = [sys.executable, "-m", "newsetl.cli", "schedule", "--once", "--config", str(cfg)]
     p = subprocess.Popen(cmd, env=dict(_env(tmp_path), NEWSETL_WORKERS="2"), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     main, servers = psutil.Process(p.pid), set()
@@ -127,7 +136,10 @@ def test_a_run_with_a_process_pool_starts_one_api_server(tmp_path):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 0, err[-2000:]
-    assert "1 new" in out
+    if command == "run":
+        assert "1 new" in out
+    else:  # each deployment landed its article, into its own warehouse
+        assert "| one | completed | 1 |" in out and "| two | completed | 1 |" in out, out
     assert len(servers) == 1, servers
 
 
@@ -152,11 +164,15 @@ def test_a_run_on_the_temporary_api_sends_no_flow_heartbeats(tmp_path, monkeypat
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("NEWSETL_WORKERS", "1")  # no pool: only the flow's settings matter here
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    # `newsetl backfill` starts the same way (it took ~7 s more than the same `run --force`)
+    # `newsetl backfill` and `newsetl schedule --once` start the same way (Prefect's own
+    # temporary server, started at the flow call, cost them ~7 s)
     (tmp_path / "wh").mkdir()
-    (tmp_path / "wh" / "news.duckdb").touch()  # it asks for a warehouse first
+    (tmp_path / "wh" / "news.duckdb").touch()  # backfill asks for a warehouse first
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[[deployment]]\nname = "a"\nsources = ["{SAMPLE}"]\ncron = "0 * * * *"\n')
     for argv in (["run", str(SAMPLE), "--warehouse", str(tmp_path / "wh")],
-                 ["backfill", "--all", "--warehouse", str(tmp_path / "wh")]):
+                 ["backfill", "--all", "--warehouse", str(tmp_path / "wh")],
+                 ["schedule", "--once", "--config", str(cfg), "--warehouse", str(tmp_path / "wh")]):
         seen.clear()
         monkeypatch.delenv("PREFECT_API_URL", raising=False)
         assert main(argv) == 0
