@@ -145,7 +145,10 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        (ner._company_products); a one-word name in lower case with a capital inside ("iPad",
 #        "iTunes") labelled PERSON, NORP or GPE is PRODUCT, or ORG when the article also says
 #        ORG (labels, entity ids)
-PIPELINE_VERSION = "1.6.24"
+# 1.6.25: the target-sentiment reader's matrix products run in float64, so a target's score
+#        no longer depends on the other sentences of its batch (it could move by 1e-6 between
+#        a serial run and a Dask run, or two shard splits; sentiment of entity mentions)
+PIPELINE_VERSION = "1.6.25"
 ENV_PREFIX = "NEWSETL_"
 
 

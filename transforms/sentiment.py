@@ -701,6 +701,15 @@ def vector_rows(vectors, words: Sequence[str]) -> np.ndarray:
     return out
 
 
+def _rows_times(a: np.ndarray, b64: np.ndarray) -> np.ndarray:
+    """a @ b64 in float64, as float32. In float32, BLAS picks its kernel by the shape of the
+    whole matrix, so a row's product moved in its last bits with the other rows of its
+    batch: the same article, enriched in a serial run and on Dask (other shards, other
+    batches), landed target scores 1e-6 apart after their rounding to 6 places. In float64
+    such differences sit far below float32's step and the rounding to it removes them."""
+    return (a.astype(np.float64) @ b64).astype(np.float32)
+
+
 class VectorReader:
     """A small network that reads the target's sentence, fused with the regression.
 
@@ -715,6 +724,8 @@ class VectorReader:
 
     def __init__(self, params: dict[str, np.ndarray], vectors):
         self.p = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+        # The products of a batch's rows with the weights run in float64 (`_rows_times`).
+        self.p64 = {k: v.astype(np.float64) for k, v in self.p.items()}
         self.vectors = vectors
         P = self.p["P"]
         dim = vectors.shape[1]
@@ -723,7 +734,7 @@ class VectorReader:
         # every vector row projected once; the last row stands for "no vector"
         data = np.asarray(vectors.data, dtype=np.float32)
         self.VP = np.vstack([data @ P[:dim], np.zeros((1, P.shape[1]), np.float32)])
-        self.Pext = P[dim:]
+        self.Pext64 = self.p64["P"][dim:]
 
     @classmethod
     def load(cls, path: Path, spec: dict) -> "VectorReader":
@@ -743,7 +754,7 @@ class VectorReader:
         rows = vector_rows(self.vectors, words)
         found = rows >= 0
         rows[~found] = len(self.VP) - 1
-        return self.VP[rows] + reader_extras(words, found) @ self.Pext + self.p["bp"]
+        return self.VP[rows] + _rows_times(reader_extras(words, found), self.Pext64) + self.p["bp"]
 
     def logprobs(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]],
                  tokens: dict[str, SentenceTokens] | None = None) -> np.ndarray:
@@ -769,7 +780,7 @@ class VectorReader:
         table = self.token_table(list(types)) if types else np.zeros((0, d), np.float32)
         # The convolution, word type by word type: what each type adds to the channels of a
         # position when it stands at window offset k (a last row of zeros: the padding).
-        conv = [np.vstack([table @ p["Wc"][k * d:(k + 1) * d], np.zeros((1, h), np.float32)])
+        conv = [np.vstack([_rows_times(table, self.p64["Wc"][k * d:(k + 1) * d]), np.zeros((1, h), np.float32)])
                 for k in range(READER_WIDTH)]
         pad = len(table)
         half = READER_WIDTH // 2
@@ -829,5 +840,5 @@ class VectorReader:
                 for k in range(int(width.max())):
                     inside += A[at, np.minimum(ts + k, L - 1)] * (k < width)[:, None]
                 feats = np.concatenate([left, right, inside / np.maximum(width, 1)[:, None], A.max(1)], axis=1)
-                out[tix] = log_softmax((feats @ p["Wo"] + p["bo"]).astype(np.float64))
+                out[tix] = log_softmax(feats.astype(np.float64) @ self.p64["Wo"] + self.p64["bo"])
         return out
