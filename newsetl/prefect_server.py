@@ -190,13 +190,13 @@ def temporary_api():
 
 @contextmanager
 def flow_call(settings, api_ready, temporary: bool):
-    """Around a command's one flow call (`newsetl run`, `newsetl backfill`), inside
-    `temporary_api` and after the command's own checks: the run's process pool started (one
-    worker loads its models on the core the command leaves idle while it waits for the
-    API), the API awaited, and flow-run heartbeats off on a temporary API (they let a
-    server's services mark a crashed run; the temporary API runs no services and ends with
-    the command, so nothing reads them, and the flow's end waits for the heartbeat
-    thread's next 1 s tick: 0.5 s on average)."""
+    """Around a command's flow call (`newsetl run`, `newsetl backfill`, each deployment of
+    `newsetl schedule --once`), inside `temporary_api` and after the command's own checks:
+    the run's process pool started (one worker loads its models on the core the command
+    leaves idle while it waits for the API), the API awaited, and flow-run heartbeats off
+    on a temporary API (they let a server's services mark a crashed run; the temporary API
+    runs no services and ends with the command, so nothing reads them, and the flow's end
+    waits for the heartbeat thread's next 1 s tick: 0.5 s on average)."""
     import fastapi.encoders  # noqa: F401  (what the flow call imports first: now, while the API boots)
     import prefect.flow_engine  # noqa: F401
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings

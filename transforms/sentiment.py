@@ -732,8 +732,10 @@ class VectorReader:
         if P.shape[0] != dim + 3:
             raise ValueError(f"reader expects {P.shape[0] - 3}-dim vectors, got {dim}")
         # every vector row projected once; the last row stands for "no vector"
+        # (in float64 too: BLAS threads split a float32 product by their number, which a
+        # Dask cluster's workers may set otherwise)
         data = np.asarray(vectors.data, dtype=np.float32)
-        self.VP = np.vstack([data @ P[:dim], np.zeros((1, P.shape[1]), np.float32)])
+        self.VP = np.vstack([_rows_times(data, self.p64["P"][:dim]), np.zeros((1, P.shape[1]), np.float32)])
         self.Pext64 = self.p64["P"][dim:]
 
     @classmethod
