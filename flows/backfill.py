@@ -46,8 +46,8 @@ def backfill(settings: Settings, since: str | None = None, until: str | None = N
     return summary
 
 
-def backfill_command(args, settings: Settings, api_ready=None, temporary: bool = False) -> int:
-    """`api_ready`, `temporary`: from the CLI's `temporary_api` (see `flow_call`)."""
+def backfill_command(args, settings: Settings, api_ready=None) -> int:
+    """`api_ready`: from the CLI's `temporary_api` (see `flow_call`)."""
     from newsetl.prefect_server import flow_call
     from newsetl.warehouse import WarehouseBusy, check_writer_free
 
@@ -73,7 +73,7 @@ def backfill_command(args, settings: Settings, api_ready=None, temporary: bool =
     deadline = time.monotonic() + wait  # one --wait for both: the check and the run's lock
     try:
         check_writer_free(settings, wait)
-        with flow_call(settings, api_ready or (lambda: None), temporary):
+        with flow_call(settings, api_ready):
             summary = backfill(settings, since, until, outdated, wait_seconds=max(0.0, deadline - time.monotonic()))
     except ValueError as exc:
         print(f"newsetl backfill: {exc}", file=sys.stderr)

@@ -428,8 +428,8 @@ def _write_state(api_url: str, server: LocalPrefectServer | None, specs) -> Path
     return path
 
 
-def run_once(specs: list[DeploymentSpec], settings: Settings, api_ready=None, temporary: bool = False) -> int:
-    """`api_ready`, `temporary`: from `temporary_api` (see `prefect_server.flow_call`)."""
+def run_once(specs: list[DeploymentSpec], settings: Settings, api_ready=None) -> int:
+    """`api_ready`: from `temporary_api` (see `prefect_server.flow_call`)."""
     from newsetl.flows.pipeline import run_flow
     from newsetl.warehouse import WarehouseBusy
 
@@ -438,7 +438,7 @@ def run_once(specs: list[DeploymentSpec], settings: Settings, api_ready=None, te
     for s in specs:
         st = settings.with_(warehouse=Path(s.parameters(settings)["warehouse"]))
         try:
-            with flow_call(st, api_ready or (lambda: None), temporary):
+            with flow_call(st, api_ready):
                 summary = run_flow(sources=s.sources, wait_seconds=s.wait_seconds, settings=st)
             rows.append((s.name, summary.status, summary.articles_new, summary.articles_changed,
                          summary.articles_unchanged, summary.rejects, f"{summary.seconds:.1f}"))
@@ -474,10 +474,9 @@ def schedule_command(args, settings: Settings) -> int:
     if getattr(args, "once", False):
         # As `newsetl run` starts: the temporary API boots while the config is read (which
         # imports prefect: after the API's URL is set) and the pipeline imported.
-        temporary = not os.environ.get("PREFECT_API_URL")
         with temporary_api() as api_ready:
             specs = _config(args)
-            return 2 if specs is None else run_once(specs, settings, api_ready, temporary)
+            return 2 if specs is None else run_once(specs, settings, api_ready)
     specs = _config(args)
     if specs is None:
         return 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 
@@ -46,7 +45,6 @@ def cmd_run(args) -> int:
 
     # Prefect's temporary API server boots while the pipeline's modules are imported.
     # So do the shard workers, on the core the command leaves idle while it waits for the API.
-    temporary = not os.environ.get("PREFECT_API_URL")
     with temporary_api() as api_ready:
         from newsetl.flows.pipeline import run_flow
         from newsetl.warehouse import WarehouseBusy, check_writer_free
@@ -54,7 +52,7 @@ def cmd_run(args) -> int:
         try:
             deadline = time.monotonic() + args.wait  # one --wait for both: the check and the flow's lock
             check_writer_free(settings, args.wait)  # one line now, not a flow's traceback
-            with flow_call(settings, api_ready, temporary):
+            with flow_call(settings, api_ready):
                 summary = run_flow(sources=args.sources, force=args.force,
                                    wait_seconds=max(0.0, deadline - time.monotonic()), settings=settings)
         except WarehouseBusy as exc:
@@ -109,11 +107,10 @@ def cmd_backfill(args) -> int:
 
     # As for `run`: the API boots while the pipeline is imported (it took ~7 s more of a
     # backfill than of the same `run --force`, one after the other).
-    temporary = not os.environ.get("PREFECT_API_URL")
     with temporary_api() as api_ready:
         from newsetl.flows.backfill import backfill_command
 
-        return backfill_command(args, settings, api_ready, temporary)
+        return backfill_command(args, settings, api_ready)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -189,23 +189,27 @@ def temporary_api():
 
 
 @contextmanager
-def flow_call(settings, api_ready, temporary: bool):
+def flow_call(settings, api_ready=None):
     """Around a command's flow call (`newsetl run`, `newsetl backfill`, each deployment of
     `newsetl schedule --once`), inside `temporary_api` and after the command's own checks:
     the run's process pool started (one worker loads its models on the core the command
     leaves idle while it waits for the API), the API awaited, and flow-run heartbeats off
     on a temporary API (they let a server's services mark a crashed run; the temporary API
     runs no services and ends with the command, so nothing reads them, and the flow's end
-    waits for the heartbeat thread's next 1 s tick: 0.5 s on average)."""
+    waits for the heartbeat thread's next 1 s tick: 0.5 s on average). `api_ready`: what
+    `temporary_api` yields (None: nothing to wait for)."""
     import fastapi.encoders  # noqa: F401  (what the flow call imports first: now, while the API boots)
     import prefect.flow_engine  # noqa: F401
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from newsetl.fanout import prestarted_pool
 
+    server = getattr(api_ready, "__self__", None)  # temporary_api's server, when it started one
+    temporary = isinstance(server, LocalPrefectServer) and server.temporary
     no_heartbeats = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
     with prestarted_pool(settings), temporary_settings(no_heartbeats):
-        api_ready()
+        if api_ready is not None:
+            api_ready()
         yield
 
 
