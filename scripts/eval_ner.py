@@ -58,7 +58,7 @@ TO_CONLL = {
     "PERSON": "PER", "ORG": "ORG",
     "GPE": "LOC", "LOC": "LOC", "FAC": "LOC",
     "NORP": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "PRODUCT": "MISC",
-    "LANGUAGE": "MISC", "LAW": "MISC",
+    "LANGUAGE": "MISC", "LAW": "MISC", "MISC": "MISC",
 }
 
 
@@ -478,6 +478,24 @@ def main(argv=None) -> int:
             "Parmalat, BMW, UKIP, BT) came with people who became organisations (Conte, Schiff, "
             "Assange, Mutu) and companies that became places (Ericsson, VW): OntoNotes conventions "
             "against CoNLL's, stopped there. "
+            "(7) (stop 63) CoNLL MISC spans that neither the sm model nor a corpus vote types (1,106 "
+            "of train's 3,438) as NORP only for a demonym of the pipeline's table, EVENT after an "
+            "event head noun, else MISC, a label of its own (`train_ner.py --misc-fallback typed`), "
+            "where the recipe makes them all NORP: why the shipped model calls \"PC\", \"Six "
+            "Nations\", \"GMT\", \"Oscars\" and \"HIV\" NORP on BBC (1,067 NORP entities "
+            "with no country, 4,321 mentions). 5-fold mean F1 after epoch 1..8: 0.861, 0.880, "
+            "0.883, 0.887, 0.887, 0.887, 0.889, 0.8895 against 0.858, 0.879, 0.882, 0.885, 0.884, "
+            "0.888, 0.889, 0.8899 (per fold at epoch 8: 0.911, 0.864, 0.895, 0.892, 0.886): level. "
+            "(The same spans left untyped, their tokens missing in training, lost MISC recall: "
+            "folds 0 and 1 at epoch 4, 0.894 and 0.842 against 0.908 and 0.860; stopped.) "
+            "Trained on train + dev and run on BBC, the junk left NORP (180 entities, 1,649 "
+            "mentions with no country; \"Six Nations\", \"GMT\", \"Oscars\", \"Linux\", "
+            "\"HIV\" MISC) but 5,448 mention labels moved, 1,936 mentions were lost and 1,276 "
+            "gained, and the model missed names the shipped one finds: \"US\" 314 times "
+            "(\"The US says\"), \"Google\" 54, \"BT\" 57. Read raw on 400 mixed-case BBC "
+            "paragraphs, the five fold models of that recipe found \"Google\" 8 to 21 times of "
+            "21 and \"PC\" 0 to 38 of 38, where the shipped model finds all: names CoNLL "
+            "rarely writes move with the draw, and CoNLL F1 cannot see it. Not shipped. "
             "Not measured: static vectors trained here (1.3M tokens "
             "against the web-scale text of the md table the tok2vec already reads) and a wider "
             "CNN (it would start from random weights, not from the OntoNotes-trained NER that "

@@ -1383,6 +1383,25 @@ def test_other_compound_adjectives_name_the_thing_before_the_hyphen():
     assert out["entity_id"][2] == out["entity_id"][3]
 
 
+def test_misc_is_read_as_ner_doubt_where_norp_was():
+    # Since pipeline 1.6.26 the NER says MISC for a name of no OntoNotes type, which it used
+    # to call NORP. Invented names: a "-based" MISC names the place, a "-related" MISC the
+    # label the article gives that name, a "-born" MISC the people of a country; an event's
+    # or an organisation's head noun types a MISC name; a MISC acronym spelled out by the
+    # article's organisation is that organisation.
+    df = mentions_frame([
+        ("a", 0, 0, "Quellport-based", "MISC"), ("a", 1, 0, "Vantorix-related", "MISC"),
+        ("a", 2, 0, "Vantorix", "ORG"), ("a", 3, 0, "French-born", "MISC"),
+        ("b", 0, 0, "Pellan Fund for Wetlands", "ORG"), ("b", 1, 0, "PFW", "MISC"),
+    ])
+    out = resolve_mentions(df)
+    assert out["text"].to_list()[:4] == ["Quellport", "Vantorix", "Vantorix", "French"]
+    assert out["label"].to_list()[:4] == ["GPE", "ORG", "ORG", "NORP"]
+    assert out["entity_id"][4] == out["entity_id"][5]
+    _, ents = _voted_labels({"Kestrel Open": ["MISC", "MISC"], "Tarn Society": ["MISC"], "Quellbit": ["MISC"]})
+    assert ents == {"Kestrel Open": "EVENT", "Tarn Society": "ORG", "Quellbit": "MISC"}
+
+
 def test_span_glued_across_a_spaced_dash_or_an_unclosed_bracket_keeps_the_name():
     # BBC: 359 of 61,305 NER spans ran across " - " ("Alastair Campbell - we" became an
     # entity's name), 17 across an unclosed bracket.

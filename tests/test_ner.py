@@ -871,3 +871,47 @@ def test_listed_company_short_forms_leave_out_countries_people_and_words():
     assert listed_company("amazon") is None  # names only
     for name in ("Japan", "British", "Texas", "Fox", "Target", "Next", "John Deere"):
         assert listed_company(name) is None, name
+
+
+def _conll_label_model(path):
+    """A spaCy pipeline whose "ner" component gives CoNLL / WikiNER labels (PER, ORG, LOC,
+    MISC), as spaCy's xx_ent_wiki_sm does; invented names."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", name="ner")
+    ruler.add_patterns([{"label": "PER", "pattern": "Mara Quillon"}, {"label": "PER", "pattern": "Quillon"},
+                        {"label": "ORG", "pattern": "Pellan Works"}, {"label": "LOC", "pattern": "Vantor"},
+                        {"label": "MISC", "pattern": "Kestrel Open"}])
+    nlp.to_disk(path)
+    return str(path)
+
+
+CONLL_TEXT = ("Mara Quillon of Pellan Works won the Kestrel Open in Vantor on Sunday. "
+              "Quillon said the Kestrel Open had been her hardest week.")
+
+
+def test_a_model_with_conll_labels_plugs_in(tmp_path):
+    # PER was dropped as a label the warehouse does not keep, and with it every person.
+    model = _conll_label_model(tmp_path / "conll-model")
+    (paras,) = recognize_articles([[CONLL_TEXT]], model=model)
+    assert _by_text(CONLL_TEXT, paras[0]) == {"Mara Quillon": "PERSON", "Pellan Works": "ORG",
+                                             "Kestrel Open": "MISC", "Vantor": "LOC", "Quillon": "PERSON"}
+
+
+def test_a_conll_label_model_lands_through_the_cli(tmp_path, monkeypatch):
+    # The label rules read MISC as they read the NORP of a small OntoNotes model: a name
+    # ending in an event's head noun is an EVENT; the surname joins the full name.
+    from tests.conftest import query, run_cli
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    model = _conll_label_model(tmp_path / "conll-model")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "final.txt").write_text("Quillon takes the Kestrel Open\n\n" + CONLL_TEXT + "\n", encoding="utf-8")
+    wh = tmp_path / "wh"
+    assert run_cli("run", str(src), "--warehouse", str(wh), "--model", model) == 0
+    ents = dict(query(wh, "select name, label from entities"))
+    assert ents == {"Mara Quillon": "PERSON", "Pellan Works": "ORG", "Kestrel Open": "EVENT", "Vantor": "LOC"}
+    people = query(wh, "select text, entity_name from entity_mentions where label = 'PERSON' order by start_char")
+    assert {t for t, _ in people} == {"Mara Quillon", "Quillon"} and {n for _, n in people} == {"Mara Quillon"}

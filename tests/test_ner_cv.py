@@ -200,6 +200,22 @@ def test_person_target_spans_keep_plain_names_and_their_titles(train_ner, text, 
     assert (text[ts:s] or None) == want_outside
 
 
+@pytest.mark.parametrize("name, lab, want", [
+    # a MISC span no model types: a demonym of the pipeline's table, in any case, is NORP
+    ("Slovak", "MISC", "NORP"), ("DUTCH", "MISC", "NORP"),
+    # an event's head noun makes it an EVENT, in capitals too
+    ("Kestrel Open", "MISC", "EVENT"), ("TARN CUP", "MISC", "EVENT"),
+    # anything else is MISC, a label of its own: no longer NORP
+    ("GMT", "MISC", "MISC"), ("Vantor 95", "MISC", "MISC"), ("Quell League", "MISC", "MISC"),
+    # LOC keeps its fallback
+    ("Quellport", "LOC", "GPE"),
+])
+def test_fallback_fine_types_misc_spans_no_model_types(train_ner, name, lab, want):
+    assert train_ner.fallback_fine(name, lab, "typed") == want
+    # the shipped recipe
+    assert train_ner.fallback_fine(name, lab) == {"MISC": "NORP", "LOC": "GPE"}[lab]
+
+
 def test_partial_examples_mark_names_titles_and_plain_words_and_leave_the_rest_missing(train_ner):
     import spacy
 

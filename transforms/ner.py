@@ -6,7 +6,10 @@ Only the `ner` component runs (plus the shared `tok2vec`/`transformer` it listen
 if any): tagger, parser, lemmatizer and attribute_ruler are switched off.
 
 Labels are OntoNotes style (PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, PRODUCT,
-WORK_OF_ART, LAW, LANGUAGE). Numeric and time types are dropped, and so is a span that
+WORK_OF_ART, LAW, LANGUAGE). A model with CoNLL / WikiNER labels (PER, ORG, LOC, MISC:
+spaCy's xx_ent_wiki_sm and most non-English pipelines) plugs in too: PER is read as
+PERSON, LOC and MISC are kept as they are, and the label rules read MISC, a name of no
+finer type, as they read the NORP that a small OntoNotes model gives such names. Numeric and time types are dropped, and so is a span that
 is only a sentence's capitalised closed-class first word ("An", "Let"), or that has no
 capital letter in a paragraph that has them ("wi-fi"; a web address is kept). Two one-word
 NORP spans that one space separates, neither a country's name or demonym, are joined
@@ -52,8 +55,10 @@ Mention = tuple[int, int, str]
 # QUANTITY) are not entities for this warehouse and are dropped.
 KEPT_LABELS = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT",
-     "WORK_OF_ART", "LAW", "LANGUAGE"}
+     "WORK_OF_ART", "LAW", "LANGUAGE", "MISC"}
 )
+# A model's label -> the label kept, where they differ (CoNLL / WikiNER models).
+LABEL_ALIASES = {"PER": "PERSON"}
 
 # Re-tag unlabelled repeats of names found elsewhere in the same article (see
 # `_propagate`). Off: on CoNLL-2003 dev it moved F1 by +0.001 only (recall +0.004,
@@ -513,11 +518,12 @@ def _kept_spans(text: str, off: int, doc) -> list[Mention]:
     the sentences and sentence tails read again (`_cut_at_sentences`, `_possessive_glue`)."""
     out = []
     for ent in doc.ents:
-        if ent.label_ not in KEPT_LABELS:
+        label = LABEL_ALIASES.get(ent.label_, ent.label_)
+        if label not in KEPT_LABELS:
             continue
         cleaned = _clean(text, off + ent.start_char, off + ent.end_char)
         if cleaned is not None and not _closed_word_alone(text, *cleaned) and not _lowercase(text, *cleaned):
-            out.append((cleaned[0], cleaned[1], ent.label_))
+            out.append((cleaned[0], cleaned[1], label))
     return _mend_edges(text, out)
 
 
@@ -905,7 +911,7 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
         if label == "PERSON" and len(parts) > 1:
             surnames.add(parts[-1])
     for key, label in majority.items():
-        if label in ("PERSON", "NORP", "GPE") and key not in surnames and _BRAND_WORD_RE.fullmatch(key):
+        if label in ("PERSON", "NORP", "MISC", "GPE") and key not in surnames and _BRAND_WORD_RE.fullmatch(key):
             majority[key] = "ORG" if votes[key]["ORG"] else "PRODUCT"
     doubted = {key for key, label in majority.items()
                if label == "PERSON" and key not in surnames and not any(c.isspace() for c in key)}
@@ -1037,7 +1043,7 @@ def _company_products(paras: list[str], caps: list[bool], majority: dict[str, st
     asked: dict[str, str] = {}
     for key, label in majority.items():
         words = key.split()
-        if (label in ("PERSON", "NORP") and len(words) >= 2 and not HEAD_NOUN_END_RE.search(key)
+        if (label in ("PERSON", "NORP", "MISC") and len(words) >= 2 and not HEAD_NOUN_END_RE.search(key)
                 and all(_PRODUCT_WORD_RE.search(w) for w in words[1:])):
             company = listed_company(words[0])
             if company and not company.endswith(("'s", "\u2019s")):
@@ -1065,7 +1071,7 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     ("Anglo-American"); a company named with "'s" ("Lowe's") written without it (the
     person Lowe)."""
     asked = {key: listed_company(key) for key, label in majority.items()
-             if label in ("PERSON", "NORP", "GPE") and key not in surnames
+             if label in ("PERSON", "NORP", "MISC", "GPE") and key not in surnames
              and not (label == "NORP" and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
     asked = {key: company for key, company in asked.items() if company}
     if not asked:
