@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# The commands whose workers load the models.
+_ENRICHING = ("run", "backfill", "schedule")
+
+
 def main(argv: list[str] | None = None) -> int:
     from newsetl.settings import SettingsError
 
@@ -191,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env.configure(quiet=True)
         args.settings = _settings(args)
+        if args.command in _ENRICHING:
+            args.settings.check_models()  # one line now, not a batch of crashed workers
     except SettingsError as exc:  # e.g. NEWSETL_WORKERS=abc: say which variable, no traceback
         print(f"newsetl: {exc}", file=sys.stderr)
         return 2

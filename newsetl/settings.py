@@ -159,6 +159,44 @@ def resolve_model(name: str) -> str:
     return str(path) if path is not None else name
 
 
+def model_problem(field: str, name: str) -> str | None:
+    """Why the model setting `field` ("spacy_model" or "target_sentiment_model") set to
+    `name` cannot be loaded, else None. A spaCy pipeline is a folder with config.cfg or an
+    installed package; a target-sentiment model is a folder with model.json."""
+    resolved = resolve_model(name)
+    path = Path(resolved)
+    marker = "config.cfg" if field == "spacy_model" else "model.json"
+    if path.is_dir():
+        if not (path / marker).is_file():
+            return f"the folder has no {marker}"
+        if field == "spacy_model" and not _lists_ner(path / marker):
+            return "the pipeline has no 'ner' component"
+        return None
+    if field != "spacy_model" or os.sep in resolved or resolved.startswith("."):
+        return "no such model folder"
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(resolved) is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else "no such spaCy pipeline folder or installed package"
+
+
+def _lists_ner(config: Path) -> bool:
+    """Whether a spaCy config.cfg's [nlp] pipeline names an "ner" component (True when the
+    file cannot be read here: spaCy then says why at load)."""
+    import configparser
+    import json
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(config, encoding="utf-8")
+        return "ner" in json.loads(parser.get("nlp", "pipeline"))
+    except (configparser.Error, ValueError, OSError):
+        return True
+
+
 def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -301,6 +339,21 @@ class Settings(BaseSettings):
 
     def _values(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def check_models(self) -> None:
+        """SettingsError when a model setting names nothing a worker can load. A cheap look
+        (a folder's marker file, an installed package's name), made before a run starts
+        its workers: a wrong name made every worker fail at load, and each article of the
+        batch went to `rejects` as set aside by a crashed worker. Not with a Dask scheduler
+        (`dask_address`): its workers load the models on their own machines."""
+        if self.dask_address:
+            return
+        problems = [f"{env_var(field)}{' (--model)' if field == 'spacy_model' else ''}={value!r}: {why}"
+                    for field, value in (("spacy_model", self.spacy_model),
+                                         ("target_sentiment_model", self.target_sentiment_model))
+                    if (why := model_problem(field, value))]
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
 
 
 def env_var(field: str) -> str:

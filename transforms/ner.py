@@ -9,7 +9,8 @@ Labels are OntoNotes style (PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, PRODUCT,
 WORK_OF_ART, LAW, LANGUAGE). A model with CoNLL / WikiNER labels (PER, ORG, LOC, MISC:
 spaCy's xx_ent_wiki_sm and most non-English pipelines) plugs in too: PER is read as
 PERSON, LOC and MISC are kept as they are, and the label rules read MISC, a name of no
-finer type, as they read the NORP that a small OntoNotes model gives such names. Numeric and time types are dropped, and so is a span that
+finer type, as they read the NORP that a small OntoNotes model gives such names.
+Numeric and time types are dropped, and so is a span that
 is only a sentence's capitalised closed-class first word ("An", "Let"), or that has no
 capital letter in a paragraph that has them ("wi-fi"; a web address is kept). Two one-word
 NORP spans that one space separates, neither a country's name or demonym, are joined
@@ -1072,7 +1073,7 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     person Lowe)."""
     asked = {key: listed_company(key) for key, label in majority.items()
              if label in ("PERSON", "NORP", "MISC", "GPE") and key not in surnames
-             and not (label == "NORP" and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
+             and not (label in ("NORP", "MISC") and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
     asked = {key: company for key, company in asked.items() if company}
     if not asked:
         return []
