@@ -90,8 +90,15 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
         from newsetl.transforms import sentiment
         from newsetl.transforms.ner import load_pipeline
 
-        load_pipeline(models[0])
-        sentiment.load_target_model(models[1])
+        try:
+            load_pipeline(models[0])
+            sentiment.load_target_model(models[1])
+        except Exception:
+            # A model that passed Settings.check_models and breaks at load (a corrupt or
+            # incomplete folder). Raised here, it broke the pool: every article of the
+            # batch went to `rejects` as one that killed its worker. The worker lives on,
+            # and each shard's own load raises the error again: the batch fails with it.
+            pass
     # Modules and models live as long as the worker: out of the collector's sight, so the
     # full collections a shard's allocations trigger walk only the shard's own objects
     # (as the run's main process does at flow start).

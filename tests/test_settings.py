@@ -168,3 +168,23 @@ def test_run_with_a_wrong_model_is_one_line_and_lands_nothing(tmp_path, monkeypa
     # commands that load no model are not held up by it
     run_cli("sql", "select 1", "--warehouse", str(wh))
     assert "MODEL" not in capsys.readouterr().err
+
+
+def test_a_model_that_breaks_at_load_fails_the_batch_with_its_error(tmp_path, monkeypatch):
+    # It passes the look (config.cfg names "ner") but its weights are gone. Raised in the
+    # pool's initializer, the error broke the pool, and every article went to `rejects` as
+    # one that killed its worker; now the batch fails with the load's own error and
+    # nothing lands.
+    import shutil
+
+    from tests.conftest import FIXTURES, run_cli
+
+    monkeypatch.setenv("NEWSETL_WORKERS", "2")  # a process pool, whose initializer loads the models
+    broken = tmp_path / "broken-ner"
+    shutil.copytree(BUNDLED_MODELS["newsetl-ner"], broken)
+    (broken / "ner" / "model").unlink()
+    wh = tmp_path / "wh"
+    src = str(FIXTURES / "articles" / "seedlike.txt")
+    with pytest.raises(FileNotFoundError, match="broken-ner"):
+        run_cli("run", src, "--warehouse", str(wh), "--model", str(broken))
+    assert not (wh / "news.duckdb").exists()
