@@ -915,3 +915,19 @@ def test_a_conll_label_model_lands_through_the_cli(tmp_path, monkeypatch):
     assert ents == {"Mara Quillon": "PERSON", "Pellan Works": "ORG", "Kestrel Open": "EVENT", "Vantor": "LOC"}
     people = query(wh, "select text, entity_name from entity_mentions where label = 'PERSON' order by start_char")
     assert {t for t, _ in people} == {"Mara Quillon", "Quillon"} and {n for _, n in people} == {"Mara Quillon"}
+
+
+def test_a_model_whose_labels_the_warehouse_keeps_none_of_is_refused(tmp_path):
+    # A custom pipeline that tags only its own types landed no entity at all, silently.
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler", name="ner").add_patterns([{"label": "DRUG", "pattern": "Vantorex"}])
+    nlp.to_disk(tmp_path / "drugs")
+    with pytest.raises(ValueError, match=r"NER labels \(DRUG\) include none that newsetl keeps"):
+        load_pipeline(str(tmp_path / "drugs"))
+    # one kept label among others is enough: the others are dropped as before
+    nlp.get_pipe("ner").add_patterns([{"label": "PER", "pattern": "Mara Quillon"}])
+    nlp.to_disk(tmp_path / "mixed")
+    text = "Mara Quillon took Vantorex."
+    assert _by_text(text, recognize([text], model=str(tmp_path / "mixed"))[0]) == {"Mara Quillon": "PERSON"}

@@ -205,6 +205,12 @@ def load_pipeline(model: str):
     attach_vectors(nlp)
     if "ner" not in nlp.pipe_names:
         raise ValueError(f"spaCy pipeline {name!r} has no 'ner' component")
+    labels = set(getattr(nlp.get_pipe("ner"), "labels", ()) or ())
+    if labels and not {LABEL_ALIASES.get(label, label) for label in labels} & KEPT_LABELS:
+        # Every span would be dropped as a label the warehouse does not keep: no entity,
+        # no quote speaker, no sentiment toward anyone, and no word of why.
+        raise ValueError(f"spaCy pipeline {name!r}: its NER labels ({', '.join(sorted(labels))}) include "
+                         f"none that newsetl keeps ({', '.join(sorted(KEPT_LABELS | set(LABEL_ALIASES)))})")
     keep = {"ner"}
     for comp_name in _SHARED_ENCODERS:
         if comp_name in nlp.pipe_names:
