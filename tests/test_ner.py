@@ -899,6 +899,7 @@ def test_a_model_with_conll_labels_plugs_in(tmp_path):
                                              "Kestrel Open": "MISC", "Vantor": "LOC", "Quillon": "PERSON"}
 
 
+@pytest.mark.usefixtures("prefect_server")  # a flow run in this process: the session's API
 def test_a_conll_label_model_lands_through_the_cli(tmp_path, monkeypatch):
     # The label rules read MISC as they read the NORP of a small OntoNotes model: a name
     # ending in an event's head noun is an EVENT; the surname joins the full name.

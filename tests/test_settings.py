@@ -170,6 +170,7 @@ def test_run_with_a_wrong_model_is_one_line_and_lands_nothing(tmp_path, monkeypa
     assert "MODEL" not in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("prefect_server")  # a flow run in this process: the session's API
 def test_a_model_that_breaks_at_load_fails_the_batch_with_its_error(tmp_path, monkeypatch):
     # It passes the look (config.cfg names "ner") but its weights are gone. Raised in the
     # pool's initializer, the error broke the pool, and every article went to `rejects` as
