@@ -209,8 +209,13 @@ _HONORIFIC_RE = re.compile(
     r"Lieutenant|Chamberlain|Protector|Privy|High)\b){w})$".format(w=r"[A-Z][A-Za-z'’-]*[a-z]")
 )
 
+# Labels that stand for the model's doubt about what a name is: the shipped NER's NORP (its
+# training gave CoNLL MISC names it could not type that label) and MISC (models with CoNLL /
+# WikiNER labels). The label rules read them alike.
+DOUBT_LABELS = ("NORP", "MISC")
+
 # Titles of works keep their label ("Miss Saigon", the musical).
-_HONORIFIC_RELABEL = {"ORG", "NORP", "MISC", "GPE", "LOC"}
+_HONORIFIC_RELABEL = {"ORG", *DOUBT_LABELS, "GPE", "LOC"}
 
 # Generational suffixes: "Donald Trump Jr." is not a longer form of "Donald Trump".
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
@@ -1116,7 +1121,7 @@ def _is_acronym(name: str) -> bool:
 
 # Labels an acronym is linked from (rule 6): NER tags some organisations' acronyms NORP
 # ("IMF"); those link only to an ORG and become ORG.
-_ACRONYM_LABELS = ("ORG", "GPE", "LOC", "NORP", "MISC")
+_ACRONYM_LABELS = ("ORG", "GPE", "LOC", *DOUBT_LABELS)
 
 
 # Third-person verbs that headlines glue to a surname ("Putin Wants ...", "Johnson Vows
@@ -1377,8 +1382,8 @@ def _resolve_article(
         # name elsewhere, else keeps its own ("English-speaking"); rule 1 below makes a
         # surname of the article's person a PERSON ("Blair-era").
         elsewhere = {name_key(clean_name(s, lab)): lab for s, lab, c in zip(surfaces, labels, cut_end)
-                     if not c and lab not in ("NORP", "MISC")}
-        labels = [lab if not c or lab not in ("NORP", "MISC")
+                     if not c and lab not in DOUBT_LABELS}
+        labels = [lab if not c or lab not in DOUBT_LABELS
                   else "NORP" if demonym_country(s)
                   else "GPE" if p else elsewhere.get(name_key(clean_name(s, "ORG")), lab)
                   for lab, c, s, p in zip(labels, cut_end, surfaces, place)]
@@ -1452,11 +1457,11 @@ def _resolve_article(
     for i, j in enumerate(defined_by or ()):
         if (j >= 0 and _is_acronym(clean[i]) and out_labels[i] in _ACRONYM_LABELS
                 and not country_code(clean[i], "GPE") and clean[i] not in acronym_target
-                and out_labels[j] in ("ORG", "PERSON", "NORP", "MISC") and not _is_acronym(clean[j])
+                and out_labels[j] in ("ORG", "PERSON", *DOUBT_LABELS) and not _is_acronym(clean[j])
                 and keys[j] not in compounds and abbreviates(clean[i].replace(".", ""), clean[j])):
             acronym_target[clean[i]] = clean[j]
             for k in range(n):
-                if clean[k] == clean[i] or (keys[k] == keys[j] and out_labels[k] in ("PERSON", "NORP", "MISC")):
+                if clean[k] == clean[i] or (keys[k] == keys[j] and out_labels[k] in ("PERSON", *DOUBT_LABELS)):
                     out_labels[k] = "ORG"
     org_names = {clean[i] for i in range(n) if out_labels[i] == "ORG" and not _is_acronym(clean[i])}
     place_names = {clean[i] for i in range(n) if out_labels[i] in ("GPE", "LOC") and not _is_acronym(clean[i])}
@@ -1474,7 +1479,7 @@ def _resolve_article(
         acro = clean[i].replace(".", "").upper()
         if out_labels[i] in _ACRONYM_LABELS:
             pools = ((org_names, place_names) if out_labels[i] == "ORG"
-                     else (org_names,) if out_labels[i] in ("NORP", "MISC")
+                     else (org_names,) if out_labels[i] in DOUBT_LABELS
                      else (place_names, org_names))
         elif len(acro) >= 3:
             # Tagged another label (on BBC: PERSON, "AEFA"; PRODUCT, "IRB"): an ORG of the
@@ -1555,7 +1560,7 @@ def _clipped_forms(labels: list[str], clean: list[str], skip: dict[int, str]) ->
     have its id. A one-word clip must be tagged ORG ("Fed"; a NORP word such as "Brits" is
     a group of people). Mentions rules 7 and 8 joined (`skip`) stay as they are.
     Returns mention index -> name."""
-    cand = [i for i in range(len(labels)) if labels[i] in ("ORG", "NORP", "MISC") and clean[i] and i not in skip]
+    cand = [i for i in range(len(labels)) if labels[i] in ("ORG", *DOUBT_LABELS) and clean[i] and i not in skip]
     longs: dict[str, dict[str, str]] = {}  # first letter -> folded key -> first name written
     for i in cand:
         key = _org_key(clean[i])
@@ -1578,7 +1583,7 @@ _PHRASE_WORDS = frozenset({"of", "the", "and", "&", "for", "on", "in", "at", "de
 _VARIANT_WORDS = frozenset({"new", "old", "shadow", "former", "young", "ex"})
 
 # Labels NER gives a company's bare name ("Acme" tagged NORP or PERSON by a small model).
-_ORG_SHORT_LABELS = {"ORG", "NORP", "MISC", "PERSON"}
+_ORG_SHORT_LABELS = {"ORG", *DOUBT_LABELS, "PERSON"}
 
 
 def _org_short_forms(
@@ -1959,7 +1964,7 @@ _NOT_BRAND_LABELS = ("PERSON", "NORP", "GPE", "LOC")
 # pages, 3 on ELEVANT ("Pro Bowl", "Rio Olympics", "Irish Spring Festival"). GPE and LOC
 # votes are left alone: "Hollywood Bowl" is a venue.
 _EVENT_HEAD = r"\S\s+(?:Awards|Championships?|Olympics|Marathon|Open|Cup|Bowl|Festival|Prix|Trophy|Slam)$"
-_EVENT_FROM_LABELS = ("NORP", "MISC", "PERSON", "ORG")
+_EVENT_FROM_LABELS = (*DOUBT_LABELS, "PERSON", "ORG")
 
 # Organisation names: a name of two or more words whose last word is an organisation's head
 # noun ("Hellenic Olympic Committee", "World Anti-Doping Agency", "Fabian Society", "Police
@@ -1975,14 +1980,14 @@ _ORG_HEAD = (r"\S\s+(?:League|Association|Federation|Council|Committee|Commissio
              r"Company|Corporation|Club|Society|Foundation|Party|University|College|Ministry|Trust|"
              r"Organisation|Organization|Films|Productions|Studios|Records|Airlines|Airways|Police|Orchestra|"
              r"Hospital|School|Times|Herald|Tribune|Gazette|Journal)$")
-_ORG_FROM_LABELS = ("NORP", "MISC", "PERSON", "GPE", "LOC")
+_ORG_FROM_LABELS = (*DOUBT_LABELS, "PERSON", "GPE", "LOC")
 # Head nouns of buildings and venues ("Sage Centre", "Kennedy Center", "Moscone Center",
 # "Blossom Music Center": voted GPE or NORP on BBC and the extraction pages): a facility.
 # Not "Hall" or "Tower", which are surnames too, nor a research centre ("Foreign Policy
 # Centre", "Centre for ..."), an organisation.
 _FAC_HEAD = r"\S\s+(?:Centre|Center|Stadium|Arena|Airport|Amphitheatre|Amphitheater|Theatre|Theater)$"
 _RESEARCH_CENTRE = r"\b(?:Policy|Research|Studies)\s+(?:Centre|Center)$"
-_FAC_FROM_LABELS = ("NORP", "MISC", "PERSON", "GPE", "LOC")
+_FAC_FROM_LABELS = (*DOUBT_LABELS, "PERSON", "GPE", "LOC")
 _ORG_NAME_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})")
 # A name that ends in any head noun above, or in a prize's ("Orange Prize"): its last word
 # says what it is (ner._company_products leaves such names to the head rules).
@@ -2130,7 +2135,7 @@ def entities_from_counts(counts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .any().fill_null(False).alias("_legal"))
     doubted = ((pl.col("label") == "PERSON") & pl.col("_one_word") & (pl.col("_other_n") >= PERSON_DOUBT_MENTIONS)
                & (pl.col("_other_n") >= PERSON_DOUBT_SHARE * pl.col("_all")))
-    brand = pl.col("_intercap") & (pl.col("label").is_in(("NORP", "MISC")) | (
+    brand = pl.col("_intercap") & (pl.col("label").is_in(DOUBT_LABELS) | (
         pl.col("_one_word") & pl.col("label").is_in(("PERSON", "GPE", "LOC")) & ~pl.col("_prefixed")))
     caps = pl.col("_caps") & pl.col("_one_word") & (pl.col("label") == "PERSON")
     labels = (
@@ -2396,7 +2401,7 @@ def known_index(known: pl.DataFrame) -> KnownIndex:
     by_clip: dict[str, set[tuple[str, str]]] = {}
     if with_aliases:
         for eid, name, label, aliases in known.select("entity_id", "name", "label", "aliases").iter_rows():
-            if (label or "").upper() not in ("ORG", "NORP", "MISC") or not name or not aliases or len(aliases) < 2:
+            if (label or "").upper() not in ("ORG", *DOUBT_LABELS) or not name or not aliases or len(aliases) < 2:
                 continue
             forms = [a for a in aliases if a]
             for a in forms:
@@ -2546,7 +2551,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
         elif (label or "").upper() == "PERSON" and name and (form := initial_form(name_key(name))) is not None:
             fits = {c for c in by_initial.get(form, ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
-        elif (label or "").upper() in ("ORG", "NORP", "MISC") and name and _is_acronym(name):
+        elif (label or "").upper() in ("ORG", *DOUBT_LABELS) and name and _is_acronym(name):
             hit, acronym = unique_acro.get(name.replace(".", "").upper()), True
         elif (with_aliases and (label or "").upper() in ("GPE", "LOC") and name and _is_acronym(name)
               and not country_code(name, "GPE")):
@@ -2567,7 +2572,7 @@ def link_to_known(mentions: pl.DataFrame, known: pl.DataFrame,
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None
             if hit is not None and alone_far_more(eid, hit[0]):
                 hit = None
-        if (hit is None and by_clip and lab in ("ORG", "NORP", "MISC") and name and eid == entity_id_for(lab, name)
+        if (hit is None and by_clip and lab in ("ORG", *DOUBT_LABELS) and name and eid == entity_id_for(lab, name)
                 and (lab == "ORG" or " " in name.strip())):
             fits = {c for c in by_clip.get(_fold_plural(_org_key(name)), ()) if c[0] != eid}
             hit = next(iter(fits)) if len({e for e, _ in fits}) == 1 else None

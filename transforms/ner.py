@@ -44,7 +44,7 @@ from functools import lru_cache
 
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, CALENDAR_WORDS,
-    HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
+    DOUBT_LABELS, HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, listed_company, name_key, state_or_country,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
@@ -918,7 +918,7 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
         if label == "PERSON" and len(parts) > 1:
             surnames.add(parts[-1])
     for key, label in majority.items():
-        if label in ("PERSON", "NORP", "MISC", "GPE") and key not in surnames and _BRAND_WORD_RE.fullmatch(key):
+        if label in ("PERSON", *DOUBT_LABELS, "GPE") and key not in surnames and _BRAND_WORD_RE.fullmatch(key):
             majority[key] = "ORG" if votes[key]["ORG"] else "PRODUCT"
     doubted = {key for key, label in majority.items()
                if label == "PERSON" and key not in surnames and not any(c.isspace() for c in key)}
@@ -1050,7 +1050,7 @@ def _company_products(paras: list[str], caps: list[bool], majority: dict[str, st
     asked: dict[str, str] = {}
     for key, label in majority.items():
         words = key.split()
-        if (label in ("PERSON", "NORP", "MISC") and len(words) >= 2 and not HEAD_NOUN_END_RE.search(key)
+        if (label in ("PERSON", *DOUBT_LABELS) and len(words) >= 2 and not HEAD_NOUN_END_RE.search(key)
                 and all(_PRODUCT_WORD_RE.search(w) for w in words[1:])):
             company = listed_company(words[0])
             if company and not company.endswith(("'s", "\u2019s")):
@@ -1078,8 +1078,8 @@ def _listed_companies(paras: list[str], caps: list[bool], article: list[list[Men
     ("Anglo-American"); a company named with "'s" ("Lowe's") written without it (the
     person Lowe)."""
     asked = {key: listed_company(key) for key, label in majority.items()
-             if label in ("PERSON", "NORP", "MISC", "GPE") and key not in surnames
-             and not (label in ("NORP", "MISC") and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
+             if label in ("PERSON", *DOUBT_LABELS, "GPE") and key not in surnames
+             and not (label in DOUBT_LABELS and any(demonym_country(w) for w in re.split(r"[-\s]+", key)[1:]))}
     asked = {key: company for key, company in asked.items() if company}
     if not asked:
         return []
