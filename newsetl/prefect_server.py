@@ -200,14 +200,17 @@ def flow_call(settings, api_ready=None):
     `temporary_api` yields (None: nothing to wait for)."""
     import fastapi.encoders  # noqa: F401  (what the flow call imports first: now, while the API boots)
     import prefect.flow_engine  # noqa: F401
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from newsetl.fanout import prestarted_pool
 
     server = getattr(api_ready, "__self__", None)  # temporary_api's server, when it started one
     temporary = isinstance(server, LocalPrefectServer) and server.temporary
-    no_heartbeats = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
-    with prestarted_pool(settings), temporary_settings(no_heartbeats):
+    # On a temporary API the URL is entered in Prefect's settings too: Prefect reads the
+    # environment once, at its import, so a second command in one process (a library user
+    # calling `main` twice) would otherwise talk to the first command's stopped server.
+    on_temporary = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_API_URL: server.api_url} if temporary else {}
+    with prestarted_pool(settings), temporary_settings(on_temporary):
         if api_ready is not None:
             api_ready()
         yield

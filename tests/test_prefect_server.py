@@ -100,6 +100,25 @@ def test_run_on_its_own_server_and_a_killed_run_leaves_nothing(tmp_path):
             pass
 
 
+def test_two_runs_in_one_process_each_use_their_own_temporary_api(tmp_path):
+    """A library user calling `main` twice: Prefect reads PREFECT_API_URL once, at its first
+    import, so the second run talked to the first run's stopped server (ConnectError) until
+    `flow_call` entered the new server's URL in Prefect's settings too."""
+    script = tmp_path / "twice.py"
+    script.write_text(
+        "import sys\n"
+        "if __name__ == '__main__':\n"
+        "    from newsetl.cli import main\n"
+        f"    first = main(['run', {str(SAMPLE)!r}, '--warehouse', {str(tmp_path / 'wh')!r}])\n"
+        f"    second = main(['run', {str(SAMPLE.with_name('korea-talks.txt'))!r}, '--warehouse', {str(tmp_path / 'wh')!r}])\n"
+        "    print('RC', first, second)\n")
+    done = subprocess.run([sys.executable, str(script)], env=_env(tmp_path), capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0 and "RC 0 0" in done.stdout, done.stderr[-2000:]
+    assert done.stdout.count("1 new") == 2 and "ConnectError" not in done.stderr
+    assert "Error logging to API" not in done.stderr
+
+
 @pytest.mark.parametrize("command", ["run", "schedule --once"])
 def test_a_run_with_a_process_pool_starts_one_api_server(tmp_path, command):
     """Prefect's process pool forwards its workers' events from a thread of its own, and that
