@@ -52,7 +52,8 @@ def main(argv=None) -> int:
         print(f"no data at {src}", file=sys.stderr)
         return 2
     docs = [d for d in itertools.islice(iter_jsonl(src, "bbc"), args.articles) if isinstance(d, RawDoc)]
-    models = Settings.from_env().model_paths
+    settings = Settings.from_env()
+    models = settings.model_paths
     nlp = load_pipeline(models[0])
     process.enrich(*_warm(process, docs), models)  # loads VADER, the sentiment model, language id
 
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
         "",
         f"Command: `.venv/bin/python scripts/eval_throughput.py --articles {args.articles} --write`  ",
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; first {len(docs)} BBC articles, "
-        f"{words:,} words of body/heading text; model `{model}`; one process, one thread; CPU seconds.",
+        f"{words:,} words of body/heading text; model `{settings.spacy_model}`; one process, one thread; CPU seconds.",
         "",
         "| step | CPU s | words/s per core |",
         "| --- | ---: | ---: |",
