@@ -8,7 +8,7 @@ SHARED ?= ../shared/data
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test test-fast lint-imports bench eval reliability install browser clean-warehouse
+.PHONY: run test test-fast lint lint-imports bench eval reliability install browser clean-warehouse
 
 $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ browser:
 lint-imports: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
-# Everything, as CI runs it: import contracts, then the whole suite (slow tests included).
+# Pyflakes' checks over every Python file (ruff, [tool.ruff] in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --quiet .
+
+# Everything, as CI runs it: lint, import contracts, then the whole suite (slow tests included).
 test: $(STAMP)
 	-@$(MAKE) --no-print-directory browser
+	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 

@@ -306,7 +306,6 @@ def test_routed_rows_redone_from_the_recorded_tier_labels(tmp_path, monkeypatch)
         for i in range(n):
             fh.write(json.dumps({"primary_gid": f"allsides_{i // 3}_{i}_x_0_5", "sentence_normalized": "Smith said so.",
                                  "targets": [{"from": 0, "to": 5, "polarity": pol[int(y[i])]}]}) + "\n")
-    fold = T.fold_ids(T.load_jsonl(train), T.FOLD_SEED, T.FOLDS)
     tier = y.copy()  # a tier that is always right, so routing can only help
     default = (y + 1) % 3  # a default that is always wrong
     P = np.full((n, 3), 0.2)

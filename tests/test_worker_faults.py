@@ -228,8 +228,6 @@ def _dask_workers(exclude: set[int]) -> list[psutil.Process]:
 
 
 def test_killed_dask_worker_shards_rerun_elsewhere(settings, tmp_path, prefect_server, monkeypatch):
-    from newsetl.flows.pipeline import run_flow
-
     settings = _fault_settings(settings).with_(dask_address="local:2")
     import newsetl.fanout as ex
 
