@@ -148,7 +148,11 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.25: the target-sentiment reader's matrix products run in float64, so a target's score
 #        no longer depends on the other sentences of its batch (it could move by 1e-6 between
 #        a serial run and a Dask run, or two shard splits; sentiment of entity mentions)
-PIPELINE_VERSION = "1.6.25"
+# 1.6.26: a one-word name the NER labelled PERSON that the article writes as an award's
+#        ("Oscar-winning", "Bafta nominations", "the Grammy ceremony") is EVENT, and so is a
+#        one-word NORP, no people's name, before "-winning" (ner._award_cue; labels, quote
+#        speakers that a pronoun had resolved to "Oscar")
+PIPELINE_VERSION = "1.6.26"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -308,6 +308,34 @@ def test_harmonise_one_word_names_written_as_organisations_are_not_people():
     assert [spans[0][2] for spans in out] == ["PERSON", "PERSON"]
 
 
+def test_harmonise_a_name_written_as_an_award_is_an_event():
+    """Rule 2's award cue: what news writes after an award's name and never after a
+    person's. Each case is an article of its own (the rule holds article-wide)."""
+    def labels(paras, marks):
+        return _labels_by_text(paras, ner._harmonise(paras, _spans(paras, marks)))
+
+    # the model's PERSON, or its NORP, for an award: EVENT on every mention of the article
+    assert labels(["The Vellum-winning actress spoke.", "Vellum voters met."],
+                  {0: [("Vellum", "PERSON")], 1: [("Vellum", "PERSON")]}) == {"Vellum": {"EVENT"}}
+    assert labels(["She had three Quorra nominations, and an Ossel-winner came."],
+                  {0: [("Quorra", "PERSON"), ("Ossel", "PERSON")]}) == {"Quorra": {"EVENT"}, "Ossel": {"EVENT"}}
+    assert labels(["Five Telby awards went to the film.", "The Telby ceremony ran late."],
+                  {0: [("Telby", "PERSON")], 1: [("Telby", "PERSON")]}) == {"Telby": {"EVENT"}}
+    assert labels(["The Merrow-winning film opened."], {0: [("Merrow", "NORP")]}) == {"Merrow": {"EVENT"}}
+    # people: "awards" as a verb, "-nominated", the nomination of a person, a full name's surname
+    for paras, marks in [
+        (["Brandel awards sumo trophy as talks go on."], {0: [("Brandel", "PERSON")]}),
+        (["Brandel awards the medal.", "Brandel smiled."], {0: [("Brandel", "PERSON")], 1: [("Brandel", "PERSON")]}),
+        (["Haskin-nominated judges sat.", "Haskin spoke."], {0: [("Haskin", "PERSON")], 1: [("Haskin", "PERSON")]}),
+        (["The Dovey nomination stalled.", "Dovey spoke."], {0: [("Dovey", "PERSON")], 1: [("Dovey", "PERSON")]}),
+        (["Ann Dovey spoke.", "Dovey nominations were few."],
+         {0: [("Ann Dovey", "PERSON")], 1: [("Dovey", "PERSON")]}),
+    ]:
+        assert all(got == {"PERSON"} for got in labels(paras, marks).values()), paras
+    # a country's people before "-winning" stays NORP
+    assert labels(["A French-winning side."], {0: [("French", "NORP")]}) == {"French": {"NORP"}}
+
+
 def _labels_by_text(paras, out):
     """Each mention's text -> the set of labels its mentions got."""
     got = {}

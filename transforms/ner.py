@@ -813,14 +813,34 @@ _COMPANY_BEFORE_RE = re.compile(r"(?:^|\W)(?i:shares (?:in|of)|stake in|(?:chief
                                 r"chairman|chairwoman|officer|president) of|executives? at|employees (?:at|of)|"
                                 r"works for|worked for|posted (?:on|to)|tweeted|wrote on|said on|shared on|took to)\s+$")
 
+# What news writes after an award's name and never after a person's: "Oscar-winning",
+# "Bafta-winner", "Grammy nominations", "an Oscar nomination", "the Grammy ceremony", "a
+# Bafta award", "Brit awards." or "Grammy awards in ..." ("awards" is a verb as well, "Trump
+# awards sumo trophy", so it counts only before the end of its phrase or a function word).
+# Not "-nominated" ("Trump-nominated judges"), "nominee" ("the Obama nominee") or
+# "hopefuls" ("Tory hopefuls"); "the Kavanaugh nomination" is the nomination of a person,
+# so "nomination" does not count after "the".
+_AWARD_AFTER_RE = re.compile(r"-(?:winning|winners?)\b|\s+(?:award|ceremony|ceremonies|statuettes?|nominations?|winners)\b"
+                             r"|\s+awards(?:\s*(?:$|[.,;:!?)\]\"”])|\s+(?:in|for|on|at|of|during|and|or|but|ceremony|show|"
+                             r"night|this|last|next|were|was|is|are|will|have|has|had)\b)")
+_AWARD_HYPHEN_RE = re.compile(r"-(?:winning|winners?)\b")
+
+
+def _award_cue(text: str, start: int, end: int) -> bool:
+    """The one-word name at start:end is written as an award's (`_AWARD_AFTER_RE`)."""
+    m = _AWARD_AFTER_RE.match(text, end)
+    return m is not None and not ("nomination" in m.group() and text[max(0, start - 4):start] in ("the ", "The "))
+
 
 def _not_a_person_cue(text: str, start: int, end: int, plural_ok: bool = False) -> str | None:
-    """"appositive", "company", "determiner" or None: how the words around a one-word
-    mention say it is not a person's name. A word ending in "s" after a determiner counts
-    only with `plural_ok` (its singular names no person of the article: "the Lakers", not
-    "the Kennedys")."""
+    """"appositive", "company", "award", "determiner" or None: how the words around a
+    one-word mention say it is not a person's name. A word ending in "s" after a determiner
+    counts only with `plural_ok` (its singular names no person of the article: "the
+    Lakers", not "the Kennedys")."""
     if _COMPANY_AFTER_RE.match(text, end) or _COMPANY_BEFORE_RE.search(text, max(0, start - 40), start):
         return "company"
+    if _award_cue(text, start, end):
+        return "award"
     m = _CUE_BEFORE_RE.search(text, max(0, start - 40), start)
     if m is None:
         return None
@@ -877,7 +897,10 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
        cues around a person's name. A surname of a multi-token PERSON of the article
        (rule 3) and a family ("the Kennedys" after "John Kennedy") are left alone; a
        plural whose singular names no person of the article is a team or band ("the
-       Lakers", "the Byrds").
+       Lakers", "the Byrds"). Written as an award's name ("Oscar-winning", "Bafta
+       nominations", "the Grammy ceremony": `_AWARD_AFTER_RE`) it is an EVENT, as "Academy
+       Awards" and "Brit Awards" are (entities' head nouns); so is a one-word NORP or
+       MISC, no people's name, before "-winning" or "-winner".
     2b. A surface labelled PERSON, NORP or GPE that names a listed company on its own
        ("Amazon", "Airbus", "Netflix") becomes ORG unless the article gives the other
        reading (`_listed_companies`).
@@ -933,7 +956,17 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
                         cues[p[s:e]].add(cue)
         for key, kinds in cues.items():
             others = [(n, -first_seen[(key, lab)], lab) for lab, n in votes[key].items() if lab != "PERSON"]
-            majority[key] = max(others)[2] if others and not kinds & {"appositive", "company"} else "ORG"
+            majority[key] = ("ORG" if kinds & {"appositive", "company"} else "EVENT" if "award" in kinds
+                             else max(others)[2] if others else "ORG")
+    # The model's doubt as well: a one-word NORP (or MISC) that is no people's name
+    # ("Oscar-winning" tagged NORP).
+    for p, spans, is_caps in zip(paras, article, caps):
+        if not is_caps:
+            for s, e, _ in spans:
+                key = p[s:e]
+                if (majority[key] in DOUBT_LABELS and " " not in key and _AWARD_HYPHEN_RE.match(p, e)
+                        and not demonym_country(key, "NORP") and not _names_country(name_key(key))):
+                    majority[key] = "EVENT"
     for key in _listed_companies(paras, caps, article, majority, surnames):
         majority[key] = "ORG"
     out = []
