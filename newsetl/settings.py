@@ -150,8 +150,9 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        a serial run and a Dask run, or two shard splits; sentiment of entity mentions)
 # 1.6.26: a one-word name the NER labelled PERSON that the article writes as an award's
 #        ("Oscar-winning", "Bafta nominations", "the Grammy ceremony") is EVENT, and so is a
-#        one-word NORP, no people's name, before "-winning" (ner._award_cue; labels, quote
-#        speakers that a pronoun had resolved to "Oscar")
+#        one-word NORP, no people's name, before "-winning" (ner._award_cue); a name written
+#        right after a noun for a work ("the film Vera Drake", "the biopic Ray", "her album
+#        Final Straw") is WORK_OF_ART (ner._work_cue; labels, quote speakers)
 PIPELINE_VERSION = "1.6.26"
 ENV_PREFIX = "NEWSETL_"
 

@@ -336,6 +336,29 @@ def test_harmonise_a_name_written_as_an_award_is_an_event():
     assert labels(["A French-winning side."], {0: [("French", "NORP")]}) == {"French": {"NORP"}}
 
 
+def test_harmonise_a_name_written_after_a_noun_for_a_work_is_a_work_of_art():
+    """Rule 2a: "the film X", "the biopic X", "her new album X". Each case is an article."""
+    def labels(paras, marks):
+        return _labels_by_text(paras, ner._harmonise(paras, _spans(paras, marks)))
+
+    assert labels(["Kel Avon's film Vera Lune opened.", "Vera Lune was praised."],
+                  {0: [("Kel Avon", "PERSON"), ("Vera Lune", "PERSON")], 1: [("Vera Lune", "PERSON")]}) == {
+        "Kel Avon": {"PERSON"}, "Vera Lune": {"WORK_OF_ART"}}
+    assert labels(["Her new album Final Stroke sold well."], {0: [("Final Stroke", "ORG")]}) == {
+        "Final Stroke": {"WORK_OF_ART"}}
+    assert labels(["The boxing drama Silver Dollar Kid won."], {0: [("Silver Dollar Kid", "NORP")]}) == {
+        "Silver Dollar Kid": {"WORK_OF_ART"}}
+    for paras, marks, label in [
+        (["They plan to film Tom Ellery next week."], {0: [("Tom Ellery", "PERSON")]}, "PERSON"),  # a verb
+        (["It won the best film Quorra."], {0: [("Quorra", "PERSON")]}, "PERSON"),  # a prize's category
+        (["Ann Dovey spoke.", "The film Dovey is next."],
+         {0: [("Ann Dovey", "PERSON")], 1: [("Dovey", "PERSON")]}, "PERSON"),  # a full name's surname
+        (["She saw the musical Chicago."], {0: [("Chicago", "GPE")]}, "GPE"),  # places stay
+        (["The film Tarsin Gate - now showing."], {0: [("Tarsin Gate - now", "NORP")]}, "NORP"),  # rule 0c trims it
+    ]:
+        assert all(got == {label} for got in labels(paras, marks).values()), paras
+
+
 def _labels_by_text(paras, out):
     """Each mention's text -> the set of labels its mentions got."""
     got = {}

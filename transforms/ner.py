@@ -43,8 +43,8 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, CALENDAR_WORDS,
-    DOUBT_LABELS, HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
+    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _SPACED_DASH_RE, _TITLE_RE, APOSTROPHE_PATTERN,
+    CALENDAR_WORDS, DOUBT_LABELS, HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, listed_company, name_key, state_or_country,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
@@ -825,6 +825,32 @@ _AWARD_AFTER_RE = re.compile(r"-(?:winning|winners?)\b|\s+(?:award|ceremony|cere
                              r"night|this|last|next|were|was|is|are|will|have|has|had)\b)")
 _AWARD_HYPHEN_RE = re.compile(r"-(?:winning|winners?)\b")
 
+# A noun for a work written right before a name, in apposition ("Mike Leigh's film Vera
+# Drake", "the biopic Ray", "her new album Final Straw", "the soap EastEnders"): the name is
+# the work's. Not after "to" ("to film Paris") or "best" (a prize's category: "a best film
+# Oscar"), nor nouns that are verbs or adjectives as well ("play", "hit", "show", "single",
+# "epic", "track") or that name companies ("magazine", "newspaper").
+_WORK_NOUNS = frozenset("""film movie drama comedy biopic documentary musical album novel thriller sitcom
+    soap series opera song""".split())
+_WORK_FROM_LABELS = ("PERSON", *DOUBT_LABELS, "ORG", "FAC", "PRODUCT")
+
+
+def _glued(key: str) -> bool:
+    """A span glued over a spaced dash or a bracket ("The Incredibles - now"): entities rule
+    0c trims such a span, but leaves a title whole, so it keeps the label that gets it trimmed."""
+    return _SPACED_DASH_RE.search(key) is not None or "(" in key or ")" in key
+
+
+def _work_cue(text: str, start: int) -> bool:
+    """The name starting at `start` is written right after a noun for a work (`_WORK_NOUNS`),
+    not after "to" or "best"."""
+    if start < 2 or text[start - 1] not in " \t":
+        return False
+    words = text[max(0, start - 40):start].split(" ")
+    words = [w for w in words if w]
+    return (bool(words) and words[-1] in _WORK_NOUNS
+            and (len(words) < 2 or words[-2].lower() not in ("to", "best")))
+
 
 def _award_cue(text: str, start: int, end: int) -> bool:
     """The one-word name at start:end is written as an award's (`_AWARD_AFTER_RE`)."""
@@ -901,6 +927,9 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
        nominations", "the Grammy ceremony": `_AWARD_AFTER_RE`) it is an EVENT, as "Academy
        Awards" and "Brit Awards" are (entities' head nouns); so is a one-word NORP or
        MISC, no people's name, before "-winning" or "-winner".
+    2a. A surface labelled PERSON, NORP, ORG, FAC or PRODUCT that the article writes
+       right after a noun for a work ("the film Vera Drake", "the biopic Ray", "new album
+       Final Straw": `_WORK_NOUNS`) is a WORK_OF_ART.
     2b. A surface labelled PERSON, NORP or GPE that names a listed company on its own
        ("Amazon", "Airbus", "Netflix") becomes ORG unless the article gives the other
        reading (`_listed_companies`).
@@ -967,6 +996,13 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
                 if (majority[key] in DOUBT_LABELS and " " not in key and _AWARD_HYPHEN_RE.match(p, e)
                         and not demonym_country(key, "NORP") and not _names_country(name_key(key))):
                     majority[key] = "EVENT"
+    # A work's name ("the film Vera Drake"), whatever the model took it for (rule 2a).
+    works = {p[s:e] for p, spans, is_caps in zip(paras, article, caps) if not is_caps
+             for s, e, _ in spans if _work_cue(p, s)}
+    for key in works:
+        if (majority.get(key) in _WORK_FROM_LABELS and key not in surnames and not _glued(key)
+                and not demonym_country(key, "NORP") and not _names_country(name_key(key))):
+            majority[key] = "WORK_OF_ART"
     for key in _listed_companies(paras, caps, article, majority, surnames):
         majority[key] = "ORG"
     out = []
