@@ -705,6 +705,11 @@ def _group_word(name: str) -> bool:
     ("Luxembourg-based", "Oscar-winning", "HIV-positive" before a name)."""
     if not (name.isalpha() and name[:1].isupper()):
         return False
+    return _no_people_or_country(name)
+
+
+def _no_people_or_country(name: str) -> bool:
+    """Not a country's name, its plural or a demonym ("Swiss", "Americans", "Britains")."""
     return not (demonym_country(name, "NORP") or _names_country(name_key(name)))
 
 
@@ -994,14 +999,14 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
             for s, e, _ in spans:
                 key = p[s:e]
                 if (majority[key] in DOUBT_LABELS and " " not in key and _AWARD_HYPHEN_RE.match(p, e)
-                        and not demonym_country(key, "NORP") and not _names_country(name_key(key))):
+                        and _no_people_or_country(key)):
                     majority[key] = "EVENT"
     # A work's name ("the film Vera Drake"), whatever the model took it for (rule 2a).
     works = {p[s:e] for p, spans, is_caps in zip(paras, article, caps) if not is_caps
              for s, e, _ in spans if _work_cue(p, s)}
     for key in works:
         if (majority.get(key) in _WORK_FROM_LABELS and key not in surnames and not _glued(key)
-                and not demonym_country(key, "NORP") and not _names_country(name_key(key))):
+                and _no_people_or_country(key)):
             majority[key] = "WORK_OF_ART"
     for key in _listed_companies(paras, caps, article, majority, surnames):
         majority[key] = "ORG"
