@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from newsetl.transforms.entities import (
-    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _SPACED_DASH_RE, _TITLE_RE, APOSTROPHE_PATTERN,
+    _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, _split_cuts,
     CALENDAR_WORDS, DOUBT_LABELS, HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
     _names_country, demonym_country, legal_form_cuts, listed_company, name_key, state_or_country,
 )
@@ -840,10 +840,12 @@ _WORK_NOUNS = frozenset("""film movie drama comedy biopic documentary musical al
 _WORK_FROM_LABELS = ("PERSON", *DOUBT_LABELS, "ORG", "FAC", "PRODUCT")
 
 
-def _glued(key: str) -> bool:
-    """A span glued over a spaced dash or a bracket ("The Incredibles - now"): entities rule
-    0c trims such a span, but leaves a title whole, so it keeps the label that gets it trimmed."""
-    return _SPACED_DASH_RE.search(key) is not None or "(" in key or ")" in key
+def _trimmed_by_rule_0c(key: str) -> bool:
+    """A span glued over a spaced dash or an unclosed bracket ("The Incredibles - now"),
+    which entities rule 0c trims under any label but a title's: it keeps the label that gets
+    it trimmed."""
+    front, end = _split_cuts(["ORG"], [key])
+    return bool(front[0] or end[0])
 
 
 def _work_cue(text: str, start: int) -> bool:
@@ -992,20 +994,23 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
             others = [(n, -first_seen[(key, lab)], lab) for lab, n in votes[key].items() if lab != "PERSON"]
             majority[key] = ("ORG" if kinds & {"appositive", "company"} else "EVENT" if "award" in kinds
                              else max(others)[2] if others else "ORG")
-    # The model's doubt as well: a one-word NORP (or MISC) that is no people's name
-    # ("Oscar-winning" tagged NORP).
+    # One pass over the article's mixed-case spans for the award and the work cues.
+    award_words, works = set(), set()
     for p, spans, is_caps in zip(paras, article, caps):
         if not is_caps:
             for s, e, _ in spans:
-                key = p[s:e]
-                if (majority[key] in DOUBT_LABELS and " " not in key and _AWARD_HYPHEN_RE.match(p, e)
-                        and _no_people_or_country(key)):
-                    majority[key] = "EVENT"
+                if _AWARD_HYPHEN_RE.match(p, e):
+                    award_words.add(p[s:e])
+                if _work_cue(p, s):
+                    works.add(p[s:e])
+    # The model's doubt as well: a one-word NORP (or MISC) that is no people's name
+    # ("Oscar-winning" tagged NORP).
+    for key in award_words:
+        if majority[key] in DOUBT_LABELS and " " not in key and _no_people_or_country(key):
+            majority[key] = "EVENT"
     # A work's name ("the film Vera Drake"), whatever the model took it for (rule 2a).
-    works = {p[s:e] for p, spans, is_caps in zip(paras, article, caps) if not is_caps
-             for s, e, _ in spans if _work_cue(p, s)}
     for key in works:
-        if (majority.get(key) in _WORK_FROM_LABELS and key not in surnames and not _glued(key)
+        if (majority.get(key) in _WORK_FROM_LABELS and key not in surnames and not _trimmed_by_rule_0c(key)
                 and _no_people_or_country(key)):
             majority[key] = "WORK_OF_ART"
     for key in _listed_companies(paras, caps, article, majority, surnames):
