@@ -48,6 +48,8 @@ def backfill(settings: Settings, since: str | None = None, until: str | None = N
 
 def backfill_command(args, settings: Settings, api_ready=None) -> int:
     """`api_ready`: from the CLI's `temporary_api` (see `flow_call`)."""
+    from prefect.exceptions import FailedRun
+
     from newsetl.prefect_server import flow_call
     from newsetl.warehouse import WarehouseBusy, check_writer_free
 
@@ -81,6 +83,9 @@ def backfill_command(args, settings: Settings, api_ready=None) -> int:
     except WarehouseBusy as exc:
         print(f"newsetl backfill: {exc}", file=sys.stderr)
         return 3
+    except FailedRun as exc:  # the flow's Failed state: a model that does not load
+        print(f"newsetl backfill: {exc}", file=sys.stderr)
+        return 2
     print(summary.markdown(settings))
     if summary.articles_seen == 0:
         print("\nnothing to reprocess: no article matched", file=sys.stderr)

@@ -173,6 +173,8 @@ def gather_shards(runner, writer: Writer, futures: list, params: list[dict], cop
         alone, rejects = enrich_alone(runner, [params[i] for i in died])
         results = [r for r in results if r is not None] + alone
     for result in results:
+        if process.MODEL_ERROR in result:
+            raise process.ModelUnusable(result[process.MODEL_ERROR].decode())
         for name, data in result.items():
             parts.setdefault(name, []).append(process.unpack(data))
     for fresh in parts.pop("_ner_cache", []):
@@ -268,6 +270,7 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
     started_at, t0 = process.now_utc(), time.monotonic()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
     progress = Progress(show, estimate_articles(sources) if show else None)
+    unusable = None
     with interrupts_as_such(), _writer_lock_said(settings, wait_seconds), \
             Fetcher(settings, conditional=not force) as fetcher, pagecrash.CrashJournal(settings.state_dir) as journal:
         writer = Writer(settings)
@@ -351,11 +354,20 @@ def run_flow(sources: list[str], warehouse: str | None = None, force: bool = Fal
             summary.duplicates_in_batch += max(0, prepared - summary.enrich_rejects
                                                - writer.new_count - writer.changed_count)
             fetcher.commit_validators()  # only now may a later run get 304 for these pages
+        except process.ModelUnusable as exc:
+            writer.abort()
+            unusable = exc
         except BaseException:
             writer.abort()
             raise
     summary.seconds = time.monotonic() - t0
     progress.close()
+    if unusable is not None:
+        # A Failed state, not the exception: Prefect logs a flow's exception with its
+        # traceback; a state is one line, and the caller (`newsetl run`) prints the message.
+        from prefect.states import Failed
+
+        return Failed(message=f"{unusable}; nothing landed")
     _publish_artifact(summary, settings)
     _say_when_scheduled(summary)
     return summary

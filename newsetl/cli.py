@@ -46,6 +46,8 @@ def cmd_run(args) -> int:
     # Prefect's temporary API server boots while the pipeline's modules are imported.
     # So do the shard workers, on the core the command leaves idle while it waits for the API.
     with temporary_api() as api_ready:
+        from prefect.exceptions import FailedRun
+
         from newsetl.flows.pipeline import run_flow
         from newsetl.warehouse import WarehouseBusy, check_writer_free
 
@@ -58,6 +60,9 @@ def cmd_run(args) -> int:
         except WarehouseBusy as exc:
             print(f"newsetl run: {exc}", file=sys.stderr)
             return 3
+        except FailedRun as exc:  # the flow's Failed state: a model that does not load
+            print(f"newsetl run: {exc}", file=sys.stderr)
+            return 2
     print(summary.markdown(settings))
     return 0 if summary.status == "completed" else 1
 

@@ -97,7 +97,8 @@ def load_models(models: tuple[str, str] | None, parent: int | None = None) -> No
             # A model that passed Settings.check_models and breaks at load (a corrupt or
             # incomplete folder). Raised here, it broke the pool: every article of the
             # batch went to `rejects` as one that killed its worker. The worker lives on,
-            # and each shard's own load raises the error again: the batch fails with it.
+            # and each shard's own load (process.ready_models) meets the error again: the
+            # run fails with its message, and nothing lands.
             pass
     # Modules and models live as long as the worker: out of the collector's sight, so the
     # full collections a shard's allocations trigger walk only the shard's own objects

@@ -23,7 +23,7 @@ import polars as pl
 
 from newsetl import schema
 from newsetl.records import RawDoc, Reject
-from newsetl.settings import PIPELINE_VERSION
+from newsetl.settings import PIPELINE_VERSION, model_setting
 
 # Fewer letters than this in a whole article and it is not an article.
 MIN_ARTICLE_CHARS = 20
@@ -843,9 +843,41 @@ def unpack(data: bytes) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(data))
 
 
+class ModelUnusable(RuntimeError):
+    """A model setting that names a model which does not load (a corrupt or incomplete
+    folder that passed `Settings.check_models`): the run's error, not an article's."""
+
+
+# The key of `enrich_packed`'s result when the models do not load: its value is the message.
+MODEL_ERROR = "_model_error"
+
+
+def ready_models(models: tuple[str, str]) -> None:
+    """Load (once per process) the NER pipeline and the target-sentiment model;
+    ModelUnusable, naming the setting, if either does not load."""
+    from newsetl.transforms import sentiment
+    from newsetl.transforms.ner import load_pipeline
+
+    for setting, path, load in (("spacy_model", models[0], load_pipeline),
+                                ("target_sentiment_model", models[1], sentiment.load_target_model)):
+        try:
+            load(path)
+        except Exception as exc:
+            first = next((line for line in str(exc).splitlines() if line.strip()), "")  # spaCy's run on
+            raise ModelUnusable(f"{model_setting(setting)} names {str(path)!r}, which does not load: "
+                                f"{type(exc).__name__}: {first}") from exc
+
+
 def enrich_packed(articles_ipc: bytes, paragraphs_ipc: bytes, models: tuple[str, str],
                   ner_cache_ipc: bytes | None = None, people: tuple[str, ...] = ()) -> dict[str, bytes]:
-    """`enrich` for a worker process or a Dask worker: IPC bytes in and out."""
+    """`enrich` for a worker process or a Dask worker: IPC bytes in and out. Models that do
+    not load come back as {MODEL_ERROR: message}, not raised: a task that raises has Prefect
+    print its traceback, once per shard, and the message is all the user needs
+    (`flows.pipeline.gather_shards` fails the run with it)."""
+    try:
+        ready_models(models)
+    except ModelUnusable as exc:
+        return {MODEL_ERROR: str(exc).encode()}
     cache = unpack(ner_cache_ipc) if ner_cache_ipc else None
     frames = enrich(unpack(articles_ipc), unpack(paragraphs_ipc), models, cache, people)
     return {name: pack(df) for name, df in frames.items()}

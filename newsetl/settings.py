@@ -353,7 +353,7 @@ class Settings(BaseSettings):
         (`dask_address`): its workers load the models on their own machines."""
         if self.dask_address:
             return
-        problems = [f"{env_var(field)}{' (--model)' if field == 'spacy_model' else ''}={value!r}: {why}"
+        problems = [f"{model_setting(field)}={value!r}: {why}"
                     for field, value in (("spacy_model", self.spacy_model),
                                          ("target_sentiment_model", self.target_sentiment_model))
                     if (why := model_problem(field, value))]
@@ -364,6 +364,11 @@ class Settings(BaseSettings):
 def env_var(field: str) -> str:
     """The environment variable that sets a field: "workers" -> "NEWSETL_WORKERS"."""
     return f"{ENV_PREFIX}{field.upper()}"
+
+
+def model_setting(field: str) -> str:
+    """How a user sets a model field, for messages: "NEWSETL_SPACY_MODEL (--model)"."""
+    return env_var(field) + (" (--model)" if field == "spacy_model" else "")
 
 
 def _explain(exc: ValidationError, given: dict[str, Any]) -> str:

@@ -171,12 +171,15 @@ def test_run_with_a_wrong_model_is_one_line_and_lands_nothing(tmp_path, monkeypa
 
 
 @pytest.mark.usefixtures("prefect_server")  # a flow run in this process: the session's API
-def test_a_model_that_breaks_at_load_fails_the_batch_with_its_error(tmp_path, monkeypatch):
+def test_a_model_that_breaks_at_load_fails_the_run_in_one_line_and_lands_nothing(tmp_path, monkeypatch, capfd):
     # It passes the look (config.cfg names "ner") but its weights are gone. Raised in the
     # pool's initializer, the error broke the pool, and every article went to `rejects` as
-    # one that killed its worker; now the batch fails with the load's own error and
-    # nothing lands.
+    # one that killed its worker; then the batch failed with the load's own error, under
+    # Prefect's tracebacks (one per shard, the flow's, the command's: 278 lines). Now the
+    # run fails with one line that names the setting, and nothing lands.
     import shutil
+
+    import duckdb
 
     from tests.conftest import FIXTURES, run_cli
 
@@ -186,6 +189,34 @@ def test_a_model_that_breaks_at_load_fails_the_batch_with_its_error(tmp_path, mo
     (broken / "ner" / "model").unlink()
     wh = tmp_path / "wh"
     src = str(FIXTURES / "articles" / "seedlike.txt")
-    with pytest.raises(FileNotFoundError, match="broken-ner"):
-        run_cli("run", src, "--warehouse", str(wh), "--model", str(broken))
+    capfd.readouterr()
+    assert run_cli("run", src, "--warehouse", str(wh), "--model", str(broken)) == 2
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    assert err.strip().splitlines() == [
+        f"newsetl run: NEWSETL_SPACY_MODEL (--model) names {str(broken)!r}, which does not load: "
+        f"FileNotFoundError: [Errno 2] No such file or directory: {str(broken / 'ner' / 'model')!r}; nothing landed"]
     assert not (wh / "news.duckdb").exists()
+    # Fixed, the same run lands; a broken target-sentiment model then stops a backfill (in
+    # the flow's own thread this time) and leaves the warehouse as it was.
+    assert run_cli("run", src, "--warehouse", str(wh)) == 0
+    monkeypatch.setenv("NEWSETL_WORKERS", "1")
+    tsc = tmp_path / "broken-tsc"
+    shutil.copytree(BUNDLED_MODELS["newsetl-tsc"], tsc)
+    weights = tsc / "weights.npz"
+    weights.write_bytes(weights.read_bytes()[:1000])  # a copy cut short
+    monkeypatch.setenv("NEWSETL_TARGET_SENTIMENT_MODEL", str(tsc))
+
+    def rows():
+        with duckdb.connect(str(wh / "news.duckdb"), read_only=True) as con:
+            return con.execute("select (select count(*) from runs), (select count(*) from entity_mentions)").fetchone()
+
+    before = rows()
+    capfd.readouterr()
+    assert run_cli("backfill", "--all", "--warehouse", str(wh)) == 2
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    assert err.strip().splitlines() == [
+        f"newsetl backfill: NEWSETL_TARGET_SENTIMENT_MODEL names {str(tsc)!r}, which does not load: "
+        "BadZipFile: File is not a zip file; nothing landed"]
+    assert rows() == before and before[1] > 0
