@@ -153,7 +153,11 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        one-word NORP, no people's name, before "-winning" (ner._award_cue); a name written
 #        right after a noun for a work ("the film Vera Drake", "the biopic Ray", "her album
 #        Final Straw") is WORK_OF_ART (ner._work_cue; labels, quote speakers)
-PIPELINE_VERSION = "1.6.26"
+# 1.6.27: a NORP that names no people, nation, religious or political group ("PC", "GMT",
+#        "Six Nations", "Windows") is MISC (ner._harmonise rule 4, entities.names_people);
+#        "Frenchman", "Dutchman", "Irishman", "Cypriot", "Poles" are their countries'
+#        demonyms (labels, entity ids)
+PIPELINE_VERSION = "1.6.27"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -1384,8 +1384,9 @@ def test_other_compound_adjectives_name_the_thing_before_the_hyphen():
 
 
 def test_misc_is_read_as_ner_doubt_where_norp_was():
-    # Since pipeline 1.6.26 the NER says MISC for a name of no OntoNotes type, which it used
-    # to call NORP. Invented names: a "-based" MISC names the place, a "-related" MISC the
+    # A model with CoNLL labels says MISC for a name of no OntoNotes type, and since pipeline
+    # 1.6.27 so does the NER's post-processing for a NORP that names no people (ner._harmonise
+    # rule 4). Invented names: a "-based" MISC names the place, a "-related" MISC the
     # label the article gives that name, a "-born" MISC the people of a country; an event's
     # or an organisation's head noun types a MISC name; a MISC acronym spelled out by the
     # article's organisation is that organisation.

@@ -354,9 +354,33 @@ def test_harmonise_a_name_written_after_a_noun_for_a_work_is_a_work_of_art():
         (["Ann Dovey spoke.", "The film Dovey is next."],
          {0: [("Ann Dovey", "PERSON")], 1: [("Dovey", "PERSON")]}, "PERSON"),  # a full name's surname
         (["She saw the musical Chicago."], {0: [("Chicago", "GPE")]}, "GPE"),  # places stay
-        (["The film Tarsin Gate - now showing."], {0: [("Tarsin Gate - now", "NORP")]}, "NORP"),  # rule 0c trims it
+        # rule 0c trims it; as a NORP that names no people it is MISC (rule 4)
+        (["The film Tarsin Gate - now showing."], {0: [("Tarsin Gate - now", "NORP")]}, "MISC"),
     ]:
         assert all(got == {label} for got in labels(paras, marks).values()), paras
+
+
+def test_harmonise_a_norp_that_names_no_people_is_misc():
+    """Rule 4: the shipped model's NORP is also CoNLL's MISC (products, time zones,
+    diseases, tournaments); peoples, nations, religions and parties stay NORP."""
+    paras = ["Welsh voters, Tories and Liberal Democrats met Muslims and Zorvanians.",
+             "A pro-Zorvanian Frenchman spoke at the Anglo-Dutch talks.",
+             "The Vellum PC runs Quorrix XP from 09:00 GMT.", "Zorvanian fans watched the Telby Nations."]
+    marks = {0: [("Welsh", "NORP"), ("Tories", "NORP"), ("Liberal Democrats", "NORP"), ("Muslims", "NORP"),
+                 ("Zorvanians", "NORP")],
+             1: [("pro-Zorvanian", "NORP"), ("Frenchman", "NORP"), ("Anglo-Dutch", "NORP")],
+             2: [("Vellum", "ORG"), ("PC", "NORP"), ("Quorrix XP", "NORP"), ("GMT", "NORP")],
+             3: [("Zorvanian", "NORP"), ("Telby Nations", "NORP")]}
+    got = _labels_by_text(paras, ner._harmonise(paras, _spans(paras, marks)))
+    assert {k for k, v in got.items() if v == {"NORP"}} == {
+        "Welsh", "Tories", "Liberal Democrats", "Muslims", "Zorvanians", "pro-Zorvanian", "Frenchman",
+        "Anglo-Dutch", "Zorvanian"}
+    assert {k for k, v in got.items() if v == {"MISC"}} == {"PC", "Quorrix XP", "GMT", "Telby Nations"}
+    assert got["Vellum"] == {"ORG"}  # other labels are left alone
+    # A demonym written with "-man" is its country's people, as "French" is.
+    from newsetl.transforms.entities import demonym_country
+
+    assert demonym_country("Frenchman") == demonym_country("Frenchmen") == demonym_country("French") == "FR"
 
 
 def _labels_by_text(paras, out):
@@ -412,7 +436,7 @@ def test_harmonise_names_that_start_with_a_listed_company_are_its_products():
     # no person's name, so its last word is no surname to make PERSON (rule 3)
     assert got["Zappbox"] == "ORG"
     assert got["Sage Quillby"] == got["Quillby"] == got["Apple Arena"] == got["Stefan Kettle"] == "PERSON"
-    assert got["Amazon - now"] == "NORP"
+    assert got["Amazon - now"] == "MISC"  # no product; a NORP that names no people (rule 4)
 
 
 def test_harmonise_brand_words_are_not_people_places_or_peoples():

@@ -341,6 +341,10 @@ _DEMONYMS = {
     "Estonian": "EE", "Latvian": "LV", "Lithuanian": "LT", "Slovak": "SK", "Slovenian": "SI",
     "Kazakh": "KZ", "Uzbek": "UZ", "Mongolian": "MN", "Nepalese": "NP", "Sri Lankan": "LK",
     "Bangladeshi": "BD", "Burmese": "MM", "Cambodian": "KH", "Singaporean": "SG",
+    "Cypriot": "CY", "Poles": "PL",  # "Pole" alone is too often a pole
+    "Frenchman": "FR", "Frenchmen": "FR", "Frenchwoman": "FR", "Frenchwomen": "FR",
+    "Dutchman": "NL", "Dutchmen": "NL", "Dutchwoman": "NL", "Dutchwomen": "NL",
+    "Irishman": "IE", "Irishmen": "IE", "Irishwoman": "IE", "Irishwomen": "IE",
 }
 # Demonyms whose plural is the same word ("the Chinese", "the Swiss").
 _SAME_PLURAL = ("ese", "ish", "ch", "ss")
@@ -452,6 +456,50 @@ def _demonym_table() -> dict[str, str]:
         if not name.endswith(_SAME_PLURAL):
             table[name_key(name + "s")] = code
     return table
+
+
+# Groups of people that are no country's: nations without an ISO code, regions' and
+# continents' peoples, religions, parties and their members, ethnic groups (reference words,
+# as the demonyms above are). With the demonyms, the countries and `_PEOPLE_SHAPE_RE` they
+# tell a NORP that names people from the shipped model's other NORP, CoNLL's MISC names it
+# could not type ("PC", "GMT", "Six Nations", "Windows"): `names_people`.
+_PEOPLE_WORDS = frozenset("""
+    english englishman englishmen scots scotsman scotsmen welsh welshman welshmen cornish manx western westerner westerners eastern soviet soviets baltic nordic
+    tory tories conservative conservatives labour democrat democrats democratic republican republicans liberal liberals
+    lib dem dems whig whigs green greens nazi nazis communist communists socialist socialists unionist
+    unionists nationalist nationalists loyalist loyalists
+    muslim muslims moslem moslems jew jews jewish catholic catholics protestant protestants hindu hindus
+    sikh sikhs christian christians islam islamic orthodox anglican anglicans mormon mormons sunni sunnis
+    shia shias shiite shiites evangelical evangelicals baptist baptists amish coptic copt copts druze
+    alawite alawites yazidi yazidis semitic
+    hutu hutus tutsi tutsis kurd kurds kurdish pashtun pashtuns uighur uighurs uyghur uyghurs rohingya
+    roma romany bedouin bedouins berber berbers maori maoris aborigine aborigines aboriginal inuit tamil
+    tamils sinhalese tatar tatars chechen chechens basque basques catalan catalans cossack cossacks zulu
+    zulus xhosa hispanic hispanics latino latinos latina latinas arab arabs persian persians slav slavs
+    slavic celt celts celtic gypsy gypsies traveller travellers sephardic ashkenazi
+""".split())
+# The endings of a people's or a follower's word ("Californian", "Scandinavian",
+# "Cantonese", "Cornish", "Islamist", "Blairite"); not "-man" ("Walkman"; "Frenchman" is a
+# demonym above) and not "-ic" ("Titanic"; "Islamic" is a word above).
+_PEOPLE_SHAPE_RE = re.compile(r"^(?=.{5})[A-Z][a-z]+(?:ians?|eans?|[^m]ans?|ese|ish|ists?|ites?)$")
+_NAME_PARTS_RE = re.compile(r"[\s\-‐‑–—]+")
+
+
+@functools.lru_cache(maxsize=1 << 14)  # pure; asked once per NORP name of each article
+def names_people(name: str) -> bool:
+    """Whether `name` reads as a NORP should: a people, a nation, a religious or political
+    group or its members ("Welsh", "Tories", "Liberal Democrats", "Asians", "pro-Israeli",
+    "Anglo-Dutch", "Scandinavian"). A country's name or demonym in any word counts, and so
+    does a `_PEOPLE_WORDS` word; the last word may instead have a people's ending."""
+    parts = [p for p in _NAME_PARTS_RE.split(name.strip()) if p]
+    if not parts:
+        return False
+    if demonym_country(name, "NORP") or _names_country(name_key(name)):
+        return True
+    for part in parts:
+        if part.lower() in _PEOPLE_WORDS or demonym_country(part, "NORP") or _names_country(name_key(part)):
+            return True
+    return bool(_PEOPLE_SHAPE_RE.match(parts[-1]))
 
 
 @functools.lru_cache(maxsize=1 << 16)  # pure, called per mention: syndicated copies repeat names
@@ -1950,7 +1998,7 @@ _NAME_PREFIX = r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)[A-Z]"
 # an all-caps headline, which the NER post-processing leaves out of label votes. BBC: 39
 # entities (118 mentions), none a person but "JK" and "JFK".
 _ALL_CAPS_WORD = r"^[A-Z][A-Z0-9&.'’-]*[A-Z0-9]\.?$"
-_NOT_BRAND_LABELS = ("PERSON", "NORP", "GPE", "LOC")
+_NOT_BRAND_LABELS = ("PERSON", *DOUBT_LABELS, "GPE", "LOC")
 
 # Event names: a name of two or more words whose last word is an event's head noun ("Brit
 # Awards", "Champions League" is not one: "League" also ends organisations' names; "London
