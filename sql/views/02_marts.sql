@@ -2,6 +2,11 @@
 -- duplicate of another article (duplicate_of is not null) are left out of every
 -- count except article_overview, so a story syndicated ten times counts once.
 -- Every column is documented in sql/README.md.
+-- Means of floating-point columns average them as DECIMAL(18, 12): a sum of doubles depends
+-- on the order DuckDB's threads add them in, so the same query on the same data returned a
+-- different last digit in ~4% of entity_daily's rows from one run to the next; a decimal
+-- sum is exact, so the mean is the same every time (try_cast: a NaN or an infinity, which
+-- the pipeline never writes, is left out rather than failing the view).
 
 -- name: entity_daily
 -- Coverage of each entity per day: mentions, articles, sentiment toward it, article tone (duplicates counted once).
@@ -32,7 +37,7 @@ by_mention as (
         day,
         count(*) as mentions,
         count(distinct article_id) as articles,
-        avg(sentiment) as mean_sentiment,
+        avg(try_cast(sentiment as decimal(18, 12))) as mean_sentiment,
         mode(mention_text) as top_surface,
         mode(label) as top_label
     from mentions
@@ -41,7 +46,7 @@ by_mention as (
 
 -- tone is a property of the article: average it once per article, not per mention
 by_article as (
-    select entity_id, day, avg(tone) as mean_tone
+    select entity_id, day, avg(try_cast(tone as decimal(18, 12))) as mean_tone
     from (select distinct entity_id, day, article_id, tone from mentions)
     group by entity_id, day
 )
@@ -135,8 +140,8 @@ select
     count(*) filter (where not is_duplicate) as articles,
     count(*) filter (where is_duplicate) as duplicates,
     coalesce(sum(word_count) filter (where not is_duplicate), 0)::bigint as words,
-    avg(tone) filter (where not is_duplicate) as mean_tone,
-    avg(sentiment) filter (where not is_duplicate) as mean_sentiment
+    avg(try_cast(tone as decimal(18, 12))) filter (where not is_duplicate) as mean_tone,
+    avg(try_cast(sentiment as decimal(18, 12))) filter (where not is_duplicate) as mean_sentiment
 from articles
 group by source, published_date;
 

@@ -92,7 +92,7 @@ select count(*) as mentions,
        count(*) filter (where a.published_date is not null) as dated_mentions,
        min(a.published_date) as first_day,
        max(a.published_date) as last_day,
-       avg(m.sentiment) as mean_sentiment,
+       avg(try_cast(m.sentiment as decimal(18, 12))) as mean_sentiment,  -- exact: see 02_marts.sql
        count(*) filter (where m.sentiment_label = 'positive') as positive,
        count(*) filter (where m.sentiment_label = 'neutral') as neutral,
        count(*) filter (where m.sentiment_label = 'negative') as negative
@@ -221,7 +221,7 @@ from stg_articles
 where not is_duplicate;
 
 -- name: articles_per_source
-select source, count(*) as articles, avg(tone) as mean_tone
+select source, count(*) as articles, avg(try_cast(tone as decimal(18, 12))) as mean_tone
 from stg_articles
 where not is_duplicate
 group by source
