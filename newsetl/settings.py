@@ -156,7 +156,8 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 # 1.6.27: a NORP that names no people, nation, religious or political group ("PC", "GMT",
 #        "Six Nations", "Windows") is MISC (ner._harmonise rule 4, entities.names_people);
 #        "Frenchman", "Dutchman", "Irishman", "Cypriot", "Poles" are their countries'
-#        demonyms (labels, entity ids)
+#        demonyms (labels, entity ids); a name that ends in "Prize", "Award" or "Medal" is an
+#        EVENT, as one that ends in "Awards" was ("Booker Prize" PERSON; entity labels)
 PIPELINE_VERSION = "1.6.27"
 ENV_PREFIX = "NEWSETL_"
 

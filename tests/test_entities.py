@@ -760,9 +760,12 @@ def test_a_name_ending_in_an_event_head_noun_is_an_event():
     out, ents = _voted_labels({
         "Norland Awards": ["PERSON", "PERSON"], "Kestrel Open": ["NORP"], "Tarn Cup": ["ORG"],
         "Dunmore Marathon": ["NORP", "GPE", "NORP"],
+        # a prize or a medal (BBC: "Booker Prize" and "Hans Christian Andersen Award" PERSON)
+        "Quellin Prize": ["PERSON"], "Varro Award": ["ORG", "PERSON"], "Tessaly Medal": ["MISC"],
         "Ola Day": ["PERSON"], "Argo Games": ["ORG"], "Hollin Bowl": ["LOC"], "Cup": ["ORG"]})
     assert ents == {"Norland Awards": "EVENT", "Kestrel Open": "EVENT", "Tarn Cup": "EVENT",
-                    "Dunmore Marathon": "EVENT", "Ola Day": "PERSON", "Argo Games": "ORG",
+                    "Dunmore Marathon": "EVENT", "Quellin Prize": "EVENT", "Varro Award": "EVENT",
+                    "Tessaly Medal": "EVENT", "Ola Day": "PERSON", "Argo Games": "ORG",
                     "Hollin Bowl": "LOC", "Cup": "ORG"}
     # each mention keeps the label the NER gave it
     assert out.filter(pl.col("text") == "Norland Awards")["label"].unique().to_list() == ["PERSON"]

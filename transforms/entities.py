@@ -2010,8 +2010,11 @@ _NOT_BRAND_LABELS = ("PERSON", *DOUBT_LABELS, "GPE", "LOC")
 # entities, every one an event or award ("Grand Slam" and "Academy Awards" NORP, "Brit
 # Awards" and "Grammy Awards" PERSON, "Athens Olympics" ORG, ...); 8 on the extraction
 # pages, 3 on ELEVANT ("Pro Bowl", "Rio Olympics", "Irish Spring Festival"). GPE and LOC
-# votes are left alone: "Hollywood Bowl" is a venue.
-_EVENT_HEAD = r"\S\s+(?:Awards|Championships?|Olympics|Marathon|Open|Cup|Bowl|Festival|Prix|Trophy|Slam)$"
+# votes are left alone: "Hollywood Bowl" is a venue. A prize or a medal is an event's
+# award, labelled as "Brit Awards" is ("Booker Prize", "Pulitzer Prize" and "Hans Christian
+# Andersen Award" were PERSON on BBC and NewsMTSC).
+_EVENT_HEAD = (r"\S\s+(?:Awards?|Prizes?|Medals?|Championships?|Olympics|Marathon|Open|Cup|Bowl|Festival|Prix|Trophy"
+               r"|Slam)$")
 _EVENT_FROM_LABELS = (*DOUBT_LABELS, "PERSON", "ORG")
 
 # Organisation names: a name of two or more words whose last word is an organisation's head
@@ -2037,10 +2040,9 @@ _FAC_HEAD = r"\S\s+(?:Centre|Center|Stadium|Arena|Airport|Amphitheatre|Amphithea
 _RESEARCH_CENTRE = r"\b(?:Policy|Research|Studies)\s+(?:Centre|Center)$"
 _FAC_FROM_LABELS = (*DOUBT_LABELS, "PERSON", "GPE", "LOC")
 _ORG_NAME_END_RE = re.compile(f"(?:{_ORG_HEAD})|(?:{_LEGAL_FORM_END})")
-# A name that ends in any head noun above, or in a prize's ("Orange Prize"): its last word
-# says what it is (ner._company_products leaves such names to the head rules).
-HEAD_NOUN_END_RE = re.compile(f"{_ORG_NAME_END_RE.pattern}|(?:{_FAC_HEAD})|(?:{_EVENT_HEAD})"
-                              r"|\S\s+(?:Prizes?|Award)$")
+# A name that ends in any head noun above ("Orange Prize"): its last word says what it is
+# (ner._company_products leaves such names to the head rules).
+HEAD_NOUN_END_RE = re.compile(f"{_ORG_NAME_END_RE.pattern}|(?:{_FAC_HEAD})|(?:{_EVENT_HEAD})")
 
 
 def entity_counts(mentions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
