@@ -464,9 +464,10 @@ def _demonym_table() -> dict[str, str]:
 # tell a NORP that names people from the shipped model's other NORP, CoNLL's MISC names it
 # could not type ("PC", "GMT", "Six Nations", "Windows"): `names_people`.
 _PEOPLE_WORDS = frozenset("""
-    english englishman englishmen scots scotsman scotsmen welsh welshman welshmen cornish manx western westerner westerners eastern soviet soviets baltic nordic
-    tory tories conservative conservatives labour democrat democrats democratic republican republicans liberal liberals
-    lib dem dems whig whigs green greens nazi nazis communist communists socialist socialists unionist
+    english englishman englishmen scots scotsman scotsmen welsh welshman welshmen cornish manx
+    western westerner westerners eastern soviet soviets baltic nordic
+    tory tories conservative conservatives labour democrat democrats democratic republican republicans
+    liberal liberals lib dem dems whig whigs green greens nazi nazis communist communists socialist socialists unionist
     unionists nationalist nationalists loyalist loyalists
     muslim muslims moslem moslems jew jews jewish catholic catholics protestant protestants hindu hindus
     sikh sikhs christian christians islam islamic orthodox anglican anglicans mormon mormons sunni sunnis
@@ -494,12 +495,14 @@ def names_people(name: str) -> bool:
     parts = [p for p in _NAME_PARTS_RE.split(name.strip()) if p]
     if not parts:
         return False
-    if demonym_country(name, "NORP") or _names_country(name_key(name)):
+    if people_or_country(name) or any(p.lower() in _PEOPLE_WORDS or people_or_country(p) for p in parts):
         return True
-    for part in parts:
-        if part.lower() in _PEOPLE_WORDS or demonym_country(part, "NORP") or _names_country(name_key(part)):
-            return True
     return bool(_PEOPLE_SHAPE_RE.match(parts[-1]))
+
+
+def people_or_country(name: str) -> bool:
+    """A country's name, its plural or a demonym ("Swiss", "Americans", "Britains")."""
+    return bool(demonym_country(name, "NORP") or _names_country(name_key(name)))
 
 
 @functools.lru_cache(maxsize=1 << 16)  # pure, called per mention: syndicated copies repeat names

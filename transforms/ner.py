@@ -46,7 +46,8 @@ from functools import lru_cache
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, _split_cuts,
     CALENDAR_WORDS, DOUBT_LABELS, HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
-    _names_country, demonym_country, legal_form_cuts, listed_company, name_key, names_people, state_or_country,
+    demonym_country, legal_form_cuts, listed_company, name_key, names_people, people_or_country,
+    state_or_country,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
 from newsetl.transforms.text import Spans
@@ -711,7 +712,7 @@ def _group_word(name: str) -> bool:
 
 def _no_people_or_country(name: str) -> bool:
     """Not a country's name, its plural or a demonym ("Swiss", "Americans", "Britains")."""
-    return not (demonym_country(name, "NORP") or _names_country(name_key(name)))
+    return not people_or_country(name)
 
 
 def _closed_word_alone(text: str, start: int, end: int) -> bool:
