@@ -672,8 +672,9 @@ _LEAD_RE = re.compile(r"\s*(?:(?:But|And|However|Yet|Now|Then|Still|Meanwhile),?
                       r"(?:(He|She)|The\s+([\w’'-]+)(?=[\s,]))\b")
 _HE_SHE_RE = re.compile(r"\b([Hh]e|[Ss]he)\b")
 _AGE_RE = re.compile(r"\d+-year-old")
-_NATIONALITY_NOUNS = frozenset("scot scotsman scotswoman welshman welshwoman englishman englishwoman irishman "
-                               "irishwoman frenchman frenchwoman dutchman dutchwoman kiwi aussie".split())
+# Nationality nouns that are no demonym of a country ("Frenchman", "Irishman" are, in
+# entities._DEMONYMS, and `_is_epithet` reads that table too).
+_NATIONALITY_NOUNS = frozenset("scot scotsman scotswoman welshman welshwoman englishman englishwoman kiwi aussie".split())
 
 
 def _is_epithet(word: str) -> bool:
