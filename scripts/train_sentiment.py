@@ -145,14 +145,18 @@ def nb_penalty(indptr, indices, y, n_vocab: int, l2: float, gamma: float,
     return l2 / np.maximum(s, 1e-3) ** 2
 
 
-def fit(Xn, indptr, indices, y, n_feat, l2, iters=ITERS, lr=LR, nb_gamma=0.0):
+def fit(Xn, indptr, indices, y, n_feat, l2, iters=ITERS, lr=LR, nb_gamma=0.0, row_weight=None,
+        Y=None):
     """Softmax regression, balanced class weights, L2 (not on the bias; NB-weighted on the
-    binary features when nb_gamma > 0, see `nb_penalty`), full-batch Adam."""
+    binary features when nb_gamma > 0, see `nb_penalty`), full-batch Adam. `row_weight`
+    scales each row's class weight and `Y` gives soft targets instead of y's one-hot rows
+    (experiments: scripts/experiments/tsc_distill.py)."""
     n = len(y)
     counts = np.bincount(y, minlength=3).astype(float)
     cw = n / (3.0 * np.maximum(counts, 1))
-    sw = cw[y] / np.sum(cw[y])
-    Y = np.eye(3)[y]
+    sw = cw[y] if row_weight is None else cw[y] * row_weight
+    sw = sw / np.sum(sw)
+    Y = np.eye(3)[y] if Y is None else Y
     rows = np.repeat(np.arange(n), np.diff(indptr))
     W = np.zeros((n_feat, 3))
     m = np.zeros_like(W)

@@ -1,12 +1,16 @@
 """Experiment (issue 11, not shipped): distil a fine-tuned transformer teacher
 (scripts/experiments/tsc_teacher.py) into the shipped context reader
-(transforms.sentiment.VectorReader), and compare on one NewsMTSC train fold.
+(transforms.sentiment.VectorReader) or the regression, and compare on one NewsMTSC train
+fold.
 
     # unlabelled targets: distinct PERSON mentions of a warehouse, with their sentence
     .venv/bin/python scripts/experiments/tsc_distill.py targets --warehouse /tmp/bbcwh \
         --out /tmp/mini/bbc_targets.jsonl
     # the fold's reader trained on gold only, then on gold + the teacher's soft labels
     .venv/bin/python scripts/experiments/tsc_distill.py compare --fold 1 \
+        --teacher /tmp/mini --targets /tmp/mini/bbc_targets.jsonl
+    # the fold's regression trained on gold, then on gold + the teacher's labels (hard, soft)
+    .venv/bin/python scripts/experiments/tsc_distill.py compare-lr --fold 1 \
         --teacher /tmp/mini --targets /tmp/mini/bbc_targets.jsonl
 
 The reader's recipe is scripts/train_sentiment_reader.py's (same network, seeds, epochs,
@@ -62,6 +66,16 @@ def targets(warehouse: Path, out: Path) -> int:
     return 0
 
 
+def _teacher_file(teacher: Path, fold_no: int, kind: str) -> Path:
+    """tsc_teacher.py's output for the fold: teacher_f{k}_{kind}.npy, or with --lora R
+    teacher_f{k}_loraR_{kind}.npy."""
+    found = sorted(teacher.glob(f"teacher_f{fold_no}_{kind}.npy")) or sorted(
+        teacher.glob(f"teacher_f{fold_no}_lora*_{kind}.npy"))
+    if not found:
+        raise SystemExit(f"no teacher_f{fold_no}_*{kind}.npy in {teacher}")
+    return found[0]
+
+
 def train_soft(Z, tok_ids, ranges, Q, ycls, w_row, tr, n_gold, seed, epochs=RD.EPOCHS):
     """train_sentiment_reader.train_reader with soft targets Q (rows of train `tr`)."""
     rng = np.random.default_rng(seed)
@@ -96,7 +110,7 @@ def compare(fold_no: int, teacher: Path, targets_file: Path, weights: list[float
     rows = TR.featurize(data, tuple(meta.get("templates", ())))
     P_lr = TR.oof_probs(rows, y, fold, float(meta["l2"]), int(meta.get("min_count", TR.MIN_COUNT)))
     unl = [json.loads(line) for line in open(targets_file, encoding="utf-8")]
-    Q_u = np.load(teacher / f"teacher_f{fold_no}_unlabelled.npy").astype(F32)
+    Q_u = np.load(_teacher_file(teacher, fold_no, "unlabelled")).astype(F32)
     vectors = load_vectors(RD.VECTORS["module"])
     alld = data + [(r["s"], r["from"], r["to"], -1, -1, "unlabelled") for r in unl]
     Z, tok_ids, ranges = RD.prepare(alld, vectors)
@@ -115,7 +129,7 @@ def compare(fold_no: int, teacher: Path, targets_file: Path, weights: list[float
         print(name, {k: round(v, 4) for k, v in out.items()}, flush=True)
 
     score("regression", L_lr)
-    T = np.load(teacher / f"teacher_f{fold_no}_holdout.npy")
+    T = np.load(_teacher_file(teacher, fold_no, "holdout"))
     score("teacher (as the reader)", np.log(T + 1e-12))
     for lam in weights:
         w = np.ones(len(alld), F32)
@@ -124,6 +138,63 @@ def compare(fold_no: int, teacher: Path, targets_file: Path, weights: list[float
         params = train_soft(Z, tok_ids, ranges, Q, ycls, w, tr, n, RD.init_seed(0, fold_no))
         L = S.VectorReader(params, vectors).logprobs([sents[i] for i in te], [spans[i] for i in te])
         score(f"reader, unlabelled weight {lam}", L)
+    return 0
+
+
+def compare_lr(fold_no: int, teacher: Path, targets_file: Path, weights: list[float]) -> int:
+    """The regression (the shipped recipe: templates, L2, NB weighting) trained on the fold's
+    training side plus the teacher-labelled unlabelled targets, each weighted `lam`, with
+    hard (argmax) or soft teacher labels; scored alone and fused with the reader trained on
+    the gold training side only."""
+    from newsetl.transforms.ner import load_vectors
+
+    meta = S.TargetModel.load(TR.DEFAULT_OUT).meta
+    rec = TR.recipe(meta)
+    templates = tuple(meta.get("templates", ()))
+    data = TR.load_jsonl(TR.DEFAULT_TRAIN)
+    y = np.array([d[3] for d in data])
+    fold = TR.fold_ids(data, 0)
+    tr, te = np.where(fold != fold_no)[0], np.where(fold == fold_no)[0]
+    unl = [json.loads(line) for line in open(targets_file, encoding="utf-8")]
+    Q_u = np.load(_teacher_file(teacher, fold_no, "unlabelled")).astype(np.float64)
+    print("teacher labels of the unlabelled targets (neg, neu, pos):",
+          np.bincount(Q_u.argmax(1), minlength=3).tolist(), flush=True)
+    rows = TR.featurize(data, templates)
+    rows_u = TR.featurize([(r["s"], r["from"], r["to"]) for r in unl], templates)
+    sents, spans = [d[0] for d in data], [(d[1], d[2]) for d in data]
+    cache = teacher / f"reader_f{fold_no}_holdout.npy"
+    if cache.exists():
+        L_rd = np.load(cache)
+    else:
+        vectors = load_vectors(RD.VECTORS["module"])
+        Z, tok_ids, ranges = RD.prepare(data, vectors)
+        L_rd = S.VectorReader(RD.train_reader(Z, tok_ids, ranges, y, tr, RD.init_seed(0, fold_no)),
+                              vectors).logprobs([sents[i] for i in te], [spans[i] for i in te])
+        np.save(cache, L_rd)
+
+    def score(name, L):
+        out = {"alone": TR.macro_f1(y[te], L.argmax(1))[0]}
+        out.update({f"fused {a}": TR.macro_f1(y[te], S.fuse(L, L_rd, a).argmax(1))[0]
+                    for a in (0.4, 0.45, 0.5)})
+        print(name, {k: round(v, 4) for k, v in out.items()}, flush=True)
+
+    score("reader alone (as the regression)", L_rd)
+    T = np.load(_teacher_file(teacher, fold_no, "holdout"))
+    score("teacher (as the regression)", np.log(T + 1e-12))
+    for lam in weights:
+        for soft in ((False, True) if lam else (False,)):
+            fit_rows = [rows[i] for i in tr] + (rows_u if lam else [])
+            yy = np.concatenate([y[tr], Q_u.argmax(1)]) if lam else y[tr]
+            w = np.concatenate([np.ones(len(tr)), np.full(len(rows_u), lam)]) if lam else None
+            Y = None
+            if soft:
+                Y = np.concatenate([np.eye(3)[y[tr]], Q_u])
+            vocab = TR.build_vocab(fit_rows, rec["min_count"])
+            mean, std = TR.standardiser(fit_rows)
+            W = TR.fit(*S.build_design(fit_rows, vocab, mean, std), yy, len(mean) + len(vocab),
+                       rec["l2"], nb_gamma=rec["nb_gamma"], row_weight=w, Y=Y)
+            P = S.softmax(S.design_dot(*S.build_design([rows[i] for i in te], vocab, mean, std), W))
+            score(f"regression, unlabelled weight {lam}{' soft' if soft else ''}", np.log(P + 1e-12))
     return 0
 
 
@@ -138,9 +209,16 @@ def main() -> int:
     c.add_argument("--teacher", type=Path, required=True, help="tsc_teacher.py's --out folder")
     c.add_argument("--targets", type=Path, required=True)
     c.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0])
+    c2 = sub.add_parser("compare-lr")
+    c2.add_argument("--fold", type=int, default=0)
+    c2.add_argument("--teacher", type=Path, required=True, help="tsc_teacher.py's --out folder")
+    c2.add_argument("--targets", type=Path, required=True)
+    c2.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 1.0])
     args = ap.parse_args()
     if args.cmd == "targets":
         return targets(args.warehouse, args.out)
+    if args.cmd == "compare-lr":
+        return compare_lr(args.fold, args.teacher, args.targets, args.weights)
     return compare(args.fold, args.teacher, args.targets, args.weights)
 
 
