@@ -158,7 +158,11 @@ BUNDLED_MODELS = {"newsetl-ner": MODELS_DIR / "ner", "newsetl-tsc": MODELS_DIR /
 #        "Frenchman", "Dutchman", "Irishman", "Cypriot", "Poles" are their countries'
 #        demonyms (labels, entity ids); a name that ends in "Prize", "Award" or "Medal" is an
 #        EVENT, as one that ends in "Awards" was ("Booker Prize" PERSON; entity labels)
-PIPELINE_VERSION = "1.6.27"
+# 1.6.28: a one-word people's word the NER labelled PERSON or WORK_OF_ART ("Tory", "the
+#        Irish", "the Scots") is NORP (ner._harmonise rule 5, entities.people_word; labels);
+#        a party or people in the plural may speak ("The Tories said"), and "X, who accused
+#        Y of ..." is X's (quotes._can_speak, _SUBJECT_GAP_RE; quote speakers)
+PIPELINE_VERSION = "1.6.28"
 ENV_PREFIX = "NEWSETL_"
 
 

@@ -107,11 +107,16 @@ def main() -> int:
             why.append(f"lower case {lower[key]} against capitalised {upper[key]}")
         if why:
             out[key] = "; ".join(why)
+    report(out, "forms")
+    return 0
+
+
+def report(out: dict[str, str], noun: str) -> None:
+    """Print each kept string with its reason, then the set to paste into the code."""
     for key, why in out.items():
         print(f"{key:16} {why}")
-    print(f"\n{len(out)} forms:")
+    print(f"\n{len(out)} {noun}:")
     print(" ".join(sorted(out)))
-    return 0
 
 
 if __name__ == "__main__":

@@ -383,6 +383,25 @@ def test_harmonise_a_norp_that_names_no_people_is_misc():
     assert demonym_country("Frenchman") == demonym_country("Frenchmen") == demonym_country("French") == "FR"
 
 
+def test_harmonise_a_peoples_word_is_no_person_and_no_work():
+    """Rule 5: a one-word people's word the model called a person or a work is NORP; a
+    surname of a person the article names in full, and a word train data writes in people's
+    names, stay with the model."""
+    paras = ["The Tory leader met the Irish side, and the Zorvanians beat the Scots.",
+             "Tories said the Welshman was fit.",
+             "Dawn French joked. French said she was fine.",
+             "Christian arrived late, and Green said so."]
+    marks = {0: [("Tory", "PERSON"), ("Irish", "PERSON"), ("Zorvanians", "WORK_OF_ART"), ("Scots", "WORK_OF_ART")],
+             1: [("Tories", "PERSON"), ("Welshman", "PERSON")],
+             2: [("Dawn French", "PERSON"), ("French", "PERSON")],
+             3: [("Christian", "PERSON"), ("Green", "PERSON")]}
+    got = _labels_by_text(paras, ner._harmonise(paras, _spans(paras, marks)))
+    assert {k for k, v in got.items() if v == {"NORP"}} == {"Tory", "Irish", "Scots", "Tories", "Welshman"}
+    assert got["Zorvanians"] == {"WORK_OF_ART"}  # no people's word the tables know
+    assert got["French"] == got["Dawn French"] == {"PERSON"}  # her surname (rule 3)
+    assert got["Christian"] == got["Green"] == {"PERSON"}  # names in train data
+
+
 def _labels_by_text(paras, out):
     """Each mention's text -> the set of labels its mentions got."""
     got = {}

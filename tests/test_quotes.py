@@ -162,6 +162,25 @@ def test_according_to():
     assert rows == [("a waste of time", "Maria Lopez", "Maria Lopez", "according_to")]
 
 
+def test_a_party_or_people_in_the_plural_may_speak_but_not_as_an_adjective():
+    """NORP is an adjective far more often than a speaker ("a Tory official said"); a
+    people's or party's word in the plural is a group that speaks ("The Tories said")."""
+    rows = quotes_of(['The Tories said the budget was \u201ca raid on pensions\u201d.',
+                      'A Tory official said the vote was \u201cfair and free\u201d.'],
+                     {"Tories": "NORP", "Tory": "NORP"}, cols=("quote", "speaker"))
+    assert rows == [("a raid on pensions", "Tories"), ("fair and free", None)]
+
+
+def test_a_name_then_who_is_the_subject_of_the_speech_verb():
+    """"X, who accused Y of ..." is X's attribution, with or without an appositive between
+    the name and "who"; the name after the verb is its object."""
+    names = {"Jon Marel": "PERSON", "Ada Quist": "PERSON", "Tories": "NORP"}
+    rows = quotes_of(['The claim was denied by Jon Marel, who accused Ada Quist of \u201cscaremongering\u201d.',
+                      'It was denied by Jon Marel, the home secretary, who has accused the Tories of '
+                      '\u201crunning scared\u201d of the debate.'], names, cols=("quote", "speaker"))
+    assert rows == [("scaremongering", "Jon Marel"), ("running scared", "Jon Marel")]
+
+
 def test_pronoun_resolves_to_last_person_outside_quotes():
     rows = quotes_of(
         ["Maria Lopez met Tom Brown on Monday.",

@@ -500,6 +500,23 @@ def names_people(name: str) -> bool:
     return bool(_PEOPLE_SHAPE_RE.match(parts[-1]))
 
 
+# People's words that CoNLL-2003 train also writes inside a person's name ("Christian
+# Slater", "Dawn French"): rule 5 of ner._harmonise leaves them to the model. Made by
+# scripts/people_words_in_names.py.
+_PEOPLE_WORDS_IN_NAMES = frozenset({"christian", "finn", "green", "islam"})
+
+
+def people_word(word: str, names: bool = True) -> bool:
+    """A one-word name that is a people's word: a demonym ("Irish", "Scots", "Welshman") or a
+    `_PEOPLE_WORDS` word ("Tory", "Tories"), and (`names`) not one that train data also
+    writes in a person's name (`_PEOPLE_WORDS_IN_NAMES`: "Christian", "French")."""
+    if not word[:1].isupper() or not word.isalpha():
+        return False
+    if names and word.lower() in _PEOPLE_WORDS_IN_NAMES:
+        return False
+    return word.lower() in _PEOPLE_WORDS or bool(demonym_country(word, "NORP"))
+
+
 def people_or_country(name: str) -> bool:
     """A country's name, its plural or a demonym ("Swiss", "Americans", "Britains")."""
     return bool(demonym_country(name, "NORP") or _names_country(name_key(name)))

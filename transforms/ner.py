@@ -46,7 +46,7 @@ from functools import lru_cache
 from newsetl.transforms.entities import (
     _GLUE_WORDS, _LEGAL_SUFFIXES, _ONE_TITLE, _ROYAL_TITLES, _TITLE_RE, APOSTROPHE_PATTERN, _split_cuts,
     CALENDAR_WORDS, DOUBT_LABELS, HEAD_NOUN_END_RE, INNER_POSSESSIVE_RE, THE_BEFORE,
-    demonym_country, legal_form_cuts, listed_company, name_key, names_people, people_or_country,
+    demonym_country, legal_form_cuts, listed_company, name_key, names_people, people_or_country, people_word,
     state_or_country,
 )
 from newsetl.transforms.sentences import _CANDIDATE as _SENTENCE_END, sentence_spans
@@ -949,6 +949,12 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
        "HIV") is MISC: the shipped model learned NORP from CoNLL's MISC names it could not
        type, and an analyst who asks for NORP means peoples and groups ("Welsh", "Tories",
        "Muslims", "Asian", "Liberal Democrats" stay NORP).
+    5. A one-word PERSON or WORK_OF_ART, after the rules above, that is a people's word
+       (`entities.people_word`: a demonym, "Irish", "Scots", "Welshman", or a party's or
+       group's word, "Tory", "Tories") is NORP, unless it is the surname of a person the
+       article names in full (rule 3) or train data writes it in people's names
+       ("Christian", "Green"). The model calls "the Scots" (a rugby side) a work and
+       "Tory" a person; news writes neither for a person's name alone.
     ALL-CAPS paragraphs (headlines, result tables) neither vote nor change: on CoNLL-2003
     dev, harmonising them cost 6 F1 points on those lines (same team/country string is
     ORG in a table, LOC in prose) while it gains 1 point on mixed-case text.
@@ -1026,6 +1032,9 @@ def _harmonise(paras: list[str], article: list[list[Mention]]) -> list[list[Ment
     for key, label in majority.items():
         if label == "NORP" and not names_people(key):
             majority[key] = "MISC"
+        # Rule 5: a people's word is no person and no work ("Tory", "the Irish", "the Scots").
+        elif label in ("PERSON", "WORK_OF_ART") and key not in surnames and people_word(key):
+            majority[key] = "NORP"
     out = []
     for p, spans, is_caps in zip(paras, article, caps):
         if is_caps:

@@ -118,7 +118,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from newsetl.transforms.entities import CALENDAR_WORDS, clean_name, demonym_country, name_key
+from newsetl.transforms.entities import CALENDAR_WORDS, clean_name, demonym_country, name_key, people_word
 from newsetl.transforms.text import Spans
 
 __all__ = ["extract_quotes", "QUOTE_SCHEMA", "scare_quote_expr"]
@@ -142,8 +142,17 @@ _CLOSERS = {"“": "”", "„": "“”", "‟": "”", "«": "»", '"': '"'}
 _SCARE_MAX_WORDS = 3  # from the brief: 1-3 word quotes without a speaker are scare quotes
 _TAIL_MAX_CHARS = 80  # attribution after a quote starts within a few words of it
 _TAIL_APPOSITIVE_CHARS = 200  # ... or after a name and its job title (`_tail_verb`)
-# NORP ("North Korean") is an adjective far more often than a speaker.
+# NORP ("North Korean") is an adjective far more often than a speaker; a group written as
+# a plural noun is not ("the Tories said", "Israelis say": `_can_speak`).
 _SPEAKER_LABELS = ("PERSON", "ORG", "GPE")
+
+
+def _can_speak(m: "_Mention") -> bool:
+    """A mention that may name a speaker: a person, an organisation, a place (its
+    government), or a people's or party's word in the plural ("Tories", "Republicans")."""
+    return m.label in _SPEAKER_LABELS or (
+        m.label == "NORP" and m.text.endswith("s") and not m.text.endswith("ss") and people_word(m.text))
+
 
 # Verbs of belief: a partial quote after them is the believer's words ("X believes the
 # match was \"up there\""), but they give way to a speech verb of the same sentence ("X has
@@ -199,7 +208,10 @@ _APPOSITIVE = _appositive(7)
 # An abbreviation in brackets may follow the name ("the Institute of Widget Makers (IWM)
 # said"): news defines an organisation's abbreviation at its first mention.
 _ABBREVIATION = r"(?:\s*\([A-Z][A-Za-z&.]{1,9}\))"
-_SUBJECT_GAP_RE = re.compile(r"^" + _ABBREVIATION + r"?\s*" + _appositive(15) + r"?(?:" + _AUX + r"\s+)*$")
+# A relative clause's "who" after the name is the name ("Jack Straw, who accused the Tories
+# of ...", "X, the minister, who has said").
+_SUBJECT_GAP_RE = re.compile(r"^" + _ABBREVIATION + r"?\s*(?:" + _appositive(15) + r"(?:who\s+)?|\s*,\s*who\s+)?(?:"
+                             + _AUX + r"\s+)*$")
 # An organisation's unnamed voice between its name and the verb ("a BBC spokesman said",
 # "an Apple spokeswoman told"): the organisation is the source.
 _ROLE_WORDS = ("spokesman", "spokeswoman", "spokesperson", "official", "officials", "source", "sources",
@@ -718,7 +730,7 @@ def _speaker_around_verb(
     False, only a speaker before the verb counts (the verb does not open the attribution,
     so a name after it is part of another clause)."""
     vs, ve = verb.start(), verb.end()
-    cands = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and lo <= m.start]
+    cands = [m for m in mentions if not m.in_quote and _can_speak(m) and lo <= m.start]
     # 1. A name right before the verb.
     before = [m for m in cands if m.end <= vs and (
         _SUBJECT_GAP_RE.match(text[m.end : vs]) or _voice_gap(text, m, vs))]
@@ -872,14 +884,14 @@ def _attribute(
             if not first and participle:  # "The Kremlin hit back, saying “...”"
                 first = [
                     m for m in mentions
-                    if not m.in_quote and m.label in _SPEAKER_LABELS and h_lo <= m.start and m.end <= verb.start()
+                    if not m.in_quote and _can_speak(m) and h_lo <= m.start and m.end <= verb.start()
                 ]
             if first:
                 sp = _from_mention(min(first, key=lambda m: m.start), "said_before")
         if sp:
             return sp
     # Headline style "Trump: “...”" (not "... told the BBC: “...”").
-    colon = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS and h_lo <= m.start
+    colon = [m for m in mentions if not m.in_quote and _can_speak(m) and h_lo <= m.start
              and re.fullmatch(r"\s*:\s*", text[m.end : h_hi]) and not _TOLD_BEFORE_RE.search(text, h_lo, m.start)]
     if colon:
         return _from_mention(colon[-1], "said_before")
@@ -888,7 +900,7 @@ def _attribute(
     for lo, hi in ((h_lo, h_hi), (q_end + 1, _clause_after(text, q_end + 1, next_start) if closed else q_end)):
         acc = _ACCORDING_RE.search(text, lo, hi) if lo < hi else None
         if acc:
-            after = [m for m in mentions if not m.in_quote and m.label in _SPEAKER_LABELS
+            after = [m for m in mentions if not m.in_quote and _can_speak(m)
                      and acc.end() <= m.start < acc.end() + 50]
             if after:
                 return _from_mention(min(after, key=lambda m: m.start), "according_to")
