@@ -509,7 +509,7 @@ _PEOPLE_WORDS_IN_NAMES = frozenset({"christian", "finn", "green", "islam"})
 def people_word(word: str, names: bool = True) -> bool:
     """A one-word name that is a people's word: a demonym ("Irish", "Scots", "Welshman") or a
     `_PEOPLE_WORDS` word ("Tory", "Tories"), and (`names`) not one that train data also
-    writes in a person's name (`_PEOPLE_WORDS_IN_NAMES`: "Christian", "French")."""
+    writes in a person's name (`_PEOPLE_WORDS_IN_NAMES`: "Christian", "Green")."""
     if not word[:1].isupper() or not word.isalpha():
         return False
     if names and word.lower() in _PEOPLE_WORDS_IN_NAMES:

@@ -208,8 +208,8 @@ _APPOSITIVE = _appositive(7)
 # An abbreviation in brackets may follow the name ("the Institute of Widget Makers (IWM)
 # said"): news defines an organisation's abbreviation at its first mention.
 _ABBREVIATION = r"(?:\s*\([A-Z][A-Za-z&.]{1,9}\))"
-# A relative clause's "who" after the name is the name ("Jack Straw, who accused the Tories
-# of ...", "X, the minister, who has said").
+# A relative clause's "who" after the name is the name ("Jon Marel, who accused Ada Quist
+# of ...", "Jon Marel, the minister, who has said").
 _SUBJECT_GAP_RE = re.compile(r"^" + _ABBREVIATION + r"?\s*(?:" + _appositive(15) + r"(?:who\s+)?|\s*,\s*who\s+)?(?:"
                              + _AUX + r"\s+)*$")
 # An organisation's unnamed voice between its name and the verb ("a BBC spokesman said",
