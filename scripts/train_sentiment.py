@@ -239,14 +239,18 @@ def oof_probs(rows, y, fold, l2, min_count=MIN_COUNT, keep=None, nb_gamma=0.0):
         tr, te = np.where(fold != k)[0], np.where(fold == k)[0]
         if keep is not None:
             tr = keep(tr)
-        tr_rows = [rows[i] for i in tr]
-        vocab = build_vocab(tr_rows, min_count)
-        mean, std = standardiser(tr_rows)
-        W = fit(*S.build_design(tr_rows, vocab, mean, std), y[tr], len(mean) + len(vocab), l2,
-                nb_gamma=nb_gamma)
-        P[te] = S.softmax(S.design_dot(*S.build_design([rows[i] for i in te], vocab, mean, std),
-                                       W))
+        P[te] = fit_predict([rows[i] for i in tr], y[tr], [rows[i] for i in te], l2, min_count, nb_gamma)
     return P
+
+
+def fit_predict(tr_rows, y_tr, te_rows, l2, min_count=MIN_COUNT, nb_gamma=0.0, row_weight=None, Y=None):
+    """Class probabilities of `te_rows` from a regression fitted on `tr_rows` (`fit`'s
+    arguments); the vocabulary, scaling and NB weights come from the training rows only."""
+    vocab = build_vocab(tr_rows, min_count)
+    mean, std = standardiser(tr_rows)
+    W = fit(*S.build_design(tr_rows, vocab, mean, std), y_tr, len(mean) + len(vocab), l2,
+            nb_gamma=nb_gamma, row_weight=row_weight, Y=Y)
+    return S.softmax(S.design_dot(*S.build_design(te_rows, vocab, mean, std), W))
 
 
 def nested_offset_labels(P, y, fold) -> np.ndarray:

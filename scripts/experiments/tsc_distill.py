@@ -76,6 +76,14 @@ def _teacher_file(teacher: Path, fold_no: int, kind: str) -> Path:
     return found[0]
 
 
+def _report(name: str, y: np.ndarray, L: np.ndarray, fused_at) -> None:
+    """Macro F1 of log-probabilities L alone and of `fused_at(alpha)` at the shipped alpha
+    range, argmax labels (no offsets)."""
+    out = {"alone": TR.macro_f1(y, L.argmax(1))[0]}
+    out.update({f"fused {a}": TR.macro_f1(y, fused_at(a).argmax(1))[0] for a in (0.4, 0.45, 0.5)})
+    print(name, {k: round(v, 4) for k, v in out.items()}, flush=True)
+
+
 def train_soft(Z, tok_ids, ranges, Q, ycls, w_row, tr, n_gold, seed, epochs=RD.EPOCHS):
     """train_sentiment_reader.train_reader with soft targets Q (rows of train `tr`)."""
     rng = np.random.default_rng(seed)
@@ -124,9 +132,7 @@ def compare(fold_no: int, teacher: Path, targets_file: Path, weights: list[float
     sents, spans = [d[0] for d in data], [(d[1], d[2]) for d in data]
 
     def score(name, L):
-        out = {"alone": TR.macro_f1(y[te], L.argmax(1))[0]}
-        out.update({f"fused {a}": TR.macro_f1(y[te], S.fuse(L_lr, L, a).argmax(1))[0] for a in (0.4, 0.45, 0.5)})
-        print(name, {k: round(v, 4) for k, v in out.items()}, flush=True)
+        _report(name, y[te], L, lambda a: S.fuse(L_lr, L, a))
 
     score("regression", L_lr)
     T = np.load(_teacher_file(teacher, fold_no, "holdout"))
@@ -173,10 +179,7 @@ def compare_lr(fold_no: int, teacher: Path, targets_file: Path, weights: list[fl
         np.save(cache, L_rd)
 
     def score(name, L):
-        out = {"alone": TR.macro_f1(y[te], L.argmax(1))[0]}
-        out.update({f"fused {a}": TR.macro_f1(y[te], S.fuse(L, L_rd, a).argmax(1))[0]
-                    for a in (0.4, 0.45, 0.5)})
-        print(name, {k: round(v, 4) for k, v in out.items()}, flush=True)
+        _report(name, y[te], L, lambda a: S.fuse(L, L_rd, a))
 
     score("reader alone (as the regression)", L_rd)
     T = np.load(_teacher_file(teacher, fold_no, "holdout"))
@@ -189,11 +192,7 @@ def compare_lr(fold_no: int, teacher: Path, targets_file: Path, weights: list[fl
             Y = None
             if soft:
                 Y = np.concatenate([np.eye(3)[y[tr]], Q_u])
-            vocab = TR.build_vocab(fit_rows, rec["min_count"])
-            mean, std = TR.standardiser(fit_rows)
-            W = TR.fit(*S.build_design(fit_rows, vocab, mean, std), yy, len(mean) + len(vocab),
-                       rec["l2"], nb_gamma=rec["nb_gamma"], row_weight=w, Y=Y)
-            P = S.softmax(S.design_dot(*S.build_design([rows[i] for i in te], vocab, mean, std), W))
+            P = TR.fit_predict(fit_rows, yy, [rows[i] for i in te], **rec, row_weight=w, Y=Y)
             score(f"regression, unlabelled weight {lam}{' soft' if soft else ''}", np.log(P + 1e-12))
     return 0
 
